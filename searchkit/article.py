@@ -1,0 +1,123 @@
+"""The Article record: one news article, as imported, stored and returned."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import ExtractError
+
+_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
+_BLANKS = re.compile(r"\n\s*\n+")
+# Tracking parameters that do not change which article a URL points to.
+_TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|ocid|cmpid|ref|src)$", re.I)
+MAX_TITLE = 1_000
+MAX_FIELD = 500
+
+
+@dataclass
+class Article:
+    """A news article. `body` keeps paragraphs separated by one blank line."""
+
+    title: str
+    body: str
+    id: str = ""
+    url: str = ""
+    source: str = ""
+    author: str = ""
+    published: datetime | None = None
+    language: str = ""
+    tags: list[str] = field(default_factory=list)
+    license: str = ""
+    imported: datetime | None = None
+    origin: dict[str, str] = field(default_factory=dict)
+    cluster: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601 strings)."""
+        data = dataclasses.asdict(self)
+        for key in ("published", "imported"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+def normalize_text(text: str) -> str:
+    """Collapse spaces inside lines and keep paragraphs apart by exactly one blank line."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    paragraphs = (_SPACE.sub(" ", p).strip() for p in _BLANKS.split(text))
+    paragraphs = (" ".join(line.strip() for line in p.split("\n") if line.strip()) for p in paragraphs)
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def canonical_url(url: str) -> str:
+    """The URL that names an article: lower-case host, no fragment, no tracking parameters."""
+    url = url.strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    query = "&".join(
+        pair for pair in parts.query.split("&") if pair and not _TRACKING.match(pair.split("=", 1)[0])
+    )
+    path = parts.path or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, ""))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def make_id(article: Article) -> str:
+    """A stable id: the given one, else from the canonical URL, else from title and body."""
+    if article.id:
+        return article.id
+    if article.url:
+        return "u" + _digest(canonical_url(article.url))
+    text = " ".join(article.title.lower().split()) + "\n" + " ".join(article.body.lower().split())
+    return "h" + _digest(text)
+
+
+def parse_date(value: Any) -> datetime | None:
+    """An ISO 8601 string or datetime as a timezone-aware UTC datetime; None if empty.
+
+    A naive date is taken to be UTC. Raises ValueError for text that is not a date.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def clean(article: Article) -> Article:
+    """Validate and normalise an article in place; raise ExtractError if it is unusable."""
+    article.title = " ".join(article.title.split())[:MAX_TITLE]
+    article.body = normalize_text(article.body)
+    if not article.title and article.body:
+        first = article.body.split("\n\n", 1)[0]
+        article.title = first[:200].rsplit(" ", 1)[0] if len(first) > 200 else first
+    if not article.title and not article.body:
+        raise ExtractError("no title and no text found")
+    for name in ("url", "source", "author", "language", "license"):
+        setattr(article, name, " ".join(str(getattr(article, name) or "").split())[:MAX_FIELD])
+    if article.url and not re.match(r"^https?://", article.url, re.I):
+        article.url = ""  # never keep javascript:, data: or relative links
+    article.tags = sorted({" ".join(str(t).split())[:MAX_FIELD] for t in article.tags if str(t).strip()})
+    try:
+        article.published = parse_date(article.published)
+    except (ValueError, TypeError, OverflowError):
+        article.published = None  # an unreadable date stays empty, never "now"
+    article.id = make_id(article)
+    article.cluster = article.cluster or article.id
+    return article

@@ -1,0 +1,26 @@
+"""searchkit's errors: each message says what is wrong and how to fix it."""
+
+
+class SearchkitError(Exception):
+    """Base class for errors a user can act on (shown as one line, no traceback)."""
+
+
+class IndexMissingError(SearchkitError):
+    """There is no index at the given path."""
+
+
+class SchemaMismatchError(SearchkitError):
+    """The index was built by another schema version: it needs `searchkit reindex`."""
+
+
+class IndexLockedError(SearchkitError):
+    """Another writer held the index lock for longer than we were willing to wait."""
+
+
+class ExtractError(SearchkitError):
+    """A file (or one record in it) could not be turned into an article."""
+
+    def __init__(self, reason: str, where: str = "") -> None:
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.reason = reason
+        self.where = where

@@ -1,0 +1,106 @@
+"""Turn files into Articles: one module per input format, chosen by name or by content.
+
+Each format module has `extract(data: bytes, origin: dict) -> Iterator[Article | ExtractError]`:
+it yields articles, and an ExtractError for a record it had to skip (a bad JSON line), so
+one broken record never stops the rest of the file. A file that cannot be read at all
+raises ExtractError.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..article import Article
+from ..errors import ExtractError
+from . import html, jsonl, text
+
+FORMATS: dict[str, Callable[[bytes, dict], Iterator[Article | ExtractError]]] = {
+    "text": text.extract,
+    "jsonl": jsonl.extract,
+    "html": html.extract,
+}
+
+EXTENSIONS = {
+    ".txt": "text", ".text": "text",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+}
+
+MAX_BYTES = 64 * 1024 * 1024  # a larger file is refused with a message, never read into memory
+MAX_GZIP_RATIO = 200  # a .gz that inflates more than this is treated as a zip bomb
+
+
+def format_for_name(name: str) -> str | None:
+    """The format a file name says it has ("a.jsonl.gz" -> "jsonl"), or None."""
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        lower = lower[:-3]
+    return EXTENSIONS.get(Path(lower).suffix)
+
+
+def sniff(data: bytes) -> str:
+    """Guess a format from the first bytes of a file."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"\x00" in data[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExtractError("binary file, not text, HTML or JSON lines")
+    if head.startswith(b"{"):
+        return "jsonl"
+    if head.startswith(b"<") and (b"<html" in head or b"<!doctype html" in head or b"<body" in head):
+        return "html"
+    return "text"
+
+
+def read_bytes(path: Path | None, stream=None) -> bytes:
+    """The file's bytes, gunzipped if needed, refusing files too large to hold in memory."""
+    try:
+        if stream is not None:
+            data = stream.read(MAX_BYTES + 1)
+        else:
+            size = path.stat().st_size
+            if size > MAX_BYTES:
+                raise ExtractError(f"file is {size / 1e6:.0f} MB, over the {MAX_BYTES // 2**20} MB limit")
+            data = path.read_bytes()
+    except OSError as exc:
+        raise ExtractError(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise ExtractError(f"input is over the {MAX_BYTES // 2**20} MB limit")
+    if data[:2] == b"\x1f\x8b":
+        data = gunzip(data)
+    return data
+
+
+def gunzip(data: bytes) -> bytes:
+    """Inflate gzip data with a cap on the output (zip bombs) and a clear error if truncated."""
+    limit = min(MAX_BYTES, max(len(data) * MAX_GZIP_RATIO, 1024 * 1024))
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ExtractError(f"broken gzip data ({exc})") from None
+    if len(out) > limit:
+        raise ExtractError(f"gzip data inflates to over {limit // 2**20} MB: refused")
+    if not inflater.eof:
+        raise ExtractError("truncated gzip file (it ends before the compressed data does)")
+    return out
+
+
+def extract_bytes(data: bytes, origin: dict, fmt: str = "auto") -> Iterator[Article | ExtractError]:
+    """Articles (and skipped-record errors) from a file's bytes in format `fmt` or sniffed."""
+    if not data.strip():
+        raise ExtractError("empty file")
+    if fmt == "auto":
+        fmt = format_for_name(origin.get("path", "")) or sniff(data)
+    if fmt not in FORMATS:
+        raise ExtractError(f"unknown format {fmt!r} (known: {', '.join(sorted(FORMATS))})")
+    origin = {**origin, "format": fmt}
+    yield from FORMATS[fmt](data, origin)
+
+
+def extract_path(path: Path, fmt: str = "auto") -> Iterator[Article | ExtractError]:
+    """Articles from one file (see extract_bytes)."""
+    yield from extract_bytes(read_bytes(path), {"path": str(path)}, fmt)
+
+
+__all__ = ["FORMATS", "EXTENSIONS", "extract_bytes", "extract_path", "format_for_name"]
