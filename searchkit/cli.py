@@ -1,0 +1,313 @@
+"""The `searchkit` command: each command translates arguments, calls the library, prints."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import SearchkitError
+from .query import QueryError
+
+FORMATS_OUT = ("text", "json", "jsonl", "trec")
+
+
+class Context:
+    def __init__(self, index_path: str) -> None:
+        self.index_path = index_path
+
+    def open(self, create: bool = False, check: bool = True):
+        from .store import open_index
+
+        return open_index(self.index_path, create=create, check=check)
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+class SearchkitGroup(click.Group):
+    """Turns SearchkitError into a one-line message (exit 1), never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (SearchkitError, QueryError) as exc:
+            raise _fail(exc) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted: committed batches are kept; run the same import again to finish", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=SearchkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--index", "index_path", default="index", envvar="SEARCHKIT_INDEX", show_default=True,
+              type=click.Path(file_okay=False), help="Index directory (env SEARCHKIT_INDEX).")
+@click.version_option(__version__, prog_name="searchkit")
+@click.pass_context
+def main(ctx: click.Context, index_path: str) -> None:
+    """Full-text search for news articles.
+
+    Example: searchkit import seeds/ && searchkit query "isis fighters raqqa"
+    """
+    ctx.obj = Context(index_path)
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "text", "html", "jsonl"]), help="Input format (auto: by name or content).")
+@click.option("--source", default=None, help="Source name for articles that do not say.")
+@click.pass_obj
+def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None) -> None:
+    """Add or update articles from files or directories ("-" reads stdin).
+
+    Example: searchkit import seeds/ ~/news/*.html
+    """
+    from .importer import import_paths
+
+    index = obj.open(create=True)
+    progress = sys.stderr.isatty()
+    count = 0
+
+    def on_article(article) -> None:
+        nonlocal count
+        count += 1
+        if progress and count % 100 == 0:
+            click.echo(f"\r{count} articles read…", nl=False, err=True)
+
+    def on_error(message: str) -> None:
+        if progress:
+            click.echo("\r", nl=False, err=True)
+        click.echo(f"failed: {message}", err=True)
+
+    report = import_paths(index, paths, fmt, source, on_article=on_article, on_error=on_error)
+    if progress and count >= 100:
+        click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
+    click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)
+
+
+def _print_text(result, bold: bool) -> None:
+    from .snippets import render_terminal
+
+    if result.notice:
+        click.echo(f"note: {result.notice}")
+    if not result.hits:
+        click.echo(f"No results for {result.query!r}." if result.total == 0 else f"No results on page {result.page}.")
+        return
+    last = result.hits[-1].rank
+    click.echo(f"{result.total} results, showing {result.hits[0].rank}-{last}"
+               f" (page {result.page} of {result.pages}, {result.elapsed_ms:.0f} ms)")
+    for hit in result.hits:
+        click.echo()
+        title = render_terminal(hit.title_fragments or [(hit.title, False)], bold)
+        click.echo(f"{hit.rank}. {title}")
+        meta = " · ".join(x for x in (hit.source, hit.published.date().isoformat() if hit.published else "",
+                                        hit.url) if x)
+        if meta:
+            click.echo(f"   {meta}")
+        text = render_terminal(hit.fragments, bold)
+        if text:
+            click.echo(f"   {text}")
+
+
+def _print_result(qid: str, result, fmt: str, bold: bool) -> None:
+    if fmt == "text":
+        _print_text(result, bold)
+    elif fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif fmt == "jsonl":
+        for hit in result.hits:
+            click.echo(json.dumps({"qid": qid, **hit.to_dict()} if qid else hit.to_dict(), ensure_ascii=False))
+    else:
+        for hit in result.hits:
+            click.echo(f"{qid or '1'} Q0 {hit.id} {hit.rank} {hit.score:.4f} searchkit")
+
+
+def _read_queries(path: str) -> list[tuple[str, str]]:
+    queries = []
+    for number, line in enumerate(Path(path).read_text("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        if "\t" not in line:
+            raise click.BadParameter(f"line {number} is not `qid<TAB>query`", param_hint="--queries")
+        qid, text = line.split("\t", 1)
+        queries.append((qid.strip(), text.strip()))
+    return queries
+
+
+@main.command()
+@click.argument("text", required=False, default="")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Results per page.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, 1000), help="Page number.")
+@click.option("--sort", default="relevance", show_default=True, type=click.Choice(["relevance", "newest", "oldest"]))
+@click.option("--since", default=None, help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--until", default=None, help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--source", default=None, help="Only articles from this source (exact name).")
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS_OUT))
+@click.option("--queries", "queries_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="TSV file of qid<TAB>query to run in one process (e.g. with --format trec).")
+@click.pass_obj
+def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str | None, until: str | None,
+          source: str | None, fmt: str, queries_file: str | None) -> None:
+    """Search the index: ranked articles with highlighted snippets.
+
+    Example: searchkit query "isis fighters raqqa" --limit 5
+    """
+    from .search import search
+
+    if not text.strip() and not queries_file:
+        raise click.UsageError('empty query: give some words, e.g. searchkit query "isis raqqa"')
+    index = obj.open()
+    runs = _read_queries(queries_file) if queries_file else [("", text)]
+    bold = fmt == "text" and sys.stdout.isatty()
+    for qid, words in runs:
+        try:
+            result = search(index, words, limit=limit, page=page, sort=sort, since=since, until=until,
+                            source=source)
+        except QueryError as exc:
+            if not queries_file:
+                raise _fail(exc) from None
+            click.echo(f"query {qid}: {exc}", err=True)
+            continue
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        _print_result(qid, result, fmt, bold)
+
+
+@main.command()
+@click.pass_obj
+def reindex(obj: Context) -> None:
+    """Rebuild the index from its stored articles and swap it in atomically.
+
+    Run after upgrading searchkit or changing the analyzer; searches keep working meanwhile.
+    Example: searchkit reindex
+    """
+    count = obj.open(check=False).reindex()
+    click.echo(f"reindexed {count} articles")
+
+
+@main.command()
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@click.pass_obj
+def stats(obj: Context, fmt: str) -> None:
+    """Article count, sources, date range, size on disk and schema version.
+
+    Example: searchkit stats --format json
+    """
+    info = obj.open().stats()
+    if fmt == "json":
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{info['articles']} articles")
+    click.echo(f"sources: {len(info['sources'])}")
+    for name, count in list(info["sources"].items())[:10]:
+        click.echo(f"  {count:>7}  {name or '(none)'}")
+    click.echo(f"published: {info['first'] or '-'} to {info['last'] or '-'}")
+    click.echo(f"size: {info['bytes'] / 1e6:.1f} MB")
+    click.echo(f"schema: {info['schema']}")
+
+
+EXPORT_FIELDS = ("id", "url", "title", "body", "source", "author", "published", "language", "tags",
+                 "license", "imported", "origin", "cluster")
+
+
+@main.command()
+@click.option("--query", "text", default=None, help="Export only this query's matches.")
+@click.option("--format", "fmt", default="jsonl", show_default=True, type=click.Choice(["jsonl", "csv"]))
+@click.pass_obj
+def export(obj: Context, text: str | None, fmt: str) -> None:
+    """Write stored articles (all, or a query's matches) to stdout.
+
+    Example: searchkit export --format csv > articles.csv
+    """
+    index = obj.open()
+    if text:
+        from .search import search
+
+        ids = [h.id for h in search(index, text, limit=100, page=1).hits]
+        articles = (a for a in (index.get(i) for i in ids) if a)
+    else:
+        articles = index.articles()
+    writer = csv.DictWriter(sys.stdout, EXPORT_FIELDS) if fmt == "csv" else None
+    if writer:
+        writer.writeheader()
+    for article in articles:
+        data = article.to_dict()
+        if writer:
+            data["tags"] = ", ".join(data["tags"])
+            data["origin"] = json.dumps(data["origin"], ensure_ascii=False)
+            writer.writerow(data)
+        else:
+            click.echo(json.dumps(data, ensure_ascii=False))
+
+
+@main.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.pass_obj
+def delete(obj: Context, ids: tuple[str, ...]) -> None:
+    """Remove articles by id.
+
+    Example: searchkit delete globalvoices-316447
+    """
+    missing = obj.open().delete(ids)
+    click.echo(f"deleted {len(ids) - len(missing)} articles")
+    if missing:
+        raise click.ClickException(f"not in the index: {', '.join(missing)}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--format", "fmt", default="json", show_default=True, type=click.Choice(["json", "jsonl", "text"]))
+@click.pass_obj
+def extract(obj: Context, files: tuple[str, ...], fmt: str) -> None:
+    """Print what searchkit extracts from files, without touching the index.
+
+    Example: searchkit extract page.html --format text
+    """
+    from .importer import extract_all
+
+    failures: list[str] = []
+    articles = [a.to_dict() for a in extract_all(files, on_error=failures.append)]
+    if fmt == "json":
+        click.echo(json.dumps(articles, ensure_ascii=False, indent=2))
+    elif fmt == "jsonl":
+        for article in articles:
+            click.echo(json.dumps(article, ensure_ascii=False))
+    else:
+        for article in articles:
+            for name in ("title", "url", "source", "author", "published", "language", "tags", "origin"):
+                if article[name]:
+                    click.echo(f"{name}: {article[name]}")
+            click.echo()
+            click.echo(article["body"])
+            click.echo("\n" + "-" * 72)
+    for message in failures:
+        click.echo(f"failed: {message}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, threads: int) -> None:
+    """Serve the web UI and JSON API (waitress; never Flask's debug server).
+
+    Example: searchkit serve --port 8080
+    """
+    import waitress
+
+    from webui import create_app
+
+    obj.open()  # fail now, with a clear message, if there is no usable index
+    app = create_app({"INDEX": obj.index_path})
+    click.echo(f"serving {obj.index_path} on http://{host}:{port}/", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="searchkit", _quiet=True)
