@@ -24,9 +24,9 @@ MAX_FIELD = 500
 class Article:
     """A news article. `body` keeps paragraphs separated by one blank line."""
 
-    title: str
-    body: str
     id: str = ""
+    title: str = ""
+    body: str = ""
     url: str = ""
     source: str = ""
     author: str = ""

@@ -283,7 +283,8 @@ def extract(obj: Context, files: tuple[str, ...], fmt: str) -> None:
         for article in articles:
             for name in ("title", "url", "source", "author", "published", "language", "tags", "origin"):
                 if article[name]:
-                    click.echo(f"{name}: {article[name]}")
+                    value = article[name]
+                    click.echo(f"{name}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}")
             click.echo()
             click.echo(article["body"])
             click.echo("\n" + "-" * 72)

@@ -68,6 +68,21 @@ def _positive_terms(q: wq.Query) -> set[str]:
     return found
 
 
+def _not_excludes(q: wq.Query) -> wq.Query:
+    """Make `a NOT b` mean "a, but not b" (Whoosh's OR grouping reads it as "a, or not b")."""
+    if isinstance(q, wq.Or):
+        kids = [_not_excludes(c) for c in q.subqueries]
+        nots = [c.query for c in kids if isinstance(c, wq.Not)]
+        keep = [c for c in kids if not isinstance(c, wq.Not)]
+        if nots and keep:
+            return wq.AndNot(keep[0] if len(keep) == 1 else wq.Or(keep),
+                             nots[0] if len(nots) == 1 else wq.Or(nots))
+        return q.__class__(kids, boost=q.boost)
+    if isinstance(q, wq.CompoundQuery):
+        return q.apply(_not_excludes)
+    return q
+
+
 def parser(schema) -> qparser.QueryParser:
     """Whoosh's parser over title and body, OR by default, with +/- and fuzzy word~."""
     p = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, group=qparser.OrGroup)
@@ -90,7 +105,8 @@ def parse(text: str, schema) -> ParsedQuery:
         q = parser(schema).parse(text)
     except Exception:  # Whoosh raises many types on odd input; plain words always work
         return _words(plain, "could not read the query syntax: searched for the plain words")
-    if isinstance(q, wq.NullQuery) or q is wq.NullQuery:
+    if q is wq.NullQuery:
         return _words(plain, "could not read the query syntax: searched for the plain words")
+    q = _not_excludes(q)
     stems = _positive_terms(q)
     return ParsedQuery(text, q, None, stems)

@@ -127,13 +127,15 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS) -> list[Frag
             best = (key, i, j - 1)
     if best is None:
         first = last = 0
-        while last + 1 < len(spans_of) and spans_of[last + 1][1] - spans_of[0][0] <= max_chars:
-            last += 1
     else:
         _, first, last = best
-        # Room left: add the sentence before the passage for context.
+        while last > first and last not in matches:  # the passage ends on its last match
+            last -= 1
+        # Context: the sentence before, if it fits.
         if first > 0 and spans_of[last][1] - spans_of[first - 1][0] <= max_chars:
             first -= 1
+    while last + 1 < len(spans_of) and spans_of[last + 1][1] - spans_of[first][0] <= max_chars:
+        last += 1  # then fill the room left with the sentences that follow
     start, end = spans_of[first][0], spans_of[last][1]
     found = [span for k in range(first, last + 1) for span in matches.get(k, ())]
     before = after = False

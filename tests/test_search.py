@@ -1,0 +1,96 @@
+import pytest
+
+import searchkit
+from searchkit.article import Article, clean
+from searchkit.snippets import render_html, sentences, snippet
+
+
+def ids(result):
+    return [h.id for h in result.hits]
+
+
+def test_all_words_rank_first_then_any_word(index):
+    result = searchkit.search(index, "isis fighters raqqa")
+    assert ids(result) == ["raqqa", "boxer", "mosul", "budget"]
+    assert result.total == 4
+
+
+def test_stemmed_match_and_title_weight(index):
+    # "fighter" finds "fighters"; the title match ranks above the body-only one.
+    assert ids(searchkit.search(index, "fighter")) == ["boxer", "raqqa"]
+
+
+def test_snippet_marks_stemmed_variants(index):
+    hit = searchkit.search(index, "fighter convoy").hits[0]
+    assert hit.id == "raqqa"
+    assert hit.snippet == "Thousands of ISIS <mark>fighters</mark> left Raqqa in a <mark>convoy</mark>. The coalition watched from the air."
+    assert hit.title_html == "<mark>Fighters</mark> escape Raqqa in secret deal"
+
+
+def test_phrase_and_exclusion(index):
+    assert ids(searchkit.search(index, '"secret deal"')) == ["raqqa"]
+    assert ids(searchkit.search(index, "raqqa -budget")) == ["raqqa"]
+    assert ids(searchkit.search(index, "raqqa NOT budget")) == ["raqqa"]
+
+
+def test_field_and_wildcard(index):
+    assert ids(searchkit.search(index, "title:mosul")) == ["mosul"]
+    assert sorted(ids(searchkit.search(index, "parliam*"))) == ["budget"]
+
+
+def test_unbalanced_quote_falls_back_to_words(index):
+    result = searchkit.search(index, '"raqqa convoy')
+    assert result.notice == "unbalanced quote: searched for the words without it"
+    assert ids(result) == ["raqqa", "budget"]
+
+
+def test_empty_and_stopword_only_queries_raise_query_error(index):
+    with pytest.raises(searchkit.QueryError, match="empty query"):
+        searchkit.search(index, "   ")
+    with pytest.raises(searchkit.QueryError, match="nothing to search for"):
+        searchkit.search(index, "the of and")
+
+
+def test_paging_and_sort(index):
+    page2 = searchkit.search(index, "isis fighters raqqa", limit=2, page=2)
+    assert ids(page2) == ["mosul", "budget"]
+    assert [h.rank for h in page2.hits] == [3, 4]
+    assert page2.pages == 2
+    assert ids(searchkit.search(index, "raqqa OR mosul OR fighter", sort="newest")) == ["budget", "raqqa", "mosul", "boxer"]
+    assert ids(searchkit.search(index, "raqqa OR mosul OR fighter", sort="oldest")) == ["boxer", "mosul", "raqqa", "budget"]
+
+
+def test_filters_by_date_and_source(index):
+    assert ids(searchkit.search(index, "raqqa OR mosul OR fighter", since="2017-01-01", until="2017-12-31",
+                                sort="oldest")) == ["mosul", "raqqa"]
+    assert ids(searchkit.search(index, "raqqa", source="Gazette")) == ["budget"]
+
+
+def test_match_past_40000_characters_is_highlighted(index_path):
+    filler = "Nothing to see in this sentence. " * 1500
+    body = filler + "Late in the story the archivists found the ledger."
+    assert len(filler) > 40_000
+    ix = searchkit.open_index(index_path, create=True)
+    ix.write([clean(Article(id="long", title="A long report", body=body))])
+    hit = searchkit.search(ix, "ledger").hits[0]
+    assert hit.snippet == "Nothing to see in this sentence. Late in the story the archivists found the <mark>ledger</mark>."
+
+
+def test_snippet_is_the_best_passage_not_the_start():
+    text = ("The weather was mild. " * 20 + "\n\nMarkets fell sharply after the election. "
+            + "Analysts blamed the election result for the fall in markets. " + "Rain is expected. " * 20)
+    frags = snippet(text, {"market", "elect"}, 300)
+    html = render_html(frags)
+    assert html.startswith("The weather was mild. <mark>Markets</mark> fell sharply after the <mark>election</mark>.")
+    assert "Analysts blamed the <mark>election</mark> result for the fall in <mark>markets</mark>." in html
+
+
+def test_snippet_escapes_markup():
+    html = render_html(snippet("<script>alert(1)</script> fighters & friends.", {"fighter"}))
+    assert html == "&lt;script&gt;alert(1)&lt;/script&gt; <mark>fighters</mark> &amp; friends."
+
+
+def test_sentence_split_keeps_abbreviations_together():
+    text = "U.S. forces left. They said \u201cno.\u201d Then 4,000 went home."
+    assert [text[s:e] for s, e in sentences(text)] == ["U.S. forces left.", "They said \u201cno.\u201d",
+                                                       "Then 4,000 went home."]

@@ -1,0 +1,65 @@
+import json
+import multiprocessing
+import time
+
+import pytest
+
+import searchkit
+from searchkit.store import CURRENT, META, open_index
+from conftest import corpus_articles
+
+
+def test_missing_index_says_how_to_create_one(tmp_path):
+    with pytest.raises(searchkit.IndexMissingError, match="create one with `searchkit import PATH`"):
+        open_index(tmp_path / "nope")
+
+
+def test_schema_mismatch_asks_for_reindex_and_reindex_fixes_it(index, index_path):
+    generation = (index_path / CURRENT).read_text().strip()
+    (index_path / generation / META).write_text(json.dumps({"schema": 0}))
+    with pytest.raises(searchkit.SchemaMismatchError, match="run `searchkit reindex`"):
+        open_index(index_path)
+    assert open_index(index_path, check=False).reindex() == 4
+    fresh = open_index(index_path)
+    assert len(fresh) == 4
+    assert (index_path / CURRENT).read_text().strip() != generation
+    assert not (index_path / generation).exists()
+
+
+def test_reindex_keeps_every_article_and_search_works(index, index_path):
+    before = sorted((a.id, a.title, a.body) for a in index.articles())
+    index.reindex()
+    after = sorted((a.id, a.title, a.body) for a in open_index(index_path).articles())
+    assert after == before
+    assert [h.id for h in searchkit.search(index, "mosul").hits] == ["mosul"]
+
+
+def test_delete_and_stats(index):
+    assert index.delete(["mosul", "nope"]) == ["nope"]
+    info = index.stats()
+    assert info["articles"] == 3
+    assert info["sources"] == {"Daily Planet": 1, "Gazette": 1, "Sports Desk": 1}
+    assert (info["first"], info["last"]) == ("2016-03-01T20:00:00+00:00", "2018-01-05T08:00:00+00:00")
+    assert info["schema"] == 1
+
+
+def _hold_lock(path, seconds):
+    ix = open_index(path)
+    with ix._writer_lock():
+        time.sleep(seconds)
+
+
+def test_second_writer_waits_then_times_out_with_a_message(index, index_path):
+    holder = multiprocessing.get_context("spawn").Process(target=_hold_lock, args=(str(index_path), 3))
+    holder.start()
+    try:
+        time.sleep(1.5)
+        waiting = open_index(index_path)
+        waiting.lock_timeout = 0.3
+        with pytest.raises(searchkit.IndexLockedError, match="another searchkit process is writing"):
+            waiting.write(corpus_articles()[:1])
+        waiting.lock_timeout = 30
+        report = waiting.write(corpus_articles()[:1])  # waits for the holder, then succeeds
+        assert report.updated == 1
+    finally:
+        holder.join()
