@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
-from .analysis import name_analyzer, news_analyzer
+from .analysis import NewsPositions, name_analyzer, news_analyzer
 
 # Bump when the schema or the analyzer changes: old indexes then ask for `searchkit reindex`.
 SCHEMA_VERSION = 1
@@ -13,14 +13,20 @@ SCHEMA_VERSION = 1
 TITLE_BOOST = 2.5
 
 
+def _text(boost: float = 1.0) -> TEXT:
+    """Stored, stemmed article text; postings written by the fast NewsPositions format."""
+    field = TEXT(analyzer=news_analyzer(), stored=True, field_boost=boost)
+    field.format = NewsPositions(field_boost=boost)
+    return field
+
+
 def build_schema() -> Schema:
     """Fields of an indexed article (see article.Article)."""
-    analyzer = news_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
         url=STORED(),
-        title=TEXT(analyzer=analyzer, stored=True, field_boost=TITLE_BOOST),
-        body=TEXT(analyzer=analyzer, stored=True),
+        title=_text(TITLE_BOOST),
+        body=_text(),
         source=TEXT(analyzer=name_analyzer(), stored=True),
         source_key=ID(sortable=True),
         author=TEXT(analyzer=name_analyzer(), stored=True),

@@ -34,6 +34,8 @@ CURRENT = "CURRENT"
 META = "searchkit.json"
 LOCK = "writer.lock"
 BATCH = 5_000  # articles per commit: bounds memory and the work lost to a crash
+PARALLEL_MIN = 1_000  # a commit this big is indexed by one process per core
+LIMIT_MB = 256  # memory for each indexing process's posting pool before it spills to disk
 
 
 @dataclass
@@ -258,8 +260,13 @@ class Index:
         if not (self.path / CURRENT).exists():
             self._swap(self._new_generation())
 
-    def write(self, articles: Iterable[Article], batch: int = BATCH) -> WriteReport:
-        """Add or update articles (same id = update in place), committing every `batch`."""
+    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None) -> WriteReport:
+        """Add or update articles (same id = update in place), committing every `batch`.
+
+        Big batches are indexed by `procs` processes (default: one per core), each building
+        its own segment, so an import uses every core.
+        """
+        procs = max(1, procs or os.cpu_count() or 1)
         report = WriteReport()
         with self._writer_lock():
             self._ensure_created()
@@ -272,18 +279,24 @@ class Index:
                     report.duplicates += 1
                 pending[article.id] = article
                 if len(pending) >= batch:
-                    self._commit(pending, seen, report)
-            self._commit(pending, seen, report)
+                    self._commit(pending, seen, report, procs)
+            self._commit(pending, seen, report, procs)
         return report
 
-    def _commit(self, pending: dict[str, Article], seen: set[str], report: WriteReport) -> None:
+    def _commit(self, pending: dict[str, Article], seen: set[str], report: WriteReport,
+                procs: int = 1) -> None:
         if not pending:
             return
         ix = self.whoosh_index()
         with ix.searcher() as searcher:
             existing = {i for i in pending if searcher.document_number(id=i) is not None}
         now = datetime.now(timezone.utc)
-        writer = ix.writer(limitmb=256)
+        if procs > 1 and len(pending) >= PARALLEL_MIN:
+            # Whoosh's MpWriter: each sub-process writes a segment of its own (no merge at
+            # the end of every batch: multisegment); Whoosh's merge policy joins small ones.
+            writer = ix.writer(procs=procs, multisegment=True, batchsize=250, limitmb=LIMIT_MB)
+        else:
+            writer = ix.writer(limitmb=LIMIT_MB)
         try:
             for article in pending.values():
                 article.imported = article.imported or now
