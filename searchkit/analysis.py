@@ -166,8 +166,12 @@ def stopwords() -> frozenset[str]:
 
 
 def news_analyzer():
-    """The analyzer for article text: tokens, normalised, stop words out, stemmed."""
-    return NewsTokenizer() | NewsNormalizeFilter() | StopFilter(stoplist=stopwords(), minsize=1) | SnowballFilter()
+    """The analyzer for article text: tokens, normalised, stop words out, stemmed.
+
+    Stop words leave a gap in the positions (renumber=False) so that the phrase
+    "Bank of England" does not match "bank, England".
+    """
+    return NewsTokenizer() | NewsNormalizeFilter() | StopFilter(stoplist=stopwords(), minsize=1, renumber=False) | SnowballFilter()
 
 
 def name_analyzer():
@@ -178,15 +182,44 @@ def name_analyzer():
 _TERMS: dict[str, str] = {}  # raw token -> its index term ("" for a stop word)
 
 
+_WORDS: dict[str, str] = {}  # raw token -> normalised word ("" for a stop word)
+
+
+def index_word(raw: str) -> str:
+    """One raw token normalised, as news_analyzer has it before stemming ("" for a stop word)."""
+    word = _WORDS.get(raw)
+    if word is None:
+        if len(_WORDS) >= _STEM_CACHE_LIMIT:
+            _WORDS.clear()
+        word = normalize_token(raw)
+        word = _WORDS[raw] = "" if not word or word in stopwords() else word
+    return word
+
+
 def index_term(raw: str) -> str:
     """The index term for one raw token, as news_analyzer makes it ("" when it is a stop word)."""
     term = _TERMS.get(raw)
     if term is None:
         if len(_TERMS) >= _STEM_CACHE_LIMIT:
             _TERMS.clear()
-        word = normalize_token(raw)
-        term = _TERMS[raw] = "" if not word or word in stopwords() else snowball_stem(word)
+        word = index_word(raw)
+        term = _TERMS[raw] = snowball_stem(word) if word else ""
     return term
+
+
+def spelling_words(text: str) -> list[str]:
+    """The distinct unstemmed words of `text`, sorted: what Whoosh's spellable_words gets
+    from news_analyzer(no_morph=True), in one pass (for the did-you-mean spell_* fields)."""
+    words = _WORDS
+    found = set()
+    for match in TOKEN_PATTERN.finditer(text):
+        raw = match.group(0)
+        word = words.get(raw)
+        if word is None:
+            word = index_word(raw)
+        if word:
+            found.add(word)
+    return sorted(found)
 
 
 def term_positions(text: str) -> dict[str, list[int]]:
