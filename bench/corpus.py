@@ -40,7 +40,8 @@ MIN_CHARS, MAX_CHARS = 300, 30_000
 
 def read_records(path: Path = NEWS_LARGE, limit: int | None = None) -> Iterator[dict]:
     """The records of a JSON-lines (gzip) file, in file order, at most `limit`."""
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         for n, line in enumerate(handle):
             if limit is not None and n >= limit:
                 return
@@ -52,9 +53,9 @@ def _sentence(headline: str) -> str:
     return headline if headline[-1:] in ".?!" else headline + "."
 
 
-def generate(size: int, seed: int = SEED, source: Path = NEWS_LARGE) -> Iterator[dict]:
+def generate(size: int, seed: int = SEED, source: Path = NEWS_LARGE, pool_size: int = POOL) -> Iterator[dict]:
     """`size` articles: the first `size` records of `source` with recombined-headline bodies."""
-    pool = [r["title"] for r in read_records(source, POOL) if r.get("title")]
+    pool = [r["title"] for r in read_records(source, pool_size) if r.get("title")]
     rng = random.Random(seed)
     for record in read_records(source, size):
         target = min(MAX_CHARS, max(MIN_CHARS, int(math.exp(rng.gauss(LOG_MU, LOG_SIGMA)))))
@@ -104,6 +105,32 @@ def sample_corpus(directory: Path = CORPUS_DIR, source: Path = NEWS_SAMPLE) -> P
                                   "published": r.get("published")}, ensure_ascii=False) + "\n")
     tmp.replace(path)
     return path
+
+
+SHARD = 10_000  # articles per file when a corpus is split for `searchkit import DIR`
+
+
+def shards(path: Path, per_file: int = SHARD) -> Path:
+    """The corpus split into plain JSON-lines files of `per_file` articles, in a directory.
+
+    searchkit's importer reads one file into memory and refuses files over 64 MB (a 100k
+    corpus is 240 MB), so it imports a directory of parts, as a user with a big archive would.
+    """
+    target = path.parent / (path.name.split(".")[0] + ".parts")
+    if (target / "complete").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    out, n = None, 0
+    for n, record in enumerate(read_records(path)):
+        if n % per_file == 0:
+            if out:
+                out.close()
+            out = open(target / f"part-{n // per_file:05d}.jsonl", "w", encoding="utf-8")
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if out:
+        out.close()
+    (target / "complete").write_text(f"{n + 1}\n")
+    return target
 
 
 def main() -> None:

@@ -224,17 +224,15 @@ def spelling_words(text: str) -> list[str]:
 
 def term_positions(text: str) -> dict[str, list[int]]:
     """Each index term of `text` with its positions: exactly what news_analyzer yields
-    (stop words out, positions renumbered from the first kept word), in one pass."""
+    (stop words out, leaving their gap in the positions), in one pass."""
     positions: dict[str, list[int]] = {}
-    pos = -1
     terms = _TERMS
-    for n, match in enumerate(TOKEN_PATTERN.finditer(text)):
+    for pos, match in enumerate(TOKEN_PATTERN.finditer(text)):
         raw = match.group(0)
         term = terms.get(raw)
         if term is None:
             term = index_term(raw)
         if term:
-            pos = n if pos < 0 else pos + 1
             found = positions.get(term)
             if found is None:
                 positions[term] = [pos]
