@@ -36,6 +36,7 @@ import whoosh.writing
 from whoosh.searching import Searcher
 
 from .article import Article
+from .codec import NewsCodec
 from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
                      SearchkitError)
 from .schema import SCHEMA_VERSION, build_schema
@@ -420,7 +421,7 @@ class Index:
         with ix.searcher() as searcher:
             existing = {i for i in pending if searcher.document_number(id=i) is not None}
         now = datetime.now(timezone.utc)
-        options: dict = {"limitmb": LIMIT_MB}
+        options: dict = {"limitmb": LIMIT_MB, "codec": NewsCodec()}
         if procs > 1 and len(pending) >= PARALLEL_MIN:
             # Whoosh's MpWriter: each sub-process writes a segment of its own (no merge at
             # the end of every batch: multisegment); Whoosh's merge policy joins small ones.
