@@ -1,6 +1,6 @@
 """Exact and near-duplicate articles (syndicated wire copy): which earlier article each one copies.
 
-Exact: the same normalised body. Near: word 5-shingles of the body compared by MinHash
+Exact: the same normalised body (with its title, for short bodies). Near: word 5-shingles of the body compared by MinHash
 (one-permutation hashing, 128 bins, densified), candidates found by LSH banding (16 bands of
 8 rows) and kept when the estimated Jaccard similarity is at least `threshold` (0.9).
 A duplicate's cluster is the cluster of the article it copies, so every copy of one story
@@ -128,9 +128,13 @@ class DuplicateFinder:
         self._db.commit()
         self._db.close()
 
-    def check(self, article_id: str, body: str) -> Match | None:
-        """The earlier article `body` duplicates (never `article_id` itself), then remember it."""
-        digest = text_digest(body) if body.strip() else None
+    def check(self, article_id: str, body: str, title: str = "") -> Match | None:
+        """The earlier article `body` duplicates (never `article_id` itself), then remember it.
+
+        A short body ("Photo gallery", a one-line brief) is only the same text together with
+        its title; a long one is the same story whatever its headline."""
+        words = len(_WORD.findall(body))
+        digest = text_digest(body if words >= MIN_WORDS else f"{title}\n{body}") if body.strip() else None
         sig = signature(body)
         match = self._find(article_id, digest, sig)
         cluster = match.cluster if match else article_id

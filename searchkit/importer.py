@@ -189,7 +189,7 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
         nonlocal clustered
         for article in extract_all(paths, fmt, source, failed, next_file, noticed, files):
             if finder and article.id not in seen:
-                match = finder.check(article.id, article.body)
+                match = finder.check(article.id, article.body, article.title)
                 article.cluster = match.cluster if match else article.id
                 clustered += match is not None
             seen.add(article.id)

@@ -15,7 +15,10 @@ MAX_WORDS = 25  # a leftover is a short line; a longer one is kept whatever it s
 
 _PATTERNS = re.compile(
     r"""^(?:
-      (?:sign\s+up|subscribe|register)\b.{0,120}\b(?:newsletter|inbox|updates|e-?mails?|alerts|briefing)\b.*
+      (?:\w+\s+){0,2}(?:sign\s+up|subscribe|register)\b.{0,120}\b(?:newsletter|inbox|updates|e-?mails?|alerts|briefing)\b.*
+    | .{0,160}\b(?:free\s+)?(?:sign\s*up|subscribe)(?:\s+(?:now|here|today|for\s+free))?\s*[!»›>]?
+    | get\s+.{0,80}\bby\s+e-?mail\b.*
+    | hier\s+geht(?:'s|\s+es)\s+zu(?:m|r)?\b.{0,100}
     | (?:subscribe|sign\s+up)\s+(?:now|today|here)\b.*
     | get\s+(?:our|the)\s+.{0,40}\bnewsletter\b.*
     | (?:add|leave|post|view|show|read)\s+(?:your\s+|a\s+|all\s+)?comments?\b.{0,40}
@@ -29,6 +32,7 @@ _PATTERNS = re.compile(
     | (?:read|see)\s+(?:more|also)\s*:?.{0,100}
     | (?:related|recommended)\s*(?:articles?|stories|coverage|content|reading|posts?|topics?)?\s*:?
     | more\s+on\s+this\s+story\b.*
+    | (?:previously|also)\s+on\s+.{1,40}:
     | you\s+(?:may|might)\s+also\s+(?:like|be\s+interested\s+in)\b.*
     | advertisement|sponsored(?:\s+content)?|skip\s+to\s+(?:main\s+)?content|back\s+to\s+top
     | (?:we|this\s+(?:site|website))\s+uses?\s+cookies\b.*
@@ -64,7 +68,7 @@ def strip_leftovers(paragraphs: Iterable[str], title: str = "",
 
 
 def learn_repeated_lines(documents: Iterable[Iterable[str]], min_files: int = 3,
-                         min_share: float = 0.05) -> frozenset[str]:
+                         min_share: float = 0.3) -> frozenset[str]:
     """Short lines that occur in at least `min_files` documents and `min_share` of them:
     site furniture repeated on every page of a corpus. Keys are `normal()` forms."""
     counts: Counter[str] = Counter()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 from ..article import Article, parse_date
 from ..errors import ExtractError
+from .boilerplate import strip_leftovers
 from .options import ExtractOptions
 
 
@@ -36,6 +38,16 @@ def _content(entry: Any) -> str:
     return best if len(best) >= len(summary) else summary
 
 
+def unwrap_link(url: str) -> str:
+    """The article URL inside a redirect link (Google Alerts: google.com/url?...&url=REAL)."""
+    parts = urlsplit(url)
+    if (parts.hostname or "").endswith("google.com") and parts.path == "/url":
+        target = parse_qs(parts.query).get("url") or parse_qs(parts.query).get("q")
+        if target and target[0].startswith(("http://", "https://")):
+            return target[0]
+    return url
+
+
 def _plain(markup: str) -> str:
     from .html import fragment_paragraphs
 
@@ -53,12 +65,13 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Arti
 
     source = _plain(parsed.feed.get("title", ""))
     for number, entry in enumerate(parsed.entries, 1):
-        body = fragment_paragraphs(_content(entry))
+        title = _plain(entry.get("title", ""))
+        body = strip_leftovers(fragment_paragraphs(_content(entry)), title)
         tags = [_plain(t.get("term") or t.get("label") or "") for t in entry.get("tags", [])]
         yield Article(
-            title=_plain(entry.get("title", "")),
+            title=title,
             body="\n\n".join(body),
-            url=entry.get("link", ""),
+            url=unwrap_link(entry.get("link", "")),
             source=source,
             author=_plain(entry.get("author", "")),
             published=_date(entry),

@@ -12,12 +12,13 @@ htmldate's page-wide search. trafilatura and htmldate are imported only when a p
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Iterator
 
 from lxml import etree
 from lxml import html as lxml_html
 
-from ..article import Article
+from ..article import Article, parse_date
 from ..errors import ExtractError
 from .boilerplate import normal, strip_leftovers
 from .encoding import decode
@@ -75,6 +76,61 @@ def prune(tree: lxml_html.HtmlElement) -> None:
             element.drop_tree()
 
 
+_BLOCK_XPATH = "//body//p | //body//li | //body//h2 | //body//h3 | //body//h4 | //body//blockquote | //body//pre"
+
+
+def _link_density(element: lxml_html.HtmlElement, words: int) -> float:
+    linked = sum(len(a.text_content().split()) for a in element.iter("a"))
+    return linked / words if words else 1.0
+
+
+def densest_paragraphs(tree: lxml_html.HtmlElement) -> list[str]:
+    """Paragraphs of the element that holds the most running text (each text block scores its
+    parent fully and its grandparent by half, as Readability does): our own extractor, used
+    where it finds far more of the article than trafilatura (multi-section newsletters)."""
+    scores: dict[lxml_html.HtmlElement, float] = {}
+    totals: dict[lxml_html.HtmlElement, int] = {}  # running-text words anywhere below an element
+    for block in tree.xpath(_BLOCK_XPATH):
+        words = len(block.text_content().split())
+        if words < 8 or _link_density(block, words) > 0.3:
+            continue
+        parent = block.getparent()
+        if parent is None:
+            continue
+        scores[parent] = scores.get(parent, 0.0) + words
+        grandparent = parent.getparent()
+        if grandparent is not None:
+            scores[grandparent] = scores.get(grandparent, 0.0) + words / 2
+        for ancestor in block.iterancestors():
+            totals[ancestor] = totals.get(ancestor, 0) + words
+    if not scores:
+        return []
+    top = max(scores, key=scores.get)
+    # Sections of one article (a newsletter's stories) are look-alike siblings: same tag and
+    # class as the branch holding the best block, each with a fair share of text.
+    chosen, branch = [top], top
+    for _ in range(4):
+        parent = branch.getparent()
+        if parent is None:
+            break
+        similar = [child for child in parent if child.tag == branch.tag and child.get("class") == branch.get("class")
+                   and totals.get(child, 0) >= 0.2 * totals.get(top, 1)]
+        if len(similar) >= 2:
+            chosen = similar
+            break
+        branch = parent
+    found = []
+    for container in chosen:
+        for block in container.xpath("." + _BLOCK_XPATH.replace("//body", "").replace(" | //", " | .//")):
+            if block.xpath("ancestor::p | ancestor::li | ancestor::blockquote"):
+                continue
+            text = " ".join(block.text_content().split())
+            words = len(text.split())
+            if text and _link_density(block, words) <= 0.5 and (words >= 3 or block.tag.startswith("h")):
+                found.append(text)
+    return found
+
+
 def main_text(tree: lxml_html.HtmlElement, meta: PageMeta, url: str) -> tuple[list[str], str]:
     """The article's paragraphs and the name of what produced them."""
     import trafilatura  # heavy: only when a page is extracted
@@ -94,9 +150,96 @@ def main_text(tree: lxml_html.HtmlElement, meta: PageMeta, url: str) -> tuple[li
         elif len(kept) < len(paragraphs):
             extractor = "trafilatura+json-ld:articleBody"
         paragraphs = kept
+    if extractor == "trafilatura":
+        own = densest_paragraphs(tree)
+        own_words, their_words = Counter(_words(" ".join(own))), Counter(_words(" ".join(paragraphs)))
+        shared = sum((own_words & their_words).values())
+        if sum(own_words.values()) >= 2 * max(sum(their_words.values()), 50) and \
+                shared >= 0.9 * sum(their_words.values()):
+            paragraphs, extractor = own, "searchkit.html"  # trafilatura kept only a part of it
     if not paragraphs:
         paragraphs, extractor = _fallback_paragraphs(tree), "searchkit.html"
     return paragraphs, extractor
+
+
+_BYLINE = re.compile(r"^(?:By|BY|Von|VON|Par|Por|Door|Di|Av|Posted by|Written by|Reported by|Geschrieben von)"
+                     r"\s+[A-ZÀ-Ý]")
+_CREDIT = re.compile(r"(?:^|[\s.(])(?:foto|photo|photograph|bild|image|picture|credit|illustration|crédit photo)s?\s*:"
+                     r"\s*[^.!?]{2,80}\)?$|(?:记者|摄影)[^。]{0,20}摄\s*$", re.I)
+_SOURCE_LINE = re.compile(r"^(?:sources?|quelle|fuente)\s*:", re.I)
+_READ_MORE = re.compile(r"^(?:lesen sie (?:auch|mehr)|mehr zum thema|weitere artikel|mehr lesen|read more|read also"
+                        r"|also read|related(?: stories| coverage| articles| content)?|see also|more on this(?: story)?"
+                        r"|à lire aussi|lire aussi|recommended)\s*:?$", re.I)
+_SENTENCE_END = ("." , "!", "?", '"', "”", "“", "»", "«", ")", ":", "…")
+
+
+def _is_date_line(paragraph: str) -> bool:
+    """"October 22, 2019", "10 April 2020", "October 22, 2019 report": a dateline, not text."""
+    words = paragraph.split()
+    if len(words) > 6:
+        return False
+    for candidate in (paragraph, " ".join(words[:-1])):
+        try:
+            if candidate and parse_date(candidate):
+                return True
+        except (ValueError, OverflowError):
+            continue
+    return False
+
+
+def _is_furniture(paragraph: str, links: set[str]) -> bool:
+    words = len(paragraph.split())
+    text = paragraph.lstrip("-•* ")
+    return ((words <= 12 and bool(_BYLINE.match(text)))
+            or (words <= 30 and bool(_CREDIT.search(text)))
+            or (words <= 15 and bool(_SOURCE_LINE.match(text)))
+            or (words <= 20 and normal(text) in links)
+            or _is_date_line(text))
+
+
+def _link_texts(tree: lxml_html.HtmlElement) -> set[str]:
+    """Normalised texts of the page's links of three words or more (teasers, related stories)."""
+    texts = set()
+    for anchor in tree.iter("a"):
+        key = normal(anchor.text_content())
+        if key.count(" ") >= 2:
+            texts.add(key)
+    return texts
+
+
+def tidy(paragraphs: list[str], tree: lxml_html.HtmlElement, meta: PageMeta) -> list[str]:
+    """Drop what an extractor kept of the page around the article (a repeated headline, bylines,
+    datelines, photo credits, link-only teasers, "Read more:" lists) and put back a standfirst
+    it dropped (the page's description, shown as a paragraph of the page)."""
+    headings = {normal(h) for where, h in meta.candidates.get("title", []) if where == "h1"}
+    links = _link_texts(tree)
+    kept: list[str] = []
+    in_list = False
+    for paragraph in paragraphs:
+        text = paragraph.lstrip("-•* ")
+        if _READ_MORE.match(text):
+            in_list = True
+            continue
+        lead, colon, rest = text.partition(":")
+        if colon and rest.strip() and len(text.split()) <= 25 and _READ_MORE.match(lead.strip()):
+            continue  # "Read more: <another story's headline>"
+        if in_list and len(text.split()) <= 15 and not text.endswith(_SENTENCE_END):
+            continue
+        in_list = False
+        if normal(text) in headings or _is_furniture(paragraph, links):
+            continue
+        kept.append(paragraph)
+    return _with_standfirst(kept, tree, meta.description)
+
+
+def _with_standfirst(paragraphs: list[str], tree: lxml_html.HtmlElement, description: str) -> list[str]:
+    key = normal(description)
+    if not paragraphs or key.count(" ") < 7 or key in normal(" ".join(paragraphs[:3])):
+        return paragraphs
+    for element in tree.xpath("//body//h2 | //body//p | //body//div[not(*)] | //body//span[not(*)]"):
+        if normal(element.text_content()) == key:
+            return [" ".join(element.text_content().split())] + paragraphs
+    return paragraphs
 
 
 def _find_date(tree: lxml_html.HtmlElement, url: str) -> str:
@@ -115,9 +258,7 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Arti
     meta = read_meta(tree, options.url)
     paragraphs, extractor = main_text(tree, meta, meta.url)
     title = meta.title
-    headings = [h for where, h in meta.candidates.get("title", []) if where == "h1"]
-    paragraphs = [p for p in strip_leftovers(paragraphs, title)
-                  if not any(normal(p) == normal(h) for h in headings)]
+    paragraphs = tidy(strip_leftovers(paragraphs, title), tree, meta)
     if not paragraphs:
         raise ExtractError("no article text found in the page")
     published, date_source = meta.published, meta.sources.get("published", "")
@@ -137,7 +278,7 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Arti
         language=meta.language,
         tags=meta.tags,
         origin={**origin, "extractor": extractor,
-                "metadata": ", ".join(f"{k}={v}" for k, v in sorted(sources.items()) if k != "article_body")},
+                "metadata": ", ".join(f"{k}={v}" for k, v in sorted(sources.items()) if k not in ("article_body", "description"))},
     )
 
 

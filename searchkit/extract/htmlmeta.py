@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
@@ -40,6 +41,7 @@ class PageMeta:
     url: str = ""
     tags: list[str] = field(default_factory=list)
     article_body: str = ""
+    description: str = ""
     sources: dict[str, str] = field(default_factory=dict)
     candidates: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
 
@@ -110,6 +112,7 @@ def _read_jsonld(tree: lxml_html.HtmlElement, meta: PageMeta) -> None:
             keywords = [k for k in re.split(r"\s*[,;]\s*", keywords)]
         meta.offer("tags", [k for k in (keywords or []) if isinstance(k, str) and k.strip()], "json-ld")
         meta.offer("article_body", _text(item.get("articleBody")), "json-ld")
+        meta.offer("description", _text(item.get("description")), "json-ld")
 
 
 def _meta_values(tree: lxml_html.HtmlElement) -> dict[str, list[str]]:
@@ -147,6 +150,7 @@ def _read_meta(tree: lxml_html.HtmlElement, meta: PageMeta) -> None:
         "source": ("og:site_name", "application-name", "publisher", "dc.publisher", "twitter:site"),
         "url": ("og:url", "twitter:url", "parsely-link"),
         "language": ("og:locale", "content-language", "dc.language", "language"),
+        "description": ("og:description", "description", "twitter:description", "dc.description"),
     }
     for name, keys in fields.items():
         value, key = _first(values, *keys)
@@ -204,6 +208,8 @@ def read_meta(tree: lxml_html.HtmlElement, url: str = "") -> PageMeta:
     _read_meta(tree, meta)
     _read_page(tree, meta)
     meta.offer("url", url, "given")
+    host = urlsplit(meta.url).hostname or ""
+    meta.offer("source", host.removeprefix("www."), "url")
     meta.offer("published", date_from_url(meta.url), "url")
     meta.language = meta.language.replace("_", "-").split("-")[0].lower()[:3]
     _choose_title(meta)

@@ -26,7 +26,7 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator:
         try:
             record = json.loads(line)
         except ValueError as exc:
-            yield ExtractError(f"invalid JSON ({exc.msg} at column {exc.colno})", where)
+            yield ExtractError(f"invalid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})", where)
             continue
         if not isinstance(record, dict):
             yield ExtractError("not a JSON object", where)
