@@ -1,8 +1,8 @@
 """Exact and near-duplicate articles (syndicated wire copy): which earlier article each one copies.
 
-Exact: the same normalised body (with its title, for short bodies). Near: word 5-shingles of the body compared by MinHash
-(one-permutation hashing, 128 bins, densified), candidates found by LSH banding (16 bands of
-8 rows) and kept when the estimated Jaccard similarity is at least `threshold` (0.9).
+Exact: the same normalised body (with its title, for short bodies). Near: word 5-shingles of
+the body compared by MinHash (one-permutation hashing, 128 bins, densified), candidates found
+by LSH banding (16 bands of 8 rows) and kept when the estimated Jaccard similarity is at least `threshold` (0.9).
 A duplicate's cluster is the cluster of the article it copies, so every copy of one story
 points at the first one imported.
 
