@@ -79,6 +79,7 @@ def test_provenance_names_file_extractor_and_metadata_sources():
         "path": str(HTML / "blog.amp.dev.axios.html"),
         "format": "html",
         "extractor": "trafilatura",
+        "modified": "2020-04-08T00:10:46+00:00",  # the page's JSON-LD, as it says (no second source)
         "metadata": "author=json-ld, language=meta:og:locale, modified=json-ld, "
                     "published=meta:article:published_time, source=json-ld, title=h1, url=meta:og:url",
     }

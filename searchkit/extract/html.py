@@ -278,6 +278,7 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Arti
         language=meta.language,
         tags=meta.tags,
         origin={**origin, "extractor": extractor,
+                **({"modified": parse_date(meta.modified).isoformat()} if meta.modified else {}),
                 "metadata": ", ".join(f"{k}={v}" for k, v in sorted(sources.items()) if k not in ("article_body", "description"))},
     )
 
