@@ -100,7 +100,8 @@ def test_rss_feed_entries_become_articles_with_decoded_entities():
     first = found[0]
     assert (first.source, first.author, first.published.isoformat()) == (
         "HuffPost Canada - Athena2 - All Posts", "Canadian Press", "2017-10-17T22:17:00+00:00")
-    assert first.url == "http://www.huffingtonpost.ca/2017/10/17/winnipeg-high-school-orders-custom-hijabs-for-muslim-athletes_a_23246627/"
+    assert first.url == ("http://www.huffingtonpost.ca/2017/10/17/"
+                         "winnipeg-high-school-orders-custom-hijabs-for-muslim-athletes_a_23246627/")
     assert first.body.startswith("Winnipeg high school student Nusaybah Mohamed's basketball uniform")
     assert first.body.split("\n\n")[-1] == ("Sung estimated about 50 girls who attend Dakota Collegiate wear a hijab. "
                                            "Physical education is part of the high school's curriculum.")
@@ -168,7 +169,8 @@ def test_csv_columns_map_by_common_names_and_unknown_ones_warn_once(tmp_path):
     path = tmp_path / "export.csv.gz"
     path.write_bytes(gzip.compress(
         "Headline,Text,Link,PubDate,Publication,Byline,Word Count\n"
-        'Floods hit town,"Rivers burst.\n\nMany left.",https://n.example/f,2020-01-02T03:04:05+01:00,Gazette,Ann Lee,4\n'
+        'Floods hit town,"Rivers burst.\n\nMany left.",https://n.example/f,'
+        "2020-01-02T03:04:05+01:00,Gazette,Ann Lee,4\n"
         "Budget passes,The vote was close.,https://n.example/b,\"Jan 5, 2020\",Gazette,,4\n".encode("utf-8")))
     records = list(extract_path(path))
     assert [str(r) for r in records if isinstance(r, ExtractNotice)] == [f"{path}: ignored columns: Word Count"]
@@ -219,11 +221,13 @@ def test_text_encodings_come_out_right(data):
 
 
 def test_declared_charsets_and_mojibake():
-    assert decode("<meta charset='iso-8859-1'><p>Ä \x93q\x94".encode("latin-1")) == "<meta charset='iso-8859-1'><p>Ä “q”"
+    latin = "<meta charset='iso-8859-1'><p>Ä \x93q\x94"
+    assert decode(latin.encode("latin-1")) == "<meta charset='iso-8859-1'><p>Ä “q”"
     assert decode('<?xml version="1.0" encoding="ISO-8859-1"?><a>ü</a>'.encode("latin-1")).endswith("<a>ü</a>")
     assert decode("It’s".encode("utf-8").decode("cp1252").encode("utf-8")) == "It’s"
     assert repair_mojibake("café — naïve") == "café — naïve"
-    assert decode("武汉的声音：有英勇的你，才有英雄的城！".encode("gb18030")) == "武汉的声音：有英勇的你，才有英雄的城！"
+    chinese = "武汉的声音：有英勇的你，才有英雄的城！"
+    assert decode(chinese.encode("gb18030")) == chinese
 
 
 # -- dates ----------------------------------------------------------------------------------

@@ -55,7 +55,8 @@ def test_real_page_metadata_and_first_sentence(name, title, published, source, f
 
 
 def test_legacy_charsets_decode_without_mojibake():
-    for name, word in (("auto-presse.de-minisuv.html", "gegenüber"), ("badische-zeitung.de-Wohnungssuche.html", "fürs")):
+    for name, word in (("auto-presse.de-minisuv.html", "gegenüber"),
+                       ("badische-zeitung.de-Wohnungssuche.html", "fürs")):
         body = extract_one(name).body
         assert word in body
         assert "Ã" not in body and "â€" not in body and "\ufffd" not in body

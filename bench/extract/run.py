@@ -125,7 +125,8 @@ def main() -> None:
     print(f"F1 ratio searchkit/trafilatura: {summary['searchkit']['f1'] / summary['trafilatura']['f1']:.3f}")
     print(f"title right on {meta_ok['title']}/{n} ({summary['title_accuracy']:.0%}), "
           f"date right on {meta_ok['published']}/{n} ({summary['date_accuracy']:.0%})")
-    print(f"expected snippets found {summary['body_contains']}, boilerplate snippets kept out {summary['body_not_contains']}")
+    print(f"expected snippets found {summary['body_contains']}, "
+          f"boilerplate snippets kept out {summary['body_not_contains']}")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "extract.json").write_text(json.dumps({"summary": summary, "pages": rows}, ensure_ascii=False, indent=1)

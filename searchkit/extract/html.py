@@ -279,7 +279,8 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Arti
         tags=meta.tags,
         origin={**origin, "extractor": extractor,
                 **({"modified": parse_date(meta.modified).isoformat()} if meta.modified else {}),
-                "metadata": ", ".join(f"{k}={v}" for k, v in sorted(sources.items()) if k not in ("article_body", "description"))},
+                "metadata": ", ".join(f"{k}={v}" for k, v in sorted(sources.items())
+                                      if k not in ("article_body", "description"))},
     )
 
 
