@@ -196,10 +196,10 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     def articles(finder: DuplicateFinder | None) -> Iterator[Article]:
         nonlocal clustered
         for article in extract_all(paths, fmt, source, failed, next_file, noticed, files):
-            if finder and article.id not in seen:
+            if finder:
                 match = finder.check(article.id, article.body, article.title)
                 article.cluster = match.cluster if match else article.id
-                clustered += match is not None
+                clustered += match is not None and article.id not in seen  # a repeat counts once
             seen.add(article.id)
             report.articles += 1
             on_article(article)
