@@ -249,3 +249,28 @@ def test_dates_normalise_to_utc(value, expected):
 def test_vague_dates_are_refused_never_now(value):
     with pytest.raises(ValueError):
         parse_date(value)
+
+
+def test_jsonl_unknown_keys_warn_once_and_an_export_reimports_quietly(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"title": "A", "body": "x", "wordcount": 1, "imported": "2020-01-01"}) + "\n"
+                    + json.dumps({"title": "B", "body": "y", "wordcount": 2, "section": "news", "kicker": "k"})
+                    + "\n", "utf-8")
+    notices = [str(r) for r in extract_path(path) if isinstance(r, ExtractNotice)]
+    assert notices == [f"{path}: ignored keys: wordcount, kicker"]
+
+
+@pytest.mark.parametrize("name, data", [
+    ("page.html.gz", b"<html><head><meta http-equiv='Content-Type' content='text/html; charset=iso-8859-1'>"
+                     b"<title>Gr\xfc\xdfe</title></head><body><article><p>Stra\xdfe und Br\xfccke.</p></article>"
+                     b"</body></html>"),
+    ("feed.xml.gz", b"<?xml version='1.0' encoding='ISO-8859-1'?><rss version='2.0'><channel><title>Blatt</title>"
+                    b"<item><title>Gr\xfc\xdfe</title><description>Stra\xdfe und Br\xfccke.</description></item>"
+                    b"</channel></rss>"),
+    ("notes.txt.gz", "Grüße\n\nStraße und Brücke.".encode("utf-16")),
+])
+def test_gzip_works_for_every_format_with_its_declared_charset(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data))
+    [article] = articles(path)
+    assert (article.title, article.body) == ("Grüße", "Straße und Brücke.")
