@@ -210,10 +210,16 @@ class Index:
             generation = self._current()
             try:
                 return use(self.whoosh_index())
-            except (OSError, SearchkitError, whoosh.index.EmptyIndexError):
-                if attempt == _OPEN_RETRIES - 1 or self._current() == generation:
+            except (OSError, SearchkitError, whoosh.index.EmptyIndexError) as exc:
+                if attempt < _OPEN_RETRIES - 1 and self._current() != generation:
+                    self._open = None
+                    continue
+                if isinstance(exc, SearchkitError):
                     raise
-                self._open = None
+                raise SearchkitError(
+                    f"cannot read the index at {self.path} ({exc}): it may be damaged; restore it "
+                    "from a backup or import your articles into a new index (see Operations in the README)"
+                ) from None
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:

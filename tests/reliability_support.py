@@ -10,6 +10,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,11 +50,14 @@ def run_cli(*args: str, timeout: float = 120, env: dict | None = None) -> subpro
 
 @contextmanager
 def serving(index_path: Path, *extra: str, env: dict | None = None) -> Iterator[tuple[str, int, subprocess.Popen]]:
-    """A `searchkit serve` subprocess on a free loopback port: yields (host, port, process)."""
+    """A `searchkit serve` subprocess on a free loopback port: yields (host, port, process);
+    server_log(process) is what it has written to stderr so far."""
     port = free_port()
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen([SEARCHKIT, "--index", str(index_path), "serve", "--port", str(port), *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL,
                             env={**os.environ, **(env or {})})
+    _LOGS[proc.pid] = log
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -62,7 +66,7 @@ def serving(index_path: Path, *extra: str, env: dict | None = None) -> Iterator[
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"searchkit serve did not start: {proc.stderr.read().decode()}")
+                    raise RuntimeError(f"searchkit serve did not start: {server_log(proc)}")
                 time.sleep(0.05)
         yield "127.0.0.1", port, proc
     finally:
@@ -72,7 +76,17 @@ def serving(index_path: Path, *extra: str, env: dict | None = None) -> Iterator[
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-        proc.stderr.close()
+        _LOGS.pop(proc.pid).close()
+
+
+_LOGS: dict[int, "tempfile._TemporaryFileWrapper"] = {}
+
+
+def server_log(proc: subprocess.Popen) -> str:
+    """What a server started by serving() has written to stderr so far."""
+    log = _LOGS[proc.pid]
+    log.seek(0)
+    return log.read().decode("utf-8", "replace")
 
 
 class Client:
