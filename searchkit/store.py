@@ -66,7 +66,7 @@ def _write_error(path: Path, exc: OSError) -> SearchkitError:
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return DiskFullError(
-            f"no space left to write the index at {path} ({reason}): nothing committed was lost "
+            f"out of disk space writing the index at {path} ({reason}): nothing committed was lost "
             "and searches still work; free some disk space and run the same command again"
         )
     return SearchkitError(f"cannot write the index at {path} ({reason}): check its permissions "

@@ -16,6 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import whoosh.index
+from whoosh.filedb.filestore import FileStorage
+
+from searchkit.store import CURRENT, LOCK, META, WHOOSH_NAME
+
 SEARCHKIT = str(Path(sys.executable).with_name("searchkit"))
 WORDS = ("raqqa mosul fighter budget parliament vote election storm market bank oil price city "
          "council school police court river bridge train strike harbour minister drought").split()
@@ -112,3 +117,20 @@ class Client:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def live_files(index_path: Path) -> set[str]:
+    """The files a clean live generation may hold: its TOC, the segments it names, the metadata."""
+    live = index_path / (index_path / CURRENT).read_text().strip()
+    toc = whoosh.index.TOC.read(FileStorage(str(live)), WHOOSH_NAME)
+    segments = {s.segment_id() for s in toc.segments}
+    return {f"_{WHOOSH_NAME}_{toc.generation}.toc", f"{WHOOSH_NAME}_WRITELOCK", META} | {
+        name for name in os.listdir(live) if name.split(".")[0] in segments}
+
+
+def debris(index_path: Path) -> set[str]:
+    """Anything in the index directory a clean index would not have."""
+    live_name = (index_path / CURRENT).read_text().strip()
+    live = index_path / live_name
+    found = {name for name in os.listdir(index_path) if name not in (CURRENT, LOCK, live_name)}
+    return found | {f"{live_name}/{name}" for name in set(os.listdir(live)) - live_files(index_path)}

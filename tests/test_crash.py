@@ -7,7 +7,6 @@ gives exactly the expected ids and count, and a killed reindex leaves the old in
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -16,15 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
-import whoosh.index
-from whoosh.filedb.filestore import FileStorage
 
 import searchkit
 from conftest import corpus_articles
-from reliability_support import SEARCHKIT, generated, write_jsonl
+from reliability_support import SEARCHKIT, debris, generated, write_jsonl
 from searchkit.cli import main
 from searchkit.importer import extract_all
-from searchkit.store import CURRENT, LOCK, META, WHOOSH_NAME
+from searchkit.store import CURRENT, WHOOSH_NAME
 
 KILLS = 20
 ARTICLES = 200
@@ -33,23 +30,6 @@ MARKER = "kmarker"
 # The import a user runs, with small commits so that a kill can land between them.
 DRIVER = ("import sys; from searchkit import open_index; from searchkit.importer import extract_all; "
           "open_index(sys.argv[1], create=True).write(extract_all([sys.argv[2]]), batch=int(sys.argv[3]))")
-
-
-def live_files(index_path: Path) -> set[str]:
-    """The files a clean live generation may hold: its TOC, the segments it names, the metadata."""
-    live = index_path / (index_path / CURRENT).read_text().strip()
-    toc = whoosh.index.TOC.read(FileStorage(str(live)), WHOOSH_NAME)
-    segments = {s.segment_id() for s in toc.segments}
-    return {f"_{WHOOSH_NAME}_{toc.generation}.toc", f"{WHOOSH_NAME}_WRITELOCK", META} | {
-        name for name in os.listdir(live) if name.split(".")[0] in segments}
-
-
-def debris(index_path: Path) -> set[str]:
-    """Anything in the index directory a clean index would not have."""
-    live_name = (index_path / CURRENT).read_text().strip()
-    live = index_path / live_name
-    found = {name for name in os.listdir(index_path) if name not in (CURRENT, LOCK, live_name)}
-    return found | {f"{live_name}/{name}" for name in set(os.listdir(live)) - live_files(index_path)}
 
 
 def kill_at_random(args: list[str], delay: float) -> int:
