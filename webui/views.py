@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from html import escape
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from markupsafe import Markup
 
 from searchkit.errors import SearchkitError
 from searchkit.query import QueryError, parse
 from searchkit.search import SORTS, search
+from searchkit.similar import ArticleNotFoundError, similar
 from searchkit.snippets import highlight, render_html
 
 bp = Blueprint("web", __name__)
@@ -96,7 +97,30 @@ def api_search():
         return jsonify({"error": error}), 400
     if result is None:
         return jsonify({"error": "missing parameter q: /api/search?q=words"}), 400
-    return jsonify(result.to_dict())
+    data = result.to_dict()
+    data["links"] = _page_links(result)
+    return jsonify(data)
+
+
+def _page_links(result) -> dict:
+    """URLs of the previous and next pages of this /api/search (None at either end)."""
+    args = request.args.to_dict()
+
+    def page(number: int) -> str:
+        return url_for("web.api_search", **{**args, "page": number})
+
+    return {"prev": page(result.page - 1) if result.page > 1 else None,
+            "next": page(result.page + 1) if result.page < result.pages else None}
+
+
+@bp.route("/api/similar/<path:article_id>")
+def api_similar(article_id: str):
+    """Articles like this one (its own near-duplicates left out): {"id", "hits"}."""
+    try:
+        hits = similar(_index(), article_id, limit=_int("limit", 5, 1, 50))
+    except ArticleNotFoundError as exc:
+        return jsonify({"error": str(exc)}), 404
+    return jsonify({"id": article_id, "hits": [h.to_dict() for h in hits]})
 
 
 @bp.route("/healthz")
