@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test seed install clean
+.PHONY: run test seed install clean bench-extract
 
 $(BIN)/searchkit: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ run: seed
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# Article extraction quality on real pages (gold text rebuilt from bench/extract/gold_spec.json),
+# searchkit against trafilatura alone in the same run; writes bench/results/extract.json.
+bench-extract: install
+	$(BIN)/python bench/extract/make_gold.py
+	$(BIN)/python bench/extract/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
