@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test seed install clean
+.PHONY: run test seed install clean chromium screenshots bench-web
 
 $(BIN)/searchkit: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,20 @@ run: seed
 	@echo "searchkit is serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/searchkit --index $(INDEX) serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install chromium
 	$(BIN)/python -m pytest -q
+
+# Debian's chromium for the browser tests (Playwright cannot download a browser here).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+# The README screenshots of the demo corpus, desktop and phone, taken in a real browser.
+screenshots: install chromium
+	$(BIN)/python tests/screenshots.py
+
+# Render time of the web pages on the demo corpus (a real server; prints ms per page).
+bench-web: install
+	$(BIN)/python bench/web_render.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

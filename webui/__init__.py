@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import time
+
+from flask import Flask, g
 
 from searchkit.store import open_index
 
@@ -22,8 +24,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(bp)
 
+    @app.before_request
+    def start_timer():
+        g.started = time.perf_counter()
+
     @app.after_request
     def security_headers(response):
+        if "started" in g:  # how long the app took, for browsers' dev tools and the render benchmark
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.started) * 1000:.1f}"
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
