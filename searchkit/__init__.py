@@ -5,13 +5,14 @@ from .errors import (ExtractError, IndexLockedError, IndexMissingError, SchemaMi
                      SearchkitError)
 from .importer import ImportReport, import_paths
 from .query import QueryError
-from .search import Hit, SearchResult, search
+from .search import Hit, SearchResult, TimelineBucket, search
+from .similar import ArticleNotFoundError, similar
 from .store import Index, open_index
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Article", "Hit", "Index", "ImportReport", "SearchResult", "ExtractError", "IndexLockedError",
+    "Article", "ArticleNotFoundError", "Hit", "TimelineBucket", "similar", "Index", "ImportReport", "SearchResult", "ExtractError", "IndexLockedError",
     "IndexMissingError", "QueryError", "SchemaMismatchError", "SearchkitError", "import_paths",
     "open_index", "search", "__version__",
 ]

@@ -130,8 +130,12 @@ def stopwords() -> frozenset[str]:
 
 
 def news_analyzer():
-    """The analyzer for article text: tokens, normalised, stop words out, stemmed."""
-    return NewsTokenizer() | NewsNormalizeFilter() | StopFilter(stoplist=stopwords(), minsize=1) | SnowballFilter()
+    """The analyzer for article text: tokens, normalised, stop words out, stemmed.
+
+    Stop words leave a gap in the positions (renumber=False) so that the phrase
+    "Bank of England" does not match "bank, England".
+    """
+    return NewsTokenizer() | NewsNormalizeFilter() | StopFilter(stoplist=stopwords(), minsize=1, renumber=False) | SnowballFilter()
 
 
 def name_analyzer():

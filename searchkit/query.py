@@ -1,40 +1,97 @@
-"""The query language: user text -> a Whoosh query, plus the terms to highlight.
+"""The query language: user text -> a Whoosh query, filters, and the terms to highlight.
 
-Plain words are OR-ed, and search.py ranks the articles that contain all of them first.
-Anything else (quotes, AND/OR/NOT, -word, field:value, word*, word~) goes through
-Whoosh's parser. Any input is a valid query: what the parser cannot read falls back to
-its plain words, with a notice that says so.
+    storm flooding              words: ranked by BM25F, articles with every word boosted
+    "Bank of England"           a phrase (stop words inside keep their place: not "bank england")
+    brexit AND (may OR johnson) NOT poll, -poll
+    title:brexit source:bbc author:"jane smith"
+    elect*  goverment~          wildcard; fuzzy (one edit, ~2 for two)
+    published:2017  published:[2017-01-01 TO 2017-06-30]  published:2017-03
+    since:yesterday  since:"last week"  until:"2 months ago"   (see dates.py)
+
+Any input is a valid query: what the parser cannot read falls back to its plain words,
+with a notice that says so. Only a query with nothing to search for raises QueryError.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from whoosh import qparser
 from whoosh import query as wq
+from whoosh.qparser import syntax
+from whoosh.qparser.plugins import PhrasePlugin
+from whoosh.matching import WrappingMatcher
+from whoosh.query import spans
+from whoosh.query.wrappers import WrappingQuery
 
-from .analysis import analyze
+from .analysis import analyze, news_analyzer
+from .dates import DateError, Span, parse_span
+from .store import _naive_utc
 
 SEARCH_FIELDS = ("title", "body")
 # Syntax that makes a query more than a bag of words.
 _SYNTAX = re.compile(r"""["*?~:()\[\]{}^]|(?:^|\s)[-+]\S|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b""")
 _SYNTAX_CHARS = re.compile(r"""["*?~:()\[\]{}^+]|(?:^|\s)-(?=\S)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b""")
+# since:/until:/published: clauses, taken out of the text before parsing and turned into filters.
+_DATE_CLAUSE = re.compile(
+    r"""(?:(?<=\s)|^)(?P<neg>[-])?(?P<field>since|until|published|date):\s*"""
+    r"""(?:"(?P<quoted>[^"]*)"|\[(?P<range>[^\]]*)\]|(?P<bare>[^\s()"]+))""", re.I)
+_RANGE_TO = re.compile(r"\s+TO\s+", re.I)
+_PHRASE = re.compile(r'"([^"]*)"')
+_FUZZY = re.compile(r"(?<![\w*?'])([^\W\d_][\w']*)~([12])?(?![\w~])")
+MAX_FUZZY_WORDS = 20
 MAX_QUERY_CHARS = 1_000
+
+# Ranking of plain words (tuned on Cranfield, kept to what holds for news; see README):
+# an article with every word gets ALL_WORDS_BOOST x its score again, and a pair of query
+# words next to each other (within PROXIMITY_SLOP positions) in the body adds PROXIMITY_BOOST.
+ALL_WORDS_BOOST = 1.0
+PROXIMITY_BOOST = 0.5
+PROXIMITY_SLOP = 3
+MAX_PROXIMITY_PAIRS = 6
+
+
+class Boosted(WrappingQuery):
+    """A query whose scores are multiplied by `boost` (Whoosh's span queries ignore boosts)."""
+
+    def __init__(self, child: wq.Query, boost: float = 1.0) -> None:
+        self.child = child
+        self.boost = boost
+
+    def _rewrap(self, child: wq.Query) -> "Boosted":
+        return self.__class__(child, self.boost)
+
+    def with_boost(self, boost: float) -> "Boosted":
+        return self.__class__(self.child, boost)
+
+    def matcher(self, searcher, context=None):
+        m = self.child.matcher(searcher, context)
+        return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
 class QueryError(ValueError):
     """Raised for a query that has nothing to search for (empty, or only stop words)."""
 
 
+Phrase = tuple[tuple[str, int], ...]  # (stem, position relative to the first word)
+
+
 @dataclass
 class ParsedQuery:
-    """A query ready to run: `query` matches; `all_words`, when set, ranks first."""
+    """A query ready to run.
+
+    `query` matches and ranks; `filters` restrict without ranking (dates from the query
+    text); `stems` and `phrases` are what snippets highlight; `notice` says how a query
+    that could not be read as typed was searched instead.
+    """
 
     text: str
     query: wq.Query
-    all_words: wq.Query | None = None
     stems: set[str] = field(default_factory=set)
+    phrases: list[Phrase] = field(default_factory=list)
+    filters: list[wq.Query] = field(default_factory=list)
     notice: str = ""
 
 
@@ -42,14 +99,90 @@ def _word_query(stem: str) -> wq.Query:
     return wq.Or([wq.Term(name, stem) for name in SEARCH_FIELDS])
 
 
-def _words(text: str, notice: str = "") -> ParsedQuery:
-    stems = list(dict.fromkeys(analyze(text)))
-    if not stems:
-        raise QueryError("nothing to search for: the query has only punctuation or very common words")
+def words_query(stems: list[str]) -> wq.Query:
+    """The ranking query for plain words: any word matches; all words and closeness score more."""
     per_word = [_word_query(s) for s in stems]
     if len(per_word) == 1:
-        return ParsedQuery(text, per_word[0], None, set(stems), notice)
-    return ParsedQuery(text, wq.Or(per_word), wq.And(per_word), set(stems), notice)
+        return per_word[0]
+    parts: list[wq.Query] = [wq.Or(per_word)]
+    if ALL_WORDS_BOOST:
+        parts.append(wq.And(per_word, boost=ALL_WORDS_BOOST))
+    if PROXIMITY_BOOST:
+        pairs = list(zip(stems, stems[1:]))[:MAX_PROXIMITY_PAIRS]
+        for a, b in pairs:
+            near = spans.SpanNear2([wq.Term("body", a), wq.Term("body", b)], slop=PROXIMITY_SLOP,
+                                   ordered=False, mindist=1)
+            parts.append(Boosted(near, PROXIMITY_BOOST))
+    return wq.Or(parts)
+
+
+def _words(text: str, notice: str = "", filters: list[wq.Query] | None = None) -> ParsedQuery:
+    stems = list(dict.fromkeys(analyze(text)))
+    if not stems:
+        if filters:
+            return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
+        raise QueryError("nothing to search for: the query has only punctuation or very common words")
+    return ParsedQuery(text, words_query(stems), set(stems), [], filters or [], notice)
+
+
+def phrase_terms(text: str) -> Phrase:
+    """The stems of a phrase with their positions, stop words leaving their gap."""
+    tokens = news_analyzer()(text, positions=True)
+    found = [(t.text, t.pos) for t in tokens]
+    if not found:
+        return ()
+    first = found[0][1]
+    return tuple((stem, pos - first) for stem, pos in found)
+
+
+def phrase_query(fieldname: str, text: str, slop: int = 1, boost: float = 1.0) -> wq.Query:
+    """Match `text` as a phrase in one field; "Bank of England" needs exactly one word between.
+
+    The index drops stop words but keeps everyone else's position, so a phrase with stop
+    words is a chain of exact distances, not adjacent words.
+    """
+    terms = phrase_terms(text)
+    if not terms:
+        return wq.NullQuery
+    if len(terms) == 1:
+        return wq.Term(fieldname, terms[0][0], boost=boost)
+    gaps = [b[1] - a[1] for a, b in zip(terms, terms[1:])]
+    if all(g == 1 for g in gaps):
+        return wq.Phrase(fieldname, [s for s, _ in terms], slop=slop, boost=boost)
+    q: wq.Query = wq.Term(fieldname, terms[0][0])
+    for (stem, _), gap in zip(terms[1:], gaps):
+        q = spans.SpanNear2([q, wq.Term(fieldname, stem)], slop=gap + slop - 1, mindist=gap, ordered=True)
+    return Boosted(q, boost)
+
+
+class _PhraseNode(PhrasePlugin.PhraseNode):
+    def query(self, parser):
+        fieldname = self.fieldname or parser.fieldname
+        if fieldname in SEARCH_FIELDS:
+            return syntax.attach(phrase_query(fieldname, self.text, self.slop, self.boost), self)
+        return super().query(parser)
+
+
+class _PhrasePlugin(PhrasePlugin):
+    """Whoosh's phrase syntax, with phrases built by phrase_query (stop-word gaps kept)."""
+
+    class PhraseTagger(PhrasePlugin.PhraseTagger):
+        def create(self, parser, match):
+            slop = int(match.group("slop")) if match.group("slop") else 1
+            return _PhraseNode(match.group("text"), match.start("text"), slop)
+
+    def taggers(self, parser):
+        return [(self.PhraseTagger(self.expr), 0)]
+
+
+def parser(schema) -> qparser.QueryParser:
+    """Whoosh's parser over title and body, OR by default, with +/- and fuzzy word~."""
+    p = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, group=qparser.OrGroup)
+    p.remove_plugin_class(qparser.PhrasePlugin)
+    p.add_plugin(_PhrasePlugin())
+    p.add_plugin(qparser.PlusMinusPlugin())
+    p.add_plugin(qparser.FuzzyTermPlugin())
+    return p
 
 
 def _positive_terms(q: wq.Query) -> set[str]:
@@ -83,30 +216,115 @@ def _not_excludes(q: wq.Query) -> wq.Query:
     return q
 
 
-def parser(schema) -> qparser.QueryParser:
-    """Whoosh's parser over title and body, OR by default, with +/- and fuzzy word~."""
-    p = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, group=qparser.OrGroup)
-    p.add_plugin(qparser.PlusMinusPlugin())
-    p.add_plugin(qparser.FuzzyTermPlugin())
-    return p
+def _date_filter(name: str, span_start: datetime | None, span_end: datetime | None) -> wq.Query:
+    last = _naive_utc(span_end - timedelta(microseconds=1)) if span_end else None
+    return wq.DateRange("published", _naive_utc(span_start), last)
 
 
-def parse(text: str, schema) -> ParsedQuery:
-    """Parse user text; raises QueryError only when there is nothing to search for."""
-    text = " ".join(text.split())[:MAX_QUERY_CHARS]
+def _clause_span(m: re.Match, now: datetime | None) -> tuple[datetime | None, datetime | None]:
+    name = m.group("field").lower()
+    if m.group("range") is not None:
+        ends = _RANGE_TO.split(m.group("range").strip(), maxsplit=1)
+        if len(ends) != 2:
+            raise DateError(f"cannot read the range [{m.group('range')}]: use [2017-01-01 TO 2017-06-30]")
+        low, high = (e.strip().strip('"') for e in ends)
+        start = parse_span(low, now).start if low not in ("", "*") else None
+        end = parse_span(high, now).end if high not in ("", "*") else None
+        if name == "since":
+            return start, None
+        if name == "until":
+            return None, end
+        return start, end
+    span: Span = parse_span(m.group("quoted") if m.group("quoted") is not None else m.group("bare"), now)
+    if name == "since":
+        return span.start, None
+    if name == "until":
+        return None, span.end
+    return span.start, span.end
+
+
+def _take_dates(text: str, now: datetime | None) -> tuple[str, list[wq.Query], list[str]]:
+    """Remove since:/until:/published: clauses; return the rest, their filters, any problems."""
+    filters: list[wq.Query] = []
+    problems: list[str] = []
+
+    def replace(m: re.Match) -> str:
+        try:
+            start, end = _clause_span(m, now)
+        except DateError as exc:
+            problems.append(str(exc))
+            return " " + (m.group("quoted") or m.group("range") or m.group("bare") or "") + " "
+        q = _date_filter(m.group("field"), start, end)
+        filters.append(wq.Not(q) if m.group("neg") else q)
+        return " "
+
+    rest = _DATE_CLAUSE.sub(replace, text)
+    return " ".join(rest.split()), filters, problems
+
+
+def _phrases(text: str) -> list[Phrase]:
+    found = []
+    for m in _PHRASE.finditer(text):
+        before = text[:m.start()].rstrip()
+        if before.endswith("-") or before.endswith("NOT"):
+            continue
+        terms = phrase_terms(m.group(1))
+        if len(terms) > 1:
+            found.append(terms)
+    return found
+
+
+def _expand_fuzzy(text: str, reader) -> str:
+    """Replace word~ (word~2) by the real index words within 1 (2) edits: "(government OR governor)".
+
+    Fuzzy matching works on the words people typed, not on stems: "goverment" is one edit
+    from "government" but three from its stem "govern".
+    """
+    def replace(m: re.Match) -> str:
+        word = m.group(1).lower()
+        found: set[str] = set()
+        for name in SEARCH_FIELDS:
+            found.update(reader.terms_within(name, word, int(m.group(2) or 1), prefix=1))
+        words = sorted(w for w in found if w.replace("'", "").isalnum())[:MAX_FUZZY_WORDS]
+        if not words:
+            return m.group(1)
+        return "(" + " OR ".join(words) + ")" if len(words) > 1 else words[0]
+
+    return _FUZZY.sub(replace, text)
+
+
+def parse(text: str, schema, now: datetime | None = None, reader=None) -> ParsedQuery:
+    """Parse user text; raises QueryError only when there is nothing to search for.
+
+    `now` anchors relative dates; with an index `reader`, word~ matches real index words.
+    """
+    text = " ".join(str(text).split())[:MAX_QUERY_CHARS]
     if not text:
         raise QueryError("empty query: type some words to search for")
-    if not _SYNTAX.search(text):
-        return _words(text)
-    plain = _SYNTAX_CHARS.sub(" ", text)
-    if text.count('"') % 2:
-        return _words(plain, 'unbalanced quote: searched for the words without it')
+    rest, filters, problems = _take_dates(text, now)
+    if reader is not None and "~" in rest:
+        rest = _expand_fuzzy(rest, reader)
+    notice = ""
+    if problems:
+        notice = problems[0].rstrip(".") + ": searched for it as words"
+    if not rest:
+        return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
+    if not _SYNTAX.search(rest):
+        return _words(rest, notice, filters)
+    plain = _SYNTAX_CHARS.sub(" ", rest)
+    if rest.count('"') % 2:
+        return _words(plain, 'unbalanced quote: searched for the words without it', filters)
     try:
-        q = parser(schema).parse(text)
+        q = parser(schema).parse(rest)
     except Exception:  # Whoosh raises many types on odd input; plain words always work
-        return _words(plain, "could not read the query syntax: searched for the plain words")
-    if q is wq.NullQuery:
-        return _words(plain, "could not read the query syntax: searched for the plain words")
+        return _words(plain, "could not read the query syntax: searched for the plain words", filters)
+    if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
+        return _words(plain, "could not read the query syntax: searched for the plain words", filters)
     q = _not_excludes(q)
+    if isinstance(q, wq.Not):  # only exclusions: everything except them
+        q = wq.AndNot(wq.Every(), q.query)
     stems = _positive_terms(q)
-    return ParsedQuery(text, q, None, stems)
+    phrases = _phrases(rest)
+    for phrase in phrases:
+        stems.update(stem for stem, _ in phrase)
+    return ParsedQuery(text, q, stems, phrases, filters, notice)

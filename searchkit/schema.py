@@ -7,7 +7,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from .analysis import name_analyzer, news_analyzer
 
 # Bump when the schema or the analyzer changes: old indexes then ask for `searchkit reindex`.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Field weights for BM25F: a word in the headline says more than the same word in the body.
 TITLE_BOOST = 2.5
@@ -19,8 +19,9 @@ def build_schema() -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
         url=STORED(),
-        title=TEXT(analyzer=analyzer, stored=True, field_boost=TITLE_BOOST),
-        body=TEXT(analyzer=analyzer, stored=True),
+        # spelling=True also keeps the unstemmed words (field spell_*) for did-you-mean.
+        title=TEXT(analyzer=analyzer, stored=True, field_boost=TITLE_BOOST, spelling=True),
+        body=TEXT(analyzer=analyzer, stored=True, spelling=True),
         source=TEXT(analyzer=name_analyzer(), stored=True),
         source_key=ID(sortable=True),
         author=TEXT(analyzer=name_analyzer(), stored=True),
@@ -30,5 +31,5 @@ def build_schema() -> Schema:
         license=STORED(),
         imported=DATETIME(stored=True),
         origin=STORED(),
-        cluster=ID(stored=True),
+        cluster=ID(stored=True, sortable=True),  # sortable: results collapse on it
     )

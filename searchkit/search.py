@@ -1,32 +1,61 @@
-"""Run a query: ranking (all words first, then BM25F), filters, sort, paging, snippets."""
+"""Run a query: ranking, filters, sort, near-duplicate collapse, facets, did-you-mean, snippets.
+
+The library API the CLI and the web UI build on:
+
+    result = search(index, 'isis "Bank of England" since:"last week"', sort="recency")
+    result.hits          # list[Hit], one per near-duplicate cluster, best first
+    result.facets        # {"source": [("BBC", 12), ...], "month": [("2017-03", 4), ...]}
+    result.timeline      # list[TimelineBucket]: every day/month/year from first to last match
+    result.suggestion    # "government spending" when "goverment spending" found few results
+
+Near-duplicates (syndicated copies, stored field `cluster`) are shown once: the best
+article of a cluster stands for it and `Hit.cluster_size` counts the matching articles
+in the cluster (1 when it has no copies among the matches).
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from whoosh import query as wq
-from whoosh import scoring
+from whoosh import scoring, sorting
+from whoosh.searching import Searcher
 
-from .article import parse_date
-from .query import QueryError, parse
+from .dates import since_until
+from .query import ParsedQuery, QueryError, parse
 from .snippets import Fragment, highlight, render_html, snippet
 from .store import Index, _aware, _naive_utc
+from .suggest import suggest
 
-SORTS = ("relevance", "newest", "oldest")
+SORTS = ("relevance", "newest", "oldest", "recency")
 MAX_LIMIT = 100
 MAX_PAGE = 1_000
+# BM25F. K1 and B are the usual defaults; field weights come from the schema (title boosted).
+K1 = 1.2
+B = 0.75
+# sort="recency": score x (1 + RECENCY_WEIGHT x 2^(-age / RECENCY_HALF_LIFE)), where age is how
+# much older an article is than the newest of the RECENCY_POOL most relevant matches.
+RECENCY_WEIGHT = 1.0
+RECENCY_HALF_LIFE = timedelta(days=7)
+RECENCY_POOL = 200
+# Did-you-mean is offered when a query finds fewer results than this.
+SUGGEST_BELOW = 3
 
 
 def weighting() -> scoring.WeightingModel:
     """BM25F; field weights come from the schema (title boosted)."""
-    return scoring.BM25F(B=0.75, K1=1.2)
+    return scoring.BM25F(B=B, K1=K1)
 
 
 @dataclass
 class Hit:
-    """One ranked result."""
+    """One ranked result: an article, its score and its highlighted title and snippet.
+
+    `cluster` is the near-duplicate cluster the article stands for; `cluster_size` is how
+    many matching articles that cluster has (itself included), so 1 means no copies.
+    """
 
     rank: int
     id: str
@@ -38,13 +67,17 @@ class Hit:
     score: float
     fragments: list[Fragment] = field(default_factory=list)
     title_fragments: list[Fragment] = field(default_factory=list)
+    cluster: str = ""
+    cluster_size: int = 1
 
     @property
     def snippet(self) -> str:
+        """The snippet as HTML: matches in <mark>, everything else escaped."""
         return render_html(self.fragments)
 
     @property
     def title_html(self) -> str:
+        """The title as HTML with matching words in <mark>."""
         return render_html(self.title_fragments or [(self.title, False)])
 
     def to_dict(self) -> dict:
@@ -53,12 +86,33 @@ class Hit:
             "source": self.source, "author": self.author,
             "published": self.published.isoformat() if self.published else None,
             "score": round(self.score, 4), "snippet": self.snippet,
+            "cluster": self.cluster, "cluster_size": self.cluster_size,
         }
 
 
 @dataclass
+class TimelineBucket:
+    """How many matches were published in [start, end): one day, month or year."""
+
+    label: str
+    start: datetime
+    end: datetime
+    count: int
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat(),
+                "count": self.count}
+
+
+@dataclass
 class SearchResult:
-    """A page of hits for a query, with the total and any notice about how it was read."""
+    """A page of hits for a query, with the total, facets, timeline and any notice/suggestion.
+
+    `facets` maps "source" to (source, count) pairs, most common first, and one of "day",
+    "month" or "year" (whichever suits the matches' date range) to (label, count) pairs in
+    date order. `timeline` has a bucket for every day/month/year from the first match to
+    the last, empty ones included. Counts are of results as shown (a cluster counts once).
+    """
 
     query: str
     hits: list[Hit]
@@ -67,6 +121,10 @@ class SearchResult:
     limit: int
     elapsed_ms: float
     notice: str = ""
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    timeline: list[TimelineBucket] = field(default_factory=list)
+    suggestion: str | None = None
+    sort: str = "relevance"
 
     @property
     def pages(self) -> int:
@@ -75,70 +133,251 @@ class SearchResult:
     def to_dict(self) -> dict:
         return {
             "query": self.query, "total": self.total, "page": self.page, "limit": self.limit,
-            "pages": self.pages, "elapsed_ms": round(self.elapsed_ms, 1), "notice": self.notice,
+            "pages": self.pages, "sort": self.sort, "elapsed_ms": round(self.elapsed_ms, 1),
+            "notice": self.notice, "suggestion": self.suggestion,
+            "facets": {name: [[key, count] for key, count in pairs] for name, pairs in self.facets.items()},
+            "timeline": [b.to_dict() for b in self.timeline],
             "hits": [h.to_dict() for h in self.hits],
         }
 
 
-def _filters(since: str | datetime | None, until: str | datetime | None, source: str | None) -> wq.Query | None:
+def filter_query(since: str | datetime | None = None, until: str | datetime | None = None,
+                 source: str | None = None, now: datetime | None = None) -> wq.Query | None:
+    """The Whoosh filter for a date range and a source; None when there is nothing to filter.
+
+    Dates may be anything dates.parse_span reads ("2017", "2017-03-05", "last week", ...);
+    a bad one raises dates.DateError (a ValueError) saying which forms work.
+    """
     parts: list[wq.Query] = []
-    if since or until:
-        start = _naive_utc(parse_date(since)) if since else None
-        end = _naive_utc(parse_date(until)) if until else None
-        if end and isinstance(until, str) and len(until.strip()) == 10:  # a bare date: the whole day
-            end = end.replace(hour=23, minute=59, second=59, microsecond=999999)
-        parts.append(wq.DateRange("published", start, end))
+    start, end = since_until(since, until, now)
+    if start or end:
+        parts.append(_date_range(start, end))
     if source:
-        parts.append(wq.Term("source_key", source))
+        parts.append(wq.Term("source_key", source.strip()))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
+def _date_range(start: datetime | None, end: datetime | None) -> wq.Query:
+    # Whoosh ranges are inclusive: stop one microsecond before the exclusive end.
+    last = _naive_utc(end - timedelta(microseconds=1)) if end else None
+    return wq.DateRange("published", _naive_utc(start), last)
+
+
+def _combine(parts: list[wq.Query | None]) -> wq.Query | None:
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _granularity(first: datetime, last: datetime) -> str:
+    span = last - first
+    if span <= timedelta(days=62):
+        return "day"
+    if span <= timedelta(days=6 * 366):
+        return "month"
+    return "year"
+
+
+def _bucket_start(moment: datetime, unit: str) -> datetime:
+    if unit == "day":
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if unit == "month":
+        return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_bucket(start: datetime, unit: str) -> datetime:
+    if unit == "day":
+        return start + timedelta(days=1)
+    if unit == "month":
+        return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    return start.replace(year=start.year + 1)
+
+
+def _label(start: datetime, unit: str) -> str:
+    return start.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[unit])
+
+
+def timeline(dates: dict[datetime, int]) -> tuple[str, list[TimelineBucket]]:
+    """Bucket publication dates (UTC) by day, month or year, whichever suits their range.
+
+    Returns the unit and a bucket for every unit from the first date to the last.
+    """
+    if not dates:
+        return "month", []
+    first, last = min(dates), max(dates)
+    unit = _granularity(first, last)
+    counts: dict[datetime, int] = {}
+    for moment, count in dates.items():
+        key = _bucket_start(moment, unit)
+        counts[key] = counts.get(key, 0) + count
+    buckets = []
+    start = _bucket_start(first, unit)
+    while start <= last:
+        end = _next_bucket(start, unit)
+        buckets.append(TimelineBucket(_label(start, unit), start, end, counts.get(start, 0)))
+        start = end
+    return unit, buckets
+
+
+class _DateCategorizer(sorting.ColumnCategorizer):
+    """Column keys of `published` as datetimes; None for an article with no date."""
+
+    def key_to_name(self, key):
+        try:
+            return self._fieldobj.from_column_value(key)
+        except (OverflowError, ValueError):
+            return None
+
+
+class _DateFacet(sorting.FieldFacet):
+    def categorizer(self, global_searcher):
+        return _DateCategorizer(global_searcher, self.fieldname)
+
+
+class _DateSortCategorizer(sorting.ColumnCategorizer):
+    """Sort keys for newest/oldest that put articles with no date last either way."""
+
+    def __init__(self, global_searcher, fieldname, newest: bool) -> None:
+        super().__init__(global_searcher, fieldname)
+        self._newest = newest
+        self._missing = self._column_type.default_value()
+
+    def key_for(self, matcher, segment_docnum):
+        value = self._creader.sort_key(segment_docnum)
+        if value == self._missing:
+            return (1, 0)
+        return (0, -value if self._newest else value)
+
+
+class _DateSortFacet(sorting.FieldFacet):
+    def __init__(self, newest: bool) -> None:
+        super().__init__("published")
+        self.newest = newest
+
+    def categorizer(self, global_searcher):
+        return _DateSortCategorizer(global_searcher, self.fieldname, self.newest)
+
+
+def _facets(results) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
+    sources = results.groups("source")
+    dates: dict[datetime, int] = {}
+    for moment, count in results.groups("published").items():
+        if isinstance(moment, datetime):
+            aware = _aware(moment)
+            dates[aware] = dates.get(aware, 0) + count
+    unit, buckets = timeline(dates)
+    facets = {"source": sorted(((k, v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
+    facets[unit] = [(b.label, b.count) for b in buckets if b.count]
+    return facets, buckets
+
+
+def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Blend relevance with freshness (see RECENCY_WEIGHT): newer articles move up."""
+    dated = {}
+    for docnum, _ in docs:
+        moment = searcher.stored_fields(docnum).get("published")
+        if moment:
+            dated[docnum] = moment
+    if not dated:
+        return docs
+    newest = max(dated.values())
+    rescored = []
+    for docnum, score in docs:
+        factor = 1.0
+        if docnum in dated:
+            age = (newest - dated[docnum]) / RECENCY_HALF_LIFE
+            factor += RECENCY_WEIGHT * 0.5 ** age
+        rescored.append((docnum, score * factor))
+    return sorted(rescored, key=lambda pair: -pair[1])
+
+
+def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: ParsedQuery | None,
+             snippet_chars: int = 300, cluster_size: int = 1) -> Hit:
+    """The Hit for a document: stored fields plus highlighted title and snippet."""
+    fields = searcher.stored_fields(docnum)
+    stems = parsed.stems if parsed else set()
+    phrases = parsed.phrases if parsed else []
+    body = fields.get("body") or ""
+    title = fields.get("title") or ""
+    return Hit(
+        rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
+        source=fields.get("source") or "", author=fields.get("author") or "",
+        published=_aware(fields.get("published")), score=float(score),
+        fragments=snippet(body, stems, snippet_chars, phrases=phrases),
+        title_fragments=highlight(title, stems, phrases=phrases),
+        cluster=fields.get("cluster") or fields["id"], cluster_size=cluster_size,
+    )
+
+
 def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str = "relevance",
            since: str | datetime | None = None, until: str | datetime | None = None,
-           source: str | None = None, snippet_chars: int = 300) -> SearchResult:
-    """Ranked, highlighted results for `text`. Raises QueryError for an empty query and
-    ValueError for a bad date or sort; any other text is a valid query."""
+           source: str | None = None, snippet_chars: int = 300, facets: bool = True,
+           collapse: bool = True, now: datetime | None = None) -> SearchResult:
+    """Ranked, highlighted results for `text` in the query language (see query.py).
+
+    sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
+    "recency" (relevance blended with freshness, see RECENCY_WEIGHT). since/until/source
+    filter like the query's own since:/until:/source: (dates as dates.parse_span reads
+    them, relative to `now`). facets=False skips facet and timeline counting; collapse=False
+    shows every near-duplicate. Raises QueryError for a query with nothing to search for and
+    ValueError for a bad date or sort; any other text is a valid query.
+    """
     started = time.perf_counter()
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
     limit = max(1, min(int(limit), MAX_LIMIT))
     page = max(1, min(int(page), MAX_PAGE))
+    flt = filter_query(since, until, source, now)
     with index.searcher() as searcher:
-        parsed = parse(text, searcher.schema)
-        flt = _filters(since, until, source)
+        parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+        flt = _combine([flt, *parsed.filters])
         wanted = page * limit
-        if sort != "relevance":
-            results = searcher.search(parsed.query, limit=wanted, filter=flt,
-                                      sortedby="published", reverse=(sort == "newest"))
-            docs = [(hit.docnum, hit.score or 0.0) for hit in results]
-            total = len(results)
-        elif parsed.all_words is not None:
-            # Articles with every word first (by score), then the rest (by score).
-            first = searcher.search(parsed.all_words, limit=wanted, filter=flt)
-            docs = [(hit.docnum, hit.score) for hit in first]
-            total = len(first)
-            mask = parsed.all_words
-            rest = searcher.search(parsed.query, limit=max(1, wanted - len(docs)), filter=flt, mask=mask)
-            if len(docs) < wanted:
-                docs += [(hit.docnum, hit.score) for hit in rest]
-            total += len(rest)
-        else:
-            results = searcher.search(parsed.query, limit=wanted, filter=flt)
-            docs = [(hit.docnum, hit.score) for hit in results]
-            total = len(results)
+        # Filters go in as Require (match both, score the first), not Whoosh's filter=:
+        # with filter= Whoosh's collapsing lets near-duplicates through.
+        q = wq.Require(parsed.query, flt) if flt is not None else parsed.query
+        options: dict = {}
+        if collapse:
+            options["collapse"] = sorting.FieldFacet("cluster")
+        if facets:
+            options["groupedby"] = {"source": sorting.FieldFacet("source_key", maptype=sorting.Count),
+                                    "published": _DateFacet("published", maptype=sorting.Count)}
+        if sort in ("newest", "oldest"):
+            options["sortedby"] = _DateSortFacet(newest=(sort == "newest"))
+        fetch = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
+        results = searcher.search(q, limit=fetch, **options)
+        docs = [(hit.docnum, hit.score if isinstance(hit.score, (int, float)) else 0.0) for hit in results]
+        if sort == "recency":
+            docs = _recency_rerank(searcher, docs)
+        total = len(results)
+        counts = getattr(results, "collapsed_counts", {}) or {}
+        facet_counts, buckets = _facets(results) if facets else ({}, [])
         hits = []
         for rank, (docnum, score) in enumerate(docs[(page - 1) * limit:wanted], (page - 1) * limit + 1):
-            fields = searcher.stored_fields(docnum)
-            hits.append(Hit(
-                rank=rank, id=fields["id"], url=fields.get("url") or "", title=fields.get("title") or "",
-                source=fields.get("source") or "", author=fields.get("author") or "",
-                published=_aware(fields.get("published")), score=float(score),
-                fragments=snippet(fields.get("body") or "", parsed.stems, snippet_chars),
-                title_fragments=highlight(fields.get("title") or "", parsed.stems),
-            ))
-    return SearchResult(text, hits, total, page, limit, (time.perf_counter() - started) * 1000, parsed.notice)
+            hit = make_hit(searcher, docnum, score, rank, parsed, snippet_chars)
+            hit.cluster_size = 1 + counts.get(hit.cluster, 0)
+            hits.append(hit)
+        suggestion = None
+        if total < SUGGEST_BELOW:
+            suggestion = _better_query(index, searcher, text, total, now)
+    return SearchResult(text, hits, total, page, limit, (time.perf_counter() - started) * 1000,
+                        parsed.notice, facet_counts, buckets, suggestion, sort)
 
 
-__all__ = ["Hit", "SearchResult", "search", "weighting", "QueryError", "SORTS"]
+def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None) -> str | None:
+    """A corrected query that finds more results than `text` did, or None."""
+    candidate = suggest(searcher, text)
+    if not candidate or candidate == text:
+        return None
+    try:
+        found = len(searcher.search(parse(candidate, searcher.schema, now=now).query, limit=1))
+    except QueryError:
+        return None
+    return candidate if found > total else None
+
+
+__all__ = ["Hit", "SearchResult", "TimelineBucket", "search", "filter_query", "make_hit", "timeline",
+           "weighting", "QueryError", "SORTS"]

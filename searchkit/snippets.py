@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from html import escape
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from functools import cache
 
@@ -25,6 +25,8 @@ def news_analyzer():
 Fragment = tuple[str, bool]
 
 MAX_CHARS = 300
+MAX_PASSAGES = 3
+Phrase = tuple[tuple[str, int], ...]  # (stem, position relative to the phrase's first word)
 _BOUNDARY = re.compile(r"""([.!?\u2026]+["'\u201d\u2019)\]]*)\s+(?=["'\u201c\u2018(\[]?[A-Z0-9])|\n\s*\n""")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _FOLD = str.maketrans("", "", ",.'\u2019")
@@ -49,13 +51,40 @@ def _probes(stems: Iterable[str]) -> list[str]:
     return [s[:-1] if len(s) > 3 else s for s in stems]
 
 
-def match_spans(text: str, stems: set[str], start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Offsets of the words in text[start:end] whose stem is in `stems`."""
+def match_spans(text: str, stems: set[str], start: int = 0, end: int | None = None,
+                phrases: Sequence[Phrase] = ()) -> list[tuple[int, int]]:
+    """Offsets of the words in text[start:end] whose stem is in `stems`, in order.
+
+    A phrase found in the text is one span from its first word to its last ("Bank of
+    England" is marked as a unit, stop words included); its words are not marked again.
+    """
     end = len(text) if end is None else end
-    analyzer = news_analyzer()
-    return [(t.startchar, t.endchar)
-            for t in analyzer(text[start:end], chars=True, start_char=start)
-            if t.text in stems]
+    tokens = [(t.text, t.pos, t.startchar, t.endchar)
+              for t in news_analyzer()(text[start:end], chars=True, positions=True, start_char=start)]
+    found: list[tuple[int, int]] = []
+    covered: set[int] = set()
+    if phrases:
+        by_pos = {pos: (stem, s, e) for stem, pos, s, e in tokens}
+        for i, (stem, pos, s, e) in enumerate(tokens):
+            for phrase in phrases:
+                if stem != phrase[0][0]:
+                    continue
+                parts = [by_pos.get(pos + offset) for _, offset in phrase]
+                if all(p is not None and p[0] == want for p, (want, _) in zip(parts, phrase)):
+                    found.append((s, parts[-1][2]))
+                    covered.update(pos + offset for _, offset in phrase)
+                    break
+    for stem, pos, s, e in tokens:
+        if stem in stems and pos not in covered:
+            found.append((s, e))
+    found.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in found:  # overlapping phrase matches become one
+        if merged and s < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
 
 
 def _fragments(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> list[Fragment]:
@@ -73,16 +102,17 @@ def _fragments(text: str, start: int, end: int, spans: list[tuple[int, int]]) ->
     return out
 
 
-def highlight(text: str, stems: set[str]) -> list[Fragment]:
-    """All of `text` with every matching word marked (for titles and article pages)."""
-    if not stems or not text:
+def highlight(text: str, stems: set[str], phrases: Sequence[Phrase] = ()) -> list[Fragment]:
+    """All of `text` with every matching word (and phrase) marked (for titles and article pages)."""
+    if not (stems or phrases) or not text:
         return [(text, False)] if text else []
-    return _fragments(text, 0, len(text), match_spans(text, stems))
+    return _fragments(text, 0, len(text), match_spans(text, stems, phrases=phrases))
 
 
 def _trim(text: str, start: int, end: int, spans: list[tuple[int, int]], budget: int) -> tuple[int, int, bool, bool]:
     """Cut an over-long passage to `budget` characters around its first match, at word edges."""
-    focus = spans[0][0] if spans else start
+    inside = [sp for sp in spans if start <= sp[0] < end]
+    focus = inside[0][0] if inside else start
     cut_start = max(start, focus - budget // 3)
     if cut_start > start:
         space = text.find(" ", cut_start)
@@ -90,64 +120,100 @@ def _trim(text: str, start: int, end: int, spans: list[tuple[int, int]], budget:
     cut_end = min(end, cut_start + budget)
     if cut_end < end:
         space = text.rfind(" ", cut_start, cut_end)
-        cut_end = space if space > (spans[0][1] if spans else cut_start) else cut_end
+        cut_end = space if space > (inside[0][1] if inside else cut_start) else cut_end
     return cut_start, cut_end, cut_start > start, cut_end < end
 
 
-def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS) -> list[Fragment]:
-    """The best passage of whole sentences (about max_chars long) with matches marked.
+def _pick(spans_of: list[tuple[int, int]], matched: dict[int, list[str]], max_chars: int) -> list[int]:
+    """Up to MAX_PASSAGES sentences, densest in query terms, preferring terms not yet shown."""
+    picked: list[int] = []
+    shown: set[str] = set()
+    used = 0
+    left = dict(matched)
+    while left and len(picked) < MAX_PASSAGES:
+        def key(i: int) -> tuple:
+            length = max(1, spans_of[i][1] - spans_of[i][0])
+            return (len(set(left[i]) - shown), len(left[i]) / length, -i)
+        best = max(left, key=key)
+        length = spans_of[best][1] - spans_of[best][0]
+        if picked and (used + length > max_chars or not set(left[best]) - shown and used > max_chars // 2):
+            del left[best]
+            continue
+        picked.append(best)
+        shown.update(left.pop(best))
+        used += length
+    return sorted(picked)
 
-    The best passage covers the most distinct query terms, then the most matches; with no
+
+def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
+            phrases: Sequence[Phrase] = ()) -> list[Fragment]:
+    """Up to three best passages of whole sentences (about max_chars in all), matches marked.
+
+    Sentences are chosen by how many query terms they show that earlier picks did not,
+    then by match density; they are shown in text order, " … " between passages that are
+    not next to each other, with room left filled by neighbouring sentences. With no
     match the text's opening sentences stand in.
     """
     spans_of = sentences(text)
     if not spans_of:
         return []
-    probes = _probes(stems)
-    scored = []  # (index, matches)
+    probes = _probes(stems | {stem for phrase in phrases for stem, _ in phrase})
+    found_in: dict[int, list[tuple[int, int]]] = {}
+    terms_in: dict[int, list[str]] = {}
     for i, (s, e) in enumerate(spans_of):
         folded = text[s:e].lower()
         if probes and any(p in folded or p in folded.translate(_FOLD) for p in probes):
-            found = match_spans(text, stems, s, e)
+            found = match_spans(text, stems, s, e, phrases)
             if found:
-                scored.append((i, found))
-    matches = dict(scored)
-    best = None  # (key, first, last)
-    for i, _ in scored:
-        j, covered, count = i, set(), 0
-        while j < len(spans_of):
-            if j > i and spans_of[j][1] - spans_of[i][0] > max_chars:
+                found_in[i] = found
+                terms_in[i] = [_term(text[a:b]) for a, b in found]
+    picked = _pick(spans_of, terms_in, max_chars) if terms_in else [0]
+    chosen = set(picked)
+    used = sum(spans_of[i][1] - spans_of[i][0] for i in chosen)
+
+    def fits(i: int) -> bool:
+        return 0 <= i < len(spans_of) and i not in chosen and used + spans_of[i][1] - spans_of[i][0] <= max_chars
+
+    if terms_in and fits(picked[0] - 1):  # context: the sentence before the first passage
+        chosen.add(picked[0] - 1)
+        used += spans_of[picked[0] - 1][1] - spans_of[picked[0] - 1][0]
+    grown = True
+    while grown:  # then fill the room left with the sentences that follow each passage
+        grown = False
+        for i in sorted(chosen):
+            if fits(i + 1):
+                chosen.add(i + 1)
+                used += spans_of[i + 1][1] - spans_of[i + 1][0]
+                grown = True
                 break
-            for s, e in matches.get(j, ()):
-                covered.add(news_analyzer_stem(text[s:e]))
-                count += 1
-            j += 1
-        key = (len(covered), count, -i)
-        if best is None or key > best[0]:
-            best = (key, i, j - 1)
-    if best is None:
-        first = last = 0
-    else:
-        _, first, last = best
-        while last > first and last not in matches:  # the passage ends on its last match
-            last -= 1
-        # Context: the sentence before, if it fits.
-        if first > 0 and spans_of[last][1] - spans_of[first - 1][0] <= max_chars:
-            first -= 1
-    while last + 1 < len(spans_of) and spans_of[last + 1][1] - spans_of[first][0] <= max_chars:
-        last += 1  # then fill the room left with the sentences that follow
-    start, end = spans_of[first][0], spans_of[last][1]
-    found = [span for k in range(first, last + 1) for span in matches.get(k, ())]
-    before = after = False
-    if end - start > max_chars * 1.5:
-        start, end, before, after = _trim(text, start, end, found, max_chars)
-    out = _fragments(text, start, end, found)
-    out = [(t if m else _NEWLINES.sub(" ", t), m) for t, m in out]  # paragraph breaks -> spaces
-    if before:
-        out.insert(0, ("\u2026", False))
-    if after:
-        out.append(("\u2026", False))
+    out: list[Fragment] = []
+    order = sorted(chosen)
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and groups[-1][-1] == i - 1:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    budget = max_chars if len(groups) == 1 else max(80, max_chars // len(groups))
+    for n, group in enumerate(groups):
+        start, end = spans_of[group[0]][0], spans_of[group[-1]][1]
+        spans = [span for k in group for span in found_in.get(k, ())]
+        before = after = False
+        if end - start > budget * 1.5:
+            start, end, before, after = _trim(text, start, end, spans, budget)
+        if n and not before:
+            out.append((" \u2026 ", False))
+        elif before:
+            out.append(("\u2026" if not n else " \u2026", False))
+        part = _fragments(text, start, end, spans)
+        out.extend((t if m else _NEWLINES.sub(" ", t), m) for t, m in part)  # paragraph breaks -> spaces
+        if after:
+            out.append(("\u2026", False))
     return [(t, m) for t, m in out if t]
+
+
+def _term(word: str) -> str:
+    return " ".join(t.text for t in news_analyzer()(word)) or word.lower()
 
 
 def news_analyzer_stem(word: str) -> str:

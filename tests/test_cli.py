@@ -26,7 +26,8 @@ def test_query_json_jsonl_and_trec(runner, index_path, corpus_file):
     run(runner, index_path, "import", str(corpus_file))
     data = json.loads(run(runner, index_path, "query", "raqqa", "--format", "json").output)
     assert [h["id"] for h in data["hits"]] == ["raqqa", "budget"]
-    assert set(data["hits"][0]) == {"rank", "id", "url", "title", "source", "author", "published", "score", "snippet"}
+    assert set(data["hits"][0]) == {"rank", "id", "url", "title", "source", "author", "published", "score", "snippet",
+                                     "cluster", "cluster_size"}
     lines = run(runner, index_path, "query", "raqqa", "--format", "jsonl").output.splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["raqqa", "budget"]
     trec = run(runner, index_path, "query", "raqqa", "--format", "trec").output.splitlines()
@@ -70,7 +71,7 @@ def test_unbalanced_quote_notice_in_terminal(runner, index_path, corpus_file):
 def test_stats_export_delete_reindex(runner, index_path, corpus_file):
     run(runner, index_path, "import", str(corpus_file))
     info = json.loads(run(runner, index_path, "stats", "--format", "json").output)
-    assert (info["articles"], info["schema"]) == (4, 1)
+    assert (info["articles"], info["schema"]) == (4, 2)
     assert info["sources"] == {"Daily Planet": 2, "Gazette": 1, "Sports Desk": 1}
     text = run(runner, index_path, "stats").output
     assert text.startswith("4 articles\nsources: 3\n")

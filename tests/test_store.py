@@ -40,7 +40,7 @@ def test_delete_and_stats(index):
     assert info["articles"] == 3
     assert info["sources"] == {"Daily Planet": 1, "Gazette": 1, "Sports Desk": 1}
     assert (info["first"], info["last"]) == ("2016-03-01T20:00:00+00:00", "2018-01-05T08:00:00+00:00")
-    assert info["schema"] == 1
+    assert info["schema"] == 2
 
 
 def _hold_lock(path, seconds):

@@ -1,6 +1,7 @@
 """The web UI through Flask's test client: pages, feed, parameters, escaping, headers."""
 
 import re
+from datetime import datetime, timezone
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from searchkit.article import Article, clean
 from webui import create_app
 from webui.params import SearchParams
+from searchkit.search import timeline
 from webui.timeline import Bar, bars
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -129,11 +131,12 @@ def test_filters_show_as_removable_chips(client):
 
 
 def test_bad_parameters_fall_back_with_a_note(client):
-    page = main_html(client.get("/search?q=raqqa&since=yesterday&page=x&sort=best&until=2017-02-30"))
+    page = main_html(client.get("/search?q=raqqa&since=soon&page=x&sort=best&until=2017-02-30"))
+    forms = "use YYYY, YYYY-MM, YYYY-MM-DD, &#34;today&#34;, &#34;yesterday&#34;, &#34;last week&#34; or &#34;3 months ago&#34;"
     assert re.findall(r'<p class="notice" role="status">Note: ([^<]+)</p>', page) == [
         "unknown sort &#39;best&#39;: showing the best matches first",
-        "since=&#39;yesterday&#39; is not a date: use YYYY-MM-DD (ignored)",
-        "until=&#39;2017-02-30&#39; is not a date: use YYYY-MM-DD (ignored)",
+        f"since=&#39;soon&#39; is not a date: {forms} (ignored)",
+        f"until=&#39;2017-02-30&#39; is not a date: {forms} (ignored)",
         "page=&#39;x&#39; is not a number: using 1",
     ]
     assert "3 results" in page
@@ -203,12 +206,13 @@ def test_params_round_trip_and_reset_page():
 
 
 def test_timeline_bars_scale_to_the_tallest_and_keep_empty_slots():
-    buckets = [{"label": "Jan 2017", "start": "2017-01-01", "end": "2017-01-31", "count": 10},
-               {"label": "Feb 2017", "start": "2017-02-01", "end": "2017-02-28", "count": 0},
-               {"label": "Mar 2017", "start": "2017-03-01", "end": "2017-03-31", "count": 1}]
+    _, buckets = timeline({datetime(2017, 1, 5, tzinfo=timezone.utc): 10, datetime(2017, 3, 9, tzinfo=timezone.utc): 1})
     assert bars(buckets, width=300, height=80) == [
-        Bar("Jan 2017", "2017-01-01", "2017-01-31", 10, x=1.0, y=0.0, width=98.0, height=80),
-        Bar("Feb 2017", "2017-02-01", "2017-02-28", 0, x=101.0, y=80.0, width=98.0, height=0.0),
-        Bar("Mar 2017", "2017-03-01", "2017-03-31", 1, x=201.0, y=72.0, width=98.0, height=8.0),
+        Bar("Jan 2017", "2017-01", 10, x=1.0, y=0.0, width=98.0, height=80),
+        Bar("Feb 2017", "2017-02", 0, x=101.0, y=80.0, width=98.0, height=0.0),
+        Bar("Mar 2017", "2017-03", 1, x=201.0, y=72.0, width=98.0, height=8.0),
     ]
+    assert [b.label for b in bars(timeline({datetime(2017, 1, 5, tzinfo=timezone.utc): 1,
+                                            datetime(2017, 1, 6, tzinfo=timezone.utc): 1})[1])] == [
+        "5 Jan 2017", "6 Jan 2017"]
     assert bars([]) == []

@@ -7,17 +7,15 @@ default and adds a one-line problem the page shows.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
-from datetime import date
 from typing import Mapping
 
+from searchkit.dates import DATE_HELP, DateError, parse_span
 from searchkit.search import SORTS
 
 MAX_QUERY = 1_000
 MAX_PAGE = 1_000
 MAX_LIMIT = 100
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SORT_LABELS = {"relevance": "Best match", "newest": "Newest first", "oldest": "Oldest first",
                "recency": "Relevant and recent"}
 
@@ -33,7 +31,8 @@ class Chip:
 
 @dataclass(frozen=True)
 class SearchParams:
-    """What a search request asks for. Dates are YYYY-MM-DD strings ("" for none)."""
+    """What a search request asks for. Dates are as people type them ("2017-03-05", "2017-03",
+    "last week"; "" for none): `until` includes the whole day, month or year it names."""
 
     q: str = ""
     page: int = 1
@@ -54,7 +53,7 @@ class SearchParams:
             sort = "relevance"
         since = _date_arg(args, "since", problems)
         until = _date_arg(args, "until", problems)
-        if since and until and since > until:
+        if since and until and parse_span(since).start >= parse_span(until).end:
             problems.append(f"the date range {since} to {until} ends before it starts: swapped them")
             since, until = until, since
         return cls(
@@ -98,7 +97,9 @@ class SearchParams:
         chips = []
         if self.source:
             chips.append(Chip(f"Source: {self.source}", self.args(source="")))
-        if self.since and self.until:
+        if self.since and self.since == self.until:
+            chips.append(Chip(f"Published {self.since}", self.args(since="", until="")))
+        elif self.since and self.until:
             chips.append(Chip(f"Dates: {self.since} to {self.until}", self.args(since="", until="")))
         elif self.since:
             chips.append(Chip(f"Since {self.since}", self.args(since="")))
@@ -121,14 +122,12 @@ def _int_arg(args: Mapping[str, str], name: str, default: int, high: int, proble
 
 
 def _date_arg(args: Mapping[str, str], name: str, problems: list[str]) -> str:
-    raw = (args.get(name) or "").strip()
+    raw = " ".join((args.get(name) or "").split())[:100]
     if not raw:
         return ""
-    if _DATE.match(raw):
-        try:
-            date.fromisoformat(raw)
-            return raw
-        except ValueError:
-            pass
-    problems.append(f"{name}={raw[:40]!r} is not a date: use YYYY-MM-DD (ignored)")
-    return ""
+    try:
+        parse_span(raw)
+    except DateError:
+        problems.append(f"{name}={raw[:40]!r} is not a date: {DATE_HELP} (ignored)")
+        return ""
+    return raw

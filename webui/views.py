@@ -16,8 +16,10 @@ from markupsafe import Markup
 from searchkit.errors import SearchkitError
 from searchkit.query import QueryError, parse
 from searchkit.search import SORTS, SearchResult, search
+from searchkit.similar import ArticleNotFoundError, similar
 from searchkit.snippets import highlight
 
+from .clusters import cluster_copies
 from .feed import Entry, render_feed
 from .params import SORT_LABELS, SearchParams
 from .timeline import bars
@@ -25,10 +27,18 @@ from .timeline import bars
 bp = Blueprint("web", __name__)
 _URL = re.compile(r"https?://[^\s<>\"']+")
 FEED_SIZE = 20
+SIMILAR_SIZE = 5
 
 
 def _index():
     return current_app.extensions["searchkit_index"]
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    try:
+        return max(low, min(high, int(request.args.get(name, default))))
+    except ValueError:
+        return default
 
 
 def _run_search(params: SearchParams) -> tuple[SearchResult | None, str]:
@@ -73,10 +83,11 @@ def _marked(fragments, counter: list[int]) -> Markup:
 def search_page():
     params = SearchParams.from_args(request.args)
     result, error = _run_search(params)
-    timeline = bars(getattr(result, "timeline", None) or []) if result else []
+    timeline = bars(result.timeline) if result else []
+    copies = {hit.id: cluster_copies(_index(), hit, params.q) for hit in result.hits if hit.cluster_size > 1} if result else {}
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
-        sort_labels=SORT_LABELS, timeline=timeline, article_count=len(_index()) if not params.q else 0,
+        sort_labels=SORT_LABELS, timeline=timeline, copies=copies, article_count=len(_index()) if not params.q else 0,
         feed_url=url_for("web.search_feed", **params.args(page=1)) if params.q else "")
 
 
@@ -129,6 +140,7 @@ def article_page(article_id: str):
         duplicate_of = _index().get(article.cluster)
     return render_template("article.html", article=article, paragraphs=paragraphs, q=q, title=title,
                            matches=counter[0], duplicate_of=duplicate_of,
+                           similar=similar(_index(), article.id, limit=SIMILAR_SIZE),
                            back_url=url_for("web.search_page", q=q) if q else "")
 
 
@@ -140,7 +152,30 @@ def api_search():
         return jsonify({"error": error}), 400
     if result is None:
         return jsonify({"error": "missing parameter q: /api/search?q=words"}), 400
-    return jsonify(result.to_dict())
+    data = result.to_dict()
+    data["links"] = _page_links(result)
+    return jsonify(data)
+
+
+def _page_links(result) -> dict:
+    """URLs of the previous and next pages of this /api/search (None at either end)."""
+    args = request.args.to_dict()
+
+    def page(number: int) -> str:
+        return url_for("web.api_search", **{**args, "page": number})
+
+    return {"prev": page(result.page - 1) if result.page > 1 else None,
+            "next": page(result.page + 1) if result.page < result.pages else None}
+
+
+@bp.route("/api/similar/<path:article_id>")
+def api_similar(article_id: str):
+    """Articles like this one (its own near-duplicates left out): {"id", "hits"}."""
+    try:
+        hits = similar(_index(), article_id, limit=_int("limit", 5, 1, 50))
+    except ArticleNotFoundError as exc:
+        return jsonify({"error": str(exc)}), 404
+    return jsonify({"id": article_id, "hits": [h.to_dict() for h in hits]})
 
 
 @bp.route("/healthz")
