@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+import searchkit
 from browser import DESKTOP, PHONE, chromium, serve
+from searchkit.article import Article, clean
 from conftest import CORPUS, ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:playwright")
@@ -28,6 +30,10 @@ def base(tmp_path_factory) -> str:
     exe = Path(sys.executable).with_name("searchkit")
     subprocess.run([str(exe), "--index", str(index), "import", str(ROOT / "seeds"), str(corpus)],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A syndicated copy of the Raqqa story, in its cluster (as the importer's dedupe would put it).
+    searchkit.open_index(index).write([clean(Article(
+        id="raqqa-wire", title="Fighters escape Raqqa in secret deal", source="Wire Service",
+        body=CORPUS[0]["body"], published="2017-11-14T11:00:00+00:00", cluster="raqqa"))])
     with serve(index) as url:
         yield url
 
@@ -71,7 +77,7 @@ def test_type_a_query_and_press_enter_updates_results_in_place(page):
     assert page.title() == "journalist kidnapped — searchkit"
     page.go_back()
     page.wait_for_url(re.compile(r"/$"))
-    assert page.locator("#welcome-heading").inner_text() == "Search 274 news articles"
+    assert page.locator("#welcome-heading").inner_text() == "Search 275 news articles"
 
 
 def test_paginate_and_open_an_article_with_next_match(page, base):
@@ -127,19 +133,22 @@ def test_works_without_javascript(browser, base):
     context.close()
 
 
-def test_keyboard_only_reaches_the_results_in_order(page):
-    page.goto("/search?q=raqqa")
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
-    page.keyboard.press("Enter")
-    page.wait_for_function("document.activeElement.id === 'main'")
-    page.keyboard.press("Tab")
-    focused = page.evaluate("[document.activeElement.className, document.activeElement.getAttribute('href')]")
-    assert focused == ["feed", "/search.atom?q=raqqa"]  # first stop in the results, then the hits
-    page.keyboard.press("Tab")  # "Filters" link is hidden on desktop, so the next is the first hit
-    assert page.evaluate("document.activeElement.closest('.hit') !== null")
-    page.keyboard.press("Enter")
+FOCUSED = """() => { const e = document.activeElement;
+    return e.getAttribute('href') || e.id || e.tagName.toLowerCase() + ':' + e.textContent.trim(); }"""
+
+
+def test_keyboard_only_focus_order_and_skip_link(page):
+    page.goto("/search?q=raqqa&sort=newest")
+    order = []
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate(FOCUSED))
+    assert order[:6] == ["#main", "/search", "q", "button:Search", "/search.atom?q=raqqa&sort=newest",
+                         "/search?q=raqqa"]  # skip link, brand, box, button, feed, the sort chip
+    assert order[6].startswith("/article/") and order[7].startswith("/article/")  # then the results
+    page.keyboard.press("Enter")  # open the result that has focus, from the keyboard
     page.wait_for_url(re.compile(r"/article/"))
+    assert page.locator("#main").get_attribute("tabindex") == "-1"  # the skip link's target takes focus
 
 
 def test_phone_width_has_no_sideways_scrolling(browser, base):
@@ -157,3 +166,51 @@ def test_phone_width_has_no_sideways_scrolling(browser, base):
     assert page.url.endswith("#refine")
     context.close()
 
+
+
+def test_click_a_source_facet_then_a_timeline_bar(page):
+    page.goto("/search?q=raqqa")
+    facet = page.locator(".facet a", has_text="Daily Planet")
+    assert facet.locator(".n").inner_text() == "1"
+    facet.click()
+    page.wait_for_url("**/search?q=raqqa&source=Daily+Planet")
+    assert result_ids(page) == ["/article/raqqa"]
+    assert page.locator(".chips a").first.inner_text() == "Source: Daily Planet ×"
+    page.locator(".facet a.on").click()  # a second click removes the filter
+    page.wait_for_url("**/search?q=raqqa")
+    assert len(result_ids(page)) > 1
+    bars = page.locator(".timeline a.bar")
+    labels = bars.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+    assert "14 Nov 2017: 1 match" in labels
+    bars.nth(labels.index("14 Nov 2017: 1 match")).click()
+    page.wait_for_url("**/search?q=raqqa&since=2017-11-14&until=2017-11-14")
+    assert result_ids(page) == ["/article/raqqa"]
+    assert page.locator(".chips a").first.inner_text() == "Published 2017-11-14 ×"
+    page.locator(".chips a").first.click()
+    page.wait_for_url("**/search?q=raqqa")
+
+
+def test_did_you_mean_and_n_similar(page):
+    page.goto("/search?q=raqa")
+    assert page.locator("#none-heading").inner_text() == "No articles match “raqa”"
+    page.get_by_role("link", name="raqqa").click()
+    page.wait_for_url("**/search?q=raqqa")
+    hit = page.locator(".hit", has=page.locator(".cluster"))
+    assert hit.count() == 1
+    copies = hit.locator(".cluster li a")
+    assert not copies.first.is_visible()
+    hit.locator("summary").click()
+    assert hit.locator("summary").inner_text() == "1 similar" and copies.first.is_visible()
+    shown = hit.locator("h2 a").get_attribute("href").split("?")[0]
+    assert {shown, copies.first.get_attribute("href").split("?")[0]} == {"/article/raqqa", "/article/raqqa-wire"}
+
+
+def test_article_page_lists_similar_articles(page):
+    page.goto("/article/raqqa")
+    similar = page.locator(".similar li a")
+    assert similar.count() == 5
+    hrefs = similar.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert "/article/raqqa-wire" not in hrefs  # its own copy is not "similar"
+    first = similar.first.inner_text()
+    similar.first.click()
+    assert page.locator("h1").inner_text() == first

@@ -216,3 +216,53 @@ def test_timeline_bars_scale_to_the_tallest_and_keep_empty_slots():
                                             datetime(2017, 1, 6, tzinfo=timezone.utc): 1})[1])] == [
         "5 Jan 2017", "6 Jan 2017"]
     assert bars([]) == []
+
+
+def facet_links(page: str) -> list[tuple[str, str, str]]:
+    section = page[page.index('<section class="facet"'):]
+    return re.findall(r'<li><a href="([^"]+)"[^>]*>\s*<span class="value">([^<]+)</span> <span class="n">(\d+)</span>',
+                      section)
+
+
+def test_source_facet_counts_and_toggles(client):
+    page = main_html(client.get("/search?q=raqqa"))
+    assert facet_links(page) == [("/search?q=raqqa&amp;source=Daily+Planet", "Daily Planet", "1"),
+                                 ("/search?q=raqqa&amp;source=Evil+%26+Co", "Evil &amp; Co", "1"),
+                                 ("/search?q=raqqa&amp;source=Gazette", "Gazette", "1")]
+    on = main_html(client.get("/search?q=raqqa&source=Gazette"))
+    assert facet_links(on) == [("/search?q=raqqa", "Gazette", "1")]  # a second click removes it
+    assert 'class="on" aria-current="true" aria-label="Gazette, 1 results, filtered: select to remove"' in on
+
+
+def test_timeline_bars_filter_to_their_period(client):
+    page = main_html(client.get("/search?q=raqqa"))
+    assert re.findall(r'<a class="bar" href="([^"]+)"\s+aria-label="([^"]+)">', page) == [
+        ("/search?q=raqqa&amp;since=2017-11-14&amp;until=2017-11-14", "14 Nov 2017: 1 match"),
+        ("/search?q=raqqa&amp;since=2018-01-05&amp;until=2018-01-05", "5 Jan 2018: 1 match")]
+    assert '<text class="tick" x="320" y="94" text-anchor="end">5 Jan 2018</text>' in page
+    on = main_html(client.get("/search?q=raqqa&since=2017-11-14&until=2017-11-14"))
+    assert re.findall(r'<h2><a href="/article/(\w+)', on) == ["raqqa"]
+    assert 'aria-label="Remove filter Published 2017-11-14"' in on
+    assert re.findall(r'<a class="bar on" href="([^"]+)"', on) == ["/search?q=raqqa"]
+
+
+def test_did_you_mean_links_the_corrected_query(client):
+    page = main_html(client.get("/search?q=raqa&source=Gazette"))
+    assert '<p class="suggestion">Did you mean <a href="/search?q=raqqa&amp;source=Gazette">raqqa</a>?</p>' in page
+    assert '<h2 id="none-heading">No articles match “raqa”</h2>' in page
+
+
+def test_near_duplicates_show_once_with_n_similar(client, index):
+    index.write([clean(Article(id="copy", title="Fighters escape Raqqa in secret deal (AP)", source="Wire",
+                               body="Thousands of ISIS fighters left Raqqa in a convoy.",
+                               published="2017-11-15T10:00:00+00:00", cluster="raqqa"))])
+    page = main_html(client.get("/search?q=convoy"))
+    assert re.findall(r'<h2><a href="/article/(\w+)', page) == ["copy"]  # the shorter copy ranks first
+    assert re.search(r'<summary>1 similar</summary>\s*<ul>\s*<li><a href="/article/raqqa\?q=convoy">'
+                     r'Fighters escape Raqqa in secret deal</a>\s*<span class="meta">Daily Planet · 14 Nov 2017</span>', page)
+
+
+def test_article_page_lists_similar_articles(client):
+    page = main_html(client.get("/article/raqqa"))
+    similar = page[page.index('<section class="similar"'):]
+    assert re.findall(r'<li><a href="/article/(\w+)">', similar) == ["boxer", "xss", "budget", "mosul"]

@@ -1,7 +1,9 @@
 """The other matching copies of a near-duplicate cluster, for a result's "N similar" list.
 
-searchkit.search shows each cluster once (its best match) and counts the matching copies
-in Hit.cluster_size; this lists those copies, so "N similar" expands without a new search.
+searchkit.search shows each cluster once (its best match); this lists the cluster's other
+articles that match the query, so "N similar" expands without a new search. It counts them
+itself rather than trusting Hit.cluster_size, which undercounts when the best copy is not the
+first one Whoosh's collapsing met (its collapsed_counts skip a replaced document).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ def cluster_copies(index: Index, hit: Hit, text: str, limit: int = MAX_COPIES) -
     """The articles of `hit`'s cluster, other than `hit`, that match the query `text`,
     newest first, with their titles and snippets highlighted."""
     with index.searcher() as searcher:
+        if not hit.cluster or searcher.doc_frequency("cluster", hit.cluster) < 2:
+            return []  # a cluster of one: no copies (a cheap term lookup, no search)
         try:
             parsed = parse(text, searcher.schema, reader=searcher.reader())
         except QueryError:
