@@ -1,7 +1,7 @@
 """searchkit: full-text search for news articles (import, stemmed Whoosh index, ranked snippets)."""
 
 from .article import Article
-from .errors import (ExtractError, IndexLockedError, IndexMissingError, SchemaMismatchError,
+from .errors import (DiskFullError, ExtractError, IndexLockedError, IndexMissingError, SchemaMismatchError,
                      SearchkitError)
 from .importer import ImportReport, import_paths
 from .query import QueryError
@@ -12,7 +12,8 @@ from .store import Index, open_index
 __version__ = "0.1.0"
 
 __all__ = [
-    "Article", "ArticleNotFoundError", "Hit", "TimelineBucket", "similar", "Index", "ImportReport", "SearchResult", "ExtractError", "IndexLockedError",
+    "Article", "ArticleNotFoundError", "DiskFullError", "Hit", "TimelineBucket", "similar", "Index",
+    "ImportReport", "SearchResult", "ExtractError", "IndexLockedError",
     "IndexMissingError", "QueryError", "SchemaMismatchError", "SearchkitError", "import_paths",
     "open_index", "search", "__version__",
 ]

@@ -17,13 +17,19 @@ FORMATS_OUT = ("text", "json", "jsonl", "trec")
 
 
 class Context:
-    def __init__(self, index_path: str) -> None:
+    def __init__(self, index_path: str, lock_timeout: float = 600.0) -> None:
         self.index_path = index_path
+        self.lock_timeout = lock_timeout
 
     def open(self, create: bool = False, check: bool = True):
         from .store import open_index
 
-        return open_index(self.index_path, create=create, check=check)
+        def waiting() -> None:
+            click.echo(f"waiting for another searchkit process writing to {self.index_path} "
+                       f"(up to {self.lock_timeout:g} s)…", err=True)
+
+        return open_index(self.index_path, create=create, check=check,
+                          lock_timeout=self.lock_timeout, on_lock_wait=waiting)
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -46,14 +52,16 @@ class SearchkitGroup(click.Group):
 @click.group(cls=SearchkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--index", "index_path", default="index", envvar="SEARCHKIT_INDEX", show_default=True,
               type=click.Path(file_okay=False), help="Index directory (env SEARCHKIT_INDEX).")
+@click.option("--lock-timeout", default=600.0, envvar="SEARCHKIT_LOCK_TIMEOUT", show_default=True,
+              type=click.FloatRange(0), help="Seconds a write waits for another writer to finish.")
 @click.version_option(__version__, prog_name="searchkit")
 @click.pass_context
-def main(ctx: click.Context, index_path: str) -> None:
+def main(ctx: click.Context, index_path: str, lock_timeout: float) -> None:
     """Full-text search for news articles.
 
     Example: searchkit import seeds/ && searchkit query "isis fighters raqqa"
     """
-    ctx.obj = Context(index_path)
+    ctx.obj = Context(index_path, lock_timeout)
 
 
 @main.command("import")
@@ -308,7 +316,13 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
 
     from webui import create_app
 
+    from webui import MAX_BODY_BYTES
+
     obj.open()  # fail now, with a clear message, if there is no usable index
     app = create_app({"INDEX": obj.index_path})
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}, not only this machine: anyone who can reach "
+                   f"port {port} can search the index (it stays read-only)", err=True)
     click.echo(f"serving {obj.index_path} on http://{host}:{port}/", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="searchkit", _quiet=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="searchkit", _quiet=True,
+                   max_request_body_size=MAX_BODY_BYTES, max_request_header_size=64 * 1024)

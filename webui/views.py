@@ -147,6 +147,8 @@ def article_page(article_id: str):
 @bp.route("/api/search")
 def api_search():
     params = SearchParams.from_args(request.args)
+    if params.problems:  # the page falls back and says so; an API client gets told to fix it
+        return jsonify({"error": "; ".join(params.problems)}), 400
     result, error = _run_search(params)
     if error:
         return jsonify({"error": error}), 400
