@@ -36,6 +36,12 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+INTERRUPTED = {
+    "import": "interrupted: committed batches are kept; run the same import again to finish",
+    "reindex": "interrupted: the index is as it was; run `searchkit reindex` again",
+}
+
+
 class SearchkitGroup(click.Group):
     """Turns SearchkitError into a one-line message (exit 1), never a traceback."""
 
@@ -45,7 +51,7 @@ class SearchkitGroup(click.Group):
         except (SearchkitError, QueryError) as exc:
             raise _fail(exc) from None
         except KeyboardInterrupt:
-            click.echo("interrupted: committed batches are kept; run the same import again to finish", err=True)
+            click.echo(INTERRUPTED.get(ctx.invoked_subcommand or "", "interrupted"), err=True)
             sys.exit(130)
 
 
