@@ -211,6 +211,9 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     if dedupe:
         with DuplicateFinder(index.path) as finder:
             written = index.write(articles(finder))
+        if finder.failure:
+            noticed(f"{index.path}: duplicate detection stopped ({finder.failure}); "
+                    "articles were imported without it")
     else:
         written = index.write(articles(None))
     if current[0]:

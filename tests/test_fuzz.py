@@ -164,9 +164,9 @@ def test_hostile_files_through_the_cli_each_named_the_rest_imported_memory_bound
     assert err.splitlines() == [
         f"failed: {tmp_path}/bomb.jsonl.gz: gzip data inflates to over 64 MB: refused",
         f"failed: {tmp_path}/truncated.jsonl.gz: truncated gzip file (it ends before the compressed data does)",
-        f"failed: {tmp_path}/huge.jsonl:1: invalid JSON (Unterminated string starting at at column 23)",
-        f"failed: {tmp_path}/random.bin: binary file, not text, HTML or JSON lines",
-        f"failed: {tmp_path}/cut.jsonl:2: invalid JSON (Unterminated string starting at at column 23)",
+        f"failed: {tmp_path}/huge.jsonl:1: invalid JSON (Unterminated string starting at column 23)",
+        f"failed: {tmp_path}/random.bin: binary file, not text, HTML, a feed, a WARC, CSV or JSON lines",
+        f"failed: {tmp_path}/cut.jsonl:2: invalid JSON (Unterminated string starting at column 23)",
         f"failed: {tmp_path}/empty.txt: empty file",
         f"failed: {tmp_path}/missing.jsonl: cannot read: No such file or directory",
     ]
