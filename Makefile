@@ -32,5 +32,11 @@ run: seed
 test: install
 	$(BIN)/python -m pytest -q
 
+# Relevance on ../shared/data/cranfield: searchkit vs bm25s, in one run (bench-only extra `relevance`).
+.PHONY: bench-relevance
+bench-relevance: install
+	$(BIN)/pip install --quiet -e '.[test,relevance]'
+	$(BIN)/python bench/relevance/run.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info
