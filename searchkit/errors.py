@@ -17,6 +17,10 @@ class IndexLockedError(SearchkitError):
     """Another writer held the index lock for longer than we were willing to wait."""
 
 
+class DiskFullError(SearchkitError):
+    """The disk filled up during a write: the write was undone, the index is as it was."""
+
+
 class ExtractError(SearchkitError):
     """A file (or one record in it) could not be turned into an article."""
 

@@ -7,33 +7,51 @@ Layout of an index directory:
     writer.lock      held (flock) by the one process writing; others wait their turn
 
 Readers never take the lock: they open whatever generation CURRENT names, and Whoosh
-only ever shows them fully committed segments.
+only ever shows them fully committed segments (a commit is a new TOC file renamed into place).
+
+Crash safety: a writer killed at any moment leaves the last committed state readable. What it
+leaves behind (Whoosh's MAIN.tmp/ spill directory, segment files no TOC names, half-written TOC
+files, a CURRENT.tmp, a half-built gen-<n>/ from reindex) is removed by the next writer as soon
+as it holds the lock, because only a writer can have made them and none is running then.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import whoosh.index
+from whoosh.filedb.filestore import FileStorage
+import whoosh.writing
 from whoosh.searching import Searcher
 
 from .article import Article
-from .errors import IndexLockedError, IndexMissingError, SchemaMismatchError, SearchkitError
+from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
+                     SearchkitError)
 from .schema import SCHEMA_VERSION, build_schema
 
 CURRENT = "CURRENT"
 META = "searchkit.json"
 LOCK = "writer.lock"
 BATCH = 5_000  # articles per commit: bounds memory and the work lost to a crash
+PARALLEL_MIN = 1_000  # a commit this big is indexed by one process per core
+LIMIT_MB = 256  # memory for each indexing process's posting pool before it spills to disk
+LOCK_TIMEOUT = 600.0  # seconds a writer waits for another writer before giving up
+WHOOSH_NAME = "MAIN"  # Whoosh's default index name inside a generation directory
+# Debris of a killed Whoosh writer: its spill directory and TOC files written but never renamed.
+_WHOOSH_TEMP = re.compile(rf"^({WHOOSH_NAME}\.tmp|_{WHOOSH_NAME}_[0-9]+\.toc\..+)$")
+_LINKABLE = re.compile(r"^https?://[^/?#]", re.I)
+_OPEN_RETRIES = 5  # a reader racing a reindex swap re-reads CURRENT this many times
 
 
 @dataclass
@@ -45,6 +63,26 @@ class WriteReport:
     duplicates: int = 0
 
 
+def _write_error(path: Path, exc: OSError) -> SearchkitError:
+    """A user-facing error for a failed write; a full disk says so and that nothing was lost."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return DiskFullError(
+            f"out of disk space writing the index at {path} ({reason}): nothing committed was lost "
+            "and searches still work; free some disk space and run the same command again"
+        )
+    return SearchkitError(f"cannot write the index at {path} ({reason}): check its permissions "
+                          "and disk, then run the same command again")
+
+
+def _cancel(writer) -> None:
+    """Cancel a Whoosh writer after a failure; a writer a failed commit already closed is fine."""
+    try:
+        writer.cancel()
+    except (OSError, whoosh.writing.IndexingError):
+        pass  # the original failure is what the user needs to see; _recover() removes the files
+
+
 def _naive_utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment else None
 
@@ -53,11 +91,18 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment else None
 
 
+def link_or_empty(url: str) -> str:
+    """`url` if it is an absolute http(s) URL, else "": only such URLs are stored, so no page
+    can ever link a javascript:, data: or relative URL, even one written without clean()."""
+    url = (url or "").strip()
+    return url if _LINKABLE.match(url) and not any(c in url for c in "\x00\r\n\t\"'<> ") else ""
+
+
 def article_to_doc(article: Article) -> dict:
     """The Whoosh document for an article (fields of schema.build_schema)."""
     doc = {
         "id": article.id,
-        "url": article.url,
+        "url": link_or_empty(article.url),
         "title": article.title,
         "body": article.body,
         "source": article.source,
@@ -86,7 +131,7 @@ def doc_to_article(fields: dict) -> Article:
     tags = [t for t in (fields.get("tags") or "").split(",") if t]
     return Article(
         id=fields["id"],
-        url=fields.get("url") or "",
+        url=link_or_empty(fields.get("url") or ""),
         title=fields.get("title") or "",
         body=fields.get("body") or "",
         source=fields.get("source") or "",
@@ -104,11 +149,14 @@ def doc_to_article(fields: dict) -> Article:
 class Index:
     """A searchkit index directory. Use open_index() to get one."""
 
-    def __init__(self, path: Path, lock_timeout: float = 600.0) -> None:
+    def __init__(self, path: Path, lock_timeout: float = LOCK_TIMEOUT,
+                 on_lock_wait: Callable[[], None] | None = None) -> None:
         self.path = path
         self.lock_timeout = lock_timeout
-        self._generation = ""
-        self._ix: whoosh.index.Index | None = None
+        self.on_lock_wait = on_lock_wait  # called once if a writer has to wait for another
+        # (generation name, its open Whoosh index): one tuple, so threads sharing this Index
+        # (the web server's) never pair one generation's name with another's index.
+        self._open: tuple[str, whoosh.index.Index] | None = None
 
     # -- reading -------------------------------------------------------------------------
 
@@ -141,23 +189,47 @@ class Index:
     def whoosh_index(self) -> whoosh.index.Index:
         """The Whoosh index of the live generation (reopened after a reindex swaps it)."""
         generation = self._current()
-        if self._ix is None or generation != self._generation:
+        opened = self._open
+        if opened is not None and opened[0] == generation:
+            return opened[1]
+        try:
+            ix = whoosh.index.open_dir(str(self.path / generation))
+        except (OSError, whoosh.index.EmptyIndexError) as exc:
+            raise SearchkitError(
+                f"cannot open the index at {self.path} ({exc}): run `searchkit reindex` "
+                "or restore it from a backup"
+            ) from None
+        self._open = (generation, ix)
+        return ix
+
+    def _with_live(self, use: Callable[[whoosh.index.Index], object]):
+        """use(live Whoosh index), retried if a reindex swapped and removed it meanwhile.
+
+        A reader that read CURRENT just before a swap may find the old generation deleted by
+        the time it opens its files; CURRENT then names the new one, so it tries again there.
+        """
+        for attempt in range(_OPEN_RETRIES):
+            generation = self._current()
             try:
-                self._ix = whoosh.index.open_dir(str(self.path / generation))
-            except (OSError, whoosh.index.EmptyIndexError) as exc:
+                return use(self.whoosh_index())
+            except (OSError, SearchkitError, whoosh.index.EmptyIndexError) as exc:
+                if attempt < _OPEN_RETRIES - 1 and self._current() != generation:
+                    self._open = None
+                    continue
+                if isinstance(exc, SearchkitError):
+                    raise
                 raise SearchkitError(
-                    f"cannot open the index at {self.path} ({exc}): run `searchkit reindex` "
-                    "or restore it from a backup"
+                    f"cannot read the index at {self.path} ({exc}): it may be damaged; restore it "
+                    "from a backup or import your articles into a new index (see Operations in the README)"
                 ) from None
-            self._generation = generation
-        return self._ix
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:
         """A Whoosh searcher over the latest committed state (BM25F scoring)."""
         from .search import weighting
 
-        with self.whoosh_index().searcher(weighting=weighting()) as searcher:
+        searcher = self._with_live(lambda ix: ix.searcher(weighting=weighting()))
+        with searcher:
             yield searcher
 
     def get(self, article_id: str) -> Article | None:
@@ -168,12 +240,12 @@ class Index:
 
     def articles(self) -> Iterator[Article]:
         """Every stored article, in index order."""
-        with self.whoosh_index().reader() as reader:
+        with self._with_live(lambda ix: ix.reader()) as reader:
             for _, fields in reader.iter_docs():
                 yield doc_to_article(fields)
 
     def __len__(self) -> int:
-        with self.whoosh_index().reader() as reader:
+        with self._with_live(lambda ix: ix.reader()) as reader:
             return reader.doc_count()
 
     def stats(self) -> dict:
@@ -190,7 +262,7 @@ class Index:
                 if moment:
                     first = moment if first is None or moment < first else first
                     last = moment if last is None or moment > last else last
-        size = sum(f.stat().st_size for f in (self.path / self._generation).iterdir() if f.is_file())
+        size = sum(f.stat().st_size for f in (self.path / self._current()).iterdir() if f.is_file())
         return {
             "articles": count,
             "sources": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -205,10 +277,19 @@ class Index:
 
     @contextmanager
     def _writer_lock(self) -> Iterator[None]:
-        """Hold the index's writer lock; wait up to lock_timeout seconds for another writer."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / LOCK, "a+") as handle:
+        """Hold the index's writer lock; wait up to lock_timeout seconds for another writer.
+
+        flock is released by the kernel when its holder dies, so a killed writer never leaves
+        the index locked; the next holder then clears what the dead one left (_recover).
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path / LOCK, "a+")
+        except OSError as exc:
+            raise _write_error(self.path, exc) from None
+        with handle:
             deadline = time.monotonic() + self.lock_timeout
+            waited = False
             while True:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -217,29 +298,86 @@ class Index:
                     if time.monotonic() >= deadline:
                         raise IndexLockedError(
                             f"another searchkit process is writing to {self.path} and did not "
-                            f"finish within {self.lock_timeout:g} s: try again when it is done"
+                            f"finish within {self.lock_timeout:g} s: try again when it is done "
+                            "(or wait longer with --lock-timeout SECONDS)"
                         ) from None
-                    time.sleep(0.1)
+                    if not waited and self.on_lock_wait is not None:
+                        self.on_lock_wait()
+                    waited = True
+                    time.sleep(0.05)
             try:
+                self._recover()
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def _recover(self) -> None:
+        """Remove what a killed writer left behind (call only while holding the writer lock)."""
+        (self.path / (CURRENT + ".tmp")).unlink(missing_ok=True)
+        if not (self.path / CURRENT).exists():
+            return
+        self._remove_stale_generations()
+        live = self.path / self._current()
+        if not live.is_dir():
+            return
+        for entry in live.iterdir():
+            if _WHOOSH_TEMP.match(entry.name):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+        storage = FileStorage(str(live))
+        try:
+            toc = whoosh.index.TOC.read(storage, WHOOSH_NAME)
+        except (OSError, whoosh.index.EmptyIndexError):
+            return  # nothing committed yet: opening it will say so
+        # Segment files no TOC names were being written when the writer died.
+        whoosh.index.clean_files(storage, WHOOSH_NAME, toc.generation, toc.segments)
+
+    @contextmanager
+    def _whoosh_writer(self, ix: whoosh.index.Index, options: dict | None = None,
+                       **commit) -> Iterator[whoosh.writing.IndexWriter]:
+        """A Whoosh writer (ix.writer(**options)), committed when the block ends; on any failure
+        it is cancelled and its files removed, so the last commit stays live (a full disk
+        becomes DiskFullError)."""
+        try:
+            writer = ix.writer(**(options or {"limitmb": LIMIT_MB}))
+        except OSError as exc:
+            self._recover()
+            raise _write_error(self.path, exc) from None
+        try:
+            yield writer
+            writer.commit(**commit)
+        except BaseException as exc:
+            _cancel(writer)
+            self._recover()
+            if isinstance(exc, OSError):
+                raise _write_error(self.path, exc) from None
+            raise
+
     def _new_generation(self) -> str:
         name = f"gen-{time.time_ns()}"
         directory = self.path / name
-        directory.mkdir(parents=True)
-        whoosh.index.create_in(str(directory), build_schema())
-        (directory / META).write_text(json.dumps({"schema": SCHEMA_VERSION}), "utf-8")
+        try:
+            directory.mkdir(parents=True)
+            whoosh.index.create_in(str(directory), build_schema())
+            (directory / META).write_text(json.dumps({"schema": SCHEMA_VERSION}), "utf-8")
+        except OSError as exc:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise _write_error(self.path, exc) from None
         return name
 
     def _swap(self, generation: str) -> None:
         """Point CURRENT at `generation` atomically (write, fsync, rename)."""
         tmp = self.path / (CURRENT + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(generation + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(generation + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise _write_error(self.path, exc) from None
         os.replace(tmp, self.path / CURRENT)
         dir_fd = os.open(self.path, os.O_RDONLY)
         try:
@@ -258,13 +396,17 @@ class Index:
         if not (self.path / CURRENT).exists():
             self._swap(self._new_generation())
 
-    def write(self, articles: Iterable[Article], batch: int = BATCH) -> WriteReport:
-        """Add or update articles (same id = update in place), committing every `batch`."""
+    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None) -> WriteReport:
+        """Add or update articles (same id = update in place), committing every `batch`.
+
+        Big batches are indexed by `procs` processes (default: one per core), each building
+        its own segment, so an import uses every core.
+        """
+        procs = max(1, procs or os.cpu_count() or 1)
         report = WriteReport()
         with self._writer_lock():
             self._ensure_created()
             self.check_schema()
-            self._remove_stale_generations()
             seen: set[str] = set()
             pending: dict[str, Article] = {}
             for article in articles:
@@ -272,19 +414,24 @@ class Index:
                     report.duplicates += 1
                 pending[article.id] = article
                 if len(pending) >= batch:
-                    self._commit(pending, seen, report)
-            self._commit(pending, seen, report)
+                    self._commit(pending, seen, report, procs)
+            self._commit(pending, seen, report, procs)
         return report
 
-    def _commit(self, pending: dict[str, Article], seen: set[str], report: WriteReport) -> None:
+    def _commit(self, pending: dict[str, Article], seen: set[str], report: WriteReport,
+                procs: int = 1) -> None:
         if not pending:
             return
         ix = self.whoosh_index()
         with ix.searcher() as searcher:
             existing = {i for i in pending if searcher.document_number(id=i) is not None}
         now = datetime.now(timezone.utc)
-        writer = ix.writer(limitmb=256)
-        try:
+        options: dict = {"limitmb": LIMIT_MB}
+        if procs > 1 and len(pending) >= PARALLEL_MIN:
+            # Whoosh's MpWriter: each sub-process writes a segment of its own (no merge at
+            # the end of every batch: multisegment); Whoosh's merge policy joins small ones.
+            options.update(procs=procs, multisegment=True, batchsize=250)
+        with self._whoosh_writer(ix, options) as writer:
             for article in pending.values():
                 article.imported = article.imported or now
                 doc = article_to_doc(article)
@@ -292,10 +439,6 @@ class Index:
                     writer.update_document(**doc)
                 else:
                     writer.add_document(**doc)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
         for article_id in pending:
             if article_id in existing:
                 report.updated += article_id not in seen
@@ -310,16 +453,10 @@ class Index:
         missing = []
         with self._writer_lock():
             self.check_schema()
-            ix = self.whoosh_index()
-            writer = ix.writer()
-            try:
+            with self._whoosh_writer(self.whoosh_index()) as writer:
                 for article_id in ids:
                     if not writer.delete_by_term("id", article_id):
                         missing.append(article_id)
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit()
         return missing
 
     def reindex(self) -> int:
@@ -333,27 +470,28 @@ class Index:
             count = 0
             try:
                 new = whoosh.index.open_dir(str(self.path / generation))
-                writer = new.writer(limitmb=256)
-                with old.reader() as reader:
+                with self._whoosh_writer(new, optimize=True) as writer, old.reader() as reader:
                     for _, fields in reader.iter_docs():
                         writer.add_document(**article_to_doc(doc_to_article(fields)))
                         count += 1
-                writer.commit(optimize=True)
+                self._swap(generation)  # raises only before CURRENT is replaced
             except BaseException:
                 shutil.rmtree(self.path / generation, ignore_errors=True)
                 raise
-            self._swap(generation)
             self._remove_stale_generations()
         return count
 
 
-def open_index(path: str | os.PathLike, *, create: bool = False, check: bool = True) -> Index:
+def open_index(path: str | os.PathLike, *, create: bool = False, check: bool = True,
+               lock_timeout: float = LOCK_TIMEOUT,
+               on_lock_wait: Callable[[], None] | None = None) -> Index:
     """Open the index at `path`; with create=True make it if it does not exist yet.
 
     Raises IndexMissingError if there is none, SchemaMismatchError if it needs a reindex
-    (pass check=False to open it anyway, as reindex does).
+    (pass check=False to open it anyway, as reindex does). A writer waits up to lock_timeout
+    seconds for another writer, calling on_lock_wait once when it starts waiting.
     """
-    index = Index(Path(path))
+    index = Index(Path(path), lock_timeout=lock_timeout, on_lock_wait=on_lock_wait)
     if create:
         with index._writer_lock():
             index._ensure_created()
