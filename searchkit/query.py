@@ -199,7 +199,7 @@ def parser(schema) -> qparser.QueryParser:
 
 
 def _positive_terms(q: wq.Query) -> set[str]:
-    """Stems of the title/body terms a query looks for (not the ones it excludes)."""
+    """Stems of the title/body words a query looks for (not excluded ones, not phrases' words)."""
     if isinstance(q, wq.Not):
         return set()
     if isinstance(q, wq.AndNot):
@@ -207,8 +207,8 @@ def _positive_terms(q: wq.Query) -> set[str]:
     found: set[str] = set()
     if isinstance(q, (wq.Term, wq.Prefix, wq.FuzzyTerm)) and q.fieldname in SEARCH_FIELDS:
         found.add(q.text)
-    if isinstance(q, wq.Phrase) and q.fieldname in SEARCH_FIELDS:
-        found.update(q.words)
+    if isinstance(q, (wq.Phrase, Boosted)):  # phrases are highlighted as units (ParsedQuery.phrases)
+        return found
     for child in q.children():
         found |= _positive_terms(child)
     return found
@@ -368,6 +368,4 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         q = wq.AndNot(wq.Every(), q.query)
     stems = _positive_terms(q)
     phrases = _phrases(rest)
-    for phrase in phrases:
-        stems.update(stem for stem, _ in phrase)
     return ParsedQuery(text, q, stems, phrases, filters, notice)

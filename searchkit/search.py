@@ -277,13 +277,22 @@ class _DateSortFacet(sorting.FieldFacet):
         return _DateSortCategorizer(global_searcher, self.fieldname, self.newest)
 
 
-def _facets(results) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
-    sources = results.groups("source")
+def _facets(searcher: Searcher, results, displaced: list[int]
+            ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
+    sources = dict(results.groups("source"))
     dates: dict[datetime, int] = {}
     for moment, count in results.groups("published").items():
         if isinstance(moment, datetime):
             aware = _aware(moment)
             dates[aware] = dates.get(aware, 0) + count
+    for docnum in displaced:  # copies the collapse replaced by a better one: not shown, not counted
+        fields = searcher.stored_fields(docnum)
+        if fields.get("source") in sources:
+            sources[fields["source"]] -= 1
+        moment = _aware(fields.get("published"))
+        if moment in dates:
+            dates[moment] -= 1
+    dates = {moment: count for moment, count in dates.items() if count > 0}
     unit, buckets = timeline(dates)
     facets = {"source": sorted(((k, v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
     facets[unit] = [(b.label, b.count) for b in buckets if b.count]
@@ -308,6 +317,39 @@ def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[t
             factor += RECENCY_WEIGHT * 0.5 ** age
         rescored.append((docnum, score * factor))
     return sorted(rescored, key=lambda pair: -pair[1])
+
+
+def _track_collapse(collector) -> tuple[list[int], list[int]]:
+    """Count what Whoosh's CollapseCollector keeps: [documents collected], [docnums displaced].
+
+    When a better copy of a cluster turns up, the collapse drops the earlier one from the
+    top list but not from the match count or the facets, so both are corrected from these.
+    """
+    inner = collector.child
+    kept, displaced = [0], []
+    collect, remove = inner.collect, inner.remove
+
+    def counting_collect(sub_docnum):
+        kept[0] += 1
+        return collect(sub_docnum)
+
+    def counting_remove(global_docnum):
+        displaced.append(global_docnum)
+        return remove(global_docnum)
+
+    inner.collect, inner.remove = counting_collect, counting_remove
+    return kept, displaced
+
+
+def cluster_size(searcher: Searcher, q: wq.Query, cluster: str) -> int:
+    """How many articles of `cluster` match `q` (1 for an article without copies: no search).
+
+    Counted, not taken from Whoosh's collapsed_counts, which misses a copy that was
+    displaced when a better one of the same cluster turned up later.
+    """
+    if not cluster or searcher.doc_frequency("cluster", cluster) < 2:
+        return 1
+    return max(1, len(searcher.search(wq.And([q, wq.Term("cluster", cluster)]), limit=None, scored=False)))
 
 
 def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: ParsedQuery | None,
@@ -365,17 +407,20 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         if sort in ("newest", "oldest"):
             options["sortedby"] = _DateSortFacet(newest=(sort == "newest"))
         fetch = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
-        results = searcher.search(q, limit=fetch, **options)
+        collector = searcher.collector(limit=fetch, **options)
+        kept, displaced = _track_collapse(collector) if collapse else ([0], [])
+        searcher.search_with_collector(q, collector)
+        results = collector.results()
         docs = [(hit.docnum, hit.score if isinstance(hit.score, (int, float)) else 0.0) for hit in results]
         if sort == "recency":
             docs = _recency_rerank(searcher, docs)
-        total = len(results)
-        counts = getattr(results, "collapsed_counts", {}) or {}
-        facet_counts, buckets = _facets(results) if facets else ({}, [])
+        total = kept[0] - len(displaced) if collapse else len(results)
+        facet_counts, buckets = _facets(searcher, results, displaced) if facets else ({}, [])
         hits = []
         for rank, (docnum, score) in enumerate(docs[(page - 1) * limit:wanted], (page - 1) * limit + 1):
             hit = make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
-            hit.cluster_size = 1 + counts.get(hit.cluster, 0)
+            if collapse:
+                hit.cluster_size = cluster_size(searcher, q, hit.cluster)
             hits.append(hit)
         suggestion = None
         if total < SUGGEST_BELOW:
