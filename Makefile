@@ -32,6 +32,12 @@ run: seed
 test: install chromium
 	$(BIN)/python -m pytest -q
 
+# Relevance on ../shared/data/cranfield: searchkit vs bm25s, in one run (bench-only extra `relevance`).
+.PHONY: bench-relevance
+bench-relevance: install
+	$(BIN)/pip install --quiet -e '.[test,relevance]'
+	$(BIN)/python bench/relevance/run.py
+
 # Article extraction quality on real pages (gold text rebuilt from bench/extract/gold_spec.json),
 # searchkit against trafilatura alone in the same run; writes bench/results/extract.json.
 bench-extract: install
