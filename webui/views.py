@@ -84,7 +84,7 @@ def search_page():
     params = SearchParams.from_args(request.args)
     result, error = _run_search(params)
     timeline = bars(result.timeline) if result else []
-    copies = {hit.id: cluster_copies(_index(), hit, params.q) for hit in result.hits} if result else {}
+    copies = cluster_copies(_index(), result.hits, params.q) if result else {}
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
         sort_labels=SORT_LABELS, timeline=timeline, copies=copies, article_count=len(_index()) if not params.q else 0,
