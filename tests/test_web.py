@@ -3,6 +3,7 @@
 import re
 from datetime import datetime, timezone
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -278,3 +279,14 @@ def test_api_search_takes_the_page_parameters_and_refuses_bad_ones(client):
     assert response.status_code == 400
     assert response.get_json()["error"].startswith(
         "unknown sort 'best': showing the best matches first; since='soon' is not a date: use YYYY")
+
+
+def test_every_route_is_in_the_readme(client):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    rules = {re.sub(r"<(?:path:)?(\w+)>", r"<\1>", r.rule) for r in client.application.url_map.iter_rules()
+             if not r.rule.startswith("/static")}
+    assert rules == {"/", "/search", "/search.atom", "/article/<article_id>", "/api/search",
+                     "/api/similar/<article_id>", "/healthz"}
+    for rule in rules - {"/"}:
+        assert f"`{rule.replace('<article_id>', '<id>')}" in readme, rule
+    assert readme.index("docs/search-desktop.png") < readme.index("## Two commands")
