@@ -36,6 +36,12 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+INTERRUPTED = {
+    "import": "interrupted: committed batches are kept; run the same import again to finish",
+    "reindex": "interrupted: the index is as it was; run `searchkit reindex` again",
+}
+
+
 class SearchkitGroup(click.Group):
     """Turns SearchkitError into a one-line message (exit 1), never a traceback."""
 
@@ -45,7 +51,7 @@ class SearchkitGroup(click.Group):
         except (SearchkitError, QueryError) as exc:
             raise _fail(exc) from None
         except KeyboardInterrupt:
-            click.echo("interrupted: committed batches are kept; run the same import again to finish", err=True)
+            click.echo(INTERRUPTED.get(ctx.invoked_subcommand or "", "interrupted"), err=True)
             sys.exit(130)
 
 
@@ -64,38 +70,68 @@ def main(ctx: click.Context, index_path: str, lock_timeout: float) -> None:
     ctx.obj = Context(index_path, lock_timeout)
 
 
+IMPORT_FORMATS = ["auto", "text", "html", "feed", "warc", "jsonl", "csv"]
+
+
+def _progress_line(progress) -> str:
+    """`[#####-----] 3/10 files · 1,234 articles · 456/s · ETA 0:12` for a terminal."""
+    width = 20
+    done = progress.files_done / progress.files_total if progress.files_total else 0.0
+    bar = "#" * int(done * width) + "-" * (width - int(done * width))
+    eta = progress.eta()
+    eta_text = f" · ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else ""
+    return (f"[{bar}] {progress.files_done}/{progress.files_total} files · {progress.articles:,} articles"
+            f" · {progress.rate():,.0f}/s{eta_text}")
+
+
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "text", "html", "jsonl"]), help="Input format (auto: by name or content).")
+              type=click.Choice(IMPORT_FORMATS), help="Input format (auto: by name or content).")
 @click.option("--source", default=None, help="Source name for articles that do not say.")
 @click.pass_obj
 def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None) -> None:
     """Add or update articles from files or directories ("-" reads stdin).
 
-    Example: searchkit import seeds/ ~/news/*.html
+    Formats: plain text, HTML, RSS/Atom feeds, WARC web archives, JSON lines, CSV; any of them
+    gzipped. A progress bar shows on a terminal; the summary counts duplicates.
+    Example: searchkit import seeds/ ~/news/*.html feeds/*.xml crawl.warc.gz
     """
+    import time
+
     from .importer import import_paths
 
     index = obj.open(create=True)
-    progress = sys.stderr.isatty()
-    count = 0
+    terminal = sys.stderr.isatty()
+    shown = [0.0, 0]  # when the bar was last drawn, and its width
 
-    def on_article(article) -> None:
-        nonlocal count
-        count += 1
-        if progress and count % 100 == 0:
-            click.echo(f"\r{count} articles read…", nl=False, err=True)
+    def on_progress(progress) -> None:
+        if not terminal or time.monotonic() - shown[0] < 0.2:
+            return
+        line = _progress_line(progress)
+        click.echo("\r" + line.ljust(shown[1]), nl=False, err=True)
+        shown[:] = [time.monotonic(), len(line)]
+
+    def clear() -> None:
+        if terminal and shown[1]:
+            click.echo("\r" + " " * shown[1] + "\r", nl=False, err=True)
+            shown[0] = 0.0
 
     def on_error(message: str) -> None:
-        if progress:
-            click.echo("\r", nl=False, err=True)
+        clear()
         click.echo(f"failed: {message}", err=True)
 
-    report = import_paths(index, paths, fmt, source, on_article=on_article, on_error=on_error)
-    if progress and count >= 100:
-        click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
+    def on_notice(message: str) -> None:
+        clear()
+        click.echo(f"warning: {message}", err=True)
+
+    report = import_paths(index, paths, fmt, source, on_error=on_error, on_notice=on_notice,
+                          on_progress=on_progress)
+    clear()
     click.echo(report.summary())
+    if terminal:
+        click.echo(f"{report.articles:,} articles from {report.files} files in {report.seconds:.1f} s "
+                   f"({report.rate():,.0f} articles/s)", err=True)
     if report.failed:
         sys.exit(1)
 
@@ -281,7 +317,8 @@ def extract(obj: Context, files: tuple[str, ...], fmt: str) -> None:
     from .importer import extract_all
 
     failures: list[str] = []
-    articles = [a.to_dict() for a in extract_all(files, on_error=failures.append)]
+    articles = [a.to_dict() for a in extract_all(files, on_error=failures.append,
+                                                  on_notice=lambda m: click.echo(f"warning: {m}", err=True))]
     if fmt == "json":
         click.echo(json.dumps(articles, ensure_ascii=False, indent=2))
     elif fmt == "jsonl":

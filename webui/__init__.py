@@ -85,9 +85,8 @@ def create_app(config: dict | None = None) -> Flask:
     @app.before_request
     def read_only_and_bounded():
         if request.method not in READ_ONLY_METHODS:
-            response = error(f"{request.method} is not allowed: this server is read-only", 405)
-            response[0].headers["Allow"] = ", ".join(READ_ONLY_METHODS)
-            return response
+            body, status = error(f"{request.method} is not allowed: this server is read-only", 405)
+            return body, status, {"Allow": ", ".join(READ_ONLY_METHODS)}
         message = _limit_error()
         return error(message, 400) if message else None
 
