@@ -147,14 +147,13 @@ def article_page(article_id: str):
 @bp.route("/api/search")
 def api_search():
     params = SearchParams.from_args(request.args)
-    if params.problems:  # the page falls back and says so; an API client gets told to fix it
-        return jsonify({"error": "; ".join(params.problems)}), 400
     result, error = _run_search(params)
     if error:
         return jsonify({"error": error}), 400
     if result is None:
         return jsonify({"error": "missing parameter q: /api/search?q=words"}), 400
     data = result.to_dict()
+    data["warnings"] = list(params.problems)  # bad parameters fall back, as on the page, and say so
     data["links"] = _page_links(result)
     return jsonify(data)
 
