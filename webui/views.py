@@ -84,7 +84,7 @@ def search_page():
     params = SearchParams.from_args(request.args)
     result, error = _run_search(params)
     timeline = bars(result.timeline) if result else []
-    copies = {hit.id: cluster_copies(_index(), hit, params.q) for hit in result.hits} if result else {}
+    copies = cluster_copies(_index(), result.hits, params.q) if result else {}
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
         sort_labels=SORT_LABELS, timeline=timeline, copies=copies, article_count=len(_index()) if not params.q else 0,
@@ -126,15 +126,17 @@ def article_page(article_id: str):
         abort(404)
     q = " ".join(request.args.get("q", "")[:1000].split())
     stems: set[str] = set()
+    phrases: list = []
     if q:
         try:
             with _index().searcher() as searcher:
-                stems = parse(q, searcher.schema).stems
+                parsed = parse(q, searcher.schema)
+                stems, phrases = parsed.stems, parsed.phrases
         except QueryError:
             pass
     counter = [0]
-    title = _marked(highlight(article.title, stems), counter)
-    paragraphs = [_marked(highlight(p, stems), counter) for p in article.body.split("\n\n") if p]
+    title = _marked(highlight(article.title, stems, phrases), counter)
+    paragraphs = [_marked(highlight(p, stems, phrases), counter) for p in article.body.split("\n\n") if p]
     duplicate_of = None
     if article.cluster and article.cluster != article.id:
         duplicate_of = _index().get(article.cluster)
@@ -147,14 +149,13 @@ def article_page(article_id: str):
 @bp.route("/api/search")
 def api_search():
     params = SearchParams.from_args(request.args)
-    if params.problems:  # the page falls back and says so; an API client gets told to fix it
-        return jsonify({"error": "; ".join(params.problems)}), 400
     result, error = _run_search(params)
     if error:
         return jsonify({"error": error}), 400
     if result is None:
         return jsonify({"error": "missing parameter q: /api/search?q=words"}), 400
     data = result.to_dict()
+    data["warnings"] = list(params.problems)  # bad parameters fall back, as on the page, and say so
     data["links"] = _page_links(result)
     return jsonify(data)
 
