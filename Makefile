@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web
+.PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web bench-load
 
 $(BIN)/searchkit: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,3 +80,8 @@ bench-web: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Loopback load test (issue 9): 5,000 requests at concurrency 8 against `searchkit serve` on a
+# 50,000-article index while `searchkit import` writes; prints requests/s, p50, p99, errors.
+bench-load: install
+	$(BIN)/python -m bench.load

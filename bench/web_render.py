@@ -9,6 +9,7 @@ ratio says how much of a page's time is the page's own work. The target is < 100
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -64,7 +65,9 @@ def main() -> None:
                 app, client = zip(*(fetch(base + path) for _ in range(ROUNDS)))
                 rows.append((name, cold[name], statistics.median(app), p95(list(app)), statistics.median(client)))
     peer = rows[-1][2] or 0.1
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"web render time on the demo corpus (270 articles), {ROUNDS} rounds a page, target < 100 ms")
+    print(f"({os.cpu_count()} CPUs, load average {load}: other work on the machine slows every row alike)")
     print(f"{'page':24} {'first ms':>9} {'median ms':>10} {'p95 ms':>8} {'client ms':>10} {'x healthz':>10}")
     for name, first, median, high, client in rows:
         print(f"{name:24} {first:9.1f} {median:10.1f} {high:8.1f} {client:10.1f} {median / peer:10.1f}")

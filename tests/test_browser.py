@@ -214,3 +214,38 @@ def test_article_page_lists_similar_articles(page):
     first = similar.first.inner_text()
     similar.first.click()
     assert page.locator("h1").inner_text() == first
+
+
+# Every visible text node: its colour against the first opaque background behind it (WCAG 2 ratio).
+CONTRAST = """() => {
+  const channel = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const lum = c => { const [r, g, b] = c.match(/[\\d.]+/g).map(Number); return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b); };
+  const background = el => {
+    for (; el; el = el.parentElement) {
+      const c = getComputedStyle(el).backgroundColor, parts = c.match(/[\\d.]+/g);
+      if (parts && (parts.length < 4 || Number(parts[3]) > 0.5)) return c;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const low = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!node.textContent.trim() || el.closest("svg")) continue;
+    const box = el.getBoundingClientRect(), style = getComputedStyle(el);
+    if (box.width < 2 || box.height < 2 || style.visibility === "hidden") continue;
+    const a = lum(style.color), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize), large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) low.push(`${node.textContent.trim().slice(0, 30)}: ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def test_text_contrast_is_wcag_aa(page):
+    for url in ("/", "/search?q=raqqa+fighters&source=Daily+Planet&sort=newest", "/search?q=election&page=2",
+                "/search?q=zzqqxx", "/article/raqqa?q=raqqa+fighters"):
+        page.goto(url)
+        page.locator("#q").focus()
+        assert page.evaluate(CONTRAST) == [], url

@@ -3,6 +3,7 @@
 import re
 from datetime import datetime, timezone
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -145,7 +146,8 @@ def test_bad_parameters_fall_back_with_a_note(client):
 def test_empty_state_explains_the_query_syntax(client):
     page = main_html(client.get("/"))
     assert '<h1 id="welcome-heading">Search 5 news articles</h1>' in page
-    assert '<h2 id="syntax">Query syntax</h2>' in page and '<code>"human rights"</code>' in page
+    assert '<h2 id="syntax">Query syntax</h2>' in page
+    assert '<tr><td><a href="/search?q=%22human+rights%22"><code>&quot;human rights&quot;</code></a></td>' in page
 
 
 def test_no_results_state_offers_ways_out(client):
@@ -207,11 +209,12 @@ def test_params_round_trip_and_reset_page():
 
 def test_timeline_bars_scale_to_the_tallest_and_keep_empty_slots():
     _, buckets = timeline({datetime(2017, 1, 5, tzinfo=timezone.utc): 10, datetime(2017, 3, 9, tzinfo=timezone.utc): 1})
-    assert bars(buckets, width=300, height=80) == [
-        Bar("Jan 2017", "2017-01", 10, x=1.0, y=0.0, width=98.0, height=80),
-        Bar("Feb 2017", "2017-02", 0, x=101.0, y=80.0, width=98.0, height=0.0),
-        Bar("Mar 2017", "2017-03", 1, x=201.0, y=72.0, width=98.0, height=8.0),
+    assert bars(buckets, width=60, height=80) == [
+        Bar("Jan 2017", "2017-01", 10, x=1.0, y=0.0, width=18.0, height=80),
+        Bar("Feb 2017", "2017-02", 0, x=21.0, y=80.0, width=18.0, height=0.0),
+        Bar("Mar 2017", "2017-03", 1, x=41.0, y=72.0, width=18.0, height=8.0),
     ]
+    assert bars(buckets[:1], width=300) == [Bar("Jan 2017", "2017-01", 10, x=130.0, y=0.0, width=40, height=80)]
     assert [b.label for b in bars(timeline({datetime(2017, 1, 5, tzinfo=timezone.utc): 1,
                                             datetime(2017, 1, 6, tzinfo=timezone.utc): 1})[1])] == [
         "5 Jan 2017", "6 Jan 2017"]
@@ -266,3 +269,24 @@ def test_article_page_lists_similar_articles(client):
     page = main_html(client.get("/article/raqqa"))
     similar = page[page.index('<section class="similar"'):]
     assert re.findall(r'<li><a href="/article/(\w+)">', similar) == ["boxer", "xss", "budget", "mosul"]
+
+
+def test_api_search_takes_the_page_parameters_and_warns_of_bad_ones(client):
+    data = client.get("/api/search?q=raqqa&source=Gazette&since=2018").get_json()
+    assert ([h["id"] for h in data["hits"]], data["facets"]["source"]) == (["budget"], [["Gazette", 1]])
+    assert [(b["label"], b["count"]) for b in data["timeline"]] == [("2018-01-05", 1)]
+    assert data["warnings"] == []
+    data = client.get("/api/search?q=raqqa&sort=best&page=x").get_json()
+    assert (data["sort"], data["page"], data["total"]) == ("relevance", 1, 3)
+    assert data["warnings"] == ["unknown sort 'best': showing the best matches first", "page='x' is not a number: using 1"]
+
+
+def test_every_route_is_in_the_readme(client):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    rules = {re.sub(r"<(?:path:)?(\w+)>", r"<\1>", r.rule) for r in client.application.url_map.iter_rules()
+             if not r.rule.startswith("/static")}
+    assert rules == {"/", "/search", "/search.atom", "/article/<article_id>", "/api/search",
+                     "/api/similar/<article_id>", "/healthz"}
+    for rule in rules - {"/"}:
+        assert f"`{rule.replace('<article_id>', '<id>')}" in readme, rule
+    assert readme.index("docs/search-desktop.png") < readme.index("## Two commands")

@@ -13,6 +13,7 @@ import time
 from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from searchkit.analysis import analyze
 from searchkit.search import MAX_LIMIT, MAX_PAGE
 from searchkit.store import open_index
 
@@ -65,6 +66,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.debug = False
     app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.extensions["searchkit_index"] = open_index(app.config["INDEX"], check=False)
+    # Load the stemmer (NLTK, about 0.5 s) now rather than in the first visitor's search.
+    analyze("warm up")
 
     from .views import bp
 

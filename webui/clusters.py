@@ -17,17 +17,23 @@ from searchkit.store import Index
 MAX_COPIES = 20
 
 
-def cluster_copies(index: Index, hit: Hit, text: str, limit: int = MAX_COPIES) -> list[Hit]:
-    """The articles of `hit`'s cluster, other than `hit`, that match the query `text`,
-    newest first, with their titles and snippets highlighted."""
+def cluster_copies(index: Index, hits: list[Hit], text: str, limit: int = MAX_COPIES) -> dict[str, list[Hit]]:
+    """For each hit with copies: hit id -> the other articles of its cluster that match the
+    query `text`, newest first, highlighted. One searcher for the page; a hit whose cluster
+    has one article costs a term lookup, no search."""
+    copies: dict[str, list[Hit]] = {}
     with index.searcher() as searcher:
-        if not hit.cluster or searcher.doc_frequency("cluster", hit.cluster) < 2:
-            return []  # a cluster of one: no copies (a cheap term lookup, no search)
+        clustered = [h for h in hits if h.cluster and searcher.doc_frequency("cluster", h.cluster) > 1]
+        if not clustered:
+            return copies
         try:
             parsed = parse(text, searcher.schema, reader=searcher.reader())
         except QueryError:
-            return []
-        q = wq.And([parsed.query, wq.Term("cluster", hit.cluster), *parsed.filters])
-        results = searcher.search(q, limit=limit + 1, sortedby="published", reverse=True)
-        docs = [r.docnum for r in results if r["id"] != hit.id][:limit]
-        return [make_hit(searcher, docnum, 0.0, rank, parsed) for rank, docnum in enumerate(docs, 1)]
+            return copies
+        for hit in clustered:
+            q = wq.And([parsed.query, wq.Term("cluster", hit.cluster), *parsed.filters])
+            results = searcher.search(q, limit=limit + 1, sortedby="published", reverse=True)
+            docs = [r.docnum for r in results if r["id"] != hit.id][:limit]
+            if docs:
+                copies[hit.id] = [make_hit(searcher, d, 0.0, rank, parsed) for rank, d in enumerate(docs, 1)]
+    return copies

@@ -16,6 +16,7 @@ WIDTH = 320
 HEIGHT = 80
 GAP = 2
 MIN_BAR = 2  # a period with one match stays visible next to one with hundreds
+MAX_WIDTH = 40  # a few periods make bars, not slabs: each is centred in its slot
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def bars(buckets: Iterable[TimelineBucket], width: int = WIDTH, height: int = HE
     for i, b in enumerate(items):
         count = b.count
         h = 0.0 if count == 0 else max(MIN_BAR, round(height * count / tallest, 1))
+        w = min(MAX_WIDTH, max(1.0, slot - GAP))
         out.append(Bar(label=label(b.label), period=b.label, count=count,
-                       x=round(i * slot + GAP / 2, 2), y=round(height - h, 1),
-                       width=round(max(1.0, slot - GAP), 2), height=h))
+                       x=round(i * slot + (slot - w) / 2, 2), y=round(height - h, 1),
+                       width=round(w, 2), height=h))
     return out

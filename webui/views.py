@@ -84,7 +84,7 @@ def search_page():
     params = SearchParams.from_args(request.args)
     result, error = _run_search(params)
     timeline = bars(result.timeline) if result else []
-    copies = {hit.id: cluster_copies(_index(), hit, params.q) for hit in result.hits} if result else {}
+    copies = cluster_copies(_index(), result.hits, params.q) if result else {}
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
         sort_labels=SORT_LABELS, timeline=timeline, copies=copies, article_count=len(_index()) if not params.q else 0,
@@ -149,14 +149,13 @@ def article_page(article_id: str):
 @bp.route("/api/search")
 def api_search():
     params = SearchParams.from_args(request.args)
-    if params.problems:  # the page falls back and says so; an API client gets told to fix it
-        return jsonify({"error": "; ".join(params.problems)}), 400
     result, error = _run_search(params)
     if error:
         return jsonify({"error": error}), 400
     if result is None:
         return jsonify({"error": "missing parameter q: /api/search?q=words"}), 400
     data = result.to_dict()
+    data["warnings"] = list(params.problems)  # bad parameters fall back, as on the page, and say so
     data["links"] = _page_links(result)
     return jsonify(data)
 
