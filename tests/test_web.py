@@ -290,3 +290,10 @@ def test_every_route_is_in_the_readme(client):
     for rule in rules - {"/"}:
         assert f"`{rule.replace('<article_id>', '<id>')}" in readme, rule
     assert readme.index("docs/search-desktop.png") < readme.index("## Two commands")
+
+
+def test_date_inputs_show_the_days_a_period_covers(client):
+    page = main_html(client.get("/search?q=raqqa&since=2017-11&until=2017"))
+    assert '<input id="since" name="since" type="date" value="2017-11-01">' in page
+    assert '<input id="until" name="until" type="date" value="2017-12-31">' in page
+    assert 'aria-label="Remove filter Dates: 2017-11 to 2017"' in page
