@@ -263,6 +263,8 @@ def test_near_duplicates_show_once_with_n_similar(client, index):
     assert re.findall(r'<h2><a href="/article/(\w+)', page) == ["copy"]  # the shorter copy ranks first
     assert re.search(r'<summary>1 similar</summary>\s*<ul>\s*<li><a href="/article/raqqa\?q=convoy">'
                      r'Fighters escape Raqqa in secret deal</a>\s*<span class="meta">Daily Planet · 14 Nov 2017</span>', page)
+    copy = main_html(client.get("/article/copy"))
+    assert '<dt>Copy of</dt><dd><a href="/article/raqqa">Fighters escape Raqqa in secret deal</a></dd>' in copy
 
 
 def test_article_page_lists_similar_articles(client):
