@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web
+.PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web bench-load
 
 $(BIN)/searchkit: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ run: seed
 
 test: install chromium
 	$(BIN)/python -m pytest -q
+
+# Relevance on ../shared/data/cranfield: searchkit vs bm25s, in one run (bench-only extra `relevance`).
+.PHONY: bench-relevance
+bench-relevance: install
+	$(BIN)/pip install --quiet -e '.[test,relevance]'
+	$(BIN)/python bench/relevance/run.py
 
 # Article extraction quality on real pages (gold text rebuilt from bench/extract/gold_spec.json),
 # searchkit against trafilatura alone in the same run; writes bench/results/extract.json.
@@ -74,3 +80,8 @@ bench-web: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Loopback load test (issue 9): 5,000 requests at concurrency 8 against `searchkit serve` on a
+# 50,000-article index while `searchkit import` writes; prints requests/s, p50, p99, errors.
+bench-load: install
+	$(BIN)/python -m bench.load

@@ -117,6 +117,8 @@ def parse_date(value: Any) -> datetime | None:
 def _from_epoch(seconds: float) -> datetime:
     if seconds > 1e11:
         seconds /= 1000  # milliseconds
+    if seconds < 1e8:
+        raise ValueError(f"implausible timestamp {seconds:g}")  # a count or an id, not 1970
     return datetime.fromtimestamp(seconds, timezone.utc)
 
 

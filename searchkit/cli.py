@@ -141,6 +141,8 @@ def _print_text(result, bold: bool) -> None:
 
     if result.notice:
         click.echo(f"note: {result.notice}")
+    if result.suggestion:
+        click.echo(f"Did you mean: {result.suggestion}")
     if not result.hits:
         click.echo(f"No results for {result.query!r}." if result.total == 0 else f"No results on page {result.page}.")
         return
@@ -155,9 +157,19 @@ def _print_text(result, bold: bool) -> None:
                                         hit.url) if x)
         if meta:
             click.echo(f"   {meta}")
+        if hit.cluster_size > 1:
+            click.echo(f"   (and {hit.cluster_size - 1} similar articles)")
         text = render_terminal(hit.fragments, bold)
         if text:
             click.echo(f"   {text}")
+
+
+def _print_facets(result) -> None:
+    for name, pairs in result.facets.items():
+        if pairs:
+            click.echo(f"\n{name}:")
+            for key, count in pairs:
+                click.echo(f"  {count:>7}  {key or '(none)'}")
 
 
 def _print_result(qid: str, result, fmt: str, bold: bool) -> None:
@@ -189,16 +201,21 @@ def _read_queries(path: str) -> list[tuple[str, str]]:
 @click.argument("text", required=False, default="")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Results per page.")
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1, 1000), help="Page number.")
-@click.option("--sort", default="relevance", show_default=True, type=click.Choice(["relevance", "newest", "oldest"]))
-@click.option("--since", default=None, help="Only articles published on or after this date (YYYY-MM-DD).")
-@click.option("--until", default=None, help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--sort", default="relevance", show_default=True,
+              type=click.Choice(["relevance", "newest", "oldest", "recency"]),
+              help="recency: relevance blended with freshness.")
+@click.option("--since", default=None,
+              help='Only articles published on or after this date (YYYY-MM-DD, "yesterday", "last week", ...).')
+@click.option("--until", default=None,
+              help='Only articles published on or before this date (YYYY-MM-DD, "2 months ago", ...).')
 @click.option("--source", default=None, help="Only articles from this source (exact name).")
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS_OUT))
 @click.option("--queries", "queries_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="TSV file of qid<TAB>query to run in one process (e.g. with --format trec).")
+@click.option("--facets", "show_facets", is_flag=True, help="Also print counts by source and by date.")
 @click.pass_obj
 def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str | None, until: str | None,
-          source: str | None, fmt: str, queries_file: str | None) -> None:
+          source: str | None, fmt: str, queries_file: str | None, show_facets: bool) -> None:
     """Search the index: ranked articles with highlighted snippets.
 
     Example: searchkit query "isis fighters raqqa" --limit 5
@@ -222,6 +239,52 @@ def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str 
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
         _print_result(qid, result, fmt, bold)
+        if show_facets and fmt == "text":
+            _print_facets(result)
+
+
+@main.command()
+@click.argument("article_id")
+@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@click.pass_obj
+def similar(obj: Context, article_id: str, limit: int, fmt: str) -> None:
+    """Articles like ARTICLE_ID (its own near-duplicates left out).
+
+    Example: searchkit similar globalvoices-316447 --limit 3
+    """
+    from .similar import similar as find_similar
+
+    hits = find_similar(obj.open(), article_id, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo(f"No articles like {article_id}.")
+    for hit in hits:
+        meta = " · ".join(x for x in (hit.source, hit.published.date().isoformat() if hit.published else "") if x)
+        click.echo(f"{hit.rank}. {hit.title}  [{hit.id}]" + (f"\n   {meta}" if meta else ""))
+
+
+@main.command("eval")
+@click.argument("qrels", type=click.Path(exists=True, dir_okay=False))
+@click.option("--queries", "queries_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="TSV file of qid<TAB>query.")
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@click.pass_obj
+def eval_(obj: Context, qrels: str, queries_file: str, fmt: str) -> None:
+    """MAP, nDCG@10, P@10 and recall@100 of the current ranking against TREC qrels.
+
+    Example: searchkit eval qrels.txt --queries queries.tsv
+    """
+    from .eval import evaluate, read_qrels, read_queries, run_queries
+
+    report = evaluate(run_queries(obj.open(), read_queries(queries_file)), read_qrels(qrels))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    for name, value in report.to_dict().items():
+        click.echo(f"{name:<11} {value:.4f}" if name != "queries" else f"{name:<11} {value}")
 
 
 @main.command()

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .article import Article, clean
-from .errors import ExtractError
+from .errors import ExtractError, NotArticlesError
 from .extract import ExtractOptions, extract_bytes, extract_path, format_for_name, read_bytes
 from .extract.notice import ExtractNotice
 from .store import Index
 
 # Files a directory walk skips: notes that live beside a corpus, not articles in it.
-_NOT_ARTICLES = ("readme", "license", "licence", "notice", "copying", "attribution")
+_NOT_ARTICLES = re.compile(r"(?:^|[\W_])(?:readme|licen[cs]e|notice|copying|attribution)(?:[\W_]|$)", re.I)
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 # Learning a corpus's repeated lines needs a corpus: at least this many plain-text files.
 MIN_FILES_TO_LEARN = 5
@@ -79,7 +79,7 @@ def iter_files(paths: Iterable[str]) -> Iterator[str | Path]:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if (child.is_file() and not any(part.startswith(".") for part in child.parts[len(path.parts):])
-                        and not child.name.lower().startswith(_NOT_ARTICLES)
+                        and not _NOT_ARTICLES.search(child.name)
                         and format_for_name(child.name)):
                     yield child
         else:
@@ -122,7 +122,9 @@ def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = No
                 on_notice: Callable[[str], None] = lambda message: None,
                 files: list[str | Path] | None = None) -> Iterator[Article]:
     """Clean articles from every file under `paths`; failures go to on_error as `where: reason`."""
+    paths = list(paths)
     files = list(iter_files(paths)) if files is None else files
+    named = {str(p) for p in paths}
     options = ExtractOptions(repeated_lines=learn_corpus_lines(files, fmt))
     for path in files:
         where = "<stdin>" if path == "-" else str(path)
@@ -142,9 +144,14 @@ def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = No
                 except ExtractError as exc:
                     line = record.origin.get("line")
                     on_error(f"{where}:{line}: {exc}" if line else f"{where}: {exc}")
+        except NotArticlesError as exc:
+            if where in named:
+                on_error(f"{where}: {exc.reason}")
+            else:
+                on_notice(f"{where}: skipped, {exc.reason}")
         except ExtractError as exc:
             on_error(f"{where}: {exc.reason}")
-        except (UnicodeError, ValueError, RecursionError, MemoryError) as exc:
+        except Exception as exc:  # a parser's bug on hostile bytes is this file's failure, not the run's
             on_error(f"{where}: cannot extract ({type(exc).__name__}: {exc})")
 
 
@@ -162,6 +169,7 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
 
     report = ImportReport()
     started = time.monotonic()
+    paths = list(paths)
     files = list(iter_files(paths))
     current = [""]
 
@@ -188,10 +196,10 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     def articles(finder: DuplicateFinder | None) -> Iterator[Article]:
         nonlocal clustered
         for article in extract_all(paths, fmt, source, failed, next_file, noticed, files):
-            if finder and article.id not in seen:
+            if finder:
                 match = finder.check(article.id, article.body, article.title)
                 article.cluster = match.cluster if match else article.id
-                clustered += match is not None
+                clustered += match is not None and article.id not in seen  # a repeat counts once
             seen.add(article.id)
             report.articles += 1
             on_article(article)

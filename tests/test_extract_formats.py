@@ -100,7 +100,8 @@ def test_rss_feed_entries_become_articles_with_decoded_entities():
     first = found[0]
     assert (first.source, first.author, first.published.isoformat()) == (
         "HuffPost Canada - Athena2 - All Posts", "Canadian Press", "2017-10-17T22:17:00+00:00")
-    assert first.url == "http://www.huffingtonpost.ca/2017/10/17/winnipeg-high-school-orders-custom-hijabs-for-muslim-athletes_a_23246627/"
+    assert first.url == ("http://www.huffingtonpost.ca/2017/10/17/"
+                         "winnipeg-high-school-orders-custom-hijabs-for-muslim-athletes_a_23246627/")
     assert first.body.startswith("Winnipeg high school student Nusaybah Mohamed's basketball uniform")
     assert first.body.split("\n\n")[-1] == ("Sung estimated about 50 girls who attend Dakota Collegiate wear a hijab. "
                                            "Physical education is part of the high school's curriculum.")
@@ -168,7 +169,8 @@ def test_csv_columns_map_by_common_names_and_unknown_ones_warn_once(tmp_path):
     path = tmp_path / "export.csv.gz"
     path.write_bytes(gzip.compress(
         "Headline,Text,Link,PubDate,Publication,Byline,Word Count\n"
-        'Floods hit town,"Rivers burst.\n\nMany left.",https://n.example/f,2020-01-02T03:04:05+01:00,Gazette,Ann Lee,4\n'
+        'Floods hit town,"Rivers burst.\n\nMany left.",https://n.example/f,'
+        "2020-01-02T03:04:05+01:00,Gazette,Ann Lee,4\n"
         "Budget passes,The vote was close.,https://n.example/b,\"Jan 5, 2020\",Gazette,,4\n".encode("utf-8")))
     records = list(extract_path(path))
     assert [str(r) for r in records if isinstance(r, ExtractNotice)] == [f"{path}: ignored columns: Word Count"]
@@ -219,11 +221,13 @@ def test_text_encodings_come_out_right(data):
 
 
 def test_declared_charsets_and_mojibake():
-    assert decode("<meta charset='iso-8859-1'><p>Ä \x93q\x94".encode("latin-1")) == "<meta charset='iso-8859-1'><p>Ä “q”"
+    latin = "<meta charset='iso-8859-1'><p>Ä \x93q\x94"
+    assert decode(latin.encode("latin-1")) == "<meta charset='iso-8859-1'><p>Ä “q”"
     assert decode('<?xml version="1.0" encoding="ISO-8859-1"?><a>ü</a>'.encode("latin-1")).endswith("<a>ü</a>")
     assert decode("It’s".encode("utf-8").decode("cp1252").encode("utf-8")) == "It’s"
     assert repair_mojibake("café — naïve") == "café — naïve"
-    assert decode("武汉的声音：有英勇的你，才有英雄的城！".encode("gb18030")) == "武汉的声音：有英勇的你，才有英雄的城！"
+    chinese = "武汉的声音：有英勇的你，才有英雄的城！"
+    assert decode(chinese.encode("gb18030")) == chinese
 
 
 # -- dates ----------------------------------------------------------------------------------
@@ -245,3 +249,28 @@ def test_dates_normalise_to_utc(value, expected):
 def test_vague_dates_are_refused_never_now(value):
     with pytest.raises(ValueError):
         parse_date(value)
+
+
+def test_jsonl_unknown_keys_warn_once_and_an_export_reimports_quietly(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"title": "A", "body": "x", "wordcount": 1, "imported": "2020-01-01"}) + "\n"
+                    + json.dumps({"title": "B", "body": "y", "wordcount": 2, "section": "news", "kicker": "k"})
+                    + "\n", "utf-8")
+    notices = [str(r) for r in extract_path(path) if isinstance(r, ExtractNotice)]
+    assert notices == [f"{path}: ignored keys: wordcount, kicker"]
+
+
+@pytest.mark.parametrize("name, data", [
+    ("page.html.gz", b"<html><head><meta http-equiv='Content-Type' content='text/html; charset=iso-8859-1'>"
+                     b"<title>Gr\xfc\xdfe</title></head><body><article><p>Stra\xdfe und Br\xfccke.</p></article>"
+                     b"</body></html>"),
+    ("feed.xml.gz", b"<?xml version='1.0' encoding='ISO-8859-1'?><rss version='2.0'><channel><title>Blatt</title>"
+                    b"<item><title>Gr\xfc\xdfe</title><description>Stra\xdfe und Br\xfccke.</description></item>"
+                    b"</channel></rss>"),
+    ("notes.txt.gz", "Grüße\n\nStraße und Brücke.".encode("utf-16")),
+])
+def test_gzip_works_for_every_format_with_its_declared_charset(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data))
+    [article] = articles(path)
+    assert (article.title, article.body) == ("Grüße", "Straße und Brücke.")

@@ -55,7 +55,8 @@ def test_real_page_metadata_and_first_sentence(name, title, published, source, f
 
 
 def test_legacy_charsets_decode_without_mojibake():
-    for name, word in (("auto-presse.de-minisuv.html", "gegenüber"), ("badische-zeitung.de-Wohnungssuche.html", "fürs")):
+    for name, word in (("auto-presse.de-minisuv.html", "gegenüber"),
+                       ("badische-zeitung.de-Wohnungssuche.html", "fürs")):
         body = extract_one(name).body
         assert word in body
         assert "Ã" not in body and "â€" not in body and "\ufffd" not in body
@@ -79,6 +80,7 @@ def test_provenance_names_file_extractor_and_metadata_sources():
         "path": str(HTML / "blog.amp.dev.axios.html"),
         "format": "html",
         "extractor": "trafilatura",
+        "modified": "2020-04-08T00:10:46+00:00",  # the page's JSON-LD, as it says (no second source)
         "metadata": "author=json-ld, language=meta:og:locale, modified=json-ld, "
                     "published=meta:article:published_time, source=json-ld, title=h1, url=meta:og:url",
     }

@@ -91,3 +91,14 @@ def test_signatures_estimate_similarity():
         assert finder.check("x", "\n\n".join(WIRE)) is None
         match = finder.check("y", "\n\n".join(WIRE[:-1]))
         assert (match.id, match.cluster, match.kind) == ("x", "x", "near")
+
+
+def test_a_copy_repeated_in_the_same_run_keeps_its_cluster(index_path, tmp_path):
+    first, again = tmp_path / "1.jsonl", tmp_path / "2.jsonl"
+    write(first, [{"id": "a", "title": "A", "body": "\n\n".join(WIRE)},
+                  {"id": "b", "title": "B", "body": "\n\n".join(WIRE[1:])}])
+    write(again, [{"id": "b", "title": "B again", "body": "\n\n".join(WIRE[1:])}])
+    ix = searchkit.open_index(index_path, create=True)
+    report = searchkit.import_paths(ix, [str(first), str(again)])
+    assert report.summary() == "2 added, 0 updated, 2 duplicates, 0 failed"  # b's copy of a, and b twice
+    assert (ix.get("b").title, ix.get("b").cluster) == ("B again", "a")

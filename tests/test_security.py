@@ -226,3 +226,15 @@ def test_serve_warns_when_told_to_listen_beyond_loopback(hostile):
         assert server_log(proc) == (
             f"warning: listening on 0.0.0.0, not only this machine: anyone who can reach port {port} "
             f"can search the index (it stays read-only)\nserving {hostile} on http://0.0.0.0:{port}/\n")
+
+
+def test_terminal_escapes_never_reach_the_terminal(index, index_path, runner):
+    """ANSI/OSC sequences in any field are stored without their control characters."""
+    index.write([Article(id="ansi", title="Raqqa \x1b[31mred\x1b[0m \x1b]0;pwned\x07title", author="\x1b[2Jeve",
+                         body="Body \x1b[1mbold\x1b[0m raqqa\x00 text\x9b31m.", source="\x1b[5mblink", tags=["\x1bx"])])
+    result = runner.invoke(main, ["--index", str(index_path), "query", "red", "--limit", "1"])
+    assert result.exit_code == 0
+    assert "\x1b" not in result.output and "\x07" not in result.output and "\x9b" not in result.output
+    article = searchkit.open_index(index_path).get("ansi")
+    assert (article.title, article.author, article.body, article.source, article.tags) == (
+        "Raqqa [31mred[0m ]0;pwnedtitle", "[2Jeve", "Body [1mbold[0m raqqa text31m.", "[5mblink", ["x"])

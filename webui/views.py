@@ -126,15 +126,17 @@ def article_page(article_id: str):
         abort(404)
     q = " ".join(request.args.get("q", "")[:1000].split())
     stems: set[str] = set()
+    phrases: list = []
     if q:
         try:
             with _index().searcher() as searcher:
-                stems = parse(q, searcher.schema).stems
+                parsed = parse(q, searcher.schema)
+                stems, phrases = parsed.stems, parsed.phrases
         except QueryError:
             pass
     counter = [0]
-    title = _marked(highlight(article.title, stems), counter)
-    paragraphs = [_marked(highlight(p, stems), counter) for p in article.body.split("\n\n") if p]
+    title = _marked(highlight(article.title, stems, phrases), counter)
+    paragraphs = [_marked(highlight(p, stems, phrases), counter) for p in article.body.split("\n\n") if p]
     duplicate_of = None
     if article.cluster and article.cluster != article.id:
         duplicate_of = _index().get(article.cluster)

@@ -140,7 +140,8 @@ def extractor(fmt: str) -> Extractor:
     return importlib.import_module(f".{FORMATS[fmt]}", __name__).extract
 
 
-def extract_path(path: Path, fmt: str = "auto", options: ExtractOptions | None = None) -> Iterator[Article | ExtractError]:
+def extract_path(path: Path, fmt: str = "auto",
+                 options: ExtractOptions | None = None) -> Iterator[Article | ExtractError]:
     """Articles from one file (see extract_bytes)."""
     yield from extract_bytes(read_bytes(path), {"path": str(path)}, fmt, options)
 

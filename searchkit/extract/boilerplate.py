@@ -15,7 +15,8 @@ MAX_WORDS = 25  # a leftover is a short line; a longer one is kept whatever it s
 
 _PATTERNS = re.compile(
     r"""^(?:
-      (?:\w+\s+){0,2}(?:sign\s+up|subscribe|register)\b.{0,120}\b(?:newsletter|inbox|updates|e-?mails?|alerts|briefing)\b.*
+      (?:\w+\s+){0,2}(?:sign\s+up|subscribe|register)\b.{0,120}
+        \b(?:newsletter|inbox|updates|e-?mails?|alerts|briefing)\b.*
     | .{0,160}\b(?:free\s+)?(?:sign\s*up|subscribe)(?:\s+(?:now|here|today|for\s+free))?\s*[!»›>]?
     | get\s+.{0,80}\bby\s+e-?mail\b.*
     | hier\s+geht(?:'s|\s+es)\s+zu(?:m|r)?\b.{0,100}

@@ -10,7 +10,7 @@ import io
 import sys
 from typing import Iterator
 
-from ..errors import ExtractError
+from ..errors import ExtractError, NotArticlesError
 from .columns import ColumnMap
 from .encoding import decode
 from .notice import ExtractNotice
@@ -37,7 +37,7 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator:
         raise ExtractError(f"no CSV header row ({exc or 'empty'})") from None
     mapping = ColumnMap.from_names(header)
     if "title" not in mapping.fields and "body" not in mapping.fields:
-        raise ExtractError(f"no title or body column in the header ({', '.join(header[:8])}): "
+        raise NotArticlesError(f"no title or body column in the header ({', '.join(header[:8])}): "
                            "name one title/headline or body/text/content")
     if mapping.unknown:
         yield ExtractNotice(f"ignored columns: {', '.join(mapping.unknown)}", path)

@@ -278,7 +278,9 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Arti
         language=meta.language,
         tags=meta.tags,
         origin={**origin, "extractor": extractor,
-                "metadata": ", ".join(f"{k}={v}" for k, v in sorted(sources.items()) if k not in ("article_body", "description"))},
+                **({"modified": parse_date(meta.modified).isoformat()} if meta.modified else {}),
+                "metadata": ", ".join(f"{k}={v}" for k, v in sorted(sources.items())
+                                      if k not in ("article_body", "description"))},
     )
 
 

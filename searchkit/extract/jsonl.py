@@ -9,7 +9,12 @@ from typing import Iterator
 from ..errors import ExtractError
 from .columns import ColumnMap
 from .encoding import decode
+from .notice import ExtractNotice
 from .options import ExtractOptions
+
+# Keys of `searchkit export` and search results that are not read back: re-importing an export
+# recomputes them, so they are not worth a warning.
+EXPORT_ONLY = {"imported", "origin", "cluster", "score", "snippet", "rank", "qid", "cluster_size"}
 
 
 def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator:
@@ -19,6 +24,7 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator:
         yield from _array(text, origin)
         return
     mappings: dict[tuple, ColumnMap] = {}
+    unknown: dict[str, None] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -33,7 +39,10 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator:
             continue
         keys = tuple(record)
         mapping = mappings.get(keys) or mappings.setdefault(keys, ColumnMap.from_names(list(keys)))
+        unknown.update(dict.fromkeys(k for k in mapping.unknown if k not in EXPORT_ONLY))
         yield mapping.article(record, {**origin, "line": str(number), "extractor": "searchkit.jsonl"})
+    if unknown:
+        yield ExtractNotice(f"ignored keys: {', '.join(unknown)}", path)
 
 
 def _array(text: str, origin: dict) -> Iterator:
