@@ -130,6 +130,11 @@ def test_works_without_javascript(browser, base):
     assert dates == sorted(dates) and len(dates) >= 3
     page.get_by_role("link", name="Remove filter Sort: Oldest first").click()
     page.wait_for_url("**/search?q=fighters")
+    page.locator(".timeline a.bar").last.click()  # SVG links work without a script
+    page.wait_for_url(re.compile(r"/search\?q=fighters&since=\d{4}-\d\d&until=\d{4}-\d\d$"))
+    page.locator(".facet a").first.click()
+    page.wait_for_url(re.compile(r"&source="))
+    assert page.locator(".chips li").count() == 3  # the period, the source and "Clear all"
     context.close()
 
 
