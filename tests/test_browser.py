@@ -169,6 +169,12 @@ def test_phone_width_has_no_sideways_scrolling(browser, base):
     assert box["y"] > hit["y"] and box["width"] <= PHONE["width"]  # filters go below the results
     page.get_by_role("link", name="Filters").click()
     assert page.url.endswith("#refine")
+    page.locator(".facet a").first.tap()
+    page.wait_for_url(re.compile(r"&source=Global\+Voices$"))
+    page.locator("#q").fill("fighters")
+    page.keyboard.press("Enter")  # a new query keeps the filter
+    page.wait_for_url("**/search?q=fighters&source=Global+Voices")
+    assert page.locator(".hit mark").first.inner_text().lower().startswith("fighter")
     context.close()
 
 
