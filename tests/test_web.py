@@ -263,6 +263,7 @@ def test_near_duplicates_show_once_with_n_similar(client, index):
     assert re.findall(r'<h2><a href="/article/(\w+)', page) == ["copy"]  # the shorter copy ranks first
     assert re.search(r'<summary>1 similar</summary>\s*<ul>\s*<li><a href="/article/raqqa\?q=convoy">'
                      r'Fighters escape Raqqa in secret deal</a>\s*<span class="meta">Daily Planet · 14 Nov 2017</span>', page)
+    assert "similar</summary>" not in main_html(client.get("/search?q=convoy&source=Wire"))  # filtered out
     copy = main_html(client.get("/article/copy"))
     assert '<dt>Copy of</dt><dd><a href="/article/raqqa">Fighters escape Raqqa in secret deal</a></dd>' in copy
 

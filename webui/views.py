@@ -84,7 +84,8 @@ def search_page():
     params = SearchParams.from_args(request.args)
     result, error = _run_search(params)
     timeline = bars(result.timeline) if result else []
-    copies = cluster_copies(_index(), result.hits, params.q) if result else {}
+    copies = cluster_copies(_index(), result.hits, params.q, params.since or None, params.until or None,
+                            params.source or None) if result else {}
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
         sort_labels=SORT_LABELS, timeline=timeline, copies=copies, article_count=len(_index()) if not params.q else 0,
