@@ -254,9 +254,13 @@ CONTRAST = """() => {
 }"""
 
 
-def test_text_contrast_is_wcag_aa(page):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_is_wcag_aa(page, scheme):
+    page.emulate_media(color_scheme=scheme)
     for url in ("/", "/search?q=raqqa+fighters&source=Daily+Planet&sort=newest", "/search?q=election&page=2",
                 "/search?q=zzqqxx", "/article/raqqa?q=raqqa+fighters"):
         page.goto(url)
         page.locator("#q").focus()
         assert page.evaluate(CONTRAST) == [], url
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == {"light": "rgb(255, 255, 255)", "dark": "rgb(18, 20, 23)"}[scheme]
