@@ -300,3 +300,13 @@ def test_date_inputs_show_the_days_a_period_covers(client):
     assert '<input id="since" name="since" type="date" value="2017-11-01">' in page
     assert '<input id="until" name="until" type="date" value="2017-12-31">' in page
     assert 'aria-label="Remove filter Dates: 2017-11 to 2017"' in page
+
+
+def test_atom_feed_shows_an_article_imported_after_it_was_read(client, index):
+    first = ET.fromstring(client.get("/search.atom?q=raqqa").data)
+    assert len(first.findall(f"{ATOM}entry")) == 3
+    index.write([clean(Article(id="fresh", title="Raqqa rebuilt", body="Raqqa a year later.",
+                               published="2018-11-14T09:00:00+00:00"))])
+    feed = ET.fromstring(client.get("/search.atom?q=raqqa").data)
+    assert feed.findtext(f"{ATOM}updated") == "2018-11-14T09:00:00Z"
+    assert feed.find(f"{ATOM}entry").findtext(f"{ATOM}id") == "http://localhost/article/fresh"
