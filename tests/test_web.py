@@ -310,3 +310,11 @@ def test_atom_feed_shows_an_article_imported_after_it_was_read(client, index):
     feed = ET.fromstring(client.get("/search.atom?q=raqqa").data)
     assert feed.findtext(f"{ATOM}updated") == "2018-11-14T09:00:00Z"
     assert feed.find(f"{ATOM}entry").findtext(f"{ATOM}id") == "http://localhost/article/fresh"
+
+
+def test_atom_feed_is_newest_first_whatever_the_page_sort(client):
+    page = client.get("/search?q=raqqa+fighters&sort=oldest&limit=2&since=2000").get_data(as_text=True)
+    assert 'href="/search.atom?q=raqqa+fighters&amp;since=2000"' in page
+    feed = ET.fromstring(client.get("/search.atom?q=raqqa+fighters&sort=oldest&since=2000").data)
+    assert [e.findtext(f"{ATOM}id").rsplit("/", 1)[1] for e in feed.findall(f"{ATOM}entry")] == [
+        "budget", "raqqa", "boxer"]
