@@ -1,19 +1,36 @@
-"""searchkit: full-text search for news articles (import, stemmed Whoosh index, ranked snippets)."""
+"""searchkit: full-text search for news articles (import, stemmed Whoosh index, ranked snippets).
 
-from .article import Article
-from .errors import (DiskFullError, ExtractError, IndexLockedError, IndexMissingError, SchemaMismatchError,
-                     SearchkitError)
-from .importer import ImportReport, import_paths
-from .query import QueryError
+The importer (and the extraction libraries behind it) loads on first use (PEP 562), so
+`searchkit query` does not pay for BeautifulSoup & co. `search` and `similar` are imported here
+because they are also submodules' names: importing the submodule would shadow the function.
+"""
+
+from importlib import import_module
+
 from .search import Hit, SearchResult, TimelineBucket, search
 from .similar import ArticleNotFoundError, similar
-from .store import Index, open_index
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Article", "ArticleNotFoundError", "DiskFullError", "Hit", "TimelineBucket", "similar", "Index",
-    "ImportReport", "SearchResult", "ExtractError", "IndexLockedError",
-    "IndexMissingError", "QueryError", "SchemaMismatchError", "SearchkitError", "import_paths",
-    "open_index", "search", "__version__",
-]
+_EXPORTS = {
+    "Article": ".article", "DiskFullError": ".errors", "ExtractError": ".errors",
+    "IndexLockedError": ".errors", "IndexMissingError": ".errors", "SchemaMismatchError": ".errors",
+    "SearchkitError": ".errors", "ImportReport": ".importer", "import_paths": ".importer",
+    "QueryError": ".query", "Index": ".store", "open_index": ".store",
+}
+
+__all__ = sorted(_EXPORTS) + ["ArticleNotFoundError", "Hit", "SearchResult", "TimelineBucket", "search",
+                              "similar", "__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'searchkit' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

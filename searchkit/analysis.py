@@ -6,12 +6,18 @@ the query parser (and the snippet highlighter) see exactly the same terms.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
+import sys
+import types
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Iterator
 
 from whoosh.analysis import Filter, StopFilter, Token, Tokenizer
+from whoosh.formats import Positions
 
 # One token is, in order of preference:
 #   an acronym with dots ("U.S.", "e.g."), kept as one word without its dots;
@@ -86,11 +92,41 @@ class NewsNormalizeFilter(Filter):
             yield t
 
 
-@cache
-def _stemmer():  # imported on first use: NLTK costs ~170 ms to import
-    from nltk.stem.snowball import SnowballStemmer
+def _load_english_stemmer() -> type:
+    """NLTK's English Snowball stemmer class, loaded without NLTK's package __init__.
 
-    return SnowballStemmer("english")
+    `import nltk` pulls in its corpus readers, translation metrics and (where installed)
+    numpy: 0.3-1.4 s, most of a `searchkit query` cold start. The stemmer module needs only
+    nltk.stem.{api,porter,util}, nltk.redos and nltk.termsec, so it is imported under empty
+    stand-ins for the `nltk`, `nltk.stem` and `nltk.corpus` packages (~100 ms), and
+    sys.modules is put back afterwards: a later `import nltk` anywhere gets the real thing.
+    """
+    if "nltk.stem.snowball" in sys.modules:  # NLTK is already loaded: nothing to save
+        return sys.modules["nltk.stem.snowball"].EnglishStemmer
+    spec = importlib.util.find_spec("nltk")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("NLTK is not installed: pip install nltk")
+    root = Path(list(spec.submodule_search_locations)[0])
+    saved = {k: v for k, v in sys.modules.items() if k == "nltk" or k.startswith("nltk.")}
+    try:
+        for name, path in (("nltk", root), ("nltk.stem", root / "stem")):
+            package = types.ModuleType(name)
+            package.__path__ = [str(path)]
+            sys.modules[name] = package
+        corpus = types.ModuleType("nltk.corpus")
+        corpus.stopwords = None  # only read by ignore_stopwords=True, which searchkit never asks for
+        sys.modules["nltk.corpus"] = corpus
+        return importlib.import_module("nltk.stem.snowball").EnglishStemmer
+    finally:
+        for name in [k for k in sys.modules if k == "nltk" or k.startswith("nltk.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+@cache
+def _stemmer():
+    """NLTK's English Snowball stemmer (what SnowballStemmer("english") uses), on first use."""
+    return _load_english_stemmer()()
 
 
 _STEMS: dict[str, str] = {}
@@ -141,6 +177,85 @@ def news_analyzer():
 def name_analyzer():
     """For names (source, author): tokens normalised, no stop words or stems ("BBC News")."""
     return NewsTokenizer() | NewsNormalizeFilter()
+
+
+_TERMS: dict[str, str] = {}  # raw token -> its index term ("" for a stop word)
+
+
+_WORDS: dict[str, str] = {}  # raw token -> normalised word ("" for a stop word)
+
+
+def index_word(raw: str) -> str:
+    """One raw token normalised, as news_analyzer has it before stemming ("" for a stop word)."""
+    word = _WORDS.get(raw)
+    if word is None:
+        if len(_WORDS) >= _STEM_CACHE_LIMIT:
+            _WORDS.clear()
+        word = normalize_token(raw)
+        word = _WORDS[raw] = "" if not word or word in stopwords() else word
+    return word
+
+
+def index_term(raw: str) -> str:
+    """The index term for one raw token, as news_analyzer makes it ("" when it is a stop word)."""
+    term = _TERMS.get(raw)
+    if term is None:
+        if len(_TERMS) >= _STEM_CACHE_LIMIT:
+            _TERMS.clear()
+        word = index_word(raw)
+        term = _TERMS[raw] = snowball_stem(word) if word else ""
+    return term
+
+
+def spelling_words(text: str) -> list[str]:
+    """The distinct unstemmed words of `text`, sorted: what Whoosh's spellable_words gets
+    from news_analyzer(no_morph=True), in one pass (for the did-you-mean spell_* fields)."""
+    words = _WORDS
+    found = set()
+    for match in TOKEN_PATTERN.finditer(text):
+        raw = match.group(0)
+        word = words.get(raw)
+        if word is None:
+            word = index_word(raw)
+        if word:
+            found.add(word)
+    return sorted(found)
+
+
+def term_positions(text: str) -> dict[str, list[int]]:
+    """Each index term of `text` with its positions: exactly what news_analyzer yields
+    (stop words out, leaving their gap in the positions), in one pass."""
+    positions: dict[str, list[int]] = {}
+    terms = _TERMS
+    for pos, match in enumerate(TOKEN_PATTERN.finditer(text)):
+        raw = match.group(0)
+        term = terms.get(raw)
+        if term is None:
+            term = index_term(raw)
+        if term:
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [pos]
+            else:
+                found.append(pos)
+    return positions
+
+
+class NewsPositions(Positions):
+    """Whoosh's Positions format, fed by term_positions instead of a chain of Token objects.
+
+    The postings it writes are byte-for-byte those of Positions with news_analyzer (tested),
+    at a fraction of the cost: analysis is most of an import's time in pure Python.
+    """
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        boost = self.field_boost
+        encode = self.encode
+        for term, poslist in term_positions(value).items():
+            yield term, len(poslist), len(poslist) * boost, encode(poslist)
 
 
 def analyze(text: str) -> list[str]:

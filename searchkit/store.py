@@ -44,6 +44,8 @@ CURRENT = "CURRENT"
 META = "searchkit.json"
 LOCK = "writer.lock"
 BATCH = 5_000  # articles per commit: bounds memory and the work lost to a crash
+PARALLEL_MIN = 1_000  # a commit this big is indexed by one process per core
+LIMIT_MB = 256  # memory for each indexing process's posting pool before it spills to disk
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another writer before giving up
 WHOOSH_NAME = "MAIN"  # Whoosh's default index name inside a generation directory
 # Debris of a killed Whoosh writer: its spill directory and TOC files written but never renamed.
@@ -340,11 +342,13 @@ class Index:
         whoosh.index.clean_files(storage, WHOOSH_NAME, toc.generation, toc.segments)
 
     @contextmanager
-    def _whoosh_writer(self, ix: whoosh.index.Index, **commit) -> Iterator[whoosh.writing.IndexWriter]:
-        """A Whoosh writer, committed when the block ends; on any failure it is cancelled and
-        its files removed, so the last commit stays live (a full disk becomes DiskFullError)."""
+    def _whoosh_writer(self, ix: whoosh.index.Index, options: dict | None = None,
+                       **commit) -> Iterator[whoosh.writing.IndexWriter]:
+        """A Whoosh writer (ix.writer(**options)), committed when the block ends; on any failure
+        it is cancelled and its files removed, so the last commit stays live (a full disk
+        becomes DiskFullError)."""
         try:
-            writer = ix.writer(limitmb=256)
+            writer = ix.writer(**(options or {"limitmb": LIMIT_MB}))
         except OSError as exc:
             self._recover()
             raise _write_error(self.path, exc) from None
@@ -399,8 +403,13 @@ class Index:
         if not (self.path / CURRENT).exists():
             self._swap(self._new_generation())
 
-    def write(self, articles: Iterable[Article], batch: int = BATCH) -> WriteReport:
-        """Add or update articles (same id = update in place), committing every `batch`."""
+    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None) -> WriteReport:
+        """Add or update articles (same id = update in place), committing every `batch`.
+
+        Big batches are indexed by `procs` processes (default: one per core), each building
+        its own segment, so an import uses every core.
+        """
+        procs = max(1, procs or os.cpu_count() or 1)
         report = WriteReport()
         with self._writer_lock():
             self._ensure_created()
@@ -412,18 +421,24 @@ class Index:
                     report.duplicates += 1
                 pending[article.id] = article
                 if len(pending) >= batch:
-                    self._commit(pending, seen, report)
-            self._commit(pending, seen, report)
+                    self._commit(pending, seen, report, procs)
+            self._commit(pending, seen, report, procs)
         return report
 
-    def _commit(self, pending: dict[str, Article], seen: set[str], report: WriteReport) -> None:
+    def _commit(self, pending: dict[str, Article], seen: set[str], report: WriteReport,
+                procs: int = 1) -> None:
         if not pending:
             return
         ix = self.whoosh_index()
         with ix.searcher() as searcher:
             existing = {i for i in pending if searcher.document_number(id=i) is not None}
         now = datetime.now(timezone.utc)
-        with self._whoosh_writer(ix) as writer:
+        options: dict = {"limitmb": LIMIT_MB}
+        if procs > 1 and len(pending) >= PARALLEL_MIN:
+            # Whoosh's MpWriter: each sub-process writes a segment of its own (no merge at
+            # the end of every batch: multisegment); Whoosh's merge policy joins small ones.
+            options.update(procs=procs, multisegment=True, batchsize=250)
+        with self._whoosh_writer(ix, options) as writer:
             for article in pending.values():
                 article.imported = article.imported or now
                 doc = article_to_doc(article)
