@@ -165,6 +165,8 @@ def load(port: int, paths: list[str], concurrency: int) -> tuple[list[float], li
                     latencies.append(elapsed)
                     if failure:
                         errors.append(failure)
+                    if len(latencies) % 250 == 0:
+                        print(f"  {len(latencies):,} requests, {len(errors)} errors", flush=True)
         finally:
             conn.close()
 
@@ -207,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         q = quote(qs[n % len(qs)])
         paths.append(f"/search?q={q}" if n % 5 == 4 else f"/api/search?q={q}&page={rng.randint(1, 3)}")
 
+    load_before = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews the numbers
     port = free_port()
     log = open(run_dir / "serve.log", "w")
     server = subprocess.Popen([SEARCHKIT, "--index", str(index), "serve", "--port", str(port),
@@ -231,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "articles": args.articles, "articles_after": health.get("articles"),
         "requests": len(latencies), "concurrency": args.concurrency, "server_threads": args.threads,
         "seconds": round(elapsed, 2), "requests_per_s": round(len(latencies) / elapsed, 1),
@@ -250,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
           f"p99 {result['p99_ms']} ms   max {result['max_ms']} ms")
     print(f"  errors: {result['errors']}   import failures: {result['import_failures']}   "
           f"articles after: {result['articles_after']:,} (expected {args.articles + args.import_articles:,})")
+    print(f"  machine load average before/after: {load_before[0]} / {result['load_average_after'][0]} "
+          f"({os.cpu_count()} CPUs)")
     print(f"  written to {args.results.relative_to(ROOT) if args.results.is_relative_to(ROOT) else args.results}")
     ok = (result["errors"] == 0 and result["import_failures"] == 0
           and result["articles_after"] == args.articles + args.import_articles)

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import whoosh.index
-from whoosh.filedb.filestore import FileStorage
 import whoosh.writing
+from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
 from .article import Article
