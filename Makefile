@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test seed install clean bench bench-quick
+.PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web bench-load
 
 $(BIN)/searchkit: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,20 @@ run: seed
 	@echo "searchkit is serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/searchkit --index $(INDEX) serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install chromium
 	$(BIN)/python -m pytest -q
+
+# Relevance on ../shared/data/cranfield: searchkit vs bm25s, in one run (bench-only extra `relevance`).
+.PHONY: bench-relevance
+bench-relevance: install
+	$(BIN)/pip install --quiet -e '.[test,relevance]'
+	$(BIN)/python bench/relevance/run.py
+
+# Article extraction quality on real pages (gold text rebuilt from bench/extract/gold_spec.json),
+# searchkit against trafilatura alone in the same run; writes bench/results/extract.json.
+bench-extract: install
+	$(BIN)/python bench/extract/make_gold.py
+	$(BIN)/python bench/extract/run.py
 
 # Benchmarks against SQLite FTS5, tantivy and raw Whoosh (peers pinned in bench/requirements.txt,
 # installed into bench/.venv so the test suite never needs them). See README "Performance".
@@ -54,5 +66,22 @@ bench-quick: $(BENCH_VENV)/.ready
 	$(BENCH_VENV)/bin/python -m bench.run --sizes sample,10000 --single-docs 3000 --cold-runs 5 \
 	    --web-queries 50 --whoosh-max 5000 --results bench/results/quick
 
+# Debian's chromium for the browser tests (Playwright cannot download a browser here).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+# The README screenshots of the demo corpus, desktop and phone, taken in a real browser.
+screenshots: install chromium
+	$(BIN)/python tests/screenshots.py
+
+# Render time of the web pages on the demo corpus (a real server; prints ms per page).
+bench-web: install
+	$(BIN)/python bench/web_render.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Loopback load test (issue 9): 5,000 requests at concurrency 8 against `searchkit serve` on a
+# 50,000-article index while `searchkit import` writes; prints requests/s, p50, p99, errors.
+bench-load: install
+	$(BIN)/python -m bench.load

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -81,23 +82,68 @@ def make_id(article: Article) -> str:
     return "h" + _digest(text)
 
 
-def parse_date(value: Any) -> datetime | None:
-    """An ISO 8601 string or datetime as a timezone-aware UTC datetime; None if empty.
+_EPOCH = re.compile(r"^\d{9,10}(\.\d+)?$|^\d{12,13}$")
+_ORDINAL = re.compile(r"(?<=\d)(st|nd|rd|th)\b", re.I)
+# Written-out dates as pages print them; anything vaguer ("last Tuesday") is not a date.
+_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%Y/%m/%d",
+            "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%d/%m/%Y",
+            "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%Z", "%d %B %Y %H:%M", "%B %d, %Y %H:%M %Z")
+EARLIEST_YEAR = 1800
 
-    A naive date is taken to be UTC. Raises ValueError for text that is not a date.
+
+def parse_date(value: Any) -> datetime | None:
+    """A date as a timezone-aware UTC datetime; None if empty.
+
+    Reads ISO 8601, RFC 2822 (feeds, HTTP), Unix timestamps and common written-out forms
+    ("19 January 2020", "Jan 19, 2020"). A date without a zone is taken to be UTC.
+    Raises ValueError for text that is not a date: never a guess, never "now".
     """
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         moment = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = _from_epoch(float(value))
     else:
-        text = str(value).strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        moment = datetime.fromisoformat(text)
+        moment = _parse_text(str(value).strip())
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    moment = moment.astimezone(timezone.utc)
+    if moment.year < EARLIEST_YEAR:
+        raise ValueError(f"implausible date {value!r}")
+    return moment
+
+
+def _from_epoch(seconds: float) -> datetime:
+    if seconds > 1e11:
+        seconds /= 1000  # milliseconds
+    if seconds < 1e8:
+        raise ValueError(f"implausible timestamp {seconds:g}")  # a count or an id, not 1970
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def _parse_text(text: str) -> datetime:
+    if not text:
+        raise ValueError("empty date")
+    if _EPOCH.match(text):
+        return _from_epoch(float(text))
+    candidate = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        return datetime.fromisoformat(candidate)
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        pass
+    cleaned = " ".join(_ORDINAL.sub("", text.replace(",", ", ")).replace(" ,", ",").split())
+    cleaned = re.sub(r"\s+(UTC|GMT)$", " +0000", cleaned)
+    for pattern in _FORMATS:
+        try:
+            return datetime.strptime(cleaned, pattern)
+        except ValueError:
+            continue
+    raise ValueError(f"not a date: {text[:40]!r}")
 
 
 def clean(article: Article) -> Article:

@@ -36,6 +36,12 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+INTERRUPTED = {
+    "import": "interrupted: committed batches are kept; run the same import again to finish",
+    "reindex": "interrupted: the index is as it was; run `searchkit reindex` again",
+}
+
+
 class SearchkitGroup(click.Group):
     """Turns SearchkitError into a one-line message (exit 1), never a traceback."""
 
@@ -45,7 +51,7 @@ class SearchkitGroup(click.Group):
         except (SearchkitError, QueryError) as exc:
             raise _fail(exc) from None
         except KeyboardInterrupt:
-            click.echo("interrupted: committed batches are kept; run the same import again to finish", err=True)
+            click.echo(INTERRUPTED.get(ctx.invoked_subcommand or "", "interrupted"), err=True)
             sys.exit(130)
 
 
@@ -64,38 +70,68 @@ def main(ctx: click.Context, index_path: str, lock_timeout: float) -> None:
     ctx.obj = Context(index_path, lock_timeout)
 
 
+IMPORT_FORMATS = ["auto", "text", "html", "feed", "warc", "jsonl", "csv"]
+
+
+def _progress_line(progress) -> str:
+    """`[#####-----] 3/10 files · 1,234 articles · 456/s · ETA 0:12` for a terminal."""
+    width = 20
+    done = progress.files_done / progress.files_total if progress.files_total else 0.0
+    bar = "#" * int(done * width) + "-" * (width - int(done * width))
+    eta = progress.eta()
+    eta_text = f" · ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else ""
+    return (f"[{bar}] {progress.files_done}/{progress.files_total} files · {progress.articles:,} articles"
+            f" · {progress.rate():,.0f}/s{eta_text}")
+
+
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "text", "html", "jsonl"]), help="Input format (auto: by name or content).")
+              type=click.Choice(IMPORT_FORMATS), help="Input format (auto: by name or content).")
 @click.option("--source", default=None, help="Source name for articles that do not say.")
 @click.pass_obj
 def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None) -> None:
     """Add or update articles from files or directories ("-" reads stdin).
 
-    Example: searchkit import seeds/ ~/news/*.html
+    Formats: plain text, HTML, RSS/Atom feeds, WARC web archives, JSON lines, CSV; any of them
+    gzipped. A progress bar shows on a terminal; the summary counts duplicates.
+    Example: searchkit import seeds/ ~/news/*.html feeds/*.xml crawl.warc.gz
     """
+    import time
+
     from .importer import import_paths
 
     index = obj.open(create=True)
-    progress = sys.stderr.isatty()
-    count = 0
+    terminal = sys.stderr.isatty()
+    shown = [0.0, 0]  # when the bar was last drawn, and its width
 
-    def on_article(article) -> None:
-        nonlocal count
-        count += 1
-        if progress and count % 100 == 0:
-            click.echo(f"\r{count} articles read…", nl=False, err=True)
+    def on_progress(progress) -> None:
+        if not terminal or time.monotonic() - shown[0] < 0.2:
+            return
+        line = _progress_line(progress)
+        click.echo("\r" + line.ljust(shown[1]), nl=False, err=True)
+        shown[:] = [time.monotonic(), len(line)]
+
+    def clear() -> None:
+        if terminal and shown[1]:
+            click.echo("\r" + " " * shown[1] + "\r", nl=False, err=True)
+            shown[0] = 0.0
 
     def on_error(message: str) -> None:
-        if progress:
-            click.echo("\r", nl=False, err=True)
+        clear()
         click.echo(f"failed: {message}", err=True)
 
-    report = import_paths(index, paths, fmt, source, on_article=on_article, on_error=on_error)
-    if progress and count >= 100:
-        click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
+    def on_notice(message: str) -> None:
+        clear()
+        click.echo(f"warning: {message}", err=True)
+
+    report = import_paths(index, paths, fmt, source, on_error=on_error, on_notice=on_notice,
+                          on_progress=on_progress)
+    clear()
     click.echo(report.summary())
+    if terminal:
+        click.echo(f"{report.articles:,} articles from {report.files} files in {report.seconds:.1f} s "
+                   f"({report.rate():,.0f} articles/s)", err=True)
     if report.failed:
         sys.exit(1)
 
@@ -105,6 +141,8 @@ def _print_text(result, bold: bool) -> None:
 
     if result.notice:
         click.echo(f"note: {result.notice}")
+    if result.suggestion:
+        click.echo(f"Did you mean: {result.suggestion}")
     if not result.hits:
         click.echo(f"No results for {result.query!r}." if result.total == 0 else f"No results on page {result.page}.")
         return
@@ -119,9 +157,19 @@ def _print_text(result, bold: bool) -> None:
                                         hit.url) if x)
         if meta:
             click.echo(f"   {meta}")
+        if hit.cluster_size > 1:
+            click.echo(f"   (and {hit.cluster_size - 1} similar articles)")
         text = render_terminal(hit.fragments, bold)
         if text:
             click.echo(f"   {text}")
+
+
+def _print_facets(result) -> None:
+    for name, pairs in result.facets.items():
+        if pairs:
+            click.echo(f"\n{name}:")
+            for key, count in pairs:
+                click.echo(f"  {count:>7}  {key or '(none)'}")
 
 
 def _print_result(qid: str, result, fmt: str, bold: bool) -> None:
@@ -153,16 +201,21 @@ def _read_queries(path: str) -> list[tuple[str, str]]:
 @click.argument("text", required=False, default="")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Results per page.")
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1, 1000), help="Page number.")
-@click.option("--sort", default="relevance", show_default=True, type=click.Choice(["relevance", "newest", "oldest"]))
-@click.option("--since", default=None, help="Only articles published on or after this date (YYYY-MM-DD).")
-@click.option("--until", default=None, help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--sort", default="relevance", show_default=True,
+              type=click.Choice(["relevance", "newest", "oldest", "recency"]),
+              help="recency: relevance blended with freshness.")
+@click.option("--since", default=None,
+              help='Only articles published on or after this date (YYYY-MM-DD, "yesterday", "last week", ...).')
+@click.option("--until", default=None,
+              help='Only articles published on or before this date (YYYY-MM-DD, "2 months ago", ...).')
 @click.option("--source", default=None, help="Only articles from this source (exact name).")
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS_OUT))
 @click.option("--queries", "queries_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="TSV file of qid<TAB>query to run in one process (e.g. with --format trec).")
+@click.option("--facets", "show_facets", is_flag=True, help="Also print counts by source and by date.")
 @click.pass_obj
 def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str | None, until: str | None,
-          source: str | None, fmt: str, queries_file: str | None) -> None:
+          source: str | None, fmt: str, queries_file: str | None, show_facets: bool) -> None:
     """Search the index: ranked articles with highlighted snippets.
 
     Example: searchkit query "isis fighters raqqa" --limit 5
@@ -186,6 +239,52 @@ def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str 
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
         _print_result(qid, result, fmt, bold)
+        if show_facets and fmt == "text":
+            _print_facets(result)
+
+
+@main.command()
+@click.argument("article_id")
+@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@click.pass_obj
+def similar(obj: Context, article_id: str, limit: int, fmt: str) -> None:
+    """Articles like ARTICLE_ID (its own near-duplicates left out).
+
+    Example: searchkit similar globalvoices-316447 --limit 3
+    """
+    from .similar import similar as find_similar
+
+    hits = find_similar(obj.open(), article_id, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo(f"No articles like {article_id}.")
+    for hit in hits:
+        meta = " · ".join(x for x in (hit.source, hit.published.date().isoformat() if hit.published else "") if x)
+        click.echo(f"{hit.rank}. {hit.title}  [{hit.id}]" + (f"\n   {meta}" if meta else ""))
+
+
+@main.command("eval")
+@click.argument("qrels", type=click.Path(exists=True, dir_okay=False))
+@click.option("--queries", "queries_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="TSV file of qid<TAB>query.")
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@click.pass_obj
+def eval_(obj: Context, qrels: str, queries_file: str, fmt: str) -> None:
+    """MAP, nDCG@10, P@10 and recall@100 of the current ranking against TREC qrels.
+
+    Example: searchkit eval qrels.txt --queries queries.tsv
+    """
+    from .eval import evaluate, read_qrels, read_queries, run_queries
+
+    report = evaluate(run_queries(obj.open(), read_queries(queries_file)), read_qrels(qrels))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    for name, value in report.to_dict().items():
+        click.echo(f"{name:<11} {value:.4f}" if name != "queries" else f"{name:<11} {value}")
 
 
 @main.command()
@@ -281,7 +380,8 @@ def extract(obj: Context, files: tuple[str, ...], fmt: str) -> None:
     from .importer import extract_all
 
     failures: list[str] = []
-    articles = [a.to_dict() for a in extract_all(files, on_error=failures.append)]
+    articles = [a.to_dict() for a in extract_all(files, on_error=failures.append,
+                                                  on_notice=lambda m: click.echo(f"warning: {m}", err=True))]
     if fmt == "json":
         click.echo(json.dumps(articles, ensure_ascii=False, indent=2))
     elif fmt == "jsonl":

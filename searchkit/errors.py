@@ -28,3 +28,8 @@ class ExtractError(SearchkitError):
         super().__init__(f"{where}: {reason}" if where else reason)
         self.reason = reason
         self.where = where
+
+
+class NotArticlesError(ExtractError):
+    """A readable file that holds no articles (a CSV of ids, say): skipped with a note when a
+    directory walk finds it, a failure when named on its own."""

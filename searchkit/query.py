@@ -27,6 +27,7 @@ from whoosh.query import spans
 from whoosh.query.wrappers import WrappingQuery
 
 from .analysis import analyze, news_analyzer
+from .bm25f import FieldsTerm
 from .dates import DateError, Span, parse_span
 from .store import _naive_utc
 
@@ -95,17 +96,29 @@ class ParsedQuery:
     notice: str = ""
 
 
-def _word_query(stem: str) -> wq.Query:
-    return wq.Or([wq.Term(name, stem) for name in SEARCH_FIELDS])
+SHORT_QUERY = 3  # words; up to this many, every word is meant: all-words boost applies
+USE_QTF = True
+
+
+def _word_query(stem: str, boost: float = 1.0) -> wq.Query:
+    return FieldsTerm.of(stem, SEARCH_FIELDS, boost=boost)
 
 
 def words_query(stems: list[str]) -> wq.Query:
-    """The ranking query for plain words: any word matches; all words and closeness score more."""
-    per_word = [_word_query(s) for s in stems]
+    """The ranking query for plain words: any word matches; all words and closeness score more.
+
+    A word typed twice counts twice (BM25's query term frequency). Up to SHORT_QUERY words,
+    an article with all of them scores ALL_WORDS_BOOST x more (a soft "all words first":
+    people typing two or three words mean each); longer queries read as descriptions that
+    no single article matches word for word, so there coverage is left to BM25.
+    """
+    counts = {s: stems.count(s) for s in stems}
+    stems = list(counts)
+    per_word = [_word_query(s, counts[s] if USE_QTF else 1.0) for s in stems]
     if len(per_word) == 1:
         return per_word[0]
     parts: list[wq.Query] = [wq.Or(per_word)]
-    if ALL_WORDS_BOOST:
+    if ALL_WORDS_BOOST and len(stems) <= SHORT_QUERY:
         parts.append(wq.And(per_word, boost=ALL_WORDS_BOOST))
     if PROXIMITY_BOOST:
         pairs = list(zip(stems, stems[1:]))[:MAX_PROXIMITY_PAIRS]
@@ -117,7 +130,7 @@ def words_query(stems: list[str]) -> wq.Query:
 
 
 def _words(text: str, notice: str = "", filters: list[wq.Query] | None = None) -> ParsedQuery:
-    stems = list(dict.fromkeys(analyze(text)))
+    stems = analyze(text)
     if not stems:
         if filters:
             return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
@@ -186,7 +199,7 @@ def parser(schema) -> qparser.QueryParser:
 
 
 def _positive_terms(q: wq.Query) -> set[str]:
-    """Stems of the title/body terms a query looks for (not the ones it excludes)."""
+    """Stems of the title/body words a query looks for (not excluded ones, not phrases' words)."""
     if isinstance(q, wq.Not):
         return set()
     if isinstance(q, wq.AndNot):
@@ -194,11 +207,41 @@ def _positive_terms(q: wq.Query) -> set[str]:
     found: set[str] = set()
     if isinstance(q, (wq.Term, wq.Prefix, wq.FuzzyTerm)) and q.fieldname in SEARCH_FIELDS:
         found.add(q.text)
-    if isinstance(q, wq.Phrase) and q.fieldname in SEARCH_FIELDS:
-        found.update(q.words)
+    if isinstance(q, (wq.Phrase, Boosted)):  # phrases are highlighted as units (ParsedQuery.phrases)
+        return found
     for child in q.children():
         found |= _positive_terms(child)
     return found
+
+
+def _fields_terms(q: wq.Query) -> wq.Query:
+    """Score a word searched in both title and body with true BM25F (bm25f.FieldsTerm).
+
+    Whoosh's parser turns a word into Or(title:w, body:w) and flattens nested ORs, so the
+    pairs are found among an OR's terms by their text.
+    """
+    if isinstance(q, FieldsTerm):
+        return q
+    if isinstance(q, wq.Or):
+        kids = [_fields_terms(c) for c in q.subqueries]
+        fields_of: dict[str, set[str]] = {}
+        for c in kids:
+            if type(c) is wq.Term and c.fieldname in SEARCH_FIELDS and c.boost == 1.0:
+                fields_of.setdefault(c.text, set()).add(c.fieldname)
+        both = {text for text, names in fields_of.items() if len(names) == len(SEARCH_FIELDS)}
+        if not both:
+            return q.__class__(kids, boost=q.boost)
+        out: list[wq.Query] = []
+        for c in kids:
+            if type(c) is wq.Term and c.text in both and c.fieldname in SEARCH_FIELDS and c.boost == 1.0:
+                if c.fieldname == SEARCH_FIELDS[0]:
+                    out.append(FieldsTerm.of(c.text, SEARCH_FIELDS))
+                continue
+            out.append(c)
+        return out[0] if len(out) == 1 and q.boost == 1.0 else q.__class__(out, boost=q.boost)
+    if isinstance(q, (wq.CompoundQuery, wq.BinaryQuery, wq.Not, WrappingQuery)):
+        return q.apply(_fields_terms)
+    return q
 
 
 def _not_excludes(q: wq.Query) -> wq.Query:
@@ -216,9 +259,11 @@ def _not_excludes(q: wq.Query) -> wq.Query:
     return q
 
 
-def _date_filter(name: str, span_start: datetime | None, span_end: datetime | None) -> wq.Query:
-    last = _naive_utc(span_end - timedelta(microseconds=1)) if span_end else None
-    return wq.DateRange("published", _naive_utc(span_start), last)
+def date_range(start: datetime | None, end: datetime | None) -> wq.Query:
+    """Articles published in [start, end) (either end open when None)."""
+    # Whoosh ranges are inclusive: stop one microsecond before the exclusive end.
+    last = _naive_utc(end - timedelta(microseconds=1)) if end else None
+    return wq.DateRange("published", _naive_utc(start), last)
 
 
 def _clause_span(m: re.Match, now: datetime | None) -> tuple[datetime | None, datetime | None]:
@@ -254,7 +299,7 @@ def _take_dates(text: str, now: datetime | None) -> tuple[str, list[wq.Query], l
         except DateError as exc:
             problems.append(str(exc))
             return " " + (m.group("quoted") or m.group("range") or m.group("bare") or "") + " "
-        q = _date_filter(m.group("field"), start, end)
+        q = date_range(start, end)
         filters.append(wq.Not(q) if m.group("neg") else q)
         return " "
 
@@ -320,11 +365,9 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
     if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
-    q = _not_excludes(q)
+    q = _fields_terms(_not_excludes(q))
     if isinstance(q, wq.Not):  # only exclusions: everything except them
         q = wq.AndNot(wq.Every(), q.query)
     stems = _positive_terms(q)
     phrases = _phrases(rest)
-    for phrase in phrases:
-        stems.update(stem for stem, _ in phrase)
     return ParsedQuery(text, q, stems, phrases, filters, notice)

@@ -15,25 +15,26 @@ in the cluster (1 when it has no copies among the matches).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from whoosh import query as wq
 from whoosh import scoring, sorting
 from whoosh.searching import Searcher
 
 from .dates import since_until
-from .query import ParsedQuery, QueryError, parse
+from .query import ParsedQuery, QueryError, date_range, parse
 from .snippets import Fragment, highlight, render_html, snippet
-from .store import Index, _aware, _naive_utc
+from .store import Index, _aware
 from .suggest import suggest
 
 SORTS = ("relevance", "newest", "oldest", "recency")
 MAX_LIMIT = 100
 MAX_PAGE = 1_000
-# BM25F. K1 and B are the usual defaults; field weights come from the schema (title boosted).
-K1 = 1.2
+# BM25F for single-field terms (phrases, title:, wildcards); plain words use bm25f.FieldsTerm.
+K1 = 1.5
 B = 0.75
 # sort="recency": score x (1 + RECENCY_WEIGHT x 2^(-age / RECENCY_HALF_LIFE)), where age is how
 # much older an article is than the newest of the RECENCY_POOL most relevant matches.
@@ -44,9 +45,23 @@ RECENCY_POOL = 200
 SUGGEST_BELOW = 3
 
 
+class NewsBM25F(scoring.BM25F):
+    """Whoosh's BM25F with Lucene's IDF, log(1 + (N - df + 0.5) / (df + 0.5)).
+
+    Whoosh's own IDF, log(N / (df + 1)) + 1, adds a constant that keeps very common
+    words weighing almost as much as rare ones; Lucene's (and bm25s's) lets a rare
+    word, the name or place a reader is looking for, dominate.
+    """
+
+    def idf(self, searcher, fieldname, text):
+        parent = searcher.get_parent()
+        df = parent.doc_frequency(fieldname, text)
+        return math.log(1 + (parent.doc_count_all() - df + 0.5) / (df + 0.5))
+
+
 def weighting() -> scoring.WeightingModel:
-    """BM25F; field weights come from the schema (title boosted)."""
-    return scoring.BM25F(B=B, K1=K1)
+    """BM25F (Lucene IDF); field weights come from the schema (title boosted)."""
+    return NewsBM25F(B=B, K1=K1)
 
 
 @dataclass
@@ -151,18 +166,12 @@ def filter_query(since: str | datetime | None = None, until: str | datetime | No
     parts: list[wq.Query] = []
     start, end = since_until(since, until, now)
     if start or end:
-        parts.append(_date_range(start, end))
+        parts.append(date_range(start, end))
     if source:
         parts.append(wq.Term("source_key", source.strip()))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
-
-
-def _date_range(start: datetime | None, end: datetime | None) -> wq.Query:
-    # Whoosh ranges are inclusive: stop one microsecond before the exclusive end.
-    last = _naive_utc(end - timedelta(microseconds=1)) if end else None
-    return wq.DateRange("published", _naive_utc(start), last)
 
 
 def _combine(parts: list[wq.Query | None]) -> wq.Query | None:
@@ -262,13 +271,22 @@ class _DateSortFacet(sorting.FieldFacet):
         return _DateSortCategorizer(global_searcher, self.fieldname, self.newest)
 
 
-def _facets(results) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
-    sources = results.groups("source")
+def _facets(searcher: Searcher, results, displaced: list[int]
+            ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
+    sources = dict(results.groups("source"))
     dates: dict[datetime, int] = {}
     for moment, count in results.groups("published").items():
         if isinstance(moment, datetime):
             aware = _aware(moment)
             dates[aware] = dates.get(aware, 0) + count
+    for docnum in displaced:  # copies the collapse replaced by a better one: not shown, not counted
+        fields = searcher.stored_fields(docnum)
+        if fields.get("source") in sources:
+            sources[fields["source"]] -= 1
+        moment = _aware(fields.get("published"))
+        if moment in dates:
+            dates[moment] -= 1
+    dates = {moment: count for moment, count in dates.items() if count > 0}
     unit, buckets = timeline(dates)
     facets = {"source": sorted(((k, v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
     facets[unit] = [(b.label, b.count) for b in buckets if b.count]
@@ -295,10 +313,45 @@ def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[t
     return sorted(rescored, key=lambda pair: -pair[1])
 
 
+def _track_collapse(collector) -> tuple[list[int], list[int]]:
+    """Count what Whoosh's CollapseCollector keeps: [documents collected], [docnums displaced].
+
+    When a better copy of a cluster turns up, the collapse drops the earlier one from the
+    top list but not from the match count or the facets, so both are corrected from these.
+    """
+    inner = collector.child
+    kept, displaced = [0], []
+    collect, remove = inner.collect, inner.remove
+
+    def counting_collect(sub_docnum):
+        kept[0] += 1
+        return collect(sub_docnum)
+
+    def counting_remove(global_docnum):
+        displaced.append(global_docnum)
+        return remove(global_docnum)
+
+    inner.collect, inner.remove = counting_collect, counting_remove
+    return kept, displaced
+
+
+def cluster_size(searcher: Searcher, q: wq.Query, cluster: str) -> int:
+    """How many articles of `cluster` match `q` (1 for an article without copies: no search).
+
+    Counted, not taken from Whoosh's collapsed_counts, which misses a copy that was
+    displaced when a better one of the same cluster turned up later.
+    """
+    if not cluster or searcher.doc_frequency("cluster", cluster) < 2:
+        return 1
+    return max(1, len(searcher.search(wq.And([q, wq.Term("cluster", cluster)]), limit=None, scored=False)))
+
+
 def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: ParsedQuery | None,
-             snippet_chars: int = 300, cluster_size: int = 1) -> Hit:
+             snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True) -> Hit:
     """The Hit for a document: stored fields plus highlighted title and snippet."""
     fields = searcher.stored_fields(docnum)
+    if not snippets:
+        parsed = None
     stems = parsed.stems if parsed else set()
     phrases = parsed.phrases if parsed else []
     body = fields.get("body") or ""
@@ -307,7 +360,7 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
         source=fields.get("source") or "", author=fields.get("author") or "",
         published=_aware(fields.get("published")), score=float(score),
-        fragments=snippet(body, stems, snippet_chars, phrases=phrases),
+        fragments=snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
         title_fragments=highlight(title, stems, phrases=phrases),
         cluster=fields.get("cluster") or fields["id"], cluster_size=cluster_size,
     )
@@ -316,14 +369,14 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
 def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str = "relevance",
            since: str | datetime | None = None, until: str | datetime | None = None,
            source: str | None = None, snippet_chars: int = 300, facets: bool = True,
-           collapse: bool = True, now: datetime | None = None) -> SearchResult:
+           collapse: bool = True, snippets: bool = True, now: datetime | None = None) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
     "recency" (relevance blended with freshness, see RECENCY_WEIGHT). since/until/source
     filter like the query's own since:/until:/source: (dates as dates.parse_span reads
     them, relative to `now`). facets=False skips facet and timeline counting; collapse=False
-    shows every near-duplicate. Raises QueryError for a query with nothing to search for and
+    shows every near-duplicate; snippets=False leaves hits without snippets (for evaluation). Raises QueryError for a query with nothing to search for and
     ValueError for a bad date or sort; any other text is a valid query.
     """
     started = time.perf_counter()
@@ -348,17 +401,20 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         if sort in ("newest", "oldest"):
             options["sortedby"] = _DateSortFacet(newest=(sort == "newest"))
         fetch = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
-        results = searcher.search(q, limit=fetch, **options)
+        collector = searcher.collector(limit=fetch, **options)
+        kept, displaced = _track_collapse(collector) if collapse else ([0], [])
+        searcher.search_with_collector(q, collector)
+        results = collector.results()
         docs = [(hit.docnum, hit.score if isinstance(hit.score, (int, float)) else 0.0) for hit in results]
         if sort == "recency":
             docs = _recency_rerank(searcher, docs)
-        total = len(results)
-        counts = getattr(results, "collapsed_counts", {}) or {}
-        facet_counts, buckets = _facets(results) if facets else ({}, [])
+        total = kept[0] - len(displaced) if collapse else len(results)
+        facet_counts, buckets = _facets(searcher, results, displaced) if facets else ({}, [])
         hits = []
         for rank, (docnum, score) in enumerate(docs[(page - 1) * limit:wanted], (page - 1) * limit + 1):
-            hit = make_hit(searcher, docnum, score, rank, parsed, snippet_chars)
-            hit.cluster_size = 1 + counts.get(hit.cluster, 0)
+            hit = make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
+            if collapse:
+                hit.cluster_size = cluster_size(searcher, q, hit.cluster)
             hits.append(hit)
         suggestion = None
         if total < SUGGEST_BELOW:

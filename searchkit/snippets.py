@@ -174,37 +174,32 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
     def fits(i: int) -> bool:
         return 0 <= i < len(spans_of) and i not in chosen and used + spans_of[i][1] - spans_of[i][0] <= max_chars
 
-    if terms_in and fits(picked[0] - 1):  # context: the sentence before the first passage
-        chosen.add(picked[0] - 1)
-        used += spans_of[picked[0] - 1][1] - spans_of[picked[0] - 1][0]
-    grown = True
-    while grown:  # then fill the room left with the sentences that follow each passage
-        grown = False
-        for i in sorted(chosen):
-            if fits(i + 1):
-                chosen.add(i + 1)
-                used += spans_of[i + 1][1] - spans_of[i + 1][0]
-                grown = True
-                break
+    if picked[-1] - picked[0] == len(picked) - 1:  # one passage: context around it, as room allows
+        if terms_in and fits(picked[0] - 1):  # the sentence before
+            chosen.add(picked[0] - 1)
+            used += spans_of[picked[0] - 1][1] - spans_of[picked[0] - 1][0]
+        last = max(chosen)
+        while fits(last + 1):  # then the sentences that follow
+            last += 1
+            chosen.add(last)
+            used += spans_of[last][1] - spans_of[last][0]
     out: list[Fragment] = []
-    order = sorted(chosen)
     groups: list[list[int]] = []
-    for i in order:
+    for i in sorted(chosen):
         if groups and groups[-1][-1] == i - 1:
             groups[-1].append(i)
         else:
             groups.append([i])
-    budget = max_chars if len(groups) == 1 else max(80, max_chars // len(groups))
     for n, group in enumerate(groups):
         start, end = spans_of[group[0]][0], spans_of[group[-1]][1]
         spans = [span for k in group for span in found_in.get(k, ())]
         before = after = False
-        if end - start > budget * 1.5:
-            start, end, before, after = _trim(text, start, end, spans, budget)
-        if n and not before:
+        if end - start > max_chars * 1.5:  # one sentence far longer than a snippet
+            start, end, before, after = _trim(text, start, end, spans, max_chars)
+        if n:
             out.append((" \u2026 ", False))
-        elif before:
-            out.append(("\u2026" if not n else " \u2026", False))
+        if before:
+            out.append(("\u2026", False))
         part = _fragments(text, start, end, spans)
         out.extend((t if m else _NEWLINES.sub(" ", t), m) for t, m in part)  # paragraph breaks -> spaces
         if after:

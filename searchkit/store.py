@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import whoosh.index
-from whoosh.filedb.filestore import FileStorage
 import whoosh.writing
+from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
 from .article import Article
@@ -51,6 +51,7 @@ LOCK_TIMEOUT = 600.0  # seconds a writer waits for another writer before giving 
 WHOOSH_NAME = "MAIN"  # Whoosh's default index name inside a generation directory
 # Debris of a killed Whoosh writer: its spill directory and TOC files written but never renamed.
 _WHOOSH_TEMP = re.compile(rf"^({WHOOSH_NAME}\.tmp|_{WHOOSH_NAME}_[0-9]+\.toc\..+)$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LINKABLE = re.compile(r"^https?://[^/?#]", re.I)
 _OPEN_RETRIES = 5  # a reader racing a reindex swap re-reads CURRENT this many times
 
@@ -69,7 +70,7 @@ def _write_error(path: Path, exc: OSError) -> SearchkitError:
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return DiskFullError(
-            f"no space left to write the index at {path} ({reason}): nothing committed was lost "
+            f"out of disk space writing the index at {path} ({reason}): nothing committed was lost "
             "and searches still work; free some disk space and run the same command again"
         )
     return SearchkitError(f"cannot write the index at {path} ({reason}): check its permissions "
@@ -99,23 +100,29 @@ def link_or_empty(url: str) -> str:
     return url if _LINKABLE.match(url) and not any(c in url for c in "\x00\r\n\t\"'<> ") else ""
 
 
+def printable(text: str) -> str:
+    """`text` without control characters (newlines and tabs kept): no stored field can carry
+    terminal escape sequences to `searchkit query`, or NULs and the like to a page."""
+    return _CONTROL.sub("", text or "")
+
+
 def article_to_doc(article: Article) -> dict:
     """The Whoosh document for an article (fields of schema.build_schema)."""
     doc = {
         "id": article.id,
         "url": link_or_empty(article.url),
-        "title": article.title,
-        "body": article.body,
-        "source": article.source,
-        "author": article.author,
-        "tags": ",".join(t.replace(",", " ") for t in article.tags),
-        "language": article.language,
-        "license": article.license,
+        "title": printable(article.title),
+        "body": printable(article.body),
+        "source": printable(article.source),
+        "author": printable(article.author),
+        "tags": ",".join(printable(t).replace(",", " ") for t in article.tags),
+        "language": printable(article.language),
+        "license": printable(article.license),
         "origin": json.dumps(article.origin, ensure_ascii=False),
         "cluster": article.cluster or article.id,
     }
     if article.source:
-        doc["source_key"] = article.source
+        doc["source_key"] = doc["source"]
     if article.published:
         doc["published"] = _naive_utc(article.published)
     if article.imported:
@@ -213,10 +220,16 @@ class Index:
             generation = self._current()
             try:
                 return use(self.whoosh_index())
-            except (OSError, SearchkitError, whoosh.index.EmptyIndexError):
-                if attempt == _OPEN_RETRIES - 1 or self._current() == generation:
+            except (OSError, SearchkitError, whoosh.index.EmptyIndexError) as exc:
+                if attempt < _OPEN_RETRIES - 1 and self._current() != generation:
+                    self._open = None
+                    continue
+                if isinstance(exc, SearchkitError):
                     raise
-                self._open = None
+                raise SearchkitError(
+                    f"cannot read the index at {self.path} ({exc}): it may be damaged; restore it "
+                    "from a backup or import your articles into a new index (see Operations in the README)"
+                ) from None
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:

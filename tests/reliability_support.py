@@ -10,10 +10,17 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+import whoosh.index
+from whoosh.filedb.filestore import FileStorage
+
+from searchkit.dedupe import DB_NAME as DEDUPE_DB  # duplicate signatures live beside the index
+from searchkit.store import CURRENT, LOCK, META, WHOOSH_NAME
 
 SEARCHKIT = str(Path(sys.executable).with_name("searchkit"))
 WORDS = ("raqqa mosul fighter budget parliament vote election storm market bank oil price city "
@@ -49,11 +56,14 @@ def run_cli(*args: str, timeout: float = 120, env: dict | None = None) -> subpro
 
 @contextmanager
 def serving(index_path: Path, *extra: str, env: dict | None = None) -> Iterator[tuple[str, int, subprocess.Popen]]:
-    """A `searchkit serve` subprocess on a free loopback port: yields (host, port, process)."""
+    """A `searchkit serve` subprocess on a free loopback port: yields (host, port, process);
+    server_log(process) is what it has written to stderr so far."""
     port = free_port()
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen([SEARCHKIT, "--index", str(index_path), "serve", "--port", str(port), *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL,
                             env={**os.environ, **(env or {})})
+    _LOGS[proc.pid] = log
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -62,7 +72,7 @@ def serving(index_path: Path, *extra: str, env: dict | None = None) -> Iterator[
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"searchkit serve did not start: {proc.stderr.read().decode()}")
+                    raise RuntimeError(f"searchkit serve did not start: {server_log(proc)}")
                 time.sleep(0.05)
         yield "127.0.0.1", port, proc
     finally:
@@ -72,7 +82,17 @@ def serving(index_path: Path, *extra: str, env: dict | None = None) -> Iterator[
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-        proc.stderr.close()
+        _LOGS.pop(proc.pid).close()
+
+
+_LOGS: dict[int, "tempfile._TemporaryFileWrapper"] = {}
+
+
+def server_log(proc: subprocess.Popen) -> str:
+    """What a server started by serving() has written to stderr so far."""
+    log = _LOGS[proc.pid]
+    log.seek(0)
+    return log.read().decode("utf-8", "replace")
 
 
 class Client:
@@ -98,3 +118,20 @@ class Client:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def live_files(index_path: Path) -> set[str]:
+    """The files a clean live generation may hold: its TOC, the segments it names, the metadata."""
+    live = index_path / (index_path / CURRENT).read_text().strip()
+    toc = whoosh.index.TOC.read(FileStorage(str(live)), WHOOSH_NAME)
+    segments = {s.segment_id() for s in toc.segments}
+    return {f"_{WHOOSH_NAME}_{toc.generation}.toc", f"{WHOOSH_NAME}_WRITELOCK", META} | {
+        name for name in os.listdir(live) if name.split(".")[0] in segments}
+
+
+def debris(index_path: Path) -> set[str]:
+    """Anything in the index directory a clean index would not have."""
+    live_name = (index_path / CURRENT).read_text().strip()
+    live = index_path / live_name
+    found = {name for name in os.listdir(index_path) if name not in (CURRENT, LOCK, live_name, DEDUPE_DB)}
+    return found | {f"{live_name}/{name}" for name in set(os.listdir(live)) - live_files(index_path)}

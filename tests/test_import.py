@@ -98,7 +98,7 @@ def test_binary_and_truncated_gzip_are_reported(index_path, tmp_path):
     truncated.write_bytes(gzip.compress(b'{"title": "a", "body": "b"}\n' * 1000)[:-40])
     ix = searchkit.open_index(index_path, create=True)
     report = searchkit.import_paths(ix, [str(binary), str(truncated)])
-    assert report.failed == [f"{binary}: binary file, not text, HTML or JSON lines",
+    assert report.failed == [f"{binary}: binary file, not text, HTML, a feed, a WARC, CSV or JSON lines",
                              f"{truncated}: truncated gzip file (it ends before the compressed data does)"]
 
 

@@ -94,3 +94,39 @@ def test_sentence_split_keeps_abbreviations_together():
     text = "U.S. forces left. They said \u201cno.\u201d Then 4,000 went home."
     assert [text[s:e] for s, e in sentences(text)] == ["U.S. forces left.", "They said \u201cno.\u201d",
                                                        "Then 4,000 went home."]
+
+
+def test_snippet_shows_up_to_three_passages_phrases_as_one_unit():
+    from searchkit.query import phrase_terms
+
+    text = ("The Bank of England raised rates. " + "Filler words go here without matches. " * 12
+            + "Critics said the bank england link was weak. " + "More filler text follows here. " * 8
+            + "Markets fell after the Bank of England decision. " + "Nothing else. " * 5
+            + "The Bank of England said little.")
+    frags = snippet(text, {"bank", "england", "market"}, 300, phrases=[phrase_terms("Bank of England")])
+    # densest first: the shorter of the two "Bank of England" sentences; in text order
+    assert render_html(frags) == (
+        "Critics said the <mark>bank</mark> <mark>england</mark> link was weak. \u2026 <mark>Markets</mark> "
+        "fell after the <mark>Bank of England</mark> decision. \u2026 The <mark>Bank of England</mark> said little.")
+
+
+def test_phrase_search_highlights_the_phrase_in_title_and_snippet(index_path):
+    ix = searchkit.open_index(index_path, create=True)
+    ix.write([clean(Article(id="boe", title="Bank of England holds <rates>",
+                            body="The Bank of England & the Treasury met. Bank staff from England came."))])
+    hit = searchkit.search(ix, '"bank of england"').hits[0]
+    assert hit.title_html == "<mark>Bank of England</mark> holds &lt;rates&gt;"
+    assert hit.snippet == ("The <mark>Bank of England</mark> &amp; the Treasury met. "
+                           "Bank staff from England came.")
+
+
+def test_cluster_size_counts_every_matching_copy(index_path):
+    ix = searchkit.open_index(index_path, create=True)
+    ix.write([clean(Article(id="c1", title="Storm", body="A storm came.", cluster="c1")),
+              clean(Article(id="c2", title="Storm", body="A storm came. Rain.", cluster="c1")),
+              clean(Article(id="c3", title="Storm storm", body="Storm, storm, storm.", cluster="c1")),
+              clean(Article(id="other", title="Calm", body="No storm today.", cluster="other"))])
+    result = searchkit.search(ix, "storm")
+    assert [(h.id, h.cluster_size) for h in result.hits] == [("c3", 3), ("other", 1)]
+    assert result.total == 2
+    assert [(h.id, h.cluster_size) for h in searchkit.search(ix, "rain").hits] == [("c2", 1)]

@@ -43,17 +43,20 @@ def test_delete_and_stats(index):
     assert info["schema"] == 2
 
 
-def _hold_lock(path, seconds):
+def _hold_lock(path, seconds, holding):
     ix = open_index(path)
     with ix._writer_lock():
+        holding.set()
         time.sleep(seconds)
 
 
 def test_second_writer_waits_then_times_out_with_a_message(index, index_path):
-    holder = multiprocessing.get_context("spawn").Process(target=_hold_lock, args=(str(index_path), 3))
+    spawn = multiprocessing.get_context("spawn")
+    holding = spawn.Event()
+    holder = spawn.Process(target=_hold_lock, args=(str(index_path), 2, holding))
     holder.start()
     try:
-        time.sleep(1.5)
+        assert holding.wait(60)  # the holder has the lock (however slow the machine is)
         waiting = open_index(index_path)
         waiting.lock_timeout = 0.3
         with pytest.raises(searchkit.IndexLockedError, match="another searchkit process is writing"):

@@ -1,16 +1,34 @@
+"""The web UI through Flask's test client: pages, feed, parameters, escaping, headers."""
+
+import re
+from datetime import datetime, timezone
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
 import pytest
 
-import searchkit
 from searchkit.article import Article, clean
 from webui import create_app
+from webui.params import SearchParams
+from searchkit.search import timeline
+from webui.timeline import Bar, bars
+
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
 def client(index, index_path):
     index.write([clean(Article(id="xss", title='<script>alert("t")</script> raqqa',
                                body="Body <img src=x onerror=alert(1)> raqqa.", author="<b>Eve</b>",
-                               source="Evil & Co", url="https://evil.example/?a=<x>"))])
+                               source="Evil & Co", url="https://evil.example/?a=<x>",
+                               origin={"path": "/data/evil.jsonl", "format": "jsonl",
+                                       "extractor": "searchkit.jsonl"}))])
     return create_app({"INDEX": str(index_path)}).test_client()
+
+
+def main_html(response) -> str:
+    page = response.get_data(as_text=True)
+    return page[page.index("<main"):page.index("</main>")]
 
 
 def test_search_page_shows_ranked_highlighted_results(client):
@@ -18,6 +36,8 @@ def test_search_page_shows_ranked_highlighted_results(client):
     assert page.index("escape <mark>Raqqa</mark> in secret deal") < page.index("Prize <mark>fighter</mark> wins title")
     assert "Thousands of <mark>ISIS</mark> <mark>fighters</mark> left <mark>Raqqa</mark> in a convoy." in page
     assert 'value="isis fighters raqqa"' in page
+    assert re.search(r'<p class="count" role="status">5 results\s*<span class="time">\(\d+ ms\)</span>', page)
+    assert '<a class="original" href="https://planet.example/raqqa" rel="noopener noreferrer">original' in page
 
 
 def test_everything_user_supplied_is_escaped(client):
@@ -26,6 +46,47 @@ def test_everything_user_supplied_is_escaped(client):
     assert "&lt;<mark>script</mark>&gt;alert(&quot;t&quot;)&lt;/<mark>script</mark>&gt; <mark>raqqa</mark>" in page
     article = client.get("/article/xss").get_data(as_text=True)
     assert "<img" not in article and "<b>Eve</b>" not in article and "&lt;b&gt;Eve&lt;/b&gt;" in article
+
+
+def test_no_inline_script_and_no_asset_from_elsewhere(client):
+    for url in ("/", "/search?q=raqqa", "/search?q=zzz", "/article/raqqa?q=raqqa", "/article/nope"):
+        page = client.get(url).get_data(as_text=True)
+        scripts = re.findall(r"<script\b[^>]*>", page)
+        assert scripts == ['<script src="/static/app.js" defer>'], url
+        tags = re.findall(r"<[a-zA-Z][^>]*>", page)
+        assert [t for t in tags if re.search(r"\s(on[a-z]+|style)=", t)] == [], url
+        assert "<style" not in page and "javascript:" not in page
+        assets = re.findall(r'<(?:link|script|img)\b[^>]*(?:href|src)="([^"]+)"', page)
+        assert all(a.startswith("/") for a in assets), assets
+    with client.get("/static/app.js") as script:
+        assert (script.status_code, script.mimetype) == (200, "text/javascript")
+
+
+def test_article_page_provenance_license_and_numbered_matches(client):
+    page = main_html(client.get("/article/raqqa?q=raqqa+fighters"))
+    assert '<h1 id="article-title"><mark id="m1">Fighters</mark> escape <mark id="m2">Raqqa</mark> in secret deal</h1>' in page
+    assert "Thousands of ISIS <mark id=\"m3\">fighters</mark> left <mark id=\"m4\">Raqqa</mark> in a convoy." in page
+    assert 'data-matches="4"' in page and '<a class="next-match" href="#m1">' in page
+    assert '<a href="/search?q=raqqa+fighters">← Results for “raqqa fighters”</a>' in page
+    assert "<dt>Article id</dt><dd><code>raqqa</code></dd>" in page
+    evil = main_html(client.get("/article/xss"))
+    assert "<dt>Imported from</dt><dd><code>/data/evil.jsonl</code></dd>" in evil
+    assert "<dt>Extracted as</dt><dd>jsonl by <code>searchkit.jsonl</code></dd>" in evil
+    assert client.get("/article/nope").status_code == 404
+
+
+def test_article_page_says_when_the_query_is_not_in_it(client):
+    page = main_html(client.get("/article/mosul?q=convoy"))
+    assert "“convoy” does not appear in this article’s text." in page and "<mark" not in page
+
+
+def test_licensed_article_credits_author_source_and_license(client, index):
+    index.write([clean(Article(id="gv", title="Story", body="Text.", author="Ana", source="Global Voices",
+                               license="CC BY 3.0 https://creativecommons.org/licenses/by/3.0/"))])
+    page = main_html(client.get("/article/gv"))
+    assert ('This story by Ana originally appeared on Global Voices. License: CC BY 3.0 '
+            '<a href="https://creativecommons.org/licenses/by/3.0/" rel="noopener noreferrer">'
+            'https://creativecommons.org/licenses/by/3.0/</a>') in page
 
 
 def test_api_search_json(client):
@@ -37,20 +98,223 @@ def test_api_search_json(client):
         "error": "nothing to search for: the query has only punctuation or very common words"}
 
 
-def test_article_page_highlights_query_and_404s_unknown(client):
-    page = client.get("/article/raqqa?q=convoy").get_data(as_text=True)
-    assert "<mark>convoy</mark>" in page
-    assert "Lois Lane" in page
-    assert client.get("/article/nope").status_code == 404
-
-
 def test_security_headers_and_health(client):
     response = client.get("/healthz")
     assert response.get_json() == {"status": "ok", "articles": 5}
-    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "'unsafe-inline'" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert re.fullmatch(r"app;dur=\d+\.\d", client.get("/search?q=raqqa").headers["Server-Timing"])
 
 
-def test_pagination_links(client):
-    page = client.get("/search?q=raqqa&limit=1").get_data(as_text=True)
-    assert 'rel="next" href="/search?q=raqqa&amp;sort=relevance&amp;page=2"' in page
+def test_pagination_links_keep_the_parameters(client):
+    page = client.get("/search?q=raqqa&limit=1&sort=newest").get_data(as_text=True)
+    assert 'rel="next" href="/search?q=raqqa&amp;sort=newest&amp;page=2&amp;limit=1"' in page
+    assert '<a aria-current="page" href="/search?q=raqqa&amp;sort=newest&amp;limit=1">1</a>' in page
+    assert 'aria-label="Page 3">3</a>' in page
+    last = client.get("/search?q=raqqa&limit=1&sort=newest&page=3").get_data(as_text=True)
+    assert 'rel="prev" href="/search?q=raqqa&amp;sort=newest&amp;page=2&amp;limit=1"' in last
+    assert 'rel="next"' not in last
+
+
+def test_filters_show_as_removable_chips(client):
+    page = main_html(client.get("/search?q=raqqa&source=Daily+Planet&since=2017-01-01&until=2017-12-31&sort=oldest"))
+    assert re.findall(r'<li><a href="([^"]+)" aria-label="Remove filter ([^"]+)">', page) == [
+        ("/search?q=raqqa&amp;sort=oldest&amp;since=2017-01-01&amp;until=2017-12-31", "Source: Daily Planet"),
+        ("/search?q=raqqa&amp;sort=oldest&amp;source=Daily+Planet", "Dates: 2017-01-01 to 2017-12-31"),
+        ("/search?q=raqqa&amp;since=2017-01-01&amp;until=2017-12-31&amp;source=Daily+Planet", "Sort: Oldest first"),
+    ]
+    assert '<a class="clear" href="/search?q=raqqa">Clear all</a>' in page
+    assert re.findall(r'<h2><a href="/article/(\w+)', page) == ["raqqa"]
+    # the search box keeps the filters for the next query
+    header = client.get("/search?q=raqqa&source=Daily+Planet").get_data(as_text=True).split("<main")[0]
+    assert '<input type="hidden" name="source" value="Daily Planet">' in header
+
+
+def test_bad_parameters_fall_back_with_a_note(client):
+    page = main_html(client.get("/search?q=raqqa&since=soon&page=x&sort=best&until=2017-02-30"))
+    forms = "use YYYY, YYYY-MM, YYYY-MM-DD, &#34;today&#34;, &#34;yesterday&#34;, &#34;last week&#34; or &#34;3 months ago&#34;"
+    assert re.findall(r'<p class="notice" role="status">Note: ([^<]+)</p>', page) == [
+        "unknown sort &#39;best&#39;: showing the best matches first",
+        f"since=&#39;soon&#39; is not a date: {forms} (ignored)",
+        f"until=&#39;2017-02-30&#39; is not a date: {forms} (ignored)",
+        "page=&#39;x&#39; is not a number: using 1",
+    ]
+    assert "3 results" in page
+
+
+def test_empty_state_explains_the_query_syntax(client):
+    page = main_html(client.get("/"))
+    assert '<h1 id="welcome-heading">Search 5 news articles</h1>' in page
+    assert '<h2 id="syntax">Query syntax</h2>' in page
+    assert '<tr><td><a href="/search?q=%22human+rights%22"><code>&quot;human rights&quot;</code></a></td>' in page
+
+
+def test_no_results_state_offers_ways_out(client):
+    page = main_html(client.get("/search?q=convoy&source=Gazette&since=2018-01-01"))
+    assert '<h2 id="none-heading">No articles match “convoy”</h2>' in page
+    assert ('<li><a href="/search?q=convoy">Search again without the filters</a> '
+            '(Source: Gazette; Since 2018-01-01).</li>') in page
+    past_end = main_html(client.get("/search?q=raqqa&page=9"))
+    assert "No more results: this search has 1 page" in past_end
+
+
+def test_query_error_is_a_notice_not_an_error_page(client):
+    response = client.get("/search?q=the+of")
+    assert response.status_code == 200
+    assert "nothing to search for: the query has only punctuation or very common words" in main_html(response)
+
+
+def test_atom_feed_lists_newest_matches(client):
+    response = client.get("/search.atom?q=raqqa+fighters&since=2000-01-01")
+    assert response.mimetype == "application/atom+xml"
+    feed = ET.fromstring(response.data)
+    assert feed.findtext(f"{ATOM}title") == "searchkit: raqqa fighters"
+    assert feed.findtext(f"{ATOM}id") == "http://localhost/search.atom?q=raqqa+fighters&since=2000-01-01"
+    assert feed.findtext(f"{ATOM}updated") == "2018-01-05T08:00:00Z"
+    entries = feed.findall(f"{ATOM}entry")
+    assert [e.findtext(f"{ATOM}id") for e in entries] == [
+        "http://localhost/article/budget", "http://localhost/article/raqqa", "http://localhost/article/boxer"]
+    raqqa = entries[1]
+    assert raqqa.findtext(f"{ATOM}author/{ATOM}name") == "Lois Lane"
+    assert raqqa.findtext(f"{ATOM}published") == "2017-11-14T09:00:00Z"
+    assert raqqa.find(f"{ATOM}link[@rel='related']").get("href") == "https://planet.example/raqqa"
+    assert raqqa.findtext(f"{ATOM}summary") == (
+        "Thousands of ISIS <mark>fighters</mark> left <mark>Raqqa</mark> in a convoy. The coalition watched from the air.")
+    page = client.get("/search?q=raqqa+fighters").get_data(as_text=True)
+    assert ('<link rel="alternate" type="application/atom+xml" title="searchkit: raqqa fighters" '
+            'href="/search.atom?q=raqqa+fighters">') in page
+
+
+def test_atom_feed_escapes_and_needs_a_query(client):
+    feed = ET.fromstring(client.get("/search.atom?q=raqqa&source=Evil+%26+Co").data)
+    (entry,) = feed.findall(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}title") == '<script>alert("t")</script> raqqa'
+    assert entry.findtext(f"{ATOM}author/{ATOM}name") == "<b>Eve</b>"
+    response = client.get("/search.atom")
+    assert (response.status_code, response.get_json()) == (400, {"error": "missing parameter q: /search.atom?q=words"})
+
+
+def test_params_round_trip_and_reset_page():
+    params = SearchParams.from_args({"q": "  a   b ", "page": "4", "source": "X", "until": "2017-01-31",
+                                     "since": "2017-02-01"})
+    assert (params.q, params.page, params.since, params.until) == ("a b", 4, "2017-01-31", "2017-02-01")
+    assert params.problems == ("the date range 2017-02-01 to 2017-01-31 ends before it starts: swapped them",)
+    assert params.args(source="") == {"q": "a b", "since": "2017-01-31", "until": "2017-02-01"}
+    assert params.args(page=5) == {"q": "a b", "since": "2017-01-31", "until": "2017-02-01", "source": "X",
+                                   "page": "5"}
+    assert SearchParams.from_args({"page": "-3", "limit": "100000"}).search_kwargs() == dict(
+        limit=100, page=1, sort="relevance", since=None, until=None, source=None)
+
+
+def test_timeline_bars_scale_to_the_tallest_and_keep_empty_slots():
+    _, buckets = timeline({datetime(2017, 1, 5, tzinfo=timezone.utc): 10, datetime(2017, 3, 9, tzinfo=timezone.utc): 1})
+    assert bars(buckets, width=60, height=80) == [
+        Bar("Jan 2017", "2017-01", 10, x=1.0, y=0.0, width=18.0, height=80),
+        Bar("Feb 2017", "2017-02", 0, x=21.0, y=80.0, width=18.0, height=0.0),
+        Bar("Mar 2017", "2017-03", 1, x=41.0, y=72.0, width=18.0, height=8.0),
+    ]
+    assert bars(buckets[:1], width=300) == [Bar("Jan 2017", "2017-01", 10, x=130.0, y=0.0, width=40, height=80)]
+    assert [b.label for b in bars(timeline({datetime(2017, 1, 5, tzinfo=timezone.utc): 1,
+                                            datetime(2017, 1, 6, tzinfo=timezone.utc): 1})[1])] == [
+        "5 Jan 2017", "6 Jan 2017"]
+    assert bars([]) == []
+
+
+def facet_links(page: str) -> list[tuple[str, str, str]]:
+    section = page[page.index('<section class="facet"'):]
+    return re.findall(r'<li><a href="([^"]+)"[^>]*>\s*<span class="value">([^<]+)</span> <span class="n">(\d+)</span>',
+                      section)
+
+
+def test_source_facet_counts_and_toggles(client):
+    page = main_html(client.get("/search?q=raqqa"))
+    assert facet_links(page) == [("/search?q=raqqa&amp;source=Daily+Planet", "Daily Planet", "1"),
+                                 ("/search?q=raqqa&amp;source=Evil+%26+Co", "Evil &amp; Co", "1"),
+                                 ("/search?q=raqqa&amp;source=Gazette", "Gazette", "1")]
+    on = main_html(client.get("/search?q=raqqa&source=Gazette"))
+    assert facet_links(on) == [("/search?q=raqqa", "Gazette", "1")]  # a second click removes it
+    assert 'class="on" aria-current="true" aria-label="Gazette, 1 results, filtered: select to remove"' in on
+
+
+def test_timeline_bars_filter_to_their_period(client):
+    page = main_html(client.get("/search?q=raqqa"))
+    assert re.findall(r'<a class="bar" href="([^"]+)"\s+aria-label="([^"]+)">', page) == [
+        ("/search?q=raqqa&amp;since=2017-11-14&amp;until=2017-11-14", "14 Nov 2017: 1 match"),
+        ("/search?q=raqqa&amp;since=2018-01-05&amp;until=2018-01-05", "5 Jan 2018: 1 match")]
+    assert '<text class="tick" x="320" y="94" text-anchor="end">5 Jan 2018</text>' in page
+    on = main_html(client.get("/search?q=raqqa&since=2017-11-14&until=2017-11-14"))
+    assert re.findall(r'<h2><a href="/article/(\w+)', on) == ["raqqa"]
+    assert 'aria-label="Remove filter Published 2017-11-14"' in on
+    assert re.findall(r'<a class="bar on" href="([^"]+)"', on) == ["/search?q=raqqa"]
+
+
+def test_did_you_mean_links_the_corrected_query(client):
+    page = main_html(client.get("/search?q=raqa&source=Gazette"))
+    assert '<p class="suggestion">Did you mean <a href="/search?q=raqqa&amp;source=Gazette">raqqa</a>?</p>' in page
+    assert '<h2 id="none-heading">No articles match “raqa”</h2>' in page
+
+
+def test_near_duplicates_show_once_with_n_similar(client, index):
+    index.write([clean(Article(id="copy", title="Fighters escape Raqqa in secret deal (AP)", source="Wire",
+                               body="Thousands of ISIS fighters left Raqqa in a convoy.",
+                               published="2017-11-15T10:00:00+00:00", cluster="raqqa"))])
+    page = main_html(client.get("/search?q=convoy"))
+    assert re.findall(r'<h2><a href="/article/(\w+)', page) == ["copy"]  # the shorter copy ranks first
+    assert re.search(r'<summary>1 similar</summary>\s*<ul>\s*<li><a href="/article/raqqa\?q=convoy">'
+                     r'Fighters escape Raqqa in secret deal</a>\s*<span class="meta">Daily Planet · 14 Nov 2017</span>', page)
+    assert "similar</summary>" not in main_html(client.get("/search?q=convoy&source=Wire"))  # filtered out
+    copy = main_html(client.get("/article/copy"))
+    assert '<dt>Copy of</dt><dd><a href="/article/raqqa">Fighters escape Raqqa in secret deal</a></dd>' in copy
+
+
+def test_article_page_lists_similar_articles(client):
+    page = main_html(client.get("/article/raqqa"))
+    similar = page[page.index('<section class="similar"'):]
+    assert re.findall(r'<li><a href="/article/(\w+)">', similar) == ["boxer", "xss", "budget", "mosul"]
+
+
+def test_api_search_takes_the_page_parameters_and_warns_of_bad_ones(client):
+    data = client.get("/api/search?q=raqqa&source=Gazette&since=2018").get_json()
+    assert ([h["id"] for h in data["hits"]], data["facets"]["source"]) == (["budget"], [["Gazette", 1]])
+    assert [(b["label"], b["count"]) for b in data["timeline"]] == [("2018-01-05", 1)]
+    assert data["warnings"] == []
+    data = client.get("/api/search?q=raqqa&sort=best&page=x").get_json()
+    assert (data["sort"], data["page"], data["total"]) == ("relevance", 1, 3)
+    assert data["warnings"] == ["unknown sort 'best': showing the best matches first", "page='x' is not a number: using 1"]
+
+
+def test_every_route_is_in_the_readme(client):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    rules = {re.sub(r"<(?:path:)?(\w+)>", r"<\1>", r.rule) for r in client.application.url_map.iter_rules()
+             if not r.rule.startswith("/static")}
+    assert rules == {"/", "/search", "/search.atom", "/article/<article_id>", "/api/search",
+                     "/api/similar/<article_id>", "/healthz"}
+    for rule in rules - {"/"}:
+        assert f"`{rule.replace('<article_id>', '<id>')}" in readme, rule
+    assert readme.index("docs/search-desktop.png") < readme.index("## Two commands")
+
+
+def test_date_inputs_show_the_days_a_period_covers(client):
+    page = main_html(client.get("/search?q=raqqa&since=2017-11&until=2017"))
+    assert '<input id="since" name="since" type="date" value="2017-11-01">' in page
+    assert '<input id="until" name="until" type="date" value="2017-12-31">' in page
+    assert 'aria-label="Remove filter Dates: 2017-11 to 2017"' in page
+
+
+def test_atom_feed_shows_an_article_imported_after_it_was_read(client, index):
+    first = ET.fromstring(client.get("/search.atom?q=raqqa").data)
+    assert len(first.findall(f"{ATOM}entry")) == 3
+    index.write([clean(Article(id="fresh", title="Raqqa rebuilt", body="Raqqa a year later.",
+                               published="2018-11-14T09:00:00+00:00"))])
+    feed = ET.fromstring(client.get("/search.atom?q=raqqa").data)
+    assert feed.findtext(f"{ATOM}updated") == "2018-11-14T09:00:00Z"
+    assert feed.find(f"{ATOM}entry").findtext(f"{ATOM}id") == "http://localhost/article/fresh"
+
+
+def test_atom_feed_is_newest_first_whatever_the_page_sort(client):
+    page = client.get("/search?q=raqqa+fighters&sort=oldest&limit=2&since=2000").get_data(as_text=True)
+    assert 'href="/search.atom?q=raqqa+fighters&amp;since=2000"' in page
+    feed = ET.fromstring(client.get("/search.atom?q=raqqa+fighters&sort=oldest&since=2000").data)
+    assert [e.findtext(f"{ATOM}id").rsplit("/", 1)[1] for e in feed.findall(f"{ATOM}entry")] == [
+        "budget", "raqqa", "boxer"]

@@ -1,21 +1,33 @@
-"""Routes: the search page, article pages, the JSON API and a health check."""
+"""Routes: the search page, its Atom feed, article pages, the JSON API and a health check.
+
+Each route reads its parameters (params.py), asks the library, and renders; the work of
+searching, ranking and highlighting is searchkit's.
+"""
 
 from __future__ import annotations
 
 import re
 from html import escape
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
+                   url_for)
 from markupsafe import Markup
 
 from searchkit.errors import SearchkitError
 from searchkit.query import QueryError, parse
-from searchkit.search import SORTS, search
+from searchkit.search import SORTS, SearchResult, search
 from searchkit.similar import ArticleNotFoundError, similar
-from searchkit.snippets import highlight, render_html
+from searchkit.snippets import highlight
+
+from .clusters import cluster_copies
+from .feed import Entry, render_feed
+from .params import SORT_LABELS, SearchParams
+from .timeline import bars
 
 bp = Blueprint("web", __name__)
 _URL = re.compile(r"https?://[^\s<>\"']+")
+FEED_SIZE = 20
+SIMILAR_SIZE = 5
 
 
 def _index():
@@ -29,19 +41,12 @@ def _int(name: str, default: int, low: int, high: int) -> int:
         return default
 
 
-def _run_search():
-    """(result, error message) for the request's parameters."""
-    q = request.args.get("q", "")[:1000]
-    sort = request.args.get("sort", "relevance")
-    if sort not in SORTS:
-        sort = "relevance"
-    params = dict(limit=_int("limit", 10, 1, 100), page=_int("page", 1, 1, 1000), sort=sort,
-                  since=request.args.get("since") or None, until=request.args.get("until") or None,
-                  source=request.args.get("source") or None)
-    if not q.strip():
+def _run_search(params: SearchParams) -> tuple[SearchResult | None, str]:
+    """(result, error message) for the parameters; (None, "") when there is no query."""
+    if not params.q:
         return None, ""
     try:
-        return search(_index(), q, **params), ""
+        return search(_index(), params.q, **params.search_kwargs()), ""
     except QueryError as exc:
         return None, str(exc)
     except ValueError as exc:
@@ -61,43 +66,100 @@ def linkify(text: str) -> Markup:
     return Markup("".join(out))
 
 
+def _marked(fragments, counter: list[int]) -> Markup:
+    """Fragments as HTML with each match a numbered <mark id="mN"> for the "next match" jump."""
+    out = []
+    for text, is_match in fragments:
+        if is_match:
+            counter[0] += 1
+            out.append(f'<mark id="m{counter[0]}">{escape(text)}</mark>')
+        else:
+            out.append(escape(text))
+    return Markup("".join(out))
+
+
 @bp.route("/")
 @bp.route("/search")
 def search_page():
-    result, error = _run_search()
-    return render_template("search.html", result=result, error=error, q=request.args.get("q", ""),
-                           sort=request.args.get("sort", "relevance"), sorts=SORTS)
+    """The search page: the help on the query language without a query, else the results."""
+    params = SearchParams.from_args(request.args)
+    result, error = _run_search(params)
+    timeline = bars(result.timeline) if result else []
+    copies = cluster_copies(_index(), result.hits, params.q, params.since or None, params.until or None,
+                            params.source or None) if result else {}
+    return render_template(
+        "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
+        sort_labels=SORT_LABELS, timeline=timeline, copies=copies, article_count=len(_index()) if not params.q else 0,
+        feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "")
+
+
+@bp.route("/search.atom")
+def search_feed():
+    """The newest matches of a search as Atom: a saved search to follow in a feed reader
+    (always newest first, whatever the sort, so new articles come in at the top)."""
+    params = SearchParams.from_args(request.args)
+    if not params.q:
+        abort(400, "missing parameter q: /search.atom?q=words")
+    feed_params = SearchParams(q=params.q, sort="newest", since=params.since, until=params.until,
+                               source=params.source, limit=FEED_SIZE)
+    result, error = _run_search(feed_params)
+    if error:
+        abort(400, error)
+    entries = [
+        Entry(id=url_for("web.article_page", article_id=hit.id, _external=True),
+              title=hit.title, link=url_for("web.article_page", article_id=hit.id, q=params.q, _external=True),
+              original=hit.url, author=hit.author, source=hit.source, published=hit.published,
+              summary_html=hit.snippet)
+        for hit in result.hits
+    ]
+    body = render_feed(title=f"searchkit: {params.q}", entries=entries,
+                       feed_url=url_for("web.search_feed", _external=True, **params.args(sort="relevance", limit=10)),
+                       page_url=url_for("web.search_page", _external=True, **params.args()))
+    return Response(body, mimetype="application/atom+xml")
 
 
 @bp.route("/article/<path:article_id>")
 def article_page(article_id: str):
+    """One stored article: the query's matches highlighted and numbered, provenance, similar."""
     try:
         article = _index().get(article_id)
     except SearchkitError:
         article = None
     if article is None:
         abort(404)
-    q = request.args.get("q", "")[:1000]
+    q = " ".join(request.args.get("q", "")[:1000].split())
     stems: set[str] = set()
-    if q.strip():
+    phrases: list = []
+    if q:
         try:
             with _index().searcher() as searcher:
-                stems = parse(q, searcher.schema).stems
+                parsed = parse(q, searcher.schema)
+                stems, phrases = parsed.stems, parsed.phrases
         except QueryError:
             pass
-    paragraphs = [Markup(render_html(highlight(p, stems))) for p in article.body.split("\n\n")]
-    return render_template("article.html", article=article, paragraphs=paragraphs, q=q,
-                           title=Markup(render_html(highlight(article.title, stems))))
+    counter = [0]
+    title = _marked(highlight(article.title, stems, phrases), counter)
+    paragraphs = [_marked(highlight(p, stems, phrases), counter) for p in article.body.split("\n\n") if p]
+    duplicate_of = None
+    if article.cluster and article.cluster != article.id:
+        duplicate_of = _index().get(article.cluster)
+    return render_template("article.html", article=article, paragraphs=paragraphs, q=q, title=title,
+                           matches=counter[0], duplicate_of=duplicate_of,
+                           similar=similar(_index(), article.id, limit=SIMILAR_SIZE),
+                           back_url=url_for("web.search_page", q=q) if q else "")
 
 
 @bp.route("/api/search")
 def api_search():
-    result, error = _run_search()
+    """/api/search: the page's parameters, the library's result as JSON, paging links, warnings."""
+    params = SearchParams.from_args(request.args)
+    result, error = _run_search(params)
     if error:
         return jsonify({"error": error}), 400
     if result is None:
         return jsonify({"error": "missing parameter q: /api/search?q=words"}), 400
     data = result.to_dict()
+    data["warnings"] = list(params.problems)  # bad parameters fall back, as on the page, and say so
     data["links"] = _page_links(result)
     return jsonify(data)
 
@@ -130,6 +192,13 @@ def healthz():
     except SearchkitError as exc:
         return jsonify({"status": "error", "error": str(exc)}), 503
     return jsonify({"status": "ok", "articles": count})
+
+
+@bp.app_errorhandler(400)
+def bad_request(exc):
+    if request.path.startswith("/api/") or request.path.endswith(".atom"):
+        return jsonify({"error": exc.description}), 400
+    return render_template("error.html", message=exc.description), 400
 
 
 @bp.app_errorhandler(404)

@@ -1,34 +1,30 @@
-"""JSON lines: one article object per line, with design.md's field names."""
+"""JSON lines: one article object per line. Keys follow design.md's field names or the common
+aliases of columns.py (headline, text, link, pubdate…); a JSON array of objects works too."""
 
 from __future__ import annotations
 
 import json
 from typing import Iterator
 
-from ..article import Article
 from ..errors import ExtractError
+from .columns import ColumnMap
 from .encoding import decode
+from .notice import ExtractNotice
+from .options import ExtractOptions
 
-FIELDS = ("id", "url", "title", "body", "source", "author", "published", "language", "license")
-
-
-def record_to_article(record: dict, origin: dict) -> Article:
-    """An Article from a JSON object; unknown keys are ignored, `tags` may be a list or string."""
-    values = {}
-    for name in FIELDS:
-        value = record.get(name)
-        values[name] = "" if value is None else value if name == "published" else str(value)
-    tags = record.get("tags") or []
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",")]
-    elif not isinstance(tags, list):
-        tags = [str(tags)]
-    return Article(**values, tags=[str(t) for t in tags], origin=origin)
+# Keys of `searchkit export` and search results that are not read back: re-importing an export
+# recomputes them, so they are not worth a warning.
+EXPORT_ONLY = {"imported", "origin", "cluster", "score", "snippet", "rank", "qid", "cluster_size"}
 
 
-def extract(data: bytes, origin: dict) -> Iterator[Article | ExtractError]:
+def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator:
     text = decode(data)
     path = origin.get("path", "")
+    if text.lstrip().startswith("["):
+        yield from _array(text, origin)
+        return
+    mappings: dict[tuple, ColumnMap] = {}
+    unknown: dict[str, None] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -36,9 +32,27 @@ def extract(data: bytes, origin: dict) -> Iterator[Article | ExtractError]:
         try:
             record = json.loads(line)
         except ValueError as exc:
-            yield ExtractError(f"invalid JSON ({exc.msg} at column {exc.colno})", where)
+            yield ExtractError(f"invalid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})", where)
             continue
         if not isinstance(record, dict):
             yield ExtractError("not a JSON object", where)
             continue
-        yield record_to_article(record, {**origin, "line": str(number), "extractor": "searchkit.jsonl"})
+        keys = tuple(record)
+        mapping = mappings.get(keys) or mappings.setdefault(keys, ColumnMap.from_names(list(keys)))
+        unknown.update(dict.fromkeys(k for k in mapping.unknown if k not in EXPORT_ONLY))
+        yield mapping.article(record, {**origin, "line": str(number), "extractor": "searchkit.jsonl"})
+    if unknown:
+        yield ExtractNotice(f"ignored keys: {', '.join(unknown)}", path)
+
+
+def _array(text: str, origin: dict) -> Iterator:
+    try:
+        records = json.loads(text)
+    except ValueError as exc:
+        raise ExtractError(f"invalid JSON (line {exc.lineno}: {exc.msg})") from None
+    for number, record in enumerate(records if isinstance(records, list) else [records], 1):
+        if not isinstance(record, dict):
+            yield ExtractError(f"item {number} is not a JSON object", origin.get("path", ""))
+            continue
+        mapping = ColumnMap.from_names(list(record))
+        yield mapping.article(record, {**origin, "item": str(number), "extractor": "searchkit.jsonl"})

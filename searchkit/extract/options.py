@@ -1,0 +1,16 @@
+"""Settings that shape one extraction run (passed in, never global)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """`repeated_lines`: normalised lines seen across many files of this import (boilerplate.py);
+    `url`/`charset`/`published`: what a container (a WARC record, a feed entry) knows of a page."""
+
+    repeated_lines: frozenset[str] = field(default_factory=frozenset)
+    url: str = ""
+    charset: str = ""
+    published: str = ""

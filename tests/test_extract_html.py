@@ -1,0 +1,141 @@
+"""HTML pages: real fixtures (tests/fixtures/html) give exact title, date, source, first sentence."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from searchkit.article import clean
+from searchkit.extract import extract_path
+from searchkit.extract.html import densest_paragraphs, parse
+from searchkit.extract.htmlmeta import date_from_url, read_meta, title_segments
+
+HTML = Path(__file__).parent / "fixtures" / "html"
+
+
+def extract_one(name: str):
+    [article] = [clean(a) for a in extract_path(HTML / name)]
+    return article
+
+
+def first_sentence(body: str) -> str:
+    paragraph = body.split("\n\n")[0]
+    return paragraph.split(". ")[0]
+
+
+@pytest.mark.parametrize("name, title, published, source, first", [
+    ("auto-presse.de-minisuv.html", "Japanisches Mini-SUV auf dem Vormarsch", "2021-11-05T00:00:00+00:00", "",
+     "Mit dem Toyota Yaris Cross will der japanische Automobilhersteller im boomenden Segment der kleinen SUV "
+     "mitmischen"),
+    ("badische-zeitung.de-Wohnungssuche.html", "Viele Studierende sind noch verzweifelt auf Wohnungssuche in Freiburg",
+     "2023-10-18T10:50:38+00:00", "Badische Zeitung", "Die Vorlesungen an der Uni und den Hochschulen starten"),
+    ("bayrische-bembel.de.504.html", "Eintracht Frankfurt stellt Weichen für die Zukunft",
+     "2015-08-25T00:00:00+00:00", "",
+     "Oliver Frankenbach mit Wirkung zum 1.9.2015 zum Vorstand Finanzen bestellt Axel Hellmann übernimmt die "
+     "Geschäftsbereiche Marketing und Kommunikation Bruno Hübner erhält neuen Dreijahresvertrag Eintracht "
+     "Frankfurt stellt die Weichen für die Zukunft und trifft langfristige Personalentscheidungen"),
+    ("blog.amp.dev.axios.html", "People behind the code: The Axios ascent", "2020-04-07T17:10:46+00:00",
+     "The AMP Blog", "Fast, audience-first and efficient – talk about mission alignment"),
+    ("phys.org.tool.html",
+     "Flint flake tool partially covered by birch tar adds to evidence of Neanderthal complex thinking",
+     "2019-10-22T13:30:34+00:00", "Phys.org",
+     "A team of researchers affiliated with several institutions in The Netherlands has found evidence in small "
+     "a cutting tool of Neanderthals using birch tar"),
+    ("xinhuanet.com.c_1125597921.html", "武汉的声音：有英勇的你，才有英雄的城！", "2020-02-19T00:00:00+00:00", "",
+     "“妈妈，为什么还不能出去？”"),
+])
+def test_real_page_metadata_and_first_sentence(name, title, published, source, first):
+    article = extract_one(name)
+    assert article.title == title
+    assert article.published.isoformat() == published
+    assert article.source == source
+    assert first_sentence(article.body) == first
+
+
+def test_legacy_charsets_decode_without_mojibake():
+    for name, word in (("auto-presse.de-minisuv.html", "gegenüber"),
+                       ("badische-zeitung.de-Wohnungssuche.html", "fürs")):
+        body = extract_one(name).body
+        assert word in body
+        assert "Ã" not in body and "â€" not in body and "\ufffd" not in body
+
+
+def test_boilerplate_is_left_out_and_article_kept():
+    body = extract_one("phys.org.tool.html").body
+    assert "October 22, 2019 report" not in body  # dateline
+    assert "Explore further" not in body and "Feedback to editors" not in body
+    assert body.split("\n\n")[-1].startswith("The tool was found on Zandmotor beach")
+    amp = extract_one("blog.amp.dev.axios.html").body
+    assert "sign up for our email newsletter" not in amp
+    assert "Posted by Alex Durán" not in amp
+    assert amp.split("\n\n")[0].startswith("Fast, audience-first and efficient")
+    assert any(p.startswith("Rick: Exactly.") for p in amp.split("\n\n"))
+
+
+def test_provenance_names_file_extractor_and_metadata_sources():
+    article = extract_one("blog.amp.dev.axios.html")
+    assert article.origin == {
+        "path": str(HTML / "blog.amp.dev.axios.html"),
+        "format": "html",
+        "extractor": "trafilatura",
+        "modified": "2020-04-08T00:10:46+00:00",  # the page's JSON-LD, as it says (no second source)
+        "metadata": "author=json-ld, language=meta:og:locale, modified=json-ld, "
+                    "published=meta:article:published_time, source=json-ld, title=h1, url=meta:og:url",
+    }
+
+
+def test_json_ld_date_contradicted_by_two_other_sources_loses():
+    # JSON-LD says 17:10 at -07:00 (00:10 UTC next day); <meta> and <time> agree on 17:10 UTC.
+    article = extract_one("blog.amp.dev.axios.html")
+    assert article.published.isoformat() == "2020-04-07T17:10:46+00:00"
+
+
+def test_metadata_trust_order_on_a_literal_page():
+    page = parse("""<html lang="fr-CA"><head><title>Ignored tab title | Le Quotidien</title>
+      <script type="application/ld+json">{"@context": "https://schema.org", "@graph": [
+        {"@type": "WebPage", "name": "Page"},
+        {"@type": "NewsArticle", "headline": "Crues: des villages évacués", "datePublished": "2021-03-04T10:00:00+01:00",
+         "author": [{"@type": "Person", "name": "Anne Roy"}, {"@type": "Person", "name": "Luc Ba"}],
+         "publisher": {"@type": "Organization", "name": "Le Quotidien"}, "keywords": "crues, météo"}]}</script>
+      <meta property="og:title" content="OG title loses to JSON-LD">
+      <meta property="article:published_time" content="2021-03-04T09:00:00Z">
+      <link rel="canonical" href="https://quotidien.example/crues?utm_source=x">
+      </head><body><h1>Crues : des villages évacués</h1><p>Texte.</p></body></html>""")
+    meta = read_meta(page)
+    assert meta.title == "Crues : des villages évacués"  # the visible headline, confirmed by JSON-LD
+    assert meta.sources["title"] == "h1"
+    assert (meta.author, meta.source, meta.language) == ("Anne Roy, Luc Ba", "Le Quotidien", "fr")
+    assert meta.published == "2021-03-04T09:00:00+00:00" and meta.sources["published"] == "json-ld"
+    assert meta.url == "https://quotidien.example/crues?utm_source=x"
+    assert meta.tags == ["crues", "météo"]
+
+
+def test_title_without_site_name_and_url_dates():
+    assert title_segments("EFC Bembel - Eintracht stellt Weichen - News") == ["EFC Bembel", "Eintracht stellt Weichen",
+                                                                            "News"]
+    assert date_from_url("https://www.theguardian.com/education/2020/jan/20/thousands") == "2020-01-20"
+    assert date_from_url("http://www.xinhuanet.com/comments/2020-02/19/c_1125597921.htm") == "2020-02-19"
+    assert date_from_url("https://blog.amp.dev/2020/04/07/people-behind/") == "2020-04-07"
+    assert date_from_url("https://example.com/news/20191022/story") == "2019-10-22"
+    assert date_from_url("https://example.com/2019/13/45/nonsense") == ""
+
+
+def test_newsletter_sections_come_from_our_own_extractor():
+    page = parse("<html><body><nav><a href='/'>Home</a></nav><div class='issue'>" + "".join(
+        f"<div class='story'><h2>Story {n}</h2><p>{'Word ' * 40}number {n} closes the paragraph here.</p>"
+        f"<p>{'More ' * 30}text for story {n}.</p></div>" for n in range(1, 5)) + "</div></body></html>")
+    paragraphs = densest_paragraphs(page)
+    assert [p for p in paragraphs if p.startswith("Story")] == ["Story 1", "Story 2", "Story 3", "Story 4"]
+    assert len(paragraphs) == 12
+
+
+def test_query_path_never_imports_heavy_extractors():
+    import subprocess
+
+    code = ("import sys, searchkit.cli, searchkit.search, searchkit.importer; "
+            "print(sorted(m for m in ('trafilatura', 'htmldate', 'lxml', 'feedparser', 'warcio', "
+            "'charset_normalizer') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

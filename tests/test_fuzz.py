@@ -1,0 +1,189 @@
+"""Fuzzed input: any query string through the library, the CLI and HTTP (never a 500 or a
+traceback), and hostile import files (random bytes, truncated and huge files, deep HTML, gzip
+bombs): a clear error for the bad file, everything else imported, memory bounded."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import zlib
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import searchkit
+from conftest import corpus_articles
+from reliability_support import SEARCHKIT, Client, serving
+from searchkit.cli import main
+from searchkit.importer import extract_all
+
+FUZZ = settings(database=None, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+# Query-language pieces, so the fuzzer builds near-valid queries as well as noise.
+PIECES = ['"', "(", ")", "AND", "OR", "NOT", "-", "*", "~", "title:", "source:", "author:", "tags:", "published:[",
+          "TO", "]", "since:", '"last week"', "raqqa", "fighter", "isis", "2017-01-01", ":", "\\", "^2", "{", "}",
+          "<script>", "&amp;", "\x00", "\u202e", "ﬁ", "Ωμέγα", "🙂", " ", "\t", "\n"]
+queries = st.one_of(st.text(max_size=200), st.lists(st.sampled_from(PIECES), max_size=12).map("".join),
+                    st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=10).map(" ".join))
+params = st.one_of(st.none(), st.text(max_size=30), st.sampled_from(["0", "-1", "1", "1000", "1001", "1e9", "2017-13-45",
+                                                                      "newest", "oldest", "last week", "x" * 250]))
+ALLOWED_QUERY_ERRORS = (searchkit.QueryError, ValueError)
+
+
+@pytest.fixture(scope="module")
+def fuzz_index(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("fuzz") / "index"
+    searchkit.open_index(path, create=True).write(corpus_articles())
+    return path
+
+
+def _snippet_is_safe(html: str) -> bool:
+    return "<" not in html.replace("<mark>", "").replace("</mark>", "")
+
+
+@FUZZ
+@given(q=queries, sort=st.sampled_from(["relevance", "newest", "oldest"]), since=params, source=params)
+def test_any_query_through_the_library(fuzz_index, q, sort, since, source):
+    index = searchkit.open_index(fuzz_index)
+    try:
+        result = searchkit.search(index, q, sort=sort, since=since, source=source)
+    except ALLOWED_QUERY_ERRORS as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert result.total >= len(result.hits)
+    assert all(_snippet_is_safe(hit.snippet) and _snippet_is_safe(hit.title_html) for hit in result.hits)
+
+
+@settings(FUZZ, max_examples=60)
+@given(q=queries, dash=st.booleans())
+def test_any_query_through_the_cli(fuzz_index, runner, q, dash):
+    args = ["--index", str(fuzz_index), "query", "--format", "json"] + (["--"] if dash else []) + [q]
+    result = runner.invoke(main, args)
+    assert result.exit_code in (0, 1, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    if result.exit_code == 0:
+        assert json.loads(result.output)["query"] == q
+    else:
+        assert result.output.strip().splitlines()[-1].startswith("Error:")
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(fuzz_index):
+    with serving(fuzz_index) as (host, port, _):
+        client = Client(host, port)
+        yield client
+        client.close()
+
+
+@settings(FUZZ, max_examples=150)
+@given(q=queries, page=params, limit=params, sort=params, since=params, until=params, source=params)
+def test_any_request_through_http(fuzz_server, q, page, limit, sort, since, until, source):
+    args = "&".join(f"{name}={quote(value)}" for name, value in
+                    (("q", q), ("page", page), ("limit", limit), ("sort", sort), ("since", since),
+                     ("until", until), ("source", source)) if value is not None)
+    status, headers, body = fuzz_server.get(f"/api/search?{args}")
+    assert status in (200, 400), (status, body)
+    data = json.loads(body)
+    assert ("error" in data) == (status == 400)
+    assert status == 400 or all(_snippet_is_safe(hit["snippet"]) for hit in data["hits"])
+    status, headers, body = fuzz_server.get(f"/search?{args}")
+    assert status in (200, 400), (status, body)
+    assert "Traceback" not in body and headers["content-type"] == "text/html; charset=utf-8"
+
+
+@settings(FUZZ, max_examples=60)
+@given(article_id=st.text(min_size=1, max_size=50))
+def test_any_article_path_through_http(fuzz_server, article_id):
+    status, headers, body = fuzz_server.get("/article/" + quote(article_id, safe=""))
+    assert status in (200, 404, 308), (status, article_id)
+    if status == 308:  # werkzeug merges repeated slashes: a redirect to this same site
+        assert headers["location"].startswith(("/article/", f"http://127.0.0.1:{fuzz_server.port}/article/"))
+    assert "Traceback" not in body
+
+
+# -- import input --------------------------------------------------------------------------
+
+GOOD = [{"id": f"good{i}", "title": f"Good article {i} about raqqa", "body": "Fighters left Raqqa."} for i in range(3)]
+NAMES = ["x.txt", "x.jsonl", "x.json", "x.html", "x.jsonl.gz", "x.txt.gz", "noext"]
+
+
+@settings(FUZZ, max_examples=150)
+@given(data=st.one_of(st.binary(max_size=3000), st.text(max_size=2000).map(str.encode),
+                      st.binary(max_size=500).map(lambda b: gzip.compress(b)[: len(b) // 2 + 10])),
+       name=st.sampled_from(NAMES))
+def test_any_file_content_is_imported_or_named_with_a_reason(tmp_path_factory, data, name):
+    folder = tmp_path_factory.mktemp("imp")
+    bad, good = folder / name, folder / "good.jsonl"
+    bad.write_bytes(data)
+    good.write_text("".join(json.dumps(r) + "\n" for r in GOOD), "utf-8")
+    errors: list[str] = []
+    articles = list(extract_all([str(bad), str(good)], on_error=errors.append))
+    assert [a.id for a in articles if a.origin.get("path") == str(good)] == ["good0", "good1", "good2"]
+    for message in errors:
+        assert message.startswith(f"{bad}:") and "\n" not in message and len(message) < 500, message
+    for article in articles:
+        assert article.id and (article.title or article.body)
+
+
+def _gzip_bomb(path: Path, inflated: int) -> None:
+    """`inflated` bytes of zeros, gzipped: about a thousandth of that on disk."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = bytes(1 << 20)
+    with open(path, "wb") as out:
+        for _ in range(inflated >> 20):
+            out.write(deflate.compress(chunk))
+        out.write(deflate.flush())
+
+
+def test_hostile_files_through_the_cli_each_named_the_rest_imported_memory_bounded(tmp_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps(r) + "\n" for r in GOOD), "utf-8")
+    _gzip_bomb(tmp_path / "bomb.jsonl.gz", 1 << 30)
+    whole = gzip.compress(good.read_bytes() * 20)
+    (tmp_path / "truncated.jsonl.gz").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "huge.jsonl").write_text('{"id": "h1", "title": "' + "x" * 8_000_000 + "\n"
+                                         + json.dumps({"id": "h2", "title": "After the huge line", "body": "b"}) + "\n")
+    (tmp_path / "deep.html").write_text("<html><body><article>" + "<div>" * 50_000 + "<p>Deep nested text</p>"
+                                        + "</div>" * 50_000 + "</article></body></html>")
+    (tmp_path / "random.bin").write_bytes(bytes(range(256)) * 400)
+    (tmp_path / "cut.jsonl").write_text(json.dumps({"id": "c1", "title": "Whole line", "body": "b"})
+                                        + '\n{"id": "c2", "title": "cut of')
+    (tmp_path / "empty.txt").write_bytes(b"")
+    files = ["good.jsonl", "bomb.jsonl.gz", "truncated.jsonl.gz", "huge.jsonl", "deep.html", "random.bin",
+             "cut.jsonl", "empty.txt", "missing.jsonl"]
+    index_path = tmp_path / "index"
+    returncode, out, err, peak_mb = _run_measured([SEARCHKIT, "--index", str(index_path), "import",
+                                                   *[str(tmp_path / f) for f in files]], tmp_path)
+    assert (returncode, out) == (1, "6 added, 0 updated, 0 duplicates, 7 failed\n"), err
+    assert err.splitlines() == [
+        f"failed: {tmp_path}/bomb.jsonl.gz: gzip data inflates to over 64 MB: refused",
+        f"failed: {tmp_path}/truncated.jsonl.gz: truncated gzip file (it ends before the compressed data does)",
+        f"failed: {tmp_path}/huge.jsonl:1: invalid JSON (Unterminated string starting at column 23)",
+        f"failed: {tmp_path}/random.bin: binary file, not text, HTML, a feed, a WARC, CSV or JSON lines",
+        f"failed: {tmp_path}/cut.jsonl:2: invalid JSON (Unterminated string starting at column 23)",
+        f"failed: {tmp_path}/empty.txt: empty file",
+        f"failed: {tmp_path}/missing.jsonl: cannot read: No such file or directory",
+    ]
+    index = searchkit.open_index(index_path)
+    assert sorted(a.title for a in index.articles()) == [
+        "After the huge line", "Deep nested text", "Good article 0 about raqqa", "Good article 1 about raqqa",
+        "Good article 2 about raqqa", "Whole line"]
+    assert peak_mb < 400, f"import peaked at {peak_mb:.0f} MB with a 1 GB gzip bomb among its inputs"
+    print(f"hostile import: peak RSS {peak_mb:.0f} MB (1 GB gzip bomb, 8 MB line, 50,000-deep HTML)")
+
+
+def _run_measured(args: list[str], folder: Path) -> tuple[int, str, str, float]:
+    """Run a command; (exit status, stdout, stderr, its own peak resident memory in MB)."""
+    with open(folder / "out.txt", "w+") as out, open(folder / "err.txt", "w+") as err:
+        proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return proc.returncode, out.read(), err.read(), usage.ru_maxrss / 1024
