@@ -404,13 +404,15 @@ class Index:
         if not (self.path / CURRENT).exists():
             self._swap(self._new_generation())
 
-    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None) -> WriteReport:
+    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int = 1) -> WriteReport:
         """Add or update articles (same id = update in place), committing every `batch`.
 
-        Big batches are indexed by `procs` processes (default: one per core), each building
-        its own segment, so an import uses every core.
+        procs > 1 indexes big batches with that many processes (Whoosh's MpWriter, one segment
+        each). It is opt-in (the bench uses it): a sub-process that fails prints its own
+        traceback, and MpWriter drops the documents of a sub-writer that does not report back
+        within a second, so the one-process writer stays the safe default for users.
         """
-        procs = max(1, procs or os.cpu_count() or 1)
+        procs = max(1, procs)
         report = WriteReport()
         with self._writer_lock():
             self._ensure_created()
