@@ -173,7 +173,10 @@ def chart(results: list[dict], target: Path) -> None:
 
 
 def load_all(directory: Path = RESULTS) -> list[dict]:
-    results = [json.loads(p.read_text("utf-8")) for p in sorted(directory.glob("*.json"))]
+    # Only this bench's files: other benchmarks (extract, load, relevance) write here too.
+    results = [json.loads(p.read_text("utf-8")) for p in sorted(directory.glob("*.json"))
+               if p.name.startswith(("reuters-", "bbc-sample"))]
+    results = [r for r in results if "engines" in r and "corpus" in r]
     return sorted(results, key=lambda r: (r["corpus"] != "sample", r["articles"]))
 
 

@@ -36,6 +36,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
 from .article import Article
+from .codec import NewsCodec
 from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
                      SearchkitError)
 from .schema import SCHEMA_VERSION, build_schema
@@ -403,13 +404,15 @@ class Index:
         if not (self.path / CURRENT).exists():
             self._swap(self._new_generation())
 
-    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None) -> WriteReport:
+    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int = 1) -> WriteReport:
         """Add or update articles (same id = update in place), committing every `batch`.
 
-        Big batches are indexed by `procs` processes (default: one per core), each building
-        its own segment, so an import uses every core.
+        procs > 1 indexes big batches with that many processes (Whoosh's MpWriter, one segment
+        each). It is opt-in (the bench uses it): a sub-process that fails prints its own
+        traceback, and MpWriter drops the documents of a sub-writer that does not report back
+        within a second, so the one-process writer stays the safe default for users.
         """
-        procs = max(1, procs or os.cpu_count() or 1)
+        procs = max(1, procs)
         report = WriteReport()
         with self._writer_lock():
             self._ensure_created()
@@ -433,7 +436,7 @@ class Index:
         with ix.searcher() as searcher:
             existing = {i for i in pending if searcher.document_number(id=i) is not None}
         now = datetime.now(timezone.utc)
-        options: dict = {"limitmb": LIMIT_MB}
+        options: dict = {"limitmb": LIMIT_MB, "codec": NewsCodec()}
         if procs > 1 and len(pending) >= PARALLEL_MIN:
             # Whoosh's MpWriter: each sub-process writes a segment of its own (no merge at
             # the end of every batch: multisegment); Whoosh's merge policy joins small ones.
