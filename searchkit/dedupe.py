@@ -124,9 +124,11 @@ class DuplicateFinder:
         self.close()
 
     def close(self) -> None:
-        """Commit what was remembered and close the database."""
-        self._db.commit()
-        self._db.close()
+        """Commit what was remembered and close the database (closed even if the commit fails)."""
+        try:
+            self._db.commit()
+        finally:
+            self._db.close()
 
     def check(self, article_id: str, body: str, title: str = "") -> Match | None:
         """The earlier article `body` duplicates (never `article_id` itself), then remember it.

@@ -64,7 +64,7 @@ class WriteReport:
     duplicates: int = 0
 
 
-def _write_error(path: Path, exc: OSError) -> SearchkitError:
+def write_error(path: Path, exc: OSError) -> SearchkitError:
     """A user-facing error for a failed write; a full disk says so and that nothing was lost."""
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
@@ -293,7 +293,7 @@ class Index:
             self.path.mkdir(parents=True, exist_ok=True)
             handle = open(self.path / LOCK, "a+")
         except OSError as exc:
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         with handle:
             deadline = time.monotonic() + self.lock_timeout
             waited = False
@@ -351,7 +351,7 @@ class Index:
             writer = ix.writer(**(options or {"limitmb": LIMIT_MB}))
         except OSError as exc:
             self._recover()
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         try:
             yield writer
             writer.commit(**commit)
@@ -359,7 +359,7 @@ class Index:
             _cancel(writer)
             self._recover()
             if isinstance(exc, OSError):
-                raise _write_error(self.path, exc) from None
+                raise write_error(self.path, exc) from None
             raise
 
     def _new_generation(self) -> str:
@@ -371,7 +371,7 @@ class Index:
             (directory / META).write_text(json.dumps({"schema": SCHEMA_VERSION}), "utf-8")
         except OSError as exc:
             shutil.rmtree(directory, ignore_errors=True)
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         return name
 
     def _swap(self, generation: str) -> None:
@@ -384,7 +384,7 @@ class Index:
                 os.fsync(handle.fileno())
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         os.replace(tmp, self.path / CURRENT)
         dir_fd = os.open(self.path, os.O_RDONLY)
         try:
