@@ -92,6 +92,20 @@ class Searchkit(Engine):
         return [(hit.id, hit.snippet) for hit in result.hits]
 
 
+class SearchkitLean(Searchkit):
+    """searchkit's search() without facets and near-duplicate collapse (what a client that
+    shows only the ten hits asks for): shows what those two cost on top of ranking."""
+
+    name = "searchkit-lean"
+
+    def search(self, q: Query) -> list[tuple[str, str]]:
+        from searchkit import search
+
+        result = search(self.index, q.text, limit=LIMIT, sort=q.sort, since=q.since, until=q.until,
+                        source=q.source, facets=False, collapse=False)
+        return [(hit.id, hit.snippet) for hit in result.hits]
+
+
 class Fts5(Engine):
     """SQLite FTS5 with porter stemming, bm25() title-weighted, snippet()."""
 
@@ -287,11 +301,11 @@ class RawWhoosh(Engine):
 
 
 ENGINES = {
-    "searchkit": Searchkit, "fts5-and": lambda: Fts5("and"), "fts5-or": lambda: Fts5("or"),
+    "searchkit": Searchkit, "searchkit-lean": SearchkitLean, "fts5-and": lambda: Fts5("and"), "fts5-or": lambda: Fts5("or"),
     "tantivy": Tantivy, "whoosh": RawWhoosh,
 }
 # Engines that share an index on disk (the two FTS5 modes are one database).
-BUILD_AS = {"fts5-and": "fts5", "fts5-or": "fts5"}
+BUILD_AS = {"fts5-and": "fts5", "fts5-or": "fts5", "searchkit-lean": "searchkit"}
 
 
 def make(name: str) -> Engine:

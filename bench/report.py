@@ -12,12 +12,13 @@ import math
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ENGINE_ORDER = ("searchkit", "fts5-and", "fts5-or", "tantivy", "whoosh")
+ENGINE_ORDER = ("searchkit", "searchkit-lean", "fts5-and", "fts5-or", "tantivy", "whoosh")
 
 # (label, how to read it from an engine's entry, lower is better?)
 METRICS = [
     ("import articles/s, all cores", lambda e: e["import"]["docs_per_s"], False),
     ("import articles/s, 1 process", lambda e: e["import_1proc"]["docs_per_s"], False),
+    ("import articles per CPU-second", lambda e: e["import"]["docs_per_cpu_s"], False),
     ("index size MB", lambda e: e["import"]["bytes"] / 1e6, True),
     ("peak disk during import MB", lambda e: e["import"]["peak_disk_bytes"] / 1e6, True),
     ("peak RSS import MB", lambda e: e["import"]["peak_rss_mb"], True),
@@ -25,10 +26,13 @@ METRICS = [
     ("query p50 ms (top 10 + snippets)", lambda e: e["serve"]["p50_ms"], True),
     ("query p95 ms", lambda e: e["serve"]["p95_ms"], True),
     ("query p99 ms", lambda e: e["serve"]["p99_ms"], True),
+    ("query CPU p50 ms", lambda e: e["serve"]["cpu_p50_ms"], True),
+    ("query CPU p99 ms", lambda e: e["serve"]["cpu_p99_ms"], True),
     ("CLI cold start ms (to 1st result)", lambda e: e["cold_start_ms"], True),
     ("web /search p50 ms", lambda e: e["web"]["p50_ms"], True),
     ("web /search p99 ms", lambda e: e["web"]["p99_ms"], True),
     ("queries answered", lambda e: e["serve"]["answered"], False),
+    ("queries that raised an error", lambda e: e["serve"]["errors"], True),
 ]
 COLUMNS = [label for label, _, _ in METRICS]
 
@@ -53,7 +57,7 @@ def _fmt(value: float | None) -> str:
 def table(result: dict) -> list[list[str]]:
     """Rows: one per metric; columns: each engine, then searchkit's ratio to each peer."""
     engines = [e for e in ENGINE_ORDER if e in result["engines"]]
-    peers = [e for e in engines if e != "searchkit"]
+    peers = [e for e in engines if not e.startswith("searchkit")]
     header = ["metric"] + engines + [f"sk/{p}" for p in peers]
     rows = [header]
     for label, read, _ in METRICS:
@@ -84,6 +88,9 @@ def print_tables(results: list[dict]) -> None:
               f"{result['queries']} queries, {result['date']}")
         print(f"   {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
               f"{', '.join(f'{k} {v}' for k, v in m['versions'].items())}")
+        if "loadavg_at_start" in m:
+            print(f"   load average (1 min) at start {m['loadavg_at_start']:.1f}, highest seen "
+                  f"{result.get('loadavg_max', 0):.1f}: above {m['cores']}, other work shared the CPU")
         print("   sk/peer = searchkit's figure divided by the peer's (time, size: lower is better; "
               "articles/s: higher is better)\n")
         print(render(table(result)))
@@ -102,10 +109,12 @@ def fit_exponent(sizes: list[float], values: list[float]) -> float | None:
 
 GROWTH = [
     ("import s", lambda e: e["import"]["seconds"]),
+    ("import CPU s", lambda e: e["import"]["cpu_seconds"]),
     ("index MB", lambda e: e["import"]["bytes"] / 1e6),
     ("RSS import MB", lambda e: e["import"]["peak_rss_mb"]),
     ("p50 ms", lambda e: e["serve"]["p50_ms"]),
     ("p99 ms", lambda e: e["serve"]["p99_ms"]),
+    ("CPU p50 ms", lambda e: e["serve"]["cpu_p50_ms"]),
 ]
 
 

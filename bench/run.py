@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 WORK = HERE / "work"
 PEERS = ("fts5-and", "fts5-or", "tantivy", "whoosh")
-ALL_ENGINES = ("searchkit",) + PEERS
+ALL_ENGINES = ("searchkit", "searchkit-lean") + PEERS
 # Engines whose build has no parallel mode of its own: their one-process figure is the build.
 SINGLE_ONLY = ("fts5", "whoosh")
 
@@ -66,6 +66,7 @@ def machine() -> dict:
         except Exception:  # a peer not installed: reported as missing
             versions[name] = "missing"
     return {"cpu": model, "cores": os.cpu_count(), "memory_gib": round(mem_gib, 1),
+            "loadavg_at_start": os.getloadavg()[0],
             "python": platform.python_version(), "platform": platform.platform(), "versions": versions}
 
 
@@ -170,7 +171,9 @@ def corpus_for(label: str, work: Path = WORK) -> tuple[Path, Path]:
 
 
 def run_corpus(label: str, engines: list[str], single_docs: int, cold_runs: int, web_queries: int,
-               whoosh_max: int, work: Path) -> dict:
+               whoosh_max: int, work: Path, save=lambda result: None) -> dict:
+    """Every engine on one corpus; `save` gets the result so far after each engine (a long
+    run that is stopped still leaves what it measured)."""
     work.mkdir(parents=True, exist_ok=True)
     path, qpath = corpus_for(label, work)
     queries = qmod.load(qpath)
@@ -211,6 +214,8 @@ def run_corpus(label: str, engines: list[str], single_docs: int, cold_runs: int,
         else:
             times = [worker("cold", name, str(directory), t)["ms"] for t in texts]
         entry["cold_start_ms"] = statistics.median(times)
+        out["loadavg_max"] = max(out.get("loadavg_max", 0.0), os.getloadavg()[0])
+        save(out)
     prefix.unlink(missing_ok=True)
     shutil.rmtree(work / "prefix.parts", ignore_errors=True)
     return out
@@ -243,10 +248,14 @@ def main(argv: list[str] | None = None) -> None:
     args.results.mkdir(parents=True, exist_ok=True)
     written = []
     for label in [s for s in args.sizes.split(",") if s]:
-        result = run_corpus(label, engines, args.single_docs, args.cold_runs, args.web_queries,
-                            args.whoosh_max, args.work)
         target = args.results / f"{result_name(label)}.json"
-        target.write_text(json.dumps(result, indent=1) + "\n", "utf-8")
+
+        def save(result: dict, target: Path = target) -> None:
+            target.write_text(json.dumps(result, indent=1) + "\n", "utf-8")
+
+        result = run_corpus(label, engines, args.single_docs, args.cold_runs, args.web_queries,
+                            args.whoosh_max, args.work, save)
+        save(result)
         written.append(target)
         print_tables([result])
         if not args.keep:

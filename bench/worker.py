@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import threading
@@ -77,6 +78,16 @@ class Sampler(threading.Thread):
             self.done.wait(self.every)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (MpWriter workers).
+
+    The machine may be shared: CPU time per article is the figure that other work cannot
+    inflate much, where wall time can grow without bound."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def build(engine_name: str, corpus: Path, directory: Path, procs: int) -> dict:
     from .engines import dir_bytes, make
 
@@ -85,14 +96,16 @@ def build(engine_name: str, corpus: Path, directory: Path, procs: int) -> dict:
     engine = make(engine_name)
     sampler = Sampler(directory)
     sampler.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     count = engine.build(corpus, directory, procs)
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu_started
     sampler.done.set()
     sampler.join()
     size = dir_bytes(directory)
     return {"engine": engine_name, "docs": count, "procs": procs, "seconds": seconds,
-            "docs_per_s": count / seconds, "bytes": size,
+            "docs_per_s": count / seconds, "cpu_seconds": cpu, "docs_per_cpu_s": count / cpu,
+            "bytes": size,
             "peak_rss_mb": max(sampler.peak_rss_kb, peak_hwm_kb()) / 1024,
             "peak_disk_bytes": max(sampler.peak_disk, size)}
 
@@ -112,15 +125,27 @@ def serve(engine_name: str, directory: Path, queries_path: Path, warmup: int) ->
     queries = load(queries_path)
     engine = make(engine_name)
     engine.open(directory)
+    errors: list[str] = []
+
+    def answer(q) -> list[tuple[str, str]]:
+        try:
+            return engine.search(q)
+        except Exception as exc:  # an engine's bug is a finding to report, not the end of the run
+            errors.append(f"{q.qid} {q.text!r}: {type(exc).__name__}: {exc}")
+            return []
+
     for q in queries[:warmup]:
-        engine.search(q)
+        answer(q)
+    errors.clear()
     latencies: dict[str, float] = {}
+    cpu_ms: list[float] = []
     results: dict[str, list[str]] = {}
     snippets = 0
     for q in queries:
-        started = time.perf_counter()
-        hits = engine.search(q)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        hits = answer(q)
         latencies[q.qid] = (time.perf_counter() - started) * 1000
+        cpu_ms.append((time.process_time() - cpu_started) * 1000)
         results[q.qid] = [doc_id for doc_id, _ in hits]
         snippets += sum(1 for _, s in hits if s)
     engine.close()
@@ -131,8 +156,11 @@ def serve(engine_name: str, directory: Path, queries_path: Path, warmup: int) ->
     return {"engine": engine_name, "queries": len(queries),
             "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95),
             "p99_ms": percentile(values, 99), "mean_ms": sum(values) / len(values),
+            "cpu_p50_ms": percentile(cpu_ms, 50), "cpu_p95_ms": percentile(cpu_ms, 95),
+            "cpu_p99_ms": percentile(cpu_ms, 99),
             "p50_by_kind_ms": {k: percentile(v, 50) for k, v in by_kind.items()},
             "answered": sum(1 for ids in results.values() if ids), "snippets": snippets,
+            "errors": len(errors), "error_examples": errors[:5],
             "peak_rss_mb": peak_hwm_kb() / 1024, "results": results}
 
 

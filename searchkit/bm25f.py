@@ -25,6 +25,10 @@ from whoosh import query as wq
 
 K1 = 1.5
 B = 0.75
+FIELD_WEIGHT: dict[str, float] = {}  # query-time weight per field on top of the index-time boost
+# Length normalisation per field (default B). Headlines are one short sentence each: a longer
+# one is not more verbose the way a longer article is, so the title is normalised only lightly.
+FIELD_B: dict[str, float] = {"title": 0.3}
 
 
 class FieldsTerm(wq.Or):
@@ -59,7 +63,8 @@ class FieldsTerm(wq.Or):
                 continue
             postings = reader.postings(term.fieldname, term.text)
             avg = parent.avg_field_length(term.fieldname) or 1.0
-            parts.append((term.fieldname, avg, postings))
+            parts.append((term.fieldname, avg, postings, FIELD_WEIGHT.get(term.fieldname, 1.0),
+                          FIELD_B.get(term.fieldname, self.b)))
         for term in self.subqueries:
             df = max(df, parent.doc_frequency(term.fieldname, term.text))
         if not parts:
@@ -67,7 +72,7 @@ class FieldsTerm(wq.Or):
         n = parent.doc_count_all()
         idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
         union = parts[0][2]
-        for _, _, postings in parts[1:]:
+        for _, _, postings, _, _ in parts[1:]:
             union = matching.UnionMatcher(union, postings)
         return _FieldsMatcher(union, parts, reader, idf * self.boost, self.k1, self.b)
 
@@ -102,8 +107,8 @@ class _FieldsMatcher(matching.WrappingMatcher):
     def score(self):
         docnum = self.child.id()
         tf = 0.0
-        for fieldname, avg, postings in self._parts:
+        for fieldname, avg, postings, weight, b in self._parts:
             if postings.is_active() and postings.id() == docnum:
                 length = self._reader.doc_field_length(docnum, fieldname, 1) or 1
-                tf += postings.weight() / ((1 - self._b) + self._b * length / avg)
+                tf += weight * postings.weight() / ((1 - b) + b * length / avg)
         return self._idf * tf * (self._k1 + 1) / (tf + self._k1) if tf else 0.0

@@ -7,8 +7,11 @@ A duplicate's cluster is the cluster of the article it copies, so every copy of 
 points at the first one imported.
 
 Signatures persist beside the index in `dedupe.sqlite`, so a copy imported next week still
-finds the original. The index stays the source of truth: a stale entry (an article since
-deleted, or lost by an interrupted import) can at worst name a cluster with one member fewer.
+finds the original. What one import remembers is committed when that import's index write
+succeeded, and rolled back when it failed. The index stays the source of truth: a stale entry
+(an article since deleted) can at worst name a cluster with one member fewer. If the database
+cannot be written (a full disk), duplicate detection stops for the run and `failure` says why;
+the import itself goes on, and meets the full disk with the store's own message.
 """
 
 from __future__ import annotations
@@ -97,40 +100,73 @@ class DuplicateFinder:
 
     def __init__(self, path: Path | None = None, threshold: float = THRESHOLD) -> None:
         self.threshold = threshold
-        self._db = sqlite3.connect(str(path / DB_NAME) if path else ":memory:", timeout=600)
-        self._pending = 0
-        self._db.executescript(
-            """
-            PRAGMA journal_mode=WAL;
-            PRAGMA synchronous=NORMAL;
-            CREATE TABLE IF NOT EXISTS article (id TEXT PRIMARY KEY, cluster TEXT NOT NULL,
-                                                digest TEXT, sig BLOB);
-            CREATE INDEX IF NOT EXISTS article_digest ON article (digest);
-            CREATE TABLE IF NOT EXISTS band (key INTEGER NOT NULL, id TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS band_key ON band (key);
-            CREATE INDEX IF NOT EXISTS band_id ON band (id);
-            """
-        )
-        if self._db.execute("PRAGMA user_version").fetchone()[0] != SIGNATURE_VERSION:
-            # Signatures from another hashing scheme cannot be compared with ours: start afresh.
-            self._db.executescript("DELETE FROM band; UPDATE article SET sig = NULL;")
-            self._db.execute(f"PRAGMA user_version = {SIGNATURE_VERSION}")
-            self._db.commit()
+        self.failure = ""
+        self._target = str(path / DB_NAME) if path else ":memory:"
+        self._connection: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The database, opened on first use: an import first checks an article once it holds
+        the index's writer lock, so two imports never race to create or upgrade it."""
+        if self._connection is None:
+            self._connection = sqlite3.connect(self._target, timeout=600)
+            # A run's changes stay in memory until its commit (up to 256 MB), so a failed import
+            # leaves the file exactly as it was: nothing to roll back on a full disk.
+            self._connection.executescript(
+                """
+                PRAGMA cache_size = -262144;
+                PRAGMA temp_store = MEMORY;
+                CREATE TABLE IF NOT EXISTS article (id TEXT PRIMARY KEY, cluster TEXT NOT NULL,
+                                                    digest TEXT, sig BLOB);
+                CREATE INDEX IF NOT EXISTS article_digest ON article (digest);
+                CREATE TABLE IF NOT EXISTS band (key INTEGER NOT NULL, id TEXT NOT NULL);
+                CREATE INDEX IF NOT EXISTS band_key ON band (key);
+                CREATE INDEX IF NOT EXISTS band_id ON band (id);
+                """
+            )
+            if self._connection.execute("PRAGMA user_version").fetchone()[0] != SIGNATURE_VERSION:
+                # Signatures from another hashing scheme cannot be compared with ours: start afresh.
+                self._connection.executescript("DELETE FROM band; UPDATE article SET sig = NULL;")
+                self._connection.execute(f"PRAGMA user_version = {SIGNATURE_VERSION}")
+                self._connection.commit()
+        return self._connection
 
     def __enter__(self) -> "DuplicateFinder":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type | None, *exc: object) -> None:
+        self.close(keep=kind is None)
 
-    def close(self) -> None:
-        """Commit what was remembered and close the database (closed even if the commit fails)."""
+    def close(self, keep: bool = True) -> None:
+        """Commit what was remembered (or with keep=False forget it) and close the database."""
+        if self._connection is None:
+            return
         try:
-            self._db.commit()
+            if keep and not self.failure:
+                self._db.commit()
+            else:
+                self._db.rollback()
+        except sqlite3.Error as exc:
+            self.failure = self.failure or str(exc)
         finally:
-            self._db.close()
+            self._connection.close()
+            self._connection = None
 
     def check(self, article_id: str, body: str, title: str = "") -> Match | None:
+        """See _check; after a database failure every article is taken as new."""
+        if self.failure:
+            return None
+        try:
+            return self._check(article_id, body, title)
+        except sqlite3.Error as exc:
+            self.failure = str(exc)
+            try:
+                self._db.rollback()
+            except sqlite3.Error:
+                pass  # the failure above is the one to report
+            return None
+
+    def _check(self, article_id: str, body: str, title: str = "") -> Match | None:
         """The earlier article `body` duplicates (never `article_id` itself), then remember it.
 
         A short body ("Photo gallery", a one-line brief) is only the same text together with
@@ -146,10 +182,6 @@ class DuplicateFinder:
         if sig:
             self._db.executemany("INSERT INTO band (key, id) VALUES (?, ?)",
                                  [(key, article_id) for key in _band_keys(sig)])
-        self._pending += 1
-        if self._pending >= 1000:
-            self._db.commit()
-            self._pending = 0
         return match
 
     def _find(self, article_id: str, digest: str | None, sig: array | None) -> Match | None:

@@ -6,9 +6,7 @@ already in the index is touched unless a newer copy of the same article replaces
 
 from __future__ import annotations
 
-import errno
 import re
-import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,7 +17,7 @@ from .article import Article, clean
 from .errors import ExtractError, NotArticlesError
 from .extract import ExtractOptions, extract_bytes, extract_path, format_for_name, read_bytes
 from .extract.notice import ExtractNotice
-from .store import Index, write_error
+from .store import Index
 
 # Files a directory walk skips: notes that live beside a corpus, not articles in it.
 _NOT_ARTICLES = re.compile(r"(?:^|[\W_])(?:readme|licen[cs]e|notice|copying|attribution)(?:[\W_]|$)", re.I)
@@ -210,15 +208,14 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
             yield article
 
     index.path.mkdir(parents=True, exist_ok=True)
-    try:
-        if dedupe:
-            with DuplicateFinder(index.path) as finder:
-                written = index.write(articles(finder))
-        else:
-            written = index.write(articles(None))
-    except sqlite3.Error as exc:  # dedupe.sqlite on a full or failing disk: one line, no traceback
-        full = "full" in str(exc)
-        raise write_error(index.path, OSError(errno.ENOSPC if full else errno.EIO, str(exc))) from None
+    if dedupe:
+        with DuplicateFinder(index.path) as finder:
+            written = index.write(articles(finder))
+        if finder.failure:
+            noticed(f"{index.path}: duplicate detection stopped ({finder.failure}); "
+                    "articles were imported without it")
+    else:
+        written = index.write(articles(None))
     if current[0]:
         report.files += 1
     report.added, report.updated = written.added, written.updated

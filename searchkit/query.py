@@ -259,9 +259,11 @@ def _not_excludes(q: wq.Query) -> wq.Query:
     return q
 
 
-def _date_filter(name: str, span_start: datetime | None, span_end: datetime | None) -> wq.Query:
-    last = _naive_utc(span_end - timedelta(microseconds=1)) if span_end else None
-    return wq.DateRange("published", _naive_utc(span_start), last)
+def date_range(start: datetime | None, end: datetime | None) -> wq.Query:
+    """Articles published in [start, end) (either end open when None)."""
+    # Whoosh ranges are inclusive: stop one microsecond before the exclusive end.
+    last = _naive_utc(end - timedelta(microseconds=1)) if end else None
+    return wq.DateRange("published", _naive_utc(start), last)
 
 
 def _clause_span(m: re.Match, now: datetime | None) -> tuple[datetime | None, datetime | None]:
@@ -297,7 +299,7 @@ def _take_dates(text: str, now: datetime | None) -> tuple[str, list[wq.Query], l
         except DateError as exc:
             problems.append(str(exc))
             return " " + (m.group("quoted") or m.group("range") or m.group("bare") or "") + " "
-        q = _date_filter(m.group("field"), start, end)
+        q = date_range(start, end)
         filters.append(wq.Not(q) if m.group("neg") else q)
         return " "
 

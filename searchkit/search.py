@@ -18,16 +18,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from whoosh import query as wq
 from whoosh import scoring, sorting
 from whoosh.searching import Searcher
 
 from .dates import since_until
-from .query import ParsedQuery, QueryError, parse
+from .query import ParsedQuery, QueryError, date_range, parse
 from .snippets import Fragment, highlight, render_html, snippet
-from .store import Index, _aware, _naive_utc
+from .store import Index, _aware
 from .suggest import suggest
 
 SORTS = ("relevance", "newest", "oldest", "recency")
@@ -166,18 +166,12 @@ def filter_query(since: str | datetime | None = None, until: str | datetime | No
     parts: list[wq.Query] = []
     start, end = since_until(since, until, now)
     if start or end:
-        parts.append(_date_range(start, end))
+        parts.append(date_range(start, end))
     if source:
         parts.append(wq.Term("source_key", source.strip()))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
-
-
-def _date_range(start: datetime | None, end: datetime | None) -> wq.Query:
-    # Whoosh ranges are inclusive: stop one microsecond before the exclusive end.
-    last = _naive_utc(end - timedelta(microseconds=1)) if end else None
-    return wq.DateRange("published", _naive_utc(start), last)
 
 
 def _combine(parts: list[wq.Query | None]) -> wq.Query | None:

@@ -105,3 +105,38 @@ def test_killed_import_leaves_a_usable_index_and_rerun_completes(tmp_path):
                            "(kept_id, duplicate_ids): name one title/headline or body/text/content\n")
     assert _count(index_path) == 2225
     print(f"news-sample: 2225 articles in {seconds:.1f} s ({2225 / seconds:.0f} articles/s)")
+
+
+def test_progress_bar_and_rate_on_a_terminal_plain_summary_otherwise(tmp_path):
+    import pty
+
+    feeds = Path(__file__).parent / "fixtures" / "feeds"
+    command = [sys.executable, "-c", "from searchkit.cli import main; main()",
+               "--index", str(tmp_path / "index"), "import", str(feeds)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL,
+                              env=env, text=True, timeout=120)
+        os.close(follower)
+        follower = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+    assert done.stdout == "34 added, 0 updated, 0 duplicates, 0 failed\n"
+    screen = shown.decode("utf-8")
+    assert "[--------------------] 0/4 files · 0 articles" in screen
+    assert screen.rstrip().splitlines()[-1].startswith("34 articles from 4 files in ")
+    assert screen.rstrip().endswith(" articles/s)")
+    plain = subprocess.run(command, capture_output=True, env=env, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert (plain.stdout, plain.stderr) == ("0 added, 34 updated, 0 duplicates, 0 failed\n", "")

@@ -263,6 +263,9 @@ def test_near_duplicates_show_once_with_n_similar(client, index):
     assert re.findall(r'<h2><a href="/article/(\w+)', page) == ["copy"]  # the shorter copy ranks first
     assert re.search(r'<summary>1 similar</summary>\s*<ul>\s*<li><a href="/article/raqqa\?q=convoy">'
                      r'Fighters escape Raqqa in secret deal</a>\s*<span class="meta">Daily Planet · 14 Nov 2017</span>', page)
+    assert "similar</summary>" not in main_html(client.get("/search?q=convoy&source=Wire"))  # filtered out
+    copy = main_html(client.get("/article/copy"))
+    assert '<dt>Copy of</dt><dd><a href="/article/raqqa">Fighters escape Raqqa in secret deal</a></dd>' in copy
 
 
 def test_article_page_lists_similar_articles(client):
@@ -290,3 +293,28 @@ def test_every_route_is_in_the_readme(client):
     for rule in rules - {"/"}:
         assert f"`{rule.replace('<article_id>', '<id>')}" in readme, rule
     assert readme.index("docs/search-desktop.png") < readme.index("## Two commands")
+
+
+def test_date_inputs_show_the_days_a_period_covers(client):
+    page = main_html(client.get("/search?q=raqqa&since=2017-11&until=2017"))
+    assert '<input id="since" name="since" type="date" value="2017-11-01">' in page
+    assert '<input id="until" name="until" type="date" value="2017-12-31">' in page
+    assert 'aria-label="Remove filter Dates: 2017-11 to 2017"' in page
+
+
+def test_atom_feed_shows_an_article_imported_after_it_was_read(client, index):
+    first = ET.fromstring(client.get("/search.atom?q=raqqa").data)
+    assert len(first.findall(f"{ATOM}entry")) == 3
+    index.write([clean(Article(id="fresh", title="Raqqa rebuilt", body="Raqqa a year later.",
+                               published="2018-11-14T09:00:00+00:00"))])
+    feed = ET.fromstring(client.get("/search.atom?q=raqqa").data)
+    assert feed.findtext(f"{ATOM}updated") == "2018-11-14T09:00:00Z"
+    assert feed.find(f"{ATOM}entry").findtext(f"{ATOM}id") == "http://localhost/article/fresh"
+
+
+def test_atom_feed_is_newest_first_whatever_the_page_sort(client):
+    page = client.get("/search?q=raqqa+fighters&sort=oldest&limit=2&since=2000").get_data(as_text=True)
+    assert 'href="/search.atom?q=raqqa+fighters&amp;since=2000"' in page
+    feed = ET.fromstring(client.get("/search.atom?q=raqqa+fighters&sort=oldest&since=2000").data)
+    assert [e.findtext(f"{ATOM}id").rsplit("/", 1)[1] for e in feed.findall(f"{ATOM}entry")] == [
+        "budget", "raqqa", "boxer"]

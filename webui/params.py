@@ -8,6 +8,7 @@ default and adds a one-line problem the page shows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Mapping
 
 from searchkit.dates import DATE_HELP, DateError, parse_span
@@ -87,6 +88,18 @@ class SearchParams:
         """Keyword arguments for searchkit.search()."""
         return dict(limit=self.limit, page=self.page, sort=self.sort, since=self.since or None,
                     until=self.until or None, source=self.source or None)
+
+    @property
+    def since_day(self) -> str:
+        """`since` as the YYYY-MM-DD a date input shows ("2012-05" -> "2012-05-01")."""
+        return parse_span(self.since).start.strftime("%Y-%m-%d") if self.since else ""
+
+    @property
+    def until_day(self) -> str:
+        """`until` as the last YYYY-MM-DD it includes ("2012-05" -> "2012-05-31")."""
+        if not self.until:
+            return ""
+        return (parse_span(self.until).end - timedelta(microseconds=1)).strftime("%Y-%m-%d")
 
     @property
     def filtered(self) -> bool:

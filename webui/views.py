@@ -81,24 +81,26 @@ def _marked(fragments, counter: list[int]) -> Markup:
 @bp.route("/")
 @bp.route("/search")
 def search_page():
+    """The search page: the help on the query language without a query, else the results."""
     params = SearchParams.from_args(request.args)
     result, error = _run_search(params)
     timeline = bars(result.timeline) if result else []
-    copies = cluster_copies(_index(), result.hits, params.q) if result else {}
+    copies = cluster_copies(_index(), result.hits, params.q, params.since or None, params.until or None,
+                            params.source or None) if result else {}
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
         sort_labels=SORT_LABELS, timeline=timeline, copies=copies, article_count=len(_index()) if not params.q else 0,
-        feed_url=url_for("web.search_feed", **params.args(page=1)) if params.q else "")
+        feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "")
 
 
 @bp.route("/search.atom")
 def search_feed():
-    """The newest matches of a search as Atom: a saved search to follow in a feed reader."""
+    """The newest matches of a search as Atom: a saved search to follow in a feed reader
+    (always newest first, whatever the sort, so new articles come in at the top)."""
     params = SearchParams.from_args(request.args)
     if not params.q:
         abort(400, "missing parameter q: /search.atom?q=words")
-    sort = params.sort if request.args.get("sort") else "newest"
-    feed_params = SearchParams(q=params.q, sort=sort, since=params.since, until=params.until,
+    feed_params = SearchParams(q=params.q, sort="newest", since=params.since, until=params.until,
                                source=params.source, limit=FEED_SIZE)
     result, error = _run_search(feed_params)
     if error:
@@ -111,13 +113,14 @@ def search_feed():
         for hit in result.hits
     ]
     body = render_feed(title=f"searchkit: {params.q}", entries=entries,
-                       feed_url=url_for("web.search_feed", _external=True, **params.args()),
+                       feed_url=url_for("web.search_feed", _external=True, **params.args(sort="relevance", limit=10)),
                        page_url=url_for("web.search_page", _external=True, **params.args()))
     return Response(body, mimetype="application/atom+xml")
 
 
 @bp.route("/article/<path:article_id>")
 def article_page(article_id: str):
+    """One stored article: the query's matches highlighted and numbered, provenance, similar."""
     try:
         article = _index().get(article_id)
     except SearchkitError:
@@ -148,6 +151,7 @@ def article_page(article_id: str):
 
 @bp.route("/api/search")
 def api_search():
+    """/api/search: the page's parameters, the library's result as JSON, paging links, warnings."""
     params = SearchParams.from_args(request.args)
     result, error = _run_search(params)
     if error:

@@ -79,8 +79,8 @@ def run_bm25s(docs: list[dict], queries: list[tuple[str, str]], ours: bool) -> t
 
 
 def row(name: str, report: Report, seconds: float) -> str:
-    return (f"| {name:<22} | {report.map:.3f} | {report.ndcg10:.3f} | {report.p10:.3f} | "
-            f"{report.recall100:.3f} | {seconds:6.2f} |")
+    return (f"| {name:<22} | {report.map:.4f} | {report.ndcg10:.4f}  | {report.p10:.4f} | "
+            f"{report.recall100:.4f}     | {seconds:7.2f} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, ours in (("bm25s (its stopwords)", False), ("bm25s (our analysis)", True)):
         run, seconds = run_bm25s(docs, queries, ours)
         reports[name] = (evaluate(run, qrels), seconds)
-    print("| engine                 | MAP   | nDCG@10 | P@10  | R@100 | query s |")
-    print("|------------------------|-------|-------|-------|-------|--------|")
+    print("| engine                 | MAP    | nDCG@10 | P@10   | recall@100 | query s |")
+    print("|------------------------|--------|---------|--------|------------|---------|")
     for name, (report, seconds) in reports.items():
         print(row(name, report, seconds))
     sk = reports["searchkit"][0]

@@ -254,11 +254,14 @@ def _find_date(tree: lxml_html.HtmlElement, url: str) -> str:
 def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Article | ExtractError]:
     if len(data) > MAX_HTML:
         raise ExtractError(f"HTML page is {len(data) / 1e6:.0f} MB, over the {MAX_HTML // 2**20} MB limit")
-    tree = parse(decode(data, options.charset or None))
+    text = decode(data, options.charset or None)
+    tree = parse(text)
     meta = read_meta(tree, options.url)
     paragraphs, extractor = main_text(tree, meta, meta.url)
     title = meta.title
     paragraphs = tidy(strip_leftovers(paragraphs, title), tree, meta)
+    if not paragraphs and not tree.text_content().strip():
+        paragraphs, extractor = markup_text(text), "searchkit.html:text"  # a tree lxml could not build
     if not paragraphs:
         raise ExtractError("no article text found in the page")
     published, date_source = meta.published, meta.sources.get("published", "")
@@ -282,6 +285,21 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Arti
                 "metadata": ", ".join(f"{k}={v}" for k, v in sorted(sources.items())
                                       if k not in ("article_body", "description"))},
     )
+
+
+_INVISIBLE = re.compile(r"<(script|style|noscript|template|head)\b.*?</\1\s*>", re.I | re.S)
+_BLOCK_TAG = re.compile(r"</?(?:p|div|h[1-6]|li|br|tr|blockquote|article|section|pre)\b[^>]*>", re.I)
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+def markup_text(text: str) -> list[str]:
+    """Paragraphs of a page read as tagged text, for markup too deep or broken for a parser:
+    block tags end a paragraph, other tags are dropped, entities decoded."""
+    from html import unescape
+
+    text = _ANY_TAG.sub(" ", _BLOCK_TAG.sub("\n", _INVISIBLE.sub(" ", text)))
+    lines = (" ".join(unescape(line).split()) for line in text.split("\n"))
+    return [line for line in lines if line]
 
 
 def fragment_paragraphs(markup: str) -> list[str]:
