@@ -77,7 +77,15 @@ def write_error(path: Path, exc: OSError) -> SearchkitError:
 
 
 def _cancel(writer) -> None:
-    """Cancel a Whoosh writer after a failure; a writer a failed commit already closed is fine."""
+    """Cancel a Whoosh writer after a failure; a writer a failed commit already closed is fine.
+
+    An MpWriter's cancel() only flags its sub-processes in the parent's memory, so they would
+    go on reading job files that _recover() is about to delete (and print tracebacks): stop them.
+    """
+    for task in getattr(writer, "tasks", ()):
+        if task.is_alive():
+            task.terminate()
+        task.join(10)
     try:
         writer.cancel()
     except (OSError, whoosh.writing.IndexingError):
