@@ -65,7 +65,7 @@ class WriteReport:
     duplicates: int = 0
 
 
-def _write_error(path: Path, exc: OSError) -> SearchkitError:
+def write_error(path: Path, exc: OSError) -> SearchkitError:
     """A user-facing error for a failed write; a full disk says so and that nothing was lost."""
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
@@ -78,7 +78,15 @@ def _write_error(path: Path, exc: OSError) -> SearchkitError:
 
 
 def _cancel(writer) -> None:
-    """Cancel a Whoosh writer after a failure; a writer a failed commit already closed is fine."""
+    """Cancel a Whoosh writer after a failure; a writer a failed commit already closed is fine.
+
+    An MpWriter's cancel() only flags its sub-processes in the parent's memory, so they would
+    go on reading job files that _recover() is about to delete (and print tracebacks): stop them.
+    """
+    for task in getattr(writer, "tasks", ()):
+        if task.is_alive():
+            task.terminate()
+        task.join(10)
     try:
         writer.cancel()
     except (OSError, whoosh.writing.IndexingError):
@@ -294,7 +302,7 @@ class Index:
             self.path.mkdir(parents=True, exist_ok=True)
             handle = open(self.path / LOCK, "a+")
         except OSError as exc:
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         with handle:
             deadline = time.monotonic() + self.lock_timeout
             waited = False
@@ -352,7 +360,7 @@ class Index:
             writer = ix.writer(**(options or {"limitmb": LIMIT_MB}))
         except OSError as exc:
             self._recover()
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         try:
             yield writer
             writer.commit(**commit)
@@ -360,7 +368,7 @@ class Index:
             _cancel(writer)
             self._recover()
             if isinstance(exc, OSError):
-                raise _write_error(self.path, exc) from None
+                raise write_error(self.path, exc) from None
             raise
 
     def _new_generation(self) -> str:
@@ -372,7 +380,7 @@ class Index:
             (directory / META).write_text(json.dumps({"schema": SCHEMA_VERSION}), "utf-8")
         except OSError as exc:
             shutil.rmtree(directory, ignore_errors=True)
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         return name
 
     def _swap(self, generation: str) -> None:
@@ -385,7 +393,7 @@ class Index:
                 os.fsync(handle.fileno())
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         os.replace(tmp, self.path / CURRENT)
         dir_fd = os.open(self.path, os.O_RDONLY)
         try:

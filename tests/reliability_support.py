@@ -19,7 +19,7 @@ from typing import Iterator
 import whoosh.index
 from whoosh.filedb.filestore import FileStorage
 
-from searchkit.dedupe import DB_NAME as DEDUPE_DB  # duplicate signatures live beside the index
+from searchkit.dedupe import DB_NAME
 from searchkit.store import CURRENT, LOCK, META, WHOOSH_NAME
 
 SEARCHKIT = str(Path(sys.executable).with_name("searchkit"))
@@ -133,5 +133,7 @@ def debris(index_path: Path) -> set[str]:
     """Anything in the index directory a clean index would not have."""
     live_name = (index_path / CURRENT).read_text().strip()
     live = index_path / live_name
-    found = {name for name in os.listdir(index_path) if name not in (CURRENT, LOCK, live_name, DEDUPE_DB)}
+    # dedupe.py keeps its signatures beside the generations (SQLite recovers its own journal).
+    kept = (CURRENT, LOCK, live_name, DB_NAME, DB_NAME + "-journal", DB_NAME + "-wal", DB_NAME + "-shm")
+    found = {name for name in os.listdir(index_path) if name not in kept}
     return found | {f"{live_name}/{name}" for name in set(os.listdir(live)) - live_files(index_path)}
