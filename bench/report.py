@@ -89,8 +89,10 @@ def print_tables(results: list[dict]) -> None:
         print(f"   {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
               f"{', '.join(f'{k} {v}' for k, v in m['versions'].items())}")
         if "loadavg_at_start" in m:
+            load = max(m["loadavg_at_start"], result.get("loadavg_max", 0))
+            note = f": above {m['cores']}, other work shared the CPU" if load > m["cores"] else ""
             print(f"   load average (1 min) at start {m['loadavg_at_start']:.1f}, highest seen "
-                  f"{result.get('loadavg_max', 0):.1f}: above {m['cores']}, other work shared the CPU")
+                  f"{result.get('loadavg_max', 0):.1f}{note}")
         print("   sk/peer = searchkit's figure divided by the peer's (time, size: lower is better; "
               "articles/s: higher is better)\n")
         print(render(table(result)))
