@@ -229,8 +229,9 @@ def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str 
     bold = fmt == "text" and sys.stdout.isatty()
     for qid, words in runs:
         try:
+            # Facets make Whoosh score every match (no top-N pruning): count them only when shown.
             result = search(index, words, limit=limit, page=page, sort=sort, since=since, until=until,
-                            source=source)
+                            source=source, facets=show_facets or fmt == "json")
         except QueryError as exc:
             if not queries_file:
                 raise _fail(exc) from None

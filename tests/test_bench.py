@@ -7,7 +7,6 @@ column. (tantivy is a bench-only peer: its test runs where bench/.venv installed
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -82,8 +81,6 @@ def test_every_engine_answers_the_same_single_word_queries(tiny, tmp_path):
         assert all(len(hits) <= 10 and set(hits) <= ids for hits in answers.values()), name
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tantivy") is None,
-                    reason="tantivy is a bench-only peer (installed by `make bench` in bench/.venv)")
 def test_tantivy_answers_the_same_single_word_queries(tiny, tmp_path):
     drawn = [q for q in queries.draw(list(corpus.read_records(tiny))) if q.kind == "words1"]
     answers = _answers("tantivy", tiny, tmp_path, drawn)
