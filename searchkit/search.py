@@ -346,6 +346,19 @@ def cluster_size(searcher: Searcher, q: wq.Query, cluster: str) -> int:
     return max(1, len(searcher.search(wq.And([q, wq.Term("cluster", cluster)]), limit=None, scored=False)))
 
 
+def cluster_sizes(searcher: Searcher, q: wq.Query, clusters: list[str]) -> dict[str, int]:
+    """cluster_size for several clusters with one unscored search (one per page, not per hit)."""
+    shared = sorted({c for c in clusters if c and searcher.doc_frequency("cluster", c) >= 2})
+    sizes = {c: 1 for c in clusters}
+    if shared:
+        wanted = wq.Or([wq.Term("cluster", c) for c in shared])
+        results = searcher.search(wq.And([q, wanted]), limit=None, scored=False, groupedby="cluster")
+        for cluster, docnums in results.groups("cluster").items():
+            if cluster in sizes:
+                sizes[cluster] = max(1, len(docnums))
+    return sizes
+
+
 def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: ParsedQuery | None,
              snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True) -> Hit:
     """The Hit for a document: stored fields plus highlighted title and snippet."""
@@ -410,12 +423,12 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
             docs = _recency_rerank(searcher, docs)
         total = kept[0] - len(displaced) if collapse else len(results)
         facet_counts, buckets = _facets(searcher, results, displaced) if facets else ({}, [])
-        hits = []
-        for rank, (docnum, score) in enumerate(docs[(page - 1) * limit:wanted], (page - 1) * limit + 1):
-            hit = make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
-            if collapse:
-                hit.cluster_size = cluster_size(searcher, q, hit.cluster)
-            hits.append(hit)
+        hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
+                for rank, (docnum, score) in enumerate(docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
+        if collapse:
+            sizes = cluster_sizes(searcher, q, [hit.cluster for hit in hits])
+            for hit in hits:
+                hit.cluster_size = sizes[hit.cluster]
         suggestion = None
         if total < SUGGEST_BELOW:
             suggestion = _better_query(index, searcher, text, total, now)
