@@ -335,19 +335,13 @@ def _track_collapse(collector) -> tuple[list[int], list[int]]:
     return kept, displaced
 
 
-def cluster_size(searcher: Searcher, q: wq.Query, cluster: str) -> int:
-    """How many articles of `cluster` match `q` (1 for an article without copies: no search).
+def cluster_sizes(searcher: Searcher, q: wq.Query, clusters: list[str]) -> dict[str, int]:
+    """How many articles of each cluster match `q`, with one unscored search for the page.
 
     Counted, not taken from Whoosh's collapsed_counts, which misses a copy that was
-    displaced when a better one of the same cluster turned up later.
+    displaced when a better one of the same cluster turned up later. A cluster with one
+    article needs no search.
     """
-    if not cluster or searcher.doc_frequency("cluster", cluster) < 2:
-        return 1
-    return max(1, len(searcher.search(wq.And([q, wq.Term("cluster", cluster)]), limit=None, scored=False)))
-
-
-def cluster_sizes(searcher: Searcher, q: wq.Query, clusters: list[str]) -> dict[str, int]:
-    """cluster_size for several clusters with one unscored search (one per page, not per hit)."""
     shared = sorted({c for c in clusters if c and searcher.doc_frequency("cluster", c) >= 2})
     sizes = {c: 1 for c in clusters}
     if shared:

@@ -12,7 +12,7 @@ from whoosh import query as wq
 from whoosh import sorting
 
 from .errors import SearchkitError
-from .search import Hit, cluster_size, make_hit
+from .search import Hit, cluster_sizes, make_hit
 from .store import Index
 
 KEY_TERMS = 15
@@ -41,9 +41,8 @@ def similar(index: Index, article_id: str, limit: int = 5) -> list[Hit]:
         q = wq.Or([wq.Term(name, term, boost=weight) for term, weight in terms for name in ("title", "body")])
         own = wq.Or([wq.Term("cluster", fields.get("cluster") or article_id), wq.Term("id", article_id)])
         results = searcher.search(q, limit=limit, mask=own, collapse=sorting.FieldFacet("cluster"))
-        hits = []
-        for rank, hit in enumerate(results, 1):
-            found = make_hit(searcher, hit.docnum, hit.score or 0.0, rank, None)
-            found.cluster_size = cluster_size(searcher, q, found.cluster)
-            hits.append(found)
+        hits = [make_hit(searcher, hit.docnum, hit.score or 0.0, rank, None) for rank, hit in enumerate(results, 1)]
+        sizes = cluster_sizes(searcher, q, [hit.cluster for hit in hits])
+        for hit in hits:
+            hit.cluster_size = sizes[hit.cluster]
         return hits
