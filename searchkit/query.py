@@ -94,6 +94,7 @@ class ParsedQuery:
     phrases: list[Phrase] = field(default_factory=list)
     filters: list[wq.Query] = field(default_factory=list)
     notice: str = ""
+    words: list[str] | None = None  # a plain-word query's stems, repeats kept (ranking.py ranks these)
 
 
 SHORT_QUERY = 3  # words; up to this many, every word is meant: all-words boost applies
@@ -135,7 +136,7 @@ def _words(text: str, notice: str = "", filters: list[wq.Query] | None = None) -
         if filters:
             return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
         raise QueryError("nothing to search for: the query has only punctuation or very common words")
-    return ParsedQuery(text, words_query(stems), set(stems), [], filters or [], notice)
+    return ParsedQuery(text, words_query(stems), set(stems), [], filters or [], notice, words=stems)
 
 
 def phrase_terms(text: str) -> Phrase:

@@ -271,6 +271,15 @@ class _DateSortFacet(sorting.FieldFacet):
         return _DateSortCategorizer(global_searcher, self.fieldname, self.newest)
 
 
+def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
+                 ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
+    """Facets and timeline from counts per source and per (UTC) publication moment."""
+    unit, buckets = timeline(dates)
+    facets = {"source": sorted(((k, v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
+    facets[unit] = [(b.label, b.count) for b in buckets if b.count]
+    return facets, buckets
+
+
 def _facets(searcher: Searcher, results, displaced: list[int]
             ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
     sources = dict(results.groups("source"))
@@ -286,11 +295,7 @@ def _facets(searcher: Searcher, results, displaced: list[int]
         moment = _aware(fields.get("published"))
         if moment in dates:
             dates[moment] -= 1
-    dates = {moment: count for moment, count in dates.items() if count > 0}
-    unit, buckets = timeline(dates)
-    facets = {"source": sorted(((k, v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
-    facets[unit] = [(b.label, b.count) for b in buckets if b.count]
-    return facets, buckets
+    return _facet_lists(sources, {moment: count for moment, count in dates.items() if count > 0})
 
 
 def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -396,38 +401,94 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
         flt = _combine([flt, *parsed.filters])
         wanted = page * limit
-        # Filters go in as Require (match both, score the first), not Whoosh's filter=:
-        # with filter= Whoosh's collapsing lets near-duplicates through.
-        q = wq.Require(parsed.query, flt) if flt is not None else parsed.query
-        options: dict = {}
-        if collapse:
-            options["collapse"] = sorting.FieldFacet("cluster")
-        if facets:
-            options["groupedby"] = {"source": sorting.FieldFacet("source_key", maptype=sorting.Count),
-                                    "published": _DateFacet("published", maptype=sorting.Count)}
-        if sort in ("newest", "oldest"):
-            options["sortedby"] = _DateSortFacet(newest=(sort == "newest"))
-        fetch = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
-        collector = searcher.collector(limit=fetch, **options)
-        kept, displaced = _track_collapse(collector) if collapse else ([0], [])
-        searcher.search_with_collector(q, collector)
-        results = collector.results()
-        docs = [(hit.docnum, hit.score if isinstance(hit.score, (int, float)) else 0.0) for hit in results]
-        if sort == "recency":
-            docs = _recency_rerank(searcher, docs)
-        total = kept[0] - len(displaced) if collapse else len(results)
-        facet_counts, buckets = _facets(searcher, results, displaced) if facets else ({}, [])
+        ranked = None
+        if parsed.words:
+            ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets)
+        if ranked is None:
+            ranked = rank_with_whoosh(searcher, parsed, flt, sort, wanted, collapse, facets)
         hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
-                for rank, (docnum, score) in enumerate(docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
+                for rank, (docnum, score) in enumerate(ranked.docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
         if collapse:
-            sizes = cluster_sizes(searcher, q, [hit.cluster for hit in hits])
+            sizes = ranked.cluster_sizes(searcher, [(hit.cluster, docnum) for hit, (docnum, _) in
+                                                    zip(hits, ranked.docs[(page - 1) * limit:wanted])])
             for hit in hits:
                 hit.cluster_size = sizes[hit.cluster]
         suggestion = None
-        if total < SUGGEST_BELOW:
-            suggestion = _better_query(index, searcher, text, total, now)
-    return SearchResult(text, hits, total, page, limit, (time.perf_counter() - started) * 1000,
-                        parsed.notice, facet_counts, buckets, suggestion, sort)
+        if ranked.total < SUGGEST_BELOW:
+            suggestion = _better_query(index, searcher, text, ranked.total, now)
+    return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
+                        parsed.notice, ranked.facets, ranked.timeline, suggestion, sort)
+
+
+@dataclass
+class Ranked:
+    """A query's ranked results before hits are made: the first `wanted` (docnum, score),
+    best first, the total shown, facets and timeline, and how to count cluster sizes."""
+
+    docs: list[tuple[int, float]]
+    total: int
+    facets: dict[str, list[tuple[str, int]]]
+    timeline: list[TimelineBucket]
+    sizes_by_docnum: dict[int, int] | None = None
+    query: wq.Query | None = None  # the Whoosh query that matched, to count cluster sizes with
+
+    def cluster_sizes(self, searcher: Searcher, listed: list[tuple[str, int]]) -> dict[str, int]:
+        """{cluster: matching articles} for the listed (cluster, docnum) pairs."""
+        if self.sizes_by_docnum is not None:
+            return {cluster: self.sizes_by_docnum.get(docnum, 1) for cluster, docnum in listed}
+        return cluster_sizes(searcher, self.query, [cluster for cluster, _ in listed])
+
+
+def rank_with_whoosh(searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None, sort: str,
+                     wanted: int, collapse: bool, facets: bool) -> Ranked:
+    """Any query ranked by Whoosh's collector, one matching article at a time."""
+    # Filters go in as Require (match both, score the first), not Whoosh's filter=:
+    # with filter= Whoosh's collapsing lets near-duplicates through.
+    q = wq.Require(parsed.query, flt) if flt is not None else parsed.query
+    options: dict = {}
+    if collapse:
+        options["collapse"] = sorting.FieldFacet("cluster")
+    if facets:
+        options["groupedby"] = {"source": sorting.FieldFacet("source_key", maptype=sorting.Count),
+                                "published": _DateFacet("published", maptype=sorting.Count)}
+    if sort in ("newest", "oldest"):
+        options["sortedby"] = _DateSortFacet(newest=(sort == "newest"))
+    fetch = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
+    collector = searcher.collector(limit=fetch, **options)
+    kept, displaced = _track_collapse(collector) if collapse else ([0], [])
+    searcher.search_with_collector(q, collector)
+    results = collector.results()
+    docs = [(hit.docnum, hit.score if isinstance(hit.score, (int, float)) else 0.0) for hit in results]
+    if sort == "recency":
+        docs = _recency_rerank(searcher, docs)
+    total = kept[0] - len(displaced) if collapse else len(results)
+    facet_counts, buckets = _facets(searcher, results, displaced) if facets else ({}, [])
+    return Ranked(docs, total, facet_counts, buckets, query=q)
+
+
+def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
+                     sort: str, wanted: int, collapse: bool, facets: bool) -> Ranked | None:
+    """A plain-word query ranked over all its matches at once (ranking.py): the same results
+    as rank_with_whoosh, many times faster. None when its filter needs Whoosh."""
+    from . import query as qmod
+    from . import ranking
+
+    boosts = ranking.Boosts(qmod.ALL_WORDS_BOOST, qmod.SHORT_QUERY, qmod.PROXIMITY_BOOST,
+                            qmod.PROXIMITY_SLOP, qmod.MAX_PROXIMITY_PAIRS, qmod.USE_QTF)
+    stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
+    try:
+        ranked = ranking.rank(searcher, index.arrays, parsed.words or [], boosts, flt=flt,
+                              sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
+                              collapse=collapse, facets=facets, granularity=_granularity)
+    except ranking.Unsupported:
+        return None
+    docs = ranked.docs
+    if sort == "recency":
+        docs = _recency_rerank(searcher, docs)
+    facet_counts, buckets = ({}, [])
+    if facets:
+        facet_counts, buckets = _facet_lists(ranked.sources, {_aware(m): c for m, c in ranked.dates.items()})
+    return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes)
 
 
 def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None) -> str | None:
@@ -443,4 +504,5 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
 
 
 __all__ = ["Hit", "SearchResult", "TimelineBucket", "search", "filter_query", "make_hit", "timeline",
+           "rank_with_arrays", "rank_with_whoosh", "Ranked",
            "weighting", "QueryError", "SORTS"]

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -173,6 +174,17 @@ class Index:
         # (generation name, its open Whoosh index): one tuple, so threads sharing this Index
         # (the web server's) never pair one generation's name with another's index.
         self._open: tuple[str, whoosh.index.Index] | None = None
+        self._arrays = None
+        self._local = threading.local()  # this thread's (generation, open searcher)
+
+    @property
+    def arrays(self):
+        """Numpy arrays read from this index's segments (arrays.ArrayCache), made on first use."""
+        if self._arrays is None:
+            from .arrays import ArrayCache
+
+            self._arrays = ArrayCache()
+        return self._arrays
 
     # -- reading -------------------------------------------------------------------------
 
@@ -241,12 +253,41 @@ class Index:
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:
-        """A Whoosh searcher over the latest committed state (BM25F scoring)."""
+        """A Whoosh searcher over the latest committed state (BM25F scoring).
+
+        Each thread keeps its searcher open between calls and refreshes it when a commit or a
+        reindex changed the index: opening every segment's files again costs more than most
+        queries (a searcher is not shared between threads: its files have one read position).
+        """
+        yield self._thread_searcher()
+
+    def _thread_searcher(self) -> Searcher:
         from .search import weighting
 
-        searcher = self._with_live(lambda ix: ix.searcher(weighting=weighting()))
-        with searcher:
-            yield searcher
+        cached = getattr(self._local, "searcher", None)
+        generation = self._current()
+        if cached is not None and cached[0] == generation:
+            try:
+                if cached[1].up_to_date():
+                    return cached[1]
+                fresh = cached[1].refresh()
+                self._local.searcher = (generation, fresh)
+                return fresh
+            except (OSError, whoosh.index.EmptyIndexError):
+                pass  # its files are gone (a reindex finished meanwhile): open the new ones
+        if cached is not None:
+            self._local.searcher = None
+            cached[1].close()
+        opened = self._with_live(lambda ix: (self._current(), ix.searcher(weighting=weighting())))
+        self._local.searcher = opened
+        return opened[1]
+
+    def close(self) -> None:
+        """Close this thread's open searcher (others close when their thread's Index goes)."""
+        cached = getattr(self._local, "searcher", None)
+        if cached is not None:
+            self._local.searcher = None
+            cached[1].close()
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""

@@ -1,0 +1,240 @@
+"""Whole posting lists and columns of a Whoosh segment as numpy arrays, kept per segment.
+
+Whoosh hands out one posting and one column value at a time, in Python: ranking a plain-word
+query over 100k articles that way scores every matching article in the interpreter
+(ranking.py does it for all of them at once with numpy instead). This module reads what that
+needs straight from the segment files, in the W3 codec's own format:
+
+- a posting list is a chain of blocks, each a pickled (delta-coded ids, weights, values)
+  tuple, usually zlib-compressed, after a small pickled info tuple; only ids and weights are
+  kept (positions are read for the few articles that need them, see ranking.py);
+- a field's lengths are one byte per document (Whoosh's length_to_byte), a numeric column
+  is a packed array, a bytes column is the values end to end with a lengths array.
+
+A segment never changes once written (a deletion only adds to its deleted set), so what is
+read from one is cached for as long as it is live: SegmentCache holds one segment's arrays,
+ArrayCache one cache per live segment, and forgets segments that are merged away.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import zlib
+from collections import OrderedDict
+from pickle import load, loads
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher, _lenfield
+from whoosh.util.numeric import byte_to_length
+
+_INT = 4  # bytes of a block's length prefix (a signed big-endian int)
+# Bytes of decoded posting lists an ArrayCache keeps (least recently used dropped first):
+# 8 per posting (id, weight), about 50 more where positions are kept (body).
+POSTINGS_BUDGET = 256 * 1024 * 1024
+_VALUE_BYTES = 50
+# byte_to_length for every byte value: a length column turns into lengths with one take().
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+
+# (segment docnums int32, weights float32, encoded positions or None), in docnum order.
+# Whoosh keeps weights as 32-bit floats too, so nothing is lost.
+Postings = tuple[np.ndarray, np.ndarray, "list[bytes] | None"]
+
+
+def _empty(values: bool) -> Postings:
+    return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), [] if values else None
+
+
+def read_postings(reader, fieldname: str, text: str, values: bool = False) -> Postings:
+    """Every (docnum, weight) of a term in one segment reader, decoded block by block, and
+    with values=True each posting's encoded value (positions: format.decode_positions)."""
+    if (fieldname, text) not in reader:
+        return _empty(values)
+    matcher = reader.postings(fieldname, text)
+    if not isinstance(matcher, W3LeafMatcher):  # another codec or an in-memory list: slow path
+        ids, weights, raw = [], [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            if values:
+                raw.append(matcher.value())
+            matcher.next()
+        return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32), raw if values else None
+    postfile = matcher._postfile
+    position = matcher._startoffset
+    if postfile.get(position, 4) != WHOOSH3_HEADER_MAGIC:
+        raise ValueError(f"posting list of {fieldname}:{text} does not start with a block header")
+    position += 4
+    deltas: list[int] = []
+    weights: list[float] = []
+    raw_values: list[bytes] = []
+    previous_max = 0
+    while True:
+        length = postfile.get_int(position)
+        last = length < 0
+        length = abs(length)
+        block = io.BytesIO(postfile.get(position + _INT, length))
+        count, max_id, _maxweight, compression, _, _ = load(block)
+        data = block.read()
+        if compression:
+            data = zlib.decompress(data)
+        ids, block_weights, block_values = loads(data)
+        if values:
+            raw_values.extend(block_values if block_values is not None else [b""] * count)
+        start = len(deltas)
+        deltas.extend(ids)
+        deltas[start] -= previous_max  # the first id of a block is absolute: make it a delta
+        if block_weights is None:
+            weights.extend([1.0] * count)
+        elif isinstance(block_weights, float):
+            weights.extend([block_weights] * count)
+        else:
+            weights.extend(block_weights)
+        previous_max = max_id
+        if last:
+            break
+        position += _INT + length
+    ids_out = np.cumsum(np.array(deltas, dtype=np.int64)).astype(np.int32)
+    return ids_out, np.array(weights, dtype=np.float32), raw_values if values else None
+
+
+class SegmentCache:
+    """The arrays of one segment: field lengths, columns, and recently used posting lists."""
+
+    def __init__(self, key: str, doc_count: int, shared: "ArrayCache") -> None:
+        self.key = key
+        self.doc_count = doc_count
+        self._shared = shared
+        self._lengths: dict[str, np.ndarray] = {}
+        self._columns: dict[str, object] = {}
+        self._deleted: tuple[int, np.ndarray] | None = None
+
+    def postings(self, reader, fieldname: str, text: str, values: bool = False) -> Postings:
+        """A term's posting list (read_postings), from the cache when it was read lately."""
+        return self._shared.postings(self.key, reader, fieldname, text, values)
+
+    def lengths(self, reader, fieldname: str) -> np.ndarray:
+        """Each document's length of the field as Whoosh stores it (at least 1), float64."""
+        found = self._lengths.get(fieldname)
+        if found is None:
+            column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            if column is None:
+                codes = np.zeros(self.doc_count, dtype=np.uint8)
+            else:
+                codes = np.frombuffer(_fixed_column_bytes(column, self.doc_count), dtype=np.uint8)
+            found = _LENGTH_OF_BYTE[codes]
+            found[codes == 0] = 1.0
+            self._lengths[fieldname] = found
+        return found
+
+    def numbers(self, reader, fieldname: str) -> tuple[np.ndarray, np.ndarray]:
+        """A numeric column (e.g. published) as int64 values and a mask of documents with one."""
+        found = self._columns.get(fieldname)
+        if found is None:
+            column = reader.column_reader(fieldname, translate=False)
+            if not hasattr(column, "_fixedlen"):  # no document of the segment has a value
+                found = self._columns[fieldname] = (np.zeros(self.doc_count, dtype=np.int64),
+                                                    np.zeros(self.doc_count, dtype=bool))
+                return found  # type: ignore[return-value]
+            raw = _fixed_column_bytes(column, self.doc_count)
+            stored = np.frombuffer(raw, dtype=">" + column._typecode)
+            has = stored != column._default
+            values = np.where(has, stored, 0).astype(np.int64)
+            found = self._columns[fieldname] = (values, has)
+        return found  # type: ignore[return-value]
+
+    def hashed(self, reader, fieldname: str) -> tuple[np.ndarray, dict[int, str]]:
+        """A bytes column (source_key, cluster) as a 64-bit hash per document, and the value
+        of each hash. Hashes group and compare equal values across segments within one
+        process (Python's hash of bytes; a collision among 2^64 values is not a concern)."""
+        found = self._columns.get(fieldname)
+        if found is None:
+            column = reader.column_reader(fieldname, translate=False)
+            if not hasattr(column, "_offsets"):  # no document of the segment has a value
+                found = self._columns[fieldname] = (np.full(self.doc_count, hash(b""), dtype=np.int64), {})
+                return found  # type: ignore[return-value]
+            offsets, lengths = column._offsets, column._lengths
+            size = (offsets[-1] + lengths[-1]) if len(offsets) else 0
+            data = bytes(column._dbfile.get(column._basepos, size))
+            values = [data[o:o + n] for o, n in zip(offsets, lengths)]
+            hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+            if len(values) < self.doc_count:  # documents after the last one with a value
+                hashes = np.concatenate([hashes, np.full(self.doc_count - len(values), hash(b""))])
+            names = {}
+            if fieldname != "cluster":  # only few distinct sources: keep their names
+                names = {hash(v): v.decode("utf-8", "replace") for v in set(values)}
+            found = self._columns[fieldname] = (hashes, names)
+        return found  # type: ignore[return-value]
+
+    def deleted(self, reader) -> np.ndarray:
+        """A mask of this segment's deleted documents (re-read when more are deleted)."""
+        count = reader.segment().deleted_count() if reader.has_deletions() else 0
+        cached = self._deleted
+        if cached is None or cached[0] != count:
+            mask = np.zeros(self.doc_count, dtype=bool)
+            if count:
+                mask[np.fromiter(reader._perdoc.deleted_docs(), dtype=np.int64)] = True
+            cached = self._deleted = (count, mask)
+        return cached[1]
+
+
+def _fixed_column_bytes(column, doc_count: int) -> bytes:
+    """The raw bytes of a fixed-width column reader, one value per document.
+
+    Whoosh stops writing a column after the last document with a non-default value: the
+    rest are the default's bytes.
+    """
+    count = min(column._count, doc_count)
+    raw = bytes(column._dbfile.get(column._basepos, count * column._fixedlen))
+    return raw + column._defaultbytes * (doc_count - count)
+
+
+class ArrayCache:
+    """One SegmentCache per live segment, by segment id (thread-safe; owned by an Index)."""
+
+    def __init__(self, budget: int = POSTINGS_BUDGET) -> None:
+        self._segments: dict[str, SegmentCache] = {}
+        self._lock = threading.Lock()
+        self._budget = budget
+        self._postings: OrderedDict[tuple[str, str, str], tuple[Postings, int]] = OrderedDict()
+        self._size = 0
+
+    def postings(self, segment: str, reader, fieldname: str, text: str, values: bool) -> Postings:
+        key = (segment, fieldname, text)
+        with self._lock:
+            found = self._postings.get(key)
+            if found is not None and (found[0][2] is not None or not values):
+                self._postings.move_to_end(key)
+                return found[0]
+        postings = read_postings(reader, fieldname, text, values)
+        size = len(postings[0]) * (8 + (_VALUE_BYTES if values else 0)) + 100
+        with self._lock:
+            old = self._postings.pop(key, None)
+            if old is not None:
+                self._size -= old[1]
+            self._postings[key] = (postings, size)
+            self._size += size
+            while self._size > self._budget and len(self._postings) > 1:
+                _, (_, dropped) = self._postings.popitem(last=False)
+                self._size -= dropped
+        return postings
+
+    def segments(self, searcher) -> list[tuple[object, int, SegmentCache]]:
+        """(segment reader, docnum offset, its cache) for every segment the searcher reads."""
+        out = []
+        live = set()
+        for reader, offset in searcher.reader().leaf_readers():
+            key = reader.segment().segment_id()
+            live.add(key)
+            with self._lock:
+                cache = self._segments.get(key)
+                if cache is None:
+                    cache = self._segments[key] = SegmentCache(key, reader.doc_count_all(), self)
+            out.append((reader, offset, cache))
+        if len(live) != len(self._segments) or any(k not in live for k in self._segments):
+            with self._lock:  # segments were merged away: forget what was read from them
+                for key in [k for k in self._segments if k not in live]:
+                    del self._segments[key]
+                for key in [k for k in self._postings if k[0] not in live]:
+                    self._size -= self._postings.pop(key)[1]
+        return out

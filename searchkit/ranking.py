@@ -1,0 +1,359 @@
+"""Rank a plain-word query over every matching article at once, with numpy.
+
+The ranking is exactly the one query.words_query builds as Whoosh queries (BM25F per word
+over title and body, the all-words boost, the proximity boost; see query.py and bm25f.py),
+but Whoosh scores one matching article at a time in Python, so a common word in 100k
+articles costs a second. Here each word's posting lists are read whole (arrays.py) and
+scored as arrays:
+
+    base(d)  = (1 + ALL_WORDS_BOOST if d has every word, up to SHORT_QUERY words, else 1)
+               x sum over words w of qtf(w) x BM25F(w, d)
+    final(d) = base(d) + sum over consecutive word pairs (a, b) that occur within
+               PROXIMITY_SLOP positions of each other in d's body of
+               PROXIMITY_BOOST x (BM25(a, body, d) + BM25(b, body, d))
+
+The proximity part needs word positions, which are only read for the articles that can
+still reach the page: an article's final score is at most base + every pair's bonus (its
+upper bound), so articles are checked in order of that bound until the next bound cannot
+beat the page's last result. Filters (dates, source), near-duplicate collapse, facets, the
+timeline counts and cluster sizes are array operations on the same matches.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.query.ranges import NumericRange
+from whoosh.util.times import datetime_to_long
+
+from . import bm25f
+from .arrays import ArrayCache, SegmentCache
+
+SEARCH_FIELDS = ("title", "body")
+_EPOCH_US = datetime_to_long(datetime(1970, 1, 1))  # Whoosh stores microseconds since year 1
+
+
+class Unsupported(Exception):
+    """A filter this module cannot turn into an array mask: the caller runs Whoosh instead."""
+
+
+@dataclass
+class Boosts:
+    """The ranking constants of query.words_query (passed in, so the two cannot drift)."""
+
+    all_words: float
+    short_query: int
+    proximity: float
+    slop: int
+    max_pairs: int
+    use_qtf: bool
+
+
+@dataclass
+class Ranking:
+    """What search() needs from a ranked query.
+
+    `docs` is the requested page's window of (global docnum, score), best first (after
+    collapse); `total` counts what is shown (clusters when collapsed); `cluster_sizes` maps
+    a listed docnum to its cluster's matches; `sources` and `dates` are facet counts of the
+    shown results (dates as {naive UTC datetime: count} at the start of each day, month or
+    year, plus the exact first and last moments with count 0, so that the timeline sees the
+    real range).
+    """
+
+    docs: list[tuple[int, float]]
+    total: int
+    cluster_sizes: dict[int, int] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)
+    dates: dict[datetime, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Segment:
+    reader: object
+    offset: int
+    cache: SegmentCache
+
+
+def _lucene_idf(n: int, df: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def _filter_mask(q: wq.Query | None, seg: _Segment) -> np.ndarray | None:
+    """The documents of a segment a filter keeps, or None for "all"; Unsupported otherwise."""
+    if q is None or isinstance(q, wq.Every):
+        return None
+    n = seg.cache.doc_count
+    if isinstance(q, wq.And):
+        mask = np.ones(n, dtype=bool)
+        for child in q.subqueries:
+            sub = _filter_mask(child, seg)
+            if sub is not None:
+                mask &= sub
+        return mask
+    if isinstance(q, wq.Not):
+        sub = _filter_mask(q.query, seg)
+        return np.zeros(n, dtype=bool) if sub is None else ~sub
+    if isinstance(q, NumericRange) and q.fieldname == "published" and not (q.startexcl or q.endexcl):
+        values, has = seg.cache.numbers(seg.reader, "published")
+        mask = has.copy()
+        if q.start is not None:
+            mask &= values >= q.start
+        if q.end is not None:
+            mask &= values <= q.end
+        return mask
+    if type(q) is wq.Term and q.fieldname == "source_key":
+        hashes, names = seg.cache.hashed(seg.reader, "source_key")
+        wanted = [h for h, name in names.items() if name == q.text]
+        return np.isin(hashes, wanted) if wanted else np.zeros(n, dtype=bool)
+    raise Unsupported(repr(q))
+
+
+class _Query:
+    """Per-query statistics: each word's qtf, BM25F idf, body-only idf, fields' averages."""
+
+    def __init__(self, searcher, stems: list[str], boosts: Boosts) -> None:
+        counts: dict[str, int] = {}
+        for s in stems:
+            counts[s] = counts.get(s, 0) + 1
+        self.words = list(counts)
+        self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
+        n = searcher.doc_count_all()
+        self.idf = [_lucene_idf(n, max(searcher.doc_frequency(f, w) for f in SEARCH_FIELDS))
+                    for w in self.words]
+        self.body_idf = [_lucene_idf(n, searcher.doc_frequency("body", w)) for w in self.words]
+        self.avg = {f: searcher.avg_field_length(f) or 1.0 for f in SEARCH_FIELDS}
+        self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
+        self.pairs = ([(i, i + 1) for i in range(len(self.words) - 1)][:boosts.max_pairs]
+                      if boosts.proximity and len(self.words) > 1 else [])
+
+
+def _score_segment(q: _Query, seg: _Segment, mask: np.ndarray | None):
+    """A segment's matches: local docnums, base scores, each pair's possible bonus (both
+    words' body BM25, where both are in the body), and each word's body (ids, positions)."""
+    n = seg.cache.doc_count
+    k1 = bm25f.K1
+    total = np.zeros(n)
+    present = np.zeros(n, dtype=np.int16)
+    body_scores = []
+    for w, word in enumerate(q.words):
+        tf = np.zeros(n)
+        body = None
+        for name in SEARCH_FIELDS:
+            ids, weights, values = seg.cache.postings(seg.reader, name, word,
+                                                      values=name == "body" and bool(q.pairs))
+            if not len(ids):
+                continue
+            weights = weights.astype(np.float64)
+            b = bm25f.FIELD_B.get(name, bm25f.B)
+            norm = (1 - b) + b * seg.cache.lengths(seg.reader, name)[ids] / q.avg[name]
+            tf[ids] += bm25f.FIELD_WEIGHT.get(name, 1.0) * weights / norm
+            if name == "body" and q.pairs:
+                body_norm = (1 - bm25f.B) + bm25f.B * seg.cache.lengths(seg.reader, name)[ids] / q.avg[name]
+                body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm), values)
+        has = np.flatnonzero(tf)
+        if not len(has):
+            body_scores.append(None)
+            continue
+        t = tf[has]
+        total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
+        present[has] += 1
+        body_scores.append(body)
+    matched = present > 0
+    matched &= ~seg.cache.deleted(seg.reader)
+    if mask is not None:
+        matched &= mask
+    docs = np.flatnonzero(matched)
+    if q.all_words != 1.0:
+        total[present == len(q.words)] *= q.all_words
+    base = total[docs]
+    bonus = []
+    for a, b in q.pairs:
+        if body_scores[a] is None or body_scores[b] is None:
+            bonus.append(np.zeros(len(docs)))
+            continue
+        both = np.zeros(n)
+        count = np.zeros(n, dtype=np.int8)
+        for ids, scores, _ in (body_scores[a], body_scores[b]):
+            both[ids] += scores
+            count[ids] += 1
+        bonus.append(np.where(count[docs] == 2, both[docs], 0.0))
+    return docs, base, bonus, [(b[0], b[2]) if b is not None else None for b in body_scores]
+
+
+def _near(first: list[int], second: list[int], slop: int) -> bool:
+    """Whether some position of one word is 1..slop positions from one of the other's."""
+    if len(first) > len(second):
+        first, second = second, first
+    wanted = set(second)
+    return any(p + d in wanted or p - d in wanted for p in first for d in range(1, slop + 1))
+
+
+def _positions(body, doc: int, decode) -> list[int]:
+    """Body positions of a word in a local docnum, from its (ids, encoded values) postings."""
+    if body is None:
+        return []
+    ids, values = body
+    i = int(np.searchsorted(ids, doc))
+    return decode(values[i]) if i < len(ids) and ids[i] == doc else []
+
+
+class _Proximity:
+    """Exact proximity bonuses, computed on demand for chosen matches."""
+
+    def __init__(self, q: _Query, boosts: Boosts, bodies: list[list], seg_of: np.ndarray,
+                 local: np.ndarray, pair_bonus: list[np.ndarray], decode) -> None:
+        self.q, self.boosts, self.bodies, self.decode = q, boosts, bodies, decode
+        self.seg_of, self.local, self.pair_bonus = seg_of, local, pair_bonus
+
+    def bonus(self, rows: np.ndarray) -> np.ndarray:
+        """The proximity bonus of each match row in `rows`."""
+        out = np.zeros(len(rows))
+        if not self.q.pairs or not len(rows):
+            return out
+        for p, (a, b) in enumerate(self.q.pairs):
+            possible = self.pair_bonus[p][rows]
+            for j in np.flatnonzero(possible).tolist():
+                row = rows[j]
+                body = self.bodies[self.seg_of[row]]
+                doc = int(self.local[row])
+                if _near(_positions(body[a], doc, self.decode), _positions(body[b], doc, self.decode),
+                         self.boosts.slop):
+                    out[j] += self.boosts.proximity * possible[j]
+        return out
+
+
+def _collapse_first(order: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """Rows of `order` that come first in their cluster (order is the ranking)."""
+    _, first = np.unique(clusters[order], return_index=True)
+    return order[np.sort(first)]
+
+
+def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: wq.Query | None,
+         sort: str, start: int, stop: int, collapse: bool, facets: bool,
+         granularity=lambda first, last: "day") -> Ranking:
+    """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
+
+    sort: "relevance" or "newest"/"oldest" (by published, undated last; score 0 like
+    Whoosh's sorted results). Facet dates are counted per day, month or year, as
+    granularity(first, last) says for the matches' range. Raises Unsupported for a filter
+    it cannot evaluate.
+    """
+    q = _Query(searcher, stems, boosts)
+    segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
+    parts = []
+    bodies = []
+    for s, seg in enumerate(segments):
+        docs, base, bonus, body = _score_segment(q, seg, _filter_mask(flt, seg))
+        parts.append((s, docs, base, bonus))
+        bodies.append(body)
+    local = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    seg_of = np.concatenate([np.full(len(p[1]), p[0]) for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    base = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
+    offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
+    docnum = local + offsets[seg_of] if len(local) else local
+    pair_bonus = [np.concatenate([p[3][i] for p in parts]) for i in range(len(q.pairs))]
+    upper = base + (np.sum(pair_bonus, axis=0) * boosts.proximity if pair_bonus else 0.0)
+    clusters = _column_hashes(segments, seg_of, local, "cluster") if collapse else None
+
+    if sort in ("newest", "oldest"):
+        score = np.zeros(len(docnum))
+        dated, moment = _dates(segments, seg_of, local)
+        key = -moment if sort == "newest" else moment
+        order = np.lexsort((docnum, key, ~dated))
+    else:
+        proximity = _Proximity(q, boosts, bodies, seg_of, local, pair_bonus,
+                               searcher.schema["body"].format.decode_positions)
+        score, order = _exact_order(q, proximity, docnum, base, upper, clusters, stop)
+    shown = _collapse_first(order, clusters) if collapse else order
+    window = shown[start:stop]
+    result = Ranking([(int(docnum[r]), float(score[r])) for r in window], len(shown))
+    if collapse:
+        keys, counts = np.unique(clusters, return_counts=True)
+        size_of = dict(zip(keys.tolist(), counts.tolist()))
+        result.cluster_sizes = {int(docnum[r]): size_of[int(clusters[r])] for r in window}
+    if facets:
+        result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
+    return result
+
+
+def _exact_order(q, proximity: _Proximity, docnum, base, upper, clusters,
+                 stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (final where checked, base elsewhere) and an order whose first `stop` shown
+    results are exactly the best by final score."""
+    score = base.copy()
+    by_bound = np.lexsort((docnum, -upper))
+    if not q.pairs or not len(by_bound):
+        return score, np.lexsort((docnum, -score))
+    checked = 0
+    step = max(2 * stop, 20)
+    while checked < len(by_bound):
+        rows = by_bound[checked:checked + step]
+        score[rows] = base[rows] + proximity.bonus(rows)
+        checked += len(rows)
+        if checked >= len(by_bound):
+            break
+        top = by_bound[:checked]
+        top = top[np.lexsort((docnum[top], -score[top]))]
+        if clusters is not None:
+            top = _collapse_first(top, clusters)
+        if len(top) >= stop and upper[by_bound[checked]] < score[top[stop - 1]]:
+            break
+        step *= 2
+    return score, np.lexsort((docnum, -score))
+
+
+def _column_hashes(segments: list[_Segment], seg_of: np.ndarray, local: np.ndarray, name: str) -> np.ndarray:
+    out = np.zeros(len(local), dtype=np.int64)
+    for s, seg in enumerate(segments):
+        rows = np.flatnonzero(seg_of == s)
+        if len(rows):
+            out[rows] = seg.cache.hashed(seg.reader, name)[0][local[rows]]
+    return out
+
+
+def _dates(segments, seg_of, local) -> tuple[np.ndarray, np.ndarray]:
+    """(has a date, published as Whoosh's microseconds) of each match."""
+    dated = np.zeros(len(local), dtype=bool)
+    moment = np.zeros(len(local), dtype=np.int64)
+    for s, seg in enumerate(segments):
+        rows = np.flatnonzero(seg_of == s)
+        if len(rows):
+            values, has = seg.cache.numbers(seg.reader, "published")
+            dated[rows] = has[local[rows]]
+            moment[rows] = values[local[rows]]
+    return dated, moment
+
+
+def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
+    sources: dict[str, int] = {}
+    for s, seg in enumerate(segments):
+        rows = shown[seg_of[shown] == s]
+        if not len(rows):
+            continue
+        hashes, names = seg.cache.hashed(seg.reader, "source_key")
+        keys, counts = np.unique(hashes[local[rows]], return_counts=True)
+        for key, count in zip(keys.tolist(), counts.tolist()):
+            name = names.get(key, "")
+            if name:
+                sources[name] = sources.get(name, 0) + count
+    dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
+        np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
+    moments = moment[dated] - _EPOCH_US
+    dates: dict[datetime, int] = {}
+    if len(moments):
+        epoch = datetime(1970, 1, 1)
+        first = epoch + timedelta(microseconds=int(moments.min()))
+        last = epoch + timedelta(microseconds=int(moments.max()))
+        unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
+        buckets, counts = np.unique(moments.astype("datetime64[us]").astype(f"datetime64[{unit}]"),
+                                    return_counts=True)
+        for bucket, count in zip(buckets.astype("datetime64[us]").tolist(), counts.tolist()):
+            dates[bucket] = count
+        dates.setdefault(first, 0)
+        dates.setdefault(last, 0)
+    return sources, dates
