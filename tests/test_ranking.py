@@ -1,0 +1,177 @@
+"""The array ranker (ranking.py, arrays.py) against Whoosh's own collector on the same index.
+
+search() ranks plain-word queries with numpy over whole posting lists and everything else
+with Whoosh; both must give the same pages, scores, totals, facets, timelines and cluster
+sizes. The index is real BBC articles (../shared/data/news-sample, research use, read in
+place) written in several commits, with updates (deleted copies in old segments) and
+near-duplicate clusters, so multi-segment, deletion and collapse paths all run. The sample
+has no dates and one source, so each article gets a date (some none) and its category as
+its source.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+import searchkit
+from searchkit.arrays import ArrayCache, read_postings
+from searchkit.article import Article, clean
+from searchkit.query import parse
+
+from conftest import SHARED
+
+search_module = importlib.import_module("searchkit.search")  # the package's `search` is the function
+BBC = SHARED / "news-sample" / "articles.jsonl.gz"
+ARTICLES = 360
+BATCH = 120
+
+
+def _bbc(limit: int) -> list[dict]:
+    with gzip.open(BBC, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for _, line in zip(range(limit), handle)]
+
+
+@pytest.fixture(scope="module")
+def bbc_index(tmp_path_factory):
+    records = _bbc(ARTICLES)
+    articles = []
+    start = datetime(2004, 1, 1, tzinfo=timezone.utc)
+    for n, r in enumerate(records):
+        cluster = records[n - 1]["id"] if n % 17 == 5 else None  # every 17th copies its neighbour
+        published = None if n % 13 == 0 else start + timedelta(days=n * 37 % 700, hours=n % 24)
+        source = "" if n % 11 == 0 else f"BBC {r['tags'][0].title()}"
+        articles.append(clean(Article(id=r["id"], title=r["title"], body=r["body"], source=source,
+                                      published=published, cluster=cluster)))
+    ix = searchkit.open_index(tmp_path_factory.mktemp("bbc") / "index", create=True)
+    ix.write(articles, batch=BATCH)
+    # Re-import some with a changed body: their old copies stay behind as deleted documents.
+    ix.write([clean(Article(**{**a.__dict__, "body": a.body + "\n\nUpdated: oil prices rose."}))
+              for a in articles[::9]], batch=BATCH)
+    return ix, records
+
+
+def _queries(records: list[dict], count: int = 36) -> list[str]:
+    rng = random.Random(4)
+    out = ["oil prices", "oil oil prices", "the government said", "film award winner best actor",
+           "mobile phone", "zzzunknownword", "budget", "chelsea manager arsenal"]
+    while len(out) < count:
+        words = [w for w in rng.choice(records)["title"].split() if w.isalpha()]
+        if words:
+            k = min(len(words), rng.choice([1, 2, 2, 3, 3, 5]))
+            start = rng.randrange(len(words) - k + 1)
+            out.append(" ".join(words[start:start + k]))
+    return out
+
+
+def test_the_index_has_several_segments_and_deletions(bbc_index):
+    ix, _ = bbc_index
+    with ix.searcher() as searcher:
+        leaves = list(searcher.reader().leaf_readers())
+        assert len(leaves) > 1
+        assert any(reader.has_deletions() for reader, _ in leaves)
+
+
+def test_posting_lists_lengths_and_columns_read_as_whoosh_reads_them(bbc_index):
+    ix, _ = bbc_index
+    cache = ArrayCache()
+    with ix.searcher() as searcher:
+        for reader, _, seg in cache.segments(searcher):
+            for name in ("title", "body"):
+                for text in list(reader.lexicon(name))[::7]:
+                    text = text.decode("utf-8")
+                    ids, weights, values = read_postings(reader, name, text, values=True)
+                    matcher = reader.postings(name, text)
+                    expected = []
+                    while matcher.is_active():
+                        expected.append((matcher.id(), matcher.weight(), matcher.value()))
+                        matcher.next()
+                    assert list(zip(ids.tolist(), weights.tolist(), values)) == expected
+                lengths = seg.lengths(reader, name)
+                assert lengths.tolist() == [reader.doc_field_length(d, name, 1) or 1
+                                            for d in range(reader.doc_count_all())]
+            published, dated = seg.numbers(reader, "published")
+            column = reader.column_reader("published", translate=False)
+            for d in range(reader.doc_count_all()):
+                assert bool(dated[d]) == (reader.stored_fields(d).get("published") is not None)
+                if dated[d]:
+                    assert published[d] == column[d]
+            hashes, names = seg.hashed(reader, "source_key")
+            for d in range(reader.doc_count_all()):
+                source = reader.stored_fields(d).get("source") or ""
+                assert names.get(int(hashes[d]), "") == source
+            deleted = seg.deleted(reader)
+            assert deleted.tolist() == [reader.is_deleted(d) for d in range(reader.doc_count_all())]
+
+
+CONFIGS = [
+    dict(sort="relevance", collapse=True, facets=True),
+    dict(sort="relevance", collapse=False, facets=True),
+    dict(sort="newest", collapse=True, facets=True),
+    dict(sort="oldest", collapse=False, facets=False),
+    dict(sort="recency", collapse=True, facets=False),
+    dict(sort="relevance", collapse=True, facets=True, since="2004-06-01", until="2005-01-31"),
+    dict(sort="relevance", collapse=True, facets=True, source="BBC Business"),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_array_ranking_equals_whoosh_ranking(bbc_index, config):
+    ix, records = bbc_index
+    config = dict(config)
+    flt = search_module.filter_query(config.pop("since", None), config.pop("until", None),
+                                     config.pop("source", None))
+    compared = nonempty = 0
+    with ix.searcher() as searcher:
+        for text in _queries(records):
+            parsed = parse(text, searcher.schema, reader=searcher.reader())
+            assert parsed.words, text
+            wanted = 20
+            fast = search_module.rank_with_arrays(ix, searcher, parsed, flt, wanted=wanted, **config)
+            slow = search_module.rank_with_whoosh(searcher, parsed, flt, wanted=wanted, **config)
+            assert fast is not None
+            # search() lists docs[:wanted]; Whoosh may hand back more (with facets, recency).
+            fast_docs, slow_docs = fast.docs[:wanted], slow.docs[:wanted]
+            assert [d for d, _ in fast_docs] == [d for d, _ in slow_docs], text
+            np.testing.assert_allclose([s for _, s in fast_docs], [s for _, s in slow_docs], rtol=1e-5)
+            assert fast.total == slow.total, text
+            assert fast.facets == slow.facets, text
+            assert fast.timeline == slow.timeline, text
+            if config["collapse"]:
+                listed = [(searcher.stored_fields(d)["cluster"], d) for d, _ in fast_docs]
+                assert fast.cluster_sizes(searcher, listed) == slow.cluster_sizes(searcher, listed), text
+            compared += 1
+            nonempty += bool(fast.docs)
+    assert compared == 36 and nonempty >= 30
+
+
+def test_search_uses_the_array_ranker_for_plain_words_and_whoosh_for_syntax(bbc_index, monkeypatch):
+    ix, _ = bbc_index
+    calls = []
+    real = search_module.rank_with_arrays
+
+    def counting(*args, **kwargs):
+        calls.append(args[2].text)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "rank_with_arrays", counting)
+    plain = searchkit.search(ix, "oil prices")
+    phrase = searchkit.search(ix, '"oil prices"')
+    assert calls == ["oil prices"]
+    assert plain.total >= phrase.total > 0
+
+
+def test_a_filter_the_arrays_cannot_evaluate_falls_back_to_whoosh(bbc_index):
+    ix, _ = bbc_index
+    from whoosh import query as wq
+
+    with ix.searcher() as searcher:
+        parsed = parse("oil prices", searcher.schema)
+        odd = wq.Term("language", "en")
+        assert search_module.rank_with_arrays(ix, searcher, parsed, odd, "relevance", 10, True, True) is None
