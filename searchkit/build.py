@@ -73,12 +73,18 @@ def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
                     continue
                 field = schema[fieldname]
                 length = 0
+                words = None
                 if field.indexed:
                     terms = postings.get(fieldname)
                     if terms is None:
                         terms = postings[fieldname] = {}
                     scorable = field.scorable
-                    for tbytes, freq, weight, vbytes in field.index(value):
+                    both = getattr(field, "index_with_words", None)
+                    if both is not None and isinstance(value, str):
+                        items, words = both(value)
+                    else:
+                        items = field.index(value)
+                    for tbytes, freq, weight, vbytes in items:
                         found = terms.get(tbytes)
                         if found is None:
                             found = terms[tbytes] = _Postings()
@@ -90,8 +96,10 @@ def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
                     if length:
                         lengths.setdefault(fieldname, {})[docnum] = _quantized(length)
                 if field.separate_spelling():
-                    words = spelling.setdefault(field.spelling_fieldname(fieldname), set())
-                    words.update(utf8encode(word)[0] for word in field.spellable_words(value))
+                    known = spelling.setdefault(field.spelling_fieldname(fieldname), set())
+                    if words is None:
+                        words = [utf8encode(word)[0] for word in field.spellable_words(value)]
+                    known.update(words)
                 perdoc.add_field(fieldname, field, value if field.stored else None, length)
                 column = field.column_type
                 if column:
