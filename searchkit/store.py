@@ -429,7 +429,8 @@ class Index:
             self._ensure_created()
             self.check_schema()
             ix = self.whoosh_index()
-            run = _BatchRun(self, ix, report, procs, max(1, min(batch, CHUNK)))
+            chunk = max(1, min(CHUNK, -(-batch // procs)))  # every worker gets a share of a batch
+            run = _BatchRun(self, ix, report, procs, chunk)
             try:
                 for article in articles:
                     if article.id in run.pending:
