@@ -166,9 +166,14 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _init_worker(path: str, indexname: str) -> None:
+def _init_worker(path: str, indexname: str, close_fds: tuple[int, ...]) -> None:
     import whoosh.index
 
+    for fd in close_fds:  # the parent's writer lock: only the parent may hold it
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     _die_with_parent()
 
     ix = whoosh.index.open_dir(path, indexname=indexname)
@@ -178,6 +183,8 @@ def _init_worker(path: str, indexname: str) -> None:
 def _build_in_worker(docs: list[dict]) -> Segment:
     try:
         return build_segment(_WORKER["storage"], _WORKER["indexname"], _WORKER["schema"], docs)
+    except OSError as exc:  # a full disk and the like: the parent says so as for its own writes
+        raise OSError(exc.errno, exc.strerror or str(exc)) from None
     except BaseException as exc:
         # Only a plain message crosses back: the parent turns it into one line for the user.
         raise BuildError(f"{type(exc).__name__}: {exc}") from None
@@ -190,11 +197,11 @@ class ParallelBuilder:
     segment, and raises BuildError if any worker failed or died.
     """
 
-    def __init__(self, path: str, indexname: str, procs: int) -> None:
+    def __init__(self, path: str, indexname: str, procs: int, close_fds: tuple[int, ...] = ()) -> None:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                               else "spawn")
         self._pool = ProcessPoolExecutor(procs, mp_context=context, initializer=_init_worker,
-                                         initargs=(path, indexname))
+                                         initargs=(path, indexname, close_fds))
         self._pending: list[Future] = []
 
     def submit(self, docs: list[dict]) -> None:
@@ -206,7 +213,7 @@ class ParallelBuilder:
         for future in pending:
             try:
                 segments.append(future.result())
-            except BuildError as exc:
+            except (BuildError, OSError) as exc:
                 failure = failure or exc
             except Exception as exc:  # a worker killed (BrokenProcessPool) or unpicklable data
                 failure = failure or BuildError(f"an indexing process failed ({type(exc).__name__}: {exc})")

@@ -174,6 +174,7 @@ class Index:
         # (generation name, its open Whoosh index): one tuple, so threads sharing this Index
         # (the web server's) never pair one generation's name with another's index.
         self._open: tuple[str, whoosh.index.Index] | None = None
+        self._lock_fds: tuple[int, ...] = ()  # the writer lock's descriptor while it is held
 
     # -- reading -------------------------------------------------------------------------
 
@@ -305,6 +306,7 @@ class Index:
         except OSError as exc:
             raise write_error(self.path, exc) from None
         with handle:
+            self._lock_fds = (handle.fileno(),)
             deadline = time.monotonic() + self.lock_timeout
             waited = False
             while True:
@@ -327,6 +329,7 @@ class Index:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+                self._lock_fds = ()
 
     def _recover(self) -> None:
         """Remove what a killed writer left behind (call only while holding the writer lock)."""
@@ -524,7 +527,8 @@ class _BatchRun:
             return
         if self.procs > 1 and (self.builder is not None or not final):
             if self.builder is None:  # started only once there is a whole chunk to share out
-                self.builder = ParallelBuilder(str(self.ix.storage.folder), self.ix.indexname, self.procs)
+                self.builder = ParallelBuilder(str(self.ix.storage.folder), self.ix.indexname, self.procs,
+                                               close_fds=self.index._lock_fds)
             self.builder.submit(docs)
         else:
             try:
@@ -540,6 +544,8 @@ class _BatchRun:
         if self.builder is not None:
             try:
                 segments = self.builder.wait() + segments
+            except OSError as exc:
+                raise write_error(self.index.path, exc) from None
             except BuildError as exc:
                 raise SearchkitError(f"indexing failed in a worker process ({exc}): nothing of this "
                                      "batch was committed; run the same import again") from None
