@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import pickle
 import re
 import sys
 import types
@@ -18,6 +19,7 @@ from typing import Iterator
 
 from whoosh.analysis import Filter, StopFilter, Token, Tokenizer
 from whoosh.formats import Positions
+from whoosh.system import pack_uint
 
 # One token is, in order of preference:
 #   an acronym with dots ("U.S.", "e.g."), kept as one word without its dots;
@@ -239,6 +241,55 @@ def term_positions(text: str) -> dict[str, list[int]]:
             else:
                 found.append(pos)
     return positions
+
+
+_ENTRIES: dict[str, tuple[bytes, bytes]] = {}  # raw token -> (word, term) as UTF-8; b"" = stop word
+_SINGLE: dict[int, bytes] = {}  # position -> Positions-encoded [position]
+
+
+def encode_positions(poslist: list[int]) -> bytes:
+    """Whoosh Positions.encode(poslist), byte for byte; a word seen once in an article (most
+    postings) is looked up, not pickled again."""
+    if len(poslist) == 1:
+        pos = poslist[0]
+        value = _SINGLE.get(pos)
+        if value is None:
+            value = _SINGLE[pos] = pack_uint(1) + pickle.dumps([pos], 2)
+        return value
+    deltas, base = [], 0
+    for pos in poslist:
+        deltas.append(pos - base)
+        base = pos
+    return pack_uint(len(deltas)) + pickle.dumps(deltas, 2)
+
+
+def index_postings(text: str, boost: float = 1.0) -> tuple[list[tuple[bytes, int, float, bytes]], set[bytes]]:
+    """What a NewsText field indexes for `text`, in one pass: its postings as Whoosh's
+    field.index() yields them (term bytes, frequency, weight, encoded positions) and its
+    distinct unstemmed words as UTF-8 (the did-you-mean spelling words)."""
+    entries = _ENTRIES
+    positions: dict[bytes, list[int]] = {}
+    words: set[bytes] = set()
+    for pos, match in enumerate(TOKEN_PATTERN.finditer(text)):
+        raw = match.group(0)
+        entry = entries.get(raw)
+        if entry is None:
+            if len(entries) >= _STEM_CACHE_LIMIT:
+                entries.clear()
+            word = index_word(raw)
+            entry = entries[raw] = ((word.encode("utf-8"), snowball_stem(word).encode("utf-8"))
+                                    if word else (b"", b""))
+        word, term = entry
+        if word:
+            words.add(word)
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [pos]
+            else:
+                found.append(pos)
+    postings = [(term, len(poslist), len(poslist) * boost, encode_positions(poslist))
+                for term, poslist in positions.items()]
+    return postings, words
 
 
 class NewsPositions(Positions):

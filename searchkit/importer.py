@@ -160,8 +160,11 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
                  on_error: Callable[[str], None] = lambda message: None,
                  on_notice: Callable[[str], None] = lambda message: None,
                  on_progress: Callable[[Progress], None] = lambda progress: None,
-                 dedupe: bool = True) -> ImportReport:
+                 dedupe: bool = True, procs: int | None = None) -> ImportReport:
     """Import every file under `paths` into `index`; never stops at a bad file.
+
+    Articles are indexed by `procs` processes (default: one per core; see store.Index.write);
+    extraction and duplicate detection stay in this one, in file order.
 
     Each article's `cluster` is set to the first stored article it duplicates (dedupe.py).
     """
@@ -210,12 +213,12 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     index.path.mkdir(parents=True, exist_ok=True)
     if dedupe:
         with DuplicateFinder(index.path) as finder:
-            written = index.write(articles(finder))
+            written = index.write(articles(finder), procs=procs)
         if finder.failure:
             noticed(f"{index.path}: duplicate detection stopped ({finder.failure}); "
                     "articles were imported without it")
     else:
-        written = index.write(articles(None))
+        written = index.write(articles(None), procs=procs)
     if current[0]:
         report.files += 1
     report.added, report.updated = written.added, written.updated

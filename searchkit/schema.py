@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
-from .analysis import NewsPositions, name_analyzer, news_analyzer, spelling_words
+from .analysis import NewsPositions, index_postings, name_analyzer, news_analyzer, spelling_words
 
 # Bump when the schema or the analyzer changes: old indexes then ask for `searchkit reindex`.
 SCHEMA_VERSION = 2
@@ -29,6 +29,10 @@ class NewsText(TEXT):
         if isinstance(value, str):
             return iter(spelling_words(value))
         return super().spellable_words(value)
+
+    def index_with_words(self, value: str):
+        """(self.index(value), its spelling words as UTF-8) in one pass (build.build_segment)."""
+        return index_postings(value, self.format.field_boost)
 
 
 def build_schema() -> Schema:

@@ -37,6 +37,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
 from .article import Article
+from .build import BuildError, ParallelBuilder, build_segment, default_procs
 from .codec import NewsCodec
 from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
                      SearchkitError)
@@ -46,8 +47,8 @@ CURRENT = "CURRENT"
 META = "searchkit.json"
 LOCK = "writer.lock"
 BATCH = 5_000  # articles per commit: bounds memory and the work lost to a crash
-PARALLEL_MIN = 1_000  # a commit this big is indexed by one process per core
-LIMIT_MB = 256  # memory for each indexing process's posting pool before it spills to disk
+CHUNK = 2_500  # articles per new segment (one worker's job): bounds each process's memory
+LIMIT_MB = 256  # memory for Whoosh's posting pool (merges, reindex) before it spills to disk
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another writer before giving up
 WHOOSH_NAME = "MAIN"  # Whoosh's default index name inside a generation directory
 # Debris of a killed Whoosh writer: its spill directory and TOC files written but never renamed.
@@ -174,6 +175,7 @@ class Index:
         # (generation name, its open Whoosh index): one tuple, so threads sharing this Index
         # (the web server's) never pair one generation's name with another's index.
         self._open: tuple[str, whoosh.index.Index] | None = None
+        self._lock_fds: tuple[int, ...] = ()  # the writer lock's descriptor while it is held
         self._arrays = None
         self._local = threading.local()  # this thread's (generation, open searcher)
 
@@ -345,6 +347,7 @@ class Index:
         except OSError as exc:
             raise write_error(self.path, exc) from None
         with handle:
+            self._lock_fds = (handle.fileno(),)
             deadline = time.monotonic() + self.lock_timeout
             waited = False
             while True:
@@ -367,6 +370,7 @@ class Index:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+                self._lock_fds = ()
 
     def _recover(self) -> None:
         """Remove what a killed writer left behind (call only while holding the writer lock)."""
@@ -453,58 +457,55 @@ class Index:
         if not (self.path / CURRENT).exists():
             self._swap(self._new_generation())
 
-    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int = 1) -> WriteReport:
+    def write(self, articles: Iterable[Article], batch: int = BATCH,
+              procs: int | None = None) -> WriteReport:
         """Add or update articles (same id = update in place), committing every `batch`.
 
-        procs > 1 indexes big batches with that many processes (Whoosh's MpWriter, one segment
-        each). It is opt-in (the bench uses it): a sub-process that fails prints its own
-        traceback, and MpWriter drops the documents of a sub-writer that does not report back
-        within a second, so the one-process writer stays the safe default for users.
+        Articles become Whoosh segments of up to CHUNK articles each (build.py), built by
+        `procs` processes (default: one per core; 1 builds them in this process); every
+        batch's segments join the index in one commit, after the older copies of updated
+        articles are deleted. A failed or killed worker fails the write with one line
+        (build.BuildError as SearchkitError); what earlier batches committed stays.
         """
-        procs = max(1, procs)
+        procs = default_procs() if procs is None else max(1, procs)
         report = WriteReport()
         with self._writer_lock():
             self._ensure_created()
             self.check_schema()
-            seen: set[str] = set()
-            pending: dict[str, Article] = {}
-            for article in articles:
-                if article.id in seen or article.id in pending:
-                    report.duplicates += 1
-                pending[article.id] = article
-                if len(pending) >= batch:
-                    self._commit(pending, seen, report, procs)
-            self._commit(pending, seen, report, procs)
+            ix = self.whoosh_index()
+            chunk = max(1, min(CHUNK, -(-batch // procs)))  # every worker gets a share of a batch
+            run = _BatchRun(self, ix, report, procs, chunk)
+            try:
+                for article in articles:
+                    if article.id in run.pending:
+                        report.duplicates += 1
+                        run.commit()  # the later copy replaces the committed one
+                    elif article.id in run.seen:
+                        report.duplicates += 1
+                    run.add(article)
+                    if len(run.pending) >= batch:
+                        run.commit()
+                run.commit()
+            except BaseException:
+                run.close(cancel=True)
+                self._recover()  # segments built but never committed
+                raise
+            run.close()
         return report
 
-    def _commit(self, pending: dict[str, Article], seen: set[str], report: WriteReport,
-                procs: int = 1) -> None:
-        if not pending:
-            return
-        ix = self.whoosh_index()
+    def _commit_segments(self, ix: whoosh.index.Index, segments: list, ids: Iterable[str]) -> set[str]:
+        """Add new segments to the index in one commit, deleting the older copies of `ids`
+        first; returns the ids that were already in the index (updated in place)."""
         with ix.searcher() as searcher:
-            existing = {i for i in pending if searcher.document_number(id=i) is not None}
-        now = datetime.now(timezone.utc)
-        options: dict = {"limitmb": LIMIT_MB, "codec": NewsCodec()}
-        if procs > 1 and len(pending) >= PARALLEL_MIN:
-            # Whoosh's MpWriter: each sub-process writes a segment of its own (no merge at
-            # the end of every batch: multisegment); Whoosh's merge policy joins small ones.
-            options.update(procs=procs, multisegment=True, batchsize=250)
-        with self._whoosh_writer(ix, options) as writer:
-            for article in pending.values():
-                article.imported = article.imported or now
-                doc = article_to_doc(article)
-                if article.id in existing:
-                    writer.update_document(**doc)
-                else:
-                    writer.add_document(**doc)
-        for article_id in pending:
-            if article_id in existing:
-                report.updated += article_id not in seen
-            else:
-                report.added += 1
-        seen.update(pending)
-        pending.clear()
+            existing = {i for i in ids if searcher.document_number(id=i) is not None}
+
+        def policy(writer, current):
+            return whoosh.writing.MERGE_SMALL(writer, current) + segments
+
+        with self._whoosh_writer(ix, {"codec": NewsCodec()}, mergetype=policy) as writer:
+            for article_id in existing:
+                writer.delete_by_term("id", article_id)
+        return existing
 
     def delete(self, ids: Iterable[str]) -> list[str]:
         """Remove articles by id; returns the ids that were not in the index."""
@@ -539,6 +540,69 @@ class Index:
                 raise
             self._remove_stale_generations()
         return count
+
+
+class _BatchRun:
+    """One write's batches: articles -> documents -> segments (here or in workers) -> commits."""
+
+    def __init__(self, index: Index, ix: whoosh.index.Index, report: WriteReport, procs: int,
+                 chunk: int) -> None:
+        self.index, self.ix, self.report, self.procs, self.chunk = index, ix, report, procs, chunk
+        self.pending: dict[str, None] = {}  # ids of this batch, in order
+        self.seen: set[str] = set()  # ids committed by this write
+        self.docs: list[dict] = []  # the chunk being filled
+        self.segments: list = []  # built in this process
+        self.builder: ParallelBuilder | None = None
+        self.now = datetime.now(timezone.utc)
+
+    def add(self, article: Article) -> None:
+        article.imported = article.imported or self.now
+        self.pending[article.id] = None
+        self.docs.append(article_to_doc(article))
+        if len(self.docs) >= self.chunk:
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        docs, self.docs = self.docs, []
+        if not docs:
+            return
+        if self.procs > 1 and (self.builder is not None or not final):
+            if self.builder is None:  # started only once there is a whole chunk to share out
+                self.builder = ParallelBuilder(str(self.ix.storage.folder), self.ix.indexname, self.procs,
+                                               close_fds=self.index._lock_fds)
+            self.builder.submit(docs)
+        else:
+            try:
+                self.segments.append(build_segment(self.ix.storage, self.ix.indexname, self.ix.schema, docs))
+            except OSError as exc:
+                raise write_error(self.index.path, exc) from None
+
+    def commit(self) -> None:
+        self._flush(final=True)
+        if not self.pending:
+            return
+        segments, self.segments = self.segments, []
+        if self.builder is not None:
+            try:
+                segments = self.builder.wait() + segments
+            except OSError as exc:
+                raise write_error(self.index.path, exc) from None
+            except BuildError as exc:
+                raise SearchkitError(f"indexing failed in a worker process ({exc}): nothing of this "
+                                     "batch was committed; run the same import again") from None
+        existing = self.index._commit_segments(self.ix, segments, self.pending)
+        for article_id in self.pending:
+            if article_id in existing:
+                self.report.updated += article_id not in self.seen
+            elif article_id not in self.seen:
+                self.report.added += 1
+        self.seen.update(self.pending)
+        self.pending.clear()
+
+    def close(self, cancel: bool = False) -> None:
+        if self.builder is not None:
+            self.builder.close(cancel=cancel)
+            self.builder = None
 
 
 def open_index(path: str | os.PathLike, *, create: bool = False, check: bool = True,

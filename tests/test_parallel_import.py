@@ -1,0 +1,103 @@
+"""The parallel import (one segment-building process per core, store.Index.write) stores and
+finds exactly what a one-process import does, updates in place, and fails in one line."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+
+import pytest
+
+import searchkit
+from reliability_support import generated
+from searchkit.article import Article, clean
+from searchkit.errors import SearchkitError
+from searchkit.search import search
+
+COUNT = 260
+QUERIES = ["economy", "market prices", '"oil prices"', "bank OR election", "title:market", "goverment"]
+
+
+def articles(count: int = COUNT, seed: int = 3, prefix: str = "p") -> list[Article]:
+    return [clean(Article(**record)) for record in generated(count, prefix, seed)]
+
+
+def stored(index: searchkit.Index) -> dict[str, dict]:
+    """Every article's fields but the import time, by id."""
+    found = {}
+    for article in index.articles():
+        fields = dict(vars(article))
+        fields.pop("imported")
+        found[article.id] = fields
+    return found
+
+
+def results(index: searchkit.Index) -> list:
+    return [[(h.id, round(h.score, 6), h.snippet) for h in search(index, q, limit=20).hits]
+            + [search(index, q).total] for q in QUERIES]
+
+
+def test_parallel_import_stores_and_finds_exactly_what_one_process_does(tmp_path):
+    one = searchkit.open_index(tmp_path / "one", create=True)
+    report_one = one.write(articles(), procs=1)
+    many = searchkit.open_index(tmp_path / "many", create=True)
+    # Batches of 100 in chunks of 50: a segment from each of 2 worker processes per commit.
+    report_many = many.write(articles(), batch=100, procs=2)
+    with many.whoosh_index().reader() as reader:
+        assert len(reader.segments()) == 6
+    assert (report_many.added, report_many.updated) == (report_one.added, report_one.updated) == (COUNT, 0)
+    assert len(many) == len(one) == COUNT
+    assert stored(many) == stored(one)
+    assert results(many) == results(one)
+    assert any(hits[:-1] for hits in results(many))  # the queries do find articles
+
+
+def test_parallel_reimport_updates_in_place(tmp_path):
+    index = searchkit.open_index(tmp_path / "ix", create=True)
+    index.write(articles(), batch=100, procs=2)
+    changed = articles()
+    for article in changed[::2]:
+        article.title = "Zanzibar " + article.title
+    report = index.write(changed, batch=100, procs=2)
+    assert (report.added, report.updated, report.duplicates) == (0, COUNT, 0)
+    assert len(index) == COUNT
+    assert search(index, "zanzibar", limit=1).total == COUNT // 2
+    assert sorted(stored(index)) == sorted(a.id for a in changed)
+
+
+def test_repeated_id_in_one_batch_keeps_the_last_copy_once(tmp_path):
+    index = searchkit.open_index(tmp_path / "ix", create=True)
+    batch = articles(120)
+    repeat = clean(Article(id=batch[5].id, title="Last copy wins", body="The later copy of the article."))
+    report = index.write(batch[:60] + [repeat] + batch[60:], batch=100, procs=2)
+    assert (report.added, report.duplicates) == (120, 1)
+    assert len(index) == 120
+    assert index.get(batch[5].id).title == "Last copy wins"
+
+
+def _kill_workers_after(items: list[Article], after: int):
+    for n, article in enumerate(items):
+        if n == after:
+            workers = multiprocessing.active_children()
+            assert workers, "the parallel path was not taken"
+            for worker in workers:
+                os.kill(worker.pid, signal.SIGKILL)
+        yield article
+
+
+def test_a_killed_worker_is_a_one_line_error_and_loses_no_committed_article(tmp_path):
+    index = searchkit.open_index(tmp_path / "ix", create=True)
+    items = articles()
+    with pytest.raises(SearchkitError) as failure:
+        index.write(_kill_workers_after(items, 150), batch=100, procs=2)
+    message = str(failure.value)
+    assert "\n" not in message and message.startswith("indexing failed in a worker process")
+    assert "run the same import again" in message
+    assert sorted(stored(index)) == sorted(a.id for a in items[:100])  # the first batch, whole
+    leftovers = [p.name for p in (index.path / index._current()).iterdir() if p.suffix == ".seg"]
+    with index.whoosh_index().reader() as reader:
+        assert len(leftovers) == len(reader.segments())  # no uncommitted segment left behind
+    report = index.write(items, batch=100, procs=2)
+    assert (report.added, report.updated) == (COUNT - 100, 100)
+    assert sorted(stored(index)) == sorted(a.id for a in items)
