@@ -243,6 +243,21 @@ def term_positions(text: str) -> dict[str, list[int]]:
     return positions
 
 
+def term_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[str, int, int, int]]:
+    """(term, position, start char, end char) of each index term of text[start:end]: what
+    news_analyzer(positions=True, chars=True) yields for it, without a Token per word."""
+    found = []
+    terms = _TERMS
+    for pos, match in enumerate(TOKEN_PATTERN.finditer(text, start, len(text) if end is None else end)):
+        raw = match.group(0)
+        term = terms.get(raw)
+        if term is None:
+            term = index_term(raw)
+        if term:
+            found.append((term, pos, match.start(), match.end()))
+    return found
+
+
 _ENTRIES: dict[str, tuple[bytes, bytes]] = {}  # raw token -> (word, term) as UTF-8; b"" = stop word
 _SINGLE: dict[int, bytes] = {}  # position -> Positions-encoded [position]
 

@@ -131,10 +131,7 @@ def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
                 fieldwriter.finish_term()
             fieldwriter.finish_field()
         fieldwriter.close()
-        segment.set_doc_count(len(docs))
-        if segment.should_assemble():
-            segment.create_compound_file(storage)
-            segment.compound = True
+        segment.set_doc_count(len(docs))  # not assembled into a compound file: see store._whoosh_writer
     except BaseException:
         for writer in (perdoc, fieldwriter):
             if not writer.is_closed:

@@ -16,6 +16,7 @@ from typing import Iterable, Sequence
 from functools import cache
 
 from .analysis import news_analyzer as _new_analyzer
+from .analysis import term_spans
 
 
 @cache
@@ -58,9 +59,7 @@ def match_spans(text: str, stems: set[str], start: int = 0, end: int | None = No
     A phrase found in the text is one span from its first word to its last ("Bank of
     England" is marked as a unit, stop words included); its words are not marked again.
     """
-    end = len(text) if end is None else end
-    tokens = [(t.text, t.pos, t.startchar, t.endchar)
-              for t in news_analyzer()(text[start:end], chars=True, positions=True, start_char=start)]
+    tokens = term_spans(text, start, end)
     found: list[tuple[int, int]] = []
     covered: set[int] = set()
     if phrases:
@@ -208,7 +207,7 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
 
 
 def _term(word: str) -> str:
-    return " ".join(t.text for t in news_analyzer()(word)) or word.lower()
+    return " ".join(term for term, _, _, _ in term_spans(word)) or word.lower()
 
 
 def news_analyzer_stem(word: str) -> str:

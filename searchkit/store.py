@@ -177,7 +177,8 @@ class Index:
         self._open: tuple[str, whoosh.index.Index] | None = None
         self._lock_fds: tuple[int, ...] = ()  # the writer lock's descriptor while it is held
         self._arrays = None
-        self._local = threading.local()  # this thread's (generation, open searcher)
+        # thread id -> (generation, the searcher it keeps open): see searcher()
+        self._searchers: dict[int, tuple[str, Searcher]] = {}
 
     @property
     def arrays(self):
@@ -242,7 +243,7 @@ class Index:
             generation = self._current()
             try:
                 return use(self.whoosh_index())
-            except (OSError, SearchkitError, whoosh.index.EmptyIndexError) as exc:
+            except Exception as exc:  # noqa: BLE001 - Whoosh raises struct/pickle/value errors on damaged files
                 if attempt < _OPEN_RETRIES - 1 and self._current() != generation:
                     self._open = None
                     continue
@@ -266,30 +267,34 @@ class Index:
     def _thread_searcher(self) -> Searcher:
         from .search import weighting
 
-        cached = getattr(self._local, "searcher", None)
+        me = threading.get_ident()
+        cached = self._searchers.get(me)
         generation = self._current()
         if cached is not None and cached[0] == generation:
             try:
                 if cached[1].up_to_date():
                     return cached[1]
                 fresh = cached[1].refresh()
-                self._local.searcher = (generation, fresh)
+                self._searchers[me] = (generation, fresh)
                 return fresh
             except (OSError, whoosh.index.EmptyIndexError):
                 pass  # its files are gone (a reindex finished meanwhile): open the new ones
         if cached is not None:
-            self._local.searcher = None
+            del self._searchers[me]
             cached[1].close()
         opened = self._with_live(lambda ix: (self._current(), ix.searcher(weighting=weighting())))
-        self._local.searcher = opened
+        self._searchers[me] = opened
         return opened[1]
 
     def close(self) -> None:
-        """Close this thread's open searcher (others close when their thread's Index goes)."""
-        cached = getattr(self._local, "searcher", None)
-        if cached is not None:
-            self._local.searcher = None
-            cached[1].close()
+        """Close the searchers this Index keeps open (one per thread that searched)."""
+        searchers = getattr(self, "_searchers", {})  # absent if __init__ did not finish
+        while searchers:
+            _, (_, searcher) = searchers.popitem()
+            searcher.close()
+
+    def __del__(self) -> None:
+        self.close()
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
@@ -402,7 +407,10 @@ class Index:
         it is cancelled and its files removed, so the last commit stays live (a full disk
         becomes DiskFullError)."""
         try:
-            writer = ix.writer(**(options or {"limitmb": LIMIT_MB}))
+            # compound=False: Whoosh reads a compound segment by copying each of its files into
+            # memory whenever a reader opens it (BufferFile over a BytesIO); plain files are read
+            # in place, so a searcher opens in milliseconds and holds no copy of the index.
+            writer = ix.writer(**{"limitmb": LIMIT_MB, "compound": False, **(options or {})})
         except OSError as exc:
             self._recover()
             raise write_error(self.path, exc) from None
