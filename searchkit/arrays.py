@@ -19,16 +19,20 @@ ArrayCache one cache per live segment, and forgets segments that are merged away
 from __future__ import annotations
 
 import io
+import mmap
+import struct
 import threading
 import zlib
 from collections import OrderedDict
 from pickle import load, loads
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
+from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 _INT = 4  # bytes of a block's length prefix (a signed big-endian int)
+_INT_STRUCT = struct.Struct("!i")
 # Bytes of decoded posting lists an ArrayCache keeps (least recently used dropped first):
 # 8 per posting (id, weight), about 50 more where positions are kept (body).
 POSTINGS_BUDGET = 256 * 1024 * 1024
@@ -45,35 +49,39 @@ def _empty(values: bool) -> Postings:
     return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), [] if values else None
 
 
-def read_postings(reader, fieldname: str, text: str, values: bool = False) -> Postings:
+def read_postings(reader, fieldname: str, text: str, values: bool = False, source=None) -> Postings:
     """Every (docnum, weight) of a term in one segment reader, decoded block by block, and
-    with values=True each posting's encoded value (positions: format.decode_positions)."""
-    if (fieldname, text) not in reader:
+    with values=True each posting's encoded value (positions: format.decode_positions).
+
+    `source` is the segment's postings file as bytes-like (an mmap: SegmentCache passes
+    one), read by slicing instead of a seek and a read per block.
+    """
+    terms = getattr(reader, "_terms", None)
+    if terms is None or not hasattr(terms, "_postfile"):  # another codec: Whoosh's matcher
+        return _read_with_matcher(reader, fieldname, text, values)
+    try:
+        info = terms.term_info(fieldname, text.encode("utf-8"))
+    except (KeyError, TermNotFound):
         return _empty(values)
-    matcher = reader.postings(fieldname, text)
-    if not isinstance(matcher, W3LeafMatcher):  # another codec or an in-memory list: slow path
-        ids, weights, raw = [], [], []
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            if values:
-                raw.append(matcher.value())
-            matcher.next()
-        return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32), raw if values else None
-    postfile = matcher._postfile
-    position = matcher._startoffset
-    if postfile.get(position, 4) != WHOOSH3_HEADER_MAGIC:
+    if info.is_inlined():
+        ids, weights, raw = info.inlined_postings()
+        return (np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32),
+                list(raw) if values else None)
+    position, _ = info.extent()
+    get = (lambda at, n: source[at:at + n]) if source is not None else terms._postfile.get
+    if get(position, 4) != WHOOSH3_HEADER_MAGIC:
         raise ValueError(f"posting list of {fieldname}:{text} does not start with a block header")
     position += 4
     deltas: list[int] = []
     weights: list[float] = []
     raw_values: list[bytes] = []
     previous_max = 0
+    unpack_int = _INT_STRUCT.unpack
     while True:
-        length = postfile.get_int(position)
+        (length,) = unpack_int(get(position, _INT))
         last = length < 0
         length = abs(length)
-        block = io.BytesIO(postfile.get(position + _INT, length))
+        block = io.BytesIO(get(position + _INT, length))
         count, max_id, _maxweight, compression, _, _ = load(block)
         data = block.read()
         if compression:
@@ -98,6 +106,29 @@ def read_postings(reader, fieldname: str, text: str, values: bool = False) -> Po
     return ids_out, np.array(weights, dtype=np.float32), raw_values if values else None
 
 
+def _read_with_matcher(reader, fieldname: str, text: str, values: bool) -> Postings:
+    if (fieldname, text) not in reader:
+        return _empty(values)
+    matcher = reader.postings(fieldname, text)
+    ids, weights, raw = [], [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        if values:
+            raw.append(matcher.value())
+        matcher.next()
+    return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32), raw if values else None
+
+
+def _map_postings(reader):
+    """The segment's postings file mapped into memory, or None (e.g. inside a compound file)."""
+    try:
+        handle = reader._terms._postfile.file
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
 class SegmentCache:
     """The arrays of one segment: field lengths, columns, and recently used posting lists."""
 
@@ -108,10 +139,13 @@ class SegmentCache:
         self._lengths: dict[str, np.ndarray] = {}
         self._columns: dict[str, object] = {}
         self._deleted: tuple[int, np.ndarray] | None = None
+        self._source: object = False  # the mapped postings file; None when it cannot be mapped
 
     def postings(self, reader, fieldname: str, text: str, values: bool = False) -> Postings:
         """A term's posting list (read_postings), from the cache when it was read lately."""
-        return self._shared.postings(self.key, reader, fieldname, text, values)
+        if self._source is False:
+            self._source = _map_postings(reader)
+        return self._shared.postings(self.key, reader, fieldname, text, values, self._source)
 
     def lengths(self, reader, fieldname: str) -> np.ndarray:
         """Each document's length of the field as Whoosh stores it (at least 1), float64."""
@@ -199,14 +233,14 @@ class ArrayCache:
         self._postings: OrderedDict[tuple[str, str, str], tuple[Postings, int]] = OrderedDict()
         self._size = 0
 
-    def postings(self, segment: str, reader, fieldname: str, text: str, values: bool) -> Postings:
+    def postings(self, segment: str, reader, fieldname: str, text: str, values: bool, source=None) -> Postings:
         key = (segment, fieldname, text)
         with self._lock:
             found = self._postings.get(key)
             if found is not None and (found[0][2] is not None or not values):
                 self._postings.move_to_end(key)
                 return found[0]
-        postings = read_postings(reader, fieldname, text, values)
+        postings = read_postings(reader, fieldname, text, values, source)
         size = len(postings[0]) * (8 + (_VALUE_BYTES if values else 0)) + 100
         with self._lock:
             old = self._postings.pop(key, None)

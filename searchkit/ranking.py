@@ -116,23 +116,29 @@ def _filter_mask(q: wq.Query | None, seg: _Segment) -> np.ndarray | None:
 class _Query:
     """Per-query statistics: each word's qtf, BM25F idf, body-only idf, fields' averages."""
 
-    def __init__(self, searcher, stems: list[str], boosts: Boosts) -> None:
+    def __init__(self, searcher, stems: list[str], boosts: Boosts, segments: list[_Segment]) -> None:
         counts: dict[str, int] = {}
         for s in stems:
             counts[s] = counts.get(s, 0) + 1
         self.words = list(counts)
         self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
-        n = searcher.doc_count_all()
-        self.idf = [_lucene_idf(n, max(searcher.doc_frequency(f, w) for f in SEARCH_FIELDS))
-                    for w in self.words]
-        self.body_idf = [_lucene_idf(n, searcher.doc_frequency("body", w)) for w in self.words]
-        self.avg = {f: searcher.avg_field_length(f) or 1.0 for f in SEARCH_FIELDS}
-        self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
         self.pairs = ([(i, i + 1) for i in range(len(self.words) - 1)][:boosts.max_pairs]
                       if boosts.proximity and len(self.words) > 1 else [])
+        # postings[segment][word][field]; a term's document frequency is its postings'
+        # count over all segments, deleted documents included, as Whoosh counts it.
+        self.postings = [[{name: seg.cache.postings(seg.reader, name, word,
+                                                    values=name == "body" and bool(self.pairs))
+                           for name in SEARCH_FIELDS} for word in self.words] for seg in segments]
+        df = {(w, name): sum(len(per_seg[w][name][0]) for per_seg in self.postings)
+              for w in range(len(self.words)) for name in SEARCH_FIELDS}
+        n = searcher.doc_count_all()
+        self.idf = [_lucene_idf(n, max(df[w, name] for name in SEARCH_FIELDS)) for w in range(len(self.words))]
+        self.body_idf = [_lucene_idf(n, df[w, "body"]) for w in range(len(self.words))]
+        self.avg = {f: searcher.avg_field_length(f) or 1.0 for f in SEARCH_FIELDS}
+        self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
 
 
-def _score_segment(q: _Query, seg: _Segment, mask: np.ndarray | None):
+def _score_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None):
     """A segment's matches: local docnums, base scores, each pair's possible bonus (both
     words' body BM25, where both are in the body), and each word's body (ids, positions)."""
     n = seg.cache.doc_count
@@ -144,8 +150,7 @@ def _score_segment(q: _Query, seg: _Segment, mask: np.ndarray | None):
         tf = np.zeros(n)
         body = None
         for name in SEARCH_FIELDS:
-            ids, weights, values = seg.cache.postings(seg.reader, name, word,
-                                                      values=name == "body" and bool(q.pairs))
+            ids, weights, values = q.postings[s][w][name]
             if not len(ids):
                 continue
             weights = weights.astype(np.float64)
@@ -243,12 +248,12 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
     granularity(first, last) says for the matches' range. Raises Unsupported for a filter
     it cannot evaluate.
     """
-    q = _Query(searcher, stems, boosts)
     segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
+    q = _Query(searcher, stems, boosts, segments)
     parts = []
     bodies = []
     for s, seg in enumerate(segments):
-        docs, base, bonus, body = _score_segment(q, seg, _filter_mask(flt, seg))
+        docs, base, bonus, body = _score_segment(q, s, seg, _filter_mask(flt, seg))
         parts.append((s, docs, base, bonus))
         bodies.append(body)
     local = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
