@@ -116,7 +116,8 @@ def _filter_mask(q: wq.Query | None, seg: _Segment) -> np.ndarray | None:
 class _Query:
     """Per-query statistics: each word's qtf, BM25F idf, body-only idf, fields' averages."""
 
-    def __init__(self, searcher, stems: list[str], boosts: Boosts, segments: list[_Segment]) -> None:
+    def __init__(self, searcher, stems: list[str], boosts: Boosts, segments: list[_Segment],
+                 values: bool = False) -> None:
         counts: dict[str, int] = {}
         for s in stems:
             counts[s] = counts.get(s, 0) + 1
@@ -127,13 +128,15 @@ class _Query:
         # postings[segment][word][field]; a term's document frequency is its postings'
         # count over all segments, deleted documents included, as Whoosh counts it.
         self.postings = [[{name: seg.cache.postings(seg.reader, name, word,
-                                                    values=name == "body" and bool(self.pairs))
+                                                    values=values or (name == "body" and bool(self.pairs)))
                            for name in SEARCH_FIELDS} for word in self.words] for seg in segments]
         df = {(w, name): sum(len(per_seg[w][name][0]) for per_seg in self.postings)
               for w in range(len(self.words)) for name in SEARCH_FIELDS}
         n = searcher.doc_count_all()
         self.idf = [_lucene_idf(n, max(df[w, name] for name in SEARCH_FIELDS)) for w in range(len(self.words))]
         self.body_idf = [_lucene_idf(n, df[w, "body"]) for w in range(len(self.words))]
+        self.field_idf = {name: [_lucene_idf(n, df[w, name]) for w in range(len(self.words))]
+                          for name in SEARCH_FIELDS}
         self.avg = {f: searcher.avg_field_length(f) or 1.0 for f in SEARCH_FIELDS}
         self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
 
@@ -190,6 +193,62 @@ def _score_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None):
     return docs, base, bonus, [(b[0], b[2]) if b is not None else None for b in body_scores]
 
 
+def phrase_of(q: wq.Query) -> tuple[list[str], tuple[str, ...]] | None:
+    """(words, fields) when `q` is only an exact phrase of distinct words in title and/or
+    body (what `"brazil stocks"` or `title:"brazil stocks"` parse to), else None."""
+    parts = q.subqueries if type(q) is wq.Or and q.boost == 1.0 else [q]
+    if not parts or not all(type(p) is wq.Phrase and p.slop == 1 and p.boost == 1.0 and not p.char_ranges
+                            and p.fieldname in SEARCH_FIELDS for p in parts):
+        return None
+    words = list(parts[0].words)
+    fields = tuple(p.fieldname for p in parts)
+    if (len(words) < 2 or len(set(words)) != len(words) or any(list(p.words) != words for p in parts)
+            or len(set(fields)) != len(fields)):
+        return None
+    return words, fields
+
+
+def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None, fields: tuple[str, ...],
+                    schema) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's articles with the phrase in one of `fields`, scored like Whoosh's
+    Or(Phrase per field): for each field with the phrase, the sum of its words' BM25 there."""
+    k1, b = bm25f.K1, bm25f.B
+    n = seg.cache.doc_count
+    total = np.zeros(n)
+    found = np.zeros(n, dtype=bool)
+    keep = ~seg.cache.deleted(seg.reader)
+    if mask is not None:
+        keep &= mask
+    for name in fields:
+        lists = [q.postings[s][w][name] for w in range(len(q.words))]
+        if any(not len(ids) for ids, _, _ in lists):
+            continue
+        candidates = lists[0][0]
+        for ids, _, _ in lists[1:]:
+            candidates = np.intersect1d(candidates, ids, assume_unique=True)
+        candidates = candidates[keep[candidates]]
+        if not len(candidates):
+            continue
+        decode = schema[name].format.decode_positions
+        rows = [np.searchsorted(ids, candidates) for ids, _, _ in lists]
+        hits = []
+        for j, doc in enumerate(candidates.tolist()):
+            first = decode(lists[0][2][rows[0][j]])
+            later = [set(decode(lists[w][2][rows[w][j]])) for w in range(1, len(lists))]
+            if any(all(p + w in later[w - 1] for w in range(1, len(lists))) for p in first):
+                hits.append(j)
+        if not hits:
+            continue
+        chosen = candidates[hits]
+        norm = (1 - b) + b * seg.cache.lengths(seg.reader, name)[chosen] / q.avg[name]
+        for w, (ids, weights, _) in enumerate(lists):
+            tf = weights[rows[w][hits]].astype(np.float64)
+            total[chosen] += q.field_idf[name][w] * tf * (k1 + 1) / (tf + k1 * norm)
+        found[chosen] = True
+    docs = np.flatnonzero(found)
+    return docs, total[docs]
+
+
 def _near(first: list[int], second: list[int], slop: int) -> bool:
     """Whether some position of one word is 1..slop positions from one of the other's."""
     if len(first) > len(second):
@@ -240,8 +299,11 @@ def _collapse_first(order: np.ndarray, clusters: np.ndarray) -> np.ndarray:
 
 def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: wq.Query | None,
          sort: str, start: int, stop: int, collapse: bool, facets: bool,
-         granularity=lambda first, last: "day") -> Ranking:
+         granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = ()) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
+
+    With phrase_fields, `stems` is a phrase instead (see phrase_of): articles with the words
+    next to each other, in order, in any of those fields, scored as Whoosh scores a Phrase.
 
     sort: "relevance" or "newest"/"oldest" (by published, undated last; score 0 like
     Whoosh's sorted results). Facet dates are counted per day, month or year, as
@@ -249,11 +311,18 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
     it cannot evaluate.
     """
     segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
-    q = _Query(searcher, stems, boosts, segments)
+    if phrase_fields:
+        boosts = Boosts(0.0, 0, 0.0, 0, 0, False)  # a phrase has no word-query boosts
+    q = _Query(searcher, stems, boosts, segments, values=bool(phrase_fields))
     parts = []
     bodies = []
     for s, seg in enumerate(segments):
-        docs, base, bonus, body = _score_segment(q, s, seg, _filter_mask(flt, seg))
+        mask = _filter_mask(flt, seg)
+        if phrase_fields:
+            docs, base = _phrase_segment(q, s, seg, mask, phrase_fields, searcher.schema)
+            bonus, body = [], []
+        else:
+            docs, base, bonus, body = _score_segment(q, s, seg, mask)
         parts.append((s, docs, base, bonus))
         bodies.append(body)
     local = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)

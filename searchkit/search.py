@@ -401,9 +401,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
         flt = _combine([flt, *parsed.filters])
         wanted = page * limit
-        ranked = None
-        if parsed.words:
-            ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets)
+        ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets)
         if ranked is None:
             ranked = rank_with_whoosh(searcher, parsed, flt, sort, wanted, collapse, facets)
         hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
@@ -468,18 +466,26 @@ def rank_with_whoosh(searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | No
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool) -> Ranked | None:
-    """A plain-word query ranked over all its matches at once (ranking.py): the same results
-    as rank_with_whoosh, many times faster. None when its filter needs Whoosh."""
+    """A plain-word or exact-phrase query ranked over all its matches at once (ranking.py):
+    the same results as rank_with_whoosh, many times faster. None for any other query, or
+    when its filter needs Whoosh."""
     from . import query as qmod
     from . import ranking
 
+    words, fields = parsed.words, ()
+    if not words:
+        found = ranking.phrase_of(parsed.query)
+        if found is None:
+            return None
+        words, fields = found
     boosts = ranking.Boosts(qmod.ALL_WORDS_BOOST, qmod.SHORT_QUERY, qmod.PROXIMITY_BOOST,
                             qmod.PROXIMITY_SLOP, qmod.MAX_PROXIMITY_PAIRS, qmod.USE_QTF)
     stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
     try:
-        ranked = ranking.rank(searcher, index.arrays, parsed.words or [], boosts, flt=flt,
+        ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
                               sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
-                              collapse=collapse, facets=facets, granularity=_granularity)
+                              collapse=collapse, facets=facets, granularity=_granularity,
+                              phrase_fields=fields)
     except ranking.Unsupported:
         return None
     docs = ranked.docs

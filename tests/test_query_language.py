@@ -159,3 +159,16 @@ def test_no_query_string_raises(news, text):
     except searchkit.QueryError:
         return
     assert result.total >= 0
+
+
+def test_a_word_in_many_articles_is_taken_as_meant_not_corrected(index_path):
+    from searchkit.suggest import COMMON_WORD, correct_word
+
+    ix = searchkit.open_index(index_path, create=True)
+    common = [clean(Article(id=f"w{n}", title="Wrapup of the day", body="A wrapup.")) for n in range(COMMON_WORD)]
+    commoner = [clean(Article(id=f"r{n}", title="Wrap it", body="Gift wrap, wraps, wrap.")) for n in range(6 * COMMON_WORD)]
+    rare = [clean(Article(id="rare", title="Wrapp", body="A typo: wrapp."))]
+    ix.write(common + commoner + rare)
+    with ix.searcher() as searcher:
+        assert correct_word(searcher, "wrapup") is None  # in COMMON_WORD articles
+        assert correct_word(searcher, "wrapp") == "wrap"  # in one
