@@ -62,7 +62,9 @@ def table(result: dict) -> list[list[str]]:
     rows = [header]
     for label, read, _ in METRICS:
         values = {e: _value(result["engines"][e], read) for e in engines}
-        row = [label] + [_fmt(values[e]) for e in engines]
+        counts = label.startswith("queries ")  # whole numbers, not measurements
+        row = [label] + [(f"{values[e]:,.0f}" if counts and values[e] is not None else _fmt(values[e]))
+                         for e in engines]
         base = values.get("searchkit")
         for p in peers:
             row.append(f"{base / values[p]:.2f}x" if base is not None and values[p] else "-")
