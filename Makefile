@@ -76,7 +76,7 @@ bench: $(BENCH_VENV)/.ready
 
 # Under 3 minutes: the real BBC sample and 10k generated articles, every engine.
 bench-quick: $(BENCH_VENV)/.ready
-	$(BENCH_VENV)/bin/python -m bench.run --sizes sample,10000 --single-docs 3000 --cold-runs 5 \
+	$(BENCH_VENV)/bin/python -m bench.run --sizes sample,10000 --single-docs 1000 --cold-runs 5 \
 	    --web-queries 50 --whoosh-max 5000 --results bench/results/quick --work $(BENCH_WORK)
 
 # Debian's chromium for the browser tests (Playwright cannot download a browser here).
