@@ -23,6 +23,7 @@ import argparse
 import gzip
 import json
 import math
+import os
 import random
 from pathlib import Path
 from typing import Iterator
@@ -76,17 +77,40 @@ def corpus_path(size: int, seed: int = SEED, directory: Path = CORPUS_DIR) -> Pa
     return directory / f"reuters-{size}-seed{seed}.jsonl.gz"
 
 
+def _cached_sizes(seed: int, directory: Path) -> list[int]:
+    """Sizes of the finished corpus files for `seed` in `directory`, smallest first."""
+    sizes = []
+    for found in directory.glob(f"reuters-*-seed{seed}.jsonl.gz"):
+        middle = found.name[len("reuters-"):-len(f"-seed{seed}.jsonl.gz")]
+        if middle.isdigit():
+            sizes.append(int(middle))
+    return sorted(sizes)
+
+
 def ensure_corpus(size: int, seed: int = SEED, directory: Path = CORPUS_DIR,
-                  source: Path = NEWS_LARGE) -> Path:
-    """The generated corpus file for `size` (written once, then reused)."""
+                  source: Path = NEWS_LARGE, pool_size: int = POOL) -> Path:
+    """The generated corpus file for `size` (written once, then reused).
+
+    Files are named by size and seed, so one directory can serve several checkouts and runs
+    (`python -m bench.run --work DIR` keeps them in DIR/corpora). Because the Nth article does
+    not depend on the corpus size, a smaller corpus is cut from a larger cached one when there
+    is one (the same bytes as generating it, in a fraction of the time).
+    """
     path = corpus_path(size, seed, directory)
     if path.exists():
         return path
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # concurrent runs never share a tmp
+    larger = [n for n in _cached_sizes(seed, directory) if n > size]
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as out:
-        for article in generate(size, seed, source):
-            out.write(json.dumps(article, ensure_ascii=False) + "\n")
+        if larger:
+            opener = gzip.open(corpus_path(larger[0], seed, directory), "rt", encoding="utf-8")
+            with opener as handle:
+                for _, line in zip(range(size), handle):
+                    out.write(line)
+        else:
+            for article in generate(size, seed, source, pool_size):
+                out.write(json.dumps(article, ensure_ascii=False) + "\n")
     tmp.replace(path)
     return path
 

@@ -62,7 +62,9 @@ def table(result: dict) -> list[list[str]]:
     rows = [header]
     for label, read, _ in METRICS:
         values = {e: _value(result["engines"][e], read) for e in engines}
-        row = [label] + [_fmt(values[e]) for e in engines]
+        counts = label.startswith("queries ")  # whole numbers, not measurements
+        row = [label] + [(f"{values[e]:,.0f}" if counts and values[e] is not None else _fmt(values[e]))
+                         for e in engines]
         base = values.get("searchkit")
         for p in peers:
             row.append(f"{base / values[p]:.2f}x" if base is not None and values[p] else "-")
@@ -96,6 +98,30 @@ def print_tables(results: list[dict]) -> None:
         print("   sk/peer = searchkit's figure divided by the peer's (time, size: lower is better; "
               "articles/s: higher is better)\n")
         print(render(table(result)))
+        for line in notes(result):
+            print("   " + line)
+
+
+def notes(result: dict) -> list[str]:
+    """What the table does not show by itself: engines left out, figures copied from an earlier
+    run instead of measured in this one, and measurements that failed."""
+    lines = []
+    for engine, why in result.get("skipped", {}).items():
+        lines.append(f"{engine}: {why}")
+    for engine in ENGINE_ORDER:
+        entry = result["engines"].get(engine)
+        if not entry:
+            continue
+        if "reused" in entry:
+            r = entry["reused"]
+            lines.append(f"{engine}: REUSED, not measured in this run ({r.get('by')}): measured "
+                         f"{r.get('measured')} ({r.get('from')})")
+        if "failed" in entry:
+            lines.append(f"{engine}: FAILED: {entry['failed'].strip().splitlines()[-1][:300]}")
+        if entry.get("serve", {}).get("errors"):
+            lines.append(f"{engine}: {entry['serve']['errors']} queries raised, e.g. "
+                         f"{entry['serve']['error_examples'][:1]}")
+    return lines
 
 
 def fit_exponent(sizes: list[float], values: list[float]) -> float | None:

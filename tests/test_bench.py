@@ -126,3 +126,69 @@ def test_fit_exponent_recovers_a_power_law():
     assert report.fit_exponent(sizes, [2 * s ** 0.5 for s in sizes]) == pytest.approx(0.5)
     assert report.fit_exponent(sizes, [7.0] * 4) == pytest.approx(0.0)
     assert report.fit_exponent([1e4], [1.0]) is None
+
+
+def test_corpus_cache_is_keyed_by_size_and_seed_and_cuts_small_sizes_from_larger(tmp_path):
+    made = corpus.ensure_corpus(12, directory=tmp_path, source=NEWS_LARGE, pool_size=400)
+    assert made == corpus.corpus_path(12, directory=tmp_path)
+    stamp = made.stat().st_mtime_ns
+    assert corpus.ensure_corpus(12, directory=tmp_path, source=NEWS_LARGE, pool_size=400) == made
+    assert made.stat().st_mtime_ns == stamp  # reused, not written again
+    cut = corpus.ensure_corpus(5, directory=tmp_path, source=NEWS_LARGE, pool_size=400)
+    assert list(corpus.read_records(cut)) == list(corpus.generate(5, source=NEWS_LARGE, pool_size=400))
+    assert run.count_records(cut) == 5 and run.count_records(made) == 12
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def _run(tiny: Path, tmp_path: Path, *extra: str, engines: str = "fts5-and,fts5-or") -> dict:
+    args = ["--sizes", str(tiny), "--engines", engines, "--single-docs", "20", "--cold-runs", "1",
+            "--results", str(tmp_path / "results"), "--work", str(tmp_path / "work"), *extra]
+    run.main(args)
+    return json.loads((tmp_path / "results" / "tiny.json").read_text())
+
+
+def test_whoosh_above_the_cap_is_skipped_and_the_table_says_so(tiny, tmp_path, capsys):
+    result = _run(tiny, tmp_path, "--whoosh-max", "10", engines="fts5-and,whoosh")
+    assert list(result["engines"]) == ["fts5-and"]
+    assert "--whoosh-max 10" in result["skipped"]["whoosh"]
+    assert any(line.startswith("whoosh: not run") for line in report.notes(result))
+    assert "whoosh: not run" in capsys.readouterr().out
+    # Phase timings are kept for budgeting a long run; the index is gone after the run.
+    assert {"corpus", "prefix", "total"} <= set(result["phase_seconds"])
+    assert "build" in result["engines"]["fts5-and"]["phase_seconds"]
+    assert not list((tmp_path / "work").glob(f"{tiny.name}-*"))
+
+
+def test_resume_keeps_complete_entries_and_the_table_labels_them(tiny, tmp_path, capsys):
+    first = _run(tiny, tmp_path)
+    again = _run(tiny, tmp_path, "--resume", engines="fts5-and,fts5-or,whoosh")
+    for name in ("fts5-and", "fts5-or"):
+        assert again["engines"][name]["reused"]["by"] == "--resume"
+        assert again["engines"][name]["serve"] == first["engines"][name]["serve"]
+    assert "reused" not in again["engines"]["whoosh"] and "serve" in again["engines"]["whoosh"]
+    assert "fts5-and: REUSED, not measured in this run (--resume)" in capsys.readouterr().out
+
+
+def test_reuse_peers_copies_only_peers_measured_today(tiny, tmp_path):
+    _run(tiny, tmp_path / "peers")
+    fresh = _run(tiny, tmp_path / "final", "--reuse-peers", str(tmp_path / "peers" / "results"))
+    assert fresh["engines"]["fts5-or"]["reused"]["by"] == "--reuse-peers"
+    stale = json.loads((tmp_path / "peers" / "results" / "tiny.json").read_text())
+    for entry in stale["engines"].values():
+        entry["measured"] = "2001-01-01T00:00:00+00:00"
+    (tmp_path / "peers" / "results" / "tiny.json").write_text(json.dumps(stale))
+    measured = _run(tiny, tmp_path / "final2", "--reuse-peers", str(tmp_path / "peers" / "results"))
+    assert all("reused" not in e for e in measured["engines"].values())
+
+
+def test_a_failed_measurement_is_recorded_and_the_run_goes_on(tiny, tmp_path, capsys):
+    with pytest.raises(SystemExit, match="failed measurements"):
+        _run(tiny, tmp_path, "--worker-timeout", "0.01")
+    result = json.loads((tmp_path / "results" / "tiny.json").read_text())  # saved all the same
+    assert set(result["engines"]) == {"fts5-and", "fts5-or"}
+    assert "ran past --worker-timeout" in result["engines"]["fts5-and"]["failed"]
+    assert "fts5 build failed" in result["engines"]["fts5-or"]["failed"]
+    assert any("FAILED" in line for line in report.notes(result))
+    rows = report.table(result)
+    assert rows[1][1] == "-"
+    assert not list((tmp_path / "work").glob(f"{tiny.name}-*"))
