@@ -140,6 +140,7 @@ class SegmentCache:
         self._columns: dict[str, object] = {}
         self._deleted: tuple[int, np.ndarray] | None = None
         self._source: object = False  # the mapped postings file; None when it cannot be mapped
+        self._asked: dict[str, int] = {}  # how often hashed_at was asked for each column
 
     def postings(self, reader, fieldname: str, text: str, values: bool = False) -> Postings:
         """A term's posting list (read_postings), from the cache when it was read lately."""
@@ -176,6 +177,23 @@ class SegmentCache:
             values = np.where(has, stored, 0).astype(np.int64)
             found = self._columns[fieldname] = (values, has)
         return found  # type: ignore[return-value]
+
+    def hashed_at(self, reader, fieldname: str, docs: np.ndarray) -> np.ndarray:
+        """hashed(...)[0][docs], hashing only those documents the first time a column is
+        asked for (a one-query process, `searchkit query`, then never reads all of it);
+        from the second time on the whole column is hashed once and kept."""
+        found = self._columns.get(fieldname)
+        self._asked[fieldname] = asked = self._asked.get(fieldname, 0) + 1
+        if found is not None or asked > 1 or 2 * len(docs) > self.doc_count:
+            return self.hashed(reader, fieldname)[0][docs]
+        column = reader.column_reader(fieldname, translate=False)
+        if not hasattr(column, "_offsets"):
+            return np.full(len(docs), hash(b""), dtype=np.int64)
+        offsets, lengths = column._offsets, column._lengths
+        count = len(offsets)
+        data = column._dbfile.get(column._basepos, (offsets[-1] + lengths[-1]) if count else 0)
+        return np.fromiter((hash(data[offsets[d]:offsets[d] + lengths[d]] if d < count else b"")
+                            for d in docs.tolist()), dtype=np.int64, count=len(docs))
 
     def hashed(self, reader, fieldname: str) -> tuple[np.ndarray, dict[int, str]]:
         """A bytes column (source_key, cluster) as a 64-bit hash per document, and the value

@@ -386,7 +386,7 @@ def _column_hashes(segments: list[_Segment], seg_of: np.ndarray, local: np.ndarr
     for s, seg in enumerate(segments):
         rows = np.flatnonzero(seg_of == s)
         if len(rows):
-            out[rows] = seg.cache.hashed(seg.reader, name)[0][local[rows]]
+            out[rows] = seg.cache.hashed_at(seg.reader, name, local[rows])
     return out
 
 
