@@ -334,51 +334,89 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
     upper = base + (np.sum(pair_bonus, axis=0) * boosts.proximity if pair_bonus else 0.0)
     clusters = _column_hashes(segments, seg_of, local, "cluster") if collapse else None
 
+    if collapse:
+        keys, inverse, counts = np.unique(clusters, return_inverse=True, return_counts=True)
+        total, shared = len(keys), counts[inverse] > 1
+    else:
+        counts = inverse = None
+        total, shared = len(docnum), np.zeros(len(docnum), dtype=bool)
     if sort in ("newest", "oldest"):
         score = np.zeros(len(docnum))
         dated, moment = _dates(segments, seg_of, local)
         key = -moment if sort == "newest" else moment
         order = np.lexsort((docnum, key, ~dated))
+        shown = _collapse_first(order, clusters) if collapse else order
+        top, reps = shown[:stop], shown
     else:
         proximity = _Proximity(q, boosts, bodies, seg_of, local, pair_bonus,
                                searcher.schema["body"].format.decode_positions)
-        score, order = _exact_order(q, proximity, docnum, base, upper, clusters, stop)
-    shown = _collapse_first(order, clusters) if collapse else order
-    window = shown[start:stop]
-    result = Ranking([(int(docnum[r]), float(score[r])) for r in window], len(shown))
+        score, top = _best(q, proximity, docnum, base, upper, clusters, stop)
+        reps = _representatives(score, docnum, shared, inverse) if facets else None
+    window = top[start:stop]
+    result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total)
     if collapse:
-        keys, counts = np.unique(clusters, return_counts=True)
-        size_of = dict(zip(keys.tolist(), counts.tolist()))
-        result.cluster_sizes = {int(docnum[r]): size_of[int(clusters[r])] for r in window}
+        result.cluster_sizes = {int(docnum[r]): int(counts[inverse[r]]) for r in window}
     if facets:
-        result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
+        result.sources, result.dates = _facets(segments, seg_of, local, reps, granularity)
     return result
 
 
-def _exact_order(q, proximity: _Proximity, docnum, base, upper, clusters,
-                 stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (final where checked, base elsewhere) and an order whose first `stop` shown
-    results are exactly the best by final score."""
+def _ordered(rows: np.ndarray, score: np.ndarray, docnum: np.ndarray) -> np.ndarray:
+    """`rows` best first (score descending, then docnum ascending, as Whoosh breaks ties)."""
+    return rows[np.lexsort((docnum[rows], -score[rows]))]
+
+
+def _top_rows(values: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the k largest values (all rows when there are no more than k), unordered."""
+    if k >= len(values):
+        return np.arange(len(values))
+    return np.argpartition(-values, k - 1)[:k]
+
+
+def _best(q, proximity: _Proximity, docnum, base, upper, clusters, stop: int
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, the first `stop` shown rows in order), exactly as a full sort by final score
+    (collapsed to one row per cluster when `clusters` is given) would list them.
+
+    Final scores (base + proximity bonus) are worked out for the rows with the highest upper
+    bounds, more each round, until no row left out could still reach the last shown place.
+    """
     score = base.copy()
-    by_bound = np.lexsort((docnum, -upper))
-    if not q.pairs or not len(by_bound):
-        return score, np.lexsort((docnum, -score))
-    checked = 0
-    step = max(2 * stop, 20)
-    while checked < len(by_bound):
-        rows = by_bound[checked:checked + step]
-        score[rows] = base[rows] + proximity.bonus(rows)
-        checked += len(rows)
-        if checked >= len(by_bound):
-            break
-        top = by_bound[:checked]
-        top = top[np.lexsort((docnum[top], -score[top]))]
+    m = len(docnum)
+    if not m:
+        return score, np.zeros(0, dtype=np.int64)
+    checked = np.zeros(m, dtype=bool)
+    k = min(m, max(4 * stop, 64))
+    while True:
+        rows = _top_rows(upper if q.pairs else base, k)
+        new = rows[~checked[rows]]
+        if q.pairs and len(new):
+            score[new] = base[new] + proximity.bonus(new)
+        checked[new] = True
+        shown = _ordered(rows, score, docnum)
         if clusters is not None:
-            top = _collapse_first(top, clusters)
-        if len(top) >= stop and upper[by_bound[checked]] < score[top[stop - 1]]:
-            break
-        step *= 2
-    return score, np.lexsort((docnum, -score))
+            shown = _collapse_first(shown, clusters)
+        if k >= m:
+            return score, shown[:stop]
+        rest_best = np.max(np.where(checked, -np.inf, upper if q.pairs else base))
+        if len(shown) >= stop and rest_best < score[shown[stop - 1]]:
+            return score, shown[:stop]
+        k = min(m, 4 * k)
+
+
+def _representatives(score, docnum, shared, inverse) -> np.ndarray:
+    """The row that stands for each cluster (its best by score, then docnum): every row of a
+    one-article cluster, and the first of each shared cluster. Rows outside the checked top
+    carry their base score, a lower bound, so a shared cluster far down the list may be
+    represented by a copy whose proximity bonus was never worked out."""
+    alone = np.flatnonzero(~shared)
+    together = np.flatnonzero(shared)
+    if not len(together):
+        return alone
+    ranked = together[np.lexsort((docnum[together], -score[together], inverse[together]))]
+    first = np.ones(len(ranked), dtype=bool)
+    first[1:] = inverse[ranked[1:]] != inverse[ranked[:-1]]
+    return np.concatenate([alone, ranked[first]])
 
 
 def _column_hashes(segments: list[_Segment], seg_of: np.ndarray, local: np.ndarray, name: str) -> np.ndarray:
@@ -404,17 +442,16 @@ def _dates(segments, seg_of, local) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
+    """Counts of the shown rows per source and per day, month or year (see Ranking)."""
     sources: dict[str, int] = {}
     for s, seg in enumerate(segments):
         rows = shown[seg_of[shown] == s]
         if not len(rows):
             continue
-        hashes, names = seg.cache.hashed(seg.reader, "source_key")
-        keys, counts = np.unique(hashes[local[rows]], return_counts=True)
-        for key, count in zip(keys.tolist(), counts.tolist()):
-            name = names.get(key, "")
-            if name:
-                sources[name] = sources.get(name, 0) + count
+        codes, names = seg.cache.categories(seg.reader, "source_key")
+        for code, count in enumerate(np.bincount(codes[local[rows]], minlength=len(names)).tolist()):
+            if count and names[code]:
+                sources[names[code]] = sources.get(names[code], 0) + count
     dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
         np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
     moments = moment[dated] - _EPOCH_US
@@ -424,10 +461,12 @@ def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int]
         first = epoch + timedelta(microseconds=int(moments.min()))
         last = epoch + timedelta(microseconds=int(moments.max()))
         unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
-        buckets, counts = np.unique(moments.astype("datetime64[us]").astype(f"datetime64[{unit}]"),
-                                    return_counts=True)
-        for bucket, count in zip(buckets.astype("datetime64[us]").tolist(), counts.tolist()):
-            dates[bucket] = count
+        buckets = moments.astype("datetime64[us]").astype(f"datetime64[{unit}]").astype(np.int64)
+        low = int(buckets.min())
+        counts = np.bincount(buckets - low)
+        for offset in np.flatnonzero(counts).tolist():
+            start = np.datetime64(low + offset, unit).astype("datetime64[us]").tolist()
+            dates[start] = int(counts[offset])
         dates.setdefault(first, 0)
         dates.setdefault(last, 0)
     return sources, dates
