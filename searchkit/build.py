@@ -17,54 +17,47 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from array import array
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Sequence
 
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import emptybytes, pack_uint
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import length_to_byte
 from whoosh.util.text import utf8encode
 
+from .analysis import encode_positions, spelling_words_of
 from .codec import NewsCodec
+from .postings import (COMPRESS_MIN, PostingsFile, TermTable, float32, open_files, single_record,
+                       single_terminfo)
 
 
 class BuildError(Exception):
     """A segment could not be built (the worker's reason in the message)."""
 
 
-class _Postings:
-    """One term's postings in a new segment: document numbers, weights and encoded values."""
-
-    __slots__ = ("docs", "weights", "values")
-
-    def __init__(self) -> None:
-        self.docs = array("I")
-        self.weights = array("d")
-        self.values: list[bytes] = []
-
-
-def _quantized(length: int) -> int:
-    """A field length as Whoosh stores it (one byte, lossy) and reads it back for a posting."""
-    return byte_to_length(length_to_byte(length)) if length else 0
-
-
 def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
-                  codec: W3Codec | None = None) -> Segment:
+                  codec: W3Codec | None = None, compress_min: int = COMPRESS_MIN) -> Segment:
     """Write `docs` (Whoosh field dicts) as one new segment in `storage`; returns it.
 
     The segment is not in any TOC yet: the caller commits it. Its files are removed by the
-    next writer's clean-up if that never happens (store.Index._recover).
+    next writer's clean-up if that never happens (store.Index._recover). Posting blocks of
+    fewer than `compress_min` pickled bytes are stored uncompressed (postings.py).
     """
     codec = codec or NewsCodec()
     segment = codec.new_segment(storage, indexname)
     perdoc = codec.per_document_writer(storage, segment)
-    fieldwriter = codec.field_writer(storage, segment)
-    postings: dict[str, dict[bytes, _Postings]] = {}
-    lengths: dict[str, dict[int, int]] = {}
-    spelling: dict[str, set[bytes]] = {}
+    table = postings = None
     try:
+        table, postings = open_files(storage, segment, compress_min)
+        # Text fields (NewsText.index_terms): term -> [docnum, positions, docnum, positions, ...]
+        texts: dict[str, dict[bytes, list]] = {}
+        # Any other indexed field: term -> [(docnum, weight, encoded value), ...]
+        others: dict[str, dict[bytes, list]] = {}
+        lengths: dict[str, bytearray] = {}  # scorable field -> each document's length byte
+        tokens: dict[str, set[str]] = {}  # spelling field -> raw tokens (NewsText)
+        spelling: dict[str, set[bytes]] = {}  # spelling field -> words (any other field)
+        count = len(docs)
         for docnum, fields in enumerate(docs):
             perdoc.start_doc(docnum)
             for fieldname in sorted(name for name in fields if not name.startswith("_")):
@@ -73,33 +66,45 @@ def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
                     continue
                 field = schema[fieldname]
                 length = 0
-                words = None
+                raws = None
                 if field.indexed:
-                    terms = postings.get(fieldname)
-                    if terms is None:
-                        terms = postings[fieldname] = {}
-                    scorable = field.scorable
-                    both = getattr(field, "index_with_words", None)
-                    if both is not None and isinstance(value, str):
-                        items, words = both(value)
+                    fast = getattr(field, "index_terms", None)
+                    if fast is not None and isinstance(value, str):
+                        positions, raws = fast(value)
+                        terms = texts.get(fieldname)
+                        if terms is None:
+                            terms = texts[fieldname] = {}
+                        get = terms.get
+                        for term, poslist in positions.items():
+                            found = get(term)
+                            if found is None:
+                                terms[term] = [docnum, poslist]
+                            else:
+                                found.append(docnum)
+                                found.append(poslist)
+                        if field.scorable:
+                            length = sum(map(len, positions.values()))
                     else:
-                        items = field.index(value)
-                    for tbytes, freq, weight, vbytes in items:
-                        found = terms.get(tbytes)
-                        if found is None:
-                            found = terms[tbytes] = _Postings()
-                        found.docs.append(docnum)
-                        found.weights.append(weight)
-                        found.values.append(vbytes if vbytes is not None else emptybytes)
-                        if scorable:
-                            length += freq
+                        terms = others.get(fieldname)
+                        if terms is None:
+                            terms = others[fieldname] = {}
+                        scorable = field.scorable
+                        for tbytes, freq, weight, vbytes in field.index(value):
+                            terms.setdefault(tbytes, []).append((docnum, weight, vbytes or emptybytes))
+                            if scorable:
+                                length += freq
                     if length:
-                        lengths.setdefault(fieldname, {})[docnum] = _quantized(length)
+                        column = lengths.get(fieldname)
+                        if column is None:
+                            column = lengths[fieldname] = bytearray(count)
+                        column[docnum] = length_to_byte(length)
                 if field.separate_spelling():
-                    known = spelling.setdefault(field.spelling_fieldname(fieldname), set())
-                    if words is None:
-                        words = [utf8encode(word)[0] for word in field.spellable_words(value)]
-                    known.update(words)
+                    name = field.spelling_fieldname(fieldname)
+                    if raws is not None:
+                        tokens.setdefault(name, set()).update(raws)
+                    else:
+                        spelling.setdefault(name, set()).update(
+                            utf8encode(word)[0] for word in field.spellable_words(value))
                 perdoc.add_field(fieldname, field, value if field.stored else None, length)
                 column = field.column_type
                 if column:
@@ -107,43 +112,94 @@ def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
             perdoc.finish_doc()
         perdoc.close()
 
-        for fieldname, words in spelling.items():
-            # A spelling word is a posting in document 0 (as Whoosh has it) with a real
-            # value: a merge reads every posting's value back.
-            value = pack_uint(1)  # Frequency (SpellField) of 1
-            terms = postings.setdefault(fieldname, {})
-            for word in words:
-                if word not in terms:
-                    found = terms[word] = _Postings()
-                    found.docs.append(0)
-                    found.weights.append(1.0)
-                    found.values.append(value)
-        for fieldname in sorted(postings):
-            terms = postings.pop(fieldname)
-            field_lengths = lengths.get(fieldname, {})
-            fieldwriter.start_field(fieldname, schema[fieldname])
-            for tbytes in sorted(terms):
-                found = terms[tbytes]
-                fieldwriter.start_term(tbytes)
-                add = fieldwriter.add
-                for docnum, weight, vbytes in zip(found.docs, found.weights, found.values):
-                    add(docnum, weight, vbytes, field_lengths.get(docnum, 0))
-                fieldwriter.finish_term()
-            fieldwriter.finish_field()
-        fieldwriter.close()
-        segment.set_doc_count(len(docs))
+        for name, raws in tokens.items():
+            spelling.setdefault(name, set()).update(spelling_words_of(raws))
+        for name in list(spelling):
+            if name in texts or name in others:  # a field that has postings of its own too
+                terms = others.setdefault(name, {})
+                for word in spelling.pop(name):
+                    terms.setdefault(word, [(0, 1.0, _SPELL_VALUE)])
+        for fieldname in sorted(set(texts) | set(others) | set(spelling)):
+            prefix = table.field_prefix(fieldname)
+            if fieldname in spelling:
+                _write_spelling(table, postings, prefix, spelling.pop(fieldname), compress_min)
+            elif fieldname in texts:
+                _write_text(table, postings, prefix, texts.pop(fieldname), schema[fieldname],
+                            lengths.get(fieldname) or bytearray(count))
+            else:
+                _write_other(table, postings, prefix, others.pop(fieldname), schema[fieldname],
+                             lengths.get(fieldname) or bytearray(count))
+        table.close()
+        postings.close()
+        segment.set_doc_count(count)
         if segment.should_assemble():
             segment.create_compound_file(storage)
             segment.compound = True
     except BaseException:
-        for writer in (perdoc, fieldwriter):
-            if not writer.is_closed:
+        for writer in (perdoc, table, postings):
+            if writer is not None and not getattr(writer, "is_closed", False):
                 try:
                     writer.close()
                 except Exception:
                     pass  # the original failure is the one to report
         raise
     return segment
+
+
+# A spelling word is a posting in document 0 (as Whoosh has it) with a real value, a frequency
+# of 1 (SpellField's Frequency format): a merge reads every posting's value back.
+_SPELL_VALUE = pack_uint(1)
+
+
+def _write_spelling(table: TermTable, postings: PostingsFile, prefix: bytes, words: set[bytes],
+                    compress_min: int) -> None:
+    """Every spelling word has the same postings record: write it once per word in one go."""
+    words = sorted(words)
+    record = single_record(0, 1.0, _SPELL_VALUE, 0, compress_min, fixedsize=len(_SPELL_VALUE))
+    size = len(record)
+    offset = postings.write_repeated(record, len(words))
+    infos = [single_terminfo(0, 1.0, 0, offset + n * size, size) for n in range(len(words))]
+    table.add_all([prefix + word for word in words], infos)
+
+
+def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, terms: dict[bytes, list],
+                field, lengths: bytearray) -> None:
+    """A NewsText field's terms, from [docnum, positions, ...] lists (values are Positions)."""
+    boost = field.format.field_boost
+    weights: dict[int, tuple[float, float]] = {}  # frequency -> (weight, as float32)
+    single = postings.write_single
+    many = postings.write_term
+    keys, infos = [], []
+    for term in sorted(terms):
+        found = terms[term]
+        if len(found) == 2:
+            docnum, poslist = found
+            freq = len(poslist)
+            weight = weights.get(freq)
+            if weight is None:
+                weight = weights[freq] = (freq * boost, float32(freq * boost))
+            infos.append(single(docnum, weight[0], weight[1], encode_positions(poslist), lengths[docnum]))
+        else:
+            ids = found[0::2]
+            poslists = found[1::2]
+            infos.append(many(ids, [len(p) * boost for p in poslists], list(map(encode_positions, poslists)),
+                              [lengths[d] for d in ids], None))
+        keys.append(prefix + term)
+    table.add_all(keys, infos)
+
+
+def _write_other(table: TermTable, postings: PostingsFile, prefix: bytes, terms: dict[bytes, list],
+                 field, lengths: bytearray) -> None:
+    """Any other field's terms, from [(docnum, weight, value), ...] lists."""
+    fixedsize = field.format.fixed_value_size()
+    keys, infos = [], []
+    for term in sorted(terms):
+        found = terms[term]
+        ids = [p[0] for p in found]
+        infos.append(postings.write_term(ids, [float(p[1]) for p in found], [p[2] for p in found],
+                                         [lengths[d] for d in ids], fixedsize))
+        keys.append(prefix + term)
+    table.add_all(keys, infos)
 
 
 # -- one process per core ------------------------------------------------------------------
