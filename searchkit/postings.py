@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import zlib
 from array import array
+from operator import sub
 from pickle import dumps
 from struct import Struct
 from typing import Sequence
@@ -193,11 +194,12 @@ def _block(count: int, last_id: int, maxweight: float, minlength: int, maxlength
 def _block_data(ids: Sequence[int], weights32: array, values: Sequence[bytes] | None,
                 fixedsize: int | None) -> bytes:
     """The pickled (ids, weights, values) tuple of one block, as W3's _write_block makes it."""
-    deltas = tuple(b - a for a, b in zip((0, *ids), ids))
+    deltas = tuple(map(sub, ids, (0, *ids)))
+    count = len(weights32)
     first = weights32[0]
-    if all(w == 1.0 for w in weights32):
+    if weights32.count(1.0) == count:
         mini_weights = None
-    elif all(w == first for w in weights32):
+    elif weights32.count(first) == count:
         mini_weights = first
     else:
         mini_weights = tuple(weights32)
