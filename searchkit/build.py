@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import shutil
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Sequence
 
@@ -249,8 +250,29 @@ def _init_worker(path: str, indexname: str, close_fds: tuple[int, ...]) -> None:
             pass
     _die_with_parent()
 
+    from whoosh.filedb.filestore import FileStorage
+
     ix = whoosh.index.open_dir(path, indexname=indexname)
-    _WORKER.update(storage=ix.storage, indexname=indexname, schema=ix.schema)
+    # Segments are written beside the index, not in it: a commit of an earlier batch deletes
+    # every segment file its TOC does not name (whoosh.index.clean_files). adopt() moves them in.
+    staging = FileStorage(os.path.join(path, staging_name(indexname)))
+    _WORKER.update(storage=staging, indexname=indexname, schema=ix.schema)
+
+
+def staging_name(indexname: str) -> str:
+    """The directory, inside an index directory, where worker processes write new segments."""
+    return f"{indexname}.build"
+
+
+def adopt(segment: Segment, path: str, indexname: str) -> Segment:
+    """Move a worker's segment files from the staging directory into the index at `path`
+    (renames on one file system), just before the commit that names them."""
+    staging = os.path.join(path, staging_name(indexname))
+    prefix = segment.segment_id() + "."
+    for name in os.listdir(staging):
+        if name.startswith(prefix):
+            os.replace(os.path.join(staging, name), os.path.join(path, name))
+    return segment
 
 
 def _build_in_worker(docs: list[dict]) -> Segment:
@@ -273,6 +295,8 @@ class ParallelBuilder:
     def __init__(self, path: str, indexname: str, procs: int, close_fds: tuple[int, ...] = ()) -> None:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                               else "spawn")
+        self._path, self._indexname = path, indexname
+        os.makedirs(os.path.join(path, staging_name(indexname)), exist_ok=True)
         self._pool = ProcessPoolExecutor(procs, mp_context=context, initializer=_init_worker,
                                          initargs=(path, indexname, close_fds))
         self._pending: list[Future] = []
@@ -280,8 +304,14 @@ class ParallelBuilder:
     def submit(self, docs: list[dict]) -> None:
         self._pending.append(self._pool.submit(_build_in_worker, docs))
 
-    def wait(self) -> list[Segment]:
-        pending, self._pending = self._pending, []
+    def __len__(self) -> int:
+        """Batches submitted and not yet returned by wait()."""
+        return len(self._pending)
+
+    def wait(self, count: int | None = None) -> list[Segment]:
+        """The segments of the first `count` batches still pending (all by default)."""
+        count = len(self._pending) if count is None else count
+        pending, self._pending = self._pending[:count], self._pending[count:]
         segments, failure = [], None
         for future in pending:
             try:
@@ -292,7 +322,7 @@ class ParallelBuilder:
                 failure = failure or BuildError(f"an indexing process failed ({type(exc).__name__}: {exc})")
         if failure:
             raise failure
-        return segments
+        return [adopt(segment, self._path, self._indexname) for segment in segments]
 
     def close(self, cancel: bool = False) -> None:
         if cancel:
@@ -303,6 +333,7 @@ class ParallelBuilder:
                     process.terminate()
         self._pool.shutdown(wait=True, cancel_futures=cancel)
         self._pending = []
+        shutil.rmtree(os.path.join(self._path, staging_name(self._indexname)), ignore_errors=True)
 
 
 def default_procs() -> int:
