@@ -65,7 +65,7 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
     table = postings = None
     try:
         table, postings = open_files(storage, segment, compress_min)
-        # Text fields (NewsText.index_terms): term -> [docnum, positions, docnum, positions, ...]
+        # Text fields (NewsText.index_terms): term -> [docnum, frequency, encoded positions, ...]
         texts: dict[str, dict[bytes, list]] = {}
         # Any other indexed field: term -> [(docnum, weight, encoded value), ...]
         others: dict[str, dict[bytes, list]] = {}
@@ -91,14 +91,20 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
                             terms = texts[fieldname] = {}
                         get = terms.get
                         for term, poslist in positions.items():
+                            # Encoded now: a position list costs several times its bytes, and
+                            # the bytes of a single position (most postings) are shared.
+                            if len(poslist) == 1:
+                                freq, encoded = 1, single_position(poslist[0])
+                            else:
+                                freq, encoded = len(poslist), encode_positions(poslist)
                             found = get(term)
                             if found is None:
-                                terms[term] = [docnum, poslist]
+                                terms[term] = [docnum, freq, encoded]
                             else:
-                                found.append(docnum)
-                                found.append(poslist)
-                        if field.scorable:
-                            length = sum(map(len, positions.values()))
+                                found += (docnum, freq, encoded)
+                            length += freq
+                        if not field.scorable:
+                            length = 0
                     else:
                         terms = others.get(fieldname)
                         if terms is None:
@@ -179,28 +185,23 @@ def _write_spelling(table: TermTable, postings: PostingsFile, prefix: bytes, wor
 
 def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, terms: dict[bytes, list],
                 field, lengths: bytearray) -> None:
-    """A NewsText field's terms, from [docnum, positions, ...] lists (values are Positions)."""
+    """A NewsText field's terms, from [docnum, frequency, encoded positions, ...] lists."""
     boost = field.format.field_boost
     weights: dict[int, tuple[float, float]] = {}  # frequency -> (weight, as float32)
     single = postings.write_single
     many = postings.write_term
-    encoded = single_position
     keys, infos = [], []
     for term in sorted(terms):
         found = terms[term]
-        if len(found) == 2:
-            docnum, poslist = found
-            freq = len(poslist)
+        if len(found) == 3:
+            docnum, freq, value = found
             weight = weights.get(freq)
             if weight is None:
                 weight = weights[freq] = (freq * boost, float32(freq * boost))
-            value = encoded(poslist[0]) if freq == 1 else encode_positions(poslist)
             infos.append(single(docnum, weight[0], weight[1], value, lengths[docnum]))
         else:
-            ids = found[0::2]
-            poslists = found[1::2]
-            infos.append(many(ids, [len(p) * boost for p in poslists],
-                              [encoded(p[0]) if len(p) == 1 else encode_positions(p) for p in poslists],
+            ids = found[0::3]
+            infos.append(many(ids, [freq * boost for freq in found[1::3]], found[2::3],
                               [lengths[d] for d in ids], None))
         keys.append(prefix + term)
     table.add_all(keys, infos)
