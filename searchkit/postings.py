@@ -24,7 +24,6 @@ from typing import Sequence
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.system import pack_int, pack_long, pack_ushort
-from whoosh.util.numeric import length_to_byte
 
 BLOCK = 128  # postings per block (W3Codec's blocklimit)
 LEVEL = 3  # zlib level (W3Codec's compression)
@@ -235,6 +234,3 @@ def open_files(storage, segment, compress_min: int = COMPRESS_MIN) -> tuple[Term
         raise
     return table, postings
 
-
-__all__ = ["BLOCK", "COMPRESS_MIN", "LEVEL", "PostingsFile", "TermTable", "float32", "length_to_byte",
-           "open_files", "single_record", "single_terminfo"]
