@@ -15,56 +15,64 @@ Segments are independent, so a batch can be split between processes that each wr
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
-from array import array
+import shutil
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Sequence
 
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import emptybytes, pack_uint
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import length_to_byte
 from whoosh.util.text import utf8encode
 
+from .analysis import encode_positions, single_position, spelling_words_of
 from .codec import NewsCodec
+from .postings import (COMPRESS_MIN, PostingsFile, TermTable, float32, open_files, single_record,
+                       single_terminfo)
 
 
 class BuildError(Exception):
     """A segment could not be built (the worker's reason in the message)."""
 
 
-class _Postings:
-    """One term's postings in a new segment: document numbers, weights and encoded values."""
-
-    __slots__ = ("docs", "weights", "values")
-
-    def __init__(self) -> None:
-        self.docs = array("I")
-        self.weights = array("d")
-        self.values: list[bytes] = []
-
-
-def _quantized(length: int) -> int:
-    """A field length as Whoosh stores it (one byte, lossy) and reads it back for a posting."""
-    return byte_to_length(length_to_byte(length)) if length else 0
-
-
 def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
-                  codec: W3Codec | None = None) -> Segment:
+                  codec: W3Codec | None = None, compress_min: int = COMPRESS_MIN) -> Segment:
     """Write `docs` (Whoosh field dicts) as one new segment in `storage`; returns it.
 
     The segment is not in any TOC yet: the caller commits it. Its files are removed by the
-    next writer's clean-up if that never happens (store.Index._recover).
+    next writer's clean-up if that never happens (store.Index._recover). Posting blocks of
+    fewer than `compress_min` pickled bytes are stored uncompressed (postings.py).
     """
+    # Hundreds of thousands of small lists live until the segment is written: the cyclic
+    # garbage collector would walk them again and again (a fifth of the time) for no cycles.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_segment(storage, indexname, schema, docs, codec, compress_min)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec: W3Codec | None,
+                   compress_min: int) -> Segment:
     codec = codec or NewsCodec()
     segment = codec.new_segment(storage, indexname)
     perdoc = codec.per_document_writer(storage, segment)
-    fieldwriter = codec.field_writer(storage, segment)
-    postings: dict[str, dict[bytes, _Postings]] = {}
-    lengths: dict[str, dict[int, int]] = {}
-    spelling: dict[str, set[bytes]] = {}
+    table = postings = None
     try:
+        table, postings = open_files(storage, segment, compress_min)
+        # Text fields (NewsText.index_terms): term -> [docnum, frequency, encoded positions, ...]
+        texts: dict[str, dict[bytes, list]] = {}
+        # Any other indexed field: term -> [(docnum, weight, encoded value), ...]
+        others: dict[str, dict[bytes, list]] = {}
+        lengths: dict[str, bytearray] = {}  # scorable field -> each document's length byte
+        tokens: dict[str, set[str]] = {}  # spelling field -> raw tokens (NewsText)
+        spelling: dict[str, set[bytes]] = {}  # spelling field -> words (any other field)
+        count = len(docs)
         for docnum, fields in enumerate(docs):
             perdoc.start_doc(docnum)
             for fieldname in sorted(name for name in fields if not name.startswith("_")):
@@ -73,33 +81,51 @@ def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
                     continue
                 field = schema[fieldname]
                 length = 0
-                words = None
+                raws = None
                 if field.indexed:
-                    terms = postings.get(fieldname)
-                    if terms is None:
-                        terms = postings[fieldname] = {}
-                    scorable = field.scorable
-                    both = getattr(field, "index_with_words", None)
-                    if both is not None and isinstance(value, str):
-                        items, words = both(value)
-                    else:
-                        items = field.index(value)
-                    for tbytes, freq, weight, vbytes in items:
-                        found = terms.get(tbytes)
-                        if found is None:
-                            found = terms[tbytes] = _Postings()
-                        found.docs.append(docnum)
-                        found.weights.append(weight)
-                        found.values.append(vbytes if vbytes is not None else emptybytes)
-                        if scorable:
+                    fast = getattr(field, "index_terms", None)
+                    if fast is not None and isinstance(value, str):
+                        positions, raws = fast(value)
+                        terms = texts.get(fieldname)
+                        if terms is None:
+                            terms = texts[fieldname] = {}
+                        get = terms.get
+                        for term, poslist in positions.items():
+                            # Encoded now: a position list costs several times its bytes, and
+                            # the bytes of a single position (most postings) are shared.
+                            if len(poslist) == 1:
+                                freq, encoded = 1, single_position(poslist[0])
+                            else:
+                                freq, encoded = len(poslist), encode_positions(poslist)
+                            found = get(term)
+                            if found is None:
+                                terms[term] = [docnum, freq, encoded]
+                            else:
+                                found += (docnum, freq, encoded)
                             length += freq
+                        if not field.scorable:
+                            length = 0
+                    else:
+                        terms = others.get(fieldname)
+                        if terms is None:
+                            terms = others[fieldname] = {}
+                        scorable = field.scorable
+                        for tbytes, freq, weight, vbytes in field.index(value):
+                            terms.setdefault(tbytes, []).append((docnum, weight, vbytes or emptybytes))
+                            if scorable:
+                                length += freq
                     if length:
-                        lengths.setdefault(fieldname, {})[docnum] = _quantized(length)
+                        column = lengths.get(fieldname)
+                        if column is None:
+                            column = lengths[fieldname] = bytearray(count)
+                        column[docnum] = length_to_byte(length)
                 if field.separate_spelling():
-                    known = spelling.setdefault(field.spelling_fieldname(fieldname), set())
-                    if words is None:
-                        words = [utf8encode(word)[0] for word in field.spellable_words(value)]
-                    known.update(words)
+                    name = field.spelling_fieldname(fieldname)
+                    if raws is not None:
+                        tokens.setdefault(name, set()).update(raws)
+                    else:
+                        spelling.setdefault(name, set()).update(
+                            utf8encode(word)[0] for word in field.spellable_words(value))
                 perdoc.add_field(fieldname, field, value if field.stored else None, length)
                 column = field.column_type
                 if column:
@@ -107,40 +133,89 @@ def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
             perdoc.finish_doc()
         perdoc.close()
 
-        for fieldname, words in spelling.items():
-            # A spelling word is a posting in document 0 (as Whoosh has it) with a real
-            # value: a merge reads every posting's value back.
-            value = pack_uint(1)  # Frequency (SpellField) of 1
-            terms = postings.setdefault(fieldname, {})
-            for word in words:
-                if word not in terms:
-                    found = terms[word] = _Postings()
-                    found.docs.append(0)
-                    found.weights.append(1.0)
-                    found.values.append(value)
-        for fieldname in sorted(postings):
-            terms = postings.pop(fieldname)
-            field_lengths = lengths.get(fieldname, {})
-            fieldwriter.start_field(fieldname, schema[fieldname])
-            for tbytes in sorted(terms):
-                found = terms[tbytes]
-                fieldwriter.start_term(tbytes)
-                add = fieldwriter.add
-                for docnum, weight, vbytes in zip(found.docs, found.weights, found.values):
-                    add(docnum, weight, vbytes, field_lengths.get(docnum, 0))
-                fieldwriter.finish_term()
-            fieldwriter.finish_field()
-        fieldwriter.close()
-        segment.set_doc_count(len(docs))  # not assembled into a compound file: see store._whoosh_writer
+        for name, raws in tokens.items():
+            spelling.setdefault(name, set()).update(spelling_words_of(raws))
+        for name in list(spelling):
+            if name in texts or name in others:  # a field that has postings of its own too
+                terms = others.setdefault(name, {})
+                for word in spelling.pop(name):
+                    terms.setdefault(word, [(0, 1.0, _SPELL_VALUE)])
+        for fieldname in sorted(set(texts) | set(others) | set(spelling)):
+            prefix = table.field_prefix(fieldname)
+            if fieldname in spelling:
+                _write_spelling(table, postings, prefix, spelling.pop(fieldname), compress_min)
+            elif fieldname in texts:
+                _write_text(table, postings, prefix, texts.pop(fieldname), schema[fieldname],
+                            lengths.get(fieldname) or bytearray(count))
+            else:
+                _write_other(table, postings, prefix, others.pop(fieldname), schema[fieldname],
+                             lengths.get(fieldname) or bytearray(count))
+        table.close()
+        postings.close()
+        segment.set_doc_count(count)  # not assembled into a compound file: see store._whoosh_writer
     except BaseException:
-        for writer in (perdoc, fieldwriter):
-            if not writer.is_closed:
+        for writer in (perdoc, table, postings):
+            if writer is not None and not getattr(writer, "is_closed", False):
                 try:
                     writer.close()
                 except Exception:
                     pass  # the original failure is the one to report
         raise
     return segment
+
+
+# A spelling word is a posting in document 0 (as Whoosh has it) with a real value, a frequency
+# of 1 (SpellField's Frequency format): a merge reads every posting's value back.
+_SPELL_VALUE = pack_uint(1)
+
+
+def _write_spelling(table: TermTable, postings: PostingsFile, prefix: bytes, words: set[bytes],
+                    compress_min: int) -> None:
+    """Every spelling word has the same postings record: write it once per word in one go."""
+    words = sorted(words)
+    record = single_record(0, 1.0, _SPELL_VALUE, 0, compress_min, fixedsize=len(_SPELL_VALUE))
+    size = len(record)
+    offset = postings.write_repeated(record, len(words))
+    infos = [single_terminfo(0, 1.0, 0, offset + n * size, size) for n in range(len(words))]
+    table.add_all([prefix + word for word in words], infos)
+
+
+def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, terms: dict[bytes, list],
+                field, lengths: bytearray) -> None:
+    """A NewsText field's terms, from [docnum, frequency, encoded positions, ...] lists."""
+    boost = field.format.field_boost
+    weights: dict[int, tuple[float, float]] = {}  # frequency -> (weight, as float32)
+    single = postings.write_single
+    many = postings.write_term
+    keys, infos = [], []
+    for term in sorted(terms):
+        found = terms[term]
+        if len(found) == 3:
+            docnum, freq, value = found
+            weight = weights.get(freq)
+            if weight is None:
+                weight = weights[freq] = (freq * boost, float32(freq * boost))
+            infos.append(single(docnum, weight[0], weight[1], value, lengths[docnum]))
+        else:
+            ids = found[0::3]
+            infos.append(many(ids, [freq * boost for freq in found[1::3]], found[2::3],
+                              [lengths[d] for d in ids], None))
+        keys.append(prefix + term)
+    table.add_all(keys, infos)
+
+
+def _write_other(table: TermTable, postings: PostingsFile, prefix: bytes, terms: dict[bytes, list],
+                 field, lengths: bytearray) -> None:
+    """Any other field's terms, from [(docnum, weight, value), ...] lists."""
+    fixedsize = field.format.fixed_value_size()
+    keys, infos = [], []
+    for term in sorted(terms):
+        found = terms[term]
+        ids = [p[0] for p in found]
+        infos.append(postings.write_term(ids, [float(p[1]) for p in found], [p[2] for p in found],
+                                         [lengths[d] for d in ids], fixedsize))
+        keys.append(prefix + term)
+    table.add_all(keys, infos)
 
 
 # -- one process per core ------------------------------------------------------------------
@@ -173,8 +248,29 @@ def _init_worker(path: str, indexname: str, close_fds: tuple[int, ...]) -> None:
             pass
     _die_with_parent()
 
+    from whoosh.filedb.filestore import FileStorage
+
     ix = whoosh.index.open_dir(path, indexname=indexname)
-    _WORKER.update(storage=ix.storage, indexname=indexname, schema=ix.schema)
+    # Segments are written beside the index, not in it: a commit of an earlier batch deletes
+    # every segment file its TOC does not name (whoosh.index.clean_files). adopt() moves them in.
+    staging = FileStorage(os.path.join(path, staging_name(indexname)))
+    _WORKER.update(storage=staging, indexname=indexname, schema=ix.schema)
+
+
+def staging_name(indexname: str) -> str:
+    """The directory, inside an index directory, where worker processes write new segments."""
+    return f"{indexname}.build"
+
+
+def adopt(segment: Segment, path: str, indexname: str) -> Segment:
+    """Move a worker's segment files from the staging directory into the index at `path`
+    (renames on one file system), just before the commit that names them."""
+    staging = os.path.join(path, staging_name(indexname))
+    prefix = segment.segment_id() + "."
+    for name in os.listdir(staging):
+        if name.startswith(prefix):
+            os.replace(os.path.join(staging, name), os.path.join(path, name))
+    return segment
 
 
 def _build_in_worker(docs: list[dict]) -> Segment:
@@ -197,6 +293,8 @@ class ParallelBuilder:
     def __init__(self, path: str, indexname: str, procs: int, close_fds: tuple[int, ...] = ()) -> None:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                               else "spawn")
+        self._path, self._indexname = path, indexname
+        os.makedirs(os.path.join(path, staging_name(indexname)), exist_ok=True)
         self._pool = ProcessPoolExecutor(procs, mp_context=context, initializer=_init_worker,
                                          initargs=(path, indexname, close_fds))
         self._pending: list[Future] = []
@@ -204,8 +302,14 @@ class ParallelBuilder:
     def submit(self, docs: list[dict]) -> None:
         self._pending.append(self._pool.submit(_build_in_worker, docs))
 
-    def wait(self) -> list[Segment]:
-        pending, self._pending = self._pending, []
+    def __len__(self) -> int:
+        """Batches submitted and not yet returned by wait()."""
+        return len(self._pending)
+
+    def wait(self, count: int | None = None) -> list[Segment]:
+        """The segments of the first `count` batches still pending (all by default)."""
+        count = len(self._pending) if count is None else count
+        pending, self._pending = self._pending[:count], self._pending[count:]
         segments, failure = [], None
         for future in pending:
             try:
@@ -216,7 +320,7 @@ class ParallelBuilder:
                 failure = failure or BuildError(f"an indexing process failed ({type(exc).__name__}: {exc})")
         if failure:
             raise failure
-        return segments
+        return [adopt(segment, self._path, self._indexname) for segment in segments]
 
     def close(self, cancel: bool = False) -> None:
         if cancel:
@@ -227,6 +331,7 @@ class ParallelBuilder:
                     process.terminate()
         self._pool.shutdown(wait=True, cancel_futures=cancel)
         self._pending = []
+        shutil.rmtree(os.path.join(self._path, staging_name(self._indexname)), ignore_errors=True)
 
 
 def default_procs() -> int:

@@ -23,7 +23,10 @@ import sys
 import zlib
 from array import array
 from dataclasses import dataclass
+from operator import methodcaller
 from pathlib import Path
+
+import numpy as np
 
 BINS = 128
 BANDS = 16
@@ -42,33 +45,63 @@ def _hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
 
 
-def text_digest(body: str) -> str:
-    """A digest of the body's words (case, spacing and punctuation ignored)."""
-    return hashlib.blake2b(" ".join(_WORD.findall(body.lower())).encode("utf-8", "surrogatepass"),
-                           digest_size=12).hexdigest()
+def text_digest(body: str, words: list[str] | None = None) -> str:
+    """A digest of the body's words (case, spacing and punctuation ignored); `words` are the
+    body's lower-cased words when the caller has them already."""
+    if words is None:
+        words = _WORD.findall(body.lower())
+    return hashlib.blake2b(" ".join(words).encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
-def signature(body: str) -> array | None:
+# Python's tuple hash (xxHash-based, Objects/tupleobject.c), for tuples of SHINGLE ints below 2**61.
+_XXPRIME_1 = np.uint64(11400714785074694791)
+_XXPRIME_2 = np.uint64(14029467366897019727)
+_XXPRIME_5 = 2870177450012600261
+_TUPLE_SEED = np.uint64(_XXPRIME_5)
+_TUPLE_LENGTH = np.uint64(SHINGLE ^ (_XXPRIME_5 ^ 3527539))
+_ROTATE_LEFT, _ROTATE_RIGHT = np.uint64(31), np.uint64(33)
+_utf8 = methodcaller("encode", "utf-8", "surrogatepass")
+_SLOT_BITS, _SLOT_MASK = np.uint64(7), np.uint64(BINS - 1)  # value % BINS, value // BINS
+
+
+def _shingle_hashes(crcs: np.ndarray) -> np.ndarray:
+    """hash(tuple(crcs[i:i + SHINGLE])) & _MASK for every i, as whole arrays (uint64 wraps as
+    Py_uhash_t does)."""
+    count = len(crcs) - SHINGLE + 1
+    acc = np.full(count, _TUPLE_SEED, dtype=np.uint64)
+    for k in range(SHINGLE):
+        acc += crcs[k:k + count] * _XXPRIME_2
+        acc = (acc << _ROTATE_LEFT) | (acc >> _ROTATE_RIGHT)
+        acc *= _XXPRIME_1
+    acc += _TUPLE_LENGTH
+    acc[acc == np.uint64(_MASK)] = 1546275796  # tuplehash never returns -1
+    return acc
+
+
+def signature(body: str, words: list[str] | None = None) -> array | None:
     """The MinHash signature of the body's word shingles; None if the body is too short.
 
     A shingle's hash is Python's hash of the tuple of its words' CRC-32s: fast, and (unlike
-    the hash of a str) the same in every process of the same Python version.
+    the hash of a str) the same in every process of the same Python version. It is computed
+    with numpy for the whole body at once (the same numbers: tested against hash()).
+    `words` are the body's lower-cased words when the caller has them already.
     """
-    words = [zlib.crc32(word.encode("utf-8", "surrogatepass")) for word in _WORD.findall(body.lower())]
+    if words is None:
+        words = _WORD.findall(body.lower())
     if len(words) < MIN_WORDS:
         return None
-    bins = [_MASK] * BINS
-    for i in range(len(words) - SHINGLE + 1):
-        value = hash(tuple(words[i:i + SHINGLE])) & _MASK
-        slot, rest = value % BINS, value // BINS
-        if rest < bins[slot]:
-            bins[slot] = rest
+    crcs = np.fromiter(map(zlib.crc32, map(_utf8, words)), dtype=np.uint64, count=len(words))
+    values = _shingle_hashes(crcs)
+    minima = np.full(BINS, _MASK, dtype=np.uint64)
+    np.minimum.at(minima, (values & _SLOT_MASK).astype(np.intp), values >> _SLOT_BITS)
+    bins = minima.tolist()
     # Densify: an empty bin borrows the next filled bin's value (shifted so bins stay distinct).
     filled = [i for i in range(BINS) if bins[i] != _MASK]
-    for i in range(BINS):
-        if bins[i] == _MASK:
-            donor = next((j for j in filled if j > i), filled[0])
-            bins[i] = (bins[donor] + (donor - i) % BINS * 0x9E3779B97F4A7C15) & _MASK
+    if len(filled) < BINS:
+        for i in range(BINS):
+            if bins[i] == _MASK:
+                donor = next((j for j in filled if j > i), filled[0])
+                bins[i] = (bins[donor] + (donor - i) % BINS * 0x9E3779B97F4A7C15) & _MASK
     return array("Q", bins)
 
 
@@ -171,9 +204,16 @@ class DuplicateFinder:
 
         A short body ("Photo gallery", a one-line brief) is only the same text together with
         its title; a long one is the same story whatever its headline."""
-        words = len(_WORD.findall(body))
-        digest = text_digest(body if words >= MIN_WORDS else f"{title}\n{body}") if body.strip() else None
-        sig = signature(body)
+        lowered = _WORD.findall(body.lower())
+        # Lower-casing an ASCII body leaves its words where they were: count them once.
+        words = len(lowered) if body.isascii() else len(_WORD.findall(body))
+        if not body.strip():
+            digest = None
+        elif words >= MIN_WORDS:
+            digest = text_digest(body, lowered)
+        else:
+            digest = text_digest(f"{title}\n{body}")
+        sig = signature(body, lowered)
         match = self._find(article_id, digest, sig)
         cluster = match.cluster if match else article_id
         self._db.execute("DELETE FROM band WHERE id = ?", (article_id,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
-from .analysis import NewsPositions, index_postings, name_analyzer, news_analyzer, spelling_words
+from .analysis import NewsPositions, index_terms, name_analyzer, news_analyzer, spelling_words
 
 # Bump when the schema or the analyzer changes: old indexes then ask for `searchkit reindex`.
 SCHEMA_VERSION = 2
@@ -30,9 +30,10 @@ class NewsText(TEXT):
             return iter(spelling_words(value))
         return super().spellable_words(value)
 
-    def index_with_words(self, value: str):
-        """(self.index(value), its spelling words as UTF-8) in one pass (build.build_segment)."""
-        return index_postings(value, self.format.field_boost)
+    def index_terms(self, value: str):
+        """Its terms (UTF-8) with their positions, and its raw tokens (for the spelling
+        words), in one pass: what build.build_segment indexes from a string."""
+        return index_terms(value)
 
 
 def build_schema() -> Schema:

@@ -25,6 +25,7 @@ import re
 import shutil
 import threading
 import time
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -46,13 +47,13 @@ from .schema import SCHEMA_VERSION, build_schema
 CURRENT = "CURRENT"
 META = "searchkit.json"
 LOCK = "writer.lock"
-BATCH = 10_000  # articles per commit: bounds memory and the work lost to a crash
-CHUNK = 5_000  # articles per new segment (one worker's job): bounds each process's memory
+BATCH = 10_000  # articles per commit and per segment: bounds memory and the work lost to a crash
 LIMIT_MB = 256  # memory for Whoosh's posting pool (merges, reindex) before it spills to disk
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another writer before giving up
 WHOOSH_NAME = "MAIN"  # Whoosh's default index name inside a generation directory
-# Debris of a killed Whoosh writer: its spill directory and TOC files written but never renamed.
-_WHOOSH_TEMP = re.compile(rf"^({WHOOSH_NAME}\.tmp|_{WHOOSH_NAME}_[0-9]+\.toc\..+)$")
+# Debris of a killed Whoosh writer (its spill directory, TOC files written but never renamed)
+# or of a killed import (the directory its workers write segments in: build.staging_name).
+_WHOOSH_TEMP = re.compile(rf"^({WHOOSH_NAME}\.tmp|{WHOOSH_NAME}\.build|_{WHOOSH_NAME}_[0-9]+\.toc\..+)$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LINKABLE = re.compile(r"^https?://[^/?#]", re.I)
 _OPEN_RETRIES = 5  # a reader racing a reindex swap re-reads CURRENT this many times
@@ -469,10 +470,10 @@ class Index:
               procs: int | None = None) -> WriteReport:
         """Add or update articles (same id = update in place), committing every `batch`.
 
-        Articles become Whoosh segments of up to CHUNK articles each (build.py), built by
-        `procs` processes (default: one per core; 1 builds them in this process); every
-        batch's segments join the index in one commit, after the older copies of updated
-        articles are deleted. A failed or killed worker fails the write with one line
+        Each batch becomes one Whoosh segment (build.py), built in this process (procs=1) or
+        by one of `procs` worker processes (default: one per core) while this one reads the
+        next batches; batches are committed in order, each after the older copies of its
+        updated articles are deleted. A failed or killed worker fails the write with one line
         (build.BuildError as SearchkitError); what earlier batches committed stays.
         """
         procs = default_procs() if procs is None else max(1, procs)
@@ -481,19 +482,18 @@ class Index:
             self._ensure_created()
             self.check_schema()
             ix = self.whoosh_index()
-            chunk = max(1, min(CHUNK, -(-batch // procs)))  # every worker gets a share of a batch
-            run = _BatchRun(self, ix, report, procs, chunk)
+            run = _BatchRun(self, ix, report, procs)
             try:
                 for article in articles:
                     if article.id in run.pending:
                         report.duplicates += 1
-                        run.commit()  # the later copy replaces the committed one
-                    elif article.id in run.seen:
+                        run.close_batch()  # the later copy replaces the committed one
+                    elif article.id in run.seen or article.id in run.building:
                         report.duplicates += 1
                     run.add(article)
                     if len(run.pending) >= batch:
-                        run.commit()
-                run.commit()
+                        run.close_batch()
+                run.finish()
             except BaseException:
                 run.close(cancel=True)
                 self._recover()  # segments built but never committed
@@ -554,15 +554,17 @@ class Index:
 
 
 class _BatchRun:
-    """One write's batches: articles -> documents -> segments (here or in workers) -> commits."""
+    """One write's batches: articles -> documents -> one segment each (here or in a worker) ->
+    commits in order. Up to procs + 1 batches are being built while this process reads on, so
+    neither the workers nor the reading wait for each other at a batch's end."""
 
-    def __init__(self, index: Index, ix: whoosh.index.Index, report: WriteReport, procs: int,
-                 chunk: int) -> None:
-        self.index, self.ix, self.report, self.procs, self.chunk = index, ix, report, procs, chunk
-        self.pending: dict[str, None] = {}  # ids of this batch, in order
+    def __init__(self, index: Index, ix: whoosh.index.Index, report: WriteReport, procs: int) -> None:
+        self.index, self.ix, self.report, self.procs = index, ix, report, procs
+        self.pending: dict[str, None] = {}  # ids of the batch being filled, in order
+        self.docs: list[dict] = []  # its documents
         self.seen: set[str] = set()  # ids committed by this write
-        self.docs: list[dict] = []  # the chunk being filled
-        self.segments: list = []  # built in this process
+        self.building: dict[str, int] = {}  # ids of batches in the workers -> how many batches
+        self.queue: deque[dict[str, None]] = deque()  # those batches' ids, oldest first
         self.builder: ParallelBuilder | None = None
         self.now = datetime.now(timezone.utc)
 
@@ -570,45 +572,59 @@ class _BatchRun:
         article.imported = article.imported or self.now
         self.pending[article.id] = None
         self.docs.append(article_to_doc(article))
-        if len(self.docs) >= self.chunk:
-            self._flush(final=False)
 
-    def _flush(self, final: bool) -> None:
-        docs, self.docs = self.docs, []
-        if not docs:
+    def close_batch(self, final: bool = False) -> None:
+        """Hand the batch being filled to a worker (or build and commit it here)."""
+        ids, docs = self.pending, self.docs
+        if not ids:
             return
+        self.pending, self.docs = {}, []
+        # The pool starts only once there is more than one batch: a small import stays here.
         if self.procs > 1 and (self.builder is not None or not final):
-            if self.builder is None:  # started only once there is a whole chunk to share out
+            if self.builder is None:
                 self.builder = ParallelBuilder(str(self.ix.storage.folder), self.ix.indexname, self.procs,
                                                close_fds=self.index._lock_fds)
             self.builder.submit(docs)
+            self.queue.append(ids)
+            for article_id in ids:
+                self.building[article_id] = self.building.get(article_id, 0) + 1
+            while len(self.queue) > self.procs:
+                self._commit_oldest()
         else:
             try:
-                self.segments.append(build_segment(self.ix.storage, self.ix.indexname, self.ix.schema, docs))
+                segment = build_segment(self.ix.storage, self.ix.indexname, self.ix.schema, docs)
             except OSError as exc:
                 raise write_error(self.index.path, exc) from None
+            self._commit([segment], ids)
 
-    def commit(self) -> None:
-        self._flush(final=True)
-        if not self.pending:
-            return
-        segments, self.segments = self.segments, []
-        if self.builder is not None:
-            try:
-                segments = self.builder.wait() + segments
-            except OSError as exc:
-                raise write_error(self.index.path, exc) from None
-            except BuildError as exc:
-                raise SearchkitError(f"indexing failed in a worker process ({exc}): nothing of this "
-                                     "batch was committed; run the same import again") from None
-        existing = self.index._commit_segments(self.ix, segments, self.pending)
-        for article_id in self.pending:
+    def finish(self) -> None:
+        self.close_batch(final=True)
+        while self.queue:
+            self._commit_oldest()
+
+    def _commit_oldest(self) -> None:
+        ids = self.queue.popleft()
+        try:
+            segments = self.builder.wait(1)
+        except OSError as exc:
+            raise write_error(self.index.path, exc) from None
+        except BuildError as exc:
+            raise SearchkitError(f"indexing failed in a worker process ({exc}): nothing of this "
+                                 "batch was committed; run the same import again") from None
+        for article_id in ids:
+            left = self.building.pop(article_id) - 1
+            if left:
+                self.building[article_id] = left
+        self._commit(segments, ids)
+
+    def _commit(self, segments: list, ids: dict[str, None]) -> None:
+        existing = self.index._commit_segments(self.ix, segments, ids)
+        for article_id in ids:
             if article_id in existing:
                 self.report.updated += article_id not in self.seen
             elif article_id not in self.seen:
                 self.report.added += 1
-        self.seen.update(self.pending)
-        self.pending.clear()
+        self.seen.update(ids)
 
     def close(self, cancel: bool = False) -> None:
         if self.builder is not None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
+import re
+import zlib
 
 import searchkit
 from searchkit.dedupe import DuplicateFinder, signature, similarity
@@ -102,3 +105,36 @@ def test_a_copy_repeated_in_the_same_run_keeps_its_cluster(index_path, tmp_path)
     report = searchkit.import_paths(ix, [str(first), str(again)])
     assert report.summary() == "2 added, 0 updated, 2 duplicates, 0 failed"  # b's copy of a, and b twice
     assert (ix.get("b").title, ix.get("b").cluster) == ("B again", "a")
+
+
+def _python_signature(body: str):
+    """The signature as dedupe.py first computed it, one shingle at a time with hash()."""
+    mask = (1 << 64) - 1
+    words = [zlib.crc32(w.encode("utf-8", "surrogatepass")) for w in re.findall(r"\w+", body.lower())]
+    if len(words) < 30:
+        return None
+    bins = [mask] * 128
+    for i in range(len(words) - 4):
+        value = hash(tuple(words[i:i + 5])) & mask
+        if value // 128 < bins[value % 128]:
+            bins[value % 128] = value // 128
+    filled = [i for i in range(128) if bins[i] != mask]
+    for i in range(128):
+        if bins[i] == mask:
+            donor = next((j for j in filled if j > i), filled[0])
+            bins[i] = (bins[donor] + (donor - i) % 128 * 0x9E3779B97F4A7C15) & mask
+    return list(bins)
+
+
+def test_signatures_are_the_python_tuple_hash_minhash_stored_signatures_were_made_with():
+    rng = random.Random(4)
+    vocabulary = WIRE[0].split() + ["Zürich", "naïve", "İstanbul", "東京", "x" * 40, "42", "3.5"]
+    bodies = ["\n\n".join(WIRE), " ".join(["same"] * 40), " ".join(vocabulary[:29])]
+    bodies += [" ".join(rng.choices(vocabulary, k=rng.choice([30, 34, 60, 200, 900]))) for _ in range(60)]
+    checked = 0
+    for body in bodies:
+        expected = _python_signature(body)
+        found = signature(body)
+        assert (None if found is None else list(found)) == expected
+        checked += expected is not None
+    assert checked == len(bodies) - 1

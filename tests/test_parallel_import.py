@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 
 import pytest
 
@@ -42,10 +43,10 @@ def test_parallel_import_stores_and_finds_exactly_what_one_process_does(tmp_path
     one = searchkit.open_index(tmp_path / "one", create=True)
     report_one = one.write(articles(), procs=1)
     many = searchkit.open_index(tmp_path / "many", create=True)
-    # Batches of 100 in chunks of 50: a segment from each of 2 worker processes per commit.
+    # Batches of 100: one segment each, built by 2 worker processes in turn.
     report_many = many.write(articles(), batch=100, procs=2)
     with many.whoosh_index().reader() as reader:
-        assert len(reader.segments()) == 6
+        assert sorted(s.doc_count_all() for s in reader.segments()) == [60, 100, 100]
     assert (report_many.added, report_many.updated) == (report_one.added, report_one.updated) == (COUNT, 0)
     assert len(many) == len(one) == COUNT
     assert stored(many) == stored(one)
@@ -76,9 +77,24 @@ def test_repeated_id_in_one_batch_keeps_the_last_copy_once(tmp_path):
     assert index.get(batch[5].id).title == "Last copy wins"
 
 
-def _kill_workers_after(items: list[Article], after: int):
+def _kill_workers_after(items: list[Article], after: int, staging=None):
     for n, article in enumerate(items):
         if n == after:
+            # The first batch is built by now (its segment waits beside the index to be
+            # committed): the kill fails only the batches after it.
+            # No later batch has been handed out yet (this generator holds the importer), so
+            # once the staging files stop growing the first batch's segment is complete.
+            deadline = time.monotonic() + 60
+            seen = None
+            while True:
+                assert time.monotonic() < deadline, "the first batch was never built"
+                files = sorted((p.name, p.stat().st_size) for p in staging.glob("MAIN_*")) \
+                    if staging.is_dir() else []
+                if any(name.endswith(".trm") and size for name, size in files) and files == seen:
+                    break
+                seen = files
+                time.sleep(0.5)
+            time.sleep(0.5)  # its result on the way back to this process
             workers = multiprocessing.active_children()
             assert workers, "the parallel path was not taken"
             for worker in workers:
@@ -90,7 +106,8 @@ def test_a_killed_worker_is_a_one_line_error_and_loses_no_committed_article(tmp_
     index = searchkit.open_index(tmp_path / "ix", create=True)
     items = articles()
     with pytest.raises(SearchkitError) as failure:
-        index.write(_kill_workers_after(items, 150), batch=100, procs=2)
+        index.write(_kill_workers_after(items, 150, index.path / index._current() / "MAIN.build"),
+                    batch=100, procs=2)
     message = str(failure.value)
     assert "\n" not in message and message.startswith("indexing failed in a worker process")
     assert "run the same import again" in message
