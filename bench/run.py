@@ -22,6 +22,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 import urllib.parse
@@ -138,39 +139,52 @@ def _free_port() -> int:
 def web_latency(directory: Path, queries: list[qmod.Query], count: int) -> dict:
     """Latency of /search on a real `searchkit serve` on loopback (warm, one client)."""
     port = _free_port()
+    log = tempfile.TemporaryFile()  # the server's stderr: its last lines go into a failure's message
     server = subprocess.Popen([searchkit_bin(), "--index", str(directory), "serve", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300  # opening a 1M-article index can take a while
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
-                    response.read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("searchkit serve did not start")
-                time.sleep(0.2)
-        urls = []
-        for q in queries[:count]:
-            params = {"q": q.text, "sort": q.sort}
-            for key in ("since", "until", "source"):
-                if getattr(q, key):
-                    params[key] = getattr(q, key)
-            urls.append(base + "/search?" + urllib.parse.urlencode(params))
-        for url in urls[:20]:  # warm
-            with urllib.request.urlopen(url, timeout=60) as response:
-                response.read()
-        times = []
-        for url in urls:
-            started = time.perf_counter()
-            with urllib.request.urlopen(url, timeout=60) as response:
-                response.read()
-            times.append((time.perf_counter() - started) * 1000)
+        return _web_requests(server, base, queries, count)
+    except (OSError, RuntimeError) as exc:
+        log.seek(0)
+        tail = log.read().decode("utf-8", "replace").strip().splitlines()[-5:]
+        raise RuntimeError(f"{type(exc).__name__}: {exc}; searchkit serve "
+                           f"{'exited ' + str(server.poll()) if server.poll() is not None else 'still running'}"
+                           f"; its stderr ended: {' | '.join(tail) or '(nothing)'}") from exc
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
+
+
+def _web_requests(server: subprocess.Popen, base: str, queries: list[qmod.Query], count: int) -> dict:
+    """The timed /search requests against a started server (see web_latency)."""
+    deadline = time.monotonic() + 300  # opening a 1M-article index can take a while
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+                response.read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("searchkit serve did not start")
+            time.sleep(0.2)
+    urls = []
+    for q in queries[:count]:
+        params = {"q": q.text, "sort": q.sort}
+        for key in ("since", "until", "source"):
+            if getattr(q, key):
+                params[key] = getattr(q, key)
+        urls.append(base + "/search?" + urllib.parse.urlencode(params))
+    for url in urls[:20]:  # warm
+        with urllib.request.urlopen(url, timeout=60) as response:
+            response.read()
+    times = []
+    for url in urls:
+        started = time.perf_counter()
+        with urllib.request.urlopen(url, timeout=60) as response:
+            response.read()
+        times.append((time.perf_counter() - started) * 1000)
     from .worker import percentile
 
     return {"requests": len(times), "p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95),

@@ -6,8 +6,9 @@ query over 100k articles that way scores every matching article in the interpret
 needs straight from the segment files, in the W3 codec's own format:
 
 - a posting list is a chain of blocks, each a pickled (delta-coded ids, weights, values)
-  tuple, usually zlib-compressed, after a small pickled info tuple; only ids and weights are
-  kept (positions are read for the few articles that need them, see ranking.py);
+  tuple, zlib-compressed when it is big enough, after a small pickled info tuple; ids and
+  weights become arrays, and the values (encoded positions) are kept, as one bytes object,
+  only where a query needs positions (proximity, phrases: see ranking.py);
 - a field's lengths are one byte per document (Whoosh's length_to_byte), a numeric column
   is a packed array, a bytes column is the values end to end with a lengths array.
 
