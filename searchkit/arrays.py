@@ -20,7 +20,9 @@ ArrayCache one cache per live segment, and forgets segments that are merged away
 from __future__ import annotations
 
 import io
+import logging
 import mmap
+import os
 import struct
 import threading
 import zlib
@@ -32,6 +34,10 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
+from .sidecar import EXT as SIDECAR_EXT, FlatPositions, Sidecar
+
+log = logging.getLogger(__name__)
+
 _INT = 4  # bytes of a block's length prefix (a signed big-endian int)
 _INT_STRUCT = struct.Struct("!i")
 # Bytes of decoded posting lists an ArrayCache keeps (least recently used dropped first):
@@ -42,13 +48,15 @@ _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.flo
 
 class Values:
     """Each posting's encoded value (positions), end to end in one bytes object: a tenth of
-    the memory of a list of bytes objects, so the cache holds that many more posting lists."""
+    the memory of a list of bytes objects, so the cache holds that many more posting lists.
+    `decode` turns one value into its positions (the field format's decode_positions)."""
 
-    __slots__ = ("_data", "_ends")
+    __slots__ = ("_data", "_ends", "_decode")
 
-    def __init__(self, values: list[bytes]) -> None:
+    def __init__(self, values: list[bytes], decode=None) -> None:
         self._data = b"".join(values)
         self._ends = np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
+        self._decode = decode
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -61,22 +69,41 @@ class Values:
     def nbytes(self) -> int:
         return len(self._data) + self._ends.nbytes
 
+    def flat(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(owner, position) for every position of the postings `rows`, as
+        sidecar.FlatPositions.flat gives them (decoded one posting at a time here)."""
+        owner: list[int] = []
+        positions: list[int] = []
+        for n, row in enumerate(rows.tolist()):
+            found = self._decode(self[row])
+            owner.extend([n] * len(found))
+            positions.extend(found)
+        return np.array(owner, dtype=np.int64), np.array(positions, dtype=np.int64)
 
-# (segment docnums int32, weights float32, encoded positions or None), in docnum order.
-# Whoosh keeps weights as 32-bit floats too, so nothing is lost.
-Postings = tuple[np.ndarray, np.ndarray, "Values | None"]
+
+# (segment docnums int32, weights float32, positions or None), in docnum order: positions
+# are Values (W3's encoded ones) or sidecar.FlatPositions, both with flat(rows). Whoosh keeps
+# weights as 32-bit floats too, so nothing is lost.
+Postings = tuple[np.ndarray, np.ndarray, "Values | FlatPositions | None"]
 
 
 def _empty(values: bool) -> Postings:
     return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), Values([]) if values else None
 
 
-def read_postings(reader, fieldname: str, text: str, values: bool = False, source=None) -> Postings:
-    """Every (docnum, weight) of a term in one segment reader, decoded block by block, and
-    with values=True each posting's encoded value (positions: format.decode_positions).
+def _decoder(reader, fieldname: str):
+    return reader.schema[fieldname].format.decode_positions
 
-    `source` is the segment's postings file as bytes-like (an mmap: SegmentCache passes
-    one), read by slicing instead of a seek and a read per block.
+
+def read_postings(reader, fieldname: str, text: str, values: bool = False, source=None,
+                  sidecar: Sidecar | None = None) -> Postings:
+    """Every (docnum, weight) of a term in one segment reader, and with values=True each
+    posting's positions.
+
+    They come from the segment's `sidecar` when it has the term, as arrays over the mapped
+    file (positions too, whatever `values` says: they cost nothing until used), else from
+    W3's blocks, decoded one by one. `source` is the segment's postings file as bytes-like
+    (an mmap: SegmentCache passes one), read by slicing instead of a seek and a read per block.
     """
     terms = getattr(reader, "_terms", None)
     if terms is None or not hasattr(terms, "_postfile"):  # another codec: Whoosh's matcher
@@ -88,8 +115,12 @@ def read_postings(reader, fieldname: str, text: str, values: bool = False, sourc
     if info.is_inlined():
         ids, weights, raw = info.inlined_postings()
         return (np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32),
-                Values(list(raw)) if values else None)
+                Values(list(raw), _decoder(reader, fieldname)) if values else None)
     position, _ = info.extent()
+    if sidecar is not None:
+        found = sidecar.postings(position, fieldname)
+        if found is not None:
+            return found
     get = (lambda at, n: source[at:at + n]) if source is not None else terms._postfile.get
     if get(position, 4) != WHOOSH3_HEADER_MAGIC:
         raise ValueError(f"posting list of {fieldname}:{text} does not start with a block header")
@@ -125,7 +156,8 @@ def read_postings(reader, fieldname: str, text: str, values: bool = False, sourc
             break
         position += _INT + length
     ids_out = np.cumsum(np.array(deltas, dtype=np.int64)).astype(np.int32)
-    return ids_out, np.array(weights, dtype=np.float32), Values(raw_values) if values else None
+    return (ids_out, np.array(weights, dtype=np.float32),
+            Values(raw_values, _decoder(reader, fieldname)) if values else None)
 
 
 def _read_with_matcher(reader, fieldname: str, text: str, values: bool) -> Postings:
@@ -139,7 +171,25 @@ def _read_with_matcher(reader, fieldname: str, text: str, values: bool) -> Posti
         if values:
             raw.append(matcher.value())
         matcher.next()
-    return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32), Values(raw) if values else None
+    return (np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32),
+            Values(raw, _decoder(reader, fieldname)) if values else None)
+
+
+def _open_sidecar(reader) -> Sidecar | None:
+    """The segment's postings sidecar (sidecar.py), or None: a segment written by Whoosh has
+    none, and a damaged one is left unread (with a warning in the log): W3's postings hold
+    the same."""
+    folder = getattr(getattr(reader, "_storage", None), "folder", None)
+    if folder is None:
+        return None
+    path = os.path.join(folder, reader.segment().make_filename(SIDECAR_EXT))
+    try:
+        return Sidecar(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("postings sidecar %s not used: %s", path, exc)
+        return None
 
 
 def _map_postings(reader):
@@ -162,13 +212,15 @@ class SegmentCache:
         self._columns: dict[str, object] = {}
         self._deleted: tuple[int, np.ndarray] | None = None
         self._source: object = False  # the mapped postings file; None when it cannot be mapped
+        self._sidecar: object = False  # the segment's Sidecar; None when it has none
         self._asked: dict[str, int] = {}  # how often hashed_at was asked for each column
 
     def postings(self, reader, fieldname: str, text: str, values: bool = False) -> Postings:
         """A term's posting list (read_postings), from the cache when it was read lately."""
         if self._source is False:
             self._source = _map_postings(reader)
-        return self._shared.postings(self.key, reader, fieldname, text, values, self._source)
+            self._sidecar = _open_sidecar(reader)
+        return self._shared.postings(self.key, reader, fieldname, text, values, self._source, self._sidecar)
 
     def lengths(self, reader, fieldname: str) -> np.ndarray:
         """Each document's length of the field as Whoosh stores it (at least 1), float64."""
@@ -291,14 +343,15 @@ class ArrayCache:
         self._postings: OrderedDict[tuple[str, str, str], tuple[Postings, int]] = OrderedDict()
         self._size = 0
 
-    def postings(self, segment: str, reader, fieldname: str, text: str, values: bool, source=None) -> Postings:
+    def postings(self, segment: str, reader, fieldname: str, text: str, values: bool, source=None,
+                 sidecar: Sidecar | None = None) -> Postings:
         key = (segment, fieldname, text)
         with self._lock:
             found = self._postings.get(key)
             if found is not None and (found[0][2] is not None or not values):
                 self._postings.move_to_end(key)
                 return found[0]
-        postings = read_postings(reader, fieldname, text, values, source)
+        postings = read_postings(reader, fieldname, text, values, source, sidecar)
         size = len(postings[0]) * 8 + (postings[2].nbytes() if postings[2] is not None else 0) + 200
         with self._lock:
             old = self._postings.pop(key, None)

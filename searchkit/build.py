@@ -32,6 +32,7 @@ from .analysis import encode_positions, single_position, spelling_words_of
 from .codec import NewsCodec
 from .postings import (COMPRESS_MIN, PostingsFile, TermTable, float32, open_files, single_record,
                        single_terminfo)
+from .sidecar import EXT as SIDECAR_EXT, SidecarWriter
 
 
 class BuildError(Exception):
@@ -73,6 +74,7 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
         tokens: dict[str, set[str]] = {}  # spelling field -> raw tokens (NewsText)
         spelling: dict[str, set[bytes]] = {}  # spelling field -> words (any other field)
         count = len(docs)
+        side = SidecarWriter(count)
         for docnum, fields in enumerate(docs):
             perdoc.start_doc(docnum)
             for fieldname in sorted(name for name in fields if not name.startswith("_")):
@@ -85,7 +87,8 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
                 if field.indexed:
                     fast = getattr(field, "index_terms", None)
                     if fast is not None and isinstance(value, str):
-                        positions, raws = fast(value)
+                        positions, raws, sequence = fast(value)
+                        side.add_words(fieldname, docnum, sequence)
                         terms = texts.get(fieldname)
                         if terms is None:
                             terms = texts[fieldname] = {}
@@ -145,13 +148,16 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
             if fieldname in spelling:
                 _write_spelling(table, postings, prefix, spelling.pop(fieldname), compress_min)
             elif fieldname in texts:
+                side.boosts[fieldname] = schema[fieldname].format.field_boost
                 _write_text(table, postings, prefix, texts.pop(fieldname), schema[fieldname],
-                            lengths.get(fieldname) or bytearray(count))
+                            lengths.get(fieldname) or bytearray(count), side)
             else:
                 _write_other(table, postings, prefix, others.pop(fieldname), schema[fieldname],
                              lengths.get(fieldname) or bytearray(count))
         table.close()
         postings.close()
+        if len(side):
+            side.write(segment.create_file(storage, SIDECAR_EXT))
         segment.set_doc_count(count)  # not assembled into a compound file: see store._whoosh_writer
     except BaseException:
         for writer in (perdoc, table, postings):
@@ -181,15 +187,18 @@ def _write_spelling(table: TermTable, postings: PostingsFile, prefix: bytes, wor
 
 
 def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, terms: dict[bytes, list],
-                field, lengths: bytearray) -> None:
-    """A NewsText field's terms, from [docnum, frequency, encoded positions, ...] lists."""
+                field, lengths: bytearray, side: SidecarWriter) -> None:
+    """A NewsText field's terms, from [docnum, frequency, encoded positions, ...] lists, in
+    the W3 postings and in the sidecar (sidecar.py)."""
     boost = field.format.field_boost
     weights: dict[int, tuple[float, float]] = {}  # frequency -> (weight, as float32)
     single = postings.write_single
     many = postings.write_term
+    tell = postings.tell
     keys, infos = [], []
     for term in sorted(terms):
         found = terms[term]
+        at = tell()
         if len(found) == 3:
             docnum, freq, value = found
             weight = weights.get(freq)
@@ -200,6 +209,7 @@ def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, terms: 
             ids = found[0::3]
             infos.append(many(ids, [freq * boost for freq in found[1::3]], found[2::3],
                               [lengths[d] for d in ids], None))
+        side.add(at, term)
         keys.append(prefix + term)
     table.add_all(keys, infos)
 

@@ -208,8 +208,8 @@ def phrase_of(q: wq.Query) -> tuple[list[str], tuple[str, ...]] | None:
     return words, fields
 
 
-def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None, fields: tuple[str, ...],
-                    schema) -> tuple[np.ndarray, np.ndarray]:
+def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
+                    fields: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """A segment's articles with the phrase in one of `fields`, scored like Whoosh's
     Or(Phrase per field): for each field with the phrase, the sum of its words' BM25 there."""
     k1, b = bm25f.K1, bm25f.B
@@ -229,15 +229,9 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None, f
         candidates = candidates[keep[candidates]]
         if not len(candidates):
             continue
-        decode = schema[name].format.decode_positions
         rows = [np.searchsorted(ids, candidates) for ids, _, _ in lists]
-        hits = []
-        for j, doc in enumerate(candidates.tolist()):
-            first = decode(lists[0][2][rows[0][j]])
-            later = [set(decode(lists[w][2][rows[w][j]])) for w in range(1, len(lists))]
-            if any(all(p + w in later[w - 1] for w in range(1, len(lists))) for p in first):
-                hits.append(j)
-        if not hits:
+        hits = _phrase_rows([positions.flat(r) for (_, _, positions), r in zip(lists, rows)])
+        if not len(hits):
             continue
         chosen = candidates[hits]
         norm = (1 - b) + b * seg.cache.lengths(seg.reader, name)[chosen] / q.avg[name]
@@ -249,29 +243,41 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None, f
     return docs, total[docs]
 
 
-def _near(first: list[int], second: list[int], slop: int) -> bool:
-    """Whether some position of one word is 1..slop positions from one of the other's."""
-    if len(first) > len(second):
-        first, second = second, first
-    wanted = set(second)
-    return any(p + d in wanted or p - d in wanted for p in first for d in range(1, slop + 1))
+def _phrase_rows(flats: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The candidates (owners) in which word w is at position p + w for every w of a phrase,
+    given each word's (owner, position) over the same candidates."""
+    common = None
+    for w, (owner, pos) in enumerate(flats):
+        keys = (owner << 32) | (pos - w + len(flats))  # + len: never below 0
+        common = keys if common is None else np.intersect1d(common, keys)
+        if not len(common):
+            break
+    return np.unique(common >> 32)
 
 
-def _positions(body, doc: int, decode) -> list[int]:
-    """Body positions of a word in a local docnum, from its (ids, encoded values) postings."""
-    if body is None:
-        return []
-    ids, values = body
-    i = int(np.searchsorted(ids, doc))
-    return decode(values[i]) if i < len(ids) and ids[i] == doc else []
+def _near_rows(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray],
+               slop: int) -> np.ndarray:
+    """The owners in which some position of one word is 1..slop positions from one of the
+    other's, given each word's (owner, position) sorted (as flat() gives them)."""
+    keys = (first[0] << 32) | (first[1] + slop)  # + slop: never below 0
+    if not len(keys) or not len(second[0]):
+        return np.zeros(0, dtype=np.int64)
+    near = np.zeros(int(second[0].max()) + 1, dtype=bool)
+    others = (second[0] << 32) | (second[1] + slop)
+    for d in range(-slop, slop + 1):
+        if d:
+            wanted = others + d
+            at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            near[second[0][keys[at] == wanted]] = True
+    return np.flatnonzero(near)
 
 
 class _Proximity:
     """Exact proximity bonuses, computed on demand for chosen matches."""
 
     def __init__(self, q: _Query, boosts: Boosts, bodies: list[list], seg_of: np.ndarray,
-                 local: np.ndarray, pair_bonus: list[np.ndarray], decode) -> None:
-        self.q, self.boosts, self.bodies, self.decode = q, boosts, bodies, decode
+                 local: np.ndarray, pair_bonus: list[np.ndarray]) -> None:
+        self.q, self.boosts, self.bodies = q, boosts, bodies
         self.seg_of, self.local, self.pair_bonus = seg_of, local, pair_bonus
 
     def bonus(self, rows: np.ndarray) -> np.ndarray:
@@ -281,13 +287,15 @@ class _Proximity:
             return out
         for p, (a, b) in enumerate(self.q.pairs):
             possible = self.pair_bonus[p][rows]
-            for j in np.flatnonzero(possible).tolist():
-                row = rows[j]
-                body = self.bodies[self.seg_of[row]]
-                doc = int(self.local[row])
-                if _near(_positions(body[a], doc, self.decode), _positions(body[b], doc, self.decode),
-                         self.boosts.slop):
-                    out[j] += self.boosts.proximity * possible[j]
+            chosen = np.flatnonzero(possible)  # both words are in the body
+            segs = self.seg_of[rows[chosen]]
+            for s in np.unique(segs).tolist():
+                at = chosen[segs == s]
+                docs = self.local[rows[at]]
+                body = self.bodies[s]
+                flats = [positions.flat(np.searchsorted(ids, docs)) for ids, positions in (body[a], body[b])]
+                near = at[_near_rows(flats[0], flats[1], self.boosts.slop)]
+                out[near] += self.boosts.proximity * possible[near]
         return out
 
 
@@ -319,7 +327,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
     for s, seg in enumerate(segments):
         mask = _filter_mask(flt, seg)
         if phrase_fields:
-            docs, base = _phrase_segment(q, s, seg, mask, phrase_fields, searcher.schema)
+            docs, base = _phrase_segment(q, s, seg, mask, phrase_fields)
             bonus, body = [], []
         else:
             docs, base, bonus, body = _score_segment(q, s, seg, mask)
@@ -348,8 +356,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
         shown = _collapse_first(order, clusters) if collapse else order
         top, reps = shown[:stop], shown
     else:
-        proximity = _Proximity(q, boosts, bodies, seg_of, local, pair_bonus,
-                               searcher.schema["body"].format.decode_positions)
+        proximity = _Proximity(q, boosts, bodies, seg_of, local, pair_bonus)
         score, top = _best(q, proximity, docnum, base, upper, clusters, stop)
         reps = _representatives(score, docnum, shared, inverse) if facets else None
     window = top[start:stop]

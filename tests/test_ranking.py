@@ -15,13 +15,15 @@ import gzip
 import importlib
 import json
 import random
+import shutil
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 
 import searchkit
-from searchkit.arrays import ArrayCache, read_postings
+from searchkit.arrays import ArrayCache, _open_sidecar, read_postings
+from searchkit.sidecar import EXT as SIDECAR_EXT
 from searchkit.article import Article, clean
 from searchkit.query import parse
 
@@ -55,6 +57,21 @@ def bbc_index(tmp_path_factory):
     ix.write([clean(Article(**{**a.__dict__, "body": a.body + "\n\nUpdated: oil prices rose."}))
               for a in articles[::9]], batch=BATCH)
     return ix, records
+
+
+@pytest.fixture(scope="module")
+def w3_index(bbc_index, tmp_path_factory):
+    """A copy of bbc_index without its postings sidecars (as Whoosh-written segments have
+    none): the array ranker reads W3's blocks instead."""
+    ix, records = bbc_index
+    copy = tmp_path_factory.mktemp("w3") / "index"
+    shutil.copytree(ix.path, copy, ignore=shutil.ignore_patterns("*" + SIDECAR_EXT))
+    return searchkit.open_index(copy), records
+
+
+@pytest.fixture(params=["sidecar", "w3"])
+def any_index(request, bbc_index, w3_index):
+    return bbc_index if request.param == "sidecar" else w3_index
 
 
 def _queries(records: list[dict], count: int = 40) -> list[str]:
@@ -126,9 +143,46 @@ CONFIGS = [
 ]
 
 
+def test_the_sidecar_holds_every_text_posting_as_w3_has_it(bbc_index):
+    ix, _ = bbc_index
+    checked = 0
+    with ix.searcher() as searcher:
+        for reader, _ in searcher.reader().leaf_readers():
+            sidecar = _open_sidecar(reader)
+            assert sidecar is not None
+            for name in ("title", "body"):
+                decode = searcher.schema[name].format.decode_positions
+                for text in reader.lexicon(name):
+                    text = text.decode("utf-8")
+                    ids, weights, values = read_postings(reader, name, text, values=True)
+                    s_ids, s_weights, s_positions = read_postings(reader, name, text, sidecar=sidecar)
+                    assert s_ids.dtype == np.int32 and s_weights.dtype == np.float32
+                    assert s_ids.tolist() == ids.tolist() and s_weights.tolist() == weights.tolist()
+                    rows = np.arange(len(ids))
+                    owner, positions = s_positions.flat(rows)
+                    assert list(zip(owner.tolist(), positions.tolist())) == [
+                        (n, p) for n, v in enumerate(values) for p in decode(v)]
+                    assert [a.tolist() for a in values.flat(rows)] == [owner.tolist(), positions.tolist()]
+                    checked += 1
+    assert checked > 5000
+
+
+def test_a_damaged_sidecar_is_not_used(bbc_index, tmp_path, caplog):
+    ix, _ = bbc_index
+    copy = tmp_path / "index"
+    shutil.copytree(ix.path, copy)
+    damaged = sorted(copy.rglob("*" + SIDECAR_EXT))
+    assert len(damaged) > 1
+    damaged[0].write_bytes(damaged[0].read_bytes()[:-30])
+    expected = searchkit.search(ix, "oil prices", limit=10)
+    found = searchkit.search(searchkit.open_index(copy), "oil prices", limit=10)
+    assert [h.id for h in found.hits] == [h.id for h in expected.hits] and found.total == expected.total
+    assert "postings sidecar" in caplog.text and "not used" in caplog.text
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
-def test_array_ranking_equals_whoosh_ranking(bbc_index, config):
-    ix, records = bbc_index
+def test_array_ranking_equals_whoosh_ranking(any_index, config):
+    ix, records = any_index
     config = dict(config)
     flt = search_module.filter_query(config.pop("since", None), config.pop("until", None),
                                      config.pop("source", None))

@@ -1,0 +1,235 @@
+"""A segment's text postings as flat arrays, in a file beside its W3 postings (".skp").
+
+Reading a posting list from W3's postings file means unpickling (and often decompressing)
+one block per 128 postings and a bytes object per posting for its positions: at 100k
+articles that was most of a query's time. A segment built by build.py also gets this file,
+which holds what the array ranker (ranking.py) needs from its text fields (title, body) as
+arrays that are mapped into memory and used without decoding. Terms are numbered per segment;
+per text FIELD, term number t's postings and positions are runs of these arrays:
+
+    ids.FIELD        each posting's document number, by term number then document
+                     (uint16 when they all fit, else int32)
+    freqs.FIELD      each posting's frequency in its document (uint16, or uint32)
+    starts.FIELD     where each term number's run of postings starts, plus the end (int64)
+    positions.FIELD  each posting's positions, in the same order (uint16, or uint32): a
+                     posting's are the next `freq` of its term's run
+    pos_starts.FIELD where each term number's run of positions starts, plus the end (int64)
+
+and for every term, two int64 arrays: `keys`, its offset in the W3 postings file (its term
+info's extent, increasing: a term is found by it, so W3's term table is the only one), and
+`numbers`, its number. Then a JSON header (dtypes, section offsets, each field's boost) and a
+trailer: the header's length and a magic string.
+
+The writer gets each document's words as term numbers in order (one C-level look-up per word)
+and sorts them into runs with numpy: collecting or decoding postings one by one in Python
+would add a tenth to an import. A weight is float32(freq x field boost), exactly what W3
+stores. Segments written any other way (Whoosh's writer, a merge, an older searchkit) have no
+such file and are read from W3's blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+from array import array
+from itertools import repeat
+
+import numpy as np
+
+EXT = ".skp"
+MAGIC = b"SKPOST4\n"
+_TRAILER = struct.Struct("<Q8s")  # header length, MAGIC
+_TERMS = {"keys": ("<i8",), "numbers": ("<i8",)}
+_PER_FIELD = {"ids": ("<u2", "<i4"), "freqs": ("<u2", "<u4"), "starts": ("<i8",),
+              "positions": ("<u2", "<u4"), "pos_starts": ("<i8",)}
+
+
+def _narrow(values: array | np.ndarray, small: str) -> tuple[bytes, str]:
+    """The bytes of `values` (an array or a numpy array) little-endian, as the typecode
+    `small` when every value fits in it, and their numpy dtype."""
+    if isinstance(values, np.ndarray):
+        wide = values
+    else:
+        wide = np.frombuffer(values, dtype=values.typecode) if len(values) else np.zeros(0, values.typecode)
+    info = np.iinfo(small)
+    if not len(wide) or (int(wide.min()) >= info.min and int(wide.max()) <= info.max):
+        wide = wide.astype(small)
+    dtype = wide.dtype.newbyteorder("<")
+    return wide.astype(dtype).tobytes(), dtype.str
+
+
+class SidecarWriter:
+    """Collects one segment's text fields: each document's words as they are indexed
+    (add_words), then each term's W3 offset in W3's order (add), and writes the file."""
+
+    def __init__(self, doc_count: int) -> None:
+        self.doc_count = doc_count
+        self._number: dict[bytes, int] = {}  # term -> its number, given on first sight
+        self._forward: dict[str, array] = {}
+        self._bounds: dict[str, array] = {}
+        self._keys = array("q")
+        self._numbers = array("q")
+        self.boosts: dict[str, float] = {}
+
+    def add_words(self, fieldname: str, docnum: int, terms: list[bytes]) -> None:
+        """Document `docnum`'s field as the term of each word in order (b"" for a word that is
+        not indexed, such as a stop word): position n is the nth word."""
+        forward = self._forward.get(fieldname)
+        if forward is None:
+            forward = self._forward[fieldname] = array("I")
+            self._bounds[fieldname] = array("q", bytes(8 * (self.doc_count + 1)))
+        number = self._number
+        size = len(forward)
+        try:
+            forward.extend(map(number.get, terms, repeat(-1)))  # one look-up per word, in C
+        except OverflowError:  # -1: a term not numbered yet
+            del forward[size:]
+            for term in set(terms).difference(number):
+                number[term] = len(number)
+            forward.extend(map(number.__getitem__, terms))
+        self._bounds[fieldname][docnum + 1] = len(forward)
+
+    def add(self, key: int, term: bytes) -> None:
+        """A term of the field whose words add_words had, whose W3 postings start at `key`."""
+        self._keys.append(key)
+        self._numbers.append(self._number[term])
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def write(self, dbfile) -> None:
+        """Write the file to `dbfile` (a Whoosh StructFile or any binary file) and close it."""
+        sections = {"keys": _narrow(self._keys, "q"), "numbers": _narrow(self._numbers, "q")}
+        terms = len(self._number)
+        stop = self._number.get(b"")
+        for name, forward in self._forward.items():
+            runs = _runs(np.frombuffer(forward, dtype=forward.typecode),
+                         np.frombuffer(self._bounds[name], dtype=np.int64), terms, stop)
+            for kind, values in runs.items():
+                sections[f"{kind}.{name}"] = _narrow(values, "q" if kind.endswith("starts") else "H")
+        header = {"version": 4, "docs": self.doc_count, "boosts": self.boosts,
+                  "fields": sorted(self._forward), "sections": {}}
+        at = 0
+        parts = []
+        for name, (data, dtype) in sections.items():
+            pad = -at % 8  # every section starts 8-byte aligned
+            parts.append(b"\0" * pad)
+            at += pad
+            header["sections"][name] = [at, len(data), dtype]
+            parts.append(data)
+            at += len(data)
+        encoded = json.dumps(header, sort_keys=True).encode("utf-8")
+        parts.append(encoded)
+        parts.append(_TRAILER.pack(len(encoded), MAGIC))
+        try:
+            dbfile.write(b"".join(parts))
+        finally:
+            dbfile.close()
+
+
+def _starts(keys: np.ndarray, count: int) -> np.ndarray:
+    """Where each number's run starts in `keys` (sorted numbers below `count`), plus the end."""
+    return np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(np.bincount(keys, minlength=count))])
+
+
+def _runs(forward: np.ndarray, bounds: np.ndarray, terms: int, stop: int | None) -> dict[str, np.ndarray]:
+    """A field's postings sections (see the module docstring) from its documents' words as
+    term numbers (`forward`) and where each document's start in it (`bounds`, shifted by one:
+    bounds[d + 1] is where document d ends, 0 for a document without the field)."""
+    bounds = np.maximum.accumulate(bounds)
+    lengths = np.diff(bounds)
+    docs = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    position = np.arange(len(forward), dtype=np.int64) - bounds[docs]
+    if stop is not None:  # stop words have no postings
+        keep = forward != stop
+        forward, position, docs = forward[keep], position[keep], docs[keep]
+    if terms <= 1 << 16:
+        forward = forward.astype(np.uint16)  # numpy sorts 16-bit numbers by radix, in linear time
+    order = np.argsort(forward, kind="stable")  # by number; each run stays in document order
+    forward, docs = forward[order], docs[order]
+    first = np.ones(len(forward), dtype=bool)  # where a posting (a term in a document) starts
+    first[1:] = (forward[1:] != forward[:-1]) | (docs[1:] != docs[:-1])
+    at = np.flatnonzero(first)
+    return {"ids": docs[at], "freqs": np.diff(np.append(at, len(forward))),
+            "starts": _starts(forward[at], terms), "positions": position[order],
+            "pos_starts": _starts(forward, terms)}
+
+
+class FlatPositions:
+    """Each posting's positions of one term, as consecutive runs of one array."""
+
+    __slots__ = ("_positions", "_freqs", "_starts")
+
+    def __init__(self, positions: np.ndarray, freqs: np.ndarray) -> None:
+        self._positions = positions
+        self._freqs = freqs
+        self._starts: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self._freqs)
+
+    def nbytes(self) -> int:
+        return 0  # views of the mapped file: its pages, not this process's memory
+
+    def flat(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(owner, position) for every position of the postings `rows`: owner is the index in
+        `rows`, and each posting's positions come in order, so (owner, position) is sorted."""
+        if self._starts is None:
+            self._starts = np.cumsum(self._freqs, dtype=np.int64) - self._freqs
+        counts = self._freqs[rows].astype(np.int64)
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+        index = np.arange(len(owner), dtype=np.int64) + np.repeat(self._starts[rows] - (np.cumsum(counts) - counts),
+                                                                   counts)
+        return owner, self._positions[index].astype(np.int64)
+
+
+class Sidecar:
+    """One segment's .skp file, mapped into memory."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        with open(path, "rb") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        size = len(self._map)
+        if size < _TRAILER.size:
+            raise ValueError(f"{path}: too short for a postings sidecar")
+        length, magic = _TRAILER.unpack_from(self._map, size - _TRAILER.size)
+        if magic != MAGIC or length > size - _TRAILER.size:
+            raise ValueError(f"{path}: not a postings sidecar of this version")
+        header = json.loads(bytes(self._map[size - _TRAILER.size - length:size - _TRAILER.size]))
+        self.doc_count = int(header["docs"])
+        self.boosts: dict[str, float] = header["boosts"]
+        wanted = dict(_TERMS)
+        for name in header["fields"]:
+            wanted.update({f"{kind}.{name}": allowed for kind, allowed in _PER_FIELD.items()})
+        arrays = {}
+        for name, allowed in wanted.items():
+            at, nbytes, dtype = header["sections"][name]
+            if dtype not in allowed or at + nbytes > size:
+                raise ValueError(f"{path}: damaged postings sidecar ({name})")
+            dtype = np.dtype(dtype)
+            arrays[name] = np.frombuffer(self._map, dtype=dtype, count=nbytes // dtype.itemsize, offset=at)
+        self._arrays = arrays
+        self._keys = arrays["keys"]
+        if len(arrays["numbers"]) != len(self._keys):
+            raise ValueError(f"{path}: damaged postings sidecar (term tables)")
+
+    def postings(self, key: int, fieldname: str):
+        """(ids int32, weights float32, FlatPositions) of the term whose W3 postings start at
+        `key`, or None when this file does not have it."""
+        i = int(np.searchsorted(self._keys, key))
+        if i >= len(self._keys) or self._keys[i] != key or fieldname not in self.boosts:
+            return None
+        a = self._arrays
+        number = int(a["numbers"][i])
+        starts, pos_starts = a[f"starts.{fieldname}"], a[f"pos_starts.{fieldname}"]
+        if number + 1 >= len(starts) or number + 1 >= len(pos_starts):
+            raise ValueError(f"damaged postings sidecar: no term {number} in {fieldname}")
+        start, end = int(starts[number]), int(starts[number + 1])
+        freqs = a[f"freqs.{fieldname}"][start:end]
+        positions = a[f"positions.{fieldname}"][int(pos_starts[number]):int(pos_starts[number + 1])]
+        if len(positions) != int(freqs.sum()):
+            raise ValueError(f"damaged postings sidecar: positions of term {number} in {fieldname}")
+        weights = (freqs * self.boosts[fieldname]).astype(np.float32)
+        return a[f"ids.{fieldname}"][start:end].astype(np.int32), weights, FlatPositions(positions, freqs)
