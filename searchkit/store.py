@@ -530,21 +530,33 @@ class Index:
                         missing.append(article_id)
         return missing
 
-    def reindex(self) -> int:
+    def reindex(self, procs: int | None = None) -> int:
         """Rebuild every stored article into a new generation and swap it in atomically.
 
         Searches keep using the old generation until the swap; a failed rebuild leaves it live.
+        The articles are built as an import builds them (segments of BATCH articles, by
+        `procs` processes, with their postings sidecars), not by Whoosh's writer.
         """
+        procs = default_procs() if procs is None else max(1, procs)
         with self._writer_lock():
             old = self.whoosh_index()
             generation = self._new_generation()
             count = 0
             try:
                 new = whoosh.index.open_dir(str(self.path / generation))
-                with self._whoosh_writer(new, optimize=True) as writer, old.reader() as reader:
-                    for _, fields in reader.iter_docs():
-                        writer.add_document(**article_to_doc(doc_to_article(fields)))
-                        count += 1
+                run = _BatchRun(self, new, WriteReport(), procs)
+                try:
+                    with old.reader() as reader:
+                        for _, fields in reader.iter_docs():
+                            run.add(doc_to_article(fields))
+                            count += 1
+                            if len(run.pending) >= BATCH:
+                                run.close_batch()
+                    run.finish()
+                except BaseException:
+                    run.close(cancel=True)
+                    raise
+                run.close()
                 self._swap(generation)  # raises only before CURRENT is replaced
             except BaseException:
                 shutil.rmtree(self.path / generation, ignore_errors=True)

@@ -5,6 +5,7 @@ import time
 import pytest
 
 import searchkit
+import searchkit.store
 from searchkit.store import CURRENT, META, open_index
 from conftest import corpus_articles
 
@@ -31,6 +32,16 @@ def test_reindex_keeps_every_article_and_search_works(index, index_path):
     index.reindex()
     after = sorted((a.id, a.title, a.body) for a in open_index(index_path).articles())
     assert after == before
+    assert [h.id for h in searchkit.search(index, "mosul").hits] == ["mosul"]
+
+
+def test_reindex_builds_batches_with_postings_sidecars_and_keeps_import_times(index, index_path, monkeypatch):
+    monkeypatch.setattr(searchkit.store, "BATCH", 3)
+    before = {a.id: a.imported for a in index.articles()}
+    assert index.reindex(procs=1) == 4
+    generation = index_path / (index_path / CURRENT).read_text().strip()
+    assert len(list(generation.glob("*.skp"))) == 2  # 4 articles in batches of 3
+    assert {a.id: a.imported for a in open_index(index_path).articles()} == before
     assert [h.id for h in searchkit.search(index, "mosul").hits] == ["mosul"]
 
 
