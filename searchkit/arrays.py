@@ -342,6 +342,8 @@ class ArrayCache:
         self._budget = budget
         self._postings: OrderedDict[tuple[str, str, str], tuple[Postings, int]] = OrderedDict()
         self._size = 0
+        self._wide: dict[str, tuple[tuple, object]] = {}  # index_wide: name -> (key, value)
+        self._wide_asked: dict[str, tuple] = {}  # name -> the key asked once
 
     def postings(self, segment: str, reader, fieldname: str, text: str, values: bool, source=None,
                  sidecar: Sidecar | None = None) -> Postings:
@@ -363,6 +365,21 @@ class ArrayCache:
                 _, (_, dropped) = self._postings.popitem(last=False)
                 self._size -= dropped
         return postings
+
+    def index_wide(self, name: str, key: tuple, compute, first: bool = True):
+        """compute(), kept under `name` for as long as `key` (the live segments) is the same.
+        With first=False the first ask for a key returns None instead (and counts)."""
+        with self._lock:
+            found = self._wide.get(name)
+            if found is not None and found[0] == key:
+                return found[1]
+            if not first and self._wide_asked.get(name) != key:
+                self._wide_asked[name] = key
+                return None
+        value = compute()
+        with self._lock:
+            self._wide[name] = (key, value)
+        return value
 
     def segments(self, searcher) -> list[tuple[object, int, SegmentCache]]:
         """(segment reader, docnum offset, its cache) for every segment the searcher reads."""

@@ -141,28 +141,32 @@ class _Query:
         self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
 
 
-def _score_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None):
-    """A segment's matches: local docnums, base scores, each pair's possible bonus (both
-    words' body BM25, where both are in the body), and each word's body (ids, positions)."""
-    n = seg.cache.doc_count
+def _score(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
+    """The matches in all segments at once (one pass per word over every segment's postings
+    together, so the cost does not grow with the number of segments): global docnums, base
+    scores and each pair's possible bonus (both words' body BM25, where both are in the body).
+    `keep` is the documents that may match (live and through the filter)."""
     k1 = bm25f.K1
     total = np.zeros(n)
     present = np.zeros(n, dtype=np.int16)
     body_scores = []
-    for w, word in enumerate(q.words):
+    for w in range(len(q.words)):
         tf = np.zeros(n)
         body = None
         for name in SEARCH_FIELDS:
-            ids, weights, values = q.postings[s][w][name]
-            if not len(ids):
+            parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
+                     for seg, (ids, weights, _) in ((seg, q.postings[s][w][name]) for s, seg in enumerate(segments))
+                     if len(ids)]
+            if not parts:
                 continue
-            weights = weights.astype(np.float64)
+            ids = np.concatenate([p[0] for p in parts])
+            weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
+            lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
             b = bm25f.FIELD_B.get(name, bm25f.B)
-            norm = (1 - b) + b * seg.cache.lengths(seg.reader, name)[ids] / q.avg[name]
-            tf[ids] += bm25f.FIELD_WEIGHT.get(name, 1.0) * weights / norm
+            tf[ids] += bm25f.FIELD_WEIGHT.get(name, 1.0) * weights / ((1 - b) + b * lengths)
             if name == "body" and q.pairs:
-                body_norm = (1 - bm25f.B) + bm25f.B * seg.cache.lengths(seg.reader, name)[ids] / q.avg[name]
-                body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm), values)
+                body_norm = (1 - bm25f.B) + bm25f.B * lengths
+                body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm))
         has = np.flatnonzero(tf)
         if not len(has):
             body_scores.append(None)
@@ -171,11 +175,7 @@ def _score_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None):
         total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
         present[has] += 1
         body_scores.append(body)
-    matched = present > 0
-    matched &= ~seg.cache.deleted(seg.reader)
-    if mask is not None:
-        matched &= mask
-    docs = np.flatnonzero(matched)
+    docs = np.flatnonzero((present > 0) & keep)
     if q.all_words != 1.0:
         total[present == len(q.words)] *= q.all_words
     base = total[docs]
@@ -186,11 +186,11 @@ def _score_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None):
             continue
         both = np.zeros(n)
         count = np.zeros(n, dtype=np.int8)
-        for ids, scores, _ in (body_scores[a], body_scores[b]):
+        for ids, scores in (body_scores[a], body_scores[b]):
             both[ids] += scores
             count[ids] += 1
         bonus.append(np.where(count[docs] == 2, both[docs], 0.0))
-    return docs, base, bonus, [(b[0], b[2]) if b is not None else None for b in body_scores]
+    return docs, base, bonus
 
 
 def phrase_of(q: wq.Query) -> tuple[list[str], tuple[str, ...]] | None:
@@ -299,10 +299,47 @@ class _Proximity:
         return out
 
 
-def _collapse_first(order: np.ndarray, clusters: np.ndarray) -> np.ndarray:
-    """Rows of `order` that come first in their cluster (order is the ranking)."""
-    _, first = np.unique(clusters[order], return_index=True)
-    return order[np.sort(first)]
+def _collapse_first(order: np.ndarray, clusters: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """Rows of `order` that come first in their cluster (order is the ranking); a row not
+    `shared` with another match is alone in its cluster, so only shared rows are sorted."""
+    together = np.flatnonzero(shared[order])
+    keep = ~shared[order]
+    _, first = np.unique(clusters[order[together]], return_index=True)
+    keep[together[first]] = True
+    return order[keep]
+
+
+def _cluster_groups(cache: ArrayCache, segments: list[_Segment]) -> tuple[np.ndarray, np.ndarray] | None:
+    """For every document of the index (deleted ones too): a number for its cluster, and how
+    many documents the cluster has. Worked out once per set of segments and kept; None on
+    the first ask, as a process that runs one query (`searchkit query`) is faster without."""
+    key = tuple(seg.cache.key for seg in segments)
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        hashes = [seg.cache.hashed(seg.reader, "cluster")[0] for seg in segments]
+        _, group, counts = np.unique(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.int64),
+                                     return_inverse=True, return_counts=True)
+        return group, counts[group]
+
+    return cache.index_wide("clusters", key, compute, first=False)
+
+
+def _clusters(cache: ArrayCache, segments: list[_Segment], docnum: np.ndarray, seg_of: np.ndarray,
+              local: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(a cluster identifier per match, the number of matches in each match's cluster, the
+    number of clusters among the matches)."""
+    groups = _cluster_groups(cache, segments)
+    if groups is None:
+        clusters = _column_hashes(segments, seg_of, local, "cluster")
+        keys, inverse, counts = np.unique(clusters, return_inverse=True, return_counts=True)
+        return inverse, counts[inverse], len(keys)
+    group, size = groups
+    clusters = group[docnum]
+    sizes = np.ones(len(docnum), dtype=np.int64)
+    maybe = np.flatnonzero(size[docnum] > 1)  # in a cluster with others, not all of them matches
+    keys, inverse, counts = np.unique(clusters[maybe], return_inverse=True, return_counts=True)
+    sizes[maybe] = counts[inverse]
+    return clusters, sizes, len(docnum) - len(maybe) + len(keys)
 
 
 def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: wq.Query | None,
@@ -322,49 +359,50 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
     if phrase_fields:
         boosts = Boosts(0.0, 0, 0.0, 0, 0, False)  # a phrase has no word-query boosts
     q = _Query(searcher, stems, boosts, segments, values=bool(phrase_fields))
-    parts = []
-    bodies = []
-    for s, seg in enumerate(segments):
-        mask = _filter_mask(flt, seg)
-        if phrase_fields:
-            docs, base = _phrase_segment(q, s, seg, mask, phrase_fields)
-            bonus, body = [], []
-        else:
-            docs, base, bonus, body = _score_segment(q, s, seg, mask)
-        parts.append((s, docs, base, bonus))
-        bodies.append(body)
-    local = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    seg_of = np.concatenate([np.full(len(p[1]), p[0]) for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    base = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
-    docnum = local + offsets[seg_of] if len(local) else local
-    pair_bonus = [np.concatenate([p[3][i] for p in parts]) for i in range(len(q.pairs))]
-    upper = base + (np.sum(pair_bonus, axis=0) * boosts.proximity if pair_bonus else 0.0)
-    clusters = _column_hashes(segments, seg_of, local, "cluster") if collapse else None
-
-    if collapse:
-        keys, inverse, counts = np.unique(clusters, return_inverse=True, return_counts=True)
-        total, shared = len(keys), counts[inverse] > 1
+    bodies = [[(per_word["body"][0], per_word["body"][2]) for per_word in per_seg] for per_seg in q.postings]
+    if phrase_fields:
+        parts = []
+        for s, seg in enumerate(segments):
+            docs, base = _phrase_segment(q, s, seg, _filter_mask(flt, seg), phrase_fields)
+            parts.append((docs + seg.offset, base))
+        docnum = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+        pair_bonus = []
     else:
-        counts = inverse = None
-        total, shared = len(docnum), np.zeros(len(docnum), dtype=bool)
+        keep = [~seg.cache.deleted(seg.reader) for seg in segments]
+        for s, seg in enumerate(segments):
+            mask = _filter_mask(flt, seg)
+            if mask is not None:
+                keep[s] &= mask
+        keep = np.concatenate(keep) if keep else np.zeros(0, dtype=bool)
+        docnum, base, pair_bonus = _score(q, segments, len(keep), keep)
+    seg_of = np.searchsorted(offsets, docnum, side="right") - 1
+    local = docnum - offsets[seg_of]
+    upper = base + (np.sum(pair_bonus, axis=0) * boosts.proximity if pair_bonus else 0.0)
+    columns = _columns(cache, segments) if facets or sort in ("newest", "oldest") else None
+    if collapse:
+        clusters, sizes, total = _clusters(cache, segments, docnum, seg_of, local)
+    else:
+        clusters, sizes, total = None, np.ones(len(docnum), dtype=np.int64), len(docnum)
+    shared = sizes > 1
     if sort in ("newest", "oldest"):
         score = np.zeros(len(docnum))
-        dated, moment = _dates(segments, seg_of, local)
+        dated, moment = _dates(segments, seg_of, local, columns, docnum)
         key = -moment if sort == "newest" else moment
         order = np.lexsort((docnum, key, ~dated))
-        shown = _collapse_first(order, clusters) if collapse else order
+        shown = _collapse_first(order, clusters, shared) if collapse else order
         top, reps = shown[:stop], shown
     else:
         proximity = _Proximity(q, boosts, bodies, seg_of, local, pair_bonus)
-        score, top = _best(q, proximity, docnum, base, upper, clusters, stop)
-        reps = _representatives(score, docnum, shared, inverse) if facets else None
+        score, top = _best(q, proximity, docnum, base, upper, clusters, shared, stop)
+        reps = _representatives(score, docnum, shared, clusters) if facets else None
     window = top[start:stop]
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total)
     if collapse:
-        result.cluster_sizes = {int(docnum[r]): int(counts[inverse[r]]) for r in window}
+        result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
     if facets:
-        result.sources, result.dates = _facets(segments, seg_of, local, reps, granularity)
+        result.sources, result.dates = _facets(segments, seg_of, local, reps, granularity, columns, docnum)
     return result
 
 
@@ -380,7 +418,7 @@ def _top_rows(values: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(-values, k - 1)[:k]
 
 
-def _best(q, proximity: _Proximity, docnum, base, upper, clusters, stop: int
+def _best(q, proximity: _Proximity, docnum, base, upper, clusters, shared, stop: int
           ) -> tuple[np.ndarray, np.ndarray]:
     """(scores, the first `stop` shown rows in order), exactly as a full sort by final score
     (collapsed to one row per cluster when `clusters` is given) would list them.
@@ -402,7 +440,7 @@ def _best(q, proximity: _Proximity, docnum, base, upper, clusters, stop: int
         checked[new] = True
         shown = _ordered(rows, score, docnum)
         if clusters is not None:
-            shown = _collapse_first(shown, clusters)
+            shown = _collapse_first(shown, clusters, shared)
         if k >= m:
             return score, shown[:stop]
         rest_best = np.max(np.where(checked, -np.inf, upper if q.pairs else base))
@@ -411,7 +449,7 @@ def _best(q, proximity: _Proximity, docnum, base, upper, clusters, stop: int
         k = min(m, 4 * k)
 
 
-def _representatives(score, docnum, shared, inverse) -> np.ndarray:
+def _representatives(score, docnum, shared, clusters) -> np.ndarray:
     """The row that stands for each cluster (its best by score, then docnum): every row of a
     one-article cluster, and the first of each shared cluster. Rows outside the checked top
     carry their base score, a lower bound, so a shared cluster far down the list may be
@@ -420,9 +458,9 @@ def _representatives(score, docnum, shared, inverse) -> np.ndarray:
     together = np.flatnonzero(shared)
     if not len(together):
         return alone
-    ranked = together[np.lexsort((docnum[together], -score[together], inverse[together]))]
+    ranked = together[np.lexsort((docnum[together], -score[together], clusters[together]))]
     first = np.ones(len(ranked), dtype=bool)
-    first[1:] = inverse[ranked[1:]] != inverse[ranked[:-1]]
+    first[1:] = clusters[ranked[1:]] != clusters[ranked[:-1]]
     return np.concatenate([alone, ranked[first]])
 
 
@@ -435,8 +473,40 @@ def _column_hashes(segments: list[_Segment], seg_of: np.ndarray, local: np.ndarr
     return out
 
 
-def _dates(segments, seg_of, local) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class _Columns:
+    """The facet columns of the whole index, one value per document (deleted ones too)."""
+
+    published: np.ndarray  # Whoosh's microseconds, 0 where undated
+    dated: np.ndarray
+    sources: np.ndarray  # a number per document: its source's place in `names`
+    names: list[str]
+
+
+def _columns(cache: ArrayCache, segments: list[_Segment]) -> _Columns | None:
+    """_Columns for the searcher's segments, put together once per set of segments (None on
+    the first ask: a one-query process reads only the matches' values, per segment)."""
+    def compute() -> _Columns:
+        numbers = [seg.cache.numbers(seg.reader, "published") for seg in segments]
+        names: dict[str, int] = {}
+        codes = []
+        for seg in segments:
+            local, local_names = seg.cache.categories(seg.reader, "source_key")
+            mapping = np.array([names.setdefault(name, len(names)) for name in local_names] or [0],
+                               dtype=np.int64)
+            codes.append(mapping[local])
+        empty = np.zeros(0, dtype=np.int64)
+        return _Columns(np.concatenate([v for v, _ in numbers]) if numbers else empty,
+                        np.concatenate([h for _, h in numbers]) if numbers else empty.astype(bool),
+                        np.concatenate(codes) if codes else empty, list(names))
+
+    return cache.index_wide("columns", tuple(seg.cache.key for seg in segments), compute, first=False)
+
+
+def _dates(segments, seg_of, local, columns: _Columns | None = None, docnum=None) -> tuple[np.ndarray, np.ndarray]:
     """(has a date, published as Whoosh's microseconds) of each match."""
+    if columns is not None:
+        return columns.dated[docnum], columns.published[docnum]
     dated = np.zeros(len(local), dtype=bool)
     moment = np.zeros(len(local), dtype=np.int64)
     for s, seg in enumerate(segments):
@@ -448,9 +518,13 @@ def _dates(segments, seg_of, local) -> tuple[np.ndarray, np.ndarray]:
     return dated, moment
 
 
-def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
-    """Counts of the shown rows per source and per day, month or year (see Ranking)."""
+def _sources(segments, seg_of, local, shown, columns: _Columns | None, docnum) -> dict[str, int]:
+    """How many of the shown rows come from each source."""
     sources: dict[str, int] = {}
+    if columns is not None:
+        counts = np.bincount(columns.sources[docnum[shown]], minlength=len(columns.names))
+        return {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
+                if columns.names[code]}
     for s, seg in enumerate(segments):
         rows = shown[seg_of[shown] == s]
         if not len(rows):
@@ -459,7 +533,18 @@ def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int]
         for code, count in enumerate(np.bincount(codes[local[rows]], minlength=len(names)).tolist()):
             if count and names[code]:
                 sources[names[code]] = sources.get(names[code], 0) + count
-    dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
+    return sources
+
+
+_DAY_US = 86_400_000_000
+
+
+def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | None = None,
+            docnum=None) -> tuple[dict[str, int], dict[datetime, int]]:
+    """Counts of the shown rows per source and per day, month or year (see Ranking)."""
+    sources = _sources(segments, seg_of, local, shown, columns, docnum)
+    dated, moment = _dates(segments, seg_of[shown], local[shown], columns,
+                           docnum[shown] if docnum is not None else None) if len(shown) else (
         np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
     moments = moment[dated] - _EPOCH_US
     dates: dict[datetime, int] = {}
@@ -468,12 +553,14 @@ def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int]
         first = epoch + timedelta(microseconds=int(moments.min()))
         last = epoch + timedelta(microseconds=int(moments.max()))
         unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
-        buckets = moments.astype("datetime64[us]").astype(f"datetime64[{unit}]").astype(np.int64)
-        low = int(buckets.min())
-        counts = np.bincount(buckets - low)
-        for offset in np.flatnonzero(counts).tolist():
-            start = np.datetime64(low + offset, unit).astype("datetime64[us]").tolist()
-            dates[start] = int(counts[offset])
+        # Count per day first (integer division), then put the few distinct days into months
+        # or years: the calendar conversion is the slow part, so it runs once per day.
+        days, per_day = np.unique(moments // _DAY_US, return_counts=True)
+        buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
+        starts, where = np.unique(buckets, return_inverse=True)
+        counts = np.bincount(where, weights=per_day).astype(np.int64)
+        for bucket, count in zip(starts.tolist(), counts.tolist()):
+            dates[np.datetime64(bucket, unit).astype("datetime64[us]").tolist()] = count
         dates.setdefault(first, 0)
         dates.setdefault(last, 0)
     return sources, dates

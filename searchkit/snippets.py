@@ -59,6 +59,12 @@ def match_spans(text: str, stems: set[str], start: int = 0, end: int | None = No
     A phrase found in the text is one span from its first word to its last ("Bank of
     England" is marked as a unit, stop words included); its words are not marked again.
     """
+    return [(s, e) for s, e, _ in _matches(text, stems, start, end, phrases)]
+
+
+def _matches(text: str, stems: set[str], start: int, end: int | None,
+             phrases: Sequence[Phrase]) -> list[tuple[int, int, str]]:
+    """match_spans with the index terms in each span (space-separated): what it matched."""
     tokens = term_spans(text, start, end)
     found: list[tuple[int, int]] = []
     covered: set[int] = set()
@@ -83,7 +89,17 @@ def match_spans(text: str, stems: set[str], start: int = 0, end: int | None = No
             merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
         else:
             merged.append((s, e))
-    return merged
+    out = []
+    i = 0
+    for s, e in merged:  # tokens and spans are both in text order
+        while tokens[i][2] < s:
+            i += 1
+        j = i
+        while j < len(tokens) and tokens[j][3] <= e:
+            j += 1
+        out.append((s, e, " ".join(t[0] for t in tokens[i:j]) or text[s:e].lower()))
+        i = j
+    return out
 
 
 def _fragments(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> list[Fragment]:
@@ -161,11 +177,12 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
     terms_in: dict[int, list[str]] = {}
     for i, (s, e) in enumerate(spans_of):
         folded = text[s:e].lower()
-        if probes and any(p in folded or p in folded.translate(_FOLD) for p in probes):
-            found = match_spans(text, stems, s, e, phrases)
+        if probes and (any(p in folded for p in probes)
+                       or any(p in folded.translate(_FOLD) for p in probes)):
+            found = _matches(text, stems, s, e, phrases)
             if found:
-                found_in[i] = found
-                terms_in[i] = [_term(text[a:b]) for a, b in found]
+                found_in[i] = [(a, b) for a, b, _ in found]
+                terms_in[i] = [term for _, _, term in found]
     picked = _pick(spans_of, terms_in, max_chars) if terms_in else [0]
     chosen = set(picked)
     used = sum(spans_of[i][1] - spans_of[i][0] for i in chosen)
@@ -204,10 +221,6 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
         if after:
             out.append(("\u2026", False))
     return [(t, m) for t, m in out if t]
-
-
-def _term(word: str) -> str:
-    return " ".join(term for term, _, _, _ in term_spans(word)) or word.lower()
 
 
 def news_analyzer_stem(word: str) -> str:
