@@ -25,6 +25,7 @@ import re
 import shutil
 import threading
 import time
+import weakref
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -180,6 +181,10 @@ class Index:
         self._arrays = None
         # thread id -> (generation, the searcher it keeps open): see searcher()
         self._searchers: dict[int, tuple[str, Searcher]] = {}
+        # Closes them when this Index is collected. A weakref callback, not __del__: when the
+        # Index dies in a reference cycle (a Flask app's), the garbage collector may finalize
+        # the searchers' open files before __del__ would close them, and each would warn.
+        self._closer = weakref.finalize(self, _close_searchers, self._searchers)
 
     @property
     def arrays(self):
@@ -289,13 +294,7 @@ class Index:
 
     def close(self) -> None:
         """Close the searchers this Index keeps open (one per thread that searched)."""
-        searchers = getattr(self, "_searchers", {})  # absent if __init__ did not finish
-        while searchers:
-            _, (_, searcher) = searchers.popitem()
-            searcher.close()
-
-    def __del__(self) -> None:
-        self.close()
+        _close_searchers(self._searchers)
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
@@ -563,6 +562,12 @@ class Index:
                 raise
             self._remove_stale_generations()
         return count
+
+
+def _close_searchers(searchers: dict) -> None:
+    while searchers:
+        _, (_, searcher) = searchers.popitem()
+        searcher.close()
 
 
 class _BatchRun:
