@@ -420,6 +420,9 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     from webui import MAX_BODY_BYTES
 
     obj.open()  # fail now, with a clear message, if there is no usable index
+    from .store import raise_open_file_limit
+
+    raise_open_file_limit()
     app = create_app({"INDEX": obj.index_path})
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}, not only this machine: anyone who can reach "

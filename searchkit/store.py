@@ -564,6 +564,26 @@ class Index:
         return count
 
 
+def raise_open_file_limit(wanted: int = 65536) -> int:
+    """Raise this process's soft limit on open files towards `wanted` (never above the hard
+    limit); returns the limit now in force. A searcher keeps every segment's files open, and
+    a server keeps one searcher per thread: 100 segments x 10 files x 8 threads is past the
+    usual soft limit of 1024, which the hard limit is usually far above."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
 def _close_searchers(searchers: dict) -> None:
     while searchers:
         _, (_, searcher) = searchers.popitem()

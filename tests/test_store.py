@@ -77,3 +77,19 @@ def test_second_writer_waits_then_times_out_with_a_message(index, index_path):
         assert report.updated == 1
     finally:
         holder.join()
+
+
+def test_the_open_file_limit_is_raised_towards_the_hard_limit(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))\n"
+        "from searchkit.store import raise_open_file_limit\n"
+        "wanted = 512 if hard == resource.RLIM_INFINITY else min(512, hard)\n"
+        "print(raise_open_file_limit(wanted) == wanted == resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
