@@ -10,6 +10,7 @@ no length limit: a match 100,000 characters in is found like one at the start.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from html import escape
 from typing import Iterable, Sequence
 
@@ -30,7 +31,9 @@ MAX_PASSAGES = 3
 Phrase = tuple[tuple[str, int], ...]  # (stem, position relative to the phrase's first word)
 _BOUNDARY = re.compile(r"""([.!?\u2026]+["'\u201d\u2019)\]]*)\s+(?=["'\u201c\u2018(\[]?[A-Z0-9])|\n\s*\n""")
 _NEWLINES = re.compile(r"\s*\n\s*")
-_FOLD = str.maketrans("", "", ",.'\u2019")
+_FOLD_CHARS = ",.'\u2019"
+_FOLD = str.maketrans("", "", _FOLD_CHARS)
+_FOLD_PATTERN = re.compile(f"[{re.escape(_FOLD_CHARS)}]")
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -50,6 +53,36 @@ def _probes(stems: Iterable[str]) -> list[str]:
     # A stem's text minus its last letter is (nearly always) in the word it came from:
     # "fighter" < "fighters", "happi" -> "happ" < "happy".
     return [s[:-1] if len(s) > 3 else s for s in stems]
+
+
+def _candidates(text: str, spans_of: list[tuple[int, int]], probes: list[str]) -> list[int]:
+    """The sentences that contain a probe, case-folded, as they are or without the
+    characters of _FOLD ("U.S." has "us"): only those are analysed. The whole text is
+    searched once per probe rather than each sentence in turn (news bodies have dozens)."""
+    if not probes:
+        return []
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a character whose lower case is longer: go sentence by sentence
+        return [i for i, (s, e) in enumerate(spans_of)
+                if any(p in text[s:e].lower() or p in text[s:e].lower().translate(_FOLD) for p in probes)]
+    folded = lowered.translate(_FOLD)
+    shifts = None  # for each removed character, how many kept ones come before it
+    starts = [s for s, _ in spans_of]
+    found: set[int] = set()
+    for haystack in (lowered, folded):
+        for probe in probes:
+            at = haystack.find(probe)
+            while at >= 0:
+                where = at
+                if haystack is folded and len(folded) != len(lowered):
+                    if shifts is None:
+                        shifts = [m.start() - n for n, m in enumerate(_FOLD_PATTERN.finditer(lowered))]
+                    where = at + bisect_right(shifts, at)  # back to an offset in `text`
+                i = bisect_right(starts, where) - 1
+                if i >= 0 and where < spans_of[i][1]:
+                    found.add(i)
+                at = haystack.find(probe, at + 1)
+    return sorted(found)
 
 
 def match_spans(text: str, stems: set[str], start: int = 0, end: int | None = None,
@@ -175,14 +208,12 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
     probes = _probes(stems | {stem for phrase in phrases for stem, _ in phrase})
     found_in: dict[int, list[tuple[int, int]]] = {}
     terms_in: dict[int, list[str]] = {}
-    for i, (s, e) in enumerate(spans_of):
-        folded = text[s:e].lower()
-        if probes and (any(p in folded for p in probes)
-                       or any(p in folded.translate(_FOLD) for p in probes)):
-            found = _matches(text, stems, s, e, phrases)
-            if found:
-                found_in[i] = [(a, b) for a, b, _ in found]
-                terms_in[i] = [term for _, _, term in found]
+    for i in _candidates(text, spans_of, probes):
+        s, e = spans_of[i]
+        found = _matches(text, stems, s, e, phrases)
+        if found:
+            found_in[i] = [(a, b) for a, b, _ in found]
+            terms_in[i] = [term for _, _, term in found]
     picked = _pick(spans_of, terms_in, max_chars) if terms_in else [0]
     chosen = set(picked)
     used = sum(spans_of[i][1] - spans_of[i][0] for i in chosen)

@@ -130,3 +130,19 @@ def test_cluster_size_counts_every_matching_copy(index_path):
     assert [(h.id, h.cluster_size) for h in result.hits] == [("c3", 3), ("other", 1)]
     assert result.total == 2
     assert [(h.id, h.cluster_size) for h in searchkit.search(ix, "rain").hits] == [("c2", 1)]
+
+
+def test_snippet_candidates_are_the_sentences_with_a_probe_folded_or_not():
+    from searchkit.snippets import _candidates
+
+    text = "Talks in the U.S. ended. Nothing in Izmir. It's 1,000 o\u2019clock now! Paris waits."
+    spans = sentences(text)
+    assert len(spans) == 4
+    assert _candidates(text, spans, ["us"]) == [0]  # "U.S." without its dots
+    assert _candidates(text, spans, ["1000", "oclock"]) == [2]
+    assert _candidates(text, spans, ["nothing", "waits"]) == [1, 3]
+    assert _candidates(text, spans, ["zebra"]) == [] and _candidates(text, spans, []) == []
+    # "\u0130" lower-cases to two characters: offsets would shift, so each sentence is checked.
+    dotted = text.replace("Izmir", "\u0130zmir")
+    assert len(dotted.lower()) != len(dotted)
+    assert _candidates(dotted, sentences(dotted), ["zmir", "us", "waits"]) == [0, 1, 3]
