@@ -3,12 +3,14 @@
 Whoosh hands out one posting and one column value at a time, in Python: ranking a plain-word
 query over 100k articles that way scores every matching article in the interpreter
 (ranking.py does it for all of them at once with numpy instead). This module reads what that
-needs straight from the segment files, in the W3 codec's own format:
+needs straight from the segment files:
 
-- a posting list is a chain of blocks, each a pickled (delta-coded ids, weights, values)
-  tuple, zlib-compressed when it is big enough, after a small pickled info tuple; ids and
-  weights become arrays, and the values (encoded positions) are kept, as one bytes object,
-  only where a query needs positions (proximity, phrases: see ranking.py);
+- a title or body posting list, from the segment's postings sidecar (sidecar.py) when it has
+  one: slices of arrays mapped into memory, positions included, nothing to decode;
+- otherwise from W3's own format: a chain of blocks, each a pickled (delta-coded ids,
+  weights, values) tuple, zlib-compressed when it is big enough, after a small pickled info
+  tuple; ids and weights become arrays, and the values (encoded positions) are kept, as one
+  bytes object, only where a query needs positions (proximity, phrases: see ranking.py);
 - a field's lengths are one byte per document (Whoosh's length_to_byte), a numeric column
   is a packed array, a bytes column is the values end to end with a lengths array.
 

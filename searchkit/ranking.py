@@ -4,7 +4,7 @@ The ranking is exactly the one query.words_query builds as Whoosh queries (BM25F
 over title and body, the all-words boost, the proximity boost; see query.py and bm25f.py),
 but Whoosh scores one matching article at a time in Python, so a common word in 100k
 articles costs a second. Here each word's posting lists are read whole (arrays.py) and
-scored as arrays:
+scored as arrays, every segment's together:
 
     base(d)  = (1 + ALL_WORDS_BOOST if d has every word, up to SHORT_QUERY words, else 1)
                x sum over words w of qtf(w) x BM25F(w, d)
@@ -15,8 +15,10 @@ scored as arrays:
 The proximity part needs word positions, which are only read for the articles that can
 still reach the page: an article's final score is at most base + every pair's bonus (its
 upper bound), so articles are checked in order of that bound until the next bound cannot
-beat the page's last result. Filters (dates, source), near-duplicate collapse, facets, the
-timeline counts and cluster sizes are array operations on the same matches.
+beat the page's last result; positions are compared as sorted (article, position) keys with
+numpy, for all of those articles at once (phrases the same way). Filters (dates, source),
+near-duplicate collapse, facets, the timeline counts and cluster sizes are array operations
+on the same matches, over index-wide columns kept between queries.
 """
 
 from __future__ import annotations
