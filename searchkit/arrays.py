@@ -102,11 +102,16 @@ def read_postings(reader, fieldname: str, text: str, values: bool = False, sourc
     """Every (docnum, weight) of a term in one segment reader, and with values=True each
     posting's positions.
 
-    They come from the segment's `sidecar` when it has the term, as arrays over the mapped
+    They come from the segment's `sidecar` when it has the field, as arrays over the mapped
     file (positions too, whatever `values` says: they cost nothing until used), else from
     W3's blocks, decoded one by one. `source` is the segment's postings file as bytes-like
     (an mmap: SegmentCache passes one), read by slicing instead of a seek and a read per block.
     """
+    if sidecar is not None and sidecar.has(fieldname):
+        try:
+            return sidecar.postings(fieldname, text.encode("utf-8"))
+        except (ValueError, IndexError) as exc:
+            log.warning("postings sidecar of %s not used: %s", reader.segment().segment_id(), exc)
     terms = getattr(reader, "_terms", None)
     if terms is None or not hasattr(terms, "_postfile"):  # another codec: Whoosh's matcher
         return _read_with_matcher(reader, fieldname, text, values)
@@ -119,10 +124,6 @@ def read_postings(reader, fieldname: str, text: str, values: bool = False, sourc
         return (np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32),
                 Values(list(raw), _decoder(reader, fieldname)) if values else None)
     position, _ = info.extent()
-    if sidecar is not None:
-        found = sidecar.postings(position, fieldname)
-        if found is not None:
-            return found
     get = (lambda at, n: source[at:at + n]) if source is not None else terms._postfile.get
     if get(position, 4) != WHOOSH3_HEADER_MAGIC:
         raise ValueError(f"posting list of {fieldname}:{text} does not start with a block header")

@@ -150,7 +150,7 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
             elif fieldname in texts:
                 side.boosts[fieldname] = schema[fieldname].format.field_boost
                 _write_text(table, postings, prefix, texts.pop(fieldname), schema[fieldname],
-                            lengths.get(fieldname) or bytearray(count), side)
+                            lengths.get(fieldname) or bytearray(count))
             else:
                 _write_other(table, postings, prefix, others.pop(fieldname), schema[fieldname],
                              lengths.get(fieldname) or bytearray(count))
@@ -187,18 +187,15 @@ def _write_spelling(table: TermTable, postings: PostingsFile, prefix: bytes, wor
 
 
 def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, terms: dict[bytes, list],
-                field, lengths: bytearray, side: SidecarWriter) -> None:
-    """A NewsText field's terms, from [docnum, frequency, encoded positions, ...] lists, in
-    the W3 postings and in the sidecar (sidecar.py)."""
+                field, lengths: bytearray) -> None:
+    """A NewsText field's terms, from [docnum, frequency, encoded positions, ...] lists."""
     boost = field.format.field_boost
     weights: dict[int, tuple[float, float]] = {}  # frequency -> (weight, as float32)
     single = postings.write_single
     many = postings.write_term
-    tell = postings.tell
     keys, infos = [], []
     for term in sorted(terms):
         found = terms[term]
-        at = tell()
         if len(found) == 3:
             docnum, freq, value = found
             weight = weights.get(freq)
@@ -209,7 +206,6 @@ def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, terms: 
             ids = found[0::3]
             infos.append(many(ids, [freq * boost for freq in found[1::3]], found[2::3],
                               [lengths[d] for d in ids], None))
-        side.add(at, term)
         keys.append(prefix + term)
     table.add_all(keys, infos)
 

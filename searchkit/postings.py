@@ -101,10 +101,6 @@ class PostingsFile:
         self.compress_min = compress_min
         self.is_closed = False
 
-    def tell(self) -> int:
-        """Where the next term's postings will start (what its term info's extent says)."""
-        return self._offset
-
     def write_term(self, ids: Sequence[int], weights: Sequence[float], values: Sequence[bytes] | None,
                    lengths: Sequence[int], fixedsize: int | None) -> bytes:
         """One term's postings: document numbers (increasing), weights, encoded values (None when

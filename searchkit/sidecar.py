@@ -1,11 +1,12 @@
-"""A segment's text postings as flat arrays, in a file beside its W3 postings (".skp").
+"""A segment's text postings as flat arrays, in a file beside its W3 files (".skp").
 
-Reading a posting list from W3's postings file means unpickling (and often decompressing)
-one block per 128 postings and a bytes object per posting for its positions: at 100k
-articles that was most of a query's time. A segment built by build.py also gets this file,
-which holds what the array ranker (ranking.py) needs from its text fields (title, body) as
-arrays that are mapped into memory and used without decoding. Terms are numbered per segment;
-per text FIELD, term number t's postings and positions are runs of these arrays:
+Reading a posting list from W3's files means a term-table look-up that seeks and reads the
+file several times (~0.1 ms), then unpickling (and often decompressing) one block per 128
+postings and a bytes object per posting for its positions: at 100k articles that was most of
+a query's time, and a query looks each word up in every segment. A segment built by build.py
+also gets this file, which holds what the array ranker (ranking.py) needs from its text
+fields (title, body) as arrays that are mapped into memory and used without decoding. Terms
+are numbered per segment; per text FIELD:
 
     ids.FIELD        each posting's document number, by term number then document
                      (uint16 when they all fit, else int32)
@@ -14,17 +15,19 @@ per text FIELD, term number t's postings and positions are runs of these arrays:
     positions.FIELD  each posting's positions, in the same order (uint16, or uint32): a
                      posting's are the next `freq` of its term's run
     pos_starts.FIELD where each term number's run of positions starts, plus the end (int64)
+    hashes.FIELD     the CRC-32 of each of the field's terms (UTF-8), sorted (uint32)
+    numbers.FIELD    the number of the term with that hash (int64)
+    text.FIELD       the terms themselves, in the same order, end to end (to tell apart two
+                     terms with the same CRC), and text_ends.FIELD where each ends (int64)
 
-and for every term, two int64 arrays: `keys`, its offset in the W3 postings file (its term
-info's extent, increasing: a term is found by it, so W3's term table is the only one), and
-`numbers`, its number. Then a JSON header (dtypes, section offsets, each field's boost) and a
-trailer: the header's length and a magic string.
+then a JSON header (dtypes, section offsets, each field's boost) and a trailer: the header's
+length and a magic string. A look-up is one binary search and one comparison of bytes.
 
 The writer gets each document's words as term numbers in order (one C-level look-up per word)
 and sorts them into runs with numpy: collecting or decoding postings one by one in Python
 would add a tenth to an import. A weight is float32(freq x field boost), exactly what W3
 stores. Segments written any other way (Whoosh's writer, a merge, an older searchkit) have no
-such file and are read from W3's blocks.
+such file and are read from W3's files.
 """
 
 from __future__ import annotations
@@ -33,17 +36,18 @@ import json
 import mmap
 import os
 import struct
+import zlib
 from array import array
 from itertools import repeat
 
 import numpy as np
 
 EXT = ".skp"
-MAGIC = b"SKPOST4\n"
+MAGIC = b"SKPOST5\n"
 _TRAILER = struct.Struct("<Q8s")  # header length, MAGIC
-_TERMS = {"keys": ("<i8",), "numbers": ("<i8",)}
 _PER_FIELD = {"ids": ("<u2", "<i4"), "freqs": ("<u2", "<u4"), "starts": ("<i8",),
-              "positions": ("<u2", "<u4"), "pos_starts": ("<i8",)}
+              "positions": ("<u2", "<u4"), "pos_starts": ("<i8",), "hashes": ("<u4",),
+              "numbers": ("<i8",), "text": ("|u1",), "text_ends": ("<i8",)}
 
 
 def _narrow(values: array | np.ndarray, small: str) -> tuple[bytes, str]:
@@ -61,16 +65,14 @@ def _narrow(values: array | np.ndarray, small: str) -> tuple[bytes, str]:
 
 
 class SidecarWriter:
-    """Collects one segment's text fields: each document's words as they are indexed
-    (add_words), then each term's W3 offset in W3's order (add), and writes the file."""
+    """Collects one segment's text fields, each document's words as they are indexed
+    (add_words), and writes the file."""
 
     def __init__(self, doc_count: int) -> None:
         self.doc_count = doc_count
         self._number: dict[bytes, int] = {}  # term -> its number, given on first sight
         self._forward: dict[str, array] = {}
         self._bounds: dict[str, array] = {}
-        self._keys = array("q")
-        self._numbers = array("q")
         self.boosts: dict[str, float] = {}
 
     def add_words(self, fieldname: str, docnum: int, terms: list[bytes]) -> None:
@@ -91,25 +93,25 @@ class SidecarWriter:
             forward.extend(map(number.__getitem__, terms))
         self._bounds[fieldname][docnum + 1] = len(forward)
 
-    def add(self, key: int, term: bytes) -> None:
-        """A term of the field whose words add_words had, whose W3 postings start at `key`."""
-        self._keys.append(key)
-        self._numbers.append(self._number[term])
-
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._forward)
 
     def write(self, dbfile) -> None:
         """Write the file to `dbfile` (a Whoosh StructFile or any binary file) and close it."""
-        sections = {"keys": _narrow(self._keys, "q"), "numbers": _narrow(self._numbers, "q")}
-        terms = len(self._number)
+        sections = {}
+        terms = list(self._number)  # in number order: numbers were given in insertion order
         stop = self._number.get(b"")
         for name, forward in self._forward.items():
             runs = _runs(np.frombuffer(forward, dtype=forward.typecode),
-                         np.frombuffer(self._bounds[name], dtype=np.int64), terms, stop)
+                         np.frombuffer(self._bounds[name], dtype=np.int64), len(terms), stop)
+            runs.update(_term_table(terms, np.flatnonzero(np.diff(runs["starts"]))))
             for kind, values in runs.items():
-                sections[f"{kind}.{name}"] = _narrow(values, "q" if kind.endswith("starts") else "H")
-        header = {"version": 4, "docs": self.doc_count, "boosts": self.boosts,
+                if kind == "text":
+                    sections[f"{kind}.{name}"] = (values, "|u1")
+                else:
+                    small = {"hashes": "I", "ids": "H", "freqs": "H", "positions": "H"}.get(kind, "q")
+                    sections[f"{kind}.{name}"] = _narrow(values, small)
+        header = {"version": 5, "docs": self.doc_count, "boosts": self.boosts,
                   "fields": sorted(self._forward), "sections": {}}
         at = 0
         parts = []
@@ -127,6 +129,16 @@ class SidecarWriter:
             dbfile.write(b"".join(parts))
         finally:
             dbfile.close()
+
+
+def _term_table(terms: list[bytes], numbers: np.ndarray) -> dict[str, object]:
+    """The look-up sections of a field whose terms have these numbers (see the docstring)."""
+    chosen = [terms[n] for n in numbers.tolist()]
+    hashes = np.fromiter(map(zlib.crc32, chosen), dtype=np.uint32, count=len(chosen))
+    order = np.argsort(hashes, kind="stable")
+    ordered = [chosen[i] for i in order.tolist()]
+    return {"hashes": hashes[order], "numbers": numbers[order], "text": b"".join(ordered),
+            "text_ends": np.cumsum(np.fromiter(map(len, ordered), dtype=np.int64, count=len(ordered)))}
 
 
 def _starts(keys: np.ndarray, count: int) -> np.ndarray:
@@ -200,7 +212,7 @@ class Sidecar:
         header = json.loads(bytes(self._map[size - _TRAILER.size - length:size - _TRAILER.size]))
         self.doc_count = int(header["docs"])
         self.boosts: dict[str, float] = header["boosts"]
-        wanted = dict(_TERMS)
+        wanted = {}
         for name in header["fields"]:
             wanted.update({f"{kind}.{name}": allowed for kind, allowed in _PER_FIELD.items()})
         arrays = {}
@@ -211,24 +223,44 @@ class Sidecar:
             dtype = np.dtype(dtype)
             arrays[name] = np.frombuffer(self._map, dtype=dtype, count=nbytes // dtype.itemsize, offset=at)
         self._arrays = arrays
-        self._keys = arrays["keys"]
-        if len(arrays["numbers"]) != len(self._keys):
-            raise ValueError(f"{path}: damaged postings sidecar (term tables)")
+        for name in header["fields"]:
+            if not (len(arrays[f"hashes.{name}"]) == len(arrays[f"numbers.{name}"])
+                    == len(arrays[f"text_ends.{name}"])):
+                raise ValueError(f"{path}: damaged postings sidecar (terms of {name})")
 
-    def postings(self, key: int, fieldname: str):
-        """(ids int32, weights float32, FlatPositions) of the term whose W3 postings start at
-        `key`, or None when this file does not have it."""
-        i = int(np.searchsorted(self._keys, key))
-        if i >= len(self._keys) or self._keys[i] != key or fieldname not in self.boosts:
-            return None
+    def has(self, fieldname: str) -> bool:
+        """Whether this file holds the field's postings (then it holds all of them)."""
+        return fieldname in self.boosts
+
+    def number(self, fieldname: str, term: bytes) -> int | None:
+        """The term's number in the field, or None when no document of the segment has it."""
         a = self._arrays
-        number = int(a["numbers"][i])
+        hashes = a[f"hashes.{fieldname}"]
+        crc = zlib.crc32(term)
+        i = int(np.searchsorted(hashes, crc))
+        ends, text = a[f"text_ends.{fieldname}"], a[f"text.{fieldname}"]
+        while i < len(hashes) and hashes[i] == crc:
+            start = int(ends[i - 1]) if i else 0
+            if text[start:int(ends[i])].tobytes() == term:
+                return int(a[f"numbers.{fieldname}"][i])
+            i += 1
+        return None
+
+    def postings(self, fieldname: str, term: bytes):
+        """(ids int32, weights float32, FlatPositions) of the term in the field (all empty
+        when no document has it)."""
+        a = self._arrays
         starts, pos_starts = a[f"starts.{fieldname}"], a[f"pos_starts.{fieldname}"]
-        if number + 1 >= len(starts) or number + 1 >= len(pos_starts):
+        number = self.number(fieldname, term)
+        if number is None:
+            start = end = pos_start = pos_end = 0
+        elif number + 1 >= len(starts) or number + 1 >= len(pos_starts):
             raise ValueError(f"damaged postings sidecar: no term {number} in {fieldname}")
-        start, end = int(starts[number]), int(starts[number + 1])
+        else:
+            start, end = int(starts[number]), int(starts[number + 1])
+            pos_start, pos_end = int(pos_starts[number]), int(pos_starts[number + 1])
         freqs = a[f"freqs.{fieldname}"][start:end]
-        positions = a[f"positions.{fieldname}"][int(pos_starts[number]):int(pos_starts[number + 1])]
+        positions = a[f"positions.{fieldname}"][pos_start:pos_end]
         if len(positions) != int(freqs.sum()):
             raise ValueError(f"damaged postings sidecar: positions of term {number} in {fieldname}")
         weights = (freqs * self.boosts[fieldname]).astype(np.float32)
