@@ -295,7 +295,8 @@ class _Proximity:
                 at = chosen[segs == s]
                 docs = self.local[rows[at]]
                 body = self.bodies[s]
-                flats = [positions.flat(np.searchsorted(ids, docs)) for ids, positions in (body[a], body[b])]
+                flats = [positions.flat(np.searchsorted(ids, docs.astype(ids.dtype)))
+                         for ids, positions in (body[a], body[b])]
                 near = at[_near_rows(flats[0], flats[1], self.boosts.slop)]
                 out[near] += self.boosts.proximity * possible[near]
         return out

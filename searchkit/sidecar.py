@@ -38,6 +38,7 @@ import os
 import struct
 import zlib
 from array import array
+from bisect import bisect_left
 from itertools import repeat
 
 import numpy as np
@@ -197,6 +198,12 @@ class FlatPositions:
         return owner, self._positions[index].astype(np.int64)
 
 
+_NONE = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32),
+         FlatPositions(np.zeros(0, dtype=np.uint16), np.zeros(0, dtype=np.uint16)))
+for _array in _NONE[:2]:
+    _array.flags.writeable = False  # shared by every look-up of a missing term
+
+
 class Sidecar:
     """One segment's .skp file, mapped into memory."""
 
@@ -223,10 +230,13 @@ class Sidecar:
             dtype = np.dtype(dtype)
             arrays[name] = np.frombuffer(self._map, dtype=dtype, count=nbytes // dtype.itemsize, offset=at)
         self._arrays = arrays
+        self._terms = {}  # field -> its term table as memoryviews (hashes, text ends, text, numbers)
         for name in header["fields"]:
-            if not (len(arrays[f"hashes.{name}"]) == len(arrays[f"numbers.{name}"])
-                    == len(arrays[f"text_ends.{name}"])):
+            table = [arrays[f"{kind}.{name}"] for kind in ("hashes", "text_ends", "text", "numbers")]
+            if not len(table[0]) == len(table[1]) == len(table[3]):
                 raise ValueError(f"{path}: damaged postings sidecar (terms of {name})")
+            self._terms[name] = tuple(memoryview(np.ascontiguousarray(t, dtype=t.dtype.newbyteorder("="))
+                                                 if t.dtype.byteorder not in ("=", "|") else t) for t in table)
 
     def has(self, fieldname: str) -> bool:
         """Whether this file holds the field's postings (then it holds all of them)."""
@@ -234,15 +244,12 @@ class Sidecar:
 
     def number(self, fieldname: str, term: bytes) -> int | None:
         """The term's number in the field, or None when no document of the segment has it."""
-        a = self._arrays
-        hashes = a[f"hashes.{fieldname}"]
+        hashes, ends, text, numbers = self._terms[fieldname]
         crc = zlib.crc32(term)
-        i = int(np.searchsorted(hashes, crc))
-        ends, text = a[f"text_ends.{fieldname}"], a[f"text.{fieldname}"]
+        i = bisect_left(hashes, crc)  # on memoryviews: numpy's searchsorted costs ~15 us a call
         while i < len(hashes) and hashes[i] == crc:
-            start = int(ends[i - 1]) if i else 0
-            if text[start:int(ends[i])].tobytes() == term:
-                return int(a[f"numbers.{fieldname}"][i])
+            if text[ends[i - 1] if i else 0:ends[i]] == term:
+                return numbers[i]
             i += 1
         return None
 
@@ -253,12 +260,11 @@ class Sidecar:
         starts, pos_starts = a[f"starts.{fieldname}"], a[f"pos_starts.{fieldname}"]
         number = self.number(fieldname, term)
         if number is None:
-            start = end = pos_start = pos_end = 0
-        elif number + 1 >= len(starts) or number + 1 >= len(pos_starts):
+            return _NONE
+        if number + 1 >= len(starts) or number + 1 >= len(pos_starts):
             raise ValueError(f"damaged postings sidecar: no term {number} in {fieldname}")
-        else:
-            start, end = int(starts[number]), int(starts[number + 1])
-            pos_start, pos_end = int(pos_starts[number]), int(pos_starts[number + 1])
+        start, end = int(starts[number]), int(starts[number + 1])
+        pos_start, pos_end = int(pos_starts[number]), int(pos_starts[number + 1])
         freqs = a[f"freqs.{fieldname}"][start:end]
         positions = a[f"positions.{fieldname}"][pos_start:pos_end]
         if len(positions) != int(freqs.sum()):
