@@ -392,10 +392,16 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
     if sort in ("newest", "oldest"):
         score = np.zeros(len(docnum))
         dated, moment = _dates(segments, seg_of, local, columns, docnum)
-        key = -moment if sort == "newest" else moment
-        order = np.lexsort((docnum, key, ~dated))
-        shown = _collapse_first(order, clusters, shared) if collapse else order
-        top, reps = shown[:stop], shown
+        # Dated first, newest (or oldest) first among them, then by docnum.
+        key = np.where(dated, -moment if sort == "newest" else moment, np.iinfo(np.int64).max)
+        reps = np.arange(len(docnum))
+        if collapse:  # each shared cluster shows its first article in this order
+            together = np.flatnonzero(shared)
+            ranked = together[np.lexsort((docnum[together], key[together], clusters[together]))]
+            first = np.ones(len(ranked), dtype=bool)
+            first[1:] = clusters[ranked[1:]] != clusters[ranked[:-1]]
+            reps = np.concatenate([np.flatnonzero(~shared), ranked[first]])
+        top = _first_by(reps, key, docnum, stop)
     else:
         proximity = _Proximity(q, boosts, bodies, seg_of, local, pair_bonus)
         score, top = _best(q, proximity, docnum, base, upper, clusters, shared, stop)
@@ -407,6 +413,15 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
     if facets:
         result.sources, result.dates = _facets(segments, seg_of, local, reps, granularity, columns, docnum)
     return result
+
+
+def _first_by(rows: np.ndarray, key: np.ndarray, docnum: np.ndarray, count: int) -> np.ndarray:
+    """The `count` rows of `rows` with the smallest key (then docnum), in that order, without
+    sorting them all: only the rows up to the count-th smallest key are sorted."""
+    if count < len(rows):
+        kth = np.partition(key[rows], count - 1)[count - 1]
+        rows = rows[key[rows] <= kth]
+    return rows[np.lexsort((docnum[rows], key[rows]))][:count]
 
 
 def _ordered(rows: np.ndarray, score: np.ndarray, docnum: np.ndarray) -> np.ndarray:
@@ -558,7 +573,14 @@ def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | Non
         unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
         # Count per day first (integer division), then put the few distinct days into months
         # or years: the calendar conversion is the slow part, so it runs once per day.
-        days, per_day = np.unique(moments // _DAY_US, return_counts=True)
+        days = moments // _DAY_US
+        low_day, high_day = int(days.min()), int(days.max())
+        if high_day - low_day < 1 << 20:  # a bincount over the range, not a sort of every match
+            per_day = np.bincount(days - low_day)
+            days = np.flatnonzero(per_day)
+            per_day, days = per_day[days], days + low_day
+        else:  # dates thousands of years apart
+            days, per_day = np.unique(days, return_counts=True)
         buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
         starts, where = np.unique(buckets, return_inverse=True)
         counts = np.bincount(where, weights=per_day).astype(np.int64)
