@@ -46,23 +46,27 @@ import numpy as np
 EXT = ".skp"
 MAGIC = b"SKPOST5\n"
 _TRAILER = struct.Struct("<Q8s")  # header length, MAGIC
+# The typecodes each per-field section may have, narrowest first (_narrow picks one).
+_WIDTHS = {"hashes": ("I",), "ids": ("H", "i"), "freqs": ("H", "I"), "positions": ("H", "I")}
 _PER_FIELD = {"ids": ("<u2", "<i4"), "freqs": ("<u2", "<u4"), "starts": ("<i8",),
               "positions": ("<u2", "<u4"), "pos_starts": ("<i8",), "hashes": ("<u4",),
               "numbers": ("<i8",), "text": ("|u1",), "text_ends": ("<i8",)}
 
 
-def _narrow(values: array | np.ndarray, small: str) -> tuple[bytes, str]:
-    """The bytes of `values` (an array or a numpy array) little-endian, as the typecode
-    `small` when every value fits in it, and their numpy dtype."""
+def _narrow(values: array | np.ndarray, *choices: str) -> tuple[bytes, str]:
+    """The bytes of `values` (an array or a numpy array) little-endian, in the first of the
+    typecodes `choices` that holds every value, and their numpy dtype."""
     if isinstance(values, np.ndarray):
         wide = values
     else:
         wide = np.frombuffer(values, dtype=values.typecode) if len(values) else np.zeros(0, values.typecode)
-    info = np.iinfo(small)
-    if not len(wide) or (int(wide.min()) >= info.min and int(wide.max()) <= info.max):
-        wide = wide.astype(small)
-    dtype = wide.dtype.newbyteorder("<")
-    return wide.astype(dtype).tobytes(), dtype.str
+    low, high = (int(wide.min()), int(wide.max())) if len(wide) else (0, 0)
+    for choice in choices:
+        info = np.iinfo(choice)
+        if info.min <= low and high <= info.max:
+            dtype = np.dtype(choice).newbyteorder("<")
+            return wide.astype(dtype).tobytes(), dtype.str
+    raise ValueError(f"values {low}..{high} do not fit in any of {choices}")
 
 
 class SidecarWriter:
@@ -110,8 +114,7 @@ class SidecarWriter:
                 if kind == "text":
                     sections[f"{kind}.{name}"] = (values, "|u1")
                 else:
-                    small = {"hashes": "I", "ids": "H", "freqs": "H", "positions": "H"}.get(kind, "q")
-                    sections[f"{kind}.{name}"] = _narrow(values, small)
+                    sections[f"{kind}.{name}"] = _narrow(values, *_WIDTHS.get(kind, ("q",)))
         header = {"version": 5, "docs": self.doc_count, "boosts": self.boosts,
                   "fields": sorted(self._forward), "sections": {}}
         at = 0

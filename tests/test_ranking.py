@@ -238,3 +238,27 @@ def test_a_filter_the_arrays_cannot_evaluate_falls_back_to_whoosh(bbc_index):
         parsed = parse("oil prices", searcher.schema)
         odd = wq.Term("language", "en")
         assert search_module.rank_with_arrays(ix, searcher, parsed, odd, "relevance", 10, True, True) is None
+
+
+def test_the_sidecar_widens_to_32_bits_for_long_articles(tmp_path):
+    # Positions and frequencies past 65,535 need the sidecar's uint32 sections.
+    body = "alpha " * 70_000 + "omega beta. " + "gamma delta " * 10
+    articles = [clean(Article(id="long", title="A very long article", body=body)),
+                clean(Article(id="short", title="Omega short", body="beta omega gamma and alpha"))]
+    ix = searchkit.open_index(tmp_path / "index", create=True)
+    ix.write(articles)
+    with ix.searcher() as searcher:
+        (reader, _), = list(searcher.reader().leaf_readers())
+        sidecar = _open_sidecar(reader)
+        assert sidecar is not None
+        assert {sidecar._arrays["positions.body"].dtype.str, sidecar._arrays["freqs.body"].dtype.str} == {"<u4"}
+        decode = searcher.schema["body"].format.decode_positions
+        for text in ("alpha", "omega", "beta", "gamma", "delta"):
+            ids, weights, values = read_postings(reader, "body", text, values=True)
+            s_ids, s_weights, s_positions = read_postings(reader, "body", text, sidecar=sidecar)
+            assert s_ids.tolist() == ids.tolist() and s_weights.tolist() == weights.tolist()
+            owner, positions = s_positions.flat(np.arange(len(ids)))
+            assert positions.tolist() == [p for v in values for p in decode(v)], text
+    hits = searchkit.search(ix, '"omega beta"').hits
+    assert [h.id for h in hits] == ["long"]
+    assert [h.id for h in searchkit.search(ix, "alpha").hits][0] == "long"
