@@ -19,6 +19,8 @@ import gc
 import multiprocessing
 import os
 import shutil
+from collections import defaultdict, deque
+from itertools import repeat
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Sequence
 
@@ -28,7 +30,7 @@ from whoosh.system import emptybytes, pack_uint
 from whoosh.util.numeric import length_to_byte
 from whoosh.util.text import utf8encode
 
-from .analysis import encode_positions, single_position, spelling_words_of
+from .analysis import spelling_words_of
 from .codec import NewsCodec
 from .postings import (COMPRESS_MIN, PostingsFile, TermTable, float32, open_files, single_record,
                        single_terminfo)
@@ -65,13 +67,14 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
     table = postings = None
     try:
         table, postings = open_files(storage, segment, compress_min)
-        # Text fields (NewsText.index_terms): term -> [docnum, frequency, encoded positions, ...]
+        # Text fields (NewsText.index_postings): term -> [docnum, frequency, encoded positions, ...]
         texts: dict[str, dict[bytes, list]] = {}
         # Any other indexed field: term -> [(docnum, weight, encoded value), ...]
         others: dict[str, dict[bytes, list]] = {}
         lengths: dict[str, bytearray] = {}  # scorable field -> each document's length byte
         tokens: dict[str, set[str]] = {}  # spelling field -> raw tokens (NewsText)
         spelling: dict[str, set[bytes]] = {}  # spelling field -> words (any other field)
+        repeats: dict[str, dict] = {}  # field -> value -> its postings and length (_indexed_repeat)
         count = len(docs)
         for docnum, fields in enumerate(docs):
             perdoc.start_doc(docnum)
@@ -83,37 +86,25 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
                 length = 0
                 raws = None
                 if field.indexed:
-                    fast = getattr(field, "index_terms", None)
+                    fast = getattr(field, "index_postings", None)
                     if fast is not None and isinstance(value, str):
-                        positions, raws = fast(value)
+                        keys, freqs, values, length, raws, _ = fast(value)
                         terms = texts.get(fieldname)
                         if terms is None:
-                            terms = texts[fieldname] = {}
-                        get = terms.get
-                        for term, poslist in positions.items():
-                            # Encoded now: a position list costs several times its bytes, and
-                            # the bytes of a single position (most postings) are shared.
-                            if len(poslist) == 1:
-                                freq, encoded = 1, single_position(poslist[0])
-                            else:
-                                freq, encoded = len(poslist), encode_positions(poslist)
-                            found = get(term)
-                            if found is None:
-                                terms[term] = [docnum, freq, encoded]
-                            else:
-                                found += (docnum, freq, encoded)
-                            length += freq
+                            terms = texts[fieldname] = defaultdict(list)
+                        # Each term's list gets (docnum, frequency, encoded positions) in C: a
+                        # Python loop here, once per posting, was a fifth of a worker's time.
+                        _drain(map(list.extend, map(terms.__getitem__, keys),
+                                   zip(repeat(docnum), freqs or repeat(1), values)))
                         if not field.scorable:
                             length = 0
                     else:
                         terms = others.get(fieldname)
                         if terms is None:
                             terms = others[fieldname] = {}
-                        scorable = field.scorable
-                        for tbytes, freq, weight, vbytes in field.index(value):
-                            terms.setdefault(tbytes, []).append((docnum, weight, vbytes or emptybytes))
-                            if scorable:
-                                length += freq
+                        found, length = _indexed_repeat(field, value, repeats.setdefault(fieldname, {}))
+                        for tbytes, weight, vbytes in found:
+                            terms.setdefault(tbytes, []).append((docnum, weight, vbytes))
                     if length:
                         column = lengths.get(fieldname)
                         if column is None:
@@ -133,6 +124,8 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
             perdoc.finish_doc()
         perdoc.close()
 
+        for terms in texts.values():
+            terms.default_factory = None  # a plain dict from here on
         for name, raws in tokens.items():
             spelling.setdefault(name, set()).update(spelling_words_of(raws))
         for name in list(spelling):
@@ -162,6 +155,38 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
                     pass  # the original failure is the one to report
         raise
     return segment
+
+
+_drain = deque(maxlen=0).extend  # runs an iterator to its end in C
+
+# Values remembered per field: sources, languages, the import time repeat from one article to
+# the next; ids and publication times do not, and stop being remembered at this many.
+REPEATS = 64
+
+
+def _indexed(field, value) -> tuple[list[tuple[bytes, float, bytes]], int]:
+    """field.index(value) as (term, weight, encoded value) postings, and the field length."""
+    postings, length = [], 0
+    scorable = field.scorable
+    for tbytes, freq, weight, vbytes in field.index(value):
+        postings.append((tbytes, weight, vbytes or emptybytes))
+        if scorable:
+            length += freq
+    return postings, length
+
+
+def _indexed_repeat(field, value, known: dict) -> tuple[list[tuple[bytes, float, bytes]], int]:
+    """_indexed(field, value), from `known` when the value was indexed before: Whoosh runs an
+    analyzer (a TEXT source) or eight numeric conversions (a DATETIME) for each one."""
+    try:
+        found = known.get((type(value), value))
+    except TypeError:  # a list of values and the like
+        return _indexed(field, value)
+    if found is None:
+        found = _indexed(field, value)
+        if len(known) < REPEATS:
+            known[(type(value), value)] = found
+    return found
 
 
 # A spelling word is a posting in document 0 (as Whoosh has it) with a real value, a frequency
