@@ -13,8 +13,6 @@ import re
 import sys
 import types
 from functools import cache
-from itertools import compress
-from operator import ne
 from importlib import resources
 from pathlib import Path
 from typing import Iterator
@@ -347,51 +345,3 @@ class NewsPositions(Positions):
 def analyze(text: str) -> list[str]:
     """The terms searchkit indexes for `text`, in order (handy in tests and tools)."""
     return [t.text for t in news_analyzer()(text)]
-
-
-_SINGLES: list[bytes] = []  # position -> encode_positions([position]), for the positions seen
-
-
-def index_postings(text: str) -> tuple[list[bytes], list[int] | None, list[bytes], int, list[str],
-                                       list[bytes]]:
-    """What index_terms() says of `text`, as a segment stores it: its distinct index terms,
-    their frequencies (None when every one is 1), their encoded positions (encode_positions),
-    the field length (tokens less stop words), the raw tokens, and each token's index term in
-    order (b"" for a stop word).
-
-    Every step over all the tokens is a C-level pass (map, zip, dict); only a term seen more
-    than once in the text (about one posting in eight) takes Python code of its own.
-    """
-    raws = TOKEN_PATTERN.findall(text)
-    count = len(raws)
-    terms = list(map(_ENTRIES.get, raws))
-    if None in terms:  # tokens new to this process
-        for n, term in enumerate(terms):
-            if term is None:
-                term = terms[n] = _ENTRIES.get(raws[n])
-                if term is None:
-                    terms[n] = _entry(raws[n])
-    last = dict(zip(terms, range(count)))  # each term -> its last position, in order of appearance
-    stops = 0
-    if b"" in last:  # stop words: gaps in the positions
-        del last[b""]
-        stops = terms.count(b"")
-    keys = list(last)
-    positions = list(last.values())
-    if len(_SINGLES) < count:
-        _SINGLES.extend(single_position(pos) for pos in range(len(_SINGLES), count))
-    values = list(map(_SINGLES.__getitem__, positions))
-    freqs = None
-    if len(keys) + stops < count:  # some term more than once
-        first = dict(zip(reversed(terms), range(count - 1, -1, -1)))
-        firsts = list(map(first.__getitem__, keys))
-        freqs = [1] * len(keys)
-        for n in compress(range(len(keys)), map(ne, firsts, positions)):
-            term, pos, end = keys[n], firsts[n], positions[n]
-            poslist = [pos]
-            while pos != end:
-                pos = terms.index(term, pos + 1)
-                poslist.append(pos)
-            freqs[n] = len(poslist)
-            values[n] = encode_positions(poslist)
-    return keys, freqs, values, count - stops, raws, terms

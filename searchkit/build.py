@@ -19,8 +19,6 @@ import gc
 import multiprocessing
 import os
 import shutil
-from collections import defaultdict, deque
-from itertools import repeat
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Sequence
 
@@ -30,7 +28,7 @@ from whoosh.system import emptybytes, pack_uint
 from whoosh.util.numeric import length_to_byte
 from whoosh.util.text import utf8encode
 
-from .analysis import spelling_words_of
+from .analysis import encode_positions, single_position, spelling_words_of
 from .codec import NewsCodec
 from .postings import (COMPRESS_MIN, PostingsFile, TermTable, float32, open_files, single_record,
                        single_terminfo)
@@ -67,7 +65,7 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
     table = postings = None
     try:
         table, postings = open_files(storage, segment, compress_min)
-        # Text fields (NewsText.index_postings): term -> [docnum, frequency, encoded positions, ...]
+        # Text fields (NewsText.index_terms): term -> [docnum, frequency, encoded positions, ...]
         texts: dict[str, dict[bytes, list]] = {}
         # Any other indexed field: term -> [(docnum, weight, encoded value), ...]
         others: dict[str, dict[bytes, list]] = {}
@@ -86,16 +84,26 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
                 length = 0
                 raws = None
                 if field.indexed:
-                    fast = getattr(field, "index_postings", None)
+                    fast = getattr(field, "index_terms", None)
                     if fast is not None and isinstance(value, str):
-                        keys, freqs, values, length, raws, _ = fast(value)
+                        positions, raws = fast(value)
                         terms = texts.get(fieldname)
                         if terms is None:
-                            terms = texts[fieldname] = defaultdict(list)
-                        # Each term's list gets (docnum, frequency, encoded positions) in C: a
-                        # Python loop here, once per posting, was a fifth of a worker's time.
-                        _drain(map(list.extend, map(terms.__getitem__, keys),
-                                   zip(repeat(docnum), freqs or repeat(1), values)))
+                            terms = texts[fieldname] = {}
+                        get = terms.get
+                        for term, poslist in positions.items():
+                            # Encoded now: a position list costs several times its bytes, and
+                            # the bytes of a single position (most postings) are shared.
+                            if len(poslist) == 1:
+                                freq, encoded = 1, single_position(poslist[0])
+                            else:
+                                freq, encoded = len(poslist), encode_positions(poslist)
+                            found = get(term)
+                            if found is None:
+                                terms[term] = [docnum, freq, encoded]
+                            else:
+                                found += (docnum, freq, encoded)
+                            length += freq
                         if not field.scorable:
                             length = 0
                     else:
@@ -124,8 +132,6 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
             perdoc.finish_doc()
         perdoc.close()
 
-        for terms in texts.values():
-            terms.default_factory = None  # a plain dict from here on
         for name, raws in tokens.items():
             spelling.setdefault(name, set()).update(spelling_words_of(raws))
         for name in list(spelling):
@@ -156,8 +162,6 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
         raise
     return segment
 
-
-_drain = deque(maxlen=0).extend  # runs an iterator to its end in C
 
 # Values remembered per field: sources, languages, the import time repeat from one article to
 # the next; ids and publication times do not, and stop being remembered at this many.

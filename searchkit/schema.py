@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
-from .analysis import NewsPositions, index_postings, index_terms, name_analyzer, news_analyzer, spelling_words
+from .analysis import NewsPositions, index_terms, name_analyzer, news_analyzer, spelling_words
 
 # Bump when the schema or the analyzer changes: old indexes then ask for `searchkit reindex`.
 SCHEMA_VERSION = 2
@@ -24,12 +24,6 @@ class NewsText(TEXT):
     def __init__(self, boost: float = 1.0) -> None:
         super().__init__(analyzer=news_analyzer(), stored=True, field_boost=boost, spelling=True)
         self.format = NewsPositions(field_boost=boost)
-
-    def index_postings(self, value: str):
-        """Its distinct terms (UTF-8), frequencies, encoded positions, length, raw tokens and
-        each token's term (analysis.index_postings): what build.build_segment adds to a
-        segment from a string."""
-        return index_postings(value)
 
     def spellable_words(self, value):
         if isinstance(value, str):
