@@ -73,6 +73,7 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
         lengths: dict[str, bytearray] = {}  # scorable field -> each document's length byte
         tokens: dict[str, set[str]] = {}  # spelling field -> raw tokens (NewsText)
         spelling: dict[str, set[bytes]] = {}  # spelling field -> words (any other field)
+        repeats: dict[str, dict] = {}  # field -> value -> its postings and length (_indexed_repeat)
         count = len(docs)
         side = SidecarWriter(count)
         for docnum, fields in enumerate(docs):
@@ -112,11 +113,9 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
                         terms = others.get(fieldname)
                         if terms is None:
                             terms = others[fieldname] = {}
-                        scorable = field.scorable
-                        for tbytes, freq, weight, vbytes in field.index(value):
-                            terms.setdefault(tbytes, []).append((docnum, weight, vbytes or emptybytes))
-                            if scorable:
-                                length += freq
+                        found, length = _indexed_repeat(field, value, repeats.setdefault(fieldname, {}))
+                        for tbytes, weight, vbytes in found:
+                            terms.setdefault(tbytes, []).append((docnum, weight, vbytes))
                     if length:
                         column = lengths.get(fieldname)
                         if column is None:
@@ -168,6 +167,36 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
                     pass  # the original failure is the one to report
         raise
     return segment
+
+
+# Values remembered per field: sources, languages, the import time repeat from one article to
+# the next; ids and publication times do not, and stop being remembered at this many.
+REPEATS = 64
+
+
+def _indexed(field, value) -> tuple[list[tuple[bytes, float, bytes]], int]:
+    """field.index(value) as (term, weight, encoded value) postings, and the field length."""
+    postings, length = [], 0
+    scorable = field.scorable
+    for tbytes, freq, weight, vbytes in field.index(value):
+        postings.append((tbytes, weight, vbytes or emptybytes))
+        if scorable:
+            length += freq
+    return postings, length
+
+
+def _indexed_repeat(field, value, known: dict) -> tuple[list[tuple[bytes, float, bytes]], int]:
+    """_indexed(field, value), from `known` when the value was indexed before: Whoosh runs an
+    analyzer (a TEXT source) or eight numeric conversions (a DATETIME) for each one."""
+    try:
+        found = known.get((type(value), value))
+    except TypeError:  # a list of values and the like
+        return _indexed(field, value)
+    if found is None:
+        found = _indexed(field, value)
+        if len(known) < REPEATS:
+            known[(type(value), value)] = found
+    return found
 
 
 # A spelling word is a posting in document 0 (as Whoosh has it) with a real value, a frequency
@@ -289,6 +318,21 @@ def _build_in_worker(docs: list[dict]) -> Segment:
         raise BuildError(f"{type(exc).__name__}: {exc}") from None
 
 
+class _Handover:
+    """A batch's documents, let go of once pickled for a worker: the pool keeps a task's
+    arguments until its result is back, and two batches' documents (~40 MB each) would wait
+    in this process for nothing while the workers build them."""
+
+    __slots__ = ("docs",)
+
+    def __init__(self, docs: list[dict]) -> None:
+        self.docs = docs
+
+    def __reduce__(self):
+        docs, self.docs = self.docs, None
+        return list, (docs,)
+
+
 class ParallelBuilder:
     """Builds segments in `procs` worker processes; wait() returns them in submission order.
 
@@ -305,8 +349,14 @@ class ParallelBuilder:
                                          initargs=(path, indexname, close_fds))
         self._pending: list[Future] = []
 
+    def start(self) -> None:
+        """Fork the worker processes now (the pool would at the first submit). A forked worker's
+        resident size starts at its parent's: pages shared copy-on-write count in both. Forked
+        before the importer holds a file's text and a batch, each worker is ~200 MB smaller."""
+        self._pool.submit(os.getpid)
+
     def submit(self, docs: list[dict]) -> None:
-        self._pending.append(self._pool.submit(_build_in_worker, docs))
+        self._pending.append(self._pool.submit(_build_in_worker, _Handover(docs)))
 
     def __len__(self) -> int:
         """Batches submitted and not yet returned by wait()."""

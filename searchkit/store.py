@@ -483,6 +483,7 @@ class Index:
             ix = self.whoosh_index()
             run = _BatchRun(self, ix, report, procs)
             try:
+                run.start()
                 for article in articles:
                     if article.id in run.pending:
                         report.duplicates += 1
@@ -603,7 +604,16 @@ class _BatchRun:
         self.building: dict[str, int] = {}  # ids of batches in the workers -> how many batches
         self.queue: deque[dict[str, None]] = deque()  # those batches' ids, oldest first
         self.builder: ParallelBuilder | None = None
+        self.parallel = False  # a batch went to the workers: every later one goes there too
         self.now = datetime.now(timezone.utc)
+
+    def start(self) -> None:
+        """Start the worker processes before the first article is read, while this process is
+        small (ParallelBuilder.start); they stay idle if the write is one batch."""
+        if self.procs > 1:
+            self.builder = ParallelBuilder(str(self.ix.storage.folder), self.ix.indexname, self.procs,
+                                           close_fds=self.index._lock_fds)
+            self.builder.start()
 
     def add(self, article: Article) -> None:
         article.imported = article.imported or self.now
@@ -616,11 +626,9 @@ class _BatchRun:
         if not ids:
             return
         self.pending, self.docs = {}, []
-        # The pool starts only once there is more than one batch: a small import stays here.
-        if self.procs > 1 and (self.builder is not None or not final):
-            if self.builder is None:
-                self.builder = ParallelBuilder(str(self.ix.storage.folder), self.ix.indexname, self.procs,
-                                               close_fds=self.index._lock_fds)
+        # The workers build only once there is more than one batch: a small import stays here.
+        if self.builder is not None and (self.parallel or not final):
+            self.parallel = True
             self.builder.submit(docs)
             self.queue.append(ids)
             for article_id in ids:

@@ -132,7 +132,9 @@ def extract_bytes(data: bytes, origin: dict, fmt: str = "auto",
     if fmt != "warc":
         refuse_binary(data)
     origin = {**origin, "format": fmt}
-    yield from extractor(fmt)(data, origin, options or ExtractOptions())
+    records = extractor(fmt)(data, origin, options or ExtractOptions())
+    del data  # an extractor that decodes the bytes can let go of them (jsonl.extract does)
+    yield from records
 
 
 def extractor(fmt: str) -> Extractor:

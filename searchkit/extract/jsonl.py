@@ -19,13 +19,14 @@ EXPORT_ONLY = {"imported", "origin", "cluster", "score", "snippet", "rank", "qid
 
 def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator:
     text = decode(data)
+    del data  # the caller let go of it too (extract_bytes): a big file is held once, as text
     path = origin.get("path", "")
-    if text.lstrip().startswith("["):
+    if next((c for c in text if not c.isspace()), "") == "[":  # not text.lstrip(): a copy
         yield from _array(text, origin)
         return
     mappings: dict[tuple, ColumnMap] = {}
     unknown: dict[str, None] = {}
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(_lines(text), 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -43,6 +44,17 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator:
         yield mapping.article(record, {**origin, "line": str(number), "extractor": "searchkit.jsonl"})
     if unknown:
         yield ExtractNotice(f"ignored keys: {', '.join(unknown)}", path)
+
+
+def _lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:
+    """text.splitlines(), a megabyte at a time: a list of every line of a big file would be a
+    second copy of it. Each piece ends just after a "\n", where splitlines always breaks."""
+    start, end = 0, len(text)
+    while start < end:
+        cut = text.find("\n", start + chunk)
+        cut = end if cut < 0 else cut + 1
+        yield from text[start:cut].splitlines()
+        start = cut
 
 
 def _array(text: str, origin: dict) -> Iterator:
