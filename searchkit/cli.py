@@ -428,5 +428,8 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
         click.echo(f"warning: listening on {host}, not only this machine: anyone who can reach "
                    f"port {port} can search the index (it stays read-only)", err=True)
     click.echo(f"serving {obj.index_path} on http://{host}:{port}/", err=True)
+    # poll(), not select(): select() cannot watch a descriptor numbered 1024 or more, and a big
+    # index keeps that many files open (100 segments x ~10 files), so connections got them.
     waitress.serve(app, host=host, port=port, threads=threads, ident="searchkit", _quiet=True,
-                   max_request_body_size=MAX_BODY_BYTES, max_request_header_size=64 * 1024)
+                   max_request_body_size=MAX_BODY_BYTES, max_request_header_size=64 * 1024,
+                   asyncore_use_poll=True)

@@ -53,3 +53,38 @@ def test_real_server_answers_search_and_api(server):
         data = json.load(response)
     assert [h["id"] for h in data["hits"]] == ["raqqa", "boxer", "mosul", "budget"]
     assert json.load(urllib.request.urlopen(server + "/healthz")) == {"status": "ok", "articles": 4}
+
+
+def test_serve_answers_when_its_connections_get_descriptors_past_1024(runner, index_path, corpus_file):
+    # A 1M-article index keeps over a thousand files open; select() cannot watch descriptor
+    # 1024 or above, so the server must use poll(). Here 1,100 open files stand in for them.
+    runner.invoke(main, ["--index", str(index_path), "import", str(corpus_file)])
+    port = free_port()
+    script = (
+        "import os, resource, sys\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "if hard != resource.RLIM_INFINITY and hard < 2048: sys.exit(3)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (4096 if hard == resource.RLIM_INFINITY else min(4096, hard), hard))\n"
+        "held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]\n"
+        "from searchkit.cli import main\n"
+        f"main(['--index', {str(index_path)!r}, 'serve', '--port', '{port}'])\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        for _ in range(3):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=raqqa", timeout=10) as response:
+                assert json.load(response)["hits"][0]["id"] == "raqqa"
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stderr.close()
