@@ -394,13 +394,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
         dated, moment = _dates(segments, seg_of, local, columns, docnum)
         # Dated first, newest (or oldest) first among them, then by docnum.
         key = np.where(dated, -moment if sort == "newest" else moment, np.iinfo(np.int64).max)
-        reps = np.arange(len(docnum))
-        if collapse:  # each shared cluster shows its first article in this order
-            together = np.flatnonzero(shared)
-            ranked = together[np.lexsort((docnum[together], key[together], clusters[together]))]
-            first = np.ones(len(ranked), dtype=bool)
-            first[1:] = clusters[ranked[1:]] != clusters[ranked[:-1]]
-            reps = np.concatenate([np.flatnonzero(~shared), ranked[first]])
+        # Each shared cluster shows its first article in this order (-key ranks as a score).
+        reps = _representatives(-key, docnum, shared, clusters) if collapse else np.arange(len(docnum))
         top = _first_by(reps, key, docnum, stop)
     else:
         proximity = _Proximity(q, boosts, bodies, seg_of, local, pair_bonus)
