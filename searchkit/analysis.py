@@ -274,6 +274,13 @@ def single_position(pos: int) -> bytes:
     return value
 
 
+def single_positions(positions: list[int]) -> list[bytes]:
+    """[single_position(p) for p in positions], looked up in C."""
+    for pos in set(positions).difference(_SINGLE):
+        single_position(pos)
+    return list(map(_SINGLE.__getitem__, positions))
+
+
 def encode_positions(poslist: list[int]) -> bytes:
     """Whoosh Positions.encode(poslist), byte for byte; a word seen once in an article (most
     postings) is looked up, not pickled again."""
@@ -283,6 +290,11 @@ def encode_positions(poslist: list[int]) -> bytes:
     for pos in poslist:
         deltas.append(pos - base)
         base = pos
+    return encode_deltas(deltas)
+
+
+def encode_deltas(deltas: list[int]) -> bytes:
+    """encode_positions() of the positions whose differences (the first from 0) are `deltas`."""
     return pack_uint(len(deltas)) + pickle.dumps(deltas, 2)
 
 
@@ -295,10 +307,11 @@ def _entry(raw: str) -> bytes:
     return term
 
 
-def index_terms(text: str) -> tuple[dict[bytes, list[int]], list[str], list[bytes]]:
-    """Each index term of `text` (UTF-8) with its positions, as news_analyzer yields them, the
-    raw tokens (spelling_words_of() turns a segment's worth into its did-you-mean words) and
-    the index term of each token in order (b"" for a stop word: the gaps in the positions).
+def index_terms(text: str) -> tuple[list[str], list[bytes]]:
+    """The raw tokens of `text` (spelling_words_of() turns a segment's worth into its
+    did-you-mean words) and the index term (UTF-8) of each, in order, as news_analyzer makes
+    them: b"" for a stop word, the gap it leaves in the positions. build.py groups a whole
+    segment's terms into postings at once (sidecar.SidecarWriter.runs).
 
     One regex pass and one cached lookup per token: analysis is a third of an import's CPU.
     """
@@ -306,16 +319,7 @@ def index_terms(text: str) -> tuple[dict[bytes, list[int]], list[str], list[byte
     terms = list(map(_ENTRIES.get, raws))
     if None in terms:  # words not seen lately
         terms = [_entry(raw) if term is None else term for raw, term in zip(raws, terms)]
-    positions: dict[bytes, list[int]] = {}
-    get = positions.get
-    for pos, term in enumerate(terms):
-        found = get(term)
-        if found is None:
-            positions[term] = [pos]
-        else:
-            found.append(pos)
-    positions.pop(b"", None)  # stop words: gaps in the positions
-    return positions, raws, terms
+    return raws, terms
 
 
 def spelling_words_of(raws) -> set[bytes]:

@@ -3,11 +3,12 @@
 Whoosh's SegmentWriter pushes every posting through a pool that pickles it to a spill file,
 sorts the runs and merges them back (heapq + unpickling), then asks the segment on disk for
 each posting's document length again: about two thirds of an import's CPU time. A segment
-built here keeps its postings in memory, grouped by term as they are made (a batch is a few
-thousand articles, so there is nothing to spill), and hands them to Whoosh's own field and
-per-document writers sorted once. The files are exactly what W3Codec writes and any Whoosh
-reader reads them; only the spelling words differ: Whoosh adds each one to document 0 once
-per article that contains it, this adds it once per segment.
+built here keeps its words in memory (a batch is a few thousand articles, so there is nothing
+to spill): each text field's words as term numbers in flat arrays (sidecar.SidecarWriter),
+sorted into postings by numpy once at the end, for the sidecar and for W3's postings alike.
+The files are what W3Codec writes and any Whoosh reader reads them; only the spelling words
+differ (Whoosh adds each one to document 0 once per article that contains it, this adds it
+once per segment), and small posting blocks are not compressed (postings.COMPRESS).
 
 Segments are independent, so a batch can be split between processes that each write one
 (build_parallel); the caller adds them all to the index in one commit (store.Index.write).
@@ -22,15 +23,16 @@ import shutil
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Sequence
 
+import numpy as np
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import emptybytes, pack_uint
 from whoosh.util.numeric import length_to_byte
 from whoosh.util.text import utf8encode
 
-from .analysis import encode_positions, single_position, spelling_words_of
+from .analysis import encode_deltas, single_positions, spelling_words_of
 from .codec import NewsCodec
-from .postings import (COMPRESS_MIN, PostingsFile, TermTable, float32, open_files, single_record,
+from .postings import (COMPRESS, PostingsFile, TermTable, float32, open_files, single_record,
                        single_terminfo)
 from .sidecar import EXT as SIDECAR_EXT, SidecarWriter
 
@@ -40,34 +42,36 @@ class BuildError(Exception):
 
 
 def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
-                  codec: W3Codec | None = None, compress_min: int = COMPRESS_MIN) -> Segment:
+                  codec: W3Codec | None = None, compress: tuple[int, int] = COMPRESS) -> Segment:
     """Write `docs` (Whoosh field dicts) as one new segment in `storage`; returns it.
 
     The segment is not in any TOC yet: the caller commits it. Its files are removed by the
     next writer's clean-up if that never happens (store.Index._recover). Posting blocks of
-    fewer than `compress_min` pickled bytes are stored uncompressed (postings.py).
+    fewer than compress[0] pickled bytes are stored uncompressed, the others compressed at
+    zlib level compress[1] (postings.py).
     """
     # Hundreds of thousands of small lists live until the segment is written: the cyclic
     # garbage collector would walk them again and again (a fifth of the time) for no cycles.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build_segment(storage, indexname, schema, docs, codec, compress_min)
+        return _build_segment(storage, indexname, schema, docs, codec, compress)
     finally:
         if collecting:
             gc.enable()
 
 
 def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec: W3Codec | None,
-                   compress_min: int) -> Segment:
+                   compress: tuple[int, int]) -> Segment:
     codec = codec or NewsCodec()
     segment = codec.new_segment(storage, indexname)
     perdoc = codec.per_document_writer(storage, segment)
     table = postings = None
     try:
-        table, postings = open_files(storage, segment, compress_min)
-        # Text fields (NewsText.index_terms): term -> [docnum, frequency, encoded positions, ...]
-        texts: dict[str, dict[bytes, list]] = {}
+        table, postings = open_files(storage, segment, compress)
+        # Text fields (NewsText.index_terms): their words go to `side`, which sorts them into
+        # postings for its own file and for W3's (_write_text) in one go at the end.
+        texts: set[str] = set()
         # Any other indexed field: term -> [(docnum, weight, encoded value), ...]
         others: dict[str, dict[bytes, list]] = {}
         lengths: dict[str, bytearray] = {}  # scorable field -> each document's length byte
@@ -88,27 +92,11 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
                 if field.indexed:
                     fast = getattr(field, "index_terms", None)
                     if fast is not None and isinstance(value, str):
-                        positions, raws, sequence = fast(value)
+                        raws, sequence = fast(value)
                         side.add_words(fieldname, docnum, sequence)
-                        terms = texts.get(fieldname)
-                        if terms is None:
-                            terms = texts[fieldname] = {}
-                        get = terms.get
-                        for term, poslist in positions.items():
-                            # Encoded now: a position list costs several times its bytes, and
-                            # the bytes of a single position (most postings) are shared.
-                            if len(poslist) == 1:
-                                freq, encoded = 1, single_position(poslist[0])
-                            else:
-                                freq, encoded = len(poslist), encode_positions(poslist)
-                            found = get(term)
-                            if found is None:
-                                terms[term] = [docnum, freq, encoded]
-                            else:
-                                found += (docnum, freq, encoded)
-                            length += freq
-                        if not field.scorable:
-                            length = 0
+                        texts.add(fieldname)
+                        if field.scorable:
+                            length = len(sequence) - sequence.count(b"")  # stop words are gaps
                     else:
                         terms = others.get(fieldname)
                         if terms is None:
@@ -142,13 +130,14 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
                 terms = others.setdefault(name, {})
                 for word in spelling.pop(name):
                     terms.setdefault(word, [(0, 1.0, _SPELL_VALUE)])
-        for fieldname in sorted(set(texts) | set(others) | set(spelling)):
+        terms = side.terms()
+        for fieldname in sorted(texts | set(others) | set(spelling)):
             prefix = table.field_prefix(fieldname)
             if fieldname in spelling:
-                _write_spelling(table, postings, prefix, spelling.pop(fieldname), compress_min)
+                _write_spelling(table, postings, prefix, spelling.pop(fieldname), compress)
             elif fieldname in texts:
                 side.boosts[fieldname] = schema[fieldname].format.field_boost
-                _write_text(table, postings, prefix, texts.pop(fieldname), schema[fieldname],
+                _write_text(table, postings, prefix, side.runs(fieldname), terms, schema[fieldname],
                             lengths.get(fieldname) or bytearray(count))
             else:
                 _write_other(table, postings, prefix, others.pop(fieldname), schema[fieldname],
@@ -205,38 +194,65 @@ _SPELL_VALUE = pack_uint(1)
 
 
 def _write_spelling(table: TermTable, postings: PostingsFile, prefix: bytes, words: set[bytes],
-                    compress_min: int) -> None:
+                    compress: tuple[int, int]) -> None:
     """Every spelling word has the same postings record: write it once per word in one go."""
     words = sorted(words)
-    record = single_record(0, 1.0, _SPELL_VALUE, 0, compress_min, fixedsize=len(_SPELL_VALUE))
+    record = single_record(0, 1.0, _SPELL_VALUE, 0, compress, fixedsize=len(_SPELL_VALUE))
     size = len(record)
     offset = postings.write_repeated(record, len(words))
     infos = [single_terminfo(0, 1.0, 0, offset + n * size, size) for n in range(len(words))]
     table.add_all([prefix + word for word in words], infos)
 
 
-def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, terms: dict[bytes, list],
-                field, lengths: bytearray) -> None:
-    """A NewsText field's terms, from [docnum, frequency, encoded positions, ...] lists."""
+def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, runs: dict[str, np.ndarray],
+                terms: list[bytes], field, lengths: bytearray) -> None:
+    """A NewsText field's terms, from its postings sorted by the sidecar writer (`runs`, see
+    sidecar.SidecarWriter.runs) and the segment's terms in number order."""
     boost = field.format.field_boost
     weights: dict[int, tuple[float, float]] = {}  # frequency -> (weight, as float32)
     single = postings.write_single
     many = postings.write_term
+    ids, freqs = runs["ids"], runs["freqs"]
+    starts = runs["starts"].tolist()
+    values = _position_values(runs["positions"], freqs)
+    item_id, item_freq = ids.item, freqs.item  # a Python int from one element
+    present = np.flatnonzero(np.diff(runs["starts"])).tolist()  # term numbers with postings
+    present.sort(key=terms.__getitem__)
     keys, infos = [], []
-    for term in sorted(terms):
-        found = terms[term]
-        if len(found) == 3:
-            docnum, freq, value = found
+    for number in present:
+        start, end = starts[number], starts[number + 1]
+        if end - start == 1:
+            docnum, freq = item_id(start), item_freq(start)
             weight = weights.get(freq)
             if weight is None:
                 weight = weights[freq] = (freq * boost, float32(freq * boost))
-            infos.append(single(docnum, weight[0], weight[1], value, lengths[docnum]))
+            infos.append(single(docnum, weight[0], weight[1], values[start], lengths[docnum]))
         else:
-            ids = found[0::3]
-            infos.append(many(ids, [freq * boost for freq in found[1::3]], found[2::3],
-                              [lengths[d] for d in ids], None))
-        keys.append(prefix + term)
+            term_ids = ids[start:end].tolist()
+            infos.append(many(term_ids, [freq * boost for freq in freqs[start:end].tolist()], values[start:end],
+                              [lengths[d] for d in term_ids], None))
+        keys.append(prefix + terms[number])
     table.add_all(keys, infos)
+
+
+def _position_values(positions: np.ndarray, freqs: np.ndarray) -> list[bytes]:
+    """Each posting's positions as W3 stores them (analysis.encode_positions), from the
+    positions of all postings end to end and each posting's frequency. Most postings have
+    one position, whose encoding is looked up; the others are pickled one by one."""
+    firsts = np.cumsum(freqs, dtype=np.int64) - freqs  # where each posting's positions start
+    values = single_positions(positions[firsts].tolist())
+    multi = np.flatnonzero(freqs > 1)
+    if len(multi):
+        counts = freqs[multi].astype(np.int64)
+        bounds = np.cumsum(counts) - counts  # where each one's positions start in `chosen`
+        chosen = positions[np.repeat(firsts[multi] - bounds, counts)
+                           + np.arange(int(counts.sum()), dtype=np.int64)].astype(np.int64)
+        deltas = np.diff(chosen, prepend=0)
+        deltas[bounds] = chosen[bounds]  # each posting's first position counts from 0
+        deltas = deltas.tolist()
+        for k, at, count in zip(multi.tolist(), bounds.tolist(), counts.tolist()):
+            values[k] = encode_deltas(deltas[at:at + count])
+    return values
 
 
 def _write_other(table: TermTable, postings: PostingsFile, prefix: bytes, terms: dict[bytes, list],

@@ -7,8 +7,8 @@ term's postings in lists, so this writes W3's bytes from them directly. Each ter
 are the W3 header magic and then, per block of up to 128 postings: a 4-byte signed length
 (negative for the last block), the pickled info tuple (count, last id, max weight, compression
 level, min length byte, max length byte) and the pickled (delta-coded ids, weights, values)
-tuple, zlib-compressed only when it is at least `compress_min` bytes long (compression level
-0 in the info tuple otherwise, which every W3 reader honours). With compress_min=0 the files
+tuple, zlib-compressed only when it is at least COMPRESS[0] bytes long (compression level
+0 in the info tuple otherwise, which every W3 reader honours). With W3_COMPRESS the files
 are byte for byte what W3's writer makes (tested).
 """
 
@@ -26,10 +26,13 @@ from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.system import pack_int, pack_long, pack_ushort
 
 BLOCK = 128  # postings per block (W3Codec's blocklimit)
-LEVEL = 3  # zlib level (W3Codec's compression)
-# A pickled block shorter than this is stored uncompressed: zlib saves a few bytes at most
-# there, and costs a call to write and another to read. Most terms have one short block.
-COMPRESS_MIN = 160
+# How a posting block is compressed: (smallest pickled size compressed, zlib level). Queries
+# read text postings from the sidecar (sidecar.py), so W3's blocks are mostly on disk for
+# Whoosh's own readers: level 1 and only blocks of 1 KB or more cost a tenth of what W3's
+# level 3 on every block does at import (callgrind), for a postings file ~10% larger.
+# Most terms have one short block, where zlib would save a few bytes at most.
+COMPRESS = (1024, 1)
+W3_COMPRESS = (0, 3)  # what W3's own writer does: the files are then byte for byte W3's
 
 _TERMINFO = Struct("!BfIBBfII")  # W3TermInfo: flags, weight, doc freq, min/max length byte,
 #                                  max weight, first id, last id (then offset and length)
@@ -93,12 +96,12 @@ class TermTable:
 class PostingsFile:
     """A segment's postings file (.pst); write_term() returns the term info bytes for the table."""
 
-    def __init__(self, dbfile, compress_min: int = COMPRESS_MIN) -> None:
+    def __init__(self, dbfile, compress: tuple[int, int] = COMPRESS) -> None:
         self._file = dbfile
         self._offset = dbfile.tell()
         self._parts: list[bytes] = []
         self._buffered = 0
-        self.compress_min = compress_min
+        self.compress = compress
         self.is_closed = False
 
     def write_term(self, ids: Sequence[int], weights: Sequence[float], values: Sequence[bytes] | None,
@@ -134,7 +137,7 @@ class PostingsFile:
             maxlength = max(maxlength, bhigh)
             maxweight = max(maxweight, bmax)
             data = _block_data(bids, weights32, bvalues, fixedsize)
-            parts.extend(_block(len(bids), bids[-1], bmax, bmin, bhigh, data, n == last, self.compress_min))
+            parts.extend(_block(len(bids), bids[-1], bmax, bmin, bhigh, data, n == last, self.compress))
         record = b"".join(parts)
         offset = self._offset
         self._append(record)
@@ -146,7 +149,7 @@ class PostingsFile:
         """write_term() for a term with one posting (most terms), with less work."""
         data = dumps(((docnum,), None if weight32 == 1.0 else weight32, (value,)), 2)
         record = WHOOSH3_HEADER_MAGIC + b"".join(_block(1, docnum, weight, length, length, data, True,
-                                                        self.compress_min))
+                                                        self.compress))
         offset = self._offset
         self._append(record)
         return (_TERMINFO.pack(0, weight32, 1, length, length, weight, docnum, docnum)
@@ -180,9 +183,9 @@ class PostingsFile:
 
 
 def _block(count: int, last_id: int, maxweight: float, minlength: int, maxlength: int, data: bytes,
-           final: bool, compress_min: int) -> tuple[bytes, bytes, bytes]:
+           final: bool, compress: tuple[int, int]) -> tuple[bytes, bytes, bytes]:
     """One block's length, info tuple and (maybe compressed) data."""
-    level = LEVEL if len(data) >= compress_min else 0
+    level = compress[1] if len(data) >= compress[0] else 0
     if level:
         data = zlib.compress(data, level)
     info = dumps((count, last_id, maxweight, level, minlength, maxlength), 2)
@@ -211,11 +214,11 @@ def _block_data(ids: Sequence[int], weights32: array, values: Sequence[bytes] | 
     return dumps((deltas, mini_weights, mini_values), 2)
 
 
-def single_record(docnum: int, weight: float, value: bytes, length: int, compress_min: int,
+def single_record(docnum: int, weight: float, value: bytes, length: int, compress: tuple[int, int],
                   fixedsize: int | None = None) -> bytes:
     """The postings record of a term with one posting (used for the spelling words' shared one)."""
     data = _block_data((docnum,), array("f", (weight,)), (value,), fixedsize)
-    return WHOOSH3_HEADER_MAGIC + b"".join(_block(1, docnum, weight, length, length, data, True, compress_min))
+    return WHOOSH3_HEADER_MAGIC + b"".join(_block(1, docnum, weight, length, length, data, True, compress))
 
 
 def single_terminfo(docnum: int, weight: float, length: int, offset: int, size: int) -> bytes:
@@ -224,11 +227,11 @@ def single_terminfo(docnum: int, weight: float, length: int, offset: int, size: 
             + pack_long(offset) + pack_int(size))
 
 
-def open_files(storage, segment, compress_min: int = COMPRESS_MIN) -> tuple[TermTable, PostingsFile]:
+def open_files(storage, segment, compress: tuple[int, int] = COMPRESS) -> tuple[TermTable, PostingsFile]:
     """A new segment's term table and postings file (the files W3FieldWriter would make)."""
     table = TermTable(segment.create_file(storage, W3Codec.TERMS_EXT))
     try:
-        postings = PostingsFile(segment.create_file(storage, W3Codec.POSTS_EXT), compress_min)
+        postings = PostingsFile(segment.create_file(storage, W3Codec.POSTS_EXT), compress)
     except BaseException:
         table.close()
         raise

@@ -31,8 +31,8 @@ class NewsText(TEXT):
         return super().spellable_words(value)
 
     def index_terms(self, value: str):
-        """Its terms (UTF-8) with their positions, its raw tokens (for the spelling words)
-        and each token's term, in one pass: what build.build_segment indexes from a string."""
+        """Its raw tokens (for the spelling words) and each token's term (UTF-8; b"" for a
+        stop word), in one pass: what build.build_segment indexes from a string."""
         return index_terms(value)
 
 

@@ -78,6 +78,8 @@ class SidecarWriter:
         self._number: dict[bytes, int] = {}  # term -> its number, given on first sight
         self._forward: dict[str, array] = {}
         self._bounds: dict[str, array] = {}
+        self._sorted: dict[str, dict[str, np.ndarray]] = {}  # field -> runs(field), once asked for
+        self.fields: list[str] = []  # the text fields, in the order they were first seen
         self.boosts: dict[str, float] = {}
 
     def add_words(self, fieldname: str, docnum: int, terms: list[bytes]) -> None:
@@ -86,6 +88,7 @@ class SidecarWriter:
         forward = self._forward.get(fieldname)
         if forward is None:
             forward = self._forward[fieldname] = array("I")
+            self.fields.append(fieldname)
             self._bounds[fieldname] = array("q", bytes(8 * (self.doc_count + 1)))
         number = self._number
         size = len(forward)
@@ -99,16 +102,32 @@ class SidecarWriter:
         self._bounds[fieldname][docnum + 1] = len(forward)
 
     def __len__(self) -> int:
-        return len(self._forward)
+        return len(self.fields)
+
+    def terms(self) -> list[bytes]:
+        """Every term of the segment's text fields, in number order (numbers were given in
+        insertion order)."""
+        return list(self._number)
+
+    def runs(self, fieldname: str) -> dict[str, np.ndarray]:
+        """The field's postings as the sections ids, freqs, starts, positions and pos_starts
+        (see the module docstring), sorted once: build.py writes W3's postings from them too.
+        The words added for the field are let go of; add_words must not be called for it again."""
+        found = self._sorted.get(fieldname)
+        if found is None:
+            forward = self._forward.pop(fieldname)
+            found = self._sorted[fieldname] = _runs(np.frombuffer(forward, dtype=forward.typecode),
+                                                  np.frombuffer(self._bounds.pop(fieldname), dtype=np.int64),
+                                                  len(self._number), self._number.get(b""))
+        return found
 
     def write(self, dbfile) -> None:
         """Write the file to `dbfile` (a Whoosh StructFile or any binary file) and close it."""
         sections = {}
-        terms = list(self._number)  # in number order: numbers were given in insertion order
-        stop = self._number.get(b"")
-        for name, forward in self._forward.items():
-            runs = _runs(np.frombuffer(forward, dtype=forward.typecode),
-                         np.frombuffer(self._bounds[name], dtype=np.int64), len(terms), stop)
+        terms = self.terms()
+        for name in self.fields:
+            runs = self.runs(name)
+            del self._sorted[name]
             runs.update(_term_table(terms, np.flatnonzero(np.diff(runs["starts"]))))
             for kind, values in runs.items():
                 if kind == "text":
@@ -116,7 +135,7 @@ class SidecarWriter:
                 else:
                     sections[f"{kind}.{name}"] = _narrow(values, *_WIDTHS.get(kind, ("q",)))
         header = {"version": 5, "docs": self.doc_count, "boosts": self.boosts,
-                  "fields": sorted(self._forward), "sections": {}}
+                  "fields": sorted(self.fields), "sections": {}}
         at = 0
         parts = []
         for name, (data, dtype) in sections.items():
