@@ -130,3 +130,26 @@ def test_news_sample_imports_in_one_command(index_path):
     ix = searchkit.open_index(index_path, create=True)
     report = searchkit.import_paths(ix, [str(sample)])
     assert (report.added, report.failed) == (200, [])
+
+
+def test_normalize_text_fast_path_collapses_spaces_as_the_regex_does():
+    import random
+    import re
+
+    from searchkit.article import normalize_text
+
+    space = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
+
+    def reference(text):  # normalize_text before its lone-space fast path
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+        paragraphs = (space.sub(" ", p).strip() for p in re.split(r"\n\s*\n+", text))
+        paragraphs = (" ".join(line.strip() for line in p.split("\n") if line.strip()) for p in paragraphs)
+        return "\n\n".join(p for p in paragraphs if p)
+
+    pieces = [" ", " ", "  ", "\t", "\r", "\f", "\v", "\u00a0", "\u200b", "\n", "\n\n", "\x00", "\u2003",
+              "word", "é", "The end."]
+    rng = random.Random(8)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) for _ in range(5000)]
+    assert sum(1 for t in texts if "  " not in t and "\t" not in t and "\u00a0" not in t) > 100  # fast path taken
+    for text in texts:
+        assert normalize_text(text) == reference(text), repr(text)
