@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
@@ -14,7 +15,7 @@ from searchkit.article import clean, parse_date
 from searchkit.errors import ExtractError
 from searchkit.extract import extract_bytes, extract_path
 from searchkit.extract.boilerplate import learn_repeated_lines
-from searchkit.extract.encoding import decode, repair_mojibake
+from searchkit.extract.encoding import decode, decode_pieces, repair_mojibake
 from searchkit.extract.notice import ExtractNotice
 from searchkit.importer import extract_all
 
@@ -274,3 +275,32 @@ def test_gzip_works_for_every_format_with_its_declared_charset(tmp_path, name, d
     path.write_bytes(gzip.compress(data))
     [article] = articles(path)
     assert (article.title, article.body) == ("Grüße", "Straße und Brücke.")
+
+
+@pytest.mark.parametrize("data", [
+    "".join(f'{{"title": "Caf\u00e9 n\u00ba{n}", "body": "It\u00e2\u20ac\u2122s \u4e2d\u6587 {n}"}}\n'
+            for n in range(400)).encode("utf-8"),  # UTF-8, mojibake to repair, 3-byte characters
+    "".join(f"caf\u00e9 {n} \u2019quoted\u2019\n" for n in range(400)).encode("cp1252"),  # not UTF-8
+    codecs.BOM_UTF8 + "\n".join(f"line \u00e9 {n}" for n in range(400)).encode("utf-8"),
+    "\n".join(f"line {n}" for n in range(400)).encode("utf-16"),
+    "no newline at all \u00e9 ".encode("utf-8") * 300,
+    b"",
+])
+def test_decode_pieces_end_to_end_are_decode_of_the_whole(data):
+    pieces = list(decode_pieces(data, size=100))
+    assert "".join(pieces) == (decode(data) if data else "")
+    if data.startswith(b"{"):
+        assert len(pieces) > 10 and all(piece.endswith("\n") for piece in pieces)
+
+
+def test_json_lines_read_in_pieces_keep_every_record_and_line_number():
+    lines = [json.dumps({"title": f"Story {n} \u00e9t\u00e9", "body": "x" * 3000}) for n in range(1200)]
+    lines[700] = "{broken"
+    data = ("\n".join(lines) + "\n").encode("utf-8")  # 3.6 MB: several pieces of a megabyte
+    found = list(extract_bytes(data, {"path": "big.jsonl"}))
+    articles = [a for a in found if not isinstance(a, ExtractError)]
+    errors = [e for e in found if isinstance(e, ExtractError)]
+    assert len(articles) == 1199
+    assert [a.title for a in articles[:2]] == ["Story 0 \u00e9t\u00e9", "Story 1 \u00e9t\u00e9"]
+    assert articles[-1].origin["line"] == "1200"
+    assert len(errors) == 1 and "big.jsonl:701" in str(errors[0])

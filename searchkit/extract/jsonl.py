@@ -4,11 +4,12 @@ aliases of columns.py (headline, text, link, pubdate…); a JSON array of object
 from __future__ import annotations
 
 import json
+from itertools import chain
 from typing import Iterator
 
 from ..errors import ExtractError
 from .columns import ColumnMap
-from .encoding import decode
+from .encoding import decode_pieces
 from .notice import ExtractNotice
 from .options import ExtractOptions
 
@@ -18,15 +19,22 @@ EXPORT_ONLY = {"imported", "origin", "cluster", "score", "snippet", "rank", "qid
 
 
 def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator:
-    text = decode(data)
-    del data  # the caller let go of it too (extract_bytes): a big file is held once, as text
+    pieces = decode_pieces(data)  # a big file is held as its bytes and a megabyte of text
+    del data  # the caller let go of it too (extract_bytes)
     path = origin.get("path", "")
-    if next((c for c in text if not c.isspace()), "") == "[":  # not text.lstrip(): a copy
-        yield from _array(text, origin)
+    head, first = [], ""  # the pieces up to the first character that is not a space
+    for piece in pieces:
+        head.append(piece)
+        first = next((c for c in piece if not c.isspace()), "")  # not lstrip(): a copy
+        if first:
+            break
+    pieces = chain(head, pieces)
+    if first == "[":
+        yield from _array("".join(pieces), origin)
         return
     mappings: dict[tuple, ColumnMap] = {}
     unknown: dict[str, None] = {}
-    for number, line in enumerate(_lines(text), 1):
+    for number, line in enumerate((line for piece in pieces for line in _lines(piece)), 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
