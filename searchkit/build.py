@@ -204,35 +204,50 @@ def _write_spelling(table: TermTable, postings: PostingsFile, prefix: bytes, wor
     table.add_all([prefix + word for word in words], infos)
 
 
+# Postings turned into Python objects at a time by _write_text: bounds the memory it takes.
+TEXT_CHUNK = 1 << 18
+
+
 def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, runs: dict[str, np.ndarray],
                 terms: list[bytes], field, lengths: bytearray) -> None:
     """A NewsText field's terms, from its postings sorted by the sidecar writer (`runs`, see
-    sidecar.SidecarWriter.runs) and the segment's terms in number order."""
+    sidecar.SidecarWriter.runs) and the segment's terms, sorted (their numbers in `runs`).
+    Terms are written in order, a chunk of about TEXT_CHUNK postings at a time."""
     boost = field.format.field_boost
     weights: dict[int, tuple[float, float]] = {}  # frequency -> (weight, as float32)
     single = postings.write_single
     many = postings.write_term
-    ids, freqs = runs["ids"], runs["freqs"]
-    starts = runs["starts"].tolist()
-    values = _position_values(runs["positions"], freqs)
-    item_id, item_freq = ids.item, freqs.item  # a Python int from one element
-    present = np.flatnonzero(np.diff(runs["starts"])).tolist()  # term numbers with postings
-    present.sort(key=terms.__getitem__)
-    keys, infos = [], []
-    for number in present:
-        start, end = starts[number], starts[number + 1]
-        if end - start == 1:
-            docnum, freq = item_id(start), item_freq(start)
-            weight = weights.get(freq)
-            if weight is None:
-                weight = weights[freq] = (freq * boost, float32(freq * boost))
-            infos.append(single(docnum, weight[0], weight[1], values[start], lengths[docnum]))
-        else:
-            term_ids = ids[start:end].tolist()
-            infos.append(many(term_ids, [freq * boost for freq in freqs[start:end].tolist()], values[start:end],
-                              [lengths[d] for d in term_ids], None))
-        keys.append(prefix + terms[number])
-    table.add_all(keys, infos)
+    starts, pos_starts = runs["starts"], runs["pos_starts"]
+    present = np.flatnonzero(np.diff(starts))  # term numbers with postings, in term order
+    ends = starts[present + 1]  # where each one's postings end
+    first = 0
+    while first < len(present):
+        begin = int(starts[present[first]])
+        last = max(first + 1, int(np.searchsorted(ends, begin + TEXT_CHUNK, "right")))
+        numbers = present[first:last]
+        end = int(ends[last - 1])
+        ids = runs["ids"][begin:end].tolist()
+        freqs = runs["freqs"][begin:end].tolist()
+        values = _position_values(runs["positions"][pos_starts[numbers[0]]:pos_starts[numbers[-1] + 1]],
+                                  runs["freqs"][begin:end])
+        bounds = (starts[numbers[1:]] - begin).tolist() + [end - begin]
+        keys, infos = [], []
+        low = 0
+        for number, high in zip(numbers.tolist(), bounds):
+            if high - low == 1:
+                docnum, freq = ids[low], freqs[low]
+                weight = weights.get(freq)
+                if weight is None:
+                    weight = weights[freq] = (freq * boost, float32(freq * boost))
+                infos.append(single(docnum, weight[0], weight[1], values[low], lengths[docnum]))
+            else:
+                term_ids = ids[low:high]
+                infos.append(many(term_ids, [freq * boost for freq in freqs[low:high]], values[low:high],
+                                  [lengths[d] for d in term_ids], None))
+            keys.append(prefix + terms[number])
+            low = high
+        table.add_all(keys, infos)
+        first = last
 
 
 def _position_values(positions: np.ndarray, freqs: np.ndarray) -> list[bytes]:

@@ -80,6 +80,8 @@ class SidecarWriter:
         self._bounds: dict[str, array] = {}
         self._sorted: dict[str, dict[str, np.ndarray]] = {}  # field -> runs(field), once asked for
         self.fields: list[str] = []  # the text fields, in the order they were first seen
+        self._ranks: np.ndarray | None = None  # term number given by add_words -> its place in terms()
+        self._terms: list[bytes] = []
         self.boosts: dict[str, float] = {}
 
     def add_words(self, fieldname: str, docnum: int, terms: list[bytes]) -> None:
@@ -105,20 +107,31 @@ class SidecarWriter:
         return len(self.fields)
 
     def terms(self) -> list[bytes]:
-        """Every term of the segment's text fields, in number order (numbers were given in
-        insertion order)."""
-        return list(self._number)
+        """Every term of the segment's text fields, sorted: runs() numbers them in this order,
+        so that W3's postings (sorted by term) are written front to back. Call it once every
+        word has been added."""
+        if self._ranks is None:
+            terms = list(self._number)  # in the order add_words numbered them
+            order = sorted(range(len(terms)), key=terms.__getitem__)
+            self._ranks = np.empty(len(terms), dtype=np.uint16 if len(terms) <= 1 << 16 else np.uint32)
+            self._ranks[order] = np.arange(len(terms), dtype=self._ranks.dtype)
+            self._terms = [terms[n] for n in order]
+        return self._terms
 
     def runs(self, fieldname: str) -> dict[str, np.ndarray]:
         """The field's postings as the sections ids, freqs, starts, positions and pos_starts
-        (see the module docstring), sorted once: build.py writes W3's postings from them too.
-        The words added for the field are let go of; add_words must not be called for it again."""
+        (see the module docstring), terms numbered in terms() order; sorted once: build.py
+        writes W3's postings from them too. The words added for the field are let go of."""
         found = self._sorted.get(fieldname)
         if found is None:
-            forward = self._forward.pop(fieldname)
-            found = self._sorted[fieldname] = _runs(np.frombuffer(forward, dtype=forward.typecode),
-                                                  np.frombuffer(self._bounds.pop(fieldname), dtype=np.int64),
-                                                  len(self._number), self._number.get(b""))
+            terms = self.terms()
+            words = self._forward.pop(fieldname)
+            ranked = self._ranks[np.frombuffer(words, dtype=words.typecode)]
+            del words
+            stop = self._number.get(b"")
+            found = self._sorted[fieldname] = _runs(ranked,
+                                                    np.frombuffer(self._bounds.pop(fieldname), dtype=np.int64),
+                                                    len(terms), None if stop is None else int(self._ranks[stop]))
         return found
 
     def write(self, dbfile) -> None:
@@ -172,23 +185,29 @@ def _starts(keys: np.ndarray, count: int) -> np.ndarray:
 def _runs(forward: np.ndarray, bounds: np.ndarray, terms: int, stop: int | None) -> dict[str, np.ndarray]:
     """A field's postings sections (see the module docstring) from its documents' words as
     term numbers (`forward`) and where each document's start in it (`bounds`, shifted by one:
-    bounds[d + 1] is where document d ends, 0 for a document without the field). Arrays per
-    word are kept to 32 bits where they fit: a worker builds this for 10,000 articles at once."""
+    bounds[d + 1] is where document d ends, 0 for a document without the field). A worker
+    builds this for 10,000 articles (~4M words) at once: the words are sorted first and each
+    one's document and position found after, with arrays as narrow as their values allow."""
     bounds = np.maximum.accumulate(bounds)
-    lengths = np.diff(bounds)
-    width = np.int32 if len(forward) < 1 << 31 else np.int64
-    docs = np.repeat(np.arange(len(lengths), dtype=width), lengths)
-    position = np.arange(len(forward), dtype=width)
-    position -= np.repeat(bounds[:-1].astype(width), lengths)
-    if stop is not None:  # stop words have no postings
-        keep = forward != stop
-        forward, position, docs = forward[keep], position[keep], docs[keep]
-        del keep
     if terms <= 1 << 16:
-        forward = forward.astype(np.uint16)  # numpy sorts 16-bit numbers by radix, in linear time
-    order = np.argsort(forward, kind="stable")  # by number; each run stays in document order
-    forward, docs, position = forward[order], docs[order], position[order]
+        forward = forward.astype(np.uint16, copy=False)  # numpy sorts 16-bit numbers by radix
+    order = np.argsort(forward, kind="stable")  # by number; each run stays in word order
+    forward = forward[order]
+    if stop is not None:  # stop words have no postings: their run goes
+        low, high = np.searchsorted(forward, stop, "left"), np.searchsorted(forward, stop, "right")
+        if low == 0:  # b"" sorts first: the usual case, where views do
+            forward, order = forward[high:], order[high:]
+        else:
+            forward, order = np.delete(forward, np.s_[low:high]), np.delete(order, np.s_[low:high])
+    lengths = np.diff(bounds)
+    doc_of = np.repeat(np.arange(len(lengths), dtype=np.uint16 if len(lengths) <= 1 << 16 else np.int32),
+                       lengths)  # each word's document
+    docs = doc_of[order]
+    del doc_of
+    width = np.int32 if len(lengths) and bounds[-1] < 1 << 31 else np.int64
+    position = order.astype(width)
     del order
+    position -= bounds[:-1].astype(width)[docs]
     first = np.ones(len(forward), dtype=bool)  # where a posting (a term in a document) starts
     first[1:] = (forward[1:] != forward[:-1]) | (docs[1:] != docs[:-1])
     at = np.flatnonzero(first)

@@ -8,6 +8,7 @@ import zlib
 from io import BytesIO
 from pickle import load, loads
 
+import pytest
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.reading import SegmentReader
 from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -16,6 +17,7 @@ import searchkit
 from conftest import corpus_articles
 from reliability_support import generated
 from searchkit.article import Article, clean
+from searchkit import build
 from searchkit.build import build_segment
 from searchkit.postings import COMPRESS, W3_COMPRESS
 from searchkit.store import article_to_doc
@@ -74,7 +76,9 @@ def _rewritten_by_w3(ix, segment):
     return target
 
 
-def test_segment_postings_and_terms_are_byte_for_byte_w3s(tmp_path):
+@pytest.mark.parametrize("chunk", [build.TEXT_CHUNK, 37])  # 37: text postings in many chunks
+def test_segment_postings_and_terms_are_byte_for_byte_w3s(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(build, "TEXT_CHUNK", chunk)
     ix, segment = _segment(tmp_path, "ix", _docs(), compress=W3_COMPRESS)
     reference = _rewritten_by_w3(ix, segment)
     for ext in (W3Codec.POSTS_EXT, W3Codec.TERMS_EXT):
