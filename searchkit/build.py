@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import shutil
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
 import numpy as np
@@ -387,7 +388,14 @@ class ParallelBuilder:
         self._pool.submit(os.getpid)
 
     def submit(self, docs: list[dict]) -> None:
-        self._pending.append(self._pool.submit(_build_in_worker, _Handover(docs)))
+        try:
+            future = self._pool.submit(_build_in_worker, _Handover(docs))
+        except BrokenProcessPool as exc:
+            # A worker died (killed, out of memory) before this batch could go: the batches
+            # before it fail in wait() all the same, so this one fails there too, in its turn.
+            future = Future()
+            future.set_exception(exc)
+        self._pending.append(future)
 
     def __len__(self) -> int:
         """Batches submitted and not yet returned by wait()."""

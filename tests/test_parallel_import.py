@@ -120,3 +120,30 @@ def test_a_killed_worker_is_a_one_line_error_and_loses_no_committed_article(tmp_
     report = index.write(items, batch=100, procs=2)
     assert (report.added, report.updated) == (COUNT - 100, 100)
     assert sorted(stored(index)) == sorted(a.id for a in items)
+
+
+def test_a_batch_handed_over_after_a_worker_died_fails_in_its_turn_not_at_hand_over(tmp_path):
+    # The import above hands over its last batch at any moment after the kill: once the pool
+    # knows a worker died, submitting raised BrokenProcessPool straight out of index.write().
+    from searchkit.build import BuildError, ParallelBuilder
+
+    index = searchkit.open_index(tmp_path / "ix", create=True)
+    ix = index.whoosh_index()
+    builder = ParallelBuilder(str(ix.storage.folder), ix.indexname, 2)
+    try:
+        builder.start()
+        deadline = time.monotonic() + 30
+        while not multiprocessing.active_children():
+            assert time.monotonic() < deadline, "no worker started"
+            time.sleep(0.05)
+        for worker in multiprocessing.active_children():
+            os.kill(worker.pid, signal.SIGKILL)
+        while not builder._pool._broken:  # the pool's own thread notices the death
+            assert time.monotonic() < deadline, "the pool never noticed the killed worker"
+            time.sleep(0.05)
+        builder.submit([{"id": "a", "title": "Oil prices"}])  # must not raise
+        assert len(builder) == 1
+        with pytest.raises(BuildError, match="an indexing process failed"):
+            builder.wait()
+    finally:
+        builder.close(cancel=True)
