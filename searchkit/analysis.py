@@ -267,10 +267,10 @@ _SINGLE: dict[int, bytes] = {}  # position -> Positions-encoded [position]
 
 
 def single_position(pos: int) -> bytes:
-    """encode_positions([pos]), looked up."""
+    """encode_deltas([pos]) (a word seen once in an article: most postings), looked up."""
     value = _SINGLE.get(pos)
     if value is None:
-        value = _SINGLE[pos] = pack_uint(1) + pickle.dumps([pos], 2)
+        value = _SINGLE[pos] = encode_deltas([pos])
     return value
 
 
@@ -281,20 +281,9 @@ def single_positions(positions: list[int]) -> list[bytes]:
     return list(map(_SINGLE.__getitem__, positions))
 
 
-def encode_positions(poslist: list[int]) -> bytes:
-    """Whoosh Positions.encode(poslist), byte for byte; a word seen once in an article (most
-    postings) is looked up, not pickled again."""
-    if len(poslist) == 1:
-        return single_position(poslist[0])
-    deltas, base = [], 0
-    for pos in poslist:
-        deltas.append(pos - base)
-        base = pos
-    return encode_deltas(deltas)
-
-
 def encode_deltas(deltas: list[int]) -> bytes:
-    """encode_positions() of the positions whose differences (the first from 0) are `deltas`."""
+    """Whoosh's Positions.encode() of the positions whose differences (the first from 0) are
+    `deltas`, byte for byte."""
     return pack_uint(len(deltas)) + pickle.dumps(deltas, 2)
 
 

@@ -252,7 +252,7 @@ def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, runs: d
 
 
 def _position_values(positions: np.ndarray, freqs: np.ndarray) -> list[bytes]:
-    """Each posting's positions as W3 stores them (analysis.encode_positions), from the
+    """Each posting's positions as W3 stores them (analysis.encode_deltas), from the
     positions of all postings end to end and each posting's frequency. Most postings have
     one position, whose encoding is looked up; the others are pickled one by one."""
     firsts = np.cumsum(freqs, dtype=np.int64) - freqs  # where each posting's positions start
