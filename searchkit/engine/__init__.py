@@ -1,6 +1,8 @@
-"""searchkit's search engine: scoring, evaluation of queries over posting arrays, top-k.
+"""searchkit's engine: the index format, its Whoosh codec, segment reading and writing,
+scoring, and the evaluation of queries over posting arrays.
 
-The only package that imports Whoosh (the index container and the query parser's trees).
+Nothing above this package reads segment files: search code asks a SegmentReader
+(engine.segment) for arrays. Every ranking constant and formula is in engine.scoring.
 """
 
 from .scoring import CorpusStats
