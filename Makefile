@@ -25,8 +25,8 @@ seed: install
 	    $(BIN)/searchkit --index $(INDEX) import seeds/; \
 	fi
 
+# `searchkit serve` says where it serves once the port is open (a busy port is one line, exit 1).
 run: seed
-	@echo "searchkit is serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/searchkit --index $(INDEX) serve --host $(HOST) --port $(PORT)
 
 test: install chromium

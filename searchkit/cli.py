@@ -427,9 +427,34 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}, not only this machine: anyone who can reach "
                    f"port {port} can search the index (it stays read-only)", err=True)
-    click.echo(f"serving {obj.index_path} on http://{host}:{port}/", err=True)
     # poll(), not select(): select() cannot watch a descriptor numbered 1024 or more, and a big
     # index keeps that many files open (100 segments x ~10 files), so connections got them.
-    waitress.serve(app, host=host, port=port, threads=threads, ident="searchkit", _quiet=True,
-                   max_request_body_size=MAX_BODY_BYTES, max_request_header_size=64 * 1024,
-                   asyncore_use_poll=True)
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="searchkit",
+                                        max_request_body_size=MAX_BODY_BYTES,
+                                        max_request_header_size=64 * 1024, asyncore_use_poll=True)
+    except OSError as exc:
+        raise click.ClickException(listen_error(host, port, exc)) from None
+    # Only now is the port open: the line never promises a server that is not there.
+    for address, bound in _listening(server):
+        address = f"[{address}]" if ":" in address else address
+        click.echo(f"serving {obj.index_path} on http://{address}:{bound}/", err=True)
+    server.run()
+
+
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    """One line saying why `serve` could not listen on host:port, and what to do instead."""
+    import errno
+
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is in use: choose another with --port"
+    if exc.errno == errno.EACCES:
+        return f"port {port} needs more privileges than this user has: choose one above 1023 with --port"
+    return f"cannot listen on {host} port {port} ({exc.strerror or exc}): check --host and --port"
+
+
+def _listening(server) -> list[tuple[str, int]]:
+    """(host, port) pairs a waitress server listens on (port 0 becomes the port the OS chose)."""
+    if hasattr(server, "effective_listen"):
+        return list(server.effective_listen)
+    return [(server.effective_host, server.effective_port)]

@@ -137,3 +137,36 @@ def test_every_server_thread_answers_from_an_import_and_a_reindex(server, index_
     _cli(index_path, "delete", "boxer")
     found = _spread(server, ["/api/search?q=fighter"])
     assert [[h["id"] for h in json.loads(body)["hits"]] for _, body in found] == [["raqqa"]] * 30
+
+
+def test_a_busy_port_is_one_line_and_exit_1(runner, index_path, corpus_file):
+    runner.invoke(main, ["--index", str(index_path), "import", str(corpus_file)])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        exe = Path(sys.executable).with_name("searchkit")
+        done = subprocess.run([str(exe), "--index", str(index_path), "serve", "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"Error: port {port} is in use: choose another with --port\n"
+
+
+def test_serving_on_is_said_once_the_port_is_open(runner, index_path, corpus_file):
+    runner.invoke(main, ["--index", str(index_path), "import", str(corpus_file)])
+    exe = Path(sys.executable).with_name("searchkit")
+    # Port 0: the OS picks one, so the line can only name it once the socket is bound.
+    proc = subprocess.Popen([str(exe), "--index", str(index_path), "serve", "--port", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        prefix = f"serving {index_path} on http://127.0.0.1:"
+        assert line.startswith(prefix) and line.endswith("/\n"), line
+        port = int(line[len(prefix):-2])
+        assert port > 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=20) as response:
+            assert json.load(response) == {"status": "ok", "articles": 4}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stderr.close()
