@@ -42,8 +42,34 @@ INTERRUPTED = {
 }
 
 
+def _set_index(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_object(Context).index_path = value
+
+
+def _set_lock_timeout(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
+    if value is not None:
+        ctx.find_object(Context).lock_timeout = value
+
+
+def global_options_after_command() -> list[click.Option]:
+    """--index and --lock-timeout for a command's own options, so they work after the command
+    too (`searchkit query cuba --index /tmp/x`); given there, they win over the ones before it."""
+    return [
+        click.Option(["--index", "index_path"], default=None, expose_value=False, callback=_set_index,
+                     type=click.Path(file_okay=False), help="Index directory (as before the command)."),
+        click.Option(["--lock-timeout"], default=None, expose_value=False, callback=_set_lock_timeout,
+                     type=click.FloatRange(0), help="Seconds a write waits for another writer."),
+    ]
+
+
 class SearchkitGroup(click.Group):
-    """Turns SearchkitError into a one-line message (exit 1), never a traceback."""
+    """Turns SearchkitError into a one-line message (exit 1), never a traceback; every command
+    also takes the global options after its name."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.extend(global_options_after_command())
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context):
         try:

@@ -93,3 +93,16 @@ def test_extract_prints_fields_without_an_index(runner, index_path, corpus_file)
     assert records[0]["origin"] == {"path": str(corpus_file), "format": "jsonl", "line": "1",
                                     "extractor": "searchkit.jsonl"}
     assert not index_path.exists()
+
+
+def test_global_options_work_after_the_command_too(runner, index_path, corpus_file, tmp_path):
+    result = runner.invoke(main, ["import", str(corpus_file), "--index", str(index_path), "--lock-timeout", "5"])
+    assert (result.exit_code, result.output) == (0, "4 added, 0 updated, 0 duplicates, 0 failed\n")
+    result = runner.invoke(main, ["query", "convoy", "--index", str(index_path), "--format", "jsonl"])
+    assert [json.loads(line)["id"] for line in result.output.splitlines()] == ["raqqa"]
+    # After the command wins over before it (and over SEARCHKIT_INDEX).
+    result = runner.invoke(main, ["--index", str(tmp_path / "elsewhere"), "stats", "--index", str(index_path)],
+                           env={"SEARCHKIT_INDEX": str(tmp_path / "other")})
+    assert (result.exit_code, result.output.splitlines()[0]) == (0, "4 articles")
+    result = runner.invoke(main, ["stats", "--lock-timeout", "-1", "--index", str(index_path)])
+    assert result.exit_code == 2 and "Invalid value for '--lock-timeout'" in result.output
