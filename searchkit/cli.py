@@ -12,6 +12,8 @@ import click
 from . import __version__
 from .errors import SearchkitError
 from .query import QueryError
+from .search import MAX_LIMIT, MAX_PAGE
+from .wording import plural
 
 FORMATS_OUT = ("text", "json", "jsonl", "trec")
 
@@ -106,7 +108,8 @@ def _progress_line(progress) -> str:
     bar = "#" * int(done * width) + "-" * (width - int(done * width))
     eta = progress.eta()
     eta_text = f" · ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else ""
-    return (f"[{bar}] {progress.files_done}/{progress.files_total} files · {progress.articles:,} articles"
+    return (f"[{bar}] {progress.files_done}/{plural(progress.files_total, 'file')} · "
+            f"{plural(progress.articles, 'article')}"
             f" · {progress.rate():,.0f}/s{eta_text}")
 
 
@@ -156,7 +159,7 @@ def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None) 
     clear()
     click.echo(report.summary())
     if terminal:
-        click.echo(f"{report.articles:,} articles from {report.files} files in {report.seconds:.1f} s "
+        click.echo(f"{plural(report.articles, 'article')} from {plural(report.files, 'file')} in {report.seconds:.1f} s "
                    f"({report.rate():,.0f} articles/s)", err=True)
     if report.failed:
         sys.exit(1)
@@ -173,7 +176,7 @@ def _print_text(result, bold: bool) -> None:
         click.echo(f"No results for {result.query!r}." if result.total == 0 else f"No results on page {result.page}.")
         return
     last = result.hits[-1].rank
-    click.echo(f"{result.total} results, showing {result.hits[0].rank}-{last}"
+    click.echo(f"{plural(result.total, 'result')}, showing {result.hits[0].rank}-{last}"
                f" (page {result.page} of {result.pages}, {result.elapsed_ms:.0f} ms)")
     for hit in result.hits:
         click.echo()
@@ -184,7 +187,7 @@ def _print_text(result, bold: bool) -> None:
         if meta:
             click.echo(f"   {meta}")
         if hit.cluster_size > 1:
-            click.echo(f"   (and {hit.cluster_size - 1} similar articles)")
+            click.echo(f"   (and {plural(hit.cluster_size - 1, 'similar article')})")
         text = render_terminal(hit.fragments, bold)
         if text:
             click.echo(f"   {text}")
@@ -225,8 +228,8 @@ def _read_queries(path: str) -> list[tuple[str, str]]:
 
 @main.command()
 @click.argument("text", required=False, default="")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Results per page.")
-@click.option("--page", default=1, show_default=True, type=click.IntRange(1, 1000), help="Page number.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, MAX_LIMIT), help="Results per page.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, MAX_PAGE), help="Page number.")
 @click.option("--sort", default="relevance", show_default=True,
               type=click.Choice(["relevance", "newest", "oldest", "recency"]),
               help="recency: relevance blended with freshness.")
@@ -323,7 +326,7 @@ def reindex(obj: Context) -> None:
     Example: searchkit reindex
     """
     count = obj.open(check=False).reindex()
-    click.echo(f"reindexed {count} articles")
+    click.echo(f"reindexed {plural(count, 'article')}")
 
 
 @main.command()
@@ -338,7 +341,7 @@ def stats(obj: Context, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{info['articles']} articles")
+    click.echo(plural(info['articles'], 'article'))
     click.echo(f"sources: {len(info['sources'])}")
     for name, count in list(info["sources"].items())[:10]:
         click.echo(f"  {count:>7}  {name or '(none)'}")
@@ -390,7 +393,7 @@ def delete(obj: Context, ids: tuple[str, ...]) -> None:
     Example: searchkit delete globalvoices-316447
     """
     missing = obj.open().delete(ids)
-    click.echo(f"deleted {len(ids) - len(missing)} articles")
+    click.echo(f"deleted {plural(len(ids) - len(missing), 'article')}")
     if missing:
         raise click.ClickException(f"not in the index: {', '.join(missing)}")
 

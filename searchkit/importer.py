@@ -18,6 +18,7 @@ from .errors import ExtractError, NotArticlesError
 from .extract import ExtractOptions, extract_bytes, extract_path, format_for_name, read_bytes
 from .extract.notice import ExtractNotice
 from .store import Index
+from .wording import plural
 
 # Files a directory walk skips: notes that live beside a corpus, not articles in it.
 _NOT_ARTICLES = re.compile(r"(?:^|[\W_])(?:readme|licen[cs]e|notice|copying|attribution)(?:[\W_]|$)", re.I)
@@ -40,8 +41,8 @@ class ImportReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        return (f"{self.added} added, {self.updated} updated, {self.duplicates} duplicates, "
-                f"{len(self.failed)} failed")
+        return (f"{self.added:,} added, {self.updated:,} updated, {plural(self.duplicates, 'duplicate')}, "
+                f"{len(self.failed):,} failed")
 
     def rate(self) -> float:
         """Articles per second over the whole run."""

@@ -65,7 +65,7 @@ def test_unbalanced_quote_notice_in_terminal(runner, index_path, corpus_file):
     run(runner, index_path, "import", str(corpus_file))
     result = run(runner, index_path, "query", '"secret deal')
     assert result.exit_code == 0
-    assert result.output.startswith("note: unbalanced quote: searched for the words without it\n1 results")
+    assert result.output.startswith("note: unbalanced quote: searched for the words without it\n1 result,")
 
 
 def test_stats_export_delete_reindex(runner, index_path, corpus_file):
@@ -80,7 +80,7 @@ def test_stats_export_delete_reindex(runner, index_path, corpus_file):
     csv_out = run(runner, index_path, "export", "--format", "csv", "--query", "mosul").output.splitlines()
     assert csv_out[0] == "id,url,title,body,source,author,published,language,tags,license,imported,origin,cluster"
     assert csv_out[1].startswith("mosul,,Battle for Mosul ends,")
-    assert run(runner, index_path, "delete", "mosul").output == "deleted 1 articles\n"
+    assert run(runner, index_path, "delete", "mosul").output == "deleted 1 article\n"
     result = run(runner, index_path, "delete", "mosul")
     assert (result.exit_code, result.output) == (1, "deleted 0 articles\nError: not in the index: mosul\n")
     assert run(runner, index_path, "reindex").output == "reindexed 3 articles\n"
@@ -106,3 +106,29 @@ def test_global_options_work_after_the_command_too(runner, index_path, corpus_fi
     assert (result.exit_code, result.output.splitlines()[0]) == (0, "4 articles")
     result = runner.invoke(main, ["stats", "--lock-timeout", "-1", "--index", str(index_path)])
     assert result.exit_code == 2 and "Invalid value for '--lock-timeout'" in result.output
+
+
+def test_counts_of_one_read_in_the_singular(runner, index_path, tmp_path):
+    from searchkit.cli import _progress_line
+    from searchkit.importer import Progress
+
+    story = {"title": "Quokka festival opens", "source": "Island Post", "published": "2020-02-01T10:00:00+00:00",
+             "body": "The quokka festival opened on Rottnest Island with a parade of rangers and families. " * 4}
+    records = [{"id": "quokka-1", **story}, {"id": "quokka-copy", **story}]  # a copy: a duplicate
+    path = tmp_path / "one.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    assert run(runner, index_path, "import", str(path)).output == "2 added, 0 updated, 1 duplicate, 0 failed\n"
+    lines = run(runner, index_path, "query", "quokka festival").output.splitlines()
+    assert lines[0].startswith("1 result, showing 1-1 (page 1 of 1, ")
+    assert lines[4] == "   (and 1 similar article)"
+    assert run(runner, index_path, "delete", "quokka-copy").output == "deleted 1 article\n"
+    assert run(runner, index_path, "stats").output.splitlines()[0] == "1 article"
+    assert run(runner, index_path, "reindex").output == "reindexed 1 article\n"
+    assert _progress_line(Progress(0, 1, 1, 1.0)) == "[--------------------] 0/1 file · 1 article · 1/s"
+
+
+def test_limit_and_page_have_one_range_everywhere(runner, index_path, corpus_file):
+    run(runner, index_path, "import", str(corpus_file))
+    result = run(runner, index_path, "query", "raqqa", "--limit", "101")
+    assert result.exit_code == 2 and "101 is not in the range 1<=x<=100" in result.output
+    assert run(runner, index_path, "query", "raqqa", "--limit", "100").exit_code == 0

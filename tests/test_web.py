@@ -234,7 +234,7 @@ def test_source_facet_counts_and_toggles(client):
                                  ("/search?q=raqqa&amp;source=Gazette", "Gazette", "1")]
     on = main_html(client.get("/search?q=raqqa&source=Gazette"))
     assert facet_links(on) == [("/search?q=raqqa", "Gazette", "1")]  # a second click removes it
-    assert 'class="on" aria-current="true" aria-label="Gazette, 1 results, filtered: select to remove"' in on
+    assert 'class="on" aria-current="true" aria-label="Gazette, 1 result, filtered: select to remove"' in on
 
 
 def test_timeline_bars_filter_to_their_period(client):
@@ -318,3 +318,25 @@ def test_atom_feed_is_newest_first_whatever_the_page_sort(client):
     feed = ET.fromstring(client.get("/search.atom?q=raqqa+fighters&sort=oldest&since=2000").data)
     assert [e.findtext(f"{ATOM}id").rsplit("/", 1)[1] for e in feed.findall(f"{ATOM}entry")] == [
         "budget", "raqqa", "boxer"]
+
+
+def test_past_the_last_page_previous_is_the_last_page(client):
+    data = client.get("/api/search?q=convoy&page=50").get_json()
+    assert (data["total"], data["pages"], data["hits"]) == (1, 1, [])
+    assert data["links"] == {"prev": "/api/search?q=convoy&page=1", "next": None}
+    data = client.get("/api/search?q=raqqa&limit=1&page=50").get_json()
+    assert data["links"]["prev"] == "/api/search?q=raqqa&limit=1&page=3"
+
+
+def test_page_and_limit_out_of_range_are_refused_the_same_way_at_both_ends(client):
+    for args, message in (("limit=0", "limit 0 is too small: at least 1"),
+                          ("limit=101", "limit 101 is too large: at most 100"),
+                          ("page=0", "page 0 is too small: at least 1"),
+                          ("page=-3", "page -3 is too small: at least 1"),
+                          ("page=1001", "page 1001 is too large: at most 1000")):
+        api = client.get("/api/search?q=raqqa&" + args)
+        assert (api.status_code, api.get_json()) == (400, {"error": message}), args
+        page = client.get("/search?q=raqqa&" + args)
+        assert page.status_code == 400 and message in page.get_data(as_text=True), args
+    ok = client.get("/api/search?q=raqqa&limit=x").get_json()
+    assert (ok["limit"], ok["warnings"]) == (10, ["limit='x' is not a number: using 10"])

@@ -18,6 +18,7 @@ from searchkit.query import QueryError, parse
 from searchkit.search import SORTS, SearchResult, search
 from searchkit.similar import ArticleNotFoundError, similar
 from searchkit.snippets import highlight
+from searchkit.wording import plural
 
 from .clusters import cluster_copies
 from .feed import Entry, render_feed
@@ -51,6 +52,9 @@ def _run_search(params: SearchParams) -> tuple[SearchResult | None, str]:
         return None, str(exc)
     except ValueError as exc:
         return None, f"bad parameter: {exc}"
+
+
+bp.app_template_filter("plural")(plural)
 
 
 @bp.app_template_filter("linkify")
@@ -171,7 +175,8 @@ def _page_links(result) -> dict:
     def page(number: int) -> str:
         return url_for("web.api_search", **{**args, "page": number})
 
-    return {"prev": page(result.page - 1) if result.page > 1 else None,
+    # Past the last page, "prev" is the last page (page 50 of a one-page result links page 1).
+    return {"prev": page(min(result.page - 1, result.pages)) if result.page > 1 else None,
             "next": page(result.page + 1) if result.page < result.pages else None}
 
 
