@@ -340,3 +340,19 @@ def test_page_and_limit_out_of_range_are_refused_the_same_way_at_both_ends(clien
         assert page.status_code == 400 and message in page.get_data(as_text=True), args
     ok = client.get("/api/search?q=raqqa&limit=x").get_json()
     assert (ok["limit"], ok["warnings"]) == (10, ["limit='x' is not a number: using 10"])
+
+
+def test_api_article_is_the_stored_article_with_every_field(client):
+    data = client.get("/api/article/xss").get_json()
+    assert data == {
+        "id": "xss", "url": "", "title": '<script>alert("t")</script> raqqa',
+        "body": "Body <img src=x onerror=alert(1)> raqqa.", "source": "Evil & Co", "author": "<b>Eve</b>",
+        "published": None, "language": "", "tags": [], "license": "", "imported": data["imported"],
+        "origin": {"path": "/data/evil.jsonl", "format": "jsonl", "extractor": "searchkit.jsonl"},
+        "cluster": "xss"}
+    assert datetime.fromisoformat(data["imported"]).tzinfo is not None
+    raqqa = client.get("/api/article/raqqa").get_json()
+    assert (raqqa["published"], raqqa["author"]) == ("2017-11-14T09:00:00+00:00", "Lois Lane")
+    missing = client.get("/api/article/nope")
+    assert (missing.status_code, missing.get_json()) == (404, {"error": "no article with id 'nope'"})
+    assert missing.headers["Content-Type"] == "application/json"

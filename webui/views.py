@@ -180,6 +180,16 @@ def _page_links(result) -> dict:
             "next": page(result.page + 1) if result.page < result.pages else None}
 
 
+@bp.route("/api/article/<path:article_id>")
+def api_article(article_id: str):
+    """The stored article as JSON: every field (origin and cluster included), as `searchkit
+    export` writes it; 404 with {"error"} when there is no such article."""
+    article = _index().get(article_id)
+    if article is None:
+        return jsonify({"error": f"no article with id {article_id!r}"}), 404
+    return jsonify(article.to_dict())
+
+
 @bp.route("/api/similar/<path:article_id>")
 def api_similar(article_id: str):
     """Articles like this one (its own near-duplicates left out): {"id", "hits"}."""
