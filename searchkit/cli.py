@@ -237,14 +237,15 @@ def _read_queries(path: str) -> list[tuple[str, str]]:
               help='Only articles published on or after this date (YYYY-MM-DD, "yesterday", "last week", ...).')
 @click.option("--until", default=None,
               help='Only articles published on or before this date (YYYY-MM-DD, "2 months ago", ...).')
-@click.option("--source", default=None, help="Only articles from this source (exact name).")
+@click.option("--source", multiple=True,
+              help='Only articles from this source (any case); repeat for several, "(no source)" for none.')
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS_OUT))
 @click.option("--queries", "queries_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="TSV file of qid<TAB>query to run in one process (e.g. with --format trec).")
 @click.option("--facets", "show_facets", is_flag=True, help="Also print counts by source and by date.")
 @click.pass_obj
 def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str | None, until: str | None,
-          source: str | None, fmt: str, queries_file: str | None, show_facets: bool) -> None:
+          source: tuple[str, ...], fmt: str, queries_file: str | None, show_facets: bool) -> None:
     """Search the index: ranked articles with highlighted snippets.
 
     Example: searchkit query "isis fighters raqqa" --limit 5
@@ -260,7 +261,7 @@ def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str 
         try:
             # Facets make Whoosh score every match (no top-N pruning): count them only when shown.
             result = search(index, words, limit=limit, page=page, sort=sort, since=since, until=until,
-                            source=source, facets=show_facets or fmt == "json")
+                            source=source or None, facets=show_facets or fmt == "json")
         except QueryError as exc:
             if not queries_file:
                 raise _fail(exc) from None

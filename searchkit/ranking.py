@@ -84,9 +84,20 @@ class _Segment:
 
 def _filter_mask(q: wq.Query | None, seg: _Segment) -> np.ndarray | None:
     """The documents of a segment a filter keeps, or None for "all"; Unsupported otherwise."""
-    if q is None or isinstance(q, wq.Every):
+    if q is None or (isinstance(q, wq.Every) and q.fieldname is None):
         return None
     n = seg.cache.doc_count
+    if isinstance(q, wq.Or):  # any of several sources
+        mask = np.zeros(n, dtype=bool)
+        for child in q.subqueries:
+            sub = _filter_mask(child, seg)
+            if sub is None:
+                return None
+            mask |= sub
+        return mask
+    if isinstance(q, wq.Every) and q.fieldname == "source_key":  # has a source
+        hashes, _ = seg.cache.hashed(seg.reader, "source_key")
+        return hashes != hash(b"")
     if isinstance(q, wq.And):
         mask = np.ones(n, dtype=bool)
         for child in q.subqueries:

@@ -15,7 +15,9 @@ in the cluster (1 when it has no copies among the matches).
 
 from __future__ import annotations
 
+import difflib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,6 +34,7 @@ from .store import Index, _aware
 from .suggest import suggest
 
 SORTS = ("relevance", "newest", "oldest", "recency")
+NO_SOURCE = "(no source)"  # the source facet's row, and filter value, for articles without one
 MAX_LIMIT = 100
 MAX_PAGE = 1_000
 # Did-you-mean is offered when a query finds fewer results than this.
@@ -150,21 +153,68 @@ class SearchResult:
 
 
 def filter_query(since: str | datetime | None = None, until: str | datetime | None = None,
-                 source: str | None = None, now: datetime | None = None) -> wq.Query | None:
-    """The Whoosh filter for a date range and a source; None when there is nothing to filter.
+                 source: str | Sequence[str] | None = None, now: datetime | None = None) -> wq.Query | None:
+    """The Whoosh filter for a date range and sources; None when there is nothing to filter.
 
     Dates may be anything dates.parse_span reads ("2017", "2017-03-05", "last week", ...);
-    a bad one raises dates.DateError (a ValueError) saying which forms work.
+    a bad one raises dates.DateError (a ValueError) saying which forms work. `source` is one
+    or more sources as stored (any of them; NO_SOURCE for articles without one): see
+    match_sources for names as people type them.
     """
     parts: list[wq.Query] = []
     start, end = since_until(since, until, now)
     if start or end:
         parts.append(date_range(start, end))
     if source:
-        parts.append(wq.Term("source_key", source.strip()))
+        parts.append(source_query([source] if isinstance(source, str) else list(source)))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def source_query(names: Sequence[str]) -> wq.Query:
+    """Articles from any of these sources (exact stored names; NO_SOURCE: without a source)."""
+    parts: list[wq.Query] = [wq.Not(wq.Every("source_key")) if name == NO_SOURCE else wq.Term("source_key", name)
+                             for name in dict.fromkeys(n.strip() for n in names)]
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
+@dataclass
+class SourceMatch:
+    """Sources as a person typed them, matched to the names the index stores: `names` to
+    filter on (empty when nothing matched), and what matched no source, with a notice."""
+
+    names: list[str]
+    unknown: list[str]
+    notice: str = ""
+
+
+def _source_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def match_sources(searcher: Searcher, wanted: Sequence[str]) -> SourceMatch:
+    """Match typed sources to stored ones, ignoring case and extra spaces ("global voices"
+    finds "Global Voices"); each that matches none is named in the notice, with the closest
+    stored names when some are close."""
+    stored: dict[str, list[str]] = {}
+    for name in searcher.reader().field_terms("source_key"):
+        stored.setdefault(_source_key(name), []).append(name)
+    names, unknown = [], []
+    for typed in dict.fromkeys(" ".join(w.split()) for w in wanted if w and w.strip()):
+        if _source_key(typed) == _source_key(NO_SOURCE):
+            names.append(NO_SOURCE)
+        elif _source_key(typed) in stored:
+            names.extend(stored[_source_key(typed)])
+        else:
+            unknown.append(typed)
+    notices = []
+    for typed in unknown:
+        close = difflib.get_close_matches(_source_key(typed), list(stored), n=3, cutoff=0.6)
+        hint = (f": did you mean {' or '.join(stored[c][0] for c in close)}?" if close
+                else f" (this archive has {len(stored):,} sources)")
+        notices.append(f"no source is called {typed!r}{hint}")
+    return SourceMatch(names, unknown, "; ".join(notices))
 
 
 def _combine(parts: list[wq.Query | None]) -> wq.Query | None:
@@ -372,15 +422,17 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
 
 def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str = "relevance",
            since: str | datetime | None = None, until: str | datetime | None = None,
-           source: str | None = None, snippet_chars: int = 300, facets: bool = True,
+           source: str | Sequence[str] | None = None, snippet_chars: int = 300, facets: bool = True,
            collapse: bool = True, snippets: bool = True, now: datetime | None = None,
            stats: CorpusStats | None = None) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
-    "recency" (relevance blended with freshness, see RECENCY_WEIGHT). since/until/source
-    filter like the query's own since:/until:/source: (dates as dates.parse_span reads
-    them, relative to `now`). facets=False skips facet and timeline counting; collapse=False
+    "recency" (relevance blended with freshness, see RECENCY_WEIGHT). since/until filter like
+    the query's own since:/until: (dates as dates.parse_span reads them, relative to `now`);
+    source is one or more sources, any of them, matched as match_sources does (a name that
+    matches none is said in the notice). The source facet counts every source as if none
+    were chosen, and NO_SOURCE counts the results without one. facets=False skips facet and timeline counting; collapse=False
     shows every near-duplicate; snippets=False leaves hits without snippets (for evaluation). Raises QueryError for a query with nothing to search for and
     ValueError for a bad date or sort; any other text is a valid query.
 
@@ -393,14 +445,27 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
     limit = max(1, min(int(limit), MAX_LIMIT))
     page = max(1, min(int(page), MAX_PAGE))
-    flt = filter_query(since, until, source, now)
+    dates = filter_query(since, until, None, now)
     with index.searcher() as searcher:
         parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
-        flt = _combine([flt, *parsed.filters])
+        unfiltered = _combine([dates, *parsed.filters])
+        sources = match_sources(searcher, [source] if isinstance(source, str) else source) if source else None
+        flt = unfiltered
+        if sources is not None:
+            flt = _combine([unfiltered, source_query(sources.names) if sources.names else wq.NullQuery])
         wanted = page * limit
-        ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats)
-        if ranked is None:
-            ranked = rank_with_whoosh(searcher, parsed, flt, sort, wanted, collapse, facets)
+
+        def ranked_by(flt: wq.Query | None, wanted: int, facets: bool) -> Ranked:
+            return (rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats)
+                    or rank_with_whoosh(searcher, parsed, flt, sort, wanted, collapse, facets))
+
+        ranked = ranked_by(flt, wanted, facets)
+        if facets:
+            ranked.facets["source"] = _with_no_source(ranked.facets.get("source", []), ranked.total)
+        if facets and sources is not None:
+            # Every source's count, as if no source were chosen: a reader can add another.
+            around = ranked_by(unfiltered, 1, True)
+            ranked.facets["source"] = _with_no_source(around.facets.get("source", []), around.total)
         hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
                 for rank, (docnum, score) in enumerate(ranked.docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
         if collapse:
@@ -411,8 +476,16 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         suggestion = None
         if ranked.total < SUGGEST_BELOW:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
+    notice = "; ".join(n for n in (parsed.notice, sources.notice if sources else "") if n)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
-                        parsed.notice, ranked.facets, ranked.timeline, suggestion, sort)
+                        notice, ranked.facets, ranked.timeline, suggestion, sort)
+
+
+def _with_no_source(pairs: list[tuple[str, int]], total: int) -> list[tuple[str, int]]:
+    """The source facet with a last row counting the results that have no source (NO_SOURCE)."""
+    named = [(key, count) for key, count in pairs if key and key != NO_SOURCE]
+    missing = total - sum(count for _, count in named)
+    return named + [(NO_SOURCE, missing)] if missing > 0 else named
 
 
 @dataclass
@@ -508,5 +581,6 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
 
 
 __all__ = ["Hit", "SearchResult", "TimelineBucket", "search", "filter_query", "make_hit", "timeline",
+           "match_sources", "source_query", "SourceMatch", "NO_SOURCE",
            "rank_with_arrays", "rank_with_whoosh", "Ranked",
            "weighting", "QueryError", "SORTS"]

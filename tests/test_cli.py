@@ -132,3 +132,12 @@ def test_limit_and_page_have_one_range_everywhere(runner, index_path, corpus_fil
     result = run(runner, index_path, "query", "raqqa", "--limit", "101")
     assert result.exit_code == 2 and "101 is not in the range 1<=x<=100" in result.output
     assert run(runner, index_path, "query", "raqqa", "--limit", "100").exit_code == 0
+
+
+def test_source_option_takes_several_in_any_case(runner, index_path, corpus_file):
+    run(runner, index_path, "import", str(corpus_file))
+    result = run(runner, index_path, "query", "raqqa", "--source", "GAZETTE", "--source", "daily planet",
+                 "--format", "jsonl")
+    assert sorted(json.loads(line)["id"] for line in result.output.splitlines()) == ["budget", "raqqa"]
+    result = run(runner, index_path, "query", "raqqa", "--source", "Gazete")
+    assert result.output.splitlines()[0] == "note: no source is called 'Gazete': did you mean Gazette?"

@@ -201,7 +201,7 @@ def test_params_round_trip_and_reset_page():
     assert (params.q, params.page, params.since, params.until) == ("a b", 4, "2017-01-31", "2017-02-01")
     assert params.problems == ("the date range 2017-02-01 to 2017-01-31 ends before it starts: swapped them",)
     assert params.args(source="") == {"q": "a b", "since": "2017-01-31", "until": "2017-02-01"}
-    assert params.args(page=5) == {"q": "a b", "since": "2017-01-31", "until": "2017-02-01", "source": "X",
+    assert params.args(page=5) == {"q": "a b", "since": "2017-01-31", "until": "2017-02-01", "source": ["X"],
                                    "page": "5"}
     assert SearchParams.from_args({"page": "-3", "limit": "100000"}).search_kwargs() == dict(
         limit=100, page=1, sort="relevance", since=None, until=None, source=None)
@@ -233,7 +233,10 @@ def test_source_facet_counts_and_toggles(client):
                                  ("/search?q=raqqa&amp;source=Evil+%26+Co", "Evil &amp; Co", "1"),
                                  ("/search?q=raqqa&amp;source=Gazette", "Gazette", "1")]
     on = main_html(client.get("/search?q=raqqa&source=Gazette"))
-    assert facet_links(on) == [("/search?q=raqqa", "Gazette", "1")]  # a second click removes it
+    # Every source stays listed with its count, so another can be added; a second click removes it.
+    assert facet_links(on) == [("/search?q=raqqa&amp;source=Gazette&amp;source=Daily+Planet", "Daily Planet", "1"),
+                               ("/search?q=raqqa&amp;source=Gazette&amp;source=Evil+%26+Co", "Evil &amp; Co", "1"),
+                               ("/search?q=raqqa", "Gazette", "1")]
     assert 'class="on" aria-current="true" aria-label="Gazette, 1 result, filtered: select to remove"' in on
 
 
@@ -289,7 +292,7 @@ def test_every_route_is_in_the_readme(client):
     rules = {re.sub(r"<(?:path:)?(\w+)>", r"<\1>", r.rule) for r in client.application.url_map.iter_rules()
              if not r.rule.startswith("/static")}
     assert rules == {"/", "/search", "/search.atom", "/article/<article_id>", "/api/search",
-                     "/api/similar/<article_id>", "/healthz"}
+                     "/api/similar/<article_id>", "/api/article/<article_id>", "/healthz"}
     for rule in rules - {"/"}:
         assert f"`{rule.replace('<article_id>', '<id>')}" in readme, rule
     assert readme.index("docs/search-desktop.png") < readme.index("## Two commands")
@@ -356,3 +359,14 @@ def test_api_article_is_the_stored_article_with_every_field(client):
     missing = client.get("/api/article/nope")
     assert (missing.status_code, missing.get_json()) == (404, {"error": "no article with id 'nope'"})
     assert missing.headers["Content-Type"] == "application/json"
+
+
+def test_several_sources_any_case_and_a_notice_for_an_unknown_one(client):
+    data = client.get("/api/search?q=raqqa&source=daily+planet&source=GAZETTE&source=BBC").get_json()
+    assert sorted(h["id"] for h in data["hits"]) == ["budget", "raqqa"]
+    assert data["notice"] == "no source is called 'BBC' (this archive has 4 sources)"
+    page = main_html(client.get("/search?q=raqqa&source=daily+planet&source=BBC"))
+    assert "Note: no source is called &#39;BBC&#39; (this archive has 4 sources)" in page
+    assert [label for _, label, _ in facet_links(page)] == ["Daily Planet", "Evil &amp; Co", "Gazette"]
+    assert 'class="on" aria-current="true" aria-label="Daily Planet, 1 result, filtered' in page
+    assert '<input type="hidden" name="source" value="daily planet">' in page

@@ -6,17 +6,19 @@ Hit.cluster_size; this lists the others, so "N similar" expands without a new se
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from whoosh import query as wq
 
 from searchkit.query import QueryError, parse
-from searchkit.search import Hit, filter_query, make_hit
+from searchkit.search import Hit, filter_query, make_hit, match_sources, source_query
 from searchkit.store import Index
 
 MAX_COPIES = 20
 
 
 def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | None = None, until: str | None = None,
-                   source: str | None = None, limit: int = MAX_COPIES) -> dict[str, list[Hit]]:
+                   source: str | Sequence[str] | None = None, limit: int = MAX_COPIES) -> dict[str, list[Hit]]:
     """For each hit with copies: hit id -> the other articles of its cluster that match the
     query `text` and the since/until/source filters, newest first, highlighted. One searcher for the page, none when no hit has
     copies."""
@@ -24,12 +26,15 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | None =
     clustered = [h for h in hits if h.cluster_size > 1 and h.cluster]
     if not clustered:
         return copies
-    page_filter = [f for f in [filter_query(since, until, source)] if f is not None]
+    page_filter = [f for f in [filter_query(since, until)] if f is not None]
     with index.searcher() as searcher:
         try:
             parsed = parse(text, searcher.schema, reader=searcher.reader())
         except QueryError:
             return copies
+        if source:
+            names = match_sources(searcher, [source] if isinstance(source, str) else source).names
+            page_filter.append(source_query(names) if names else wq.NullQuery)
         for hit in clustered:
             q = wq.And([parsed.query, wq.Term("cluster", hit.cluster), *parsed.filters, *page_filter])
             results = searcher.search(q, limit=limit + 1, sortedby="published", reverse=True)
