@@ -27,6 +27,7 @@ from whoosh.searching import Searcher
 
 from .dates import since_until
 from .engine import scoring as ranking_formulas
+from .engine.evaluate import Expansion
 from .engine.scoring import B, K1, RECENCY_HALF_LIFE, RECENCY_POOL, CorpusStats
 from .query import ParsedQuery, QueryError, date_range, parse
 from .snippets import Fragment, highlight, render_html, snippet
@@ -136,6 +137,8 @@ class SearchResult:
     timeline: list[TimelineBucket] = field(default_factory=list)
     suggestion: str | None = None
     sort: str = "relevance"
+    timed_out: bool = False  # the deadline passed: the results are what was found by then
+    capped: list[Expansion] = field(default_factory=list)  # wildcards cut at max_expansions
 
     @property
     def pages(self) -> int:
@@ -153,40 +156,43 @@ class SearchResult:
 
 
 def filter_query(since: str | datetime | None = None, until: str | datetime | None = None,
-                 source: str | Sequence[str] | None = None, now: datetime | None = None) -> wq.Query | None:
-    """The Whoosh filter for a date range and sources; None when there is nothing to filter.
+                 source: str | None = None, now: datetime | None = None) -> wq.Query | None:
+    """The Whoosh filter for a date range and a source; None when there is nothing to filter.
 
     Dates may be anything dates.parse_span reads ("2017", "2017-03-05", "last week", ...);
-    a bad one raises dates.DateError (a ValueError) saying which forms work. `source` is one
-    or more sources as stored (any of them; NO_SOURCE for articles without one): see
-    match_sources for names as people type them.
+    a bad one raises dates.DateError (a ValueError) saying which forms work. `source` is a
+    name as stored: match_sources reads names as people type them, several, or none.
     """
     parts: list[wq.Query] = []
     start, end = since_until(since, until, now)
     if start or end:
         parts.append(date_range(start, end))
     if source:
-        parts.append(source_query([source] if isinstance(source, str) else list(source)))
+        parts.append(wq.Term("source_key", source.strip()))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def source_query(names: Sequence[str]) -> wq.Query:
-    """Articles from any of these sources (exact stored names; NO_SOURCE: without a source)."""
-    parts: list[wq.Query] = [wq.Not(wq.Every("source_key")) if name == NO_SOURCE else wq.Term("source_key", name)
-                             for name in dict.fromkeys(n.strip() for n in names)]
-    return parts[0] if len(parts) == 1 else wq.Or(parts)
-
-
 @dataclass
 class SourceMatch:
-    """Sources as a person typed them, matched to the names the index stores: `names` to
-    filter on (empty when nothing matched), and what matched no source, with a notice."""
+    """Sources as a person typed them, matched to the names the index stores: `names` (and
+    NO_SOURCE) to filter on, the stored names of every source, and what matched none."""
 
     names: list[str]
+    stored: list[str]
     unknown: list[str]
     notice: str = ""
+
+    def query(self) -> wq.Query:
+        """Articles from any of the matched sources (nothing when none matched)."""
+        parts: list[wq.Query] = [wq.Term("source_key", n) for n in self.names if n != NO_SOURCE]
+        if NO_SOURCE in self.names:  # no source: none of the stored ones
+            parts.append(wq.Not(wq.Or([wq.Term("source_key", n) for n in self.stored])) if self.stored
+                         else wq.Every())
+        if not parts:
+            return wq.NullQuery
+        return parts[0] if len(parts) == 1 else wq.Or(parts)
 
 
 def _source_key(name: str) -> str:
@@ -195,26 +201,42 @@ def _source_key(name: str) -> str:
 
 def match_sources(searcher: Searcher, wanted: Sequence[str]) -> SourceMatch:
     """Match typed sources to stored ones, ignoring case and extra spaces ("global voices"
-    finds "Global Voices"); each that matches none is named in the notice, with the closest
-    stored names when some are close."""
-    stored: dict[str, list[str]] = {}
-    for name in searcher.reader().field_terms("source_key"):
-        stored.setdefault(_source_key(name), []).append(name)
+    finds "Global Voices"; NO_SOURCE stands for articles without one); each that matches
+    none is named in the notice, with the closest stored names when some are close."""
+    stored = list(searcher.reader().field_terms("source_key"))
+    by_key: dict[str, list[str]] = {}
+    for name in stored:
+        by_key.setdefault(_source_key(name), []).append(name)
     names, unknown = [], []
     for typed in dict.fromkeys(" ".join(w.split()) for w in wanted if w and w.strip()):
         if _source_key(typed) == _source_key(NO_SOURCE):
             names.append(NO_SOURCE)
-        elif _source_key(typed) in stored:
-            names.extend(stored[_source_key(typed)])
+        elif _source_key(typed) in by_key:
+            names.extend(by_key[_source_key(typed)])
         else:
             unknown.append(typed)
     notices = []
     for typed in unknown:
-        close = difflib.get_close_matches(_source_key(typed), list(stored), n=3, cutoff=0.6)
-        hint = (f": did you mean {' or '.join(stored[c][0] for c in close)}?" if close
-                else f" (this archive has {len(stored):,} sources)")
+        close = difflib.get_close_matches(_source_key(typed), list(by_key), n=3, cutoff=0.6)
+        hint = (f": did you mean {' or '.join(by_key[c][0] for c in close)}?" if close
+                else f" (this archive has {len(by_key):,} sources)")
         notices.append(f"no source is called {typed!r}{hint}")
-    return SourceMatch(names, unknown, "; ".join(notices))
+    return SourceMatch(names, stored, unknown, "; ".join(notices))
+
+
+def _sources_filter(searcher: Searcher, source: str | Sequence[str] | None
+                    ) -> tuple[wq.Query | None, SourceMatch | None]:
+    if not source:
+        return None, None
+    match = match_sources(searcher, [source] if isinstance(source, str) else source)
+    return match.query(), match
+
+
+def _with_no_source(pairs: list[tuple[str, int]], total: int) -> list[tuple[str, int]]:
+    """The source facet with a last row counting the results that have no source (NO_SOURCE)."""
+    named = [(key, count) for key, count in pairs if key and key != NO_SOURCE]
+    missing = total - sum(count for _, count in named)
+    return named + [(NO_SOURCE, missing)] if missing > 0 else named
 
 
 def _combine(parts: list[wq.Query | None]) -> wq.Query | None:
@@ -424,7 +446,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
            since: str | datetime | None = None, until: str | datetime | None = None,
            source: str | Sequence[str] | None = None, snippet_chars: int = 300, facets: bool = True,
            collapse: bool = True, snippets: bool = True, now: datetime | None = None,
-           stats: CorpusStats | None = None) -> SearchResult:
+           stats: CorpusStats | None = None, deadline: float | None = None,
+           max_expansions: int | None = None) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
@@ -438,7 +461,10 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
 
     `stats` scores with other collection statistics than the index's own: those of all
     the shards of a sharded index (engine.collect_stats on each, summed), so every shard
-    scores as the whole collection would.
+    scores as the whole collection would. `deadline` (time.monotonic() seconds): past it,
+    the terms not yet read match nothing and the result says timed_out. `max_expansions`
+    caps how many index terms a wildcard, prefix or range stands for (result.capped lists
+    the ones cut).
     """
     started = time.perf_counter()
     if sort not in SORTS:
@@ -449,22 +475,17 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     with index.searcher() as searcher:
         parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
         unfiltered = _combine([dates, *parsed.filters])
-        sources = match_sources(searcher, [source] if isinstance(source, str) else source) if source else None
-        flt = unfiltered
-        if sources is not None:
-            flt = _combine([unfiltered, source_query(sources.names) if sources.names else wq.NullQuery])
+        source_flt, sources = _sources_filter(searcher, source)
+        flt = _combine([unfiltered, source_flt])
         wanted = page * limit
-
-        def ranked_by(flt: wq.Query | None, wanted: int, facets: bool) -> Ranked:
-            return (rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats)
-                    or rank_with_whoosh(searcher, parsed, flt, sort, wanted, collapse, facets))
-
-        ranked = ranked_by(flt, wanted, facets)
+        ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
+                                  deadline, max_expansions)
         if facets:
             ranked.facets["source"] = _with_no_source(ranked.facets.get("source", []), ranked.total)
         if facets and sources is not None:
             # Every source's count, as if no source were chosen: a reader can add another.
-            around = ranked_by(unfiltered, 1, True)
+            around = rank_with_arrays(index, searcher, parsed, unfiltered, sort, 1, collapse, True, stats,
+                                      deadline, max_expansions)
             ranked.facets["source"] = _with_no_source(around.facets.get("source", []), around.total)
         hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
                 for rank, (docnum, score) in enumerate(ranked.docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
@@ -478,14 +499,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
             suggestion = _better_query(index, searcher, text, ranked.total, now)
     notice = "; ".join(n for n in (parsed.notice, sources.notice if sources else "") if n)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
-                        notice, ranked.facets, ranked.timeline, suggestion, sort)
-
-
-def _with_no_source(pairs: list[tuple[str, int]], total: int) -> list[tuple[str, int]]:
-    """The source facet with a last row counting the results that have no source (NO_SOURCE)."""
-    named = [(key, count) for key, count in pairs if key and key != NO_SOURCE]
-    missing = total - sum(count for _, count in named)
-    return named + [(NO_SOURCE, missing)] if missing > 0 else named
+                        notice, ranked.facets, ranked.timeline, suggestion, sort,
+                        ranked.timed_out, ranked.capped)
 
 
 @dataclass
@@ -498,6 +513,8 @@ class Ranked:
     facets: dict[str, list[tuple[str, int]]]
     timeline: list[TimelineBucket]
     sizes_by_docnum: dict[int, int] | None = None
+    timed_out: bool = False
+    capped: list[Expansion] = field(default_factory=list)
     query: wq.Query | None = None  # the Whoosh query that matched, to count cluster sizes with
 
     def cluster_sizes(self, searcher: Searcher, listed: list[tuple[str, int]]) -> dict[str, int]:
@@ -536,36 +553,86 @@ def rank_with_whoosh(searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | No
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
-                     stats: CorpusStats | None = None) -> Ranked | None:
-    """A plain-word or exact-phrase query ranked over all its matches at once (ranking.py):
-    the same results as rank_with_whoosh, many times faster. None for any other query, or
-    when its filter needs Whoosh."""
+                     stats: CorpusStats | None = None, deadline: float | None = None,
+                     max_expansions: int | None = None) -> Ranked:
+    """Any query ranked over all its matches at once, as arrays (ranking.py, engine/):
+    plain words and exact phrases by their own fast paths, everything else by the
+    evaluator of engine/evaluate.py."""
     from . import ranking
 
-    words, fields = parsed.words, ()
-    if not words:
-        found = ranking.phrase_of(parsed.query)
-        if found is None:
-            return None
-        words, fields = found
+    words, fields, tree = _query_form(parsed)
     f = ranking_formulas
     boosts = ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY_BOOST, f.PROXIMITY_SLOP,
                             f.MAX_PROXIMITY_PAIRS, f.USE_QTF)
     stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
-    try:
-        ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
-                              sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
-                              collapse=collapse, facets=facets, granularity=_granularity,
-                              phrase_fields=fields, stats=stats)
-    except ranking.Unsupported:
-        return None
+    ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
+                          sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
+                          collapse=collapse, facets=facets, granularity=_granularity,
+                          phrase_fields=fields, stats=stats, tree=tree, deadline=deadline,
+                          max_expansions=max_expansions)
     docs = ranked.docs
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
     facet_counts, buckets = ({}, [])
     if facets:
         facet_counts, buckets = _facet_lists(ranked.sources, {_aware(m): c for m, c in ranked.dates.items()})
-    return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes)
+    return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
+                  timed_out=ranked.timed_out, capped=ranked.capped)
+
+
+MAX_COPIES = 20
+
+
+def highlight_terms(index: Index, text: str) -> tuple[set[str], list]:
+    """(stems, phrases) of `text` to highlight in an article (snippets.highlight takes
+    them); raises QueryError for a query with nothing to search for."""
+    with index.searcher() as searcher:
+        parsed = parse(text, searcher.schema)
+    return parsed.stems, parsed.phrases
+
+
+def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | datetime | None = None,
+                   until: str | datetime | None = None, source: str | Sequence[str] | None = None,
+                   limit: int = MAX_COPIES, now: datetime | None = None) -> dict[str, list[Hit]]:
+    """For each hit with copies (cluster_size > 1): hit id -> the other articles of its
+    cluster that match `text` and the since/until/source filters, newest first, highlighted;
+    at most `limit` each. One evaluation of the query for the whole page."""
+    from . import ranking
+
+    copies: dict[str, list[Hit]] = {}
+    clustered = [h for h in hits if h.cluster_size > 1 and h.cluster]
+    if not clustered:
+        return copies
+    flt = filter_query(since, until, None, now)
+    with index.searcher() as searcher:
+        try:
+            parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+        except QueryError:
+            return copies
+        words, fields, tree = _query_form(parsed)
+        source_flt, _ = _sources_filter(searcher, source)
+        members = ranking.cluster_members(searcher, index.arrays, words,
+                                          flt=_combine([flt, source_flt, *parsed.filters]),
+                                          clusters=[h.cluster for h in clustered], limit=limit + 1,
+                                          phrase_fields=fields, tree=tree)
+        for hit in clustered:
+            docs = [d for d in members.get(hit.cluster, []) if searcher.stored_fields(d)["id"] != hit.id][:limit]
+            if docs:
+                copies[hit.id] = [make_hit(searcher, d, 0.0, rank, parsed) for rank, d in enumerate(docs, 1)]
+    return copies
+
+
+def _query_form(parsed: ParsedQuery) -> tuple[list[str] | None, tuple[str, ...], wq.Query | None]:
+    """(plain words, ()), (a phrase's words, its fields) or (None, (), the query tree): the
+    three ways ranking.rank evaluates a query."""
+    from . import ranking
+
+    if parsed.words:
+        return parsed.words, (), None
+    found = ranking.phrase_of(parsed.query)
+    if found is None:
+        return None, (), parsed.query
+    return found[0], found[1], None
 
 
 def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None) -> str | None:
@@ -574,13 +641,13 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
     if not candidate or candidate == text:
         return None
     try:
-        found = len(searcher.search(parse(candidate, searcher.schema, now=now).query, limit=1))
+        parsed = parse(candidate, searcher.schema, now=now)
+        found = rank_with_arrays(index, searcher, parsed, None, "relevance", 1, False, False).total
     except QueryError:
         return None
     return candidate if found > total else None
 
 
-__all__ = ["Hit", "SearchResult", "TimelineBucket", "search", "filter_query", "make_hit", "timeline",
-           "match_sources", "source_query", "SourceMatch", "NO_SOURCE",
-           "rank_with_arrays", "rank_with_whoosh", "Ranked",
+__all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "filter_query", "make_hit", "timeline",
+           "rank_with_arrays", "rank_with_whoosh", "Ranked", "match_sources", "SourceMatch", "NO_SOURCE",
            "weighting", "QueryError", "SORTS"]
