@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 
 from searchkit.cli import main
@@ -141,3 +143,20 @@ def test_source_option_takes_several_in_any_case(runner, index_path, corpus_file
     assert sorted(json.loads(line)["id"] for line in result.output.splitlines()) == ["budget", "raqqa"]
     result = run(runner, index_path, "query", "raqqa", "--source", "Gazete")
     assert result.output.splitlines()[0] == "note: no source is called 'Gazete': did you mean Gazette?"
+
+
+def test_export_writes_every_match_with_filters_and_sort(runner, index_path, corpus_file, tmp_path):
+    run(runner, index_path, "import", str(corpus_file))
+    story = {"title": "Quokka festival opens", "source": "Island Post", "published": "2020-02-01T10:00:00+00:00",
+             "body": "The quokka festival opened on Rottnest Island with a parade of rangers and families. " * 4}
+    copies = tmp_path / "copies.jsonl"
+    copies.write_text("".join(json.dumps({"id": f"quokka-{i}", **story}) + "\n" for i in range(120)), "utf-8")
+    run(runner, index_path, "import", str(copies))
+    lines = run(runner, index_path, "export", "--query", "quokka festival").output.splitlines()
+    assert len(lines) == 120  # every copy, past a page of 100
+    assert json.loads(lines[0])["origin"]["path"] == str(copies)
+    result = run(runner, index_path, "export", "--query", "raqqa OR isis", "--since", "2017", "--until", "2017-12",
+                 "--source", "daily planet", "--sort", "oldest", "--format", "csv")
+    assert [row["id"] for row in csv.DictReader(io.StringIO(result.output))] == ["mosul", "raqqa"]
+    result = run(runner, index_path, "export", "--sort", "newest", "--until", "2017-12-31")
+    assert [json.loads(line)["id"] for line in result.output.splitlines()] == ["raqqa", "mosul", "boxer"]

@@ -1,5 +1,8 @@
 """The web UI through Flask's test client: pages, feed, parameters, escaping, headers."""
 
+import csv
+import io
+import json
 import re
 from datetime import datetime, timezone
 import xml.etree.ElementTree as ET
@@ -370,3 +373,32 @@ def test_several_sources_any_case_and_a_notice_for_an_unknown_one(client):
     assert [label for _, label, _ in facet_links(page)] == ["Daily Planet", "Evil &amp; Co", "Gazette"]
     assert 'class="on" aria-current="true" aria-label="Daily Planet, 1 result, filtered' in page
     assert '<input type="hidden" name="source" value="daily planet">' in page
+
+
+def test_download_links_export_every_match_with_the_same_parameters(client):
+    page = main_html(client.get("/search?q=raqqa&source=gazette&source=Daily+Planet&sort=oldest&page=2&limit=1"))
+    links = dict((fmt, url) for url, fmt in re.findall(r'<a href="([^"]+)" download>([^<]+)</a>', page))
+    assert links == {
+        "CSV": "/api/export?format=csv&amp;q=raqqa&amp;sort=oldest&amp;source=gazette&amp;source=Daily+Planet",
+        "JSON lines": "/api/export?format=jsonl&amp;q=raqqa&amp;sort=oldest&amp;source=gazette&amp;source=Daily+Planet"}
+    response = client.get(links["JSON lines"].replace("&amp;", "&"))
+    assert response.mimetype == "application/x-ndjson"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="searchkit-raqqa.jsonl"'
+    rows = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert [(r["id"], r["source"]) for r in rows] == [("raqqa", "Daily Planet"), ("budget", "Gazette")]
+    csv_text = client.get(links["CSV"].replace("&amp;", "&")).get_data(as_text=True)
+    assert [row["id"] for row in csv.DictReader(io.StringIO(csv_text))] == ["raqqa", "budget"]
+    assert client.get("/api/export?q=raqqa&format=xml").get_json() == {
+        "error": "unknown format 'xml': use format=jsonl or format=csv"}
+    assert client.get("/api/export?q=the").status_code == 400
+
+
+def test_export_is_not_limited_to_a_page(index, index_path):
+    body = "Rangers counted the quokkas on Rottnest Island, finding more than last year. " * 3
+    index.write([clean(Article(id=f"q{i:03d}", title=f"Quokka count {i}", body=body + f" Island {i}.",
+                               source="Island Post", published=datetime(2020, 1, 1 + i % 28, tzinfo=timezone.utc)))
+                 for i in range(150)])
+    client = create_app({"INDEX": str(index_path)}).test_client()
+    assert len(client.get("/api/search?q=quokka&limit=100").get_json()["hits"]) == 100  # a page at most
+    lines = client.get("/api/export?q=quokka&format=jsonl").get_data(as_text=True).splitlines()
+    assert len(lines) == 150 and len({json.loads(line)["id"] for line in lines}) == 150
