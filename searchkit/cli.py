@@ -169,6 +169,9 @@ def _print_text(result, bold: bool) -> None:
 
     if result.notice:
         click.echo(f"note: {result.notice}")
+    if result.corrected_from:
+        click.echo(f"Showing results for {result.query} (none for {result.corrected_from!r}: --as-typed searches "
+                   "for it as typed)")
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
     if not result.hits:
@@ -242,9 +245,11 @@ def _read_queries(path: str) -> list[tuple[str, str]]:
 @click.option("--queries", "queries_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="TSV file of qid<TAB>query to run in one process (e.g. with --format trec).")
 @click.option("--facets", "show_facets", is_flag=True, help="Also print counts by source and by date.")
+@click.option("--as-typed", is_flag=True,
+              help="Search as typed even when it finds nothing (no automatic spelling correction).")
 @click.pass_obj
 def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str | None, until: str | None,
-          source: tuple[str, ...], fmt: str, queries_file: str | None, show_facets: bool) -> None:
+          source: tuple[str, ...], fmt: str, queries_file: str | None, show_facets: bool, as_typed: bool) -> None:
     """Search the index: ranked articles with highlighted snippets.
 
     Example: searchkit query "isis fighters raqqa" --limit 5
@@ -260,7 +265,8 @@ def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str 
         try:
             # Facets make Whoosh score every match (no top-N pruning): count them only when shown.
             result = search(index, words, limit=limit, page=page, sort=sort, since=since, until=until,
-                            source=source or None, facets=show_facets or fmt == "json")
+                            source=source or None, facets=show_facets or fmt == "json",
+                            correct=not (as_typed or queries_file))
         except QueryError as exc:
             if not queries_file:
                 raise _fail(exc) from None

@@ -139,6 +139,7 @@ class SearchResult:
     sort: str = "relevance"
     timed_out: bool = False  # the deadline passed: the results are what was found by then
     capped: list[Expansion] = field(default_factory=list)  # wildcards cut at max_expansions
+    corrected_from: str | None = None  # the query as typed, which found nothing: these are `query`'s
 
     @property
     def pages(self) -> int:
@@ -148,7 +149,7 @@ class SearchResult:
         return {
             "query": self.query, "total": self.total, "page": self.page, "limit": self.limit,
             "pages": self.pages, "sort": self.sort, "elapsed_ms": round(self.elapsed_ms, 1),
-            "notice": self.notice, "suggestion": self.suggestion,
+            "notice": self.notice, "suggestion": self.suggestion, "corrected_from": self.corrected_from,
             "facets": {name: [[key, count] for key, count in pairs] for name, pairs in self.facets.items()},
             "timeline": [b.to_dict() for b in self.timeline],
             "hits": [h.to_dict() for h in self.hits],
@@ -447,8 +448,12 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
            source: str | Sequence[str] | None = None, snippet_chars: int = 300, facets: bool = True,
            collapse: bool = True, snippets: bool = True, now: datetime | None = None,
            stats: CorpusStats | None = None, deadline: float | None = None,
-           max_expansions: int | None = None) -> SearchResult:
+           max_expansions: int | None = None, correct: bool = True) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
+
+    When `text` finds nothing and a spelling correction of it (suggest.py) finds something,
+    the result is the correction's, with `corrected_from` the text as typed ("Showing
+    results for government; search instead for goverment"); correct=False searches as typed.
 
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
     "recency" (relevance blended with freshness, see RECENCY_WEIGHT). since/until filter like
@@ -494,13 +499,25 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                                                     zip(hits, ranked.docs[(page - 1) * limit:wanted])])
             for hit in hits:
                 hit.cluster_size = sizes[hit.cluster]
-        suggestion = None
+        suggestion = confident = None
         if ranked.total < SUGGEST_BELOW:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
+        if correct and suggestion and not ranked.total:
+            # Shown at once only when every corrected word is one edit away ("goverment").
+            confident = _better_query(index, searcher, text, ranked.total, now, max_edits=1)
     notice = "; ".join(n for n in (parsed.notice, sources.notice if sources else "") if n)
-    return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
-                        notice, ranked.facets, ranked.timeline, suggestion, sort,
-                        ranked.timed_out, ranked.capped)
+    result = SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
+                          notice, ranked.facets, ranked.timeline, suggestion, sort,
+                          ranked.timed_out, ranked.capped)
+    if confident:
+        corrected = search(index, confident, limit=limit, page=page, sort=sort, since=since, until=until,
+                           source=source, snippet_chars=snippet_chars, facets=facets, collapse=collapse,
+                           snippets=snippets, now=now, stats=stats, deadline=deadline,
+                           max_expansions=max_expansions, correct=False)
+        if corrected.total:  # with the filters too: otherwise "did you mean" stays a suggestion
+            corrected.corrected_from, corrected.suggestion = text, None
+            return corrected
+    return result
 
 
 @dataclass
@@ -635,9 +652,10 @@ def _query_form(parsed: ParsedQuery) -> tuple[list[str] | None, tuple[str, ...],
     return found[0], found[1], None
 
 
-def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None) -> str | None:
+def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None,
+                  max_edits: int = 2) -> str | None:
     """A corrected query that finds more results than `text` did, or None."""
-    candidate = suggest(searcher, text)
+    candidate = suggest(searcher, text, max_edits)
     if not candidate or candidate == text:
         return None
     try:

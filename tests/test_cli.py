@@ -160,3 +160,12 @@ def test_export_writes_every_match_with_filters_and_sort(runner, index_path, cor
     assert [row["id"] for row in csv.DictReader(io.StringIO(result.output))] == ["mosul", "raqqa"]
     result = run(runner, index_path, "export", "--sort", "newest", "--until", "2017-12-31")
     assert [json.loads(line)["id"] for line in result.output.splitlines()] == ["raqqa", "mosul", "boxer"]
+
+
+def test_no_results_and_a_confident_correction_shows_the_corrected_results(runner, index_path, corpus_file):
+    run(runner, index_path, "import", str(corpus_file))
+    lines = run(runner, index_path, "query", "convoi").output.splitlines()
+    assert lines[0] == "Showing results for convoy (none for 'convoi': --as-typed searches for it as typed)"
+    assert lines[1].startswith("1 result, showing 1-1")
+    assert run(runner, index_path, "query", "convoi", "--as-typed").output == (
+        "Did you mean: convoy\nNo results for 'convoi'.\n")

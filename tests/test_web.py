@@ -207,7 +207,7 @@ def test_params_round_trip_and_reset_page():
     assert params.args(page=5) == {"q": "a b", "since": "2017-01-31", "until": "2017-02-01", "source": ["X"],
                                    "page": "5"}
     assert SearchParams.from_args({"page": "-3", "limit": "100000"}).search_kwargs() == dict(
-        limit=100, page=1, sort="relevance", since=None, until=None, source=None)
+        limit=100, page=1, sort="relevance", since=None, until=None, source=None, correct=True)
 
 
 def test_timeline_bars_scale_to_the_tallest_and_keep_empty_slots():
@@ -256,9 +256,22 @@ def test_timeline_bars_filter_to_their_period(client):
 
 
 def test_did_you_mean_links_the_corrected_query(client):
-    page = main_html(client.get("/search?q=raqa&source=Gazette"))
+    page = main_html(client.get("/search?q=raqa&source=Gazette&as_typed=1"))
     assert '<p class="suggestion">Did you mean <a href="/search?q=raqqa&amp;source=Gazette">raqqa</a>?</p>' in page
     assert '<h2 id="none-heading">No articles match “raqa”</h2>' in page
+
+
+def test_no_results_and_a_confident_correction_shows_its_results_at_once(client):
+    page = main_html(client.get("/search?q=raqa&source=Gazette"))
+    assert ('<p class="suggestion" role="status">Showing results for <strong>raqqa</strong> — search instead for '
+            '<a href="/search?q=raqa&amp;source=Gazette&amp;as_typed=1">raqa</a></p>') in page
+    assert "Budget vote delayed" in page and "Did you mean" not in page
+    data = client.get("/api/search?q=raqa").get_json()
+    assert (data["query"], data["corrected_from"], data["suggestion"]) == ("raqqa", "raqa", None)
+    assert [h["id"] for h in data["hits"]] == ["xss", "raqqa", "budget"]
+    # A word that is not in the index and has no correction: no suggestion at all.
+    data = client.get("/api/search?q=xylophone+raqa").get_json()
+    assert (data["total"], data["suggestion"], data["corrected_from"]) == (0, None, None)
 
 
 def test_near_duplicates_show_once_with_n_similar(client, index):
@@ -295,7 +308,7 @@ def test_every_route_is_in_the_readme(client):
     rules = {re.sub(r"<(?:path:)?(\w+)>", r"<\1>", r.rule) for r in client.application.url_map.iter_rules()
              if not r.rule.startswith("/static")}
     assert rules == {"/", "/search", "/search.atom", "/article/<article_id>", "/api/search",
-                     "/api/similar/<article_id>", "/api/article/<article_id>", "/healthz"}
+                     "/api/similar/<article_id>", "/api/article/<article_id>", "/api/export", "/healthz"}
     for rule in rules - {"/"}:
         assert f"`{rule.replace('<article_id>', '<id>')}" in readme, rule
     assert readme.index("docs/search-desktop.png") < readme.index("## Two commands")

@@ -43,6 +43,7 @@ class SearchParams:
     until: str = ""
     source: tuple[str, ...] = ()  # any of these sources (source=A&source=B)
     limit: int = 10
+    as_typed: bool = False  # no automatic spelling correction (the "search instead for" link)
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -66,6 +67,7 @@ class SearchParams:
             until=until,
             source=_sources_arg(args),
             limit=_int_arg(args, "limit", 10, MAX_LIMIT, problems),
+            as_typed=(args.get("as_typed") or "") in ("1", "true", "yes", "on"),
             problems=tuple(problems),
         )
 
@@ -76,6 +78,8 @@ class SearchParams:
         """
         if "page" not in changes:
             changes["page"] = 1
+        if "q" in changes and "as_typed" not in changes:
+            changes["as_typed"] = False  # a new query is corrected again if it finds nothing
         if isinstance(changes.get("source"), str):
             changes["source"] = (changes["source"],) if changes["source"] else ()
         values = replace(self, **changes)
@@ -87,6 +91,8 @@ class SearchParams:
                 out[name] = str(value)
         if values.source:
             out["source"] = list(values.source)
+        if values.as_typed:
+            out["as_typed"] = "1"
         return out
 
     def has_source(self, name: str) -> bool:
@@ -103,7 +109,7 @@ class SearchParams:
     def search_kwargs(self) -> dict[str, object]:
         """Keyword arguments for searchkit.search()."""
         return dict(limit=self.limit, page=self.page, sort=self.sort, since=self.since or None,
-                    until=self.until or None, source=list(self.source) or None)
+                    until=self.until or None, source=list(self.source) or None, correct=not self.as_typed)
 
     @property
     def since_day(self) -> str:
