@@ -11,7 +11,7 @@ import click
 from . import __version__
 from .errors import SearchkitError
 from .query import QueryError
-from .search import MAX_LIMIT, MAX_PAGE
+from .search import MAX_LIMIT, MAX_PAGE, NO_SOURCE
 from .wording import plural
 
 FORMATS_OUT = ("text", "json", "jsonl", "trec")
@@ -200,7 +200,7 @@ def _print_facets(result) -> None:
         if pairs:
             click.echo(f"\n{name}:")
             for key, count in pairs:
-                click.echo(f"  {count:>7}  {key or '(none)'}")
+                click.echo(f"  {count:>7}  {key or NO_SOURCE}")
 
 
 def _print_result(qid: str, result, fmt: str, bold: bool) -> None:
@@ -350,7 +350,7 @@ def stats(obj: Context, fmt: str) -> None:
     click.echo(plural(info['articles'], 'article'))
     click.echo(f"sources: {len(info['sources'])}")
     for name, count in list(info["sources"].items())[:10]:
-        click.echo(f"  {count:>7}  {name or '(none)'}")
+        click.echo(f"  {count:>7}  {name or NO_SOURCE}")
     click.echo(f"published: {info['first'] or '-'} to {info['last'] or '-'}")
     click.echo(f"size: {info['bytes'] / 1e6:.1f} MB")
     click.echo(f"schema: {info['schema']}")

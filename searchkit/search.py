@@ -500,11 +500,11 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
             for hit in hits:
                 hit.cluster_size = sizes[hit.cluster]
         suggestion = confident = None
-        if ranked.total < SUGGEST_BELOW:
-            suggestion = _better_query(index, searcher, text, ranked.total, now)
-        if correct and suggestion and not ranked.total:
+        if correct and not ranked.total:
             # Shown at once only when every corrected word is one edit away ("goverment").
             confident = _better_query(index, searcher, text, ranked.total, now, max_edits=1)
+        if ranked.total < SUGGEST_BELOW and not confident:
+            suggestion = _better_query(index, searcher, text, ranked.total, now)
     notice = "; ".join(n for n in (parsed.notice, sources.notice if sources else "") if n)
     result = SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
                           notice, ranked.facets, ranked.timeline, suggestion, sort,
@@ -517,6 +517,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         if corrected.total:  # with the filters too: otherwise "did you mean" stays a suggestion
             corrected.corrected_from, corrected.suggestion = text, None
             return corrected
+        result.suggestion = confident
     return result
 
 

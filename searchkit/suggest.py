@@ -35,8 +35,9 @@ def is_index_word(searcher: Searcher, word: str) -> bool:
     lowered = normalize_token(word)
     if lowered in stopwords():
         return True
-    reader = searcher.reader()
-    return any(lowered in reader.terms_within(field, lowered, 0) for field in SPELL_FIELDS)
+    reader, schema = searcher.reader(), searcher.schema
+    # A direct term lookup in the spelling fields (terms_within(word, 0) scans every term).
+    return any((schema[field].spelling_fieldname(field), lowered) in reader for field in SPELL_FIELDS)
 
 
 def correct_word(searcher: Searcher, word: str, max_edits: int = 2) -> str | None:

@@ -87,9 +87,44 @@ def test_licensed_article_credits_author_source_and_license(client, index):
     index.write([clean(Article(id="gv", title="Story", body="Text.", author="Ana", source="Global Voices",
                                license="CC BY 3.0 https://creativecommons.org/licenses/by/3.0/"))])
     page = main_html(client.get("/article/gv"))
-    assert ('This story by Ana originally appeared on Global Voices. License: CC BY 3.0 '
-            '<a href="https://creativecommons.org/licenses/by/3.0/" rel="noopener noreferrer">'
-            'https://creativecommons.org/licenses/by/3.0/</a>') in page
+    assert ('<p class="license">This story by Ana originally appeared on Global Voices.\n      License: '
+            '<a class="license-link" href="https://creativecommons.org/licenses/by/3.0/" '
+            'rel="license noopener noreferrer">CC BY 3.0</a>.</p>') in page
+
+
+def credit_text(page: str) -> str:
+    found = re.search(r'<p class="license">(.*?)</p>', page, re.S)
+    return " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+
+
+@pytest.mark.parametrize("source, author, license_text, expected", [
+    ("Global Voices", "Rebecca MacKinnon",
+     "CC BY 3.0 https://creativecommons.org/licenses/by/3.0/ - by the author in `author`, originally published by "
+     "Global Voices at `url`; converted from HTML to plain text, images, captions and embeds removed",
+     "This story by Rebecca MacKinnon originally appeared on Global Voices on 26 October 2004 (the original). "
+     "License: CC BY 3.0. Changes: converted from HTML to plain text, images, captions and embeds removed."),
+    ("Wikinews", "Wikinews contributors",
+     "CC BY 2.5 https://creativecommons.org/licenses/by/2.5/ - by Wikinews contributors, originally published by "
+     "Wikinews at `url`; converted to plain text, pull-quote attributions and the dateline removed",
+     "This story by Wikinews contributors originally appeared on Wikinews on 26 October 2004 (the original). "
+     "License: CC BY 2.5. Changes: converted to plain text, pull-quote attributions and the dateline removed."),
+    ("18F", "",
+     "Public domain (U.S. government work) and CC0 1.0 https://creativecommons.org/publicdomain/zero/1.0/ - "
+     "published by 18F (GSA); converted from Markdown to plain text, images and embeds removed",
+     "This story was published by 18F on 26 October 2004 (the original). License: Public domain (U.S. government "
+     "work) and CC0 1.0; no endorsement by the publisher is implied. Changes: converted from Markdown to plain "
+     "text, images and embeds removed."),
+])
+def test_each_publisher_of_the_demo_is_credited_as_its_license_asks(client, index, source, author, license_text,
+                                                                    expected):
+    index.write([clean(Article(id="lic", title="Story", body="Text.", author=author, source=source,
+                               url="https://example.org/story", published="2004-10-26T12:00:00+00:00",
+                               license=license_text))])
+    page = main_html(client.get("/article/lic"))
+    assert credit_text(page) == expected
+    license_url = license_text.split()[license_text.split().index("-") - 1]
+    assert f'href="{license_url}" rel="license noopener noreferrer"' in page
+    assert '(<a href="https://example.org/story" rel="noopener noreferrer">the original</a>)' in page
 
 
 def test_api_search_json(client):

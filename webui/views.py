@@ -22,6 +22,7 @@ from searchkit.similar import ArticleNotFoundError, similar
 from searchkit.snippets import highlight
 from searchkit.wording import plural
 
+from .credits import credit
 from .feed import Entry, render_feed
 from .params import SORT_LABELS, SearchParams
 from .timeline import bars
@@ -149,6 +150,7 @@ def article_page(article_id: str):
     if article.cluster and article.cluster != article.id:
         duplicate_of = _index().get(article.cluster)
     return render_template("article.html", article=article, paragraphs=paragraphs, q=q, title=title,
+                           credit=credit(article.license),
                            matches=counter[0], duplicate_of=duplicate_of,
                            similar=similar(_index(), article.id, limit=SIMILAR_SIZE),
                            back_url=url_for("web.search_page", q=q) if q else "")
