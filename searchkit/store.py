@@ -280,7 +280,6 @@ class Index:
         yield self._thread_searcher()
 
     def _thread_searcher(self) -> Searcher:
-        from .search import weighting
 
         me = threading.get_ident()
         cached = self._searchers.get(me)
@@ -297,7 +296,7 @@ class Index:
         if cached is not None:
             del self._searchers[me]
             cached[1].close()
-        opened = self._with_live(lambda ix: (self._current(), ix.searcher(weighting=weighting())))
+        opened = self._with_live(lambda ix: (self._current(), ix.searcher()))
         self._searchers[me] = opened
         return opened[1]
 
