@@ -85,7 +85,7 @@ class ParsedQuery:
     phrases: list[Phrase] = field(default_factory=list)
     filters: list[wq.Query] = field(default_factory=list)
     notice: str = ""
-    words: list[str] | None = None  # a plain-word query's stems, repeats kept (ranking.py ranks these)
+    words: list[str] | None = None  # a plain-word query's stems, repeats kept (engine/rank.py ranks these)
 
 
 

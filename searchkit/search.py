@@ -321,10 +321,10 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
                      max_expansions: int | None = None) -> Ranked:
-    """Any query ranked over all its matches at once, as arrays (ranking.py, engine/):
+    """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
     evaluator of engine/evaluate.py."""
-    from . import ranking
+    from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
     f = ranking_formulas
@@ -363,7 +363,7 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | dateti
     """For each hit with copies (cluster_size > 1): hit id -> the other articles of its
     cluster that match `text` and the since/until/source filters, newest first, highlighted;
     at most `limit` each. One evaluation of the query for the whole page."""
-    from . import ranking
+    from .engine import rank as ranking
 
     copies: dict[str, list[Hit]] = {}
     clustered = [h for h in hits if h.cluster_size > 1 and h.cluster]
@@ -389,7 +389,7 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | dateti
 def _query_form(parsed: ParsedQuery) -> tuple[list[str] | None, tuple[str, ...], wq.Query | None]:
     """(plain words, ()), (a phrase's words, its fields) or (None, (), the query tree): the
     three ways ranking.rank evaluates a query."""
-    from . import ranking
+    from .engine import rank as ranking
 
     if parsed.words:
         return parsed.words, (), None
