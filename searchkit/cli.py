@@ -108,8 +108,11 @@ class _StopSignals:
     record in hand and commit; a second one interrupts at once."""
 
     def __init__(self) -> None:
+        import os
+
         self.asked = False
         self._before: dict = {}
+        self._pid = os.getpid()  # worker processes forked meanwhile inherit the handler
 
     def __enter__(self) -> "_StopSignals":
         import signal
@@ -119,8 +122,14 @@ class _StopSignals:
         return self
 
     def _handle(self, number, frame) -> None:
+        import os
         import signal
 
+        if os.getpid() != self._pid:  # a worker: Ctrl-C is the importer's to handle, SIGTERM ends it
+            if number == signal.SIGTERM:
+                signal.signal(number, signal.SIG_DFL)
+                os.kill(os.getpid(), number)
+            return
         if self.asked:
             raise KeyboardInterrupt
         self.asked = True

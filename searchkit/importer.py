@@ -168,6 +168,7 @@ class Reading:
     on_input: Callable[[Input], None] = lambda source: None
     on_unchanged: Callable[[Unchanged], None] = lambda item: None
     on_failed_record: Callable[[str, str], None] = lambda key, message: None
+    on_key: Callable[[str, str], None] = lambda article_id, key: None
 
 
 def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = None,
@@ -216,12 +217,17 @@ def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = No
                         continue
                     if source and not record.source:
                         record.source = source
+                    key = record.origin.pop("key", "")
                     try:
-                        yield clean(record)
+                        article = clean(record)
                     except ExtractError as exc:
                         line = record.origin.get("line") or record.origin.get("record")
-                        key = record.origin.get("key", "") if record.origin.get("format") != "feed" else ""
+                        key = key if record.origin.get("format") != "feed" else ""  # a feed's other entries
                         failed(ExtractError(exc.reason, f"{where}:{line}" if line else where, key))
+                        continue
+                    if key:
+                        reading.on_key(article.id, key)
+                    yield article
             except NotArticlesError as exc:
                 if where in named:
                     on_error(f"{where}: {exc.reason}")
@@ -335,17 +341,17 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
                     done.extend((key, i) for i in part[1])
         ledger.committed(done)
 
+    def keyed(article_id: str, key: str) -> None:
+        waiting.setdefault(article_id, []).append(key)
+        part = parts.setdefault(key, [0, []])
+        part[0] += 1
+        part[1].append(article_id)
+
     def articles(finder: DuplicateFinder | None) -> Iterator[Article]:
         nonlocal clustered
         reading = Reading(ledger.known if resume else None, stop, procs, inputs.append, unchanged,
-                          ledger.failed)
+                          ledger.failed, keyed)
         for article in extract_all(paths, fmt, source, failed, next_file, noticed, files, max_record, reading):
-            key = article.origin.pop("key", "")
-            if key:
-                waiting.setdefault(article.id, []).append(key)
-                part = parts.setdefault(key, [0, []])
-                part[0] += 1
-                part[1].append(article.id)
             if finder:
                 match = finder.check(article.id, article.body, article.title)
                 article.cluster = match.cluster if match else article.id
