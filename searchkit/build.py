@@ -1,14 +1,12 @@
-"""Build new Whoosh segments from documents, in this process or in one process per core.
+"""Build new segments from documents, in this process or in one process per core.
 
 Whoosh's SegmentWriter pushes every posting through a pool that pickles it to a spill file,
-sorts the runs and merges them back (heapq + unpickling), then asks the segment on disk for
-each posting's document length again: about two thirds of an import's CPU time. A segment
-built here keeps its words in memory (a batch is a few thousand articles, so there is nothing
-to spill): each text field's words as term numbers in flat arrays (sidecar.SidecarWriter),
-sorted into postings by numpy once at the end, for the sidecar and for W3's postings alike.
-The files are what W3Codec writes and any Whoosh reader reads them; only the spelling words
-differ (Whoosh adds each one to document 0 once per article that contains it, this adds it
-once per segment), and small posting blocks are not compressed (postings.COMPRESS).
+sorts the runs and merges them back (heapq + unpickling): about two thirds of an import's
+CPU time. A segment built here keeps its words in memory (a batch is a few thousand
+articles, so there is nothing to spill): each text field's words as term numbers in flat
+arrays (engine.writer.WordRuns), sorted into postings by numpy once at the end and handed
+to searchkit's codec (engine.codec) a field at a time, so the files are exactly those the
+codec writes for Whoosh's own writer.
 
 Segments are independent, so a batch can be split between processes that each write one
 (build_parallel); the caller adds them all to the index in one commit (store.Index.write).
