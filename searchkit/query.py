@@ -29,6 +29,9 @@ from whoosh.query.wrappers import WrappingQuery
 from .analysis import analyze, news_analyzer
 from .bm25f import FieldsTerm
 from .dates import DateError, Span, parse_span
+from .engine.evaluate import expand_words
+from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
+                             SHORT_QUERY, USE_QTF)
 from .store import _naive_utc
 
 SEARCH_FIELDS = ("title", "body")
@@ -45,13 +48,6 @@ _FUZZY = re.compile(r"(?<![\w*?'])([^\W\d_][\w']*)~([12])?(?![\w~])")
 MAX_FUZZY_WORDS = 20
 MAX_QUERY_CHARS = 1_000
 
-# Ranking of plain words (tuned on Cranfield, kept to what holds for news; see README):
-# an article with every word gets ALL_WORDS_BOOST x its score again, and a pair of query
-# words next to each other (within PROXIMITY_SLOP positions) in the body adds PROXIMITY_BOOST.
-ALL_WORDS_BOOST = 1.0
-PROXIMITY_BOOST = 0.5
-PROXIMITY_SLOP = 3
-MAX_PROXIMITY_PAIRS = 6
 
 
 class Boosted(WrappingQuery):
@@ -96,9 +92,6 @@ class ParsedQuery:
     notice: str = ""
     words: list[str] | None = None  # a plain-word query's stems, repeats kept (ranking.py ranks these)
 
-
-SHORT_QUERY = 3  # words; up to this many, every word is meant: all-words boost applies
-USE_QTF = True
 
 
 def _word_query(stem: str, boost: float = 1.0) -> wq.Query:
@@ -328,10 +321,8 @@ def _expand_fuzzy(text: str, reader) -> str:
     """
     def replace(m: re.Match) -> str:
         word = m.group(1).lower()
-        found: set[str] = set()
-        for name in SEARCH_FIELDS:
-            found.update(reader.terms_within(name, word, int(m.group(2) or 1), prefix=1))
-        words = sorted(w for w in found if w.replace("'", "").isalnum())[:MAX_FUZZY_WORDS]
+        found = expand_words(reader, SEARCH_FIELDS, word, int(m.group(2) or 1), prefix=1).terms
+        words = [w for w in found if w.replace("'", "").isalnum()][:MAX_FUZZY_WORDS]
         if not words:
             return m.group(1)
         return "(" + " OR ".join(words) + ")" if len(words) > 1 else words[0]
