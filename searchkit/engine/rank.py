@@ -109,55 +109,60 @@ class _Query:
         self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
 
 
-def _score(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
+def _score(q: _Query, segments: list[_Segment], keep: np.ndarray):
     """The matches in all segments at once (one pass per word over every segment's postings
     together, so the cost does not grow with the number of segments): global docnums, base
     scores and each pair's possible bonus (both words' body BM25, where both are in the body).
-    `keep` is the documents that may match (live and through the filter)."""
+    `keep` is the documents that may match (live and through the filter). Every array is
+    the size of the posting lists, never of the index."""
     k1 = scoring.K1
-    total = np.zeros(n)
-    present = np.zeros(n, dtype=np.int16)
-    body_scores = []
+    word_docs, word_scores, body_scores = [], [], []
     for w in range(len(q.words)):
-        tf = np.zeros(n)
+        found, parts = [], []
         body = None
         for name in SEARCH_FIELDS:
-            parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
-                     for seg, (ids, weights, _) in ((seg, q.postings[s][w][name]) for s, seg in enumerate(segments))
-                     if len(ids)]
-            if not parts:
+            per_seg = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
+                       for seg, (ids, weights, _) in ((seg, q.postings[s][w][name]) for s, seg in enumerate(segments))
+                       if len(ids)]
+            if not per_seg:
                 continue
-            ids = np.concatenate([p[0] for p in parts])
-            weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
-            lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
+            ids = np.concatenate([p[0] for p in per_seg])
+            weights = np.concatenate([p[1] for p in per_seg]).astype(np.float64)
+            lengths = np.concatenate([p[2] for p in per_seg]) / q.avg[name]
             b = scoring.field_b(name)
-            tf[ids] += scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
+            found.append(ids)
+            parts.append(scoring.field_weight(name) * weights / ((1 - b) + b * lengths))
             if name == "body" and q.pairs:
                 body_norm = (1 - scoring.B) + scoring.B * lengths
                 body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm))
-        has = np.flatnonzero(tf)
-        if not len(has):
-            body_scores.append(None)
-            continue
-        t = tf[has]
-        total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
-        present[has] += 1
         body_scores.append(body)
-    docs = np.flatnonzero((present > 0) & keep)
+        if not found:
+            continue
+        docs, where = np.unique(np.concatenate(found), return_inverse=True)
+        t = np.bincount(where, weights=np.concatenate(parts), minlength=len(docs))
+        word_docs.append(docs)
+        word_scores.append(q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1))
+    if not word_docs:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0), [np.zeros(0) for _ in q.pairs]
+    docs, where = np.unique(np.concatenate(word_docs), return_inverse=True)
+    total = np.bincount(where, weights=np.concatenate(word_scores), minlength=len(docs))
+    present = np.bincount(where, minlength=len(docs))
     if q.all_words != 1.0:
         total[present == len(q.words)] *= q.all_words
-    base = total[docs]
+    kept = keep[docs]
+    docs, base = docs[kept], total[kept]
     bonus = []
     for a, b in q.pairs:
-        if body_scores[a] is None or body_scores[b] is None:
-            bonus.append(np.zeros(len(docs)))
-            continue
-        both = np.zeros(n)
-        count = np.zeros(n, dtype=np.int8)
-        for ids, scores in (body_scores[a], body_scores[b]):
-            both[ids] += scores
-            count[ids] += 1
-        bonus.append(np.where(count[docs] == 2, both[docs], 0.0))
+        possible = np.zeros(len(docs))
+        if body_scores[a] is not None and body_scores[b] is not None:
+            (ids_a, scores_a), (ids_b, scores_b) = body_scores[a], body_scores[b]
+            both, i, j = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
+            rows = np.searchsorted(docs, both)
+            inside = rows < len(docs)
+            inside[inside] = docs[rows[inside]] == both[inside]
+            possible[rows[inside]] = (scores_a[i] + scores_b[j])[inside]
+        bonus.append(possible)
     return docs, base, bonus
 
 
@@ -361,7 +366,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
-        docnum, base, pair_bonus = _score(q, segments, len(keep), keep)
+        docnum, base, pair_bonus = _score(q, segments, keep)
     return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bonus)
 
 
