@@ -312,7 +312,7 @@ def _phrases(text: str) -> list[Phrase]:
     return found
 
 
-def _expand_fuzzy(text: str, reader) -> str:
+def expand_fuzzy(text: str, reader) -> str:
     """Replace word~ (word~2) by the real index words within 1 (2) edits: "(government OR governor)".
 
     Fuzzy matching works on the words people typed, not on stems: "goverment" is one edit
@@ -341,7 +341,7 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         raise QueryError("empty query: type some words to search for")
     rest, filters, problems = _take_dates(text, now)
     if reader is not None and "~" in rest:
-        rest = _expand_fuzzy(rest, reader)
+        rest = expand_fuzzy(rest, reader)
     notice = ""
     if problems:
         notice = problems[0].rstrip(".") + ": searched for it as words"

@@ -57,6 +57,51 @@ def weighting() -> scoring.WeightingModel:
     return NewsBM25F(B=B, K1=K1)
 
 
+class StatsSearcher(Searcher):
+    """A Whoosh searcher that scores with a CorpusStats (a sharded index's, summed over its
+    shards) instead of its own index's statistics: the hook of the queries that Whoosh's
+    collector still ranks (boolean, wildcard, fuzzy, field terms, more-like-this) until the
+    array evaluator ranks them all with `stats=` itself (issue 15).
+
+    Whoosh's scorers ask the top searcher (get_parent()) for N, document frequencies and
+    average field lengths; those answer from the stats here. A term the stats do not hold
+    (a cluster id counted for collapse) keeps this index's own frequency.
+    """
+
+    def __init__(self, reader, stats: CorpusStats | None = None, **kwargs) -> None:
+        super().__init__(reader, **kwargs)
+        self.stats = stats
+        if stats is not None:
+            local = self.doc_frequency  # the reader's, which Searcher copies onto itself
+
+            def doc_frequency(fieldname: str, text) -> int:
+                word = text.decode("utf-8") if isinstance(text, bytes) else text
+                found = stats.df.get((fieldname, word))
+                return local(fieldname, text) if found is None else found
+
+            self.doc_frequency = doc_frequency
+
+    @classmethod
+    def over(cls, searcher: Searcher, stats: CorpusStats) -> "StatsSearcher":
+        """A searcher reading what `searcher` reads (no files opened again), scoring with `stats`."""
+        return cls(searcher.reader(), stats=stats, weighting=searcher.weighting, closereader=False)
+
+    def doc_count_all(self) -> int:
+        return self.stats.doc_count if self.stats is not None else super().doc_count_all()
+
+    def field_length(self, fieldname: str) -> int:
+        if self.stats is not None and fieldname in self.stats.field_length:
+            return self.stats.field_length[fieldname]
+        return super().field_length(fieldname)
+
+    def avg_field_length(self, fieldname: str, default=None):
+        if self.stats is None:
+            return super().avg_field_length(fieldname, default)
+        if not self.schema[fieldname].scorable:
+            return default
+        return self.field_length(fieldname) / (self.doc_count_all() or 1)
+
+
 @dataclass
 class Hit:
     """One ranked result: an article, its score and its highlighted title and snippet.
@@ -133,6 +178,12 @@ class SearchResult:
     timeline: list[TimelineBucket] = field(default_factory=list)
     suggestion: str | None = None
     sort: str = "relevance"
+    # The first and last publication moments among the counted matches (what the timeline's
+    # unit was chosen from), so that the timelines of several shards can be merged exactly.
+    span: tuple[datetime, datetime] | None = None
+    # A sharded index's search that some shards could not answer: their names (shards.py).
+    partial: bool = False
+    missing: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -146,6 +197,7 @@ class SearchResult:
             "facets": {name: [[key, count] for key, count in pairs] for name, pairs in self.facets.items()},
             "timeline": [b.to_dict() for b in self.timeline],
             "hits": [h.to_dict() for h in self.hits],
+            **({"partial": True, "missing": list(self.missing)} if self.partial else {}),
         }
 
 
@@ -273,8 +325,12 @@ def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
     return facets, buckets
 
 
+def _span(dates: dict[datetime, int]) -> tuple[datetime, datetime] | None:
+    return (min(dates), max(dates)) if dates else None
+
+
 def _facets(searcher: Searcher, results, displaced: list[int]
-            ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
+            ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket], tuple | None]:
     sources = dict(results.groups("source"))
     dates: dict[datetime, int] = {}
     for moment, count in results.groups("published").items():
@@ -288,7 +344,8 @@ def _facets(searcher: Searcher, results, displaced: list[int]
         moment = _aware(fields.get("published"))
         if moment in dates:
             dates[moment] -= 1
-    return _facet_lists(sources, {moment: count for moment, count in dates.items() if count > 0})
+    dates = {moment: count for moment, count in dates.items() if count > 0}
+    return (*_facet_lists(sources, dates), _span(dates))
 
 
 def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -388,6 +445,11 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     the shards of a sharded index (engine.collect_stats on each, summed), so every shard
     scores as the whole collection would.
     """
+    sharded = getattr(index, "search_shards", None)  # a shards.ShardedIndex searches its shards
+    if sharded is not None:
+        return sharded(text, limit=limit, page=page, sort=sort, since=since, until=until, source=source,
+                       snippet_chars=snippet_chars, facets=facets, collapse=collapse, snippets=snippets,
+                       now=now)
     started = time.perf_counter()
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
@@ -395,6 +457,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     page = max(1, min(int(page), MAX_PAGE))
     flt = filter_query(since, until, source, now)
     with index.searcher() as searcher:
+        if stats is not None:
+            searcher = StatsSearcher.over(searcher, stats)
         parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
         flt = _combine([flt, *parsed.filters])
         wanted = page * limit
@@ -412,7 +476,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         if ranked.total < SUGGEST_BELOW:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
-                        parsed.notice, ranked.facets, ranked.timeline, suggestion, sort)
+                        parsed.notice, ranked.facets, ranked.timeline, suggestion, sort, ranked.span)
 
 
 @dataclass
@@ -426,6 +490,7 @@ class Ranked:
     timeline: list[TimelineBucket]
     sizes_by_docnum: dict[int, int] | None = None
     query: wq.Query | None = None  # the Whoosh query that matched, to count cluster sizes with
+    span: tuple[datetime, datetime] | None = None  # first and last publication counted
 
     def cluster_sizes(self, searcher: Searcher, listed: list[tuple[str, int]]) -> dict[str, int]:
         """{cluster: matching articles} for the listed (cluster, docnum) pairs."""
@@ -457,8 +522,8 @@ def rank_with_whoosh(searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | No
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
     total = kept[0] - len(displaced) if collapse else len(results)
-    facet_counts, buckets = _facets(searcher, results, displaced) if facets else ({}, [])
-    return Ranked(docs, total, facet_counts, buckets, query=q)
+    facet_counts, buckets, span = _facets(searcher, results, displaced) if facets else ({}, [], None)
+    return Ranked(docs, total, facet_counts, buckets, query=q, span=span)
 
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
@@ -489,10 +554,11 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
     docs = ranked.docs
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
-    facet_counts, buckets = ({}, [])
+    facet_counts, buckets, span = ({}, [], None)
     if facets:
-        facet_counts, buckets = _facet_lists(ranked.sources, {_aware(m): c for m, c in ranked.dates.items()})
-    return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes)
+        dates = {_aware(m): c for m, c in ranked.dates.items()}
+        facet_counts, buckets, span = (*_facet_lists(ranked.sources, dates), _span(dates))
+    return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes, span=span)
 
 
 def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None) -> str | None:
@@ -509,4 +575,4 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
 
 __all__ = ["Hit", "SearchResult", "TimelineBucket", "search", "filter_query", "make_hit", "timeline",
            "rank_with_arrays", "rank_with_whoosh", "Ranked",
-           "weighting", "QueryError", "SORTS"]
+           "weighting", "StatsSearcher", "QueryError", "SORTS"]

@@ -286,12 +286,11 @@ class Index:
         cached = self._searchers.get(me)
         generation = self._current()
         if cached is not None and cached[0] == generation:
+            # Not Whoosh's refresh(): it reuses a segment's reader by segment id, with the
+            # deletions it had then, so articles an import replaced came back as matches.
             try:
                 if cached[1].up_to_date():
                     return cached[1]
-                fresh = cached[1].refresh()
-                self._searchers[me] = (generation, fresh)
-                return fresh
             except (OSError, whoosh.index.EmptyIndexError):
                 pass  # its files are gone (a reindex finished meanwhile): open the new ones
         if cached is not None:
