@@ -120,12 +120,16 @@ def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = No
                 on_error: Callable[[str], None] = lambda message: None,
                 on_file: Callable[[str], None] = lambda name: None,
                 on_notice: Callable[[str], None] = lambda message: None,
-                files: list[str | Path] | None = None) -> Iterator[Article]:
-    """Clean articles from every file under `paths`; failures go to on_error as `where: reason`."""
+                files: list[str | Path] | None = None, options: ExtractOptions | None = None) -> Iterator[Article]:
+    """Clean articles from every file under `paths`; failures go to on_error as `where: reason`.
+
+    `options` are the extraction options of a larger run this is part of (the repeated lines
+    learnt over all its files: cluster.py extracts one file per worker task)."""
     paths = list(paths)
     files = list(iter_files(paths)) if files is None else files
     named = {str(p) for p in paths}
-    options = ExtractOptions(repeated_lines=learn_corpus_lines(files, fmt))
+    if options is None:
+        options = ExtractOptions(repeated_lines=learn_corpus_lines(files, fmt))
     for path in files:
         where = "<stdin>" if path == "-" else str(path)
         on_file(where)
@@ -160,13 +164,16 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
                  on_error: Callable[[str], None] = lambda message: None,
                  on_notice: Callable[[str], None] = lambda message: None,
                  on_progress: Callable[[Progress], None] = lambda progress: None,
-                 dedupe: bool = True, procs: int | None = None) -> ImportReport:
+                 dedupe: bool = True, procs: int | None = None,
+                 extract: Callable[..., Iterable[Article]] | None = None) -> ImportReport:
     """Import every file under `paths` into `index`; never stops at a bad file.
 
     Articles are indexed by `procs` processes (default: one per core; see store.Index.write);
     extraction and duplicate detection stay in this one, in file order.
 
     Each article's `cluster` is set to the first stored article it duplicates (dedupe.py).
+    `extract(on_error, on_file, on_notice)` replaces extract_all as the source of the articles
+    (cluster.py: extracted on a cluster's workers, in file order).
     """
     from .dedupe import DuplicateFinder
 
@@ -198,7 +205,9 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
 
     def articles(finder: DuplicateFinder | None) -> Iterator[Article]:
         nonlocal clustered
-        for article in extract_all(paths, fmt, source, failed, next_file, noticed, files):
+        source_articles = (extract(failed, next_file, noticed) if extract is not None
+                           else extract_all(paths, fmt, source, failed, next_file, noticed, files))
+        for article in source_articles:
             if finder:
                 match = finder.check(article.id, article.body, article.title)
                 article.cluster = match.cluster if match else article.id

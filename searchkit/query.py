@@ -237,6 +237,21 @@ def _fields_terms(q: wq.Query) -> wq.Query:
     return q
 
 
+def _scored_patterns(q: wq.Query) -> wq.Query:
+    """`parliam*` scored as the BM25 of the words it expands to, always.
+
+    Whoosh's Prefix and Wildcard score 1 per field wherever a segment holds two or more of
+    their words, but BM25 where it holds one, so an article's score depended on how the
+    index happened to be cut into segments (or shards): the same article scored differently
+    after another import.
+    """
+    if isinstance(q, (wq.Prefix, wq.Wildcard)) and q.constantscore:
+        return q.__class__(q.fieldname, q.text, boost=q.boost, constantscore=False)
+    if isinstance(q, (wq.CompoundQuery, wq.BinaryQuery, wq.Not, WrappingQuery)):
+        return q.apply(_scored_patterns)
+    return q
+
+
 def _not_excludes(q: wq.Query) -> wq.Query:
     """Make `a NOT b` mean "a, but not b" (Whoosh's OR grouping reads it as "a, or not b")."""
     if isinstance(q, wq.Or):
@@ -358,7 +373,7 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
     if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
-    q = _fields_terms(_not_excludes(q))
+    q = _fields_terms(_not_excludes(_scored_patterns(q)))
     if isinstance(q, wq.Not):  # only exclusions: everything except them
         q = wq.AndNot(wq.Every(), q.query)
     stems = _positive_terms(q)

@@ -137,6 +137,9 @@ class Runner(Protocol):
     def close(self) -> None:
         """Release what the runner holds (a cluster it started)."""
 
+    def for_index(self, sharded: "ShardedIndex") -> "Runner":
+        """A runner for another sharded index on the same cluster (closing it closes nothing)."""
+
 
 class LocalRunner:
     """Runs each shard's task in this process, one shard after another."""
@@ -156,6 +159,9 @@ class LocalRunner:
 
     def close(self) -> None:
         pass
+
+    def for_index(self, sharded: "ShardedIndex") -> "LocalRunner":
+        return LocalRunner(sharded)
 
 
 # -- tasks: what runs on one shard (module functions, so a Dask worker can import them) ----
@@ -336,6 +342,7 @@ class ShardedIndex:
     """A sharded index directory (see the module docstring). Use open_sharded() or create()."""
 
     sharded = True
+    batch = BATCH  # articles per commit and per shard's segment
 
     def __init__(self, path: Path, manifest: Manifest, lock_timeout: float = LOCK_TIMEOUT,
                  on_lock_wait: Callable[[], None] | None = None) -> None:
@@ -366,6 +373,13 @@ class ShardedIndex:
     def shard_name(self, shard: int) -> str:
         spec = self.manifest.shards[shard]
         return spec.path + (f" (on {spec.worker})" if spec.worker else "")
+
+    def group_by_cluster_shard(self, hits: list[Hit]) -> dict[int, list[Hit]]:
+        """Hits grouped by the shard holding their near-duplicate cluster (and so every copy)."""
+        groups: dict[int, list[Hit]] = {}
+        for hit in hits:
+            groups.setdefault(shard_of(hit.cluster or hit.id, self.count), []).append(hit)
+        return groups
 
     def use(self, runner: Runner) -> None:
         """Run the shards' work with `runner` (cluster.DaskRunner) from now on."""
@@ -456,14 +470,14 @@ class ShardedIndex:
         finally:
             os.close(handle)
 
-    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None) -> WriteReport:
+    def write(self, articles: Iterable[Article], batch: int | None = None, procs: int | None = None) -> WriteReport:
         """Add or update articles, each on its shard, committing every `batch` per shard.
 
         The same counts as Index.write. An article written to a shard other than the one
         holding an older copy (its cluster changed) is removed from that one.
         """
         with self.writing():
-            return ShardWriter(self, batch).run(articles)
+            return ShardWriter(self, batch or self.batch).run(articles)
 
     def delete(self, ids: Iterable[str]) -> list[str]:
         """Remove articles by id from whichever shard holds them; returns the ids none held."""
@@ -492,7 +506,7 @@ class ShardedIndex:
             specs = [ShardSpec(f"{generation}/{i:03d}", workers[i % len(workers)] if workers else None)
                      for i in range(shards)]
             target = ShardedIndex(self.path, Manifest(specs), self.lock_timeout)
-            target.use(self.runner)
+            target.use(self.runner.for_index(target))
             old = [self.shard_path(s) for s in self._all()]
             try:
                 _create_shards(target)
@@ -587,8 +601,9 @@ class _CollectionReader:
 
 class ShardWriter:
     """One write into a sharded index: articles routed to their shards, a batch per shard
-    committed whenever `batch` articles for it have come (by the runner: on a worker in a
-    cluster), with the same added / updated / duplicate counts as one index's write."""
+    committed whenever `batch` articles for it have come, with the same added / updated /
+    duplicate counts as one index's write. On a cluster (a runner with submit_after) each
+    batch is a task on a worker, one at a time per shard, while the next batches are read."""
 
     def __init__(self, sharded: ShardedIndex, batch: int) -> None:
         self.sharded = sharded
@@ -596,20 +611,29 @@ class ShardWriter:
         self.report = WriteReport()
         self.pending: list[list[Article]] = [[] for _ in range(sharded.count)]
         self.seen: set[str] = set()  # ids read in this write
-        self.written: set[str] = set()  # ids committed by this write
+        self.written: set[str] = set()  # ids committed (or handed to a worker) by this write
+        self.last: dict[int, Any] = {}  # shard -> its latest task (a future), on a cluster
+        self.inflight: dict[int, list[tuple[str, Any, int]]] = {}  # shard -> (kind, future, n)
 
     def run(self, articles: Iterable[Article], count_only: bool = False) -> WriteReport:
         count = self.sharded.count
-        for article in articles:
-            if article.id in self.seen:
-                self.report.duplicates += 1
-            self.seen.add(article.id)
-            shard = shard_of(routing_key(article), count)
-            self.pending[shard].append(article)
-            if len(self.pending[shard]) >= self.batch:
+        try:
+            for article in articles:
+                if article.id in self.seen:
+                    self.report.duplicates += 1
+                self.seen.add(article.id)
+                shard = shard_of(routing_key(article), count)
+                self.pending[shard].append(article)
+                if len(self.pending[shard]) >= self.batch:
+                    self.flush(shard, moved=not count_only)
+            for shard in range(count):
                 self.flush(shard, moved=not count_only)
-        for shard in range(count):
-            self.flush(shard, moved=not count_only)
+            for shard in list(self.inflight):
+                self._settle(shard)
+        finally:
+            for tasks in self.inflight.values():  # after a failure: nothing more is started
+                for _, future, _ in tasks:
+                    future.cancel()
         return self.report
 
     def flush(self, shard: int, moved: bool = True) -> None:
@@ -617,20 +641,49 @@ class ShardWriter:
         if not articles:
             return
         ids = [a.id for a in articles]
-        found, failures = self.sharded._answers(task_write, articles, shards=[shard], create=True)
-        self.sharded._require_all(failures, f"write to shard {self.sharded.shard_name(shard)}")
-        report: WriteReport = found[shard]
         again = len(set(ids) & self.written)  # committed earlier in this write: not an update
+        self.written.update(ids)
+        others = [s for s in range(self.sharded.count) if s != shard] if moved else []
+        submit = getattr(self.sharded.runner, "submit_after", None)
+        if submit is None:
+            found, failures = self.sharded._answers(task_write, articles, shards=[shard], create=True)
+            self.sharded._require_all(failures, f"write to shard {self.sharded.shard_name(shard)}")
+            self._count_write(found[shard], again)
+            if others:
+                removed, failures = self.sharded._answers(task_remove_moved, ids, shards=others)
+                self.sharded._require_all(failures, "update articles that changed shard")
+                self._count_moved(sum(removed.values()))
+            return
+        self._settle(shard)  # one batch of a shard at a time in flight: bounded memory, in order
+        future = submit(task_write, shard, self.last.get(shard), articles, create=True)
+        self.last[shard] = future
+        self.inflight.setdefault(shard, []).append(("write", future, again))
+        for other in others:
+            future = submit(task_remove_moved, other, self.last.get(other), ids, create=True)
+            self.last[other] = future
+            self.inflight.setdefault(other, []).append(("moved", future, 0))
+
+    def _settle(self, shard: int) -> None:
+        outcome = self.sharded.runner.outcome
+        for kind, future, again in self.inflight.pop(shard, []):
+            try:
+                result = outcome(future)
+            except SearchkitError as exc:
+                raise SearchkitError(f"cannot write to shard {self.sharded.shard_name(shard)} ({exc}): "
+                                     "the batches committed before are kept; run the same import again "
+                                     "to finish") from None
+            if kind == "write":
+                self._count_write(result, again)
+            else:
+                self._count_moved(result)
+
+    def _count_write(self, report: WriteReport, again: int) -> None:
         self.report.added += report.added
         self.report.updated += report.updated - again
-        if moved and self.sharded.count > 1:
-            others = [s for s in range(self.sharded.count) if s != shard]
-            removed, failures = self.sharded._answers(task_remove_moved, ids, shards=others)
-            self.sharded._require_all(failures, "update articles that changed shard")
-            moved_count = sum(removed.values())
-            self.report.added -= moved_count
-            self.report.updated += moved_count
-        self.written.update(ids)
+
+    def _count_moved(self, moved: int) -> None:
+        self.report.added -= moved
+        self.report.updated += moved
 
 
 # -- merging the shards' answers -----------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from whoosh import query as wq
 
+from searchkit.errors import SearchkitError
 from searchkit.query import QueryError, parse
 from searchkit.search import Hit, filter_query, make_hit
 from searchkit.store import Index
@@ -23,6 +24,13 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | None =
     copies: dict[str, list[Hit]] = {}
     clustered = [h for h in hits if h.cluster_size > 1 and h.cluster]
     if not clustered:
+        return copies
+    if getattr(index, "sharded", False):  # a cluster's copies all live on its shard (shards.py)
+        for shard, group in index.group_by_cluster_shard(clustered).items():
+            try:
+                copies.update(cluster_copies(index.shard(shard), group, text, since, until, source, limit))
+            except SearchkitError:
+                continue  # a shard this process cannot read: the hit shows without its copies
         return copies
     page_filter = [f for f in [filter_query(since, until, source)] if f is not None]
     with index.searcher() as searcher:

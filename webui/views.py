@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from searchkit.errors import SearchkitError
 from searchkit.query import QueryError, parse
+from searchkit.schema import build_schema
 from searchkit.search import SORTS, SearchResult, search
 from searchkit.similar import ArticleNotFoundError, similar
 from searchkit.snippets import highlight
@@ -132,9 +133,8 @@ def article_page(article_id: str):
     phrases: list = []
     if q:
         try:
-            with _index().searcher() as searcher:
-                parsed = parse(q, searcher.schema)
-                stems, phrases = parsed.stems, parsed.phrases
+            parsed = parse(q, build_schema())
+            stems, phrases = parsed.stems, parsed.phrases
         except QueryError:
             pass
     counter = [0]
