@@ -4,7 +4,7 @@
     runner = connect("local:4")                            # a LocalCluster of 4 processes here
     sharded.use(runner)                                    # shards.ShardedIndex
     search(sharded, "raqqa")                               # every shard searched on a worker
-    import_files(sharded, runner, ["news/"])               # read and extracted on the workers
+    import_paths(sharded, ["news/"])                       # each shard's batches written on a worker
     runner.close()
 
 Dask does the scheduling, the data transfer, the retries and the deployment (SSH, SLURM
@@ -32,8 +32,6 @@ from .shards import ShardedIndex, ShardFailure
 SHARD_TIMEOUT = 30.0
 # Seconds to reach a scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT = 10.0
-# Files extracted at once on the workers (bounds what waits in memory for the coordinator).
-EXTRACT_AHEAD = 8
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
 
 
@@ -199,66 +197,4 @@ def connect(address: str, timeout: float | None = None) -> DaskRunner:
     return DaskRunner(client, address)
 
 
-# -- importing on the workers ---------------------------------------------------------------
-
-
-def extract_file(path: str, fmt: str, source: str | None, repeated_lines: frozenset[str]
-                 ) -> tuple[list[Article], list[str], list[str]]:
-    """A worker's part of an import: the clean articles of one file, its failures and notices."""
-    from .extract import ExtractOptions
-    from .importer import extract_all
-
-    failed: list[str] = []
-    notices: list[str] = []
-    options = ExtractOptions(repeated_lines=repeated_lines)
-    articles = list(extract_all([path], fmt, source, failed.append, on_notice=notices.append,
-                                files=[Path(path) if path != "-" else path], options=options))
-    return articles, failed, notices
-
-
-def extracted(runner: DaskRunner, files: list, fmt: str, source: str | None, repeated_lines: frozenset[str],
-              on_error: Callable[[str], None], on_notice: Callable[[str], None],
-              on_file: Callable[[str], None]) -> Iterator[Article]:
-    """The articles of `files`, in file order, each file read and extracted by a worker
-    (EXTRACT_AHEAD files in flight), for the coordinator to check for duplicates and route."""
-    pending = []
-    queue = list(files)
-    queue.reverse()
-    while queue or pending:
-        while queue and len(pending) < EXTRACT_AHEAD:
-            path = queue.pop()
-            pending.append((path, runner.client.submit(extract_file, str(path), fmt, source, repeated_lines,
-                                                       pure=False)))
-        path, future = pending.pop(0)
-        on_file(str(path))
-        try:
-            articles, failures, notices = future.result()
-        except Exception as exc:  # noqa: BLE001 - a file that killed its worker (or failed there) is that file's failure
-            on_error(f"{path}: cannot extract on the cluster ({type(exc).__name__}: {exc})")
-            continue
-        for message in failures:
-            on_error(message)
-        for message in notices:
-            on_notice(message)
-        yield from articles
-
-
-def import_files(sharded: ShardedIndex, paths: Sequence[str], fmt: str = "auto", source: str | None = None,
-                 *, runner: DaskRunner, **callbacks):
-    """importer.import_paths on a cluster: files read and extracted on the workers, duplicates
-    checked here in file order (one signature database for the collection), each shard's
-    batches committed by one worker at a time. Returns an importer.ImportReport."""
-    from .importer import import_paths, iter_files, learn_corpus_lines
-
-    if "-" in paths:
-        raise ClusterError("reading stdin (-) is not done on a cluster: write it to a file the workers can read")
-    files = list(iter_files(paths))
-    lines = learn_corpus_lines(files, fmt)
-
-    def extract(on_error, on_file, on_notice):
-        return extracted(runner, files, fmt, source, lines, on_error, on_notice, on_file)
-
-    return import_paths(sharded, paths, fmt, source, extract=extract, **callbacks)
-
-
-__all__ = ["DaskRunner", "ClusterError", "connect", "import_files", "SHARD_TIMEOUT"]
+__all__ = ["DaskRunner", "ClusterError", "connect", "SHARD_TIMEOUT"]

@@ -22,13 +22,12 @@ from whoosh import qparser
 from whoosh import query as wq
 from whoosh.qparser import syntax
 from whoosh.qparser.plugins import PhrasePlugin
-from whoosh.matching import WrappingMatcher
 from whoosh.query import spans
 from whoosh.query.wrappers import WrappingQuery
 
 from .analysis import analyze, news_analyzer
-from .bm25f import FieldsTerm
 from .dates import DateError, Span, parse_span
+from .engine.evaluate import FieldsTerm, expand_words
 from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
                              SHORT_QUERY, USE_QTF)
 from .store import _naive_utc
@@ -50,7 +49,7 @@ MAX_QUERY_CHARS = 1_000
 
 
 class Boosted(WrappingQuery):
-    """A query whose scores are multiplied by `boost` (Whoosh's span queries ignore boosts)."""
+    """A query whose scores are multiplied by `boost` (Whoosh's span queries have no boost)."""
 
     def __init__(self, child: wq.Query, boost: float = 1.0) -> None:
         self.child = child
@@ -62,9 +61,6 @@ class Boosted(WrappingQuery):
     def with_boost(self, boost: float) -> "Boosted":
         return self.__class__(self.child, boost)
 
-    def matcher(self, searcher, context=None):
-        m = self.child.matcher(searcher, context)
-        return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
 class QueryError(ValueError):
@@ -89,7 +85,7 @@ class ParsedQuery:
     phrases: list[Phrase] = field(default_factory=list)
     filters: list[wq.Query] = field(default_factory=list)
     notice: str = ""
-    words: list[str] | None = None  # a plain-word query's stems, repeats kept (ranking.py ranks these)
+    words: list[str] | None = None  # a plain-word query's stems, repeats kept (engine/rank.py ranks these)
 
 
 
@@ -208,7 +204,7 @@ def _positive_terms(q: wq.Query) -> set[str]:
 
 
 def _fields_terms(q: wq.Query) -> wq.Query:
-    """Score a word searched in both title and body with true BM25F (bm25f.FieldsTerm).
+    """Score a word searched in both title and body with true BM25F (FieldsTerm).
 
     Whoosh's parser turns a word into Or(title:w, body:w) and flattens nested ORs, so the
     pairs are found among an OR's terms by their text.
@@ -335,10 +331,8 @@ def expand_fuzzy(text: str, reader) -> str:
     """
     def replace(m: re.Match) -> str:
         word = m.group(1).lower()
-        found: set[str] = set()
-        for name in SEARCH_FIELDS:
-            found.update(reader.terms_within(name, word, int(m.group(2) or 1), prefix=1))
-        words = sorted(w for w in found if w.replace("'", "").isalnum())[:MAX_FUZZY_WORDS]
+        found = expand_words(reader, SEARCH_FIELDS, word, int(m.group(2) or 1), prefix=1).terms
+        words = [w for w in found if w.replace("'", "").isalnum()][:MAX_FUZZY_WORDS]
         if not words:
             return m.group(1)
         return "(" + " OR ".join(words) + ")" if len(words) > 1 else words[0]

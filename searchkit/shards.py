@@ -273,10 +273,12 @@ def task_terms_within(index: Index, fieldname: str, text: str, maxdist: int, pre
 def task_count(index: Index, text: str, now: datetime | None) -> int:
     """How many articles match `text` (unfiltered, uncollapsed), as did-you-mean compares."""
     from .query import QueryError, parse
+    from .search import rank_with_arrays
 
     with index.searcher() as searcher:
         try:
-            return len(searcher.search(parse(text, searcher.schema, now=now).query, limit=1))
+            parsed = parse(text, searcher.schema, now=now)
+            return rank_with_arrays(index, searcher, parsed, None, "relevance", 1, False, False).total
         except QueryError:
             return 0
 
@@ -288,11 +290,10 @@ def task_stored(index: Index, article_id: str) -> dict | None:
 
 def task_similar(index: Index, fields: dict, terms: list[tuple[str, float]], limit: int,
                  stats: CorpusStats) -> list[Hit]:
-    from .search import StatsSearcher
     from .similar import similar_to
 
     with index.searcher() as searcher:
-        return similar_to(StatsSearcher.over(searcher, stats), fields, terms, limit)
+        return similar_to(index, searcher, fields, terms, limit, stats=stats)
 
 
 def task_get(index: Index, article_id: str) -> Article | None:
@@ -470,14 +471,15 @@ class ShardedIndex:
         finally:
             os.close(handle)
 
-    def write(self, articles: Iterable[Article], batch: int | None = None, procs: int | None = None) -> WriteReport:
+    def write(self, articles: Iterable[Article], batch: int | None = None, procs: int | None = None,
+              on_commit: Callable[[dict[str, None]], None] | None = None) -> WriteReport:
         """Add or update articles, each on its shard, committing every `batch` per shard.
 
         The same counts as Index.write. An article written to a shard other than the one
         holding an older copy (its cluster changed) is removed from that one.
         """
         with self.writing():
-            return ShardWriter(self, batch or self.batch).run(articles)
+            return ShardWriter(self, batch or self.batch, on_commit).run(articles)
 
     def delete(self, ids: Iterable[str]) -> list[str]:
         """Remove articles by id from whichever shard holds them; returns the ids none held."""
@@ -530,11 +532,13 @@ class ShardedIndex:
     def search_shards(self, text: str, *, limit: int = 10, page: int = 1, sort: str = "relevance",
                       since=None, until=None, source: str | None = None, snippet_chars: int = 300,
                       facets: bool = True, collapse: bool = True, snippets: bool = True,
-                      now: datetime | None = None, stats: CorpusStats | None = None) -> SearchResult:
+                      now: datetime | None = None, deadline: float | None = None,
+                      max_expansions: int | None = None) -> SearchResult:
         """search() over every shard: the results one index holding every article would give."""
         return ShardSearch(self).run(text, limit=limit, page=page, sort=sort, since=since, until=until,
                                      source=source, snippet_chars=snippet_chars, facets=facets,
-                                     collapse=collapse, snippets=snippets, now=now)
+                                     collapse=collapse, snippets=snippets, now=now,
+                                     max_expansions=max_expansions)
 
     def similar_shards(self, article_id: str, limit: int = 5) -> list[Hit]:
         """similar() over every shard: key terms picked with the whole collection's statistics."""
@@ -605,9 +609,11 @@ class ShardWriter:
     duplicate counts as one index's write. On a cluster (a runner with submit_after) each
     batch is a task on a worker, one at a time per shard, while the next batches are read."""
 
-    def __init__(self, sharded: ShardedIndex, batch: int) -> None:
+    def __init__(self, sharded: ShardedIndex, batch: int,
+                 on_commit: Callable[[dict[str, None]], None] | None = None) -> None:
         self.sharded = sharded
         self.batch = batch
+        self.on_commit = on_commit
         self.report = WriteReport()
         self.pending: list[list[Article]] = [[] for _ in range(sharded.count)]
         self.seen: set[str] = set()  # ids read in this write
@@ -648,7 +654,7 @@ class ShardWriter:
         if submit is None:
             found, failures = self.sharded._answers(task_write, articles, shards=[shard], create=True)
             self.sharded._require_all(failures, f"write to shard {self.sharded.shard_name(shard)}")
-            self._count_write(found[shard], again)
+            self._count_write(found[shard], again, ids)
             if others:
                 removed, failures = self.sharded._answers(task_remove_moved, ids, shards=others)
                 self.sharded._require_all(failures, "update articles that changed shard")
@@ -657,7 +663,7 @@ class ShardWriter:
         self._settle(shard)  # one batch of a shard at a time in flight: bounded memory, in order
         future = submit(task_write, shard, self.last.get(shard), articles, create=True)
         self.last[shard] = future
-        self.inflight.setdefault(shard, []).append(("write", future, again))
+        self.inflight.setdefault(shard, []).append(("write", future, (again, ids)))
         for other in others:
             future = submit(task_remove_moved, other, self.last.get(other), ids, create=True)
             self.last[other] = future
@@ -673,11 +679,13 @@ class ShardWriter:
                                      "the batches committed before are kept; run the same import again "
                                      "to finish") from None
             if kind == "write":
-                self._count_write(result, again)
+                self._count_write(result, *again)
             else:
                 self._count_moved(result)
 
-    def _count_write(self, report: WriteReport, again: int) -> None:
+    def _count_write(self, report: WriteReport, again: int, ids: list[str] = ()) -> None:
+        if self.on_commit is not None:
+            self.on_commit(dict.fromkeys(ids))
         self.report.added += report.added
         self.report.updated += report.updated - again
 
@@ -704,7 +712,8 @@ class ShardSearch:
         return found
 
     def run(self, text: str, *, limit: int, page: int, sort: str, since, until, source, snippet_chars: int,
-            facets: bool, collapse: bool, snippets: bool, now: datetime | None) -> SearchResult:
+            facets: bool, collapse: bool, snippets: bool, now: datetime | None,
+            max_expansions: int | None = None) -> SearchResult:
         started = time.perf_counter()
         if sort not in SORTS:
             raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
@@ -718,7 +727,8 @@ class ShardSearch:
         wanted = page * limit
         pool = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
         options = {"sort": "relevance" if sort == "recency" else sort, "since": since, "until": until,
-                   "source": source, "facets": facets, "collapse": collapse, "now": now}
+                   "source": source, "facets": facets, "collapse": collapse, "now": now,
+                   "max_expansions": max_expansions}
         answers = self._answers(task_query, query_text, stats, pool, options)
         listed = _merge_hits(answers, sort, pool)[(page - 1) * limit:wanted]
         for rank, (_, hit) in enumerate(listed, (page - 1) * limit + 1):
