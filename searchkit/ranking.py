@@ -35,7 +35,7 @@ from .arrays import ArrayCache, SegmentCache
 from .engine import scoring
 from .engine.scoring import CorpusStats
 from .engine.evaluate import Evaluator, Expansion
-from .engine.segment import SegmentReader, Snapshot
+from .engine.segment import Snapshot
 
 SEARCH_FIELDS = ("title", "body")
 _EPOCH_US = datetime_to_long(datetime(1970, 1, 1))  # Whoosh stores microseconds since year 1
@@ -334,7 +334,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
            deadline: float | None, max_expansions: int | None) -> _Matched:
     """Every live match of a query (plain words, an exact phrase, or any tree) through the filter."""
     segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
-    snapshot = Snapshot([(SegmentReader(seg.reader, seg.cache), seg.offset) for seg in segments])
+    snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
     evaluator = Evaluator(snapshot, stats, searcher.schema, searcher.reader(),
                           deadline=deadline, max_expansions=max_expansions)
     flt_mask = evaluator.mask(flt)

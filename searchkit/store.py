@@ -40,7 +40,8 @@ from whoosh.searching import Searcher
 
 from .article import Article
 from .build import BuildError, ParallelBuilder, build_segment, default_procs
-from .codec import NewsCodec
+from .engine.codec import EngineCodec
+from .engine.segment import OldFormatError, SegmentCache, Snapshot
 from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
                      SearchkitError)
 from .schema import SCHEMA_VERSION, build_schema
@@ -179,6 +180,7 @@ class Index:
         self._open: tuple[str, whoosh.index.Index] | None = None
         self._lock_fds: tuple[int, ...] = ()  # the writer lock's descriptor while it is held
         self._arrays = None
+        self._segments = SegmentCache()  # each live segment's files, opened once
         # thread id -> (generation, the searcher it keeps open): see searcher()
         self._searchers: dict[int, tuple[str, Searcher]] = {}
         # Closes them when this Index is collected. A weakref callback, not __del__: when the
@@ -195,14 +197,16 @@ class Index:
             self._arrays = ArrayCache()
         return self._arrays
 
-    def snapshot(self):
+    def snapshot(self) -> Snapshot:
         """The live segments of the latest committed state (engine.segment.Snapshot): the
         arrays the evaluator reads."""
-        from .engine.segment import SegmentReader, Snapshot
+        def read(ix: whoosh.index.Index) -> Snapshot:
+            try:
+                return self._segments.snapshot(ix)
+            except OldFormatError:
+                raise self._old_format() from None
 
-        searcher = self._thread_searcher()
-        return Snapshot([(SegmentReader(reader, cache), offset)
-                         for reader, offset, cache in self.arrays.segments(searcher)], owner=self)
+        return self._with_live(read)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -227,10 +231,15 @@ class Index:
         """Raise SchemaMismatchError unless the index matches this searchkit's schema."""
         found = self.schema_version()
         if found != SCHEMA_VERSION:
-            raise SchemaMismatchError(
-                f"the index at {self.path} was built with schema version {found}, this searchkit "
-                f"uses {SCHEMA_VERSION}: run `searchkit reindex` to rebuild it"
-            )
+            raise self._old_format(found)
+
+    def _old_format(self, found: int | None = None) -> SchemaMismatchError:
+        """The one-line error for an index written by another version of searchkit."""
+        found = self.schema_version() if found is None else found
+        return SchemaMismatchError(
+            f"the index at {self.path} was built with schema version {found}, this searchkit "
+            f"uses {SCHEMA_VERSION}: run `searchkit reindex` to convert it"
+        )
 
     def whoosh_index(self) -> whoosh.index.Index:
         """The Whoosh index of the live generation (reopened after a reindex swaps it)."""
@@ -419,7 +428,8 @@ class Index:
             # compound=False: Whoosh reads a compound segment by copying each of its files into
             # memory whenever a reader opens it (BufferFile over a BytesIO); plain files are read
             # in place, so a searcher opens in milliseconds and holds no copy of the index.
-            writer = ix.writer(**{"limitmb": LIMIT_MB, "compound": False, **(options or {})})
+            writer = ix.writer(**{"limitmb": LIMIT_MB, "compound": False, "codec": EngineCodec(),
+                                  **(options or {})})
         except OSError as exc:
             self._recover()
             raise write_error(self.path, exc) from None
@@ -527,7 +537,7 @@ class Index:
             # many segments well. `searchkit reindex` rebuilds into one segment.
             return current + segments
 
-        with self._whoosh_writer(ix, {"codec": NewsCodec()}, mergetype=policy) as writer:
+        with self._whoosh_writer(ix, mergetype=policy) as writer:
             for article_id in existing:
                 writer.delete_by_term("id", article_id)
         return existing

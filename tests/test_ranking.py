@@ -22,8 +22,7 @@ import numpy as np
 import pytest
 
 import searchkit
-from searchkit.arrays import ArrayCache, _open_sidecar, read_postings
-from searchkit.sidecar import EXT as SIDECAR_EXT
+from searchkit.arrays import ArrayCache
 from searchkit.article import Article, clean
 from searchkit.query import parse
 
@@ -57,21 +56,6 @@ def bbc_index(tmp_path_factory):
     ix.write([clean(Article(**{**a.__dict__, "body": a.body + "\n\nUpdated: oil prices rose."}))
               for a in articles[::9]], batch=BATCH)
     return ix, records
-
-
-@pytest.fixture(scope="module")
-def w3_index(bbc_index, tmp_path_factory):
-    """A copy of bbc_index without its postings sidecars (as Whoosh-written segments have
-    none): the array ranker reads W3's blocks instead."""
-    ix, records = bbc_index
-    copy = tmp_path_factory.mktemp("w3") / "index"
-    shutil.copytree(ix.path, copy, ignore=shutil.ignore_patterns("*" + SIDECAR_EXT))
-    return searchkit.open_index(copy), records
-
-
-@pytest.fixture(params=["sidecar", "w3"])
-def any_index(request, bbc_index, w3_index):
-    return bbc_index if request.param == "sidecar" else w3_index
 
 
 # Query types of the language, for the evaluator (engine/evaluate.py) against Whoosh. Not
@@ -118,14 +102,16 @@ def test_posting_lists_lengths_and_columns_read_as_whoosh_reads_them(bbc_index):
             for name in ("title", "body"):
                 for text in list(reader.lexicon(name))[::7]:
                     text = text.decode("utf-8")
-                    ids, weights, values = read_postings(reader, name, text, values=True)
+                    ids, weights, positions = seg.postings(reader, name, text, values=True)
                     assert len(ids) == reader.doc_frequency(name, text)  # deleted documents too
-                    live = [(i, w, v) for i, w, v in zip(ids.tolist(), weights.tolist(), values)
+                    owner, flat = positions.flat(np.arange(len(ids)))
+                    each = [flat[owner == n].tolist() for n in range(len(ids))]
+                    live = [(i, w, p) for i, w, p in zip(ids.tolist(), weights.tolist(), each)
                             if not reader.is_deleted(i)]
                     matcher = reader.postings(name, text)  # leaves deleted documents out
                     expected = []
                     while matcher.is_active():
-                        expected.append((matcher.id(), matcher.weight(), matcher.value()))
+                        expected.append((matcher.id(), matcher.weight(), matcher.value_as("positions")))
                         matcher.next()
                     assert live == expected
                 lengths = seg.lengths(reader, name)
@@ -156,46 +142,20 @@ CONFIGS = [
 ]
 
 
-def test_the_sidecar_holds_every_text_posting_as_w3_has_it(bbc_index):
-    ix, _ = bbc_index
-    checked = 0
-    with ix.searcher() as searcher:
-        for reader, _ in searcher.reader().leaf_readers():
-            sidecar = _open_sidecar(reader)
-            assert sidecar is not None
-            for name in ("title", "body"):
-                decode = searcher.schema[name].format.decode_positions
-                for text in reader.lexicon(name):
-                    text = text.decode("utf-8")
-                    ids, weights, values = read_postings(reader, name, text, values=True)
-                    s_ids, s_weights, s_positions = read_postings(reader, name, text, sidecar=sidecar)
-                    assert s_ids.dtype == np.int32 and s_weights.dtype == np.float32
-                    assert s_ids.tolist() == ids.tolist() and s_weights.tolist() == weights.tolist()
-                    rows = np.arange(len(ids))
-                    owner, positions = s_positions.flat(rows)
-                    assert list(zip(owner.tolist(), positions.tolist())) == [
-                        (n, p) for n, v in enumerate(values) for p in decode(v)]
-                    assert [a.tolist() for a in values.flat(rows)] == [owner.tolist(), positions.tolist()]
-                    checked += 1
-    assert checked > 5000
-
-
-def test_a_damaged_sidecar_is_not_used(bbc_index, tmp_path, caplog):
+def test_a_damaged_segment_file_is_one_clear_error(bbc_index, tmp_path):
     ix, _ = bbc_index
     copy = tmp_path / "index"
     shutil.copytree(ix.path, copy)
-    damaged = sorted(copy.rglob("*" + SIDECAR_EXT))
+    damaged = sorted(copy.rglob("*.skt"))
     assert len(damaged) > 1
     damaged[0].write_bytes(damaged[0].read_bytes()[:-30])
-    expected = searchkit.search(ix, "oil prices", limit=10)
-    found = searchkit.search(searchkit.open_index(copy), "oil prices", limit=10)
-    assert [h.id for h in found.hits] == [h.id for h in expected.hits] and found.total == expected.total
-    assert "postings sidecar" in caplog.text and "not used" in caplog.text
+    with pytest.raises(searchkit.SearchkitError, match="it may be damaged"):
+        searchkit.search(searchkit.open_index(copy), "oil prices", limit=10)
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
-def test_array_ranking_equals_whoosh_ranking(any_index, config):
-    ix, records = any_index
+def test_array_ranking_equals_whoosh_ranking(bbc_index, config):
+    ix, records = bbc_index
     config = dict(config)
     flt = search_module.filter_query(config.pop("since", None), config.pop("until", None),
                                      config.pop("source", None))
@@ -238,25 +198,20 @@ def test_any_filter_is_evaluated_over_arrays_as_whoosh_evaluates_it(bbc_index):
                 assert fast.total == slow.total
 
 
-def test_the_sidecar_widens_to_32_bits_for_long_articles(tmp_path):
-    # Positions and frequencies past 65,535 need the sidecar's uint32 sections.
+def test_postings_widen_to_32_bits_for_long_articles(tmp_path):
+    # Frequencies and positions past 65,535 are stored 4 bytes wide.
     body = "alpha " * 70_000 + "omega beta. " + "gamma delta " * 10
     articles = [clean(Article(id="long", title="A very long article", body=body)),
                 clean(Article(id="short", title="Omega short", body="beta omega gamma and alpha"))]
     ix = searchkit.open_index(tmp_path / "index", create=True)
     ix.write(articles)
-    with ix.searcher() as searcher:
-        (reader, _), = list(searcher.reader().leaf_readers())
-        sidecar = _open_sidecar(reader)
-        assert sidecar is not None
-        assert {sidecar._arrays["positions.body"].dtype.str, sidecar._arrays["freqs.body"].dtype.str} == {"<u4"}
-        decode = searcher.schema["body"].format.decode_positions
-        for text in ("alpha", "omega", "beta", "gamma", "delta"):
-            ids, weights, values = read_postings(reader, "body", text, values=True)
-            s_ids, s_weights, s_positions = read_postings(reader, "body", text, sidecar=sidecar)
-            assert s_ids.tolist() == ids.tolist() and s_weights.tolist() == weights.tolist()
-            owner, positions = s_positions.flat(np.arange(len(ids)))
-            assert positions.tolist() == [p for v in values for p in decode(v)], text
+    ((reader, _),) = ix.snapshot().segments
+    docs, freqs = reader.postings("body", "alpha")
+    assert (docs.tolist(), freqs.tolist()) == ([0, 1], [70_000, 1])
+    starts, flat = reader.positions("body", "alpha")
+    assert starts.tolist() == [0, 70_000, 70_001]
+    assert flat.tolist() == list(range(70_000)) + [4]  # "beta omega gamma and alpha"
+    assert reader.positions("body", "omega")[1].tolist() == [70_000, 1]
     hits = searchkit.search(ix, '"omega beta"').hits
     assert [h.id for h in hits] == ["long"]
     assert [h.id for h in searchkit.search(ix, "alpha").hits][0] == "long"
