@@ -208,11 +208,14 @@ class _StopSignals:
 @click.option("--source", default=None, help="Source name for articles that do not say.")
 @click.option("--max-record-mb", default=64.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="A record (a line, a row, a page) larger than this is skipped and named.")
+@click.option("--commit-every", "commit_seconds", default=60.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
+              help="Seconds between commits at the most, however slow the input: a kill loses about this much.")
 @click.option("--again", is_flag=True,
               help="Read every record again, even those an earlier import took in unchanged.")
 @click.pass_obj
 def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None, max_record_mb: float,
-            again: bool) -> None:
+            commit_seconds: float, again: bool) -> None:
     """Add or update articles from files or directories ("-" reads stdin).
 
     Formats: plain text, HTML, RSS/Atom feeds, WARC web archives, JSON lines, CSV; any of them
@@ -252,7 +255,7 @@ def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None, 
     with _StopSignals() as stop:
         report = import_paths(index, paths, fmt, source, on_error=on_error, on_notice=on_notice,
                               on_progress=on_progress, max_record=int(max_record_mb * 2**20), stop=stop,
-                              resume=not again)
+                              resume=not again, commit_seconds=commit_seconds)
     clear()
     for line in report.skipped_lines():
         click.echo(line)
