@@ -291,24 +291,22 @@ class Index:
         yield self._thread_searcher()
 
     def _thread_searcher(self) -> Searcher:
-        from .search import weighting
 
         me = threading.get_ident()
         cached = self._searchers.get(me)
         generation = self._current()
         if cached is not None and cached[0] == generation:
+            # Not Whoosh's refresh(): it reuses a segment's reader by segment id, with the
+            # deletions it had then, so articles an import replaced came back as matches.
             try:
                 if cached[1].up_to_date():
                     return cached[1]
-                fresh = cached[1].refresh()
-                self._searchers[me] = (generation, fresh)
-                return fresh
             except (OSError, whoosh.index.EmptyIndexError):
                 pass  # its files are gone (a reindex finished meanwhile): open the new ones
         if cached is not None:
             del self._searchers[me]
             cached[1].close()
-        opened = self._with_live(lambda ix: (self._current(), ix.searcher(weighting=weighting())))
+        opened = self._with_live(lambda ix: (self._current(), ix.searcher()))
         self._searchers[me] = opened
         return opened[1]
 
@@ -498,7 +496,8 @@ class Index:
             self._swap(self._new_generation())
 
     def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None,
-              on_commit: Callable[[dict[str, None]], None] | None = None) -> WriteReport:
+              on_commit: Callable[[dict[str, None]], None] | None = None,
+              seconds: float | None = None) -> WriteReport:
         """Add or update articles (same id = update in place), committing every `batch`.
 
         Each batch becomes one Whoosh segment (build.py), built in this process (procs=1) or
@@ -506,7 +505,9 @@ class Index:
         next batches; batches are committed in order, each after the older copies of its
         updated articles are deleted. A failed or killed worker fails the write with one line
         (build.BuildError as SearchkitError); what earlier batches committed stays.
-        `on_commit` is given the ids of each batch once it is committed.
+        `on_commit` is given the ids of each batch once it is committed. With `seconds`, a
+        slow input still commits about that often (a batch open that long is closed early, and
+        one sent to a worker that long ago is committed), so a kill loses little.
         """
         procs = default_procs() if procs is None else max(1, procs)
         report = WriteReport()
@@ -515,6 +516,7 @@ class Index:
             self.check_schema()
             ix = self.whoosh_index()
             run = _BatchRun(self, ix, report, procs, on_commit)
+            run.max_age = seconds
             try:
                 run.start()
                 for article in articles:
@@ -524,7 +526,7 @@ class Index:
                     elif article.id in run.seen or article.id in run.building:
                         report.duplicates += 1
                     run.add(article)
-                    if len(run.pending) >= batch:
+                    if len(run.pending) >= batch or run.too_old():
                         run.close_batch()
                 run.finish()
             except BaseException:
@@ -643,6 +645,9 @@ class _BatchRun:
         self.queue: deque[dict[str, None]] = deque()  # those batches' ids, oldest first
         self.builder: ParallelBuilder | None = None
         self.parallel = False  # a batch went to the workers: every later one goes there too
+        self.max_age: float | None = None  # seconds a batch may wait to be committed (write's `seconds`)
+        self.opened = 0.0  # when the batch being filled got its first article
+        self.sent: deque[float] = deque()  # when each batch in `queue` went to the workers
         self.now = datetime.now(timezone.utc)
 
     def start(self) -> None:
@@ -653,7 +658,13 @@ class _BatchRun:
                                            close_fds=self.index._lock_fds)
             self.builder.start()
 
+    def too_old(self) -> bool:
+        """The batch being filled has waited max_age seconds."""
+        return self.max_age is not None and bool(self.pending) and time.monotonic() - self.opened >= self.max_age
+
     def add(self, article: Article) -> None:
+        if not self.pending:
+            self.opened = time.monotonic()
         article.imported = article.imported or self.now
         self.pending[article.id] = None
         self.docs.append(article_to_doc(article))
@@ -669,9 +680,11 @@ class _BatchRun:
             self.parallel = True
             self.builder.submit(docs)
             self.queue.append(ids)
+            self.sent.append(time.monotonic())
             for article_id in ids:
                 self.building[article_id] = self.building.get(article_id, 0) + 1
-            while len(self.queue) > self.procs:
+            while len(self.queue) > self.procs or (
+                    self.queue and self.max_age is not None and time.monotonic() - self.sent[0] >= self.max_age):
                 self._commit_oldest()
         else:
             try:
@@ -687,6 +700,7 @@ class _BatchRun:
 
     def _commit_oldest(self) -> None:
         ids = self.queue.popleft()
+        self.sent.popleft()
         try:
             segments = self.builder.wait(1)
         except OSError as exc:

@@ -98,3 +98,19 @@ def test_the_open_file_limit_is_raised_towards_the_hard_limit(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_a_long_lived_index_sees_the_copies_an_import_replaced_as_deleted(tmp_path):
+    """A searcher kept open across an import that updated articles must not count the old
+    copies as live (Whoosh's refresh() reused segment readers with their old deletions)."""
+    from searchkit import search
+    from searchkit.importer import import_paths
+    from searchkit.store import open_index
+
+    index = open_index(tmp_path / "ix", create=True)
+    import_paths(index, ["seeds/"], procs=1)
+    before = [(h.id, h.cluster_size) for h in search(index, "activists", limit=5).hits]
+    import_paths(index, ["seeds/"], procs=1)
+    with index.searcher() as searcher:
+        assert searcher.doc_count() == 270
+    assert [(h.id, h.cluster_size) for h in search(index, "activists", limit=5).hits] == before
