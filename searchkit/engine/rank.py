@@ -81,11 +81,14 @@ class _Segment:
     cache: SegmentCache
 
 
+_NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
+
+
 class _Query:
     """Per-query statistics: each word's qtf, BM25F idf, body-only idf, fields' averages."""
 
     def __init__(self, searcher, stems: list[str], boosts: Boosts, segments: list[_Segment],
-                 values: bool = False, stats: CorpusStats | None = None) -> None:
+                 values: bool = False, stats: CorpusStats | None = None, late=lambda: False) -> None:
         counts: dict[str, int] = {}
         for s in stems:
             counts[s] = counts.get(s, 0) + 1
@@ -93,10 +96,14 @@ class _Query:
         self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
         self.pairs = ([(i, i + 1) for i in range(len(self.words) - 1)][:boosts.max_pairs]
                       if boosts.proximity and len(self.words) > 1 else [])
-        # postings[segment][word][field]
-        self.postings = [[{name: seg.cache.postings(seg.reader, name, word,
-                                                    values=values or (name == "body" and bool(self.pairs)))
-                           for name in SEARCH_FIELDS} for word in self.words] for seg in segments]
+        # postings[segment][word][field]; a word left when the deadline passed matches nothing
+        self.postings = [[{} for _ in self.words] for _ in segments]
+        for w, word in enumerate(self.words):
+            skip = late()
+            for s, seg in enumerate(segments):
+                for name in SEARCH_FIELDS:
+                    self.postings[s][w][name] = _NOTHING if skip else seg.cache.postings(
+                        seg.reader, name, word, values=values or (name == "body" and bool(self.pairs)))
         if stats is None:  # the index's own: frequencies from the postings just read
             df = {(name, w): sum(len(per_seg[i][name][0]) for per_seg in self.postings)
                   for i, w in enumerate(self.words) for name in SEARCH_FIELDS}
@@ -353,7 +360,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
     elif phrase_fields:
         boosts = Boosts(0.0, 0, 0.0, 0, 0, False)  # a phrase has no word-query boosts
-        q = _Query(searcher, stems or [], boosts, segments, values=True, stats=stats)
+        q = _Query(searcher, stems or [], boosts, segments, values=True, stats=stats, late=evaluator.late)
         parts = []
         for s, seg in enumerate(segments):
             mask = None if flt_mask is None else flt_mask[seg.offset:seg.offset + seg.cache.doc_count]
@@ -362,7 +369,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         docnum = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
         base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
     else:
-        q = _Query(searcher, stems or [], boosts, segments, stats=stats)
+        q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late)
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
