@@ -52,6 +52,11 @@ def test_delete_and_stats(index):
     assert info["sources"] == {"Daily Planet": 1, "Gazette": 1, "Sports Desk": 1}
     assert (info["first"], info["last"]) == ("2016-03-01T20:00:00+00:00", "2018-01-05T08:00:00+00:00")
     assert info["schema"] == 3
+    parts = info["bytes_by_part"]
+    assert set(parts) == {"postings", "frequencies", "positions", "term dictionary", "spelling words",
+                          "lengths", "columns", "stored fields", "headers", "other files"}
+    assert sum(parts.values()) == info["bytes"] and parts["postings"] > 0 and parts["stored fields"] > 0
+    assert parts["frequencies"] == 0  # every word is once in its article: frequencies of 1 take no bytes
 
 
 def _hold_lock(path, seconds, holding):
