@@ -147,7 +147,7 @@ def corpus_part(name: str, files: list[str], annotations: dict, scorer) -> dict:
             seconds[who] += spent
         article = result["article"]
         steps[article.origin.get("extractor") if article else "(none)"] += 1
-        if not (result["bodies"]["searchkit"] or "").strip() and (result["bodies"]["trafilatura"] or "").strip():
+        if not (result["bodies"]["searchkit"][0] or "").strip() and (result["bodies"]["trafilatura"][0] or "").strip():
             empty.append(file)
         for field, check in (("title", same_title), ("author", same_author), ("date", None)):
             want = entry.get(field)
@@ -204,7 +204,7 @@ def seventeen() -> dict:
         snippets["contains_total"] += len(want.get("body_contains", []))
         snippets["not_contains"] += sum(" ".join(s.split()) not in body for s in want.get("body_not_contains", []))
         snippets["not_contains_total"] += len(want.get("body_not_contains", []))
-        if not (result["bodies"]["searchkit"] or "").strip() and (result["bodies"]["trafilatura"] or "").strip():
+        if not (result["bodies"]["searchkit"][0] or "").strip() and (result["bodies"]["trafilatura"][0] or "").strip():
             empty.append(name)
         rows.append({**row, "title_ok": title_ok, "date_ok": date_ok,
                      "extractor": article.origin.get("extractor") if article else None})
