@@ -22,13 +22,14 @@ from whoosh import qparser
 from whoosh import query as wq
 from whoosh.qparser import syntax
 from whoosh.qparser.plugins import PhrasePlugin
-from whoosh.matching import WrappingMatcher
 from whoosh.query import spans
 from whoosh.query.wrappers import WrappingQuery
 
 from .analysis import analyze, news_analyzer
-from .bm25f import FieldsTerm
 from .dates import DateError, Span, parse_span
+from .engine.evaluate import FieldsTerm, expand_words
+from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
+                             SHORT_QUERY, USE_QTF)
 from .store import _naive_utc
 
 SEARCH_FIELDS = ("title", "body")
@@ -45,17 +46,10 @@ _FUZZY = re.compile(r"(?<![\w*?'])([^\W\d_][\w']*)~([12])?(?![\w~])")
 MAX_FUZZY_WORDS = 20
 MAX_QUERY_CHARS = 1_000
 
-# Ranking of plain words (tuned on Cranfield, kept to what holds for news; see README):
-# an article with every word gets ALL_WORDS_BOOST x its score again, and a pair of query
-# words next to each other (within PROXIMITY_SLOP positions) in the body adds PROXIMITY_BOOST.
-ALL_WORDS_BOOST = 1.0
-PROXIMITY_BOOST = 0.5
-PROXIMITY_SLOP = 3
-MAX_PROXIMITY_PAIRS = 6
 
 
 class Boosted(WrappingQuery):
-    """A query whose scores are multiplied by `boost` (Whoosh's span queries ignore boosts)."""
+    """A query whose scores are multiplied by `boost` (Whoosh's span queries have no boost)."""
 
     def __init__(self, child: wq.Query, boost: float = 1.0) -> None:
         self.child = child
@@ -67,9 +61,6 @@ class Boosted(WrappingQuery):
     def with_boost(self, boost: float) -> "Boosted":
         return self.__class__(self.child, boost)
 
-    def matcher(self, searcher, context=None):
-        m = self.child.matcher(searcher, context)
-        return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
 class QueryError(ValueError):
@@ -94,11 +85,8 @@ class ParsedQuery:
     phrases: list[Phrase] = field(default_factory=list)
     filters: list[wq.Query] = field(default_factory=list)
     notice: str = ""
-    words: list[str] | None = None  # a plain-word query's stems, repeats kept (ranking.py ranks these)
+    words: list[str] | None = None  # a plain-word query's stems, repeats kept (engine/rank.py ranks these)
 
-
-SHORT_QUERY = 3  # words; up to this many, every word is meant: all-words boost applies
-USE_QTF = True
 
 
 def _word_query(stem: str, boost: float = 1.0) -> wq.Query:
@@ -216,7 +204,7 @@ def _positive_terms(q: wq.Query) -> set[str]:
 
 
 def _fields_terms(q: wq.Query) -> wq.Query:
-    """Score a word searched in both title and body with true BM25F (bm25f.FieldsTerm).
+    """Score a word searched in both title and body with true BM25F (FieldsTerm).
 
     Whoosh's parser turns a word into Or(title:w, body:w) and flattens nested ORs, so the
     pairs are found among an OR's terms by their text.
@@ -242,6 +230,21 @@ def _fields_terms(q: wq.Query) -> wq.Query:
         return out[0] if len(out) == 1 and q.boost == 1.0 else q.__class__(out, boost=q.boost)
     if isinstance(q, (wq.CompoundQuery, wq.BinaryQuery, wq.Not, WrappingQuery)):
         return q.apply(_fields_terms)
+    return q
+
+
+def _scored_patterns(q: wq.Query) -> wq.Query:
+    """`parliam*` scored as the BM25 of the words it expands to, always.
+
+    Whoosh's Prefix and Wildcard score 1 per field wherever a segment holds two or more of
+    their words, but BM25 where it holds one, so an article's score depended on how the
+    index happened to be cut into segments (or shards): the same article scored differently
+    after another import.
+    """
+    if isinstance(q, (wq.Prefix, wq.Wildcard)) and q.constantscore:
+        return q.__class__(q.fieldname, q.text, boost=q.boost, constantscore=False)
+    if isinstance(q, (wq.CompoundQuery, wq.BinaryQuery, wq.Not, WrappingQuery)):
+        return q.apply(_scored_patterns)
     return q
 
 
@@ -320,7 +323,7 @@ def _phrases(text: str) -> list[Phrase]:
     return found
 
 
-def _expand_fuzzy(text: str, reader) -> str:
+def expand_fuzzy(text: str, reader) -> str:
     """Replace word~ (word~2) by the real index words within 1 (2) edits: "(government OR governor)".
 
     Fuzzy matching works on the words people typed, not on stems: "goverment" is one edit
@@ -328,10 +331,8 @@ def _expand_fuzzy(text: str, reader) -> str:
     """
     def replace(m: re.Match) -> str:
         word = m.group(1).lower()
-        found: set[str] = set()
-        for name in SEARCH_FIELDS:
-            found.update(reader.terms_within(name, word, int(m.group(2) or 1), prefix=1))
-        words = sorted(w for w in found if w.replace("'", "").isalnum())[:MAX_FUZZY_WORDS]
+        found = expand_words(reader, SEARCH_FIELDS, word, int(m.group(2) or 1), prefix=1).terms
+        words = [w for w in found if w.replace("'", "").isalnum()][:MAX_FUZZY_WORDS]
         if not words:
             return m.group(1)
         return "(" + " OR ".join(words) + ")" if len(words) > 1 else words[0]
@@ -349,7 +350,7 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         raise QueryError("empty query: type some words to search for")
     rest, filters, problems = _take_dates(text, now)
     if reader is not None and "~" in rest:
-        rest = _expand_fuzzy(rest, reader)
+        rest = expand_fuzzy(rest, reader)
     notice = ""
     if problems:
         notice = problems[0].rstrip(".") + ": searched for it as words"
@@ -366,7 +367,7 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
     if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
-    q = _fields_terms(_not_excludes(q))
+    q = _fields_terms(_not_excludes(_scored_patterns(q)))
     if isinstance(q, wq.Not):  # only exclusions: everything except them
         q = wq.AndNot(wq.Every(), q.query)
     stems = _positive_terms(q)

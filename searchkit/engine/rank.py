@@ -1,10 +1,10 @@
-"""Rank a plain-word query over every matching article at once, with numpy.
+"""Rank a query's matches: one page of results, with collapse, sort, facets and cluster sizes.
 
-The ranking is exactly the one query.words_query builds as Whoosh queries (BM25F per word
-over title and body, the all-words boost, the proximity boost; see query.py and bm25f.py),
-but Whoosh scores one matching article at a time in Python, so a common word in 100k
-articles costs a second. Here each word's posting lists are read whole (arrays.py) and
-scored as arrays, every segment's together:
+Matches come from one of three evaluations, all over whole posting lists as arrays:
+plain words and exact phrases by their own fast paths here, any other query tree by
+evaluate.py. Plain words score as the parse tree query.words_query builds says (BM25F per
+word over title and body, the all-words boost, the proximity boost; formulas in
+scoring.py), every segment's postings together:
 
     base(d)  = (1 + ALL_WORDS_BOOST if d has every word, up to SHORT_QUERY words, else 1)
                x sum over words w of qtf(w) x BM25F(w, d)
@@ -23,7 +23,6 @@ on the same matches, over index-wide columns kept between queries.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,15 +31,14 @@ from whoosh import query as wq
 from whoosh.query.ranges import NumericRange
 from whoosh.util.times import datetime_to_long
 
-from . import bm25f
-from .arrays import ArrayCache, SegmentCache
+from ..arrays import ArrayCache, SegmentCache
+from . import scoring
+from .evaluate import Evaluator, Expansion
+from .scoring import CorpusStats
+from .segment import Snapshot
 
 SEARCH_FIELDS = ("title", "body")
 _EPOCH_US = datetime_to_long(datetime(1970, 1, 1))  # Whoosh stores microseconds since year 1
-
-
-class Unsupported(Exception):
-    """A filter this module cannot turn into an array mask: the caller runs Whoosh instead."""
 
 
 @dataclass
@@ -72,6 +70,8 @@ class Ranking:
     cluster_sizes: dict[int, int] = field(default_factory=dict)
     sources: dict[str, int] = field(default_factory=dict)
     dates: dict[datetime, int] = field(default_factory=dict)
+    timed_out: bool = False  # the deadline passed: some terms were not read
+    capped: list[Expansion] = field(default_factory=list)  # expansions cut at max_expansions
 
 
 @dataclass
@@ -81,45 +81,14 @@ class _Segment:
     cache: SegmentCache
 
 
-def _lucene_idf(n: int, df: int) -> float:
-    return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-
-def _filter_mask(q: wq.Query | None, seg: _Segment) -> np.ndarray | None:
-    """The documents of a segment a filter keeps, or None for "all"; Unsupported otherwise."""
-    if q is None or isinstance(q, wq.Every):
-        return None
-    n = seg.cache.doc_count
-    if isinstance(q, wq.And):
-        mask = np.ones(n, dtype=bool)
-        for child in q.subqueries:
-            sub = _filter_mask(child, seg)
-            if sub is not None:
-                mask &= sub
-        return mask
-    if isinstance(q, wq.Not):
-        sub = _filter_mask(q.query, seg)
-        return np.zeros(n, dtype=bool) if sub is None else ~sub
-    if isinstance(q, NumericRange) and q.fieldname == "published" and not (q.startexcl or q.endexcl):
-        values, has = seg.cache.numbers(seg.reader, "published")
-        mask = has.copy()
-        if q.start is not None:
-            mask &= values >= q.start
-        if q.end is not None:
-            mask &= values <= q.end
-        return mask
-    if type(q) is wq.Term and q.fieldname == "source_key":
-        hashes, names = seg.cache.hashed(seg.reader, "source_key")
-        wanted = [h for h, name in names.items() if name == q.text]
-        return np.isin(hashes, wanted) if wanted else np.zeros(n, dtype=bool)
-    raise Unsupported(repr(q))
+_NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
 
 
 class _Query:
     """Per-query statistics: each word's qtf, BM25F idf, body-only idf, fields' averages."""
 
     def __init__(self, searcher, stems: list[str], boosts: Boosts, segments: list[_Segment],
-                 values: bool = False) -> None:
+                 values: bool = False, stats: CorpusStats | None = None, late=lambda: False) -> None:
         counts: dict[str, int] = {}
         for s in stems:
             counts[s] = counts.get(s, 0) + 1
@@ -127,71 +96,80 @@ class _Query:
         self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
         self.pairs = ([(i, i + 1) for i in range(len(self.words) - 1)][:boosts.max_pairs]
                       if boosts.proximity and len(self.words) > 1 else [])
-        # postings[segment][word][field]; a term's document frequency is its postings'
-        # count over all segments, deleted documents included, as Whoosh counts it.
-        self.postings = [[{name: seg.cache.postings(seg.reader, name, word,
-                                                    values=values or (name == "body" and bool(self.pairs)))
-                           for name in SEARCH_FIELDS} for word in self.words] for seg in segments]
-        df = {(w, name): sum(len(per_seg[w][name][0]) for per_seg in self.postings)
-              for w in range(len(self.words)) for name in SEARCH_FIELDS}
-        n = searcher.doc_count_all()
-        self.idf = [_lucene_idf(n, max(df[w, name] for name in SEARCH_FIELDS)) for w in range(len(self.words))]
-        self.body_idf = [_lucene_idf(n, df[w, "body"]) for w in range(len(self.words))]
-        self.field_idf = {name: [_lucene_idf(n, df[w, name]) for w in range(len(self.words))]
-                          for name in SEARCH_FIELDS}
-        self.avg = {f: searcher.avg_field_length(f) or 1.0 for f in SEARCH_FIELDS}
+        # postings[segment][word][field]; a word left when the deadline passed matches nothing
+        self.postings = [[{} for _ in self.words] for _ in segments]
+        for w, word in enumerate(self.words):
+            skip = late()
+            for s, seg in enumerate(segments):
+                for name in SEARCH_FIELDS:
+                    self.postings[s][w][name] = _NOTHING if skip else seg.cache.postings(
+                        seg.reader, name, word, values=values or (name == "body" and bool(self.pairs)))
+        if stats is None:  # the index's own: frequencies from the postings just read
+            df = {(name, w): sum(len(per_seg[i][name][0]) for per_seg in self.postings)
+                  for i, w in enumerate(self.words) for name in SEARCH_FIELDS}
+            stats = CorpusStats(sum(seg.cache.doc_count for seg in segments),
+                                {name: int(searcher.field_length(name)) for name in SEARCH_FIELDS}, df)
+        self.idf = [stats.word_idf(w, SEARCH_FIELDS) for w in self.words]
+        self.body_idf = [stats.idf("body", w) for w in self.words]
+        self.field_idf = {name: [stats.idf(name, w) for w in self.words] for name in SEARCH_FIELDS}
+        self.avg = {f: stats.avg_length(f) for f in SEARCH_FIELDS}
         self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
 
 
-def _score(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
+def _score(q: _Query, segments: list[_Segment], keep: np.ndarray):
     """The matches in all segments at once (one pass per word over every segment's postings
     together, so the cost does not grow with the number of segments): global docnums, base
     scores and each pair's possible bonus (both words' body BM25, where both are in the body).
-    `keep` is the documents that may match (live and through the filter)."""
-    k1 = bm25f.K1
-    total = np.zeros(n)
-    present = np.zeros(n, dtype=np.int16)
-    body_scores = []
+    `keep` is the documents that may match (live and through the filter). Every array is
+    the size of the posting lists, never of the index."""
+    k1 = scoring.K1
+    word_docs, word_scores, body_scores = [], [], []
     for w in range(len(q.words)):
-        tf = np.zeros(n)
+        found, parts = [], []
         body = None
         for name in SEARCH_FIELDS:
-            parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
-                     for seg, (ids, weights, _) in ((seg, q.postings[s][w][name]) for s, seg in enumerate(segments))
-                     if len(ids)]
-            if not parts:
+            per_seg = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
+                       for seg, (ids, weights, _) in ((seg, q.postings[s][w][name]) for s, seg in enumerate(segments))
+                       if len(ids)]
+            if not per_seg:
                 continue
-            ids = np.concatenate([p[0] for p in parts])
-            weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
-            lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
-            b = bm25f.FIELD_B.get(name, bm25f.B)
-            tf[ids] += bm25f.FIELD_WEIGHT.get(name, 1.0) * weights / ((1 - b) + b * lengths)
+            ids = np.concatenate([p[0] for p in per_seg])
+            weights = np.concatenate([p[1] for p in per_seg]).astype(np.float64)
+            lengths = np.concatenate([p[2] for p in per_seg]) / q.avg[name]
+            b = scoring.field_b(name)
+            found.append(ids)
+            parts.append(scoring.field_weight(name) * weights / ((1 - b) + b * lengths))
             if name == "body" and q.pairs:
-                body_norm = (1 - bm25f.B) + bm25f.B * lengths
+                body_norm = (1 - scoring.B) + scoring.B * lengths
                 body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm))
-        has = np.flatnonzero(tf)
-        if not len(has):
-            body_scores.append(None)
-            continue
-        t = tf[has]
-        total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
-        present[has] += 1
         body_scores.append(body)
-    docs = np.flatnonzero((present > 0) & keep)
+        if not found:
+            continue
+        docs, where = np.unique(np.concatenate(found), return_inverse=True)
+        t = np.bincount(where, weights=np.concatenate(parts), minlength=len(docs))
+        word_docs.append(docs)
+        word_scores.append(q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1))
+    if not word_docs:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0), [np.zeros(0) for _ in q.pairs]
+    docs, where = np.unique(np.concatenate(word_docs), return_inverse=True)
+    total = np.bincount(where, weights=np.concatenate(word_scores), minlength=len(docs))
+    present = np.bincount(where, minlength=len(docs))
     if q.all_words != 1.0:
         total[present == len(q.words)] *= q.all_words
-    base = total[docs]
+    kept = keep[docs]
+    docs, base = docs[kept], total[kept]
     bonus = []
     for a, b in q.pairs:
-        if body_scores[a] is None or body_scores[b] is None:
-            bonus.append(np.zeros(len(docs)))
-            continue
-        both = np.zeros(n)
-        count = np.zeros(n, dtype=np.int8)
-        for ids, scores in (body_scores[a], body_scores[b]):
-            both[ids] += scores
-            count[ids] += 1
-        bonus.append(np.where(count[docs] == 2, both[docs], 0.0))
+        possible = np.zeros(len(docs))
+        if body_scores[a] is not None and body_scores[b] is not None:
+            (ids_a, scores_a), (ids_b, scores_b) = body_scores[a], body_scores[b]
+            both, i, j = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
+            rows = np.searchsorted(docs, both)
+            inside = rows < len(docs)
+            inside[inside] = docs[rows[inside]] == both[inside]
+            possible[rows[inside]] = (scores_a[i] + scores_b[j])[inside]
+        bonus.append(possible)
     return docs, base, bonus
 
 
@@ -214,7 +192,7 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
                     fields: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """A segment's articles with the phrase in one of `fields`, scored like Whoosh's
     Or(Phrase per field): for each field with the phrase, the sum of its words' BM25 there."""
-    k1, b = bm25f.K1, bm25f.B
+    k1, b = scoring.K1, scoring.B
     n = seg.cache.doc_count
     total = np.zeros(n)
     found = np.zeros(n, dtype=bool)
@@ -302,6 +280,11 @@ class _Proximity:
         return out
 
 
+def _bodies(q: _Query) -> list[list]:
+    """Each segment's body (docs, positions) of each word, for the proximity pass."""
+    return [[(per_word["body"][0], per_word["body"][2]) for per_word in per_seg] for per_seg in q.postings]
+
+
 def _collapse_first(order: np.ndarray, clusters: np.ndarray, shared: np.ndarray) -> np.ndarray:
     """Rows of `order` that come first in their cluster (order is the ranking); a row not
     `shared` with another match is alone in its cluster, so only shared rows are sorted."""
@@ -345,41 +328,104 @@ def _clusters(cache: ArrayCache, segments: list[_Segment], docnum: np.ndarray, s
     return clusters, sizes, len(docnum) - len(maybe) + len(keys)
 
 
-def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: wq.Query | None,
+@dataclass
+class _Matched:
+    """A query's matches before ranking: global docnums, base scores, proximity bounds."""
+
+    segments: list[_Segment]
+    evaluator: Evaluator
+    query: "_Query | None"
+    boosts: Boosts
+    docnum: np.ndarray
+    base: np.ndarray
+    pair_bonus: list
+
+
+def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, flt: wq.Query | None,
+           phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
+           deadline: float | None, max_expansions: int | None) -> _Matched:
+    """Every live match of a query (plain words, an exact phrase, or any tree) through the filter."""
+    segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
+    snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
+    evaluator = Evaluator(snapshot, stats, searcher.schema, searcher.reader(),
+                          deadline=deadline, max_expansions=max_expansions)
+    flt_mask = evaluator.mask(flt)
+    q, pair_bonus = None, []
+    if tree is not None:
+        found = evaluator.run(tree)
+        docnum, base = found.docs, found.scores
+        if flt_mask is not None and len(docnum):
+            kept = flt_mask[docnum]
+            docnum, base = docnum[kept], base[kept]
+        boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
+    elif phrase_fields:
+        boosts = Boosts(0.0, 0, 0.0, 0, 0, False)  # a phrase has no word-query boosts
+        q = _Query(searcher, stems or [], boosts, segments, values=True, stats=stats, late=evaluator.late)
+        parts = []
+        for s, seg in enumerate(segments):
+            mask = None if flt_mask is None else flt_mask[seg.offset:seg.offset + seg.cache.doc_count]
+            docs, base = _phrase_segment(q, s, seg, mask, phrase_fields)
+            parts.append((docs + seg.offset, base))
+        docnum = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+    else:
+        q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late)
+        keep = evaluator.live.copy()
+        if flt_mask is not None:
+            keep &= flt_mask
+        docnum, base, pair_bonus = _score(q, segments, keep)
+    return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bonus)
+
+
+def cluster_members(searcher, cache: ArrayCache, stems: list[str] | None, *, flt: wq.Query | None,
+                    clusters: list[str], limit: int, phrase_fields: tuple[str, ...] = (),
+                    tree: wq.Query | None = None) -> dict[str, list[int]]:
+    """For each cluster value: the docnums of its articles that match the query (as rank()
+    takes it), newest first (undated last, then by docnum), at most `limit`: one evaluation
+    for every cluster of a page."""
+    boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, None, None)
+    wanted = {hash(c.encode("utf-8")): c for c in clusters if c}
+    out: dict[str, list[int]] = {c: [] for c in clusters if c}
+    if not wanted or not len(m.docnum):
+        return out
+    offsets = np.array([seg.offset for seg in m.segments] or [0], dtype=np.int64)
+    seg_of = np.searchsorted(offsets, m.docnum, side="right") - 1
+    local = m.docnum - offsets[seg_of]
+    hashes = _column_hashes(m.segments, seg_of, local, "cluster")
+    rows = np.flatnonzero(np.isin(hashes, np.array(list(wanted), dtype=np.int64)))
+    if not len(rows):
+        return out
+    dated, moment = _dates(m.segments, seg_of[rows], local[rows])
+    key = np.where(dated, -moment, np.iinfo(np.int64).max)
+    order = rows[np.lexsort((m.docnum[rows], key))]
+    for row in order.tolist():
+        members = out[wanted[int(hashes[row])]]
+        if len(members) < limit:
+            members.append(int(m.docnum[row]))
+    return out
+
+
+def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *, flt: wq.Query | None,
          sort: str, start: int, stop: int, collapse: bool, facets: bool,
-         granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = ()) -> Ranking:
+         granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = (),
+         stats: CorpusStats | None = None, tree: wq.Query | None = None,
+         deadline: float | None = None, max_expansions: int | None = None) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     With phrase_fields, `stems` is a phrase instead (see phrase_of): articles with the words
     next to each other, in order, in any of those fields, scored as Whoosh scores a Phrase.
+    With `tree` (and no stems), any other query: evaluated by engine.evaluate.
 
     sort: "relevance" or "newest"/"oldest" (by published, undated last; score 0 like
     Whoosh's sorted results). Facet dates are counted per day, month or year, as
-    granularity(first, last) says for the matches' range. Raises Unsupported for a filter
-    it cannot evaluate.
+    granularity(first, last) says for the matches' range. `stats` replaces the index's own
+    statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
     """
-    segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
-    if phrase_fields:
-        boosts = Boosts(0.0, 0, 0.0, 0, 0, False)  # a phrase has no word-query boosts
-    q = _Query(searcher, stems, boosts, segments, values=bool(phrase_fields))
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions)
+    segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
+    docnum, base, pair_bonus = m.docnum, m.base, m.pair_bonus
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
-    bodies = [[(per_word["body"][0], per_word["body"][2]) for per_word in per_seg] for per_seg in q.postings]
-    if phrase_fields:
-        parts = []
-        for s, seg in enumerate(segments):
-            docs, base = _phrase_segment(q, s, seg, _filter_mask(flt, seg), phrase_fields)
-            parts.append((docs + seg.offset, base))
-        docnum = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
-        pair_bonus = []
-    else:
-        keep = [~seg.cache.deleted(seg.reader) for seg in segments]
-        for s, seg in enumerate(segments):
-            mask = _filter_mask(flt, seg)
-            if mask is not None:
-                keep[s] &= mask
-        keep = np.concatenate(keep) if keep else np.zeros(0, dtype=bool)
-        docnum, base, pair_bonus = _score(q, segments, len(keep), keep)
     seg_of = np.searchsorted(offsets, docnum, side="right") - 1
     local = docnum - offsets[seg_of]
     upper = base + (np.sum(pair_bonus, axis=0) * boosts.proximity if pair_bonus else 0.0)
@@ -398,11 +444,12 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
         reps = _representatives(-key, docnum, shared, clusters) if collapse else np.arange(len(docnum))
         top = _first_by(reps, key, docnum, stop)
     else:
-        proximity = _Proximity(q, boosts, bodies, seg_of, local, pair_bonus)
-        score, top = _best(q, proximity, docnum, base, upper, clusters, shared, stop)
+        proximity = _Proximity(q, boosts, _bodies(q), seg_of, local, pair_bonus) if q is not None else None
+        score, top = _best(bool(pair_bonus), proximity, docnum, base, upper, clusters, shared, stop)
         reps = _representatives(score, docnum, shared, clusters) if facets else None
     window = top[start:stop]
-    result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total)
+    result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
+                     timed_out=evaluator.timed_out, capped=evaluator.expansions)
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
     if facets:
@@ -431,7 +478,7 @@ def _top_rows(values: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(-values, k - 1)[:k]
 
 
-def _best(q, proximity: _Proximity, docnum, base, upper, clusters, shared, stop: int
+def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, clusters, shared, stop: int
           ) -> tuple[np.ndarray, np.ndarray]:
     """(scores, the first `stop` shown rows in order), exactly as a full sort by final score
     (collapsed to one row per cluster when `clusters` is given) would list them.
@@ -446,9 +493,9 @@ def _best(q, proximity: _Proximity, docnum, base, upper, clusters, shared, stop:
     checked = np.zeros(m, dtype=bool)
     k = min(m, max(4 * stop, 64))
     while True:
-        rows = _top_rows(upper if q.pairs else base, k)
+        rows = _top_rows(upper if pairs else base, k)
         new = rows[~checked[rows]]
-        if q.pairs and len(new):
+        if pairs and len(new):
             score[new] = base[new] + proximity.bonus(new)
         checked[new] = True
         shown = _ordered(rows, score, docnum)
@@ -456,7 +503,7 @@ def _best(q, proximity: _Proximity, docnum, base, upper, clusters, shared, stop:
             shown = _collapse_first(shown, clusters, shared)
         if k >= m:
             return score, shown[:stop]
-        rest_best = np.max(np.where(checked, -np.inf, upper if q.pairs else base))
+        rest_best = np.max(np.where(checked, -np.inf, upper if pairs else base))
         if len(shown) >= stop and rest_best < score[shown[stop - 1]]:
             return score, shown[:stop]
         k = min(m, 4 * k)
