@@ -474,8 +474,8 @@ class Index:
         if not (self.path / CURRENT).exists():
             self._swap(self._new_generation())
 
-    def write(self, articles: Iterable[Article], batch: int = BATCH,
-              procs: int | None = None) -> WriteReport:
+    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None,
+              on_commit: Callable[[dict[str, None]], None] | None = None) -> WriteReport:
         """Add or update articles (same id = update in place), committing every `batch`.
 
         Each batch becomes one Whoosh segment (build.py), built in this process (procs=1) or
@@ -483,6 +483,7 @@ class Index:
         next batches; batches are committed in order, each after the older copies of its
         updated articles are deleted. A failed or killed worker fails the write with one line
         (build.BuildError as SearchkitError); what earlier batches committed stays.
+        `on_commit` is given the ids of each batch once it is committed.
         """
         procs = default_procs() if procs is None else max(1, procs)
         report = WriteReport()
@@ -490,7 +491,7 @@ class Index:
             self._ensure_created()
             self.check_schema()
             ix = self.whoosh_index()
-            run = _BatchRun(self, ix, report, procs)
+            run = _BatchRun(self, ix, report, procs, on_commit)
             try:
                 run.start()
                 for article in articles:
@@ -537,6 +538,9 @@ class Index:
                 for article_id in ids:
                     if not writer.delete_by_term("id", article_id):
                         missing.append(article_id)
+            from .ledger import forget  # an import of them again must not skip them as imported
+
+            forget(self.path, ids)
         return missing
 
     def reindex(self, procs: int | None = None) -> int:
@@ -605,8 +609,10 @@ class _BatchRun:
     commits in order. Up to procs + 1 batches are being built while this process reads on, so
     neither the workers nor the reading wait for each other at a batch's end."""
 
-    def __init__(self, index: Index, ix: whoosh.index.Index, report: WriteReport, procs: int) -> None:
+    def __init__(self, index: Index, ix: whoosh.index.Index, report: WriteReport, procs: int,
+                 on_commit: Callable[[dict[str, None]], None] | None = None) -> None:
         self.index, self.ix, self.report, self.procs = index, ix, report, procs
+        self.on_commit = on_commit
         self.pending: dict[str, None] = {}  # ids of the batch being filled, in order
         self.docs: list[dict] = []  # its documents
         self.seen: set[str] = set()  # ids committed by this write
@@ -679,6 +685,8 @@ class _BatchRun:
             elif article_id not in self.seen:
                 self.report.added += 1
         self.seen.update(ids)
+        if self.on_commit is not None:
+            self.on_commit(ids)
 
     def close(self, cancel: bool = False) -> None:
         if self.builder is not None:
