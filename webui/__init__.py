@@ -33,6 +33,14 @@ READ_ONLY_METHODS = ("GET", "HEAD")
 MAX_QUERY_CHARS = 1_000  # longer queries are refused (400) with a message, never truncated
 MAX_PARAM_CHARS = 200  # since, until, source, sort, page, limit
 MAX_BODY_BYTES = 16 * 1024  # nothing is ever posted; waitress refuses larger bodies too
+# waitress's connection handling (`searchkit serve`; README "Serving"). A connection that sends
+# nothing for IDLE_SECONDS is closed (checked every 2 s), waiting keep-alive or trickling a
+# request alike: waitress's 120 s let 100 idle sockets (its connection_limit) keep everyone else
+# out. Open connections cost a descriptor each, not a thread, so the limit is set for many
+# real clients; on the open internet a reverse proxy in front takes the slow ones.
+IDLE_SECONDS = 10
+SERVER_OPTIONS = {"channel_timeout": IDLE_SECONDS, "cleanup_interval": 2, "connection_limit": 1000,
+                  "backlog": 1024}
 # Expensive searches (wildcards, fuzzy words, many terms: see searchkit.search) run this many at
 # a time; the others wait for a slot within their time budget, holding no CPU. Python runs one
 # thread at a time, so each slow search running at once slows every cheap one.
