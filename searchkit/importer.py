@@ -33,6 +33,9 @@ _NOT_ARTICLES = re.compile(r"(?:^|[\W_])(?:readme|licen[cs]e|notice|copying|attr
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 # Learning a corpus's repeated lines needs a corpus: at least this many plain-text files.
 MIN_FILES_TO_LEARN = 5
+# An import commits at least this often (store.Index.write's `seconds`), however slowly its
+# pages extract: a kill or a power cut loses about this much work, not three batches of it.
+COMMIT_SECONDS = 60.0
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -269,7 +272,8 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
                  on_notice: Callable[[str], None] = lambda message: None,
                  on_progress: Callable[[Progress], None] = lambda progress: None,
                  dedupe: bool = True, procs: int | None = None, max_record: int = MAX_RECORD,
-                 stop: Callable[[], bool] = lambda: False, resume: bool = True) -> ImportReport:
+                 stop: Callable[[], bool] = lambda: False, resume: bool = True,
+                 commit_seconds: float | None = COMMIT_SECONDS) -> ImportReport:
     """Import every file under `paths` into `index`; never stops at a bad file.
 
     Pages (HTML, WARC records, feeds) are extracted by `procs` worker processes and articles
@@ -281,6 +285,7 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     With `resume`, records an earlier import took in are skipped unread (ledger.py). When
     `stop()` turns true (Ctrl-C in the CLI) reading stops, what was read is committed and the
     report says `interrupted`: running the same import again picks up where it stopped.
+    Whatever the pace, what is read is committed about every `commit_seconds`.
     """
     from .dedupe import DuplicateFinder
     from .ledger import Ledger
@@ -368,12 +373,12 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     with Ledger(index.path) as ledger:
         if dedupe:
             with DuplicateFinder(index.path) as finder:
-                written = index.write(articles(finder), procs=procs, on_commit=committed)
+                written = index.write(articles(finder), procs=procs, on_commit=committed, seconds=commit_seconds)
             if finder.failure:
                 noticed(f"{index.path}: duplicate detection stopped ({finder.failure}); "
                         "articles were imported without it")
         else:
-            written = index.write(articles(None), procs=procs, on_commit=committed)
+            written = index.write(articles(None), procs=procs, on_commit=committed, seconds=commit_seconds)
     if ledger.failure:
         noticed(f"{index.path}: the record of what was imported stopped ({ledger.failure}); "
                 "a re-run will read every record again")

@@ -23,14 +23,12 @@ from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.qparser import syntax
 from whoosh.qparser.plugins import PhrasePlugin
-from whoosh.matching import WrappingMatcher
 from whoosh.query import spans
 from whoosh.query.wrappers import WrappingQuery
 
 from .analysis import analyze, news_analyzer
-from .bm25f import FieldsTerm
 from .dates import DateError, Span, parse_span
-from .engine.evaluate import expand_words
+from .engine.evaluate import FieldsTerm, expand_words
 from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
                              SHORT_QUERY, USE_QTF)
 from .store import _naive_utc
@@ -61,7 +59,7 @@ MAX_QUERY_CHARS = 1_000
 
 
 class Boosted(WrappingQuery):
-    """A query whose scores are multiplied by `boost` (Whoosh's span queries ignore boosts)."""
+    """A query whose scores are multiplied by `boost` (Whoosh's span queries have no boost)."""
 
     def __init__(self, child: wq.Query, boost: float = 1.0) -> None:
         self.child = child
@@ -73,9 +71,6 @@ class Boosted(WrappingQuery):
     def with_boost(self, boost: float) -> "Boosted":
         return self.__class__(self.child, boost)
 
-    def matcher(self, searcher, context=None):
-        m = self.child.matcher(searcher, context)
-        return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
 class QueryError(ValueError):
@@ -100,9 +95,9 @@ class ParsedQuery:
     phrases: list[Phrase] = field(default_factory=list)
     filters: list[wq.Query] = field(default_factory=list)
     notice: str = ""
-    words: list[str] | None = None  # a plain-word query's stems, repeats kept (ranking.py ranks these)
-    # Wildcards, prefixes, fuzzy words, ranges, "everything" or many terms: work that grows with
-    # the index's vocabulary or size. A server runs few such queries at once (search.py).
+    words: list[str] | None = None  # a plain-word query's stems, repeats kept (engine/rank.py ranks these)
+    # Wildcards, prefixes, fuzzy words, ranges or many terms: work that grows with the index's
+    # vocabulary or with the query. A server runs few such queries at once (search.py).
     expensive: bool = False
 
 
@@ -227,7 +222,7 @@ def _positive_terms(q: wq.Query) -> set[str]:
 
 
 def _fields_terms(q: wq.Query) -> wq.Query:
-    """Score a word searched in both title and body with true BM25F (bm25f.FieldsTerm).
+    """Score a word searched in both title and body with true BM25F (FieldsTerm).
 
     Whoosh's parser turns a word into Or(title:w, body:w) and flattens nested ORs, so the
     pairs are found among an OR's terms by their text.
@@ -253,6 +248,21 @@ def _fields_terms(q: wq.Query) -> wq.Query:
         return out[0] if len(out) == 1 and q.boost == 1.0 else q.__class__(out, boost=q.boost)
     if isinstance(q, (wq.CompoundQuery, wq.BinaryQuery, wq.Not, WrappingQuery)):
         return q.apply(_fields_terms)
+    return q
+
+
+def _scored_patterns(q: wq.Query) -> wq.Query:
+    """`parliam*` scored as the BM25 of the words it expands to, always.
+
+    Whoosh's Prefix and Wildcard score 1 per field wherever a segment holds two or more of
+    their words, but BM25 where it holds one, so an article's score depended on how the
+    index happened to be cut into segments (or shards): the same article scored differently
+    after another import.
+    """
+    if isinstance(q, (wq.Prefix, wq.Wildcard)) and q.constantscore:
+        return q.__class__(q.fieldname, q.text, boost=q.boost, constantscore=False)
+    if isinstance(q, (wq.CompoundQuery, wq.BinaryQuery, wq.Not, WrappingQuery)):
+        return q.apply(_scored_patterns)
     return q
 
 
@@ -342,13 +352,15 @@ def _fewer_edits(shown: str, edits: int) -> str:
     return f"{shown}: at most {edits} edit{'s' * (edits != 1)} for a word this long, searched with {edits}"
 
 
-def _expand_fuzzy(text: str, reader, notices: list[str]) -> str:
+def expand_fuzzy(text: str, reader, notices: list[str] | None = None) -> str:
     """Replace word~ (word~2) by the real index words within 1 (2) edits: "(government OR governor)".
 
     Fuzzy matching works on the words people typed, not on stems: "goverment" is one edit
     from "government" but three from its stem "govern". Edits are capped (allowed_edits) and
     so are the words (MAX_FUZZY_WORDS); `notices` says when either cap applied.
     """
+    notices = [] if notices is None else notices
+
     def replace(m: re.Match) -> str:
         word = m.group(1).lower()
         asked = int(m.group(2) or 1)
@@ -404,7 +416,7 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
     notices = [problems[0].rstrip(".") + ": searched for it as words"] if problems else []
     fuzzy = reader is not None and "~" in rest
     if fuzzy:
-        rest = _expand_fuzzy(rest, reader, notices)
+        rest = expand_fuzzy(rest, reader, notices)
     notice = "; ".join(dict.fromkeys(notices))
     if not rest:
         return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
@@ -419,7 +431,7 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
     if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
-    q = _cap_edits(_fields_terms(_not_excludes(q)), notices)
+    q = _cap_edits(_fields_terms(_not_excludes(_scored_patterns(q))), notices)
     notice = "; ".join(dict.fromkeys(notices))
     if isinstance(q, wq.Not):  # only exclusions: everything except them
         q = wq.AndNot(wq.Every(), q.query)

@@ -197,3 +197,70 @@ def test_a_folder_with_unknown_files_names_them_in_the_summary(runner, tmp_path)
     result = runner.invoke(main, ["--index", str(tmp_path / "index"), "import", str(folder)])
     assert (result.exit_code, result.output) == (0, "skipped 2 files: unknown format (data.bin, report.pdf)\n"
                                                     "1 added, 0 updated, 0 duplicates, 0 failed\n")
+
+
+# -- interrupt and resume -------------------------------------------------------------------
+
+def _committed(index_path) -> int:
+    try:
+        return len(searchkit.open_index(index_path))
+    except searchkit.SearchkitError:
+        return 0  # not created yet
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_stopped_import_commits_and_the_same_command_resumes_to_exactly_the_reference_ids(tmp_path, signal_name):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    total = 3000
+    path = tmp_path / "big.jsonl.gz"
+    lines = [json.dumps({"id": f"a{n}", "title": f"Story {n}", "body": body(n)}) for n in range(total)]
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    index_path = tmp_path / "index"
+    command = [sys.executable, "-c", "from searchkit.cli import main; main()", "--index", str(index_path), "import", "--commit-every", "0.3",
+               str(path)]
+    victim = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while _committed(index_path) == 0 and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for the first commit, the condition the signal waits for
+    victim.send_signal(getattr(signal, signal_name))
+    out, err = victim.communicate(timeout=120)
+    done = _committed(index_path)
+    assert victim.returncode == 130, err
+    assert 0 < done < total, "the signal did not land mid-import"
+    assert out == f"{done} added, 0 updated, 0 duplicates, 0 failed\n"
+    assert err.endswith("interrupted: what was read is committed; run the same command again to import the rest "
+                        "(records already in are skipped)\n")
+    assert "Traceback" not in err
+    resumed = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert (resumed.returncode, resumed.stdout) == (
+        0, f"{total - done} added, 0 updated, 0 duplicates, 0 failed, {done} unchanged\n"), resumed.stderr
+    assert ids(index_path) == sorted(f"a{n}" for n in range(total))
+
+
+def test_a_second_import_skips_every_record_unread_and_changes_nothing(runner, tmp_path):
+    pages = [(f"https://news.example/{n}", _page(n)) for n in range(1, 31)]
+    pages[9] = ("https://news.example/empty", b"<html><head><title>x</title></head><body><nav><a href='/'>Home</a>"
+                                              b"</nav><script>var a;</script></body></html>")
+    _warc(tmp_path / "crawl.warc.gz", pages, compress=True)
+    (tmp_path / "more.jsonl").write_text("\n".join(jsonl_lines(20, broken=4)) + "\n")
+    args = [str(tmp_path / "crawl.warc.gz"), str(tmp_path / "more.jsonl")]
+    first = run(runner, tmp_path / "index", *args)
+    before = {a.id: a.imported for a in searchkit.open_index(tmp_path / "index").articles()}
+    again = run(runner, tmp_path / "index", *args)
+    failures = [line for line in first.output.splitlines() if line.startswith("failed: ")]
+    assert len(failures) == 2 and first.output.splitlines()[-1] == "48 added, 0 updated, 0 duplicates, 2 failed"
+    # The same failures again (from the ledger, not by extracting), nothing added or rewritten.
+    assert again.output.splitlines() == failures + ["0 added, 0 updated, 0 duplicates, 2 failed, 48 unchanged"]
+    assert {a.id: a.imported for a in searchkit.open_index(tmp_path / "index").articles()} == before
+    # A deleted article is not "already imported": importing again brings it back.
+    searchkit.open_index(tmp_path / "index").delete(["a1"])
+    assert run(runner, tmp_path / "index", *args).output.splitlines()[-1] == (
+        "1 added, 0 updated, 0 duplicates, 2 failed, 47 unchanged")
+    # --again reads everything anew.
+    assert runner.invoke(main, ["--index", str(tmp_path / "index"), "import", "--again", *args]
+                         ).output.splitlines()[-1] == "0 added, 48 updated, 0 duplicates, 2 failed"
