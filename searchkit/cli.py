@@ -18,19 +18,37 @@ FORMATS_OUT = ("text", "json", "jsonl", "trec")
 
 
 class Context:
-    def __init__(self, index_path: str, lock_timeout: float = 600.0) -> None:
+    def __init__(self, index_path: str, lock_timeout: float = 600.0, cluster: str | None = None) -> None:
         self.index_path = index_path
         self.lock_timeout = lock_timeout
+        self.cluster = cluster or None
+        self.runner = None
 
     def open(self, create: bool = False, check: bool = True):
-        from .store import open_index
+        """The index (a shards.ShardedIndex for a sharded one), on the --cluster if given."""
+        from .shards import open_any
 
         def waiting() -> None:
             click.echo(f"waiting for another searchkit process writing to {self.index_path} "
                        f"(up to {self.lock_timeout:g} s)…", err=True)
 
-        return open_index(self.index_path, create=create, check=check,
-                          lock_timeout=self.lock_timeout, on_lock_wait=waiting)
+        index = open_any(self.index_path, create=create, check=check,
+                         lock_timeout=self.lock_timeout, on_lock_wait=waiting)
+        if self.cluster:
+            if not getattr(index, "sharded", False):
+                raise click.UsageError(f"--cluster works on a sharded index: create one with `searchkit --index "
+                                       f"DIR create --shards N` (the index at {self.index_path} has no shards)")
+            self.connect().attach(index)
+        return index
+
+    def connect(self):
+        """The cluster runner (started or reached once per command, closed when it ends)."""
+        if self.runner is None:
+            from .cluster import connect
+
+            self.runner = connect(self.cluster)
+            click.get_current_context().call_on_close(self.runner.close)
+        return self.runner
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -87,29 +105,127 @@ class SearchkitGroup(click.Group):
               type=click.Path(file_okay=False), help="Index directory (env SEARCHKIT_INDEX).")
 @click.option("--lock-timeout", default=600.0, envvar="SEARCHKIT_LOCK_TIMEOUT", show_default=True,
               type=click.FloatRange(0), help="Seconds a write waits for another writer to finish.")
+@click.option("--cluster", "cluster", default=None, envvar="SEARCHKIT_CLUSTER", metavar="ADDRESS",
+              help="Dask scheduler (tcp://host:8786) or local:N worker processes here, for a sharded "
+                   "index (env SEARCHKIT_CLUSTER).")
 @click.version_option(__version__, prog_name="searchkit")
 @click.pass_context
-def main(ctx: click.Context, index_path: str, lock_timeout: float) -> None:
+def main(ctx: click.Context, index_path: str, lock_timeout: float, cluster: str | None) -> None:
     """Full-text search for news articles.
 
     Example: searchkit import seeds/ && searchkit query "isis fighters raqqa"
     """
-    ctx.obj = Context(index_path, lock_timeout)
+    ctx.obj = Context(index_path, lock_timeout, cluster)
+
+
+@main.command()
+@click.option("--shards", default=None, type=click.IntRange(1, 1024),
+              help="Make a sharded index of this many shards (default: one plain index).")
+@click.option("--workers", default="", metavar="NAME,...",
+              help="Shards on the workers' own disks: pin shard i to the i-th of these Dask workers.")
+@click.pass_obj
+def create(obj: Context, shards: int | None, workers: str) -> None:
+    """Create an empty index: one directory, or a manifest and N shards (--shards N).
+
+    A sharded index works like any other, in one process or on a Dask cluster (--cluster).
+    Example: searchkit --index news create --shards 4
+    """
+    if shards is None:
+        if workers:
+            raise click.UsageError("--workers needs --shards N")
+        obj.open(create=True)
+        click.echo(f"created an index at {obj.index_path}")
+        return
+    from .shards import create as create_sharded
+
+    names = [w.strip() for w in workers.split(",") if w.strip()]
+    sharded = create_sharded(obj.index_path, shards, names, lock_timeout=obj.lock_timeout)
+    if names and obj.cluster:  # pinned shards are made by their own workers
+        from .shards import _create_shards
+
+        obj.connect().attach(sharded)
+        _create_shards(sharded)
+    elif names:
+        click.echo("note: the pinned shards are made on their workers by the first command "
+                   "run with --cluster", err=True)
+    where = f", pinned to {', '.join(names)}" if names else ""
+    click.echo(f"created a sharded index of {shards} shards at {obj.index_path}{where}")
 
 
 IMPORT_FORMATS = ["auto", "text", "html", "feed", "warc", "jsonl", "csv"]
 
 
+def _size(count: int) -> str:
+    """`812 kB`, `1.2 GB`: a byte count as a person reads it."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}" if count < scale * 10 else f"{count / scale:.0f} {unit}"
+    return f"{count} B"
+
+
 def _progress_line(progress) -> str:
-    """`[#####-----] 3/10 files · 1,234 articles · 456/s · ETA 0:12` for a terminal."""
+    """`[#####-----] 3/10 files · 1,234 articles · 456/s · ETA 0:12` for a terminal; with the
+    input's size known, the bar counts bytes: `[###-------] 1.2 GB/5.0 GB · 1,234 articles …`."""
+    from .importer import plural
+
     width = 20
-    done = progress.files_done / progress.files_total if progress.files_total else 0.0
+    if progress.bytes_total:
+        done = min(1.0, progress.bytes_done / progress.bytes_total)
+        where = f"{_size(progress.bytes_done)}/{_size(progress.bytes_total)}"
+        if progress.files_total > 1:
+            where += f" · {progress.files_done}/{plural(progress.files_total, 'file')}"
+    else:
+        done = progress.files_done / progress.files_total if progress.files_total else 0.0
+        where = f"{progress.files_done}/{plural(progress.files_total, 'file')}"
     bar = "#" * int(done * width) + "-" * (width - int(done * width))
     eta = progress.eta()
-    eta_text = f" · ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else ""
-    return (f"[{bar}] {progress.files_done}/{plural(progress.files_total, 'file')} · "
-            f"{plural(progress.articles, 'article')}"
+    eta_text = f" · ETA {int(eta // 3600)}:{int(eta % 3600 // 60):02d}:{int(eta % 60):02d}" if eta and eta >= 3600 \
+        else f" · ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else ""
+    return (f"[{bar}] {where} · {plural(progress.articles, 'article')}"
             f" · {progress.rate():,.0f}/s{eta_text}")
+
+
+class _StopSignals:
+    """While an import runs, the first SIGINT (Ctrl-C) or SIGTERM asks it to stop after the
+    record in hand and commit; a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        import os
+
+        self.asked = False
+        self._before: dict = {}
+        self._pid = os.getpid()  # worker processes forked meanwhile inherit the handler
+
+    def __enter__(self) -> "_StopSignals":
+        import signal
+
+        for number in (signal.SIGINT, signal.SIGTERM):
+            self._before[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, number, frame) -> None:
+        import os
+        import signal
+
+        if os.getpid() != self._pid:  # a worker: Ctrl-C is the importer's to handle, SIGTERM ends it
+            if number == signal.SIGTERM:
+                signal.signal(number, signal.SIG_DFL)
+                os.kill(os.getpid(), number)
+            return
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        click.echo("\nstopping: committing what was read (Ctrl-C again to stop at once)…", err=True)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for number, handler in self._before.items():
+            signal.signal(number, handler)
+
+    def __call__(self) -> bool:
+        return self.asked
 
 
 @main.command("import")
@@ -117,17 +233,27 @@ def _progress_line(progress) -> str:
 @click.option("--format", "fmt", default="auto", show_default=True,
               type=click.Choice(IMPORT_FORMATS), help="Input format (auto: by name or content).")
 @click.option("--source", default=None, help="Source name for articles that do not say.")
+@click.option("--max-record-mb", default=64.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="A record (a line, a row, a page) larger than this is skipped and named.")
+@click.option("--commit-every", "commit_seconds", default=60.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
+              help="Seconds between commits at the most, however slow the input: a kill loses about this much.")
+@click.option("--again", is_flag=True,
+              help="Read every record again, even those an earlier import took in unchanged.")
 @click.pass_obj
-def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None) -> None:
+def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None, max_record_mb: float,
+            commit_seconds: float, again: bool) -> None:
     """Add or update articles from files or directories ("-" reads stdin).
 
     Formats: plain text, HTML, RSS/Atom feeds, WARC web archives, JSON lines, CSV; any of them
-    gzipped. A progress bar shows on a terminal; the summary counts duplicates.
+    compressed (gzip, bzip2, xz, zstd) and of any size. A progress bar shows on a terminal; the
+    summary counts duplicates. Ctrl-C stops after the record in hand and commits; running the
+    same import again skips what is already in and picks up where it stopped.
     Example: searchkit import seeds/ ~/news/*.html feeds/*.xml crawl.warc.gz
     """
     import time
 
-    from .importer import import_paths
+    from .importer import import_paths, plural
 
     index = obj.open(create=True)
     terminal = sys.stderr.isatty()
@@ -153,13 +279,21 @@ def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None) 
         clear()
         click.echo(f"warning: {message}", err=True)
 
-    report = import_paths(index, paths, fmt, source, on_error=on_error, on_notice=on_notice,
-                          on_progress=on_progress)
+    with _StopSignals() as stop:
+        report = import_paths(index, paths, fmt, source, on_error=on_error, on_notice=on_notice,
+                              on_progress=on_progress, max_record=int(max_record_mb * 2**20), stop=stop,
+                              resume=not again, commit_seconds=commit_seconds)
     clear()
+    for line in report.skipped_lines():
+        click.echo(line)
     click.echo(report.summary())
     if terminal:
-        click.echo(f"{plural(report.articles, 'article')} from {plural(report.files, 'file')} in {report.seconds:.1f} s "
-                   f"({report.rate():,.0f} articles/s)", err=True)
+        click.echo(f"{plural(report.articles, 'article')} from {plural(report.files, 'file')} in "
+                   f"{report.seconds:.1f} s ({report.rate():,.0f} articles/s)", err=True)
+    if report.interrupted:
+        click.echo("interrupted: what was read is committed; run the same command again to import the "
+                   "rest (records already in are skipped)", err=True)
+        sys.exit(130)
     if report.failed:
         sys.exit(1)
 
@@ -324,14 +458,25 @@ def eval_(obj: Context, qrels: str, queries_file: str, fmt: str) -> None:
 
 
 @main.command()
+@click.option("--shards", default=None, type=click.IntRange(1, 1024),
+              help="A sharded index: route every article again into this many shards.")
 @click.pass_obj
-def reindex(obj: Context) -> None:
+def reindex(obj: Context, shards: int | None) -> None:
     """Rebuild the index from its stored articles and swap it in atomically.
 
     Run after upgrading searchkit or changing the analyzer; searches keep working meanwhile.
     Example: searchkit reindex
     """
-    count = obj.open(check=False).reindex()
+    index = obj.open(check=False)
+    if getattr(index, "sharded", False):
+        count = index.reindex(shards=shards)
+        click.echo(f"reindexed {plural(count, 'article')} into {index.count} shards")
+        return
+    if shards is not None:
+        raise click.UsageError(f"{obj.index_path} is not a sharded index: make one with `searchkit --index "
+                               f"NEWDIR create --shards {shards}` and import into it "
+                               f"(`searchkit --index {obj.index_path} export > all.jsonl`)")
+    count = index.reindex()
     click.echo(f"reindexed {plural(count, 'article')}")
 
 
@@ -354,6 +499,11 @@ def stats(obj: Context, fmt: str) -> None:
     click.echo(f"published: {info['first'] or '-'} to {info['last'] or '-'}")
     click.echo(f"size: {info['bytes'] / 1e6:.1f} MB")
     click.echo(f"schema: {info['schema']}")
+    if "shards" in info:
+        click.echo(f"shards: {info['shards']}")
+    if info.get("partial"):
+        click.echo(f"note: {len(info['missing'])} shards did not answer ({', '.join(info['missing'])}): "
+                   "these figures leave out their articles")
 
 
 @main.command()
@@ -444,13 +594,13 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
 
     from webui import create_app
 
-    from webui import MAX_BODY_BYTES
+    from webui import MAX_BODY_BYTES, SERVER_OPTIONS
 
-    obj.open()  # fail now, with a clear message, if there is no usable index
+    index = obj.open()  # fail now, with a clear message, if there is no usable index
     from .store import raise_open_file_limit
 
     raise_open_file_limit()
-    app = create_app({"INDEX": obj.index_path})
+    app = create_app({"INDEX": obj.index_path, "OPENED_INDEX": index if obj.cluster else None})
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}, not only this machine: anyone who can reach "
                    f"port {port} can search the index (it stays read-only)", err=True)
@@ -459,7 +609,8 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     try:
         server = waitress.create_server(app, host=host, port=port, threads=threads, ident="searchkit",
                                         max_request_body_size=MAX_BODY_BYTES,
-                                        max_request_header_size=64 * 1024, asyncore_use_poll=True)
+                                        max_request_header_size=64 * 1024, asyncore_use_poll=True,
+                                        **SERVER_OPTIONS)
     except OSError as exc:
         raise click.ClickException(listen_error(host, port, exc)) from None
     # Only now is the port open: the line never promises a server that is not there.
