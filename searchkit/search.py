@@ -135,6 +135,7 @@ class SearchResult:
     # A sharded index's search that some shards could not answer: their names (shards.py).
     partial: bool = False
     missing: list[str] = field(default_factory=list)
+    corrected_from: str | None = None  # the query as typed, which found nothing: these are `query`'s
 
     @property
     def pages(self) -> int:
@@ -145,7 +146,7 @@ class SearchResult:
             "query": self.query, "total": self.total, "page": self.page, "limit": self.limit,
             "pages": self.pages, "sort": self.sort, "elapsed_ms": round(self.elapsed_ms, 1),
             "notice": self.notice, "suggestion": self.suggestion, "timed_out": self.timed_out,
-            "notice": self.notice, "suggestion": self.suggestion, "corrected_from": self.corrected_from,
+            "corrected_from": self.corrected_from,
             "facets": {name: [[key, count] for key, count in pairs] for name, pairs in self.facets.items()},
             "timeline": [b.to_dict() for b in self.timeline],
             "hits": [h.to_dict() for h in self.hits],
@@ -349,7 +350,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
            collapse: bool = True, snippets: bool = True, now: datetime | None = None,
            stats: CorpusStats | None = None, deadline: float | None = None,
            max_expansions: int | None = MAX_EXPANSIONS, time_budget: float | None = TIME_BUDGET,
-           slow_slots: threading.Semaphore | None = None) -> SearchResult:
+           slow_slots: threading.Semaphore | None = None, correct: bool = True) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     When `text` finds nothing and a spelling correction of it (suggest.py) finds something,
