@@ -15,6 +15,7 @@ from datetime import datetime
 from whoosh import query as wq
 
 from .article import Article
+from .errors import SearchkitError
 from .query import ParsedQuery, parse
 from .search import SORTS, _combine, _sources_filter, filter_query, rank_with_arrays
 from .store import Index, doc_to_article
@@ -28,11 +29,18 @@ def matching_articles(index: Index, text: str | None = None, *, since: str | dat
                       until: str | datetime | None = None, source: str | Sequence[str] | None = None,
                       sort: str | None = None, now: datetime | None = None) -> Iterator[Article]:
     """Every stored article that matches `text` (all of them without one) and the filters, as
-    search() reads them, in `sort` order (default: relevance for a query, newest without).
+    search() reads them, in `sort` order (default: relevance for a query, newest without; with
+    no query, filter or sort at all: every article in index order).
 
     Near-duplicates are all there: an export is the data, not a page to read. Raises what
     search() raises for a bad query, date or sort.
     """
+    if not (text or since or until or source or sort):
+        yield from index.articles()  # everything, in index order: no search needed
+        return
+    if getattr(index, "sharded", False):
+        raise SearchkitError("a sharded index exports all its articles, not a search's matches yet: "
+                             "run `searchkit export` without --query, --since, --until, --source or --sort")
     sort = sort or ("relevance" if text else "newest")
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")

@@ -35,9 +35,11 @@ def is_index_word(searcher: Searcher, word: str) -> bool:
     lowered = normalize_token(word)
     if lowered in stopwords():
         return True
-    reader, schema = searcher.reader(), searcher.schema
-    # A direct term lookup in the spelling fields (terms_within(word, 0) scans every term).
-    return any((schema[field].spelling_fieldname(field), lowered) in reader for field in SPELL_FIELDS)
+    # A direct look-up in the spelling fields (terms_within(word, 0) scans every term); a
+    # sharded index's searcher answers doc_frequency for all its shards.
+    schema = getattr(searcher, "schema", None)
+    return any(searcher.doc_frequency(schema[field].spelling_fieldname(field) if schema else f"spell_{field}",
+                                      lowered) > 0 for field in SPELL_FIELDS)
 
 
 def correct_word(searcher: Searcher, word: str, max_edits: int = 2) -> str | None:
