@@ -443,12 +443,13 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
 
 def cluster_members(searcher, cache: ArrayCache, stems: list[str] | None, *, flt: wq.Query | None,
                     clusters: list[str], limit: int, phrase_fields: tuple[str, ...] = (),
-                    tree: wq.Query | None = None) -> dict[str, list[int]]:
+                    tree: wq.Query | None = None, deadline: float | None = None,
+                    max_expansions: int | None = None) -> dict[str, list[int]]:
     """For each cluster value: the docnums of its articles that match the query (as rank()
     takes it), newest first (undated last, then by docnum), at most `limit`: one evaluation
-    for every cluster of a page."""
+    for every cluster of a page, bounded by `deadline` and `max_expansions` as rank() is."""
     boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
-    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, None, None)
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, deadline, max_expansions)
     wanted = {hash(c.encode("utf-8")): c for c in clusters if c}
     out: dict[str, list[int]] = {c: [] for c in clusters if c}
     if not wanted or not len(m.docnum):
