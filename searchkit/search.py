@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from whoosh import query as wq
-from whoosh import scoring, sorting
+from whoosh import collectors, scoring, sorting
 from whoosh.searching import Searcher
 
+from .article import derived_title
 from .dates import since_until
 from .query import ParsedQuery, QueryError, date_range, parse
 from .snippets import Fragment, highlight, render_html, snippet
@@ -31,7 +32,9 @@ from .store import Index, _aware
 from .suggest import suggest
 
 SORTS = ("relevance", "newest", "oldest", "recency")
-MAX_LIMIT = 100
+# Results per page a caller may ask for: an evaluation reads 1,000 per query (TREC depth).
+# A larger limit or page is lowered to these, and the result's notice says so.
+MAX_LIMIT = 1_000
 MAX_PAGE = 1_000
 # BM25F for single-field terms (phrases, title:, wildcards); plain words use bm25f.FieldsTerm.
 K1 = 1.5
@@ -367,7 +370,7 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
     stems = parsed.stems if parsed else set()
     phrases = parsed.phrases if parsed else []
     body = fields.get("body") or ""
-    title = fields.get("title") or ""
+    title = fields.get("title") or derived_title(body)
     return Hit(
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
         source=fields.get("source") or "", author=fields.get("author") or "",
@@ -394,6 +397,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     started = time.perf_counter()
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+    capped = [f"{name} {int(value)} is more than {high}: showing {name} {high}"
+              for name, value, high in (("limit", limit, MAX_LIMIT), ("page", page, MAX_PAGE)) if int(value) > high]
     limit = max(1, min(int(limit), MAX_LIMIT))
     page = max(1, min(int(page), MAX_PAGE))
     flt = filter_query(since, until, source, now)
@@ -414,8 +419,21 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         suggestion = None
         if ranked.total < SUGGEST_BELOW:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
+    notice = "; ".join(n for n in (parsed.notice, *capped) if n)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
-                        parsed.notice, ranked.facets, ranked.timeline, suggestion, sort)
+                        notice, ranked.facets, ranked.timeline, suggestion, sort)
+
+
+def matching_ids(index: Index, text: str) -> list[str]:
+    """Every article `text` matches (near-duplicates too), best first: what an export of a
+    query's matches writes, a page of MAX_LIMIT at a time, never silently cut."""
+    ids: list[str] = []
+    for page in range(1, MAX_PAGE + 1):
+        result = search(index, text, limit=MAX_LIMIT, page=page, facets=False, collapse=False, snippets=False)
+        ids.extend(hit.id for hit in result.hits)
+        if len(ids) >= result.total or not result.hits:
+            break
+    return ids
 
 
 @dataclass
@@ -437,6 +455,23 @@ class Ranked:
         return cluster_sizes(searcher, self.query, [cluster for cluster, _ in listed])
 
 
+def _exact_collector(searcher: Searcher, limit: int, options: dict):
+    """Whoosh's collector for `options`, but one that scores every match.
+
+    Whoosh's top-N collector drops sub-queries whose maximum score cannot reach the current
+    last place (`replace`) and skips blocks by quality; with our BM25F and proximity scores
+    those bounds are not exact, so page 1 (top 10) missed articles that page 2 (top 20) found
+    above its own results, and pages repeated. Scoring every match costs time on this path
+    only, which the array engine replaces.
+    """
+    if "sortedby" in options or "groupedby" in options:
+        return searcher.collector(limit=limit, **options)
+    collector = collectors.TopCollector(limit, usequality=False, replace=0)
+    if "collapse" in options:
+        collector = collectors.CollapseCollector(collector, options["collapse"])
+    return collector
+
+
 def rank_with_whoosh(searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None, sort: str,
                      wanted: int, collapse: bool, facets: bool) -> Ranked:
     """Any query ranked by Whoosh's collector, one matching article at a time."""
@@ -452,7 +487,7 @@ def rank_with_whoosh(searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | No
     if sort in ("newest", "oldest"):
         options["sortedby"] = _DateSortFacet(newest=(sort == "newest"))
     fetch = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
-    collector = searcher.collector(limit=fetch, **options)
+    collector = _exact_collector(searcher, fetch, options)
     kept, displaced = _track_collapse(collector) if collapse else ([0], [])
     searcher.search_with_collector(q, collector)
     results = collector.results()
@@ -509,6 +544,6 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
     return candidate if found > total else None
 
 
-__all__ = ["Hit", "SearchResult", "TimelineBucket", "search", "filter_query", "make_hit", "timeline",
+__all__ = ["Hit", "SearchResult", "TimelineBucket", "search", "matching_ids", "filter_query", "make_hit", "timeline",
            "rank_with_arrays", "rank_with_whoosh", "Ranked",
            "weighting", "QueryError", "SORTS"]
