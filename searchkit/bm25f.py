@@ -18,17 +18,11 @@ boosted), so it runs higher than a one-field frequency and needs a later saturat
 
 from __future__ import annotations
 
-import math
-
 from whoosh import matching
 from whoosh import query as wq
 
-K1 = 1.5
-B = 0.75
-FIELD_WEIGHT: dict[str, float] = {}  # query-time weight per field on top of the index-time boost
-# Length normalisation per field (default B). Headlines are one short sentence each: a longer
-# one is not more verbose the way a longer article is, so the title is normalised only lightly.
-FIELD_B: dict[str, float] = {"title": 0.3}
+from .engine import scoring
+from .engine.scoring import B, K1
 
 
 class FieldsTerm(wq.Or):
@@ -63,14 +57,14 @@ class FieldsTerm(wq.Or):
                 continue
             postings = reader.postings(term.fieldname, term.text)
             avg = parent.avg_field_length(term.fieldname) or 1.0
-            parts.append((term.fieldname, avg, postings, FIELD_WEIGHT.get(term.fieldname, 1.0),
-                          FIELD_B.get(term.fieldname, self.b)))
+            parts.append((term.fieldname, avg, postings, scoring.field_weight(term.fieldname),
+                          scoring.FIELD_B.get(term.fieldname, self.b)))
         for term in self.subqueries:
             df = max(df, parent.doc_frequency(term.fieldname, term.text))
         if not parts:
             return matching.NullMatcher()
         n = parent.doc_count_all()
-        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        idf = scoring.idf(n, df)
         union = parts[0][2]
         for _, _, postings, _, _ in parts[1:]:
             union = matching.UnionMatcher(union, postings)

@@ -34,6 +34,8 @@ from whoosh.query.wrappers import WrappingQuery
 from .analysis import analyze, name_analyzer, news_analyzer
 from .bm25f import FieldsTerm
 from .dates import DateError, Span, parse_span
+from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
+                             SHORT_QUERY, USE_QTF)
 from .store import _naive_utc
 
 SEARCH_FIELDS = ("title", "body")
@@ -59,13 +61,6 @@ _FUZZY = re.compile(r"(?<![\w*?'])([^\W\d_][\w']*)~([12])?(?![\w~])")
 MAX_FUZZY_WORDS = 20
 MAX_QUERY_CHARS = 1_000
 
-# Ranking of plain words (tuned on Cranfield, kept to what holds for news; see README):
-# an article with every word gets ALL_WORDS_BOOST x its score again, and a pair of query
-# words next to each other (within PROXIMITY_SLOP positions) in the body adds PROXIMITY_BOOST.
-ALL_WORDS_BOOST = 1.0
-PROXIMITY_BOOST = 0.5
-PROXIMITY_SLOP = 3
-MAX_PROXIMITY_PAIRS = 6
 
 
 class Boosted(WrappingQuery):
@@ -110,9 +105,6 @@ class ParsedQuery:
     notice: str = ""
     words: list[str] | None = None  # a plain-word query's stems, repeats kept (ranking.py ranks these)
 
-
-SHORT_QUERY = 3  # words; up to this many, every word is meant: all-words boost applies
-USE_QTF = True
 
 
 def _word_query(stem: str, boost: float = 1.0) -> wq.Query:

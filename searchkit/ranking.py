@@ -1,7 +1,7 @@
 """Rank a plain-word query over every matching article at once, with numpy.
 
 The ranking is exactly the one query.words_query builds as Whoosh queries (BM25F per word
-over title and body, the all-words boost, the proximity boost; see query.py and bm25f.py),
+over title and body, the all-words boost, the proximity boost; see engine/scoring.py),
 but Whoosh scores one matching article at a time in Python, so a common word in 100k
 articles costs a second. Here each word's posting lists are read whole (arrays.py) and
 scored as arrays, every segment's together:
@@ -23,7 +23,6 @@ on the same matches, over index-wide columns kept between queries.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,8 +31,10 @@ from whoosh import query as wq
 from whoosh.query.ranges import NumericRange
 from whoosh.util.times import datetime_to_long
 
-from . import bm25f
 from .arrays import ArrayCache, SegmentCache
+from .engine import scoring
+from .engine.scoring import CorpusStats
+from .engine.stats import stats_for_terms
 
 SEARCH_FIELDS = ("title", "body")
 _EPOCH_US = datetime_to_long(datetime(1970, 1, 1))  # Whoosh stores microseconds since year 1
@@ -81,10 +82,6 @@ class _Segment:
     cache: SegmentCache
 
 
-def _lucene_idf(n: int, df: int) -> float:
-    return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-
 def _filter_mask(q: wq.Query | None, seg: _Segment) -> np.ndarray | None:
     """The documents of a segment a filter keeps, or None for "all"; Unsupported otherwise."""
     if q is None or isinstance(q, wq.Every):
@@ -119,7 +116,7 @@ class _Query:
     """Per-query statistics: each word's qtf, BM25F idf, body-only idf, fields' averages."""
 
     def __init__(self, searcher, stems: list[str], boosts: Boosts, segments: list[_Segment],
-                 values: bool = False) -> None:
+                 values: bool = False, stats: CorpusStats | None = None) -> None:
         counts: dict[str, int] = {}
         for s in stems:
             counts[s] = counts.get(s, 0) + 1
@@ -127,19 +124,16 @@ class _Query:
         self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
         self.pairs = ([(i, i + 1) for i in range(len(self.words) - 1)][:boosts.max_pairs]
                       if boosts.proximity and len(self.words) > 1 else [])
-        # postings[segment][word][field]; a term's document frequency is its postings'
-        # count over all segments, deleted documents included, as Whoosh counts it.
+        # postings[segment][word][field]
         self.postings = [[{name: seg.cache.postings(seg.reader, name, word,
                                                     values=values or (name == "body" and bool(self.pairs)))
                            for name in SEARCH_FIELDS} for word in self.words] for seg in segments]
-        df = {(w, name): sum(len(per_seg[w][name][0]) for per_seg in self.postings)
-              for w in range(len(self.words)) for name in SEARCH_FIELDS}
-        n = searcher.doc_count_all()
-        self.idf = [_lucene_idf(n, max(df[w, name] for name in SEARCH_FIELDS)) for w in range(len(self.words))]
-        self.body_idf = [_lucene_idf(n, df[w, "body"]) for w in range(len(self.words))]
-        self.field_idf = {name: [_lucene_idf(n, df[w, name]) for w in range(len(self.words))]
-                          for name in SEARCH_FIELDS}
-        self.avg = {f: searcher.avg_field_length(f) or 1.0 for f in SEARCH_FIELDS}
+        if stats is None:
+            stats = stats_for_terms(searcher, [(name, w) for w in self.words for name in SEARCH_FIELDS])
+        self.idf = [stats.word_idf(w, SEARCH_FIELDS) for w in self.words]
+        self.body_idf = [stats.idf("body", w) for w in self.words]
+        self.field_idf = {name: [stats.idf(name, w) for w in self.words] for name in SEARCH_FIELDS}
+        self.avg = {f: stats.avg_length(f) for f in SEARCH_FIELDS}
         self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
 
 
@@ -148,7 +142,7 @@ def _score(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
     together, so the cost does not grow with the number of segments): global docnums, base
     scores and each pair's possible bonus (both words' body BM25, where both are in the body).
     `keep` is the documents that may match (live and through the filter)."""
-    k1 = bm25f.K1
+    k1 = scoring.K1
     total = np.zeros(n)
     present = np.zeros(n, dtype=np.int16)
     body_scores = []
@@ -164,10 +158,10 @@ def _score(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
             ids = np.concatenate([p[0] for p in parts])
             weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
             lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
-            b = bm25f.FIELD_B.get(name, bm25f.B)
-            tf[ids] += bm25f.FIELD_WEIGHT.get(name, 1.0) * weights / ((1 - b) + b * lengths)
+            b = scoring.field_b(name)
+            tf[ids] += scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
             if name == "body" and q.pairs:
-                body_norm = (1 - bm25f.B) + bm25f.B * lengths
+                body_norm = (1 - scoring.B) + scoring.B * lengths
                 body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm))
         has = np.flatnonzero(tf)
         if not len(has):
@@ -214,7 +208,7 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
                     fields: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """A segment's articles with the phrase in one of `fields`, scored like Whoosh's
     Or(Phrase per field): for each field with the phrase, the sum of its words' BM25 there."""
-    k1, b = bm25f.K1, bm25f.B
+    k1, b = scoring.K1, scoring.B
     n = seg.cache.doc_count
     total = np.zeros(n)
     found = np.zeros(n, dtype=bool)
@@ -347,7 +341,8 @@ def _clusters(cache: ArrayCache, segments: list[_Segment], docnum: np.ndarray, s
 
 def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: wq.Query | None,
          sort: str, start: int, stop: int, collapse: bool, facets: bool,
-         granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = ()) -> Ranking:
+         granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = (),
+         stats: CorpusStats | None = None) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     With phrase_fields, `stems` is a phrase instead (see phrase_of): articles with the words
@@ -356,12 +351,12 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
     sort: "relevance" or "newest"/"oldest" (by published, undated last; score 0 like
     Whoosh's sorted results). Facet dates are counted per day, month or year, as
     granularity(first, last) says for the matches' range. Raises Unsupported for a filter
-    it cannot evaluate.
+    it cannot evaluate. `stats` replaces the index's own statistics (scoring.CorpusStats).
     """
     segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
     if phrase_fields:
         boosts = Boosts(0.0, 0, 0.0, 0, 0, False)  # a phrase has no word-query boosts
-    q = _Query(searcher, stems, boosts, segments, values=bool(phrase_fields))
+    q = _Query(searcher, stems, boosts, segments, values=bool(phrase_fields), stats=stats)
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
     bodies = [[(per_word["body"][0], per_word["body"][2]) for per_word in per_seg] for per_seg in q.postings]
     if phrase_fields:

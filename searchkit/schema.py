@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
+from .engine.scoring import TITLE_BOOST
 from .analysis import NewsPositions, index_terms, name_analyzer, news_analyzer, spelling_words
 
 # Bump when the schema or the analyzer changes: old indexes then ask for `searchkit reindex`.
 SCHEMA_VERSION = 2
-
-# Field weights for BM25F: a word in the headline says more than the same word in the body.
-TITLE_BOOST = 2.5
 
 
 class NewsText(TEXT):

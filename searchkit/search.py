@@ -15,7 +15,6 @@ in the cluster (1 when it has no copies among the matches).
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +25,8 @@ from whoosh.searching import Searcher
 
 from .article import derived_title
 from .dates import since_until
+from .engine import scoring as ranking_formulas
+from .engine.scoring import B, K1, RECENCY_HALF_LIFE, RECENCY_POOL, CorpusStats
 from .query import ParsedQuery, QueryError, date_range, parse
 from .snippets import Fragment, highlight, render_html, snippet
 from .store import Index, _aware
@@ -36,14 +37,6 @@ SORTS = ("relevance", "newest", "oldest", "recency")
 # A larger limit or page is lowered to these, and the result's notice says so.
 MAX_LIMIT = 1_000
 MAX_PAGE = 1_000
-# BM25F for single-field terms (phrases, title:, wildcards); plain words use bm25f.FieldsTerm.
-K1 = 1.5
-B = 0.75
-# sort="recency": score x (1 + RECENCY_WEIGHT x 2^(-age / RECENCY_HALF_LIFE)), where age is how
-# much older an article is than the newest of the RECENCY_POOL most relevant matches.
-RECENCY_WEIGHT = 1.0
-RECENCY_HALF_LIFE = timedelta(days=7)
-RECENCY_POOL = 200
 # Did-you-mean is offered when a query finds fewer results than this.
 SUGGEST_BELOW = 3
 
@@ -59,7 +52,7 @@ class NewsBM25F(scoring.BM25F):
     def idf(self, searcher, fieldname, text):
         parent = searcher.get_parent()
         df = parent.doc_frequency(fieldname, text)
-        return math.log(1 + (parent.doc_count_all() - df + 0.5) / (df + 0.5))
+        return ranking_formulas.idf(parent.doc_count_all(), df)
 
 
 def weighting() -> scoring.WeightingModel:
@@ -315,8 +308,7 @@ def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[t
     for docnum, score in docs:
         factor = 1.0
         if docnum in dated:
-            age = (newest - dated[docnum]) / RECENCY_HALF_LIFE
-            factor += RECENCY_WEIGHT * 0.5 ** age
+            factor = ranking_formulas.recency_factor(newest - dated[docnum])
         rescored.append((docnum, score * factor))
     return sorted(rescored, key=lambda pair: -pair[1])
 
@@ -384,7 +376,8 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
 def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str = "relevance",
            since: str | datetime | None = None, until: str | datetime | None = None,
            source: str | None = None, snippet_chars: int = 300, facets: bool = True,
-           collapse: bool = True, snippets: bool = True, now: datetime | None = None) -> SearchResult:
+           collapse: bool = True, snippets: bool = True, now: datetime | None = None,
+           stats: CorpusStats | None = None) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
@@ -393,6 +386,10 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     them, relative to `now`). facets=False skips facet and timeline counting; collapse=False
     shows every near-duplicate; snippets=False leaves hits without snippets (for evaluation). Raises QueryError for a query with nothing to search for and
     ValueError for a bad date or sort; any other text is a valid query.
+
+    `stats` scores with other collection statistics than the index's own: those of all
+    the shards of a sharded index (engine.collect_stats on each, summed), so every shard
+    scores as the whole collection would.
     """
     started = time.perf_counter()
     if sort not in SORTS:
@@ -406,7 +403,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
         flt = _combine([flt, *parsed.filters])
         wanted = page * limit
-        ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets)
+        ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats)
         if ranked is None:
             ranked = rank_with_whoosh(searcher, parsed, flt, sort, wanted, collapse, facets)
         hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
@@ -500,11 +497,11 @@ def rank_with_whoosh(searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | No
 
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
-                     sort: str, wanted: int, collapse: bool, facets: bool) -> Ranked | None:
+                     sort: str, wanted: int, collapse: bool, facets: bool,
+                     stats: CorpusStats | None = None) -> Ranked | None:
     """A plain-word or exact-phrase query ranked over all its matches at once (ranking.py):
     the same results as rank_with_whoosh, many times faster. None for any other query, or
     when its filter needs Whoosh."""
-    from . import query as qmod
     from . import ranking
 
     words, fields = parsed.words, ()
@@ -513,14 +510,15 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
         if found is None:
             return None
         words, fields = found
-    boosts = ranking.Boosts(qmod.ALL_WORDS_BOOST, qmod.SHORT_QUERY, qmod.PROXIMITY_BOOST,
-                            qmod.PROXIMITY_SLOP, qmod.MAX_PROXIMITY_PAIRS, qmod.USE_QTF)
+    f = ranking_formulas
+    boosts = ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY_BOOST, f.PROXIMITY_SLOP,
+                            f.MAX_PROXIMITY_PAIRS, f.USE_QTF)
     stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
     try:
         ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
                               sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
                               collapse=collapse, facets=facets, granularity=_granularity,
-                              phrase_fields=fields)
+                              phrase_fields=fields, stats=stats)
     except ranking.Unsupported:
         return None
     docs = ranked.docs

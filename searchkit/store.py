@@ -195,6 +195,15 @@ class Index:
             self._arrays = ArrayCache()
         return self._arrays
 
+    def snapshot(self):
+        """The live segments of the latest committed state (engine.segment.Snapshot): the
+        arrays the evaluator reads."""
+        from .engine.segment import SegmentReader, Snapshot
+
+        searcher = self._thread_searcher()
+        return Snapshot([(SegmentReader(reader, cache), offset)
+                         for reader, offset, cache in self.arrays.segments(searcher)], owner=self)
+
     # -- reading -------------------------------------------------------------------------
 
     def _current(self) -> str:

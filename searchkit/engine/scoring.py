@@ -1,0 +1,184 @@
+"""Every ranking constant and formula of searchkit, once.
+
+A query's score is built from these small functions (the evaluator, evaluate.py, applies
+them to whole posting lists as numpy arrays; the tests apply them to one document at a
+time as a brute-force reference):
+
+    idf(N, df)        = log(1 + (N - df + 0.5) / (df + 0.5))          Lucene's (and bm25s's)
+    norm(len, avg, b) = (1 - b) + b * len / avg
+    bm25(idf, tf, n)  = idf * tf * (K1 + 1) / (tf + K1 * n)            one field
+    bm25f             = idf * saturate(sum over fields of weight_f * tf_f / norm_f)
+                        a word over title and body together (Robertson & Zaragoza 2009)
+
+Plain words: each word's BM25F over title and body, times its count in the query; an
+article with every word (up to SHORT_QUERY words) scores ALL_WORDS_BOOST x more; a pair of
+consecutive query words within PROXIMITY_SLOP positions of each other in the body adds
+PROXIMITY_BOOST x both words' body BM25. Phrases and single-field terms (title:, author:,
+...) score each word's one-field BM25. sort="recency" multiplies by recency_factor.
+
+The statistics a score needs (N, document frequencies, average field lengths) come from
+a CorpusStats: the index's own by default, or one summed over the shards of a sharded
+index (collect_stats on each, `+`, then passed to the search as `stats=`), so that every
+shard scores exactly as one big index would (DFS query-then-fetch).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+
+# BM25 saturation and length normalisation. k1 is 1.5 rather than Lucene's 1.2 because a
+# BM25F frequency adds up several fields (the title's boosted), so it runs higher than a
+# one-field frequency and needs a later saturation point.
+K1 = 1.5
+B = 0.75
+# Length normalisation per field in BM25F (default B). Headlines are one short sentence
+# each: a longer one is not more verbose the way a longer article is.
+FIELD_B: dict[str, float] = {"title": 0.3}
+# Query-time weight per field in BM25F, on top of the index-time boost below.
+FIELD_WEIGHT: dict[str, float] = {}
+# Index-time weight of a headline word (its frequency is multiplied as it is written):
+# a word in the headline says more than the same word in the body.
+TITLE_BOOST = 2.5
+# The fields a plain word is searched in.
+SEARCH_FIELDS = ("title", "body")
+
+# Plain words (tuned on Cranfield, kept to what holds for news; see README).
+ALL_WORDS_BOOST = 1.0
+SHORT_QUERY = 3  # words; up to this many, every word is meant: all-words boost applies
+PROXIMITY_BOOST = 0.5
+PROXIMITY_SLOP = 3
+MAX_PROXIMITY_PAIRS = 6
+USE_QTF = True  # a word typed twice counts twice
+
+# sort="recency": score x (1 + RECENCY_WEIGHT x 2^(-age / RECENCY_HALF_LIFE)), where age is
+# how much older an article is than the newest of the RECENCY_POOL most relevant matches.
+RECENCY_WEIGHT = 1.0
+RECENCY_HALF_LIFE = timedelta(days=7)
+RECENCY_POOL = 200
+
+
+def idf(doc_count: int, df: int) -> float:
+    """Lucene's IDF: a rare word (a name, a place) dominates; a word in every article ~0."""
+    return math.log(1 + (doc_count - df + 0.5) / (df + 0.5))
+
+
+def field_b(fieldname: str) -> float:
+    """The length normalisation strength of a field in BM25F."""
+    return FIELD_B.get(fieldname, B)
+
+
+def field_weight(fieldname: str) -> float:
+    """The query-time weight of a field in BM25F."""
+    return FIELD_WEIGHT.get(fieldname, 1.0)
+
+
+def length_norm(length, avg: float, b: float = B):
+    """BM25's length normalisation: 1 for an average-length field, more for a longer one."""
+    return (1 - b) + b * length / avg
+
+
+def saturate(tf, k1: float = K1):
+    """BM25's term-frequency saturation: tf (k1 + 1) / (tf + k1), from 0 towards k1 + 1."""
+    return tf * (k1 + 1) / (tf + k1)
+
+
+def bm25(word_idf: float, tf, norm, k1: float = K1):
+    """One field's BM25 of a word with frequency tf and length normalisation norm."""
+    return word_idf * tf * (k1 + 1) / (tf + k1 * norm)
+
+
+def bm25f_tf(tf, norm, fieldname: str):
+    """A field's share of a word's BM25F frequency: weight x tf / norm (norm with field_b)."""
+    return field_weight(fieldname) * tf / norm
+
+
+def bm25f(word_idf: float, combined_tf, k1: float = K1):
+    """BM25F of a word from its combined frequency (the sum of bm25f_tf over fields)."""
+    return word_idf * saturate(combined_tf, k1)
+
+
+def all_words_factor(words: int) -> float:
+    """What a plain-word query multiplies the score of an article with every word by."""
+    return 1.0 + ALL_WORDS_BOOST if 1 < words <= SHORT_QUERY else 1.0
+
+
+def proximity_pairs(words: int) -> list[tuple[int, int]]:
+    """The consecutive query-word pairs (by index) whose closeness in the body scores."""
+    if not PROXIMITY_BOOST or words < 2:
+        return []
+    return [(i, i + 1) for i in range(words - 1)][:MAX_PROXIMITY_PAIRS]
+
+
+def recency_factor(age: timedelta):
+    """sort="recency": 1 + RECENCY_WEIGHT for the newest article, halving every half-life."""
+    return 1.0 + RECENCY_WEIGHT * 0.5 ** (age / RECENCY_HALF_LIFE)
+
+
+def recency_factors(age_us: np.ndarray) -> np.ndarray:
+    """recency_factor for ages in microseconds, as an array."""
+    half_life_us = RECENCY_HALF_LIFE / timedelta(microseconds=1)
+    return 1.0 + RECENCY_WEIGHT * np.power(0.5, age_us / half_life_us)
+
+
+@dataclass
+class CorpusStats:
+    """The collection statistics scores depend on: the document count (deleted documents
+    included, as the postings count them), each field's total length, and each (field,
+    term)'s document frequency.
+
+    One index computes its own (collect_stats); the stats of several shards add up with
+    `+` (or CorpusStats.merge) into those of the whole collection, which a search takes as
+    `stats=` to score every shard as the whole. A term missing from `df` has frequency 0
+    in the collection the stats describe.
+    """
+
+    doc_count: int = 0
+    field_length: dict[str, int] = field(default_factory=dict)
+    df: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def avg_length(self, fieldname: str) -> float:
+        """The field's average length over all documents (1.0 when nothing is known)."""
+        total = self.field_length.get(fieldname, 0)
+        return (total / self.doc_count) if total and self.doc_count else 1.0
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        return self.df.get((fieldname, text), 0)
+
+    def idf(self, fieldname: str, text: str) -> float:
+        """The term's idf in one field."""
+        return idf(self.doc_count, self.doc_frequency(fieldname, text))
+
+    def word_idf(self, text: str, fields: tuple[str, ...] = SEARCH_FIELDS) -> float:
+        """A word's BM25F idf over several fields: from its largest frequency among them."""
+        return idf(self.doc_count, max(self.doc_frequency(name, text) for name in fields))
+
+    def __add__(self, other: "CorpusStats") -> "CorpusStats":
+        lengths = dict(self.field_length)
+        for name, total in other.field_length.items():
+            lengths[name] = lengths.get(name, 0) + total
+        df = dict(self.df)
+        for key, count in other.df.items():
+            df[key] = df.get(key, 0) + count
+        return CorpusStats(self.doc_count + other.doc_count, lengths, df)
+
+    @staticmethod
+    def merge(parts: "list[CorpusStats]") -> "CorpusStats":
+        """The statistics of the shards together (as one index holding all their documents)."""
+        total = CorpusStats()
+        for part in parts:
+            total = total + part
+        return total
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form (to send between processes): df as [field, term, count] rows."""
+        return {"doc_count": self.doc_count, "field_length": dict(self.field_length),
+                "df": [[name, text, count] for (name, text), count in sorted(self.df.items())]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CorpusStats":
+        return cls(int(data["doc_count"]), {k: int(v) for k, v in data["field_length"].items()},
+                   {(name, text): int(count) for name, text, count in data["df"]})

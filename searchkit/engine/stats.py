@@ -1,0 +1,44 @@
+"""Collection statistics of one index for a query's terms (the DFS step of a sharded search).
+
+    shards = [collect_stats(index, text) for index in shard_indexes]   # on each shard
+    total = CorpusStats.merge(shards)                                    # summed
+    search(index, text, stats=total)                                     # on each shard
+
+A term a shard's lexicon lacks (a wildcard expanded differently there) has frequency 0
+in that shard, so the sum of every shard's own collection is the whole collection's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+from .scoring import CorpusStats
+
+
+def stats_for_terms(searcher, terms: Iterable[tuple[str, str]]) -> CorpusStats:
+    """The document count, every scorable field's total length and the given (field,
+    term)s' document frequencies in the index a Whoosh searcher reads."""
+    schema = searcher.schema
+    lengths = {name: int(searcher.field_length(name)) for name in schema.names() if schema[name].scorable}
+    df = {}
+    for name, text in set(terms):
+        if name in schema:
+            df[(name, text)] = int(searcher.doc_frequency(name, text))
+    return CorpusStats(int(searcher.doc_count_all()), lengths, df)
+
+
+def collect_stats(index, text: str, now: datetime | None = None) -> CorpusStats:
+    """The statistics of `index` that scoring `text` (the query language) there reads.
+
+    An empty or unreadable query gives the statistics with no terms (still summable).
+    """
+    from ..query import QueryError, parse
+    from .evaluate import query_terms
+
+    with index.searcher() as searcher:
+        try:
+            parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+        except QueryError:
+            return stats_for_terms(searcher, [])
+        return stats_for_terms(searcher, query_terms(parsed, searcher.reader()))
