@@ -34,6 +34,7 @@ from whoosh.query.wrappers import WrappingQuery
 from .analysis import analyze, name_analyzer, news_analyzer
 from .bm25f import FieldsTerm
 from .dates import DateError, Span, parse_span
+from .engine.evaluate import expand_words
 from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
                              SHORT_QUERY, USE_QTF)
 from .store import _naive_utc
@@ -437,10 +438,8 @@ def _expand_fuzzy(text: str, reader) -> str:
     """
     def replace(m: re.Match) -> str:
         word = m.group(1).lower()
-        found: set[str] = set()
-        for name in SEARCH_FIELDS:
-            found.update(reader.terms_within(name, word, int(m.group(2) or 1), prefix=1))
-        words = sorted(w for w in found if w.replace("'", "").isalnum())[:MAX_FUZZY_WORDS]
+        found = expand_words(reader, SEARCH_FIELDS, word, int(m.group(2) or 1), prefix=1).terms
+        words = [w for w in found if w.replace("'", "").isalnum()][:MAX_FUZZY_WORDS]
         if not words:
             return m.group(1)
         return "(" + " OR ".join(words) + ")" if len(words) > 1 else words[0]

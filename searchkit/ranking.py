@@ -34,14 +34,11 @@ from whoosh.util.times import datetime_to_long
 from .arrays import ArrayCache, SegmentCache
 from .engine import scoring
 from .engine.scoring import CorpusStats
-from .engine.stats import stats_for_terms
+from .engine.evaluate import Evaluator, Expansion
+from .engine.segment import SegmentReader, Snapshot
 
 SEARCH_FIELDS = ("title", "body")
 _EPOCH_US = datetime_to_long(datetime(1970, 1, 1))  # Whoosh stores microseconds since year 1
-
-
-class Unsupported(Exception):
-    """A filter this module cannot turn into an array mask: the caller runs Whoosh instead."""
 
 
 @dataclass
@@ -73,6 +70,8 @@ class Ranking:
     cluster_sizes: dict[int, int] = field(default_factory=dict)
     sources: dict[str, int] = field(default_factory=dict)
     dates: dict[datetime, int] = field(default_factory=dict)
+    timed_out: bool = False  # the deadline passed: some terms were not read
+    capped: list[Expansion] = field(default_factory=list)  # expansions cut at max_expansions
 
 
 @dataclass
@@ -80,36 +79,6 @@ class _Segment:
     reader: object
     offset: int
     cache: SegmentCache
-
-
-def _filter_mask(q: wq.Query | None, seg: _Segment) -> np.ndarray | None:
-    """The documents of a segment a filter keeps, or None for "all"; Unsupported otherwise."""
-    if q is None or isinstance(q, wq.Every):
-        return None
-    n = seg.cache.doc_count
-    if isinstance(q, wq.And):
-        mask = np.ones(n, dtype=bool)
-        for child in q.subqueries:
-            sub = _filter_mask(child, seg)
-            if sub is not None:
-                mask &= sub
-        return mask
-    if isinstance(q, wq.Not):
-        sub = _filter_mask(q.query, seg)
-        return np.zeros(n, dtype=bool) if sub is None else ~sub
-    if isinstance(q, NumericRange) and q.fieldname == "published" and not (q.startexcl or q.endexcl):
-        values, has = seg.cache.numbers(seg.reader, "published")
-        mask = has.copy()
-        if q.start is not None:
-            mask &= values >= q.start
-        if q.end is not None:
-            mask &= values <= q.end
-        return mask
-    if type(q) is wq.Term and q.fieldname == "source_key":
-        hashes, names = seg.cache.hashed(seg.reader, "source_key")
-        wanted = [h for h, name in names.items() if name == q.text]
-        return np.isin(hashes, wanted) if wanted else np.zeros(n, dtype=bool)
-    raise Unsupported(repr(q))
 
 
 class _Query:
@@ -128,8 +97,11 @@ class _Query:
         self.postings = [[{name: seg.cache.postings(seg.reader, name, word,
                                                     values=values or (name == "body" and bool(self.pairs)))
                            for name in SEARCH_FIELDS} for word in self.words] for seg in segments]
-        if stats is None:
-            stats = stats_for_terms(searcher, [(name, w) for w in self.words for name in SEARCH_FIELDS])
+        if stats is None:  # the index's own: frequencies from the postings just read
+            df = {(name, w): sum(len(per_seg[i][name][0]) for per_seg in self.postings)
+                  for i, w in enumerate(self.words) for name in SEARCH_FIELDS}
+            stats = CorpusStats(sum(seg.cache.doc_count for seg in segments),
+                                {name: int(searcher.field_length(name)) for name in SEARCH_FIELDS}, df)
         self.idf = [stats.word_idf(w, SEARCH_FIELDS) for w in self.words]
         self.body_idf = [stats.idf("body", w) for w in self.words]
         self.field_idf = {name: [stats.idf(name, w) for w in self.words] for name in SEARCH_FIELDS}
@@ -296,6 +268,11 @@ class _Proximity:
         return out
 
 
+def _bodies(q: _Query) -> list[list]:
+    """Each segment's body (docs, positions) of each word, for the proximity pass."""
+    return [[(per_word["body"][0], per_word["body"][2]) for per_word in per_seg] for per_seg in q.postings]
+
+
 def _collapse_first(order: np.ndarray, clusters: np.ndarray, shared: np.ndarray) -> np.ndarray:
     """Rows of `order` that come first in their cluster (order is the ranking); a row not
     `shared` with another match is alone in its cluster, so only shared rows are sorted."""
@@ -339,42 +316,104 @@ def _clusters(cache: ArrayCache, segments: list[_Segment], docnum: np.ndarray, s
     return clusters, sizes, len(docnum) - len(maybe) + len(keys)
 
 
-def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: wq.Query | None,
+@dataclass
+class _Matched:
+    """A query's matches before ranking: global docnums, base scores, proximity bounds."""
+
+    segments: list[_Segment]
+    evaluator: Evaluator
+    query: "_Query | None"
+    boosts: Boosts
+    docnum: np.ndarray
+    base: np.ndarray
+    pair_bonus: list
+
+
+def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, flt: wq.Query | None,
+           phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
+           deadline: float | None, max_expansions: int | None) -> _Matched:
+    """Every live match of a query (plain words, an exact phrase, or any tree) through the filter."""
+    segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
+    snapshot = Snapshot([(SegmentReader(seg.reader, seg.cache), seg.offset) for seg in segments])
+    evaluator = Evaluator(snapshot, stats, searcher.schema, searcher.reader(),
+                          deadline=deadline, max_expansions=max_expansions)
+    flt_mask = evaluator.mask(flt)
+    q, pair_bonus = None, []
+    if tree is not None:
+        found = evaluator.run(tree)
+        docnum, base = found.docs, found.scores
+        if flt_mask is not None and len(docnum):
+            kept = flt_mask[docnum]
+            docnum, base = docnum[kept], base[kept]
+        boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
+    elif phrase_fields:
+        boosts = Boosts(0.0, 0, 0.0, 0, 0, False)  # a phrase has no word-query boosts
+        q = _Query(searcher, stems or [], boosts, segments, values=True, stats=stats)
+        parts = []
+        for s, seg in enumerate(segments):
+            mask = None if flt_mask is None else flt_mask[seg.offset:seg.offset + seg.cache.doc_count]
+            docs, base = _phrase_segment(q, s, seg, mask, phrase_fields)
+            parts.append((docs + seg.offset, base))
+        docnum = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+    else:
+        q = _Query(searcher, stems or [], boosts, segments, stats=stats)
+        keep = evaluator.live.copy()
+        if flt_mask is not None:
+            keep &= flt_mask
+        docnum, base, pair_bonus = _score(q, segments, len(keep), keep)
+    return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bonus)
+
+
+def cluster_members(searcher, cache: ArrayCache, stems: list[str] | None, *, flt: wq.Query | None,
+                    clusters: list[str], limit: int, phrase_fields: tuple[str, ...] = (),
+                    tree: wq.Query | None = None) -> dict[str, list[int]]:
+    """For each cluster value: the docnums of its articles that match the query (as rank()
+    takes it), newest first (undated last, then by docnum), at most `limit`: one evaluation
+    for every cluster of a page."""
+    boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, None, None)
+    wanted = {hash(c.encode("utf-8")): c for c in clusters if c}
+    out: dict[str, list[int]] = {c: [] for c in clusters if c}
+    if not wanted or not len(m.docnum):
+        return out
+    offsets = np.array([seg.offset for seg in m.segments] or [0], dtype=np.int64)
+    seg_of = np.searchsorted(offsets, m.docnum, side="right") - 1
+    local = m.docnum - offsets[seg_of]
+    hashes = _column_hashes(m.segments, seg_of, local, "cluster")
+    rows = np.flatnonzero(np.isin(hashes, np.array(list(wanted), dtype=np.int64)))
+    if not len(rows):
+        return out
+    dated, moment = _dates(m.segments, seg_of[rows], local[rows])
+    key = np.where(dated, -moment, np.iinfo(np.int64).max)
+    order = rows[np.lexsort((m.docnum[rows], key))]
+    for row in order.tolist():
+        members = out[wanted[int(hashes[row])]]
+        if len(members) < limit:
+            members.append(int(m.docnum[row]))
+    return out
+
+
+def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *, flt: wq.Query | None,
          sort: str, start: int, stop: int, collapse: bool, facets: bool,
          granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = (),
-         stats: CorpusStats | None = None) -> Ranking:
+         stats: CorpusStats | None = None, tree: wq.Query | None = None,
+         deadline: float | None = None, max_expansions: int | None = None) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     With phrase_fields, `stems` is a phrase instead (see phrase_of): articles with the words
     next to each other, in order, in any of those fields, scored as Whoosh scores a Phrase.
+    With `tree` (and no stems), any other query: evaluated by engine.evaluate.
 
     sort: "relevance" or "newest"/"oldest" (by published, undated last; score 0 like
     Whoosh's sorted results). Facet dates are counted per day, month or year, as
-    granularity(first, last) says for the matches' range. Raises Unsupported for a filter
-    it cannot evaluate. `stats` replaces the index's own statistics (scoring.CorpusStats).
+    granularity(first, last) says for the matches' range. `stats` replaces the index's own
+    statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
     """
-    segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
-    if phrase_fields:
-        boosts = Boosts(0.0, 0, 0.0, 0, 0, False)  # a phrase has no word-query boosts
-    q = _Query(searcher, stems, boosts, segments, values=bool(phrase_fields), stats=stats)
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions)
+    segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
+    docnum, base, pair_bonus = m.docnum, m.base, m.pair_bonus
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
-    bodies = [[(per_word["body"][0], per_word["body"][2]) for per_word in per_seg] for per_seg in q.postings]
-    if phrase_fields:
-        parts = []
-        for s, seg in enumerate(segments):
-            docs, base = _phrase_segment(q, s, seg, _filter_mask(flt, seg), phrase_fields)
-            parts.append((docs + seg.offset, base))
-        docnum = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
-        pair_bonus = []
-    else:
-        keep = [~seg.cache.deleted(seg.reader) for seg in segments]
-        for s, seg in enumerate(segments):
-            mask = _filter_mask(flt, seg)
-            if mask is not None:
-                keep[s] &= mask
-        keep = np.concatenate(keep) if keep else np.zeros(0, dtype=bool)
-        docnum, base, pair_bonus = _score(q, segments, len(keep), keep)
     seg_of = np.searchsorted(offsets, docnum, side="right") - 1
     local = docnum - offsets[seg_of]
     upper = base + (np.sum(pair_bonus, axis=0) * boosts.proximity if pair_bonus else 0.0)
@@ -393,11 +432,12 @@ def rank(searcher, cache: ArrayCache, stems: list[str], boosts: Boosts, *, flt: 
         reps = _representatives(-key, docnum, shared, clusters) if collapse else np.arange(len(docnum))
         top = _first_by(reps, key, docnum, stop)
     else:
-        proximity = _Proximity(q, boosts, bodies, seg_of, local, pair_bonus)
-        score, top = _best(q, proximity, docnum, base, upper, clusters, shared, stop)
+        proximity = _Proximity(q, boosts, _bodies(q), seg_of, local, pair_bonus) if q is not None else None
+        score, top = _best(bool(pair_bonus), proximity, docnum, base, upper, clusters, shared, stop)
         reps = _representatives(score, docnum, shared, clusters) if facets else None
     window = top[start:stop]
-    result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total)
+    result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
+                     timed_out=evaluator.timed_out, capped=evaluator.expansions)
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
     if facets:
@@ -426,7 +466,7 @@ def _top_rows(values: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(-values, k - 1)[:k]
 
 
-def _best(q, proximity: _Proximity, docnum, base, upper, clusters, shared, stop: int
+def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, clusters, shared, stop: int
           ) -> tuple[np.ndarray, np.ndarray]:
     """(scores, the first `stop` shown rows in order), exactly as a full sort by final score
     (collapsed to one row per cluster when `clusters` is given) would list them.
@@ -441,9 +481,9 @@ def _best(q, proximity: _Proximity, docnum, base, upper, clusters, shared, stop:
     checked = np.zeros(m, dtype=bool)
     k = min(m, max(4 * stop, 64))
     while True:
-        rows = _top_rows(upper if q.pairs else base, k)
+        rows = _top_rows(upper if pairs else base, k)
         new = rows[~checked[rows]]
-        if q.pairs and len(new):
+        if pairs and len(new):
             score[new] = base[new] + proximity.bonus(new)
         checked[new] = True
         shown = _ordered(rows, score, docnum)
@@ -451,7 +491,7 @@ def _best(q, proximity: _Proximity, docnum, base, upper, clusters, shared, stop:
             shown = _collapse_first(shown, clusters, shared)
         if k >= m:
             return score, shown[:stop]
-        rest_best = np.max(np.where(checked, -np.inf, upper if q.pairs else base))
+        rest_best = np.max(np.where(checked, -np.inf, upper if pairs else base))
         if len(shown) >= stop and rest_best < score[shown[stop - 1]]:
             return score, shown[:stop]
         k = min(m, 4 * k)

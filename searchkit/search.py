@@ -26,6 +26,7 @@ from whoosh.searching import Searcher
 from .article import derived_title
 from .dates import since_until
 from .engine import scoring as ranking_formulas
+from .engine.evaluate import Expansion
 from .engine.scoring import B, K1, RECENCY_HALF_LIFE, RECENCY_POOL, CorpusStats
 from .query import ParsedQuery, QueryError, date_range, parse
 from .snippets import Fragment, highlight, render_html, snippet
@@ -136,6 +137,8 @@ class SearchResult:
     timeline: list[TimelineBucket] = field(default_factory=list)
     suggestion: str | None = None
     sort: str = "relevance"
+    timed_out: bool = False  # the deadline passed: the results are what was found by then
+    capped: list[Expansion] = field(default_factory=list)  # wildcards cut at max_expansions
 
     @property
     def pages(self) -> int:
@@ -377,7 +380,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
            since: str | datetime | None = None, until: str | datetime | None = None,
            source: str | None = None, snippet_chars: int = 300, facets: bool = True,
            collapse: bool = True, snippets: bool = True, now: datetime | None = None,
-           stats: CorpusStats | None = None) -> SearchResult:
+           stats: CorpusStats | None = None, deadline: float | None = None,
+           max_expansions: int | None = None) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
@@ -389,7 +393,10 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
 
     `stats` scores with other collection statistics than the index's own: those of all
     the shards of a sharded index (engine.collect_stats on each, summed), so every shard
-    scores as the whole collection would.
+    scores as the whole collection would. `deadline` (time.monotonic() seconds): past it,
+    the terms not yet read match nothing and the result says timed_out. `max_expansions`
+    caps how many index terms a wildcard, prefix or range stands for (result.capped lists
+    the ones cut).
     """
     started = time.perf_counter()
     if sort not in SORTS:
@@ -403,9 +410,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
         flt = _combine([flt, *parsed.filters])
         wanted = page * limit
-        ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats)
-        if ranked is None:
-            ranked = rank_with_whoosh(searcher, parsed, flt, sort, wanted, collapse, facets)
+        ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
+                                  deadline, max_expansions)
         hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
                 for rank, (docnum, score) in enumerate(ranked.docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
         if collapse:
@@ -418,7 +424,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
             suggestion = _better_query(index, searcher, text, ranked.total, now)
     notice = "; ".join(n for n in (parsed.notice, *capped) if n)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
-                        notice, ranked.facets, ranked.timeline, suggestion, sort)
+                        notice, ranked.facets, ranked.timeline, suggestion, sort,
+                        ranked.timed_out, ranked.capped)
 
 
 def matching_ids(index: Index, text: str) -> list[str]:
@@ -443,6 +450,8 @@ class Ranked:
     facets: dict[str, list[tuple[str, int]]]
     timeline: list[TimelineBucket]
     sizes_by_docnum: dict[int, int] | None = None
+    timed_out: bool = False
+    capped: list[Expansion] = field(default_factory=list)
     query: wq.Query | None = None  # the Whoosh query that matched, to count cluster sizes with
 
     def cluster_sizes(self, searcher: Searcher, listed: list[tuple[str, int]]) -> dict[str, int]:
@@ -498,36 +507,84 @@ def rank_with_whoosh(searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | No
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
-                     stats: CorpusStats | None = None) -> Ranked | None:
-    """A plain-word or exact-phrase query ranked over all its matches at once (ranking.py):
-    the same results as rank_with_whoosh, many times faster. None for any other query, or
-    when its filter needs Whoosh."""
+                     stats: CorpusStats | None = None, deadline: float | None = None,
+                     max_expansions: int | None = None) -> Ranked:
+    """Any query ranked over all its matches at once, as arrays (ranking.py, engine/):
+    plain words and exact phrases by their own fast paths, everything else by the
+    evaluator of engine/evaluate.py."""
     from . import ranking
 
-    words, fields = parsed.words, ()
-    if not words:
-        found = ranking.phrase_of(parsed.query)
-        if found is None:
-            return None
-        words, fields = found
+    words, fields, tree = _query_form(parsed)
     f = ranking_formulas
     boosts = ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY_BOOST, f.PROXIMITY_SLOP,
                             f.MAX_PROXIMITY_PAIRS, f.USE_QTF)
     stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
-    try:
-        ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
-                              sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
-                              collapse=collapse, facets=facets, granularity=_granularity,
-                              phrase_fields=fields, stats=stats)
-    except ranking.Unsupported:
-        return None
+    ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
+                          sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
+                          collapse=collapse, facets=facets, granularity=_granularity,
+                          phrase_fields=fields, stats=stats, tree=tree, deadline=deadline,
+                          max_expansions=max_expansions)
     docs = ranked.docs
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
     facet_counts, buckets = ({}, [])
     if facets:
         facet_counts, buckets = _facet_lists(ranked.sources, {_aware(m): c for m, c in ranked.dates.items()})
-    return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes)
+    return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
+                  timed_out=ranked.timed_out, capped=ranked.capped)
+
+
+MAX_COPIES = 20
+
+
+def highlight_terms(index: Index, text: str) -> tuple[set[str], list]:
+    """(stems, phrases) of `text` to highlight in an article (snippets.highlight takes
+    them); raises QueryError for a query with nothing to search for."""
+    with index.searcher() as searcher:
+        parsed = parse(text, searcher.schema)
+    return parsed.stems, parsed.phrases
+
+
+def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | datetime | None = None,
+                   until: str | datetime | None = None, source: str | None = None,
+                   limit: int = MAX_COPIES, now: datetime | None = None) -> dict[str, list[Hit]]:
+    """For each hit with copies (cluster_size > 1): hit id -> the other articles of its
+    cluster that match `text` and the since/until/source filters, newest first, highlighted;
+    at most `limit` each. One evaluation of the query for the whole page."""
+    from . import ranking
+
+    copies: dict[str, list[Hit]] = {}
+    clustered = [h for h in hits if h.cluster_size > 1 and h.cluster]
+    if not clustered:
+        return copies
+    flt = filter_query(since, until, source, now)
+    with index.searcher() as searcher:
+        try:
+            parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+        except QueryError:
+            return copies
+        words, fields, tree = _query_form(parsed)
+        members = ranking.cluster_members(searcher, index.arrays, words, flt=_combine([flt, *parsed.filters]),
+                                          clusters=[h.cluster for h in clustered], limit=limit + 1,
+                                          phrase_fields=fields, tree=tree)
+        for hit in clustered:
+            docs = [d for d in members.get(hit.cluster, []) if searcher.stored_fields(d)["id"] != hit.id][:limit]
+            if docs:
+                copies[hit.id] = [make_hit(searcher, d, 0.0, rank, parsed) for rank, d in enumerate(docs, 1)]
+    return copies
+
+
+def _query_form(parsed: ParsedQuery) -> tuple[list[str] | None, tuple[str, ...], wq.Query | None]:
+    """(plain words, ()), (a phrase's words, its fields) or (None, (), the query tree): the
+    three ways ranking.rank evaluates a query."""
+    from . import ranking
+
+    if parsed.words:
+        return parsed.words, (), None
+    found = ranking.phrase_of(parsed.query)
+    if found is None:
+        return None, (), parsed.query
+    return found[0], found[1], None
 
 
 def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None) -> str | None:
@@ -536,12 +593,14 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
     if not candidate or candidate == text:
         return None
     try:
-        found = len(searcher.search(parse(candidate, searcher.schema, now=now).query, limit=1))
+        parsed = parse(candidate, searcher.schema, now=now)
+        found = rank_with_arrays(index, searcher, parsed, None, "relevance", 1, False, False).total
     except QueryError:
         return None
     return candidate if found > total else None
 
 
-__all__ = ["Hit", "SearchResult", "TimelineBucket", "search", "matching_ids", "filter_query", "make_hit", "timeline",
+__all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "matching_ids",
+           "filter_query", "make_hit", "timeline",
            "rank_with_arrays", "rank_with_whoosh", "Ranked",
            "weighting", "QueryError", "SORTS"]

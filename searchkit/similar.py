@@ -9,10 +9,10 @@ matches for those terms, one per near-duplicate cluster, never the article's own
 from __future__ import annotations
 
 from whoosh import query as wq
-from whoosh import sorting
 
+from . import ranking
 from .errors import SearchkitError
-from .search import Hit, cluster_sizes, make_hit
+from .search import Hit, make_hit
 from .store import Index
 
 KEY_TERMS = 15
@@ -40,9 +40,8 @@ def similar(index: Index, article_id: str, limit: int = 5) -> list[Hit]:
             return []
         q = wq.Or([wq.Term(name, term, boost=weight) for term, weight in terms for name in ("title", "body")])
         own = wq.Or([wq.Term("cluster", fields.get("cluster") or article_id), wq.Term("id", article_id)])
-        results = searcher.search(q, limit=limit, mask=own, collapse=sorting.FieldFacet("cluster"))
-        hits = [make_hit(searcher, hit.docnum, hit.score or 0.0, rank, None) for rank, hit in enumerate(results, 1)]
-        sizes = cluster_sizes(searcher, q, [hit.cluster for hit in hits])
-        for hit in hits:
-            hit.cluster_size = sizes[hit.cluster]
-        return hits
+        ranked = ranking.rank(searcher, index.arrays, None, ranking.Boosts(0.0, 0, 0.0, 0, 0, False),
+                              flt=wq.Not(own), sort="relevance", start=0, stop=limit, collapse=True,
+                              facets=False, tree=q)
+        return [make_hit(searcher, docnum, score, rank, None, cluster_size=ranked.cluster_sizes.get(docnum, 1))
+                for rank, (docnum, score) in enumerate(ranked.docs, 1)]

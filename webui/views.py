@@ -14,12 +14,11 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, render_temp
 from markupsafe import Markup
 
 from searchkit.errors import SearchkitError
-from searchkit.query import QueryError, parse
-from searchkit.search import SORTS, SearchResult, search
+from searchkit.query import QueryError
+from searchkit.search import SORTS, SearchResult, cluster_copies, highlight_terms, search
 from searchkit.similar import ArticleNotFoundError, similar
 from searchkit.snippets import highlight
 
-from .clusters import cluster_copies
 from .feed import Entry, render_feed
 from .params import SORT_LABELS, SearchParams
 from .timeline import bars
@@ -132,9 +131,7 @@ def article_page(article_id: str):
     phrases: list = []
     if q:
         try:
-            with _index().searcher() as searcher:
-                parsed = parse(q, searcher.schema)
-                stems, phrases = parsed.stems, parsed.phrases
+            stems, phrases = highlight_terms(_index(), q)
         except QueryError:
             pass
     counter = [0]

@@ -16,6 +16,18 @@ from typing import Iterable
 from .scoring import CorpusStats
 
 
+def snapshot_stats(snapshot, terms: Iterable[tuple[str, str]], fields: Iterable[str] = ()) -> CorpusStats:
+    """The document count, the total length of `fields` and of the terms' fields, and the
+    terms' document frequencies (deleted documents counted, as the postings hold them),
+    read from a Snapshot's segments."""
+    terms = set(terms)
+    names = set(fields) | {name for name, _ in terms}
+    segments = [reader for reader, _ in snapshot.segments]
+    lengths = {name: sum(r.field_length_total(name) for r in segments) for name in sorted(names)}
+    df = {(name, text): sum(r.doc_frequency(name, text) for r in segments) for name, text in terms}
+    return CorpusStats(sum(r.doc_count for r in segments), lengths, df)
+
+
 def stats_for_terms(searcher, terms: Iterable[tuple[str, str]]) -> CorpusStats:
     """The document count, every scorable field's total length and the given (field,
     term)s' document frequencies in the index a Whoosh searcher reads."""
@@ -41,4 +53,4 @@ def collect_stats(index, text: str, now: datetime | None = None) -> CorpusStats:
             parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
         except QueryError:
             return stats_for_terms(searcher, [])
-        return stats_for_terms(searcher, query_terms(parsed, searcher.reader()))
+        return stats_for_terms(searcher, query_terms(parsed.query, searcher.reader()))

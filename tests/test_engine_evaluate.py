@@ -1,0 +1,291 @@
+"""The evaluator (engine/evaluate.py, ranking.py) against a brute-force scorer.
+
+A small literal corpus is indexed for real; the reference below scores every article
+for a query one at a time in plain Python, straight from the formulas of engine/scoring.py
+and the query tree's meaning, from the corpus text (not from the index). search() must
+list exactly the articles the reference finds, in its order, with its scores.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from datetime import datetime, timezone
+
+import pytest
+from whoosh import query as wq
+from whoosh.query import spans as wspans
+from whoosh.query.ranges import TermRange
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+import searchkit
+from searchkit.analysis import name_analyzer, term_positions
+from searchkit.article import Article, clean
+from searchkit.bm25f import FieldsTerm
+from searchkit.engine import scoring
+from searchkit.query import Boosted, parse
+
+DOCS = [
+    dict(id="a", title="Oil prices rise as OPEC cuts output",
+         body="Oil prices rose on Monday. Traders said oil demand was strong and prices would rise again.",
+         author="Jane Smith", source="Daily Planet", tags=["markets", "energy"],
+         published=datetime(2017, 3, 1, tzinfo=timezone.utc)),
+    dict(id="b", title="Bank of England holds rates",
+         body="The Bank of England kept interest rates on hold. Oil was not discussed by the bank.",
+         author="John Smith", source="Gazette", tags=["economy"],
+         published=datetime(2017, 3, 5, tzinfo=timezone.utc)),
+    dict(id="c", title="Election campaign begins",
+         body="The election campaign began with a debate on oil, energy prices and the economy.",
+         author="Jane Doe", source="Daily Planet", tags=["politics"],
+         published=datetime(2017, 4, 2, tzinfo=timezone.utc)),
+    dict(id="d", title="Oil prices rise as OPEC cuts output again",
+         body="Oil prices rose on Monday. Traders said oil demand was strong and prices would rise.",
+         author="Jane Smith", source="Wire", tags=["markets"], cluster="a",
+         published=datetime(2017, 3, 2, tzinfo=timezone.utc)),
+    dict(id="e", title="Governor speaks on elections",
+         body="The governor said elected officials must act on energy. Elections are due in May.",
+         author="Ann Lee", source="Gazette", tags=["politics", "energy"], published=None),
+    dict(id="f", title="Markets calm",
+         body="Markets were calm. The price of oil fell and energy shares were flat; oil traders waited.",
+         author="", source="Wire", tags=["markets"],
+         published=datetime(2016, 12, 30, tzinfo=timezone.utc)),
+]
+TEXT_FIELDS = ("title", "body")
+
+
+class Reference:
+    """Every article's terms, positions and lengths, counted from the text itself."""
+
+    def __init__(self, docs: list[dict]) -> None:
+        self.docs = docs
+        self.terms: list[dict[str, dict[str, list[int]]]] = []
+        self.lengths: list[dict[str, int]] = []
+        for d in docs:
+            fields = {name: term_positions(d[name]) for name in TEXT_FIELDS}
+            for name in ("author", "source"):
+                found: dict[str, list[int]] = {}
+                for pos, token in enumerate(t.text for t in name_analyzer()(d[name])):
+                    found.setdefault(token, []).append(pos)
+                fields[name] = found
+            fields["tags"] = {t.lower(): [0] for t in d["tags"]}
+            self.terms.append(fields)
+            self.lengths.append({name: sum(len(p) for p in found.values()) for name, found in fields.items()})
+        self.n = len(docs)
+
+    def df(self, name: str, term: str) -> int:
+        return sum(1 for fields in self.terms if term in fields[name])
+
+    def avg(self, name: str) -> float:
+        return sum(lengths[name] for lengths in self.lengths) / self.n
+
+    def tf(self, doc: int, name: str, term: str) -> float:
+        count = len(self.terms[doc][name].get(term, []))
+        return count * (scoring.TITLE_BOOST if name == "title" else 1.0)
+
+    def length(self, doc: int, name: str) -> float:
+        return max(1.0, byte_to_length(length_to_byte(self.lengths[doc][name])))
+
+    def term(self, doc: int, name: str, term: str) -> float | None:
+        tf = self.tf(doc, name, term)
+        if not tf:
+            return None
+        norm = scoring.length_norm(self.length(doc, name), self.avg(name), scoring.B)
+        return scoring.bm25(scoring.idf(self.n, self.df(name, term)), tf, norm)
+
+    def bm25f(self, doc: int, term: str, fields=TEXT_FIELDS) -> float | None:
+        combined = 0.0
+        for name in fields:
+            tf = self.tf(doc, name, term)
+            if tf:
+                norm = scoring.length_norm(self.length(doc, name), self.avg(name), scoring.field_b(name))
+                combined += tf / norm
+        if not combined:
+            return None
+        word_idf = scoring.idf(self.n, max(self.df(name, term) for name in fields))
+        return word_idf * combined * (scoring.K1 + 1) / (combined + scoring.K1)
+
+    def lexicon(self, name: str) -> list[str]:
+        return sorted({t for fields in self.terms for t in fields[name]})
+
+    # -- plain words ---------------------------------------------------------------------
+
+    def words(self, doc: int, stems: list[str]) -> float | None:
+        unique = list(dict.fromkeys(stems))
+        scores = [self.bm25f(doc, w) for w in unique]
+        if all(s is None for s in scores):
+            return None
+        total = sum(stems.count(w) * s for w, s in zip(unique, scores) if s is not None)
+        if all(s is not None for s in scores) and 1 < len(unique) <= scoring.SHORT_QUERY:
+            total *= 1 + scoring.ALL_WORDS_BOOST
+        body = self.terms[doc]["body"]
+        for a, b in list(zip(unique, unique[1:]))[:scoring.MAX_PROXIMITY_PAIRS]:
+            if a in body and b in body and any(1 <= abs(p - q) <= scoring.PROXIMITY_SLOP
+                                               for p in body[a] for q in body[b]):
+                total += scoring.PROXIMITY_BOOST * (self.term(doc, "body", a) + self.term(doc, "body", b))
+        return total
+
+    # -- query trees ---------------------------------------------------------------------
+
+    def spans(self, doc: int, q) -> list[tuple[int, int]]:
+        if isinstance(q, Boosted):
+            return self.spans(doc, q.child)
+        if type(q) is wq.Term:
+            return [(p, p) for p in self.terms[doc][q.fieldname].get(q.text, [])]
+        if isinstance(q, wq.Phrase):
+            parts, slop, ordered, mindist = [wq.Term(q.fieldname, w) for w in q.words], q.slop, True, 1
+        else:
+            parts, slop, ordered, mindist = q.qs, q.slop, q.ordered, q.mindist
+        found = self.spans(doc, parts[0])
+        for part in parts[1:]:
+            joined = set()
+            for a in found:
+                for b in self.spans(doc, part):
+                    dist = max(b[0] - a[1], a[0] - b[1], 0)
+                    if mindist <= dist <= slop and (not ordered or a[0] <= b[0]):
+                        joined.add((min(a[0], b[0]), max(a[1], b[1])))
+            found = sorted(joined)
+        return found
+
+    def leaves(self, q) -> list[tuple[str, str]]:
+        if isinstance(q, Boosted):
+            return self.leaves(q.child)
+        if type(q) is wq.Term:
+            return [(q.fieldname, q.text)]
+        if isinstance(q, wq.Phrase):
+            return [(q.fieldname, w) for w in q.words]
+        return [leaf for part in q.qs for leaf in self.leaves(part)]
+
+    def node(self, doc: int, q) -> float | None:
+        boost = getattr(q, "boost", 1.0)
+        if isinstance(q, FieldsTerm):
+            found = self.bm25f(doc, q.subqueries[0].text, tuple(t.fieldname for t in q.subqueries))
+            return None if found is None else found * boost
+        if type(q) is wq.Term:
+            found = self.term(doc, q.fieldname, q.text)
+            return None if found is None else found * boost
+        if isinstance(q, (wq.Phrase, wspans.SpanNear2)) or (isinstance(q, Boosted)
+                                                             and isinstance(q.child, wspans.SpanNear2)):
+            if not self.spans(doc, q):
+                return None
+            total = sum(self.term(doc, name, text) for name, text in self.leaves(q))
+            return total * boost
+        if isinstance(q, (wq.Prefix, wq.Wildcard, TermRange)):
+            if isinstance(q, wq.Prefix):
+                terms = [t for t in self.lexicon(q.fieldname) if t.startswith(q.text)]
+            elif isinstance(q, wq.Wildcard):
+                terms = [t for t in self.lexicon(q.fieldname) if fnmatch.fnmatchcase(t, q.text)]
+            else:
+                terms = [t for t in self.lexicon(q.fieldname) if q.start <= t <= q.end]
+            found = [s for s in (self.term(doc, q.fieldname, t) for t in terms) if s is not None]
+            return sum(found) * boost if found else None
+        if isinstance(q, wq.Or):
+            found = [s for s in (self.node(doc, c) for c in q.subqueries) if s is not None]
+            return sum(found) * boost if found else None
+        if isinstance(q, wq.And):  # a NOT inside excludes, and adds nothing to the score
+            if any(self.node(doc, c.query) is not None for c in q.subqueries if isinstance(c, wq.Not)):
+                return None
+            found = [self.node(doc, c) for c in q.subqueries if not isinstance(c, wq.Not)]
+            return None if any(s is None for s in found) else sum(found) * boost
+        if isinstance(q, wq.AndNot):
+            a = self.node(doc, q.a)
+            return None if a is None or self.node(doc, q.b) is not None else a * boost
+        if isinstance(q, wq.AndMaybe):
+            a = self.node(doc, q.a)
+            b = self.node(doc, q.b)
+            return None if a is None else (a + (b or 0.0)) * boost
+        if isinstance(q, wq.Every):
+            return boost
+        raise AssertionError(f"the reference does not know {q!r}")
+
+    def ranking(self, text: str, searcher) -> list[tuple[str, float]]:
+        """(id, score) best first; word~ is read against the index's words, as search() reads it."""
+        parsed = parse(text, searcher.schema, reader=searcher.reader())
+        keep = [all(self._passes(d, f) for f in parsed.filters) for d in range(self.n)]
+        scores = []
+        for doc in range(self.n):
+            if not keep[doc]:
+                continue
+            score = self.words(doc, parsed.words) if parsed.words else self.node(doc, parsed.query)
+            if score is not None:
+                scores.append((doc, score))
+        scores.sort(key=lambda pair: (-pair[1], pair[0]))
+        return [(self.docs[doc]["id"], score) for doc, score in scores]
+
+    def _passes(self, doc: int, flt) -> bool:
+        moment = self.docs[doc]["published"]
+        if isinstance(flt, wq.Not):
+            return not self._passes(doc, flt.query)
+        if moment is None:
+            return False
+        value = moment.replace(tzinfo=None)
+        start, end = flt.startdate, flt.enddate
+        return (start is None or value >= start) and (end is None or value <= end)
+
+
+QUERIES = [
+    # plain words: BM25F, the all-words boost, proximity, a repeated word
+    "oil", "oil prices", "oil prices rise", "oil oil energy", "energy traders markets calm",
+    # phrases: exact, with a stop word's gap, with slop, in one field
+    '"oil prices"', '"bank of england"', '"oil demand"~3', 'title:"oil prices"',
+    # boolean
+    "oil AND energy", "oil OR election", "oil -prices", "oil NOT traders", "+oil energy",
+    "(oil OR election) AND energy", "energy AND NOT oil", "NOT oil",
+    # fields
+    "title:oil", "body:bank", "author:smith", 'author:"jane smith"', "source:gazette", "tags:energy",
+    "title:oil body:energy", "oil^3 energy",
+    # prefix, wildcard, range, fuzzy
+    "elect*", "pri?e", "ene*gy OR bank", "title:[e TO m]", "enrgy~",
+    # dates
+    "oil since:2017-03-02", "oil until:2017-03-03", "energy published:2017", "oil -published:2017-03",
+]
+
+
+@pytest.fixture(scope="module")
+def engine_index(tmp_path_factory):
+    ix = searchkit.open_index(tmp_path_factory.mktemp("engine") / "index", create=True)
+    ix.write([clean(Article(**d)) for d in DOCS])
+    return ix
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_the_engine_ranks_as_the_brute_force_reference(engine_index, text):
+    reference = Reference(DOCS)
+    with engine_index.searcher() as searcher:
+        expected = reference.ranking(text, searcher)
+    result = searchkit.search(engine_index, text, limit=100, collapse=False, facets=False, snippets=False)
+    assert [hit.id for hit in result.hits] == [i for i, _ in expected]
+    for hit, (_, score) in zip(result.hits, expected):
+        assert hit.score == pytest.approx(score, rel=1e-9), hit.id
+    assert result.total == len(expected)
+
+
+def test_every_query_type_finds_something(engine_index):
+    # A query list whose every entry found nothing would pass the comparison above.
+    empty = [t for t in QUERIES if not searchkit.search(engine_index, t, collapse=False).hits]
+    assert empty == []
+
+
+def test_collapse_keeps_the_best_copy_and_counts_the_cluster(engine_index):
+    result = searchkit.search(engine_index, "oil prices", limit=10)
+    ids = [hit.id for hit in result.hits]
+    assert ("a" in ids) != ("d" in ids)  # one of the two copies stands for the cluster
+    shown = next(hit for hit in result.hits if hit.id in ("a", "d"))
+    assert shown.cluster_size == 2
+    with engine_index.searcher() as searcher:
+        matching = [i for i, _ in Reference(DOCS).ranking("oil prices", searcher)]
+    assert result.total == len({"a" if i == "d" else i for i in matching}) == len(ids)
+
+
+def test_a_deadline_in_the_past_returns_what_it_has_and_says_so(engine_index):
+    result = searchkit.search(engine_index, "oil OR energy", deadline=0.0)
+    assert result.timed_out is True
+    assert result.total == 0
+    assert searchkit.search(engine_index, "oil OR energy").timed_out is False
+
+
+def test_max_expansions_caps_a_wildcard_and_says_which(engine_index):
+    full = searchkit.search(engine_index, "title:e*", collapse=False)
+    capped = searchkit.search(engine_index, "title:e*", collapse=False, max_expansions=1)
+    assert full.capped == []
+    assert [(e.field, e.pattern, e.terms) for e in capped.capped] == [("title", "e", ["elect"])]
+    assert 0 < capped.total < full.total
