@@ -54,7 +54,7 @@ FIELD_NAMES = ("title", "body", "source", "author", "tags", "language", "publish
 QUALIFIER_FIELDS = ("source", "author", "tags", "language", "title")
 _QUALIFIER = re.compile(
     r"""(?:(?<=[\s(])|^)(?P<neg>-|NOT\s+)?(?P<field>source|author|tags|language|title):\s*"""
-    r"""(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s()"]+))""", re.I)
+    r"""(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s()"\[{][^\s()"]*))""", re.I)
 _FIELD_PREFIX = re.compile(r"(?<![\w:])([^\W_][\w-]*):")
 _BOOLEAN = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|(?:^|(?<=[\s(]))[-+](?=[\w\"(])")
 _PHRASE = re.compile(r'"([^"]*)"')
@@ -369,8 +369,8 @@ def _take_qualifiers(text: str) -> tuple[str, list[wq.Query], list[str]]:
         flt = parts[0] if len(parts) == 1 else wq.Or(parts)
         negated = group[0][3]
         filters.append(wq.Not(flt) if negated else flt)
-        if group[0][2] == "title" and not negated:
-            words.extend(item[5].rstrip("*") for item in group)
+        if group[0][2] == "title" and not negated:  # the headline words rank too
+            words.extend(f"title:{item[5]}" if item[5].endswith("*") else item[5] for item in group)
     rest.append(text[at:])
     return " ".join("".join(rest).split()), filters, words
 
@@ -394,6 +394,7 @@ _LOOSE_MARKS = [
     (re.compile(r"(?:^|(?<=\s))[-+](?=\s|$)"), " "),  # a lone - or +
     (re.compile(r'""'), " "),
 ]
+_RANGE = re.compile(r"(\b\w+:[\[{][^\]}]*[\]}])")
 _EDGE_OPERATORS = re.compile(r"^(?:\s*\b(?:AND|OR|ANDMAYBE|ANDNOT)\b)+|(?:\b(?:AND|OR|NOT|ANDMAYBE|ANDNOT)\b\s*)+$")
 
 
@@ -407,8 +408,11 @@ def as_meant(text: str) -> str:
     text = _NOT_A_FIELD.sub(lambda m: m.group(0) if m.group(1) and m.group(1).lower() in FIELD_NAMES
                             else (m.group(1) or "") + " ", text)
     text = re.sub(r"\b(" + "|".join(FIELD_NAMES) + r"):", lambda m: m.group(1).lower() + ":", text, flags=re.I)
-    for pattern, replacement in _LOOSE_MARKS:
-        text = pattern.sub(replacement, text)
+    parts = _RANGE.split(text)  # field:[a TO b] keeps its brackets; the rest is loosened
+    for i in range(0, len(parts), 2):
+        for pattern, replacement in _LOOSE_MARKS:
+            parts[i] = pattern.sub(replacement, parts[i])
+    text = "".join(parts)
     if "(" in text or ")" in text:
         bare = re.sub(r'"[^"]*"', " ", text)
         if not _balanced(bare) or not _BOOLEAN.search(bare):
@@ -416,6 +420,16 @@ def as_meant(text: str) -> str:
         text = re.sub(r"\(\s*\)", " ", text)
     text = " ".join(text.split())
     return _EDGE_OPERATORS.sub("", text).strip()
+
+
+def _phrases_among_words(text: str) -> bool:
+    """Whether `text` is plain words with one or more balanced "quoted phrases" among them
+    (and no other syntax): 'svd in "digital image processing" applications'."""
+    if text.count('"') % 2:
+        return False
+    outside = _PHRASE.sub(" ", text)
+    return bool(analyze(outside)) and not _SYNTAX.search(outside) and all(
+        not _SYNTAX.search(m.group(1).replace('"', "")) for m in _PHRASE.finditer(text))
 
 
 def _phrases(text: str) -> list[Phrase]:
@@ -468,6 +482,12 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
     if not _SYNTAX.search(rest):
         return _words(rest, notice, filters)
+    if _phrases_among_words(rest):
+        # Quoted words among plain ones, nothing else: in an any-word query the phrase is not
+        # required, so it ranks as its words do (proximity rewards them together).
+        parsed = _words(rest.replace('"', " "), notice, filters)
+        parsed.phrases = _phrases(rest)
+        return parsed
     plain = _SYNTAX_CHARS.sub(" ", rest)
     if rest.count('"') % 2:
         return _words(plain, 'unbalanced quote: searched for the words without it', filters)

@@ -425,7 +425,12 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     notice = "; ".join(n for n in (parsed.notice, *capped) if n)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
                         notice, ranked.facets, ranked.timeline, suggestion, sort,
-                        ranked.timed_out, ranked.capped)
+                        ranked.timed_out, _distinct(ranked.capped))
+
+
+def _distinct(expansions: list[Expansion]) -> list[Expansion]:
+    """Each capped expansion once (a title:e* qualifier is both a filter and ranked)."""
+    return list({(e.field, e.pattern): e for e in expansions}.values())
 
 
 def matching_ids(index: Index, text: str) -> list[str]:

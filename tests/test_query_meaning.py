@@ -82,6 +82,17 @@ def test_science_question_finds_science_and_keeps_the_word(news):
     assert "scienc" in searchkit.query.parse("what is information science?", None).stems
 
 
+def test_a_phrase_among_words_ranks_as_the_words_do(news):
+    """In an any-word query a quoted phrase is not required, so it gets the plain-word
+    ranking (BM25F, proximity) like the words beside it, and is highlighted as a unit."""
+    quoted = searchkit.search(news, 'journalist "press freedom" report', now=NOW)
+    plain = searchkit.search(news, "journalist press freedom report", now=NOW)
+    assert [(h.id, h.score) for h in quoted.hits] == [(h.id, h.score) for h in plain.hits]
+    assert quoted.hits[0].id == "press"
+    assert "<mark>Press freedom</mark>" in quoted.hits[0].title_html
+    assert ids(news, '"press freedom"') == ["press"]  # a phrase alone is still required as typed
+
+
 def test_deliberate_syntax_stays_syntax(news):
     assert ids(news, "journ*") == ids(news, "journalist OR journalists")
     assert ids(news, "journalist -cuba") == ["iran", "press"]
