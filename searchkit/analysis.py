@@ -300,7 +300,7 @@ def index_terms(text: str) -> tuple[list[str], list[bytes]]:
     """The raw tokens of `text` (spelling_words_of() turns a segment's worth into its
     did-you-mean words) and the index term (UTF-8) of each, in order, as news_analyzer makes
     them: b"" for a stop word, the gap it leaves in the positions. build.py groups a whole
-    segment's terms into postings at once (sidecar.SidecarWriter.runs).
+    segment's terms into postings at once (engine.writer.WordRuns.runs).
 
     One regex pass and one cached lookup per token: analysis is a third of an import's CPU.
     """

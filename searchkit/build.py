@@ -1,14 +1,12 @@
-"""Build new Whoosh segments from documents, in this process or in one process per core.
+"""Build new segments from documents, in this process or in one process per core.
 
 Whoosh's SegmentWriter pushes every posting through a pool that pickles it to a spill file,
-sorts the runs and merges them back (heapq + unpickling), then asks the segment on disk for
-each posting's document length again: about two thirds of an import's CPU time. A segment
-built here keeps its words in memory (a batch is a few thousand articles, so there is nothing
-to spill): each text field's words as term numbers in flat arrays (sidecar.SidecarWriter),
-sorted into postings by numpy once at the end, for the sidecar and for W3's postings alike.
-The files are what W3Codec writes and any Whoosh reader reads them; only the spelling words
-differ (Whoosh adds each one to document 0 once per article that contains it, this adds it
-once per segment), and small posting blocks are not compressed (postings.COMPRESS).
+sorts the runs and merges them back (heapq + unpickling): about two thirds of an import's
+CPU time. A segment built here keeps its words in memory (a batch is a few thousand
+articles, so there is nothing to spill): each text field's words as term numbers in flat
+arrays (engine.writer.WordRuns), sorted into postings by numpy once at the end and handed
+to searchkit's codec (engine.codec) a field at a time, so the files are exactly those the
+codec writes for Whoosh's own writer.
 
 Segments are independent, so a batch can be split between processes that each write one
 (build_parallel); the caller adds them all to the index in one commit (store.Index.write).
@@ -26,65 +24,54 @@ from typing import Sequence
 
 import numpy as np
 from whoosh.codec.base import Segment
-from whoosh.codec.whoosh3 import W3Codec
-from whoosh.system import emptybytes, pack_uint
-from whoosh.util.numeric import length_to_byte
 from whoosh.util.text import utf8encode
 
-from .analysis import encode_deltas, single_positions, spelling_words_of
-from .codec import NewsCodec
-from .postings import (COMPRESS, PostingsFile, TermTable, float32, open_files, single_record,
-                       single_terminfo)
-from .sidecar import EXT as SIDECAR_EXT, SidecarWriter
+from .analysis import spelling_words_of
+from .engine.codec import EngineCodec
+from .engine.writer import FieldPostings, WordRuns, postings_from_lists
 
 
 class BuildError(Exception):
     """A segment could not be built (the worker's reason in the message)."""
 
 
-def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
-                  codec: W3Codec | None = None, compress: tuple[int, int] = COMPRESS) -> Segment:
+def build_segment(storage, indexname: str, schema, docs: Sequence[dict]) -> Segment:
     """Write `docs` (Whoosh field dicts) as one new segment in `storage`; returns it.
 
     The segment is not in any TOC yet: the caller commits it. Its files are removed by the
-    next writer's clean-up if that never happens (store.Index._recover). Posting blocks of
-    fewer than compress[0] pickled bytes are stored uncompressed, the others compressed at
-    zlib level compress[1] (postings.py).
+    next writer's clean-up if that never happens (store.Index._recover).
     """
     # Hundreds of thousands of small lists live until the segment is written: the cyclic
     # garbage collector would walk them again and again (a fifth of the time) for no cycles.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build_segment(storage, indexname, schema, docs, codec, compress)
+        return _build_segment(storage, indexname, schema, docs)
     finally:
         if collecting:
             gc.enable()
 
 
-def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec: W3Codec | None,
-                   compress: tuple[int, int]) -> Segment:
-    codec = codec or NewsCodec()
+def _build_segment(storage, indexname: str, schema, docs: Sequence[dict]) -> Segment:
+    codec = EngineCodec()
     segment = codec.new_segment(storage, indexname)
     perdoc = codec.per_document_writer(storage, segment)
-    table = postings = None
+    fields = codec.field_writer(storage, segment)
     try:
-        table, postings = open_files(storage, segment, compress)
         # Text fields (NewsText.index_terms): their words go to `side`, which sorts them into
-        # postings for its own file and for W3's (_write_text) in one go at the end.
+        # postings in one go at the end.
         texts: set[str] = set()
-        # Any other indexed field: term -> [(docnum, weight, encoded value), ...]
+        # Any other indexed field: term -> [(docnum, frequency, positions or None), ...]
         others: dict[str, dict[bytes, list]] = {}
-        lengths: dict[str, bytearray] = {}  # scorable field -> each document's length byte
         tokens: dict[str, set[str]] = {}  # spelling field -> raw tokens (NewsText)
         spelling: dict[str, set[bytes]] = {}  # spelling field -> words (any other field)
         repeats: dict[str, dict] = {}  # field -> value -> its postings and length (_indexed_repeat)
         count = len(docs)
-        side = SidecarWriter(count)
-        for docnum, fields in enumerate(docs):
+        side = WordRuns(count)
+        for docnum, values in enumerate(docs):
             perdoc.start_doc(docnum)
-            for fieldname in sorted(name for name in fields if not name.startswith("_")):
-                value = fields[fieldname]
+            for fieldname in sorted(name for name in values if not name.startswith("_")):
+                value = values[fieldname]
                 if value is None:
                     continue
                 field = schema[fieldname]
@@ -103,13 +90,8 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
                         if terms is None:
                             terms = others[fieldname] = {}
                         found, length = _indexed_repeat(field, value, repeats.setdefault(fieldname, {}))
-                        for tbytes, weight, vbytes in found:
-                            terms.setdefault(tbytes, []).append((docnum, weight, vbytes))
-                    if length:
-                        column = lengths.get(fieldname)
-                        if column is None:
-                            column = lengths[fieldname] = bytearray(count)
-                        column[docnum] = length_to_byte(length)
+                        for tbytes, freq, positions in found:
+                            terms.setdefault(tbytes, []).append((docnum, freq, positions))
                 if field.separate_spelling():
                     name = field.spelling_fieldname(fieldname)
                     if raws is not None:
@@ -126,37 +108,35 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
 
         for name, raws in tokens.items():
             spelling.setdefault(name, set()).update(spelling_words_of(raws))
-        for name in list(spelling):
-            if name in texts or name in others:  # a field that has postings of its own too
-                terms = others.setdefault(name, {})
-                for word in spelling.pop(name):
-                    terms.setdefault(word, [(0, 1.0, _SPELL_VALUE)])
         terms = side.terms()
         for fieldname in sorted(texts | set(others) | set(spelling)):
-            prefix = table.field_prefix(fieldname)
             if fieldname in spelling:
-                _write_spelling(table, postings, prefix, spelling.pop(fieldname), compress)
+                # A spelling word is a posting in document 0 (as Whoosh has it), frequency 1.
+                words = sorted(spelling.pop(fieldname))
+                ones = np.ones(len(words), dtype=np.int64)
+                fields.add_field(fieldname, FieldPostings(words, np.arange(len(words) + 1), ones - 1, ones, None))
             elif fieldname in texts:
-                side.boosts[fieldname] = schema[fieldname].format.field_boost
-                _write_text(table, postings, prefix, side.runs(fieldname), terms, schema[fieldname],
-                            lengths.get(fieldname) or bytearray(count))
+                fields.add_field(fieldname, _text_postings(side.runs(fieldname), terms,
+                                                           schema[fieldname].format.field_boost))
             else:
-                _write_other(table, postings, prefix, others.pop(fieldname), schema[fieldname],
-                             lengths.get(fieldname) or bytearray(count))
-        table.close()
-        postings.close()
-        if len(side):
-            side.write(segment.create_file(storage, SIDECAR_EXT))
-        segment.set_doc_count(count)  # not assembled into a compound file: see store._whoosh_writer
+                fmt = schema[fieldname].format
+                fields.add_field(fieldname, postings_from_lists(others.pop(fieldname), fmt.field_boost,
+                                                                fmt.supports("positions")))
+        fields.close()
+        segment.set_doc_count(count)
     except BaseException:
-        for writer in (perdoc, table, postings):
-            if writer is not None and not getattr(writer, "is_closed", False):
-                try:
-                    writer.close()
-                except Exception:
-                    pass  # the original failure is the one to report
+        for writer in (perdoc, fields):
+            writer.is_closed = True  # nothing more is written; the files go with the segment
         raise
     return segment
+
+
+def _text_postings(runs: dict[str, np.ndarray], terms: list[bytes], boost: float) -> FieldPostings:
+    """A NewsText field's postings from WordRuns.runs (terms numbered over the segment)."""
+    starts = runs["starts"]
+    present = np.flatnonzero(np.diff(starts))  # term numbers with postings, in term order
+    return FieldPostings([terms[n] for n in present.tolist()], np.append(starts[present], starts[-1]),
+                         runs["ids"], runs["freqs"], runs["positions"], boost)
 
 
 # Values remembered per field: sources, languages, the import time repeat from one article to
@@ -164,18 +144,21 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], codec:
 REPEATS = 64
 
 
-def _indexed(field, value) -> tuple[list[tuple[bytes, float, bytes]], int]:
-    """field.index(value) as (term, weight, encoded value) postings, and the field length."""
+def _indexed(field, value) -> tuple[list[tuple[bytes, int, list[int] | None]], int]:
+    """field.index(value) as (term, frequency, positions or None) postings, and the field
+    length."""
     postings, length = [], 0
     scorable = field.scorable
-    for tbytes, freq, weight, vbytes in field.index(value):
-        postings.append((tbytes, weight, vbytes or emptybytes))
+    fmt = field.format
+    positional = fmt.supports("positions")
+    for tbytes, freq, _weight, vbytes in field.index(value):
+        postings.append((tbytes, freq, fmt.decode_positions(vbytes) if positional else None))
         if scorable:
             length += freq
     return postings, length
 
 
-def _indexed_repeat(field, value, known: dict) -> tuple[list[tuple[bytes, float, bytes]], int]:
+def _indexed_repeat(field, value, known: dict) -> tuple[list[tuple[bytes, int, list[int] | None]], int]:
     """_indexed(field, value), from `known` when the value was indexed before: Whoosh runs an
     analyzer (a TEXT source) or eight numeric conversions (a DATETIME) for each one."""
     try:
@@ -187,102 +170,6 @@ def _indexed_repeat(field, value, known: dict) -> tuple[list[tuple[bytes, float,
         if len(known) < REPEATS:
             known[(type(value), value)] = found
     return found
-
-
-# A spelling word is a posting in document 0 (as Whoosh has it) with a real value, a frequency
-# of 1 (SpellField's Frequency format): a merge reads every posting's value back.
-_SPELL_VALUE = pack_uint(1)
-
-
-def _write_spelling(table: TermTable, postings: PostingsFile, prefix: bytes, words: set[bytes],
-                    compress: tuple[int, int]) -> None:
-    """Every spelling word has the same postings record: write it once per word in one go."""
-    words = sorted(words)
-    record = single_record(0, 1.0, _SPELL_VALUE, 0, compress, fixedsize=len(_SPELL_VALUE))
-    size = len(record)
-    offset = postings.write_repeated(record, len(words))
-    infos = [single_terminfo(0, 1.0, 0, offset + n * size, size) for n in range(len(words))]
-    table.add_all([prefix + word for word in words], infos)
-
-
-# Postings turned into Python objects at a time by _write_text: bounds the memory it takes.
-TEXT_CHUNK = 1 << 18
-
-
-def _write_text(table: TermTable, postings: PostingsFile, prefix: bytes, runs: dict[str, np.ndarray],
-                terms: list[bytes], field, lengths: bytearray) -> None:
-    """A NewsText field's terms, from its postings sorted by the sidecar writer (`runs`, see
-    sidecar.SidecarWriter.runs) and the segment's terms, sorted (their numbers in `runs`).
-    Terms are written in order, a chunk of about TEXT_CHUNK postings at a time."""
-    boost = field.format.field_boost
-    weights: dict[int, tuple[float, float]] = {}  # frequency -> (weight, as float32)
-    single = postings.write_single
-    many = postings.write_term
-    starts, pos_starts = runs["starts"], runs["pos_starts"]
-    present = np.flatnonzero(np.diff(starts))  # term numbers with postings, in term order
-    ends = starts[present + 1]  # where each one's postings end
-    first = 0
-    while first < len(present):
-        begin = int(starts[present[first]])
-        last = max(first + 1, int(np.searchsorted(ends, begin + TEXT_CHUNK, "right")))
-        numbers = present[first:last]
-        end = int(ends[last - 1])
-        ids = runs["ids"][begin:end].tolist()
-        freqs = runs["freqs"][begin:end].tolist()
-        values = _position_values(runs["positions"][pos_starts[numbers[0]]:pos_starts[numbers[-1] + 1]],
-                                  runs["freqs"][begin:end])
-        bounds = (starts[numbers[1:]] - begin).tolist() + [end - begin]
-        keys, infos = [], []
-        low = 0
-        for number, high in zip(numbers.tolist(), bounds):
-            if high - low == 1:
-                docnum, freq = ids[low], freqs[low]
-                weight = weights.get(freq)
-                if weight is None:
-                    weight = weights[freq] = (freq * boost, float32(freq * boost))
-                infos.append(single(docnum, weight[0], weight[1], values[low], lengths[docnum]))
-            else:
-                term_ids = ids[low:high]
-                infos.append(many(term_ids, [freq * boost for freq in freqs[low:high]], values[low:high],
-                                  [lengths[d] for d in term_ids], None))
-            keys.append(prefix + terms[number])
-            low = high
-        table.add_all(keys, infos)
-        first = last
-
-
-def _position_values(positions: np.ndarray, freqs: np.ndarray) -> list[bytes]:
-    """Each posting's positions as W3 stores them (analysis.encode_deltas), from the
-    positions of all postings end to end and each posting's frequency. Most postings have
-    one position, whose encoding is looked up; the others are pickled one by one."""
-    firsts = np.cumsum(freqs, dtype=np.int64) - freqs  # where each posting's positions start
-    values = single_positions(positions[firsts].tolist())
-    multi = np.flatnonzero(freqs > 1)
-    if len(multi):
-        counts = freqs[multi].astype(np.int64)
-        bounds = np.cumsum(counts) - counts  # where each one's positions start in `chosen`
-        chosen = positions[np.repeat(firsts[multi] - bounds, counts)
-                           + np.arange(int(counts.sum()), dtype=np.int64)].astype(np.int64)
-        deltas = np.diff(chosen, prepend=0)
-        deltas[bounds] = chosen[bounds]  # each posting's first position counts from 0
-        deltas = deltas.tolist()
-        for k, at, count in zip(multi.tolist(), bounds.tolist(), counts.tolist()):
-            values[k] = encode_deltas(deltas[at:at + count])
-    return values
-
-
-def _write_other(table: TermTable, postings: PostingsFile, prefix: bytes, terms: dict[bytes, list],
-                 field, lengths: bytearray) -> None:
-    """Any other field's terms, from [(docnum, weight, value), ...] lists."""
-    fixedsize = field.format.fixed_value_size()
-    keys, infos = [], []
-    for term in sorted(terms):
-        found = terms[term]
-        ids = [p[0] for p in found]
-        infos.append(postings.write_term(ids, [float(p[1]) for p in found], [p[2] for p in found],
-                                         [lengths[d] for d in ids], fixedsize))
-        keys.append(prefix + term)
-    table.add_all(keys, infos)
 
 
 # -- one process per core ------------------------------------------------------------------

@@ -73,15 +73,77 @@ def main(ctx: click.Context, index_path: str, lock_timeout: float) -> None:
 IMPORT_FORMATS = ["auto", "text", "html", "feed", "warc", "jsonl", "csv"]
 
 
+def _size(count: int) -> str:
+    """`812 kB`, `1.2 GB`: a byte count as a person reads it."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}" if count < scale * 10 else f"{count / scale:.0f} {unit}"
+    return f"{count} B"
+
+
 def _progress_line(progress) -> str:
-    """`[#####-----] 3/10 files · 1,234 articles · 456/s · ETA 0:12` for a terminal."""
+    """`[#####-----] 3/10 files · 1,234 articles · 456/s · ETA 0:12` for a terminal; with the
+    input's size known, the bar counts bytes: `[###-------] 1.2 GB/5.0 GB · 1,234 articles …`."""
+    from .importer import plural
+
     width = 20
-    done = progress.files_done / progress.files_total if progress.files_total else 0.0
+    if progress.bytes_total:
+        done = min(1.0, progress.bytes_done / progress.bytes_total)
+        where = f"{_size(progress.bytes_done)}/{_size(progress.bytes_total)}"
+        if progress.files_total > 1:
+            where += f" · {progress.files_done}/{progress.files_total} files"
+    else:
+        done = progress.files_done / progress.files_total if progress.files_total else 0.0
+        where = f"{progress.files_done}/{progress.files_total} files"
     bar = "#" * int(done * width) + "-" * (width - int(done * width))
     eta = progress.eta()
-    eta_text = f" · ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else ""
-    return (f"[{bar}] {progress.files_done}/{progress.files_total} files · {progress.articles:,} articles"
+    eta_text = f" · ETA {int(eta // 3600)}:{int(eta % 3600 // 60):02d}:{int(eta % 60):02d}" if eta and eta >= 3600 \
+        else f" · ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else ""
+    return (f"[{bar}] {where} · {plural(progress.articles, 'article')}"
             f" · {progress.rate():,.0f}/s{eta_text}")
+
+
+class _StopSignals:
+    """While an import runs, the first SIGINT (Ctrl-C) or SIGTERM asks it to stop after the
+    record in hand and commit; a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        import os
+
+        self.asked = False
+        self._before: dict = {}
+        self._pid = os.getpid()  # worker processes forked meanwhile inherit the handler
+
+    def __enter__(self) -> "_StopSignals":
+        import signal
+
+        for number in (signal.SIGINT, signal.SIGTERM):
+            self._before[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, number, frame) -> None:
+        import os
+        import signal
+
+        if os.getpid() != self._pid:  # a worker: Ctrl-C is the importer's to handle, SIGTERM ends it
+            if number == signal.SIGTERM:
+                signal.signal(number, signal.SIG_DFL)
+                os.kill(os.getpid(), number)
+            return
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        click.echo("\nstopping: committing what was read (Ctrl-C again to stop at once)…", err=True)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for number, handler in self._before.items():
+            signal.signal(number, handler)
+
+    def __call__(self) -> bool:
+        return self.asked
 
 
 @main.command("import")
@@ -89,17 +151,27 @@ def _progress_line(progress) -> str:
 @click.option("--format", "fmt", default="auto", show_default=True,
               type=click.Choice(IMPORT_FORMATS), help="Input format (auto: by name or content).")
 @click.option("--source", default=None, help="Source name for articles that do not say.")
+@click.option("--max-record-mb", default=64.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="A record (a line, a row, a page) larger than this is skipped and named.")
+@click.option("--commit-every", "commit_seconds", default=60.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
+              help="Seconds between commits at the most, however slow the input: a kill loses about this much.")
+@click.option("--again", is_flag=True,
+              help="Read every record again, even those an earlier import took in unchanged.")
 @click.pass_obj
-def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None) -> None:
+def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None, max_record_mb: float,
+            commit_seconds: float, again: bool) -> None:
     """Add or update articles from files or directories ("-" reads stdin).
 
     Formats: plain text, HTML, RSS/Atom feeds, WARC web archives, JSON lines, CSV; any of them
-    gzipped. A progress bar shows on a terminal; the summary counts duplicates.
+    compressed (gzip, bzip2, xz, zstd) and of any size. A progress bar shows on a terminal; the
+    summary counts duplicates. Ctrl-C stops after the record in hand and commits; running the
+    same import again skips what is already in and picks up where it stopped.
     Example: searchkit import seeds/ ~/news/*.html feeds/*.xml crawl.warc.gz
     """
     import time
 
-    from .importer import import_paths
+    from .importer import import_paths, plural
 
     index = obj.open(create=True)
     terminal = sys.stderr.isatty()
@@ -125,13 +197,21 @@ def import_(obj: Context, paths: tuple[str, ...], fmt: str, source: str | None) 
         clear()
         click.echo(f"warning: {message}", err=True)
 
-    report = import_paths(index, paths, fmt, source, on_error=on_error, on_notice=on_notice,
-                          on_progress=on_progress)
+    with _StopSignals() as stop:
+        report = import_paths(index, paths, fmt, source, on_error=on_error, on_notice=on_notice,
+                              on_progress=on_progress, max_record=int(max_record_mb * 2**20), stop=stop,
+                              resume=not again, commit_seconds=commit_seconds)
     clear()
+    for line in report.skipped_lines():
+        click.echo(line)
     click.echo(report.summary())
     if terminal:
-        click.echo(f"{report.articles:,} articles from {report.files} files in {report.seconds:.1f} s "
-                   f"({report.rate():,.0f} articles/s)", err=True)
+        click.echo(f"{plural(report.articles, 'article')} from {plural(report.files, 'file')} in "
+                   f"{report.seconds:.1f} s ({report.rate():,.0f} articles/s)", err=True)
+    if report.interrupted:
+        click.echo("interrupted: what was read is committed; run the same command again to import the "
+                   "rest (records already in are skipped)", err=True)
+        sys.exit(130)
     if report.failed:
         sys.exit(1)
 

@@ -1,4 +1,7 @@
-"""Whoosh's W3 codec with one speed fix for writing: a segment's missing columns are remembered.
+"""The codec of indexes written by searchkit before schema 3 (Whoosh's W3 files), kept so that
+`searchkit reindex` can read such an index (its TOC names this class) and convert it.
+
+W3's codec with one speed fix for writing: a segment's missing columns are remembered.
 
 When Whoosh writes a segment's postings it asks, for every posting, for the document's field
 length (whoosh3.W3PerDocReader.doc_field_length). Fields without a length column — the

@@ -24,10 +24,17 @@ class DiskFullError(SearchkitError):
 class ExtractError(SearchkitError):
     """A file (or one record in it) could not be turned into an article."""
 
-    def __init__(self, reason: str, where: str = "") -> None:
+    def __init__(self, reason: str, where: str = "", key: str = "") -> None:
         super().__init__(f"{where}: {reason}" if where else reason)
         self.reason = reason
         self.where = where
+        self.key = key  # the failed record's key (extract/records.py), so a re-run can skip it
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}" if self.where else self.reason
+
+    def __reduce__(self):  # a worker process's error crosses back whole
+        return type(self), (self.reason, self.where, self.key)
 
 
 class NotArticlesError(ExtractError):

@@ -1,5 +1,9 @@
 """Import files into an index: walk paths, extract articles, mark duplicates, write, report.
 
+Files of any size are read as streams, a record at a time (extract/stream.py); pages are
+extracted in worker processes (extract/parallel.py); records an earlier import took in are
+skipped unread (ledger.py), so an interrupted import resumes where it stopped.
+
 Every failure is reported as `file[:line]: reason` and the rest of the run goes on; nothing
 already in the index is touched unless a newer copy of the same article replaces it.
 """
@@ -14,9 +18,14 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .article import Article, clean
+from .build import default_procs
 from .errors import ExtractError, NotArticlesError
-from .extract import ExtractOptions, extract_bytes, extract_path, format_for_name, read_bytes
+from .extract import ExtractOptions, format_for_name, open_input, read_input, read_path_bytes
 from .extract.notice import ExtractNotice
+from .extract.options import MAX_RECORD
+from .extract.parallel import TaskPool
+from .extract.records import Unchanged
+from .extract.stream import Input
 from .store import Index
 
 # Files a directory walk skips: notes that live beside a corpus, not articles in it.
@@ -24,11 +33,23 @@ _NOT_ARTICLES = re.compile(r"(?:^|[\W_])(?:readme|licen[cs]e|notice|copying|attr
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 # Learning a corpus's repeated lines needs a corpus: at least this many plain-text files.
 MIN_FILES_TO_LEARN = 5
+# An import commits at least this often (store.Index.write's `seconds`), however slowly its
+# pages extract: a kill or a power cut loses about this much work, not three batches of it.
+COMMIT_SECONDS = 60.0
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 file`, `2 files`, `1,234 articles`."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
 
 
 @dataclass
 class ImportReport:
-    """The outcome of an import: counts and one `where: reason` line per failure."""
+    """The outcome of an import: counts and one `where: reason` line per failure.
+
+    `unchanged`: records an earlier import already took in (ledger.py), skipped unread;
+    `skipped`: files a directory walk passed over, by reason; `interrupted`: the import was
+    asked to stop (import_paths' `stop`) and committed what it had read."""
 
     added: int = 0
     updated: int = 0
@@ -38,39 +59,57 @@ class ImportReport:
     files: int = 0
     articles: int = 0
     seconds: float = 0.0
+    unchanged: int = 0
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+    interrupted: bool = False
+    bytes_read: int = 0
 
     def summary(self) -> str:
+        unchanged = f", {self.unchanged} unchanged" if self.unchanged else ""
         return (f"{self.added} added, {self.updated} updated, {self.duplicates} duplicates, "
-                f"{len(self.failed)} failed")
+                f"{len(self.failed)} failed{unchanged}")
+
+    def skipped_lines(self) -> list[str]:
+        """`skipped 2 files: unknown format (report.pdf, data.bin)`, one line per reason."""
+        return [f"skipped {plural(len(names), 'file')}: {reason} ({', '.join(names)})"
+                for reason, names in self.skipped.items()]
 
     def rate(self) -> float:
-        """Articles per second over the whole run."""
-        return self.articles / self.seconds if self.seconds else 0.0
+        """Records per second over the whole run (articles, and records found unchanged)."""
+        return (self.articles + self.unchanged) / self.seconds if self.seconds else 0.0
 
 
 @dataclass
 class Progress:
-    """Where an import is: files done of files found, articles read, seconds since the start."""
+    """Where an import is: files done of files found, articles read, bytes of the input files
+    read of their total size (0 when unknown, e.g. stdin), seconds since the start."""
 
     files_done: int
     files_total: int
     articles: int
     seconds: float
     current: str = ""
+    bytes_done: int = 0
+    bytes_total: int = 0
 
     def rate(self) -> float:
         return self.articles / self.seconds if self.seconds > 0 else 0.0
 
     def eta(self) -> float | None:
-        """Seconds left, estimated from files done; None until one file is done."""
+        """Seconds left, estimated from the bytes read (or else the files done); None until
+        there is something to go on."""
+        if self.bytes_total and self.bytes_done:
+            return self.seconds / self.bytes_done * max(0, self.bytes_total - self.bytes_done)
         if not self.files_done or self.files_total <= 1:
             return None
         return self.seconds / self.files_done * (self.files_total - self.files_done)
 
 
-def iter_files(paths: Iterable[str]) -> Iterator[str | Path]:
-    """Files to import: named files as given ("-" is stdin); directories recursively,
-    taking only files whose names say a known format."""
+def iter_files(paths: Iterable[str], on_skip: Callable[[str, str], None] = lambda name, reason: None
+               ) -> Iterator[str | Path]:
+    """Files to import: named files as given ("-" is stdin); directories recursively, taking
+    only files whose names say a known format (the others go to on_skip with a reason; hidden
+    files and notes such as READMEs are passed over quietly)."""
     for name in paths:
         if name == "-" or _URL.match(name):
             yield name
@@ -78,15 +117,19 @@ def iter_files(paths: Iterable[str]) -> Iterator[str | Path]:
         path = Path(name)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if (child.is_file() and not any(part.startswith(".") for part in child.parts[len(path.parts):])
-                        and not _NOT_ARTICLES.search(child.name)
-                        and format_for_name(child.name)):
+                if (not child.is_file() or any(part.startswith(".") for part in child.parts[len(path.parts):])
+                        or _NOT_ARTICLES.search(child.name)):
+                    continue
+                if format_for_name(child.name):
                     yield child
+                else:
+                    on_skip(child.name, "unknown format")
         else:
             yield path
 
 
-def learn_corpus_lines(files: list[str | Path], fmt: str = "auto") -> frozenset[str]:
+def learn_corpus_lines(files: list[str | Path], fmt: str = "auto",
+                       limit: int = MAX_RECORD) -> frozenset[str]:
     """Lines repeated across the plain-text files of this run (site furniture), if there are
     enough of them to tell; an unreadable file is skipped here and reported when imported."""
     from .extract.boilerplate import learn_repeated_lines
@@ -100,59 +143,127 @@ def learn_corpus_lines(files: list[str | Path], fmt: str = "auto") -> frozenset[
     def documents() -> Iterator[list[str]]:
         for path in texts:
             try:
-                yield split_text(read_bytes(path))[1]
+                yield split_text(read_path_bytes(path, limit))[1]
             except ExtractError:
                 continue
 
     return learn_repeated_lines(documents())
 
 
-def _records(path: str | Path, fmt: str, options: ExtractOptions):
+def _open(path: str | Path) -> Input:
     if path == "-":
-        return extract_bytes(read_bytes(None, sys.stdin.buffer), {"path": "<stdin>"}, fmt, options)
+        return open_input(None, sys.stdin.buffer, "<stdin>")
     if isinstance(path, str) and _URL.match(path):
         raise ExtractError("is a URL: searchkit reads files only and has no network to fetch it from; "
                            "download it (e.g. with curl -o feed.xml URL) and import the file")
-    return extract_path(path, fmt, options)
+    return open_input(Path(path))
+
+
+@dataclass
+class Reading:
+    """How extract_all reads: `known` recognises records already imported (Ledger.known),
+    `stop` says when to stop reading (after the record in hand), `procs` processes extract
+    pages (extract/parallel.py), `on_input` is told of each input opened (for progress)."""
+
+    known: Callable[[str], Unchanged | None] | None = None
+    stop: Callable[[], bool] = lambda: False
+    procs: int = 1
+    on_input: Callable[[Input], None] = lambda source: None
+    on_unchanged: Callable[[Unchanged], None] = lambda item: None
+    on_failed_record: Callable[[str, str], None] = lambda key, message: None
+    on_key: Callable[[str, str], None] = lambda article_id, key: None
 
 
 def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = None,
                 on_error: Callable[[str], None] = lambda message: None,
                 on_file: Callable[[str], None] = lambda name: None,
                 on_notice: Callable[[str], None] = lambda message: None,
-                files: list[str | Path] | None = None) -> Iterator[Article]:
+                files: list[str | Path] | None = None, max_record: int = MAX_RECORD,
+                reading: Reading | None = None) -> Iterator[Article]:
     """Clean articles from every file under `paths`; failures go to on_error as `where: reason`."""
+    reading = reading or Reading()
     paths = list(paths)
     files = list(iter_files(paths)) if files is None else files
     named = {str(p) for p in paths}
-    options = ExtractOptions(repeated_lines=learn_corpus_lines(files, fmt))
-    for path in files:
-        where = "<stdin>" if path == "-" else str(path)
-        on_file(where)
-        try:
-            for record in _records(path, fmt, options):
-                if isinstance(record, ExtractError):
-                    on_error(str(record))
-                    continue
-                if isinstance(record, ExtractNotice):
-                    on_notice(str(record))
-                    continue
-                if source and not record.source:
-                    record.source = source
-                try:
-                    yield clean(record)
-                except ExtractError as exc:
-                    line = record.origin.get("line")
-                    on_error(f"{where}:{line}: {exc}" if line else f"{where}: {exc}")
-        except NotArticlesError as exc:
-            if where in named:
+    options = ExtractOptions(repeated_lines=learn_corpus_lines(files, fmt, max_record), max_record=max_record,
+                             salt=source or "")
+
+    def failed(error: ExtractError) -> None:
+        on_error(str(error))
+        if error.key:
+            reading.on_failed_record(error.key, str(error))
+
+    with TaskPool(reading.procs) as pool:
+        for path in files:
+            if reading.stop():
+                return
+            where = "<stdin>" if path == "-" else str(path)
+            on_file(where)
+            try:
+                opened = _open(path)
+            except ExtractError as exc:
                 on_error(f"{where}: {exc.reason}")
-            else:
-                on_notice(f"{where}: skipped, {exc.reason}")
-        except ExtractError as exc:
-            on_error(f"{where}: {exc.reason}")
-        except Exception as exc:  # a parser's bug on hostile bytes is this file's failure, not the run's
-            on_error(f"{where}: cannot extract ({type(exc).__name__}: {exc})")
+                continue
+            reading.on_input(opened)
+            try:
+                for record in pool.resolve(_until(read_input(opened, fmt, options, reading.known), reading.stop)):
+                    if isinstance(record, Unchanged):
+                        reading.on_unchanged(record)
+                        continue
+                    if isinstance(record, _Broken):
+                        raise record.error
+                    if isinstance(record, ExtractError):
+                        failed(record)
+                        continue
+                    if isinstance(record, ExtractNotice):
+                        on_notice(str(record))
+                        continue
+                    if source and not record.source:
+                        record.source = source
+                    key = record.origin.pop("key", "")
+                    try:
+                        article = clean(record)
+                    except ExtractError as exc:
+                        line = record.origin.get("line") or record.origin.get("record")
+                        key = key if record.origin.get("format") != "feed" else ""  # a feed's other entries
+                        failed(ExtractError(exc.reason, f"{where}:{line}" if line else where, key))
+                        continue
+                    if key:
+                        reading.on_key(article.id, key)
+                    yield article
+            except NotArticlesError as exc:
+                if where in named:
+                    on_error(f"{where}: {exc.reason}")
+                else:
+                    on_notice(f"{where}: skipped, {exc.reason}")
+            except ExtractError as exc:
+                on_error(f"{where}: {exc.reason}")
+            except Exception as exc:  # a parser's bug on hostile bytes is this file's failure, not the run's
+                on_error(f"{where}: cannot extract ({type(exc).__name__}: {exc})")
+            finally:
+                opened.close()
+
+
+@dataclass
+class _Broken:
+    """An input's reading failed here (its compressed data breaks off, say): raised again once
+    the records before it, still being extracted in workers, are taken in."""
+
+    error: Exception
+
+
+def _until(items: Iterator, stop: Callable[[], bool]) -> Iterator:
+    """`items` until `stop()` says to stop (checked before each one is taken), then _Broken
+    if reading them failed."""
+    while not stop():
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        except Exception as exc:
+            yield _Broken(exc)
+            return
+        yield item
 
 
 def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: str | None = None,
@@ -160,24 +271,42 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
                  on_error: Callable[[str], None] = lambda message: None,
                  on_notice: Callable[[str], None] = lambda message: None,
                  on_progress: Callable[[Progress], None] = lambda progress: None,
-                 dedupe: bool = True, procs: int | None = None) -> ImportReport:
+                 dedupe: bool = True, procs: int | None = None, max_record: int = MAX_RECORD,
+                 stop: Callable[[], bool] = lambda: False, resume: bool = True,
+                 commit_seconds: float | None = COMMIT_SECONDS) -> ImportReport:
     """Import every file under `paths` into `index`; never stops at a bad file.
 
-    Articles are indexed by `procs` processes (default: one per core; see store.Index.write);
-    extraction and duplicate detection stay in this one, in file order.
+    Pages (HTML, WARC records, feeds) are extracted by `procs` worker processes and articles
+    indexed by as many more (default: one per core; see extract/parallel.py and
+    store.Index.write); reading, duplicate detection and commits stay in this one, in file
+    order. A record over `max_record` bytes is skipped and named.
 
     Each article's `cluster` is set to the first stored article it duplicates (dedupe.py).
+    With `resume`, records an earlier import took in are skipped unread (ledger.py). When
+    `stop()` turns true (Ctrl-C in the CLI) reading stops, what was read is committed and the
+    report says `interrupted`: running the same import again picks up where it stopped.
+    Whatever the pace, what is read is committed about every `commit_seconds`.
     """
     from .dedupe import DuplicateFinder
+    from .ledger import Ledger
 
+    procs = default_procs() if procs is None else max(1, procs)
     report = ImportReport()
     started = time.monotonic()
     paths = list(paths)
-    files = list(iter_files(paths))
+    files = list(iter_files(paths, lambda name, reason: report.skipped.setdefault(reason, []).append(name)))
+    sizes = [_size(f) for f in files]
     current = [""]
+    inputs: list[Input] = []
+    shown = [0.0]
+
+    def position() -> int:
+        return sum(sizes[:report.files]) + (inputs[-1].position() if inputs and current[0] else 0)
 
     def progress() -> None:
-        on_progress(Progress(report.files, len(files), report.articles, time.monotonic() - started, current[0]))
+        shown[0] = time.monotonic()
+        on_progress(Progress(report.files, len(files), report.articles, shown[0] - started, current[0],
+                             position(), sum(sizes)))
 
     def failed(message: str) -> None:
         report.failed.append(message)
@@ -190,15 +319,44 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     def next_file(name: str) -> None:
         if current[0]:
             report.files += 1
+            inputs.clear()
         current[0] = name
         progress()
 
+    def unchanged(item: Unchanged) -> None:
+        report.unchanged += item.articles
+        if item.failure:
+            failed(item.failure)
+        if time.monotonic() - shown[0] > 0.25:
+            progress()
+
     seen: set[str] = set()
     clustered = 0
+    waiting: dict[str, list[str]] = {}  # article id -> keys of its records, until committed
+    parts: dict[str, list] = {}  # key -> [its articles not yet committed, their ids] (a feed has several)
+
+    def committed(ids) -> None:
+        done = []
+        for article_id in ids:
+            for key in waiting.pop(article_id, ()):
+                part = parts[key]
+                part[0] -= 1
+                if not part[0]:
+                    del parts[key]
+                    done.extend((key, i) for i in part[1])
+        ledger.committed(done)
+
+    def keyed(article_id: str, key: str) -> None:
+        waiting.setdefault(article_id, []).append(key)
+        part = parts.setdefault(key, [0, []])
+        part[0] += 1
+        part[1].append(article_id)
 
     def articles(finder: DuplicateFinder | None) -> Iterator[Article]:
         nonlocal clustered
-        for article in extract_all(paths, fmt, source, failed, next_file, noticed, files):
+        reading = Reading(ledger.known if resume else None, stop, procs, inputs.append, unchanged,
+                          ledger.failed, keyed)
+        for article in extract_all(paths, fmt, source, failed, next_file, noticed, files, max_record, reading):
             if finder:
                 match = finder.check(article.id, article.body, article.title)
                 article.cluster = match.cluster if match else article.id
@@ -206,19 +364,25 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
             seen.add(article.id)
             report.articles += 1
             on_article(article)
-            if report.articles % 200 == 0:
+            if time.monotonic() - shown[0] > 0.25:
                 progress()
             yield article
+        report.interrupted = stop()
 
     index.path.mkdir(parents=True, exist_ok=True)
-    if dedupe:
-        with DuplicateFinder(index.path) as finder:
-            written = index.write(articles(finder), procs=procs)
-        if finder.failure:
-            noticed(f"{index.path}: duplicate detection stopped ({finder.failure}); "
-                    "articles were imported without it")
-    else:
-        written = index.write(articles(None), procs=procs)
+    with Ledger(index.path) as ledger:
+        if dedupe:
+            with DuplicateFinder(index.path) as finder:
+                written = index.write(articles(finder), procs=procs, on_commit=committed, seconds=commit_seconds)
+            if finder.failure:
+                noticed(f"{index.path}: duplicate detection stopped ({finder.failure}); "
+                        "articles were imported without it")
+        else:
+            written = index.write(articles(None), procs=procs, on_commit=committed, seconds=commit_seconds)
+    if ledger.failure:
+        noticed(f"{index.path}: the record of what was imported stopped ({ledger.failure}); "
+                "a re-run will read every record again")
+    report.bytes_read = position()
     if current[0]:
         report.files += 1
     report.added, report.updated = written.added, written.updated
@@ -226,3 +390,10 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     report.seconds = time.monotonic() - started
     progress()
     return report
+
+
+def _size(path: str | Path) -> int:
+    try:
+        return Path(path).stat().st_size if isinstance(path, Path) else 0
+    except OSError:
+        return 0

@@ -27,14 +27,12 @@ from whoosh import qparser
 from whoosh import query as wq
 from whoosh.qparser import syntax
 from whoosh.qparser.plugins import PhrasePlugin
-from whoosh.matching import WrappingMatcher
 from whoosh.query import spans
 from whoosh.query.wrappers import WrappingQuery
 
 from .analysis import analyze, name_analyzer, news_analyzer
-from .bm25f import FieldsTerm
 from .dates import DateError, Span, parse_span
-from .engine.evaluate import expand_words
+from .engine.evaluate import FieldsTerm, expand_words
 from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
                              SHORT_QUERY, USE_QTF)
 from .store import _naive_utc
@@ -65,7 +63,7 @@ MAX_QUERY_CHARS = 1_000
 
 
 class Boosted(WrappingQuery):
-    """A query whose scores are multiplied by `boost` (Whoosh's span queries ignore boosts)."""
+    """A query whose scores are multiplied by `boost` (Whoosh's span queries have no boost)."""
 
     def __init__(self, child: wq.Query, boost: float = 1.0) -> None:
         self.child = child
@@ -77,9 +75,6 @@ class Boosted(WrappingQuery):
     def with_boost(self, boost: float) -> "Boosted":
         return self.__class__(self.child, boost)
 
-    def matcher(self, searcher, context=None):
-        m = self.child.matcher(searcher, context)
-        return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
 class QueryError(ValueError):
@@ -104,7 +99,7 @@ class ParsedQuery:
     phrases: list[Phrase] = field(default_factory=list)
     filters: list[wq.Query] = field(default_factory=list)
     notice: str = ""
-    words: list[str] | None = None  # a plain-word query's stems, repeats kept (ranking.py ranks these)
+    words: list[str] | None = None  # a plain-word query's stems, repeats kept (engine/rank.py ranks these)
 
 
 
@@ -223,7 +218,7 @@ def _positive_terms(q: wq.Query) -> set[str]:
 
 
 def _fields_terms(q: wq.Query) -> wq.Query:
-    """Score a word searched in both title and body with true BM25F (bm25f.FieldsTerm).
+    """Score a word searched in both title and body with true BM25F (FieldsTerm).
 
     Whoosh's parser turns a word into Or(title:w, body:w) and flattens nested ORs, so the
     pairs are found among an OR's terms by their text.

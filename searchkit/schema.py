@@ -8,7 +8,7 @@ from .engine.scoring import TITLE_BOOST
 from .analysis import NewsPositions, index_terms, name_analyzer, news_analyzer, spelling_words
 
 # Bump when the schema or the analyzer changes: old indexes then ask for `searchkit reindex`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: segments in searchkit's own format (engine/), one postings format
 
 
 class NewsText(TEXT):

@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from whoosh import query as wq
-from whoosh import collectors, scoring, sorting
 from whoosh.searching import Searcher
 
 from .article import derived_title
 from .dates import since_until
 from .engine import scoring as ranking_formulas
 from .engine.evaluate import Expansion
-from .engine.scoring import B, K1, RECENCY_HALF_LIFE, RECENCY_POOL, CorpusStats
+from .engine.scoring import RECENCY_POOL, CorpusStats
 from .query import ParsedQuery, QueryError, date_range, parse
 from .snippets import Fragment, highlight, render_html, snippet
 from .store import Index, _aware
@@ -40,25 +39,6 @@ MAX_LIMIT = 1_000
 MAX_PAGE = 1_000
 # Did-you-mean is offered when a query finds fewer results than this.
 SUGGEST_BELOW = 3
-
-
-class NewsBM25F(scoring.BM25F):
-    """Whoosh's BM25F with Lucene's IDF, log(1 + (N - df + 0.5) / (df + 0.5)).
-
-    Whoosh's own IDF, log(N / (df + 1)) + 1, adds a constant that keeps very common
-    words weighing almost as much as rare ones; Lucene's (and bm25s's) lets a rare
-    word, the name or place a reader is looking for, dominate.
-    """
-
-    def idf(self, searcher, fieldname, text):
-        parent = searcher.get_parent()
-        df = parent.doc_frequency(fieldname, text)
-        return ranking_formulas.idf(parent.doc_count_all(), df)
-
-
-def weighting() -> scoring.WeightingModel:
-    """BM25F (Lucene IDF); field weights come from the schema (title boosted)."""
-    return NewsBM25F(B=B, K1=K1)
 
 
 @dataclass
@@ -231,45 +211,6 @@ def timeline(dates: dict[datetime, int]) -> tuple[str, list[TimelineBucket]]:
     return unit, buckets
 
 
-class _DateCategorizer(sorting.ColumnCategorizer):
-    """Column keys of `published` as datetimes; None for an article with no date."""
-
-    def key_to_name(self, key):
-        try:
-            return self._fieldobj.from_column_value(key)
-        except (OverflowError, ValueError):
-            return None
-
-
-class _DateFacet(sorting.FieldFacet):
-    def categorizer(self, global_searcher):
-        return _DateCategorizer(global_searcher, self.fieldname)
-
-
-class _DateSortCategorizer(sorting.ColumnCategorizer):
-    """Sort keys for newest/oldest that put articles with no date last either way."""
-
-    def __init__(self, global_searcher, fieldname, newest: bool) -> None:
-        super().__init__(global_searcher, fieldname)
-        self._newest = newest
-        self._missing = self._column_type.default_value()
-
-    def key_for(self, matcher, segment_docnum):
-        value = self._creader.sort_key(segment_docnum)
-        if value == self._missing:
-            return (1, 0)
-        return (0, -value if self._newest else value)
-
-
-class _DateSortFacet(sorting.FieldFacet):
-    def __init__(self, newest: bool) -> None:
-        super().__init__("published")
-        self.newest = newest
-
-    def categorizer(self, global_searcher):
-        return _DateSortCategorizer(global_searcher, self.fieldname, self.newest)
-
-
 def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
                  ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
     """Facets and timeline from counts per source and per (UTC) publication moment."""
@@ -277,24 +218,6 @@ def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
     facets = {"source": sorted(((k, v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
     facets[unit] = [(b.label, b.count) for b in buckets if b.count]
     return facets, buckets
-
-
-def _facets(searcher: Searcher, results, displaced: list[int]
-            ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
-    sources = dict(results.groups("source"))
-    dates: dict[datetime, int] = {}
-    for moment, count in results.groups("published").items():
-        if isinstance(moment, datetime):
-            aware = _aware(moment)
-            dates[aware] = dates.get(aware, 0) + count
-    for docnum in displaced:  # copies the collapse replaced by a better one: not shown, not counted
-        fields = searcher.stored_fields(docnum)
-        if fields.get("source") in sources:
-            sources[fields["source"]] -= 1
-        moment = _aware(fields.get("published"))
-        if moment in dates:
-            dates[moment] -= 1
-    return _facet_lists(sources, {moment: count for moment, count in dates.items() if count > 0})
 
 
 def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -314,46 +237,6 @@ def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[t
             factor = ranking_formulas.recency_factor(newest - dated[docnum])
         rescored.append((docnum, score * factor))
     return sorted(rescored, key=lambda pair: -pair[1])
-
-
-def _track_collapse(collector) -> tuple[list[int], list[int]]:
-    """Count what Whoosh's CollapseCollector keeps: [documents collected], [docnums displaced].
-
-    When a better copy of a cluster turns up, the collapse drops the earlier one from the
-    top list but not from the match count or the facets, so both are corrected from these.
-    """
-    inner = collector.child
-    kept, displaced = [0], []
-    collect, remove = inner.collect, inner.remove
-
-    def counting_collect(sub_docnum):
-        kept[0] += 1
-        return collect(sub_docnum)
-
-    def counting_remove(global_docnum):
-        displaced.append(global_docnum)
-        return remove(global_docnum)
-
-    inner.collect, inner.remove = counting_collect, counting_remove
-    return kept, displaced
-
-
-def cluster_sizes(searcher: Searcher, q: wq.Query, clusters: list[str]) -> dict[str, int]:
-    """How many articles of each cluster match `q`, with one unscored search for the page.
-
-    Counted, not taken from Whoosh's collapsed_counts, which misses a copy that was
-    displaced when a better one of the same cluster turned up later. A cluster with one
-    article needs no search.
-    """
-    shared = sorted({c for c in clusters if c and searcher.doc_frequency("cluster", c) >= 2})
-    sizes = {c: 1 for c in clusters}
-    if shared:
-        wanted = wq.Or([wq.Term("cluster", c) for c in shared])
-        results = searcher.search(wq.And([q, wanted]), limit=None, scored=False, groupedby="cluster")
-        for cluster, docnums in results.groups("cluster").items():
-            if cluster in sizes:
-                sizes[cluster] = max(1, len(docnums))
-    return sizes
 
 
 def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: ParsedQuery | None,
@@ -415,10 +298,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
                 for rank, (docnum, score) in enumerate(ranked.docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
         if collapse:
-            sizes = ranked.cluster_sizes(searcher, [(hit.cluster, docnum) for hit, (docnum, _) in
-                                                    zip(hits, ranked.docs[(page - 1) * limit:wanted])])
-            for hit in hits:
-                hit.cluster_size = sizes[hit.cluster]
+            for hit, (docnum, _) in zip(hits, ranked.docs[(page - 1) * limit:wanted]):
+                hit.cluster_size = ranked.sizes_by_docnum.get(docnum, 1)
         suggestion = None
         if ranked.total < SUGGEST_BELOW:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
@@ -448,76 +329,25 @@ def matching_ids(index: Index, text: str) -> list[str]:
 @dataclass
 class Ranked:
     """A query's ranked results before hits are made: the first `wanted` (docnum, score),
-    best first, the total shown, facets and timeline, and how to count cluster sizes."""
+    best first, the total shown, facets and timeline, and each listed docnum's cluster size."""
 
     docs: list[tuple[int, float]]
     total: int
     facets: dict[str, list[tuple[str, int]]]
     timeline: list[TimelineBucket]
-    sizes_by_docnum: dict[int, int] | None = None
+    sizes_by_docnum: dict[int, int] = field(default_factory=dict)
     timed_out: bool = False
     capped: list[Expansion] = field(default_factory=list)
-    query: wq.Query | None = None  # the Whoosh query that matched, to count cluster sizes with
-
-    def cluster_sizes(self, searcher: Searcher, listed: list[tuple[str, int]]) -> dict[str, int]:
-        """{cluster: matching articles} for the listed (cluster, docnum) pairs."""
-        if self.sizes_by_docnum is not None:
-            return {cluster: self.sizes_by_docnum.get(docnum, 1) for cluster, docnum in listed}
-        return cluster_sizes(searcher, self.query, [cluster for cluster, _ in listed])
-
-
-def _exact_collector(searcher: Searcher, limit: int, options: dict):
-    """Whoosh's collector for `options`, but one that scores every match.
-
-    Whoosh's top-N collector drops sub-queries whose maximum score cannot reach the current
-    last place (`replace`) and skips blocks by quality; with our BM25F and proximity scores
-    those bounds are not exact, so page 1 (top 10) missed articles that page 2 (top 20) found
-    above its own results, and pages repeated. Scoring every match costs time on this path
-    only, which the array engine replaces.
-    """
-    if "sortedby" in options or "groupedby" in options:
-        return searcher.collector(limit=limit, **options)
-    collector = collectors.TopCollector(limit, usequality=False, replace=0)
-    if "collapse" in options:
-        collector = collectors.CollapseCollector(collector, options["collapse"])
-    return collector
-
-
-def rank_with_whoosh(searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None, sort: str,
-                     wanted: int, collapse: bool, facets: bool) -> Ranked:
-    """Any query ranked by Whoosh's collector, one matching article at a time."""
-    # Filters go in as Require (match both, score the first), not Whoosh's filter=:
-    # with filter= Whoosh's collapsing lets near-duplicates through.
-    q = wq.Require(parsed.query, flt) if flt is not None else parsed.query
-    options: dict = {}
-    if collapse:
-        options["collapse"] = sorting.FieldFacet("cluster")
-    if facets:
-        options["groupedby"] = {"source": sorting.FieldFacet("source_key", maptype=sorting.Count),
-                                "published": _DateFacet("published", maptype=sorting.Count)}
-    if sort in ("newest", "oldest"):
-        options["sortedby"] = _DateSortFacet(newest=(sort == "newest"))
-    fetch = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
-    collector = _exact_collector(searcher, fetch, options)
-    kept, displaced = _track_collapse(collector) if collapse else ([0], [])
-    searcher.search_with_collector(q, collector)
-    results = collector.results()
-    docs = [(hit.docnum, hit.score if isinstance(hit.score, (int, float)) else 0.0) for hit in results]
-    if sort == "recency":
-        docs = _recency_rerank(searcher, docs)
-    total = kept[0] - len(displaced) if collapse else len(results)
-    facet_counts, buckets = _facets(searcher, results, displaced) if facets else ({}, [])
-    return Ranked(docs, total, facet_counts, buckets, query=q)
 
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
                      max_expansions: int | None = None) -> Ranked:
-    """Any query ranked over all its matches at once, as arrays (ranking.py, engine/):
+    """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
     evaluator of engine/evaluate.py."""
-    from . import ranking
+    from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
     f = ranking_formulas
@@ -556,7 +386,7 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | dateti
     """For each hit with copies (cluster_size > 1): hit id -> the other articles of its
     cluster that match `text` and the since/until/source filters, newest first, highlighted;
     at most `limit` each. One evaluation of the query for the whole page."""
-    from . import ranking
+    from .engine import rank as ranking
 
     copies: dict[str, list[Hit]] = {}
     clustered = [h for h in hits if h.cluster_size > 1 and h.cluster]
@@ -582,7 +412,7 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | dateti
 def _query_form(parsed: ParsedQuery) -> tuple[list[str] | None, tuple[str, ...], wq.Query | None]:
     """(plain words, ()), (a phrase's words, its fields) or (None, (), the query tree): the
     three ways ranking.rank evaluates a query."""
-    from . import ranking
+    from .engine import rank as ranking
 
     if parsed.words:
         return parsed.words, (), None
@@ -606,6 +436,5 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
 
 
 __all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "matching_ids",
-           "filter_query", "make_hit", "timeline",
-           "rank_with_arrays", "rank_with_whoosh", "Ranked",
-           "weighting", "QueryError", "SORTS"]
+           "filter_query",
+           "make_hit", "timeline", "rank_with_arrays", "Ranked", "QueryError", "SORTS"]

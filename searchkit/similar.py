@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from whoosh import query as wq
 
-from . import ranking
+from .engine import rank as ranking
 from .errors import SearchkitError
 from .search import Hit, make_hit
 from .store import Index

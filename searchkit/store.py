@@ -40,7 +40,8 @@ from whoosh.searching import Searcher
 
 from .article import Article
 from .build import BuildError, ParallelBuilder, build_segment, default_procs
-from .codec import NewsCodec
+from .engine.codec import EngineCodec
+from .engine.segment import OldFormatError, SegmentCache, Snapshot
 from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
                      SearchkitError)
 from .schema import SCHEMA_VERSION, build_schema
@@ -179,6 +180,7 @@ class Index:
         self._open: tuple[str, whoosh.index.Index] | None = None
         self._lock_fds: tuple[int, ...] = ()  # the writer lock's descriptor while it is held
         self._arrays = None
+        self._segments = SegmentCache()  # each live segment's files, opened once
         # thread id -> (generation, the searcher it keeps open): see searcher()
         self._searchers: dict[int, tuple[str, Searcher]] = {}
         # Closes them when this Index is collected. A weakref callback, not __del__: when the
@@ -195,14 +197,16 @@ class Index:
             self._arrays = ArrayCache()
         return self._arrays
 
-    def snapshot(self):
+    def snapshot(self) -> Snapshot:
         """The live segments of the latest committed state (engine.segment.Snapshot): the
         arrays the evaluator reads."""
-        from .engine.segment import SegmentReader, Snapshot
+        def read(ix: whoosh.index.Index) -> Snapshot:
+            try:
+                return self._segments.snapshot(ix)
+            except OldFormatError:
+                raise self._old_format() from None
 
-        searcher = self._thread_searcher()
-        return Snapshot([(SegmentReader(reader, cache), offset)
-                         for reader, offset, cache in self.arrays.segments(searcher)], owner=self)
+        return self._with_live(read)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -227,10 +231,15 @@ class Index:
         """Raise SchemaMismatchError unless the index matches this searchkit's schema."""
         found = self.schema_version()
         if found != SCHEMA_VERSION:
-            raise SchemaMismatchError(
-                f"the index at {self.path} was built with schema version {found}, this searchkit "
-                f"uses {SCHEMA_VERSION}: run `searchkit reindex` to rebuild it"
-            )
+            raise self._old_format(found)
+
+    def _old_format(self, found: int | None = None) -> SchemaMismatchError:
+        """The one-line error for an index written by another version of searchkit."""
+        found = self.schema_version() if found is None else found
+        return SchemaMismatchError(
+            f"the index at {self.path} was built with schema version {found}, this searchkit "
+            f"uses {SCHEMA_VERSION}: run `searchkit reindex` to convert it"
+        )
 
     def whoosh_index(self) -> whoosh.index.Index:
         """The Whoosh index of the live generation (reopened after a reindex swaps it)."""
@@ -280,7 +289,6 @@ class Index:
         yield self._thread_searcher()
 
     def _thread_searcher(self) -> Searcher:
-        from .search import weighting
 
         me = threading.get_ident()
         cached = self._searchers.get(me)
@@ -297,7 +305,7 @@ class Index:
         if cached is not None:
             del self._searchers[me]
             cached[1].close()
-        opened = self._with_live(lambda ix: (self._current(), ix.searcher(weighting=weighting())))
+        opened = self._with_live(lambda ix: (self._current(), ix.searcher()))
         self._searchers[me] = opened
         return opened[1]
 
@@ -419,7 +427,8 @@ class Index:
             # compound=False: Whoosh reads a compound segment by copying each of its files into
             # memory whenever a reader opens it (BufferFile over a BytesIO); plain files are read
             # in place, so a searcher opens in milliseconds and holds no copy of the index.
-            writer = ix.writer(**{"limitmb": LIMIT_MB, "compound": False, **(options or {})})
+            writer = ix.writer(**{"limitmb": LIMIT_MB, "compound": False, "codec": EngineCodec(),
+                                  **(options or {})})
         except OSError as exc:
             self._recover()
             raise write_error(self.path, exc) from None
@@ -474,8 +483,9 @@ class Index:
         if not (self.path / CURRENT).exists():
             self._swap(self._new_generation())
 
-    def write(self, articles: Iterable[Article], batch: int = BATCH,
-              procs: int | None = None) -> WriteReport:
+    def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None,
+              on_commit: Callable[[dict[str, None]], None] | None = None,
+              seconds: float | None = None) -> WriteReport:
         """Add or update articles (same id = update in place), committing every `batch`.
 
         Each batch becomes one Whoosh segment (build.py), built in this process (procs=1) or
@@ -483,6 +493,9 @@ class Index:
         next batches; batches are committed in order, each after the older copies of its
         updated articles are deleted. A failed or killed worker fails the write with one line
         (build.BuildError as SearchkitError); what earlier batches committed stays.
+        `on_commit` is given the ids of each batch once it is committed. With `seconds`, a
+        slow input still commits about that often (a batch open that long is closed early, and
+        one sent to a worker that long ago is committed), so a kill loses little.
         """
         procs = default_procs() if procs is None else max(1, procs)
         report = WriteReport()
@@ -490,7 +503,8 @@ class Index:
             self._ensure_created()
             self.check_schema()
             ix = self.whoosh_index()
-            run = _BatchRun(self, ix, report, procs)
+            run = _BatchRun(self, ix, report, procs, on_commit)
+            run.max_age = seconds
             try:
                 run.start()
                 for article in articles:
@@ -500,7 +514,7 @@ class Index:
                     elif article.id in run.seen or article.id in run.building:
                         report.duplicates += 1
                     run.add(article)
-                    if len(run.pending) >= batch:
+                    if len(run.pending) >= batch or run.too_old():
                         run.close_batch()
                 run.finish()
             except BaseException:
@@ -522,7 +536,7 @@ class Index:
             # many segments well. `searchkit reindex` rebuilds into one segment.
             return current + segments
 
-        with self._whoosh_writer(ix, {"codec": NewsCodec()}, mergetype=policy) as writer:
+        with self._whoosh_writer(ix, mergetype=policy) as writer:
             for article_id in existing:
                 writer.delete_by_term("id", article_id)
         return existing
@@ -537,6 +551,9 @@ class Index:
                 for article_id in ids:
                     if not writer.delete_by_term("id", article_id):
                         missing.append(article_id)
+            from .ledger import forget  # an import of them again must not skip them as imported
+
+            forget(self.path, ids)
         return missing
 
     def reindex(self, procs: int | None = None) -> int:
@@ -605,8 +622,10 @@ class _BatchRun:
     commits in order. Up to procs + 1 batches are being built while this process reads on, so
     neither the workers nor the reading wait for each other at a batch's end."""
 
-    def __init__(self, index: Index, ix: whoosh.index.Index, report: WriteReport, procs: int) -> None:
+    def __init__(self, index: Index, ix: whoosh.index.Index, report: WriteReport, procs: int,
+                 on_commit: Callable[[dict[str, None]], None] | None = None) -> None:
         self.index, self.ix, self.report, self.procs = index, ix, report, procs
+        self.on_commit = on_commit
         self.pending: dict[str, None] = {}  # ids of the batch being filled, in order
         self.docs: list[dict] = []  # its documents
         self.seen: set[str] = set()  # ids committed by this write
@@ -614,6 +633,9 @@ class _BatchRun:
         self.queue: deque[dict[str, None]] = deque()  # those batches' ids, oldest first
         self.builder: ParallelBuilder | None = None
         self.parallel = False  # a batch went to the workers: every later one goes there too
+        self.max_age: float | None = None  # seconds a batch may wait to be committed (write's `seconds`)
+        self.opened = 0.0  # when the batch being filled got its first article
+        self.sent: deque[float] = deque()  # when each batch in `queue` went to the workers
         self.now = datetime.now(timezone.utc)
 
     def start(self) -> None:
@@ -624,7 +646,13 @@ class _BatchRun:
                                            close_fds=self.index._lock_fds)
             self.builder.start()
 
+    def too_old(self) -> bool:
+        """The batch being filled has waited max_age seconds."""
+        return self.max_age is not None and bool(self.pending) and time.monotonic() - self.opened >= self.max_age
+
     def add(self, article: Article) -> None:
+        if not self.pending:
+            self.opened = time.monotonic()
         article.imported = article.imported or self.now
         self.pending[article.id] = None
         self.docs.append(article_to_doc(article))
@@ -640,9 +668,11 @@ class _BatchRun:
             self.parallel = True
             self.builder.submit(docs)
             self.queue.append(ids)
+            self.sent.append(time.monotonic())
             for article_id in ids:
                 self.building[article_id] = self.building.get(article_id, 0) + 1
-            while len(self.queue) > self.procs:
+            while len(self.queue) > self.procs or (
+                    self.queue and self.max_age is not None and time.monotonic() - self.sent[0] >= self.max_age):
                 self._commit_oldest()
         else:
             try:
@@ -658,6 +688,7 @@ class _BatchRun:
 
     def _commit_oldest(self) -> None:
         ids = self.queue.popleft()
+        self.sent.popleft()
         try:
             segments = self.builder.wait(1)
         except OSError as exc:
@@ -679,6 +710,8 @@ class _BatchRun:
             elif article_id not in self.seen:
                 self.report.added += 1
         self.seen.update(ids)
+        if self.on_commit is not None:
+            self.on_commit(ids)
 
     def close(self, cancel: bool = False) -> None:
         if self.builder is not None:

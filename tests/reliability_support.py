@@ -20,6 +20,7 @@ import whoosh.index
 from whoosh.filedb.filestore import FileStorage
 
 from searchkit.dedupe import DB_NAME
+from searchkit.ledger import DB_NAME as LEDGER
 from searchkit.store import CURRENT, LOCK, META, WHOOSH_NAME
 
 SEARCHKIT = str(Path(sys.executable).with_name("searchkit"))
@@ -134,6 +135,6 @@ def debris(index_path: Path) -> set[str]:
     live_name = (index_path / CURRENT).read_text().strip()
     live = index_path / live_name
     # dedupe.py keeps its signatures beside the generations (SQLite recovers its own journal).
-    kept = (CURRENT, LOCK, live_name, DB_NAME, DB_NAME + "-journal", DB_NAME + "-wal", DB_NAME + "-shm")
+    kept = (CURRENT, LOCK, live_name, *(name + end for name in (DB_NAME, LEDGER) for end in ("", "-journal", "-wal", "-shm")))
     found = {name for name in os.listdir(index_path) if name not in kept}
     return found | {f"{live_name}/{name}" for name in set(os.listdir(live)) - live_files(index_path)}

@@ -71,7 +71,7 @@ def test_unbalanced_quote_notice_in_terminal(runner, index_path, corpus_file):
 def test_stats_export_delete_reindex(runner, index_path, corpus_file):
     run(runner, index_path, "import", str(corpus_file))
     info = json.loads(run(runner, index_path, "stats", "--format", "json").output)
-    assert (info["articles"], info["schema"]) == (4, 2)
+    assert (info["articles"], info["schema"]) == (4, 3)
     assert info["sources"] == {"Daily Planet": 2, "Gazette": 1, "Sports Desk": 1}
     text = run(runner, index_path, "stats").output
     assert text.startswith("4 articles\nsources: 3\n")

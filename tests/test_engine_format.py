@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import numpy as np
 import pytest
+import whoosh.index
+import whoosh.writing
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.util.times import datetime_to_long
 
 import searchkit
 from searchkit.article import Article, clean
+from searchkit.cli import main
+from searchkit.engine.codec import EngineCodec
+from searchkit.store import article_to_doc
 
 DOCS = [
     dict(id="a", title="Oil prices rise", body="Oil prices rose again. Oil is dear.",
@@ -55,3 +61,65 @@ def test_postings_positions_lengths_columns_and_stored_fields(snap):
     assert hashes.tolist() == [hash(b"a"), hash(b"b"), hash(b"a")]
     stored = reader.stored(1)
     assert (stored["id"], stored["title"], stored["source"]) == ("b", "Rain in Spain", "Planet")
+
+
+def _generation(path) -> str:
+    return str(path / (path / "CURRENT").read_text("utf-8").strip())
+
+
+def test_whoosh_opens_the_index_and_its_searcher_finds_what_searchkit_finds(tmp_path):
+    ix = searchkit.open_index(tmp_path / "index", create=True)
+    ix.write([clean(Article(**d)) for d in DOCS], batch=2, procs=1)  # two segments
+    ix.delete(["b"])
+    wix = whoosh.index.open_dir(_generation(tmp_path / "index"))
+    cases = [
+        ("oil", wq.Term("body", "oil"), {"a", "c"}),
+        ('"oil prices"', wq.Phrase("body", ["oil", "price"]), {"a"}),
+        ("title:oil AND spill", wq.And([wq.Term("title", "oil"), wq.Term("body", "spill")]), {"c"}),
+        ("spill OR rose", wq.Or([wq.Term("body", "spill"), wq.Term("body", "rose")]), {"a", "c"}),
+        ("sp*", wq.Prefix("body", "sp"), {"c"}),  # "spain" only in b, deleted
+        ("oil -spill", wq.AndNot(wq.Term("body", "oil"), wq.Term("body", "spill")), {"a"}),
+    ]
+    with wix.searcher() as searcher:
+        assert searcher.doc_count() == 2 and len(list(searcher.reader().leaf_readers())) == 2
+        for text, query, expected in cases:
+            found = {hit["id"] for hit in searcher.search(query, limit=None)}
+            ours = {hit.id for hit in searchkit.search(ix, text, limit=10, collapse=False).hits}
+            assert found == ours == expected, text
+
+
+def test_whoosh_writes_and_merges_through_the_codec(tmp_path):
+    ix = searchkit.open_index(tmp_path / "index", create=True)
+    ix.write([clean(Article(**d)) for d in DOCS], batch=1, procs=1)  # three segments
+    wix = whoosh.index.open_dir(_generation(tmp_path / "index"))
+    with wix.writer(codec=EngineCodec()) as writer:
+        writer.add_document(**article_to_doc(clean(Article(id="d", title="Oil again", body="Oil oil oil."))))
+        writer.mergetype = whoosh.writing.OPTIMIZE  # Whoosh reads every segment and writes one
+    ((reader, _),) = ix.snapshot().segments
+    assert [reader.stored(d)["id"] for d in range(reader.doc_count)] == ["d", "a", "b", "c"]
+    docs, freqs = reader.postings("body", "oil")
+    assert (docs.tolist(), freqs.tolist()) == ([0, 1, 3], [3, 2, 1])
+    assert reader.positions("body", "oil")[1].tolist() == [0, 1, 2, 0, 4, 3]
+    assert reader.field_lengths("body").tolist() == [3.0, 5.0, 5.0, 4.0]
+    assert list(reader.terms("spell_body", "sp")) == ["spain", "spill"]
+    assert [h.id for h in searchkit.search(ix, "oil", collapse=False).hits] == ["d", "a", "c"]
+
+
+def test_an_index_of_the_old_format_says_to_reindex_and_reindex_converts_it(tmp_path, runner):
+    path = tmp_path / "index"
+    searchkit.open_index(path, create=True)
+    generation = _generation(path)
+    wix = whoosh.index.open_dir(generation)
+    with wix.writer(codec=W3Codec()) as writer:  # segments as searchkit 2 wrote them
+        for d in DOCS:
+            writer.add_document(**article_to_doc(clean(Article(**d))))
+    (tmp_path / "index" / (path / "CURRENT").read_text().strip() / "searchkit.json").write_text('{"schema": 2}')
+    result = runner.invoke(main, ["--index", str(path), "query", "oil"])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: the index at {path} was built with schema version 2, this searchkit "
+                             "uses 3: run `searchkit reindex` to convert it\n")
+    result = runner.invoke(main, ["--index", str(path), "reindex"])
+    assert (result.exit_code, result.output) == (0, "reindexed 3 articles\n")
+    ix = searchkit.open_index(path)
+    assert {h.id for h in searchkit.search(ix, "oil", collapse=False).hits} == {"a", "c"}
+    assert len(ix.snapshot().segments) == 1

@@ -131,13 +131,16 @@ def test_any_file_content_is_imported_or_named_with_a_reason(tmp_path_factory, d
         assert article.id and (article.title or article.body)
 
 
-def _gzip_bomb(path: Path, inflated: int) -> None:
-    """`inflated` bytes of zeros, gzipped: about a thousandth of that on disk."""
+def _gzip_bomb(path: Path, inflated: int, before: bytes = b"", after: bytes = b"", fill: bytes = b"\0") -> None:
+    """`inflated` bytes of `fill` between `before` and `after`, gzipped: about a thousandth of
+    that on disk."""
     deflate = zlib.compressobj(9, zlib.DEFLATED, 31)
-    chunk = bytes(1 << 20)
+    chunk = fill * (1 << 20)
     with open(path, "wb") as out:
+        out.write(deflate.compress(before))
         for _ in range(inflated >> 20):
             out.write(deflate.compress(chunk))
+        out.write(deflate.compress(after))
         out.write(deflate.flush())
 
 
@@ -145,6 +148,10 @@ def test_hostile_files_through_the_cli_each_named_the_rest_imported_memory_bound
     good = tmp_path / "good.jsonl"
     good.write_text("".join(json.dumps(r) + "\n" for r in GOOD), "utf-8")
     _gzip_bomb(tmp_path / "bomb.jsonl.gz", 1 << 30)
+    # A bomb in one record of a JSON lines file: that line is skipped, the lines around it go in.
+    _gzip_bomb(tmp_path / "lines.jsonl.gz", 256 << 20, fill=b"x",
+               before=json.dumps({"id": "b1", "title": "Before the bomb", "body": "b"}).encode() + b'\n{"id": "',
+               after=b'"}\n' + json.dumps({"id": "b3", "title": "After the bomb", "body": "b"}).encode() + b"\n")
     whole = gzip.compress(good.read_bytes() * 20)
     (tmp_path / "truncated.jsonl.gz").write_bytes(whole[: len(whole) // 2])
     (tmp_path / "huge.jsonl").write_text('{"id": "h1", "title": "' + "x" * 8_000_000 + "\n"
@@ -155,14 +162,15 @@ def test_hostile_files_through_the_cli_each_named_the_rest_imported_memory_bound
     (tmp_path / "cut.jsonl").write_text(json.dumps({"id": "c1", "title": "Whole line", "body": "b"})
                                         + '\n{"id": "c2", "title": "cut of')
     (tmp_path / "empty.txt").write_bytes(b"")
-    files = ["good.jsonl", "bomb.jsonl.gz", "truncated.jsonl.gz", "huge.jsonl", "deep.html", "random.bin",
+    files = ["good.jsonl", "bomb.jsonl.gz", "lines.jsonl.gz", "truncated.jsonl.gz", "huge.jsonl", "deep.html", "random.bin",
              "cut.jsonl", "empty.txt", "missing.jsonl"]
     index_path = tmp_path / "index"
     returncode, out, err, peak_mb = _run_measured([SEARCHKIT, "--index", str(index_path), "import",
                                                    *[str(tmp_path / f) for f in files]], tmp_path)
-    assert (returncode, out) == (1, "6 added, 0 updated, 0 duplicates, 7 failed\n"), err
+    assert (returncode, out) == (1, "8 added, 0 updated, 0 duplicates, 8 failed\n"), err
     assert err.splitlines() == [
-        f"failed: {tmp_path}/bomb.jsonl.gz: gzip data inflates to over 64 MB: refused",
+        f"failed: {tmp_path}/bomb.jsonl.gz: binary file, not text, HTML, a feed, a WARC, CSV or JSON lines",
+        f"failed: {tmp_path}/lines.jsonl.gz:2: over 64 MB, skipped",
         f"failed: {tmp_path}/truncated.jsonl.gz: truncated gzip file (it ends before the compressed data does)",
         f"failed: {tmp_path}/huge.jsonl:1: invalid JSON (Unterminated string starting at column 23)",
         f"failed: {tmp_path}/random.bin: binary file, not text, HTML, a feed, a WARC, CSV or JSON lines",
@@ -172,7 +180,7 @@ def test_hostile_files_through_the_cli_each_named_the_rest_imported_memory_bound
     ]
     index = searchkit.open_index(index_path)
     assert sorted(a.display_title for a in index.articles()) == [
-        "After the huge line", "Deep nested text", "Good article 0 about raqqa", "Good article 1 about raqqa",
+        "After the bomb", "After the huge line", "Before the bomb", "Deep nested text", "Good article 0 about raqqa", "Good article 1 about raqqa",
         "Good article 2 about raqqa", "Whole line"]
     assert peak_mb < 400, f"import peaked at {peak_mb:.0f} MB with a 1 GB gzip bomb among its inputs"
     print(f"hostile import: peak RSS {peak_mb:.0f} MB (1 GB gzip bomb, 8 MB line, 50,000-deep HTML)")

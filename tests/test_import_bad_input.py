@@ -76,6 +76,10 @@ def test_progress_bar_line():
 
     line = _progress_line(Progress(files_done=3, files_total=10, articles=1234, seconds=2.0))
     assert line == "[######--------------] 3/10 files · 1,234 articles · 617/s · ETA 0:04"
+    # With the input's size known, the bar counts bytes from the first second of one big file.
+    line = _progress_line(Progress(files_done=0, files_total=1, articles=1, seconds=2.0,
+                                   bytes_done=1_500_000_000, bytes_total=6_000_000_000))
+    assert line == "[#####---------------] 1.5 GB/6.0 GB · 1 article · 0/s · ETA 0:06"
 
 
 def _count(index_path: Path) -> int:
@@ -135,8 +139,8 @@ def test_progress_bar_and_rate_on_a_terminal_plain_summary_otherwise(tmp_path):
             os.close(follower)
     assert done.stdout == "34 added, 0 updated, 0 duplicates, 0 failed\n"
     screen = shown.decode("utf-8")
-    assert "[--------------------] 0/4 files · 0 articles" in screen
+    assert "[--------------------] 0 B/83 kB · 0/4 files · 0 articles" in screen
     assert screen.rstrip().splitlines()[-1].startswith("34 articles from 4 files in ")
     assert screen.rstrip().endswith(" articles/s)")
     plain = subprocess.run(command, capture_output=True, env=env, text=True, stdin=subprocess.DEVNULL, timeout=120)
-    assert (plain.stdout, plain.stderr) == ("0 added, 34 updated, 0 duplicates, 0 failed\n", "")
+    assert (plain.stdout, plain.stderr) == ("0 added, 0 updated, 0 duplicates, 0 failed, 34 unchanged\n", "")

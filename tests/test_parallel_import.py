@@ -90,8 +90,8 @@ def _kill_workers_after(items: list[Article], after: int, staging=None):
                 assert time.monotonic() < deadline, "the first batch was never built"
                 files = sorted((p.name, p.stat().st_size) for p in staging.glob("MAIN_*")) \
                     if staging.is_dir() else []
-                # The postings sidecar (.skp) is the last file build_segment writes.
-                if any(name.endswith(".skp") and size for name, size in files) and files == seen:
+                # The terms file (.skt) is the last file build_segment writes.
+                if any(name.endswith(".skt") and size for name, size in files) and files == seen:
                     break
                 seen = files
                 time.sleep(0.5)

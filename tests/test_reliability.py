@@ -21,7 +21,7 @@ from conftest import corpus_articles
 from reliability_support import SEARCHKIT, debris, generated, run_cli, write_jsonl
 from searchkit.store import CURRENT
 
-BIG = 3000  # generated articles: an index of them does not fit in 3 MB
+BIG = 9000  # generated articles: an index of them does not fit in 3 MB (3,000 now do, compressed)
 
 
 def full(index_path: Path, reason: str) -> str:

@@ -35,12 +35,12 @@ def test_reindex_keeps_every_article_and_search_works(index, index_path):
     assert [h.id for h in searchkit.search(index, "mosul").hits] == ["mosul"]
 
 
-def test_reindex_builds_batches_with_postings_sidecars_and_keeps_import_times(index, index_path, monkeypatch):
+def test_reindex_builds_batches_as_engine_segments_and_keeps_import_times(index, index_path, monkeypatch):
     monkeypatch.setattr(searchkit.store, "BATCH", 3)
     before = {a.id: a.imported for a in index.articles()}
     assert index.reindex(procs=1) == 4
     generation = index_path / (index_path / CURRENT).read_text().strip()
-    assert len(list(generation.glob("*.skp"))) == 2  # 4 articles in batches of 3
+    assert len(list(generation.glob("*.skt"))) == 2  # 4 articles in batches of 3
     assert {a.id: a.imported for a in open_index(index_path).articles()} == before
     assert [h.id for h in searchkit.search(index, "mosul").hits] == ["mosul"]
 
@@ -51,7 +51,7 @@ def test_delete_and_stats(index):
     assert info["articles"] == 3
     assert info["sources"] == {"Daily Planet": 1, "Gazette": 1, "Sports Desk": 1}
     assert (info["first"], info["last"]) == ("2016-03-01T20:00:00+00:00", "2018-01-05T08:00:00+00:00")
-    assert info["schema"] == 2
+    assert info["schema"] == 3
 
 
 def _hold_lock(path, seconds, holding):

@@ -6,7 +6,7 @@ every segment of a Snapshot), with the formulas of scoring.py:
 
     Term(f, t)             one field's BM25 of t (k1 = K1, b = B), x boost; a field that
                            is not scored (an id) scores its stored weight
-    FieldsTerm             BM25F of a word over title and body (bm25f.py)
+    FieldsTerm             BM25F of a word over title and body (defined here)
     Phrase, SpanNear2      articles where the words' positions are near as asked; the sum
                            of the words' Term scores
     Prefix, Wildcard,      the terms of the lexicon they stand for (expand(), capped at
@@ -38,6 +38,24 @@ from whoosh.query.wrappers import WrappingQuery
 from . import scoring
 from .scoring import CorpusStats
 from .segment import Snapshot
+
+
+class FieldsTerm(wq.Or):
+    """One word searched in several fields (title and body), scored as one BM25F word
+    (engine.evaluate) rather than as a sum of one-field scores."""
+
+    @classmethod
+    def of(cls, text: str, fields: tuple[str, ...], boost: float = 1.0) -> "FieldsTerm":
+        return cls([wq.Term(name, text) for name in fields], boost=boost)
+
+    def normalize(self):
+        return self
+
+    def with_boost(self, boost: float) -> "FieldsTerm":
+        return self.__class__(self.subqueries, boost=boost)
+
+    def apply(self, fn):
+        return self.__class__([fn(q) for q in self.subqueries], boost=self.boost)
 
 
 @dataclass
@@ -313,8 +331,6 @@ class Evaluator:
         return Matches(docs, np.full(len(docs), float(boost)))
 
     def _node(self, q: wq.Query) -> Matches:
-        from ..bm25f import FieldsTerm  # the parse tree's BM25F word
-
         boost = getattr(q, "boost", 1.0)
         if isinstance(q, FieldsTerm):
             return self.fields_term([(t.fieldname, t.text) for t in q.subqueries], q.boost)

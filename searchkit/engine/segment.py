@@ -2,82 +2,198 @@
 
 A SegmentReader is the only way above the engine to reach the bytes of an index: the
 evaluator asks it for a term's postings (document numbers and frequencies), positions, a
-field's lengths, a column, one document's stored fields. A Snapshot is the list of live
+field's lengths, a column, one document's stored fields. Its files (format.TermsFile,
+format.DocsFile) are mapped into memory once per segment and shared by every reader of that
+segment (SegmentFiles); a segment's deletions come from the commit (the TOC's segment
+object), so a reader is cheap to make for each new commit. A Snapshot is the list of live
 segments of one committed state, each with its document number offset.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
+import whoosh.index
+from whoosh.util.numeric import byte_to_length
+
+from .codec import EngineSegment
+from .format import DOCS_EXT, TERMS_EXT, DocsFile, FormatError, TermsFile
+
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_NO_INTS = np.zeros(0, dtype=np.int32)
+_NO_INTS.flags.writeable = False
+_NO_STARTS = np.zeros(1, dtype=np.int64)
+_NO_STARTS.flags.writeable = False
+
+
+class OldFormatError(FormatError):
+    """The index was written in an older format: `searchkit reindex` converts it."""
+
+
+class SegmentFiles:
+    """One segment's two files, mapped, and what is derived from them once (lengths as
+    floats, column hashes): shared by every SegmentReader of the segment."""
+
+    def __init__(self, folder: str, segment_id: str) -> None:
+        self.terms = TermsFile(os.path.join(folder, segment_id + TERMS_EXT))
+        self.docs = DocsFile(os.path.join(folder, segment_id + DOCS_EXT))
+        self.derived: dict = {}
+        self.lock = threading.Lock()
+
+    def nbytes(self) -> dict[str, int]:
+        """Bytes of each part of the segment (see stats)."""
+        parts: dict[str, int] = {}
+        for name, size in self.terms.section_sizes().items():
+            kind = name.split(".", 1)[0]
+            part = {"t": "term dictionary", "te": "term dictionary", "d": "postings",
+                    "do": "term dictionary", "dw": "term dictionary", "f": "frequencies",
+                    "fo": "term dictionary", "fw": "term dictionary", "p": "positions",
+                    "po": "term dictionary", "pw": "term dictionary"}.get(kind, "other")
+            field_name = name.split(".", 1)[1] if "." in name else ""
+            if field_name.startswith("spell_"):
+                part = "spelling words"
+            parts[part] = parts.get(part, 0) + size
+        for name, size in self.docs.section_sizes().items():
+            kind = name.split(".", 1)[0]
+            part = {"l": "lengths", "cn": "columns", "ch": "columns", "cc": "columns", "cv": "columns",
+                    "cve": "columns", "s": "stored fields", "so": "stored fields"}.get(kind, "other")
+            parts[part] = parts.get(part, 0) + size
+        parts["headers"] = (self.terms.size - sum(self.terms.section_sizes().values())
+                            + self.docs.size - sum(self.docs.section_sizes().values()))
+        return parts
 
 
 class SegmentReader:
-    """One segment's arrays, read through today's files (arrays.SegmentCache)."""
+    """One segment's arrays (read-only; thread-safe)."""
 
-    def __init__(self, reader, cache) -> None:
-        self._reader = reader
-        self._cache = cache
-        self.segment_id: str = cache.key
-        self.doc_count: int = cache.doc_count
+    def __init__(self, files: SegmentFiles, segment_id: str, deleted: frozenset[int] = frozenset()) -> None:
+        self._files = files
+        self.segment_id = segment_id
+        self.doc_count: int = files.docs.doc_count
+        self._deleted_ids = deleted
+        self._deleted: np.ndarray | None = None
 
     def deleted(self) -> np.ndarray:
         """A mask of the deleted documents (len doc_count)."""
-        return self._cache.deleted(self._reader)
+        if self._deleted is None:
+            mask = np.zeros(self.doc_count, dtype=bool)
+            if self._deleted_ids:
+                mask[np.fromiter(self._deleted_ids, dtype=np.int64, count=len(self._deleted_ids))] = True
+            mask.flags.writeable = False
+            self._deleted = mask
+        return self._deleted
+
+    def deleted_count(self) -> int:
+        return len(self._deleted_ids)
+
+    def fields(self) -> list[str]:
+        """The indexed fields of the segment."""
+        return list(self._files.terms.fields)
 
     def boost(self, field: str) -> float:
         """The field's boost: a posting's weight is float32(frequency x boost)."""
-        return float(self._reader.schema[field].format.field_boost)
+        found = self._files.terms.field(field)
+        return found.boost if found is not None else 1.0
 
     def postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(document numbers int32, frequencies int32) of `term` in `field`, deleted included."""
-        docs, weights, _ = self._cache.postings(self._reader, field, term)
-        freqs = np.rint(weights / np.float32(self.boost(field))).astype(np.int32)
-        return docs, freqs
+        found = self._files.terms.field(field)
+        number = found.find(term.encode("utf-8")) if found is not None else None
+        if number is None:
+            return _NO_INTS, _NO_INTS
+        return found.postings(number)
 
     def positions(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(starts int64, flat int32): posting i's positions are flat[starts[i]:starts[i + 1]]."""
-        docs, _, values = self._cache.postings(self._reader, field, term, values=True)
-        if values is None:
-            raise ValueError(f"field {field} has no positions")
-        owner, flat = values.flat(np.arange(len(docs)))
-        starts = np.searchsorted(owner, np.arange(len(docs) + 1)).astype(np.int64)
-        return starts, flat.astype(np.int32)
+        found = self._files.terms.field(field)
+        number = found.find(term.encode("utf-8")) if found is not None else None
+        if number is None:
+            return _NO_STARTS, _NO_INTS
+        _, freqs = found.postings(number)
+        return found.positions(number, freqs)
 
     def doc_frequency(self, field: str, term: str) -> int:
         """How many documents (deleted included) contain the term."""
-        return len(self._cache.postings(self._reader, field, term)[0])
+        found = self._files.terms.field(field)
+        number = found.find(term.encode("utf-8")) if found is not None else None
+        return 0 if number is None else found.doc_frequency(number)
 
     def field_length_total(self, field: str) -> int:
         """The sum of every document's length of the field (exact)."""
-        return int(self._reader.field_length(field))
+        return int(self._files.docs.lengths.get(field, {}).get("total", 0))
 
     def field_lengths(self, field: str) -> np.ndarray:
         """Each document's length of the field, as BM25F sees it (quantised, at least 1)."""
-        return self._cache.lengths(self._reader, field)
+        key = ("lengths", field)
+        found = self._files.derived.get(key)
+        if found is None:
+            codes = self._files.docs.length_bytes(field)
+            if codes is None:
+                found = np.ones(self.doc_count, dtype=np.float64)
+            else:
+                found = _LENGTH_OF_BYTE[codes]
+                found[codes == 0] = 1.0
+            found.flags.writeable = False
+            self._files.derived[key] = found
+        return found
 
     def terms(self, field: str, prefix: str = "") -> Iterator[str]:
         """The field's terms that start with `prefix`, sorted."""
-        return (t.decode("utf-8") if isinstance(t, bytes) else t
-                for t in self._reader.expand_prefix(field, prefix))
+        found = self._files.terms.field(field)
+        if found is None:
+            return
+        start = prefix.encode("utf-8")
+        for i in range(found.lower_bound(start), found.count):
+            term = found.term(i)
+            if not term.startswith(start):
+                return
+            yield term.decode("utf-8")
 
     def numbers(self, field: str) -> tuple[np.ndarray, np.ndarray]:
         """A numeric column as int64 values and a mask of documents with a value."""
-        return self._cache.numbers(self._reader, field)
+        found = self._files.docs.number_column(field)
+        if found is None:
+            return np.zeros(self.doc_count, dtype=np.int64), np.zeros(self.doc_count, dtype=bool)
+        return found
+
+    def _bytes_column(self, field: str) -> tuple[np.ndarray, list[bytes]]:
+        key = ("bytes", field)
+        found = self._files.derived.get(key)
+        if found is None:
+            column = self._files.docs.bytes_column(field)
+            if column is None:
+                column = (np.zeros(self.doc_count, dtype=np.int64), [b""])
+            found = self._files.derived[key] = (column[0].astype(np.int64), column[1])
+        return found
 
     def categories(self, field: str) -> tuple[np.ndarray, list[str]]:
         """A column of few distinct values as a code per document and each code's value."""
-        return self._cache.categories(self._reader, field)
+        codes, values = self._bytes_column(field)
+        return codes, [v.decode("utf-8", "replace") for v in values]
 
     def hashed(self, field: str) -> tuple[np.ndarray, dict[int, str]]:
-        """A bytes column as hash(value) per document (hash(b"") when none), and names."""
-        return self._cache.hashed(self._reader, field)
+        """A bytes column as hash(value) per document (hash(b"") when none), and each hash's
+        value for source_key (not for cluster: mostly distinct values)."""
+        key = ("hashed", field)
+        found = self._files.derived.get(key)
+        if found is None:
+            codes, values = self._bytes_column(field)
+            hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+            names = {} if field == "cluster" else {hash(v): v.decode("utf-8", "replace") for v in values}
+            found = self._files.derived[key] = (hashes[codes], names)
+        return found
 
     def stored(self, docnum: int) -> dict:
         """The stored fields of one document."""
-        return self._reader.stored_fields(docnum)
+        with self._files.lock:  # the decoded block is shared
+            return self._files.docs.stored(docnum)
+
+    def nbytes(self) -> dict[str, int]:
+        return self._files.nbytes()
 
 
 @dataclass
@@ -85,7 +201,8 @@ class Snapshot:
     """The live segments of one committed state, each with its global document offset."""
 
     segments: list[tuple[SegmentReader, int]]
-    owner: object = None  # what keeps the segments' files open (the Index) while this lives
+    generation: int = -1
+    owner: object = field(default=None, repr=False)  # keeps what the segments need alive
 
     @property
     def doc_count(self) -> int:
@@ -93,8 +210,48 @@ class Snapshot:
 
     @property
     def live_count(self) -> int:
-        return sum(r.doc_count - int(r.deleted().sum()) for r, _ in self.segments)
+        return sum(r.doc_count - r.deleted_count() for r, _ in self.segments)
 
     @property
     def key(self) -> tuple:
-        return tuple((r.segment_id, int(r.deleted().sum())) for r, _ in self.segments)
+        return tuple((r.segment_id, r.deleted_count()) for r, _ in self.segments)
+
+
+class SegmentCache:
+    """Each live segment's files, opened once, by segment id (thread-safe; one per Index)."""
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[str, str], SegmentFiles] = {}
+        self._lock = threading.Lock()
+        self._last: Snapshot | None = None
+
+    def snapshot(self, ix: whoosh.index.FileIndex) -> Snapshot:
+        """The latest commit of the Whoosh index `ix` as SegmentReaders. Raises OldFormatError
+        when a segment was written in an older format."""
+        folder = ix.storage.folder
+        generation = ix.latest_generation()
+        last = self._last
+        if last is not None and last.generation == generation and last.owner == folder:
+            return last
+        toc = whoosh.index.TOC.read(ix.storage, ix.indexname, gen=generation)
+        readers, offset, live = [], 0, set()
+        for segment in toc.segments:
+            if not isinstance(segment, EngineSegment):
+                raise OldFormatError(f"segment {segment.segment_id()} is in an older format")
+            key = (folder, segment.segment_id())
+            live.add(key)
+            with self._lock:
+                files = self._files.get(key)
+            if files is None:
+                files = SegmentFiles(folder, segment.segment_id())
+                with self._lock:
+                    files = self._files.setdefault(key, files)
+            reader = SegmentReader(files, segment.segment_id(), frozenset(segment.deleted_docs()))
+            readers.append((reader, offset))
+            offset += reader.doc_count
+        with self._lock:
+            for key in [k for k in self._files if k not in live]:
+                del self._files[key]  # merged away or another generation: unmapped when unused
+        snap = Snapshot(readers, generation, folder)
+        self._last = snap
+        return snap

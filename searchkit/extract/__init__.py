@@ -1,8 +1,11 @@
 """Turn files into Articles: one module per input format, chosen by name or by content.
 
-Each format module has
-`extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Article | ExtractError]`:
-it yields articles, and an ExtractError for a record it had to skip (a bad JSON line), so
+Files are read as streams (stream.py), decompressed on the fly, so any size goes. Formats with
+many records in a file (JSON lines, CSV, WARC) have
+`read(source: Input, origin: dict, options: ExtractOptions, known) -> Iterator[Item]`; formats
+of one record per file (HTML, feeds, text) have
+`extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Article | ExtractError]`.
+Either yields articles, and an ExtractError for a record it had to skip (a bad JSON line), so
 one broken record never stops the rest of the file. A file that cannot be read at all
 raises ExtractError.
 """
@@ -10,16 +13,19 @@ raises ExtractError.
 from __future__ import annotations
 
 import importlib
-import zlib
+import io
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Union
 
 from ..article import Article
 from ..errors import ExtractError
 from .encoding import utf16_without_bom
+from .notice import ExtractNotice
 from .options import ExtractOptions
+from .records import Task, Unchanged, record_key, run_task
+from .stream import COMPRESSED_SUFFIXES, HEAD, Input, open_input, read_record
 
-Extractor = Callable[[bytes, dict, ExtractOptions], Iterator[Article | ExtractError]]
+Item = Union[Article, ExtractError, ExtractNotice, Task, Unchanged]
 # Format name -> module in this package. Modules load on first use, so that `searchkit query`
 # never pays for lxml, feedparser, warcio or trafilatura.
 FORMATS: dict[str, str] = {
@@ -39,17 +45,16 @@ EXTENSIONS = {
     ".warc": "warc", ".arc": "warc",
     ".csv": "csv", ".tsv": "csv",
 }
+# Formats read a record at a time (`read(source, origin, options, known)`); the others are
+# one record per file, read whole up to the record limit (`extract(data, origin, options)`).
+STREAMED = {"jsonl", "csv", "warc"}
 _FEED_ROOTS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
-
-MAX_BYTES = 64 * 1024 * 1024  # a larger file is refused with a message, never read into memory
-MAX_GZIP_RATIO = 200  # a .gz that inflates more than this is treated as a zip bomb
-
 
 def format_for_name(name: str) -> str | None:
     """The format a file name says it has ("a.jsonl.gz" -> "jsonl"), or None."""
     lower = name.lower()
-    if lower.endswith(".gz"):
-        lower = lower[:-3]
+    for suffix in COMPRESSED_SUFFIXES:
+        lower = lower.removesuffix(suffix)
     return EXTENSIONS.get(Path(lower).suffix)
 
 
@@ -76,76 +81,75 @@ def refuse_binary(data: bytes) -> None:
         raise ExtractError("binary file, not text, HTML, a feed, a WARC, CSV or JSON lines")
 
 
-def read_bytes(path: Path | None, stream=None) -> bytes:
-    """The file's bytes, gunzipped if needed, refusing files too large to hold in memory."""
-    try:
-        if stream is not None:
-            data = stream.read(MAX_BYTES + 1)
-        else:
-            size = path.stat().st_size
-            if size > MAX_BYTES:
-                raise ExtractError(f"file is {size / 1e6:.0f} MB, over the {MAX_BYTES // 2**20} MB limit")
-            data = path.read_bytes()
-    except OSError as exc:
-        raise ExtractError(f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise ExtractError(f"input is over the {MAX_BYTES // 2**20} MB limit")
-    if data[:2] == b"\x1f\x8b":
-        data = gunzip(data)
-    return data
-
-
-def gunzip(data: bytes) -> bytes:
-    """Inflate gzip data (every member: WARC.gz files are one member per record) with a cap on
-    the output (zip bombs) and a clear error if truncated."""
-    limit = min(MAX_BYTES, max(len(data) * MAX_GZIP_RATIO, 1024 * 1024))
-    out: list[bytes] = []
-    size = 0
-    rest = data
-    while rest:
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            chunk = inflater.decompress(rest, limit + 1 - size)
-        except zlib.error as exc:
-            raise ExtractError(f"broken gzip data ({exc})") from None
-        size += len(chunk)
-        out.append(chunk)
-        if size > limit or inflater.unconsumed_tail:
-            raise ExtractError(f"gzip data inflates to over {limit // 2**20} MB: refused")
-        if not inflater.eof:
-            raise ExtractError("truncated gzip file (it ends before the compressed data does)")
-        rest = inflater.unused_data
-        if rest[:2] != b"\x1f\x8b":
-            break  # trailing padding after the last member
-    return b"".join(out)
-
-
-def extract_bytes(data: bytes, origin: dict, fmt: str = "auto",
-                  options: ExtractOptions | None = None) -> Iterator[Article | ExtractError]:
-    """Articles (and skipped-record errors) from a file's bytes in format `fmt` or sniffed."""
-    if not data or data.isspace():  # not data.strip(): a copy of a big file
+def read_input(source: Input, fmt: str = "auto", options: ExtractOptions | None = None,
+               known: Callable[[str], Unchanged | None] | None = None) -> Iterator[Item]:
+    """What one input holds, in order: articles, errors for records skipped, notices, pages
+    still to extract (Task: run them with records.run_task, here or in a worker) and, when
+    `known` recognises a record's key, Unchanged for it. Raises ExtractError for an input that
+    cannot be read at all; reading stops with one if its compressed data breaks off."""
+    options = options or ExtractOptions()
+    head = source.head
+    if not head or (len(head) < HEAD and head.isspace()):
         raise ExtractError("empty file")
     if fmt == "auto":
-        fmt = format_for_name(origin.get("path", "")) or sniff(data)
+        fmt = format_for_name(source.name) or sniff(head)
     if fmt not in FORMATS:
         raise ExtractError(f"unknown format {fmt!r} (known: {', '.join(sorted(FORMATS))})")
     if fmt != "warc":
-        refuse_binary(data)
-    origin = {**origin, "format": fmt}
-    records = extractor(fmt)(data, origin, options or ExtractOptions())
-    del data  # an extractor that decodes the bytes can let go of them (jsonl.extract does)
-    yield from records
+        refuse_binary(head)
+    origin = {"path": source.name, "format": fmt}
+    if fmt in STREAMED:
+        yield from importlib.import_module(f".{FORMATS[fmt]}", __name__).read(source, origin, options, known)
+        return
+    data = read_record(source.stream, options.max_record)
+    key = record_key(f"{fmt}\0{options.salt}".encode(), data)
+    seen = known(key) if known is not None else None
+    if seen is not None:
+        yield seen
+        return
+    task = Task(fmt, data, origin, options, source.name, key)
+    if fmt == "text":
+        yield from run_task(task)  # quick: not worth sending to a worker
+    else:
+        yield task
 
 
-def extractor(fmt: str) -> Extractor:
-    """The extract function of format `fmt` (its module imported now)."""
-    return importlib.import_module(f".{FORMATS[fmt]}", __name__).extract
+def read_path_bytes(path: Path, limit: int) -> bytes:
+    """A whole (small) file's bytes, decompressed; ExtractError past `limit` bytes."""
+    source = open_input(path)
+    try:
+        return read_record(source.stream, limit)
+    finally:
+        source.close()
+
+
+def _resolved(items: Iterator[Item]) -> Iterator[Article | ExtractError | ExtractNotice]:
+    for item in items:
+        for found in run_task(item) if isinstance(item, Task) else [item]:
+            if isinstance(found, Article):
+                found.origin.pop("key", None)  # the importer's, for its ledger
+            yield found
+
+
+def extract_bytes(data: bytes, origin: dict, fmt: str = "auto",
+                  options: ExtractOptions | None = None) -> Iterator[Article | ExtractError | ExtractNotice]:
+    """Articles (and skipped-record errors) from a file's bytes in format `fmt` or sniffed."""
+    source = open_input(None, io.BytesIO(data), origin.get("path", ""))
+    try:
+        yield from _resolved(read_input(source, fmt, options))
+    finally:
+        source.close()
 
 
 def extract_path(path: Path, fmt: str = "auto",
-                 options: ExtractOptions | None = None) -> Iterator[Article | ExtractError]:
-    """Articles from one file (see extract_bytes)."""
-    yield from extract_bytes(read_bytes(path), {"path": str(path)}, fmt, options)
+                 options: ExtractOptions | None = None) -> Iterator[Article | ExtractError | ExtractNotice]:
+    """Articles from one file, however big, read as a stream (see read_input)."""
+    source = open_input(path)
+    try:
+        yield from _resolved(read_input(source, fmt, options))
+    finally:
+        source.close()
 
 
-__all__ = ["FORMATS", "EXTENSIONS", "ExtractOptions", "extract_bytes", "extract_path", "format_for_name", "sniff"]
+__all__ = ["FORMATS", "EXTENSIONS", "ExtractOptions", "extract_bytes", "extract_path", "format_for_name",
+           "open_input", "read_input", "sniff"]

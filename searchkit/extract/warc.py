@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
-from ..article import Article
 from ..errors import ExtractError
 from .notice import ExtractNotice
 from .options import ExtractOptions
+from .records import Task, Unchanged, record_key
+from .stream import Input, megabytes
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
-
-
-@dataclass
-class Response:
-    """One HTML response record: what was fetched, when, and its bytes."""
-
-    uri: str
-    fetched: str
-    charset: str
-    payload: bytes
 
 
 def _charset(content_type: str) -> str:
@@ -34,47 +24,62 @@ def _charset(content_type: str) -> str:
     return ""
 
 
-def read_responses(data: bytes) -> tuple[list[Response], str, str]:
-    """The HTML responses of an archive, the reason it stopped early ("" if it did not), and
-    what warcio had to say about malformed records (it prints to stderr; we report it once)."""
+def read(source: Input, origin: dict, options: ExtractOptions,
+         known: Callable[[str], Unchanged | None] | None = None) -> Iterator:
+    """A Task (a page to extract) for each HTML response record, read one record at a time;
+    a record over the record limit is skipped unread, named by its offset."""
     from warcio.archiveiterator import ArchiveIterator  # only when a WARC is read
 
-    responses: list[Response] = []
-    problem = ""
-    chatter = io.StringIO()
-    with contextlib.redirect_stderr(chatter):
+    path = origin.get("path", "")
+    limit = options.max_record
+    salt = f"warc\0{options.salt}\0".encode()
+    stored = source.stored()  # a .warc.gz: warcio inflates each member, offsets are the file's own
+    records = ArchiveIterator(stored if stored is not None else source.stream)
+    inflated = " of the inflated data" if source.compression and stored is None else ""
+    pages, problem = 0, ""
+    chatter = io.StringIO()  # what warcio prints about malformed records, reported once
+
+    def quietly(step: Callable):
+        with contextlib.redirect_stderr(chatter):  # never while a record is yielded
+            return step()
+
+    iterator = iter(records)
+    while True:
         try:
-            for record in ArchiveIterator(io.BytesIO(data)):
-                if record.rec_type != "response" or not record.http_headers:
-                    continue
-                content_type = record.http_headers.get_header("Content-Type") or ""
-                if not content_type.lower().startswith(_HTML_TYPES):
-                    continue
-                responses.append(Response(record.rec_headers.get_header("WARC-Target-URI") or "",
-                                          record.rec_headers.get_header("WARC-Date") or "",
-                                          _charset(content_type), record.content_stream().read()))
+            record = quietly(lambda: next(iterator, None))
+            if record is None:
+                break
+            if record.rec_type != "response" or not record.http_headers:
+                continue
+            content_type = record.http_headers.get_header("Content-Type") or ""
+            if not content_type.lower().startswith(_HTML_TYPES):
+                continue
+            uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+            pages += 1
+            payload = b"" if (record.length or 0) > limit else quietly(
+                lambda: record.content_stream().read(limit + 1))
+            # Only once the payload is read: asking warcio earlier loses it.
+            where = f"{path}:record at byte {records.get_record_offset()}{inflated} ({uri})"
+        except ExtractError:
+            raise  # the compressed stream is broken or cut: stream.py says how
         except Exception as exc:  # warcio fails in many ways on damaged archives; each is reported
             problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return responses, problem, chatter.getvalue()
-
-
-def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Article | ExtractError | ExtractNotice]:
-    from . import html
-
-    path = origin.get("path", "")
-    responses, problem, chatter = read_responses(data)
-    if chatter.strip():
+            break
+        if (record.length or 0) > limit or len(payload) > limit:
+            yield ExtractError(f"over {megabytes(limit)}, skipped", where)
+            continue
+        key = record_key(salt, uri.encode("utf-8", "surrogatepass"), payload)
+        seen = known(key) if known is not None else None
+        if seen is not None:
+            yield seen
+            continue
+        fetched = record.rec_headers.get_header("WARC-Date") or ""
+        page = ExtractOptions(url=uri, charset=_charset(content_type), published=fetched,
+                              max_record=limit, salt=options.salt)
+        yield Task("html", payload, {**origin, "record": uri}, page, where, key)
+    if chatter.getvalue().strip():
         yield ExtractNotice("malformed WARC records (bad Content-Length or headers); read what could be read", path)
-    for response in responses:
-        page = ExtractOptions(url=response.uri, charset=response.charset, published=response.fetched)
-        try:
-            for article in html.extract(response.payload, {**origin, "record": response.uri}, page):
-                article.url = article.url or response.uri
-                article.origin["fetched"] = response.fetched
-                yield article
-        except ExtractError as exc:
-            yield ExtractError(exc.reason, f"{path}:{response.uri}")
     if problem:
-        yield ExtractError(f"broken WARC data after {len(responses)} pages ({problem})", path)
-    elif not responses:
+        yield ExtractError(f"broken WARC data after {pages} pages ({problem})", path)
+    elif not pages:
         raise ExtractError("no HTML responses in this web archive")

@@ -1,10 +1,10 @@
-"""Rank a plain-word query over every matching article at once, with numpy.
+"""Rank a query's matches: one page of results, with collapse, sort, facets and cluster sizes.
 
-The ranking is exactly the one query.words_query builds as Whoosh queries (BM25F per word
-over title and body, the all-words boost, the proximity boost; see engine/scoring.py),
-but Whoosh scores one matching article at a time in Python, so a common word in 100k
-articles costs a second. Here each word's posting lists are read whole (arrays.py) and
-scored as arrays, every segment's together:
+Matches come from one of three evaluations, all over whole posting lists as arrays:
+plain words and exact phrases by their own fast paths here, any other query tree by
+evaluate.py. Plain words score as the parse tree query.words_query builds says (BM25F per
+word over title and body, the all-words boost, the proximity boost; formulas in
+scoring.py), every segment's postings together:
 
     base(d)  = (1 + ALL_WORDS_BOOST if d has every word, up to SHORT_QUERY words, else 1)
                x sum over words w of qtf(w) x BM25F(w, d)
@@ -31,11 +31,11 @@ from whoosh import query as wq
 from whoosh.query.ranges import NumericRange
 from whoosh.util.times import datetime_to_long
 
-from .arrays import ArrayCache, SegmentCache
-from .engine import scoring
-from .engine.scoring import CorpusStats
-from .engine.evaluate import Evaluator, Expansion
-from .engine.segment import SegmentReader, Snapshot
+from ..arrays import ArrayCache, SegmentCache
+from . import scoring
+from .evaluate import Evaluator, Expansion
+from .scoring import CorpusStats
+from .segment import Snapshot
 
 SEARCH_FIELDS = ("title", "body")
 _EPOCH_US = datetime_to_long(datetime(1970, 1, 1))  # Whoosh stores microseconds since year 1
@@ -334,7 +334,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
            deadline: float | None, max_expansions: int | None) -> _Matched:
     """Every live match of a query (plain words, an exact phrase, or any tree) through the filter."""
     segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
-    snapshot = Snapshot([(SegmentReader(seg.reader, seg.cache), seg.offset) for seg in segments])
+    snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
     evaluator = Evaluator(snapshot, stats, searcher.schema, searcher.reader(),
                           deadline=deadline, max_expansions=max_expansions)
     flt_mask = evaluator.mask(flt)

@@ -1,0 +1,347 @@
+"""The bytes of a segment on disk: two files, each named sections of flat arrays.
+
+A segment is written once and never changed (deletions live in the commit's TOC), as two
+files beside Whoosh's TOC:
+
+    <segment>.skt   terms: every indexed field's term dictionary, postings and positions
+    <segment>.skd   documents: field lengths, columns and the stored fields
+
+Each file is its sections end to end (each 8-byte aligned), then a JSON header (section
+offsets and dtypes, per-field facts) and a trailer (the header's length and a magic
+string). A reader maps the file into memory and views sections as numpy arrays: nothing is
+decoded at open.
+
+Postings of a field F (terms sorted by their UTF-8 bytes, numbered 0..n-1):
+
+    t.F  the terms end to end; te.F where each ends
+    d.F  each term's document numbers as deltas (the first one absolute), in the narrowest
+         of 1, 2 or 4 bytes that holds all of that term's deltas; do.F each term's byte
+         offset into d.F (plus the end), dw.F each term's width
+    f.F  each posting's frequency, likewise (width 0: every frequency is 1, nothing stored)
+    p.F  each posting's positions, deltas within the posting (first absolute), likewise
+         (only fields whose format has positions)
+
+A term's postings decode with one frombuffer and one cumsum. Documents file sections:
+l.F (each document's length of F as Whoosh's length byte), cn.F / ch.F (a numeric column:
+int64 value, has-a-value byte), cc.F / cv.F / cve.F (a bytes column: a code per document
+into its sorted distinct values), s / so (stored fields: blocks of STORED_BLOCK documents,
+each a zlib-compressed pickle of their field dicts, and each block's offset).
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import pickle
+import struct
+import zlib
+from typing import Iterable
+
+import numpy as np
+
+TERMS_EXT = ".skt"
+DOCS_EXT = ".skd"
+TERMS_MAGIC = b"SKTERM1\n"
+DOCS_MAGIC = b"SKDOCS1\n"
+FORMAT_VERSION = 1
+_TRAILER = struct.Struct("<Q8s")  # header length, magic
+STORED_BLOCK = 16  # documents per compressed block of stored fields
+STORED_LEVEL = 6  # zlib level of stored blocks
+_WIDTH_DTYPE = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+
+
+class FormatError(ValueError):
+    """A segment file is damaged or of another version."""
+
+
+def narrowest(values: np.ndarray, allowed: Iterable[str] = ("<u1", "<u2", "<u4", "<u8")) -> np.ndarray:
+    """`values` (non-negative integers) in the first dtype of `allowed` that holds them all."""
+    high = int(values.max()) if len(values) else 0
+    for name in allowed:
+        dtype = np.dtype(name)
+        if high <= np.iinfo(dtype).max:
+            return values.astype(dtype, copy=False)
+    raise ValueError(f"{high} does not fit in any of {allowed}")
+
+
+def run_deltas(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Each value minus the one before it within its run (runs start at `starts`, which ends
+    with len(values)); a run's first value is kept as it is."""
+    values = values.astype(np.int64, copy=False)
+    deltas = np.empty_like(values)
+    if len(values):
+        deltas[0] = values[0]
+        np.subtract(values[1:], values[:-1], out=deltas[1:])
+        firsts = starts[:-1][np.diff(starts) > 0]
+        deltas[firsts] = values[firsts]
+    return deltas
+
+
+def encode_runs(values: np.ndarray, starts: np.ndarray, ones_free: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of non-negative integers (run i is values[starts[i]:starts[i + 1]]) as bytes,
+    each run in the narrowest width of 1, 2 or 4 bytes that holds it (0 when `ones_free`
+    and the run is all ones: nothing stored). Returns (data uint8, byte offset of each run
+    plus the end, width of each run uint8), all vectorised: a segment has ~10^5 runs."""
+    counts = np.diff(starts)
+    runs = len(counts)
+    highs = np.zeros(runs, dtype=np.int64)
+    present = counts > 0
+    if len(values):
+        highs[present] = np.maximum.reduceat(values, starts[:-1][present])
+    widths = np.where(highs < 1 << 8, 1, np.where(highs < 1 << 16, 2, 4)).astype(np.uint8)
+    if ones_free:
+        lows = np.ones(runs, dtype=np.int64)
+        if len(values):
+            lows[present] = np.minimum.reduceat(values, starts[:-1][present])
+        widths[(highs <= 1) & (lows == 1)] = 0
+    offsets = np.zeros(runs + 1, dtype=np.int64)
+    np.cumsum(counts * widths, out=offsets[1:])
+    data = np.zeros(int(offsets[-1]), dtype=np.uint8)
+    each = np.repeat(widths, counts)  # each value's width
+    run_of = np.repeat(np.arange(runs), counts)
+    for width, dtype in _WIDTH_DTYPE.items():
+        chosen = np.flatnonzero(each == width)
+        if not len(chosen):
+            continue
+        owner = run_of[chosen]
+        at = offsets[owner] + (chosen - starts[owner]) * width  # each value's byte offset
+        raw = values[chosen].astype(dtype).view(np.uint8).reshape(-1, width)
+        data[at[:, None] + np.arange(width)] = raw
+    return data, offsets, widths
+
+
+def decode_run(data: np.ndarray, offsets: np.ndarray, widths: np.ndarray, i: int, count: int) -> np.ndarray:
+    """Run i of encode_runs' output as int64 values (`count` of them; ones for width 0)."""
+    width = int(widths[i])
+    if width == 0:
+        return np.ones(count, dtype=np.int64)
+    start = int(offsets[i])
+    return data[start:start + count * width].view(_WIDTH_DTYPE[width]).astype(np.int64)
+
+
+class SectionWriter:
+    """Named sections (numpy arrays or bytes) written end to end with a JSON header."""
+
+    def __init__(self, magic: bytes) -> None:
+        self.magic = magic
+        self.sections: dict[str, tuple[bytes | np.ndarray, str]] = {}
+        self.header: dict = {"version": FORMAT_VERSION}
+
+    def add(self, name: str, values: np.ndarray | bytes) -> None:
+        if isinstance(values, (bytes, bytearray, memoryview)):
+            self.sections[name] = (bytes(values), "|u1")
+        else:
+            values = np.ascontiguousarray(values)
+            if values.dtype.byteorder == ">" or (values.dtype.byteorder == "=" and not _LITTLE):
+                values = values.astype(values.dtype.newbyteorder("<"))
+            self.sections[name] = (values, values.dtype.newbyteorder("<").str if values.dtype.itemsize > 1
+                                   else values.dtype.str)
+
+    def write(self, handle) -> int:
+        """Write everything to the binary file `handle`; returns the bytes written."""
+        at = 0
+        where = {}
+        for name, (data, dtype) in self.sections.items():
+            pad = -at % 8
+            if pad:
+                handle.write(b"\0" * pad)
+                at += pad
+            size = data.nbytes if isinstance(data, np.ndarray) else len(data)
+            where[name] = [at, size, dtype]
+            handle.write(data.data if isinstance(data, np.ndarray) else data)
+            at += size
+        encoded = json.dumps({**self.header, "sections": where}, sort_keys=True).encode("utf-8")
+        handle.write(encoded)
+        handle.write(_TRAILER.pack(len(encoded), self.magic))
+        return at + len(encoded) + _TRAILER.size
+
+
+_LITTLE = np.little_endian
+
+
+class SectionFile:
+    """A file of SectionWriter's, mapped into memory; section(name) views one as an array."""
+
+    def __init__(self, path: str | os.PathLike, magic: bytes) -> None:
+        self.path = str(path)
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < _TRAILER.size:
+                raise FormatError(f"{path}: too short for a searchkit segment file")
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        length, found = _TRAILER.unpack_from(self._map, size - _TRAILER.size)
+        if found != magic or length > size - _TRAILER.size:
+            raise FormatError(f"{path}: not a searchkit segment file of this version")
+        try:
+            self.header = json.loads(bytes(self._map[size - _TRAILER.size - length:size - _TRAILER.size]))
+        except ValueError as exc:
+            raise FormatError(f"{path}: damaged header ({exc})") from None
+        self.size = size
+        self._where: dict[str, list] = self.header["sections"]
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def has(self, name: str) -> bool:
+        return name in self._where
+
+    def section(self, name: str) -> np.ndarray:
+        """The named section as a read-only array over the mapped file."""
+        found = self._arrays.get(name)
+        if found is None:
+            try:
+                at, nbytes, dtype = self._where[name]
+            except KeyError:
+                raise FormatError(f"{self.path}: no section {name}") from None
+            dtype = np.dtype(dtype)
+            if at + nbytes > self.size or nbytes % dtype.itemsize:
+                raise FormatError(f"{self.path}: damaged section {name}")
+            found = np.frombuffer(self._map, dtype=dtype, count=nbytes // dtype.itemsize, offset=at)
+            self._arrays[name] = found
+        return found
+
+    def section_sizes(self) -> dict[str, int]:
+        """Bytes of each section."""
+        return {name: where[1] for name, where in self._where.items()}
+
+    def close(self) -> None:
+        self._arrays.clear()
+        # The map stays valid for arrays still viewing it; it is unmapped when they are gone.
+
+
+_EMPTY_INT32 = np.zeros(0, dtype=np.int32)
+_EMPTY_INT32.flags.writeable = False
+
+
+class _FieldTerms:
+    """One field's sections of a terms file, and its term look-ups."""
+
+    __slots__ = ("name", "count", "has_positions", "boost", "_text", "_ends", "_s")
+
+    def __init__(self, terms: "TermsFile", name: str, facts: dict) -> None:
+        self.name = name
+        self.count = int(facts["terms"])
+        self.has_positions = bool(facts["positions"])
+        self.boost = float(facts["boost"])
+        s = {key: terms.section(f"{key}.{name}") for key in ("t", "te", "d", "do", "dw", "f", "fo", "fw")}
+        if self.has_positions:
+            s.update({key: terms.section(f"{key}.{name}") for key in ("p", "po", "pw")})
+        if not (len(s["te"]) == len(s["dw"]) == len(s["fw"]) == self.count == len(s["do"]) - 1
+                == len(s["fo"]) - 1) or (self.has_positions and len(s["po"]) != self.count + 1):
+            raise FormatError(f"{terms.path}: damaged terms of field {name}")
+        self._s = s
+        self._text = memoryview(s["t"]).cast("B")
+        ends = s["te"]
+        self._ends = memoryview(ends.astype(ends.dtype.newbyteorder("="), copy=False)).cast("B").cast(
+            "I" if ends.dtype.itemsize == 4 else "Q")
+
+    def term(self, i: int) -> bytes:
+        ends = self._ends
+        return bytes(self._text[ends[i - 1] if i else 0:ends[i]])
+
+    def lower_bound(self, text: bytes) -> int:
+        """The number of the first term >= text (count when there is none)."""
+        low, high = 0, self.count
+        term = self.term
+        while low < high:
+            mid = (low + high) // 2
+            if term(mid) < text:
+                low = mid + 1
+            else:
+                high = mid
+        return low
+
+    def find(self, text: bytes) -> int | None:
+        i = self.lower_bound(text)
+        return i if i < self.count and self.term(i) == text else None
+
+    def doc_frequency(self, i: int) -> int:
+        s = self._s
+        width = int(s["dw"][i])
+        return (int(s["do"][i + 1]) - int(s["do"][i])) // width
+
+    def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        s = self._s
+        count = self.doc_frequency(i)
+        docs = np.cumsum(decode_run(s["d"], s["do"], s["dw"], i, count)).astype(np.int32)
+        freqs = decode_run(s["f"], s["fo"], s["fw"], i, count).astype(np.int32)
+        return docs, freqs
+
+    def positions(self, i: int, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not self.has_positions:
+            raise ValueError(f"field {self.name} has no positions")
+        s = self._s
+        starts = np.zeros(len(freqs) + 1, dtype=np.int64)
+        np.cumsum(freqs, out=starts[1:])
+        total = int(starts[-1])
+        deltas = decode_run(s["p"], s["po"], s["pw"], i, total)
+        running = np.cumsum(deltas)
+        # Deltas restart at each posting: take off the running total before its first one.
+        before = np.zeros(len(freqs), dtype=np.int64)
+        if len(freqs) > 1:
+            before[1:] = running[starts[1:-1] - 1]
+        flat = (running - np.repeat(before, freqs)).astype(np.int32)
+        return starts, flat
+
+
+class TermsFile(SectionFile):
+    """A segment's terms file: each indexed field's terms, postings and positions."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        super().__init__(path, TERMS_MAGIC)
+        try:
+            self.fields = {name: _FieldTerms(self, name, facts) for name, facts in self.header["fields"].items()}
+        except (KeyError, TypeError) as exc:
+            raise FormatError(f"{path}: damaged header ({exc})") from None
+
+    def field(self, name: str) -> _FieldTerms | None:
+        return self.fields.get(name)
+
+
+class DocsFile(SectionFile):
+    """A segment's documents file: lengths, columns, stored fields."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        super().__init__(path, DOCS_MAGIC)
+        try:
+            self.doc_count = int(self.header["docs"])
+            self.lengths: dict[str, dict] = self.header["lengths"]
+            self.numbers = set(self.header["numbers"])
+            self.bytes_columns = set(self.header["bytes"])
+            self._block = int(self.header["stored_block"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FormatError(f"{path}: damaged header ({exc})") from None
+        self._cached: tuple[int, list[dict]] | None = None
+
+    def length_bytes(self, name: str) -> np.ndarray | None:
+        """Each document's length byte of the field, or None when no document has one."""
+        return self.section(f"l.{name}") if name in self.lengths else None
+
+    def number_column(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        if name not in self.numbers:
+            return None
+        return self.section(f"cn.{name}"), self.section(f"ch.{name}").view(bool)
+
+    def bytes_column(self, name: str) -> tuple[np.ndarray, list[bytes]] | None:
+        """(code per document, the sorted distinct values) of a bytes column, or None."""
+        if name not in self.bytes_columns:
+            return None
+        text = self.section(f"cv.{name}").tobytes()
+        ends = self.section(f"cve.{name}").tolist()
+        values = [text[a:b] for a, b in zip([0] + ends[:-1], ends)]
+        return self.section(f"cc.{name}"), values
+
+    def stored(self, docnum: int) -> dict:
+        if not 0 <= docnum < self.doc_count:
+            raise IndexError(docnum)
+        block, within = divmod(docnum, self._block)
+        cached = self._cached
+        if cached is None or cached[0] != block:
+            offsets = self.section("so")
+            raw = self.section("s")[int(offsets[block]):int(offsets[block + 1])]
+            try:
+                docs = pickle.loads(zlib.decompress(raw))
+            except (zlib.error, pickle.UnpicklingError, EOFError) as exc:
+                raise FormatError(f"{self.path}: damaged stored fields ({exc})") from None
+            cached = self._cached = (block, docs)
+        return dict(cached[1][within])

@@ -1,0 +1,300 @@
+"""Write a segment's two files (format.py) from postings and documents held in memory.
+
+FieldPostings is one field's postings as flat arrays (terms sorted, each term's run of
+postings, positions in posting order); TermsBuilder turns the fields into the terms file,
+DocsBuilder collects each document's stored fields, lengths and column values into the
+documents file. The codec's Whoosh writers (codec.py) and searchkit's fast segment builder
+(build.py) both end here, so every segment has the same bytes whoever wrote it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zlib
+from array import array
+from dataclasses import dataclass
+from itertools import repeat
+
+import numpy as np
+from whoosh.util.numeric import length_to_byte
+
+from .format import (DOCS_MAGIC, STORED_BLOCK, STORED_LEVEL, TERMS_MAGIC, SectionWriter,
+                     encode_runs, narrowest, run_deltas)
+
+
+@dataclass
+class FieldPostings:
+    """One field's postings: term i has postings starts[i]:starts[i + 1] of docs/freqs (docs
+    ascending), and its postings' positions are the next sum(freqs) values of `positions`
+    (None for a field without positions). Terms are UTF-8 bytes, sorted."""
+
+    terms: list[bytes]
+    starts: np.ndarray
+    docs: np.ndarray
+    freqs: np.ndarray
+    positions: np.ndarray | None
+    boost: float = 1.0
+
+
+def postings_from_lists(items: dict[bytes, list[tuple[int, int, list[int] | None]]], boost: float,
+                        has_positions: bool) -> FieldPostings:
+    """FieldPostings from term -> [(docnum, freq, positions or None), ...] (any order of terms;
+    each term's postings in document order)."""
+    terms = sorted(items)
+    counts = np.fromiter((len(items[t]) for t in terms), dtype=np.int64, count=len(terms))
+    starts = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    flat = [p for t in terms for p in items[t]]
+    docs = np.fromiter((p[0] for p in flat), dtype=np.int64, count=len(flat))
+    freqs = np.fromiter((p[1] for p in flat), dtype=np.int64, count=len(flat))
+    positions = None
+    if has_positions:
+        positions = np.fromiter((x for p in flat for x in (p[2] or ())), dtype=np.int64)
+    return FieldPostings(terms, starts, docs, freqs, positions, boost)
+
+
+class WordRuns:
+    """One segment's text fields as each document's words in order (add_words), sorted into
+    postings for each field at the end (runs): a C-level look-up per word while indexing, one
+    numpy sort per field after, instead of collecting postings one by one in Python."""
+
+    def __init__(self, doc_count: int) -> None:
+        self.doc_count = doc_count
+        self._number: dict[bytes, int] = {}  # term -> its number, given on first sight
+        self._forward: dict[str, array] = {}
+        self._bounds: dict[str, array] = {}
+        self._sorted: dict[str, dict[str, np.ndarray]] = {}  # field -> runs(field), once asked for
+        self.fields: list[str] = []  # the text fields, in the order they were first seen
+        self._ranks: np.ndarray | None = None  # term number given by add_words -> its place in terms()
+        self._terms: list[bytes] = []
+        self.boosts: dict[str, float] = {}
+
+    def add_words(self, fieldname: str, docnum: int, terms: list[bytes]) -> None:
+        """Document `docnum`'s field as the term of each word in order (b"" for a word that is
+        not indexed, such as a stop word): position n is the nth word."""
+        forward = self._forward.get(fieldname)
+        if forward is None:
+            forward = self._forward[fieldname] = array("I")
+            self.fields.append(fieldname)
+            self._bounds[fieldname] = array("q", bytes(8 * (self.doc_count + 1)))
+        number = self._number
+        size = len(forward)
+        try:
+            forward.extend(map(number.get, terms, repeat(-1)))  # one look-up per word, in C
+        except OverflowError:  # -1: a term not numbered yet
+            del forward[size:]
+            for term in set(terms).difference(number):
+                number[term] = len(number)
+            forward.extend(map(number.__getitem__, terms))
+        self._bounds[fieldname][docnum + 1] = len(forward)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def terms(self) -> list[bytes]:
+        """Every term of the segment's text fields, sorted: runs() numbers them in this order,
+        so that a field's terms come out sorted. Call it once every word has been added."""
+        if self._ranks is None:
+            terms = list(self._number)  # in the order add_words numbered them
+            order = sorted(range(len(terms)), key=terms.__getitem__)
+            self._ranks = np.empty(len(terms), dtype=np.uint16 if len(terms) <= 1 << 16 else np.uint32)
+            self._ranks[order] = np.arange(len(terms), dtype=self._ranks.dtype)
+            self._terms = [terms[n] for n in order]
+        return self._terms
+
+    def runs(self, fieldname: str) -> dict[str, np.ndarray]:
+        """The field's postings as arrays: ids and freqs of each posting by term number then
+        document, starts (each term number's first posting, plus the end), positions (each
+        posting's, in posting order) and pos_starts, terms numbered in terms() order. The
+        words added for the field are let go of."""
+        found = self._sorted.get(fieldname)
+        if found is None:
+            terms = self.terms()
+            words = self._forward.pop(fieldname)
+            ranked = self._ranks[np.frombuffer(words, dtype=words.typecode)]
+            del words
+            stop = self._number.get(b"")
+            found = self._sorted[fieldname] = _runs(ranked,
+                                                    np.frombuffer(self._bounds.pop(fieldname), dtype=np.int64),
+                                                    len(terms), None if stop is None else int(self._ranks[stop]))
+        return found
+
+
+def _starts(keys: np.ndarray, count: int) -> np.ndarray:
+    """Where each number's run starts in `keys` (sorted numbers below `count`), plus the end."""
+    return np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(np.bincount(keys, minlength=count))])
+
+
+def _runs(forward: np.ndarray, bounds: np.ndarray, terms: int, stop: int | None) -> dict[str, np.ndarray]:
+    """A field's postings sections (see the module docstring) from its documents' words as
+    term numbers (`forward`) and where each document's start in it (`bounds`, shifted by one:
+    bounds[d + 1] is where document d ends, 0 for a document without the field). A worker
+    builds this for 10,000 articles (~4M words) at once: the words are sorted first and each
+    one's document and position found after, with arrays as narrow as their values allow."""
+    bounds = np.maximum.accumulate(bounds)
+    if terms <= 1 << 16:
+        forward = forward.astype(np.uint16, copy=False)  # numpy sorts 16-bit numbers by radix
+    order = np.argsort(forward, kind="stable")  # by number; each run stays in word order
+    forward = forward[order]
+    if stop is not None:  # stop words have no postings: their run goes
+        low, high = np.searchsorted(forward, stop, "left"), np.searchsorted(forward, stop, "right")
+        if low == 0:  # b"" sorts first: the usual case, where views do
+            forward, order = forward[high:], order[high:]
+        else:
+            forward, order = np.delete(forward, np.s_[low:high]), np.delete(order, np.s_[low:high])
+    lengths = np.diff(bounds)
+    doc_of = np.repeat(np.arange(len(lengths), dtype=np.uint16 if len(lengths) <= 1 << 16 else np.int32),
+                       lengths)  # each word's document
+    docs = doc_of[order]
+    del doc_of
+    width = np.int32 if len(lengths) and bounds[-1] < 1 << 31 else np.int64
+    position = order.astype(width)
+    del order
+    position -= bounds[:-1].astype(width)[docs]
+    first = np.ones(len(forward), dtype=bool)  # where a posting (a term in a document) starts
+    first[1:] = (forward[1:] != forward[:-1]) | (docs[1:] != docs[:-1])
+    at = np.flatnonzero(first)
+    del first
+    return {"ids": docs[at], "freqs": np.diff(np.append(at, len(forward))),
+            "starts": _starts(forward[at], terms), "positions": position,
+            "pos_starts": _starts(forward, terms)}
+
+
+class TermsBuilder:
+    """The terms file of one segment: add() each indexed field, then write()."""
+
+    def __init__(self) -> None:
+        self._out = SectionWriter(TERMS_MAGIC)
+        self._fields: dict[str, dict] = {}
+
+    def add(self, name: str, field: FieldPostings) -> None:
+        out = self._out
+        count = len(field.terms)
+        text = b"".join(field.terms)
+        ends = np.fromiter(map(len, field.terms), dtype=np.int64, count=count).cumsum()
+        out.add(f"t.{name}", text)
+        out.add(f"te.{name}", narrowest(ends, ("<u4", "<u8")))
+        starts = np.asarray(field.starts, dtype=np.int64)
+        docs = np.asarray(field.docs, dtype=np.int64)
+        freqs = np.asarray(field.freqs, dtype=np.int64)
+        for key, values, ones_free in (("d", run_deltas(docs, starts), False), ("f", freqs, True)):
+            data, offsets, widths = encode_runs(values, starts, ones_free)
+            out.add(f"{key}.{name}", data)
+            out.add(f"{key}o.{name}", narrowest(offsets, ("<u4", "<u8")))
+            out.add(f"{key}w.{name}", widths)
+        has_positions = field.positions is not None
+        if has_positions:
+            # Positions runs are per term too: a term's run is all its postings' positions.
+            post_starts = np.zeros(len(freqs) + 1, dtype=np.int64)
+            np.cumsum(freqs, out=post_starts[1:])
+            positions = np.asarray(field.positions, dtype=np.int64)
+            data, offsets, widths = encode_runs(run_deltas(positions, post_starts), post_starts[starts])
+            out.add(f"p.{name}", data)
+            out.add(f"po.{name}", narrowest(offsets, ("<u4", "<u8")))
+            out.add(f"pw.{name}", widths)
+        self._fields[name] = {"terms": count, "positions": has_positions, "boost": float(field.boost),
+                              "postings": int(len(docs))}
+
+    def write(self, handle) -> int:
+        """Write the file to the binary file `handle` (not closed); returns its size."""
+        self._out.header["fields"] = self._fields
+        return self._out.write(handle)
+
+
+def length_bytes(lengths: np.ndarray) -> np.ndarray:
+    """Whoosh's length byte (util.numeric.length_to_byte) of every length, as uint8."""
+    unique, inverse = np.unique(lengths, return_inverse=True)
+    table = np.array([length_to_byte(int(v)) if v else 0 for v in unique.tolist()], dtype=np.uint8)
+    return table[inverse]
+
+
+class DocsBuilder:
+    """The documents file of one segment, a document at a time (docnums 0, 1, 2, ...)."""
+
+    def __init__(self) -> None:
+        self._stored: list[dict] = []
+        self._blocks: list[bytes] = []
+        self._lengths: dict[str, array] = {}
+        self._numbers: dict[str, dict[int, int]] = {}
+        self._bytes: dict[str, dict[int, bytes]] = {}
+        self.doc_count = 0
+        self._current: dict | None = None
+
+    def start_doc(self, docnum: int) -> None:
+        if docnum != self.doc_count:
+            raise ValueError(f"documents must come in order: got {docnum}, expected {self.doc_count}")
+        self._current = {}
+
+    def add_stored(self, name: str, value) -> None:
+        self._current[name] = value
+
+    def add_length(self, name: str, length: int) -> None:
+        column = self._lengths.get(name)
+        if column is None:
+            column = self._lengths[name] = array("I")
+        missing = self.doc_count + 1 - len(column)
+        if missing > 0:
+            column.frombytes(bytes(column.itemsize * missing))
+        column[self.doc_count] = length
+
+    def add_column(self, name: str, value) -> None:
+        if isinstance(value, (bytes, bytearray)):
+            self._bytes.setdefault(name, {})[self.doc_count] = bytes(value)
+        elif value is not None:
+            self._numbers.setdefault(name, {})[self.doc_count] = int(value)
+
+    def finish_doc(self) -> None:
+        self._stored.append(self._current or {})
+        self._current = None
+        self.doc_count += 1
+        if len(self._stored) == STORED_BLOCK:
+            self._flush_stored()
+
+    def _flush_stored(self) -> None:
+        if self._stored:
+            self._blocks.append(zlib.compress(pickle.dumps(self._stored, pickle.HIGHEST_PROTOCOL), STORED_LEVEL))
+            self._stored = []
+
+    def write(self, handle) -> int:
+        """Write the file to the binary file `handle` (not closed); returns its size."""
+        self._flush_stored()
+        n = self.doc_count
+        out = SectionWriter(DOCS_MAGIC)
+        fields = {}
+        for name, column in self._lengths.items():
+            lengths = np.zeros(n, dtype=np.int64)
+            lengths[:len(column)] = np.frombuffer(column, dtype=np.uint32)
+            out.add(f"l.{name}", length_bytes(lengths))
+            present = lengths[lengths > 0]
+            fields[name] = {"total": int(lengths.sum()),
+                            "min": int(present.min()) if len(present) else 0,
+                            "max": int(present.max()) if len(present) else 0}
+        numbers = {}
+        for name, values in self._numbers.items():
+            column = np.zeros(n, dtype=np.int64)
+            has = np.zeros(n, dtype=np.uint8)
+            at = np.fromiter(values, dtype=np.int64, count=len(values))
+            column[at] = np.fromiter(values.values(), dtype=np.int64, count=len(values))
+            has[at] = 1
+            out.add(f"cn.{name}", column)
+            out.add(f"ch.{name}", has)
+            numbers[name] = True
+        for name, values in self._bytes.items():
+            distinct = sorted(set(values.values()) | ({b""} if len(values) < n else set()))
+            code_of = {v: i for i, v in enumerate(distinct)}
+            missing = code_of.get(b"", 0)
+            codes = np.full(n, missing, dtype=np.int64)
+            at = np.fromiter(values, dtype=np.int64, count=len(values))
+            codes[at] = np.fromiter(map(code_of.__getitem__, values.values()), dtype=np.int64, count=len(values))
+            out.add(f"cc.{name}", narrowest(codes, ("<u1", "<u2", "<u4")))
+            out.add(f"cv.{name}", b"".join(distinct))
+            out.add(f"cve.{name}", narrowest(np.cumsum([len(v) for v in distinct], dtype=np.int64),
+                                             ("<u4", "<u8")))
+        offsets = np.zeros(len(self._blocks) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in self._blocks], out=offsets[1:])
+        out.add("s", b"".join(self._blocks))
+        out.add("so", narrowest(offsets, ("<u4", "<u8")))
+        self._blocks = []
+        out.header.update(docs=n, lengths=fields, numbers=sorted(numbers), bytes=sorted(self._bytes),
+                          stored_block=STORED_BLOCK)
+        return out.write(handle)
