@@ -467,7 +467,12 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
     rest, filters, problems = _take_dates(text, now)
     rest, narrowing, title_words = _take_qualifiers(rest)
     filters += narrowing
-    rest = " ".join([as_meant(rest), *title_words]).strip()
+    # title:'s words rank beside plain words; beside an operator they would become an
+    # alternative to the rest ("title:oil AND spill" must still need spill).
+    operators = _BOOLEAN.search(rest)
+    rest = as_meant(rest)
+    if not operators:
+        rest = " ".join([rest, *title_words]).strip()
     if reader is not None and "~" in rest:
         rest = _expand_fuzzy(rest, reader)
     notice = ""

@@ -123,6 +123,8 @@ def test_deliberate_syntax_stays_syntax(news):
     ("author:jane", ["boe", "fed", "press"]),
     ("title:journalist", ["cuba"]),
     ("title:blogger journalist", ["iran"]),
+    ("title:journalist AND havana", ["cuba"]),
+    ("title:journalist AND tehran", []),                               # AND still needs tehran
 ])
 def test_qualifiers_narrow_the_results(news, text, expected):
     assert ids(news, text, sort="relevance") == expected

@@ -257,6 +257,7 @@ def grid(collections: list[Collection]) -> None:
     options = dict(k1=(1.2, 1.5), b=(0.6, 0.75), fb_docs=(0, 5, 10), fb_terms=(5, 10, 20),
                    fb_orig=(0.5, 0.7, 0.85), fb_max_words=(8, 12, 999))
     seen = set()
+    results = []
     for values in itertools.product(*options.values()):
         p = Params(**dict(zip(options, values)))
         if not p.fb_docs:
@@ -264,10 +265,28 @@ def grid(collections: list[Collection]) -> None:
         if p in seen:
             continue
         seen.add(p)
-        line = []
-        for c in collections:
-            line.extend(f"{x:.4f}" for x in ratios(c, measure(c, p)))
-        print(" ".join(f"{v}" for v in values), " ".join(line), flush=True)
+        figures = [ratios(c, measure(c, p)) for c in collections]
+        results.append((values, figures))
+        print(" ".join(f"{v}" for v in values), " ".join(f"{x:.4f}" for f in figures for x in f), flush=True)
+    cross_validate(list(options), results, [c.name for c in collections])
+
+
+def _objective(figures: tuple[float, float, float]) -> float:
+    """The targets: the worse of the MAP and nDCG@10 ratios (ties: their sum)."""
+    return min(figures[0], figures[1]) + 0.001 * (figures[0] + figures[1])
+
+
+def cross_validate(names: list[str], results: list, collections: list[str]) -> None:
+    """Tune on one collection, measure on the other (both directions), then the joint choice."""
+    for tune, test in ((0, 1), (1, 0)):
+        values, figures = max(results, key=lambda r: _objective(r[1][tune]))
+        print(f"tuned on {collections[tune]}: {dict(zip(names, values))}")
+        for i in (tune, test):
+            print(f"  {collections[i]:<10} {'tuned' if i == tune else 'held out':<9} MAP x{figures[i][0]:.3f} "
+                  f"nDCG@10 x{figures[i][1]:.3f} P@10 x{figures[i][2]:.3f}")
+    values, figures = max(results, key=lambda r: min(_objective(f) for f in r[1]))
+    print(f"joint: {dict(zip(names, values))} " + "; ".join(
+        f"{c} MAP x{f[0]:.3f} nDCG@10 x{f[1]:.3f} P@10 x{f[2]:.3f}" for c, f in zip(collections, figures)))
 
 
 def main() -> None:
