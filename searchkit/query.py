@@ -247,6 +247,21 @@ def _fields_terms(q: wq.Query) -> wq.Query:
     return q
 
 
+def _scored_patterns(q: wq.Query) -> wq.Query:
+    """`parliam*` scored as the BM25 of the words it expands to, always.
+
+    Whoosh's Prefix and Wildcard score 1 per field wherever a segment holds two or more of
+    their words, but BM25 where it holds one, so an article's score depended on how the
+    index happened to be cut into segments (or shards): the same article scored differently
+    after another import.
+    """
+    if isinstance(q, (wq.Prefix, wq.Wildcard)) and q.constantscore:
+        return q.__class__(q.fieldname, q.text, boost=q.boost, constantscore=False)
+    if isinstance(q, (wq.CompoundQuery, wq.BinaryQuery, wq.Not, WrappingQuery)):
+        return q.apply(_scored_patterns)
+    return q
+
+
 def _not_excludes(q: wq.Query) -> wq.Query:
     """Make `a NOT b` mean "a, but not b" (Whoosh's OR grouping reads it as "a, or not b")."""
     if isinstance(q, wq.Or):
@@ -439,7 +454,7 @@ def _phrases(text: str) -> list[Phrase]:
     return found
 
 
-def _expand_fuzzy(text: str, reader) -> str:
+def expand_fuzzy(text: str, reader) -> str:
     """Replace word~ (word~2) by the real index words within 1 (2) edits: "(government OR governor)".
 
     Fuzzy matching works on the words people typed, not on stems: "goverment" is one edit
@@ -474,7 +489,7 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
     if not operators:
         rest = " ".join([rest, *title_words]).strip()
     if reader is not None and "~" in rest:
-        rest = _expand_fuzzy(rest, reader)
+        rest = expand_fuzzy(rest, reader)
     notice = ""
     if problems:
         notice = problems[0].rstrip(".") + ": searched for it as words"
@@ -497,7 +512,7 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
     if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
-    q = _fields_terms(_not_excludes(q))
+    q = _fields_terms(_not_excludes(_scored_patterns(q)))
     if isinstance(q, wq.Not):  # only exclusions: everything except them
         q = wq.AndNot(wq.Every(), q.query)
     stems = _positive_terms(q)

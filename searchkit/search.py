@@ -24,6 +24,7 @@ from whoosh.searching import Searcher
 
 from .article import derived_title
 from .dates import since_until
+from .errors import SearchkitError
 from .engine import scoring as ranking_formulas
 from .engine.evaluate import Expansion
 from .engine.scoring import RECENCY_POOL, CorpusStats
@@ -119,6 +120,12 @@ class SearchResult:
     sort: str = "relevance"
     timed_out: bool = False  # the deadline passed: the results are what was found by then
     capped: list[Expansion] = field(default_factory=list)  # wildcards cut at max_expansions
+    # The first and last publication moments among the counted matches (what the timeline's
+    # unit was chosen from), so that the timelines of several shards merge exactly.
+    span: tuple[datetime, datetime] | None = None
+    # A sharded index's search that some shards could not answer: their names (shards.py).
+    partial: bool = False
+    missing: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -132,6 +139,7 @@ class SearchResult:
             "facets": {name: [[key, count] for key, count in pairs] for name, pairs in self.facets.items()},
             "timeline": [b.to_dict() for b in self.timeline],
             "hits": [h.to_dict() for h in self.hits],
+            **({"partial": True, "missing": list(self.missing)} if self.partial else {}),
         }
 
 
@@ -281,6 +289,11 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     caps how many index terms a wildcard, prefix or range stands for (result.capped lists
     the ones cut).
     """
+    sharded = getattr(index, "search_shards", None)  # a shards.ShardedIndex searches its shards
+    if sharded is not None:
+        return sharded(text, limit=limit, page=page, sort=sort, since=since, until=until, source=source,
+                       snippet_chars=snippet_chars, facets=facets, collapse=collapse, snippets=snippets,
+                       now=now, deadline=deadline, max_expansions=max_expansions)
     started = time.perf_counter()
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
@@ -306,7 +319,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     notice = "; ".join(n for n in (parsed.notice, *capped) if n)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
                         notice, ranked.facets, ranked.timeline, suggestion, sort,
-                        ranked.timed_out, _distinct(ranked.capped))
+                        ranked.timed_out, _distinct(ranked.capped), ranked.span)
 
 
 def _distinct(expansions: list[Expansion]) -> list[Expansion]:
@@ -338,6 +351,7 @@ class Ranked:
     sizes_by_docnum: dict[int, int] = field(default_factory=dict)
     timed_out: bool = False
     capped: list[Expansion] = field(default_factory=list)
+    span: tuple[datetime, datetime] | None = None  # first and last publication counted
 
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
@@ -362,11 +376,13 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
     docs = ranked.docs
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
-    facet_counts, buckets = ({}, [])
+    facet_counts, buckets, span = ({}, [], None)
     if facets:
-        facet_counts, buckets = _facet_lists(ranked.sources, {_aware(m): c for m, c in ranked.dates.items()})
+        dates = {_aware(m): c for m, c in ranked.dates.items()}
+        facet_counts, buckets = _facet_lists(ranked.sources, dates)
+        span = (min(dates), max(dates)) if dates else None
     return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
-                  timed_out=ranked.timed_out, capped=ranked.capped)
+                  timed_out=ranked.timed_out, capped=ranked.capped, span=span)
 
 
 MAX_COPIES = 20
@@ -375,6 +391,11 @@ MAX_COPIES = 20
 def highlight_terms(index: Index, text: str) -> tuple[set[str], list]:
     """(stems, phrases) of `text` to highlight in an article (snippets.highlight takes
     them); raises QueryError for a query with nothing to search for."""
+    if getattr(index, "sharded", False):
+        from .schema import build_schema
+
+        parsed = parse(text, build_schema())
+        return parsed.stems, parsed.phrases
     with index.searcher() as searcher:
         parsed = parse(text, searcher.schema)
     return parsed.stems, parsed.phrases
@@ -391,6 +412,13 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | dateti
     copies: dict[str, list[Hit]] = {}
     clustered = [h for h in hits if h.cluster_size > 1 and h.cluster]
     if not clustered:
+        return copies
+    if getattr(index, "sharded", False):  # a cluster's copies all live on its shard (shards.py)
+        for shard, group in index.group_by_cluster_shard(clustered).items():
+            try:
+                copies.update(cluster_copies(index.shard(shard), group, text, since, until, source, limit, now))
+            except SearchkitError:
+                continue  # a shard this process cannot read: the hit shows without its copies
         return copies
     flt = filter_query(since, until, source, now)
     with index.searcher() as searcher:

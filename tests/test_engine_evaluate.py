@@ -280,11 +280,12 @@ def test_collapse_keeps_the_best_copy_and_counts_the_cluster(engine_index):
     assert result.total == len({"a" if i == "d" else i for i in matching}) == len(ids)
 
 
-def test_a_deadline_in_the_past_returns_what_it_has_and_says_so(engine_index):
-    result = searchkit.search(engine_index, "oil OR energy", deadline=0.0)
+@pytest.mark.parametrize("text", ["oil OR energy", "oil energy", '"oil prices"'])
+def test_a_deadline_in_the_past_returns_what_it_has_and_says_so(engine_index, text):
+    result = searchkit.search(engine_index, text, deadline=0.0)
     assert result.timed_out is True
     assert result.total == 0
-    assert searchkit.search(engine_index, "oil OR energy").timed_out is False
+    assert searchkit.search(engine_index, text).timed_out is False
 
 
 def test_max_expansions_caps_a_wildcard_and_says_which(engine_index):

@@ -14,7 +14,7 @@ from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from searchkit.analysis import analyze
-from searchkit.store import open_index
+from searchkit.shards import open_any
 
 from .params import MAX_LIMIT, MAX_PAGE
 
@@ -66,7 +66,8 @@ def create_app(config: dict | None = None) -> Flask:
     # Whatever the config or FLASK_DEBUG say: no debug mode, errors handled here, small requests.
     app.debug = False
     app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    app.extensions["searchkit_index"] = open_index(app.config["INDEX"], check=False)
+    # OPENED_INDEX: an index the caller opened (a sharded one on its Dask cluster: `serve --cluster`).
+    app.extensions["searchkit_index"] = app.config.get("OPENED_INDEX") or open_any(app.config["INDEX"], check=False)
     # Load the stemmer (NLTK, about 0.5 s) now rather than in the first visitor's search.
     analyze("warm up")
 
