@@ -750,7 +750,7 @@ class ShardSearch:
         notice = next((a.notice for a in answers.values() if a.notice), "")
         suggestion = self._suggest(text, total, now) if total < SUGGEST_BELOW and answers else None
         result = SearchResult(text, ranked, total, page, limit, (time.perf_counter() - started) * 1000,
-                              notice, facet_counts, buckets, suggestion, sort, span)
+                              notice, facet_counts, buckets, suggestion, sort, span=span)
         if self.failures:
             missing = [self.sharded.shard_name(s) for s in sorted(self.failures)]
             result.partial, result.missing = True, missing
