@@ -568,7 +568,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
 
     from webui import create_app
 
-    from webui import MAX_BODY_BYTES
+    from webui import MAX_BODY_BYTES, SERVER_OPTIONS
 
     index = obj.open()  # fail now, with a clear message, if there is no usable index
     from .store import raise_open_file_limit
@@ -583,4 +583,4 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     # index keeps that many files open (100 segments x ~10 files), so connections got them.
     waitress.serve(app, host=host, port=port, threads=threads, ident="searchkit", _quiet=True,
                    max_request_body_size=MAX_BODY_BYTES, max_request_header_size=64 * 1024,
-                   asyncore_use_poll=True)
+                   asyncore_use_poll=True, **SERVER_OPTIONS)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from whoosh import qparser
 from whoosh import query as wq
+from whoosh.fields import Schema
 from whoosh.qparser import syntax
 from whoosh.qparser.plugins import PhrasePlugin
 from whoosh.query import spans
@@ -33,6 +34,10 @@ from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOO
 from .store import _naive_utc
 
 SEARCH_FIELDS = ("title", "body")
+# The fields a query may name (title:word). Dates are not among them: since:/until:/published:
+# clauses become filters (_take_dates); a date field reaching Whoosh's parser as a word
+# (`x-published:""`) made a search fail when the word was not a date.
+QUERY_FIELDS = ("title", "body", "source", "author", "tags")
 # Syntax that makes a query more than a bag of words.
 _SYNTAX = re.compile(r"""["*?~:()\[\]{}^]|(?:^|\s)[-+]\S|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b""")
 _SYNTAX_CHARS = re.compile(r"""["*?~:()\[\]{}^+]|(?:^|\s)-(?=\S)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b""")
@@ -42,8 +47,13 @@ _DATE_CLAUSE = re.compile(
     r"""(?:"(?P<quoted>[^"]*)"|\[(?P<range>[^\]]*)\]|(?P<bare>[^\s()"]+))""", re.I)
 _RANGE_TO = re.compile(r"\s+TO\s+", re.I)
 _PHRASE = re.compile(r'"([^"]*)"')
-_FUZZY = re.compile(r"(?<![\w*?'])([^\W\d_][\w']*)~([12])?(?![\w~])")
+_FUZZY = re.compile(r"(?<![\w*?'])([^\W\d_][\w']*)~([0-9]+)?(?![\w~])")
 MAX_FUZZY_WORDS = 20
+# A fuzzy word allows at most MAX_EDITS edits (Elasticsearch's cap too): each edit multiplies
+# the words of the index it is near, and `a~9` used to take minutes.
+MAX_EDITS = 2
+# Words and phrases a query may have before it counts as expensive (see ParsedQuery.expensive).
+MAX_CHEAP_TERMS = 12
 MAX_QUERY_CHARS = 1_000
 
 
@@ -86,6 +96,9 @@ class ParsedQuery:
     filters: list[wq.Query] = field(default_factory=list)
     notice: str = ""
     words: list[str] | None = None  # a plain-word query's stems, repeats kept (engine/rank.py ranks these)
+    # Wildcards, prefixes, fuzzy words, ranges or many terms: work that grows with the index's
+    # vocabulary or with the query. A server runs few such queries at once (search.py).
+    expensive: bool = False
 
 
 
@@ -124,7 +137,8 @@ def _words(text: str, notice: str = "", filters: list[wq.Query] | None = None) -
         if filters:
             return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
         raise QueryError("nothing to search for: the query has only punctuation or very common words")
-    return ParsedQuery(text, words_query(stems), set(stems), [], filters or [], notice, words=stems)
+    return ParsedQuery(text, words_query(stems), set(stems), [], filters or [], notice, words=stems,
+                       expensive=len(set(stems)) > MAX_CHEAP_TERMS)
 
 
 def phrase_terms(text: str) -> Phrase:
@@ -178,8 +192,12 @@ class _PhrasePlugin(PhrasePlugin):
 
 
 def parser(schema) -> qparser.QueryParser:
-    """Whoosh's parser over title and body, OR by default, with +/- and fuzzy word~."""
-    p = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, group=qparser.OrGroup)
+    """Whoosh's parser over title and body, OR by default, with +/- and fuzzy word~.
+
+    It knows only QUERY_FIELDS: any other `name:` is read as words, never as a field.
+    """
+    known = Schema(**{name: schema[name] for name in QUERY_FIELDS if name in schema.names()})
+    p = qparser.MultifieldParser(list(SEARCH_FIELDS), known, group=qparser.OrGroup)
     p.remove_plugin_class(qparser.PhrasePlugin)
     p.add_plugin(_PhrasePlugin())
     p.add_plugin(qparser.PlusMinusPlugin())
@@ -323,21 +341,67 @@ def _phrases(text: str) -> list[Phrase]:
     return found
 
 
-def expand_fuzzy(text: str, reader) -> str:
+def allowed_edits(word: str, asked: int) -> int:
+    """Edits a fuzzy `word` may have: what was asked, at most MAX_EDITS, and no more than
+    Elasticsearch's "AUTO" fuzziness gives a word that long (0 up to 2 letters, 1 up to 5):
+    a short word is within two edits of a large part of the index and means nothing then."""
+    return max(0, min(asked, MAX_EDITS, 0 if len(word) <= 2 else 1 if len(word) <= 5 else 2))
+
+
+def _fewer_edits(shown: str, edits: int) -> str:
+    return f"{shown}: at most {edits} edit{'s' * (edits != 1)} for a word this long, searched with {edits}"
+
+
+def expand_fuzzy(text: str, reader, notices: list[str] | None = None) -> str:
     """Replace word~ (word~2) by the real index words within 1 (2) edits: "(government OR governor)".
 
     Fuzzy matching works on the words people typed, not on stems: "goverment" is one edit
-    from "government" but three from its stem "govern".
+    from "government" but three from its stem "govern". Edits are capped (allowed_edits) and
+    so are the words (MAX_FUZZY_WORDS); `notices` says when either cap applied.
     """
+    notices = [] if notices is None else notices
+
     def replace(m: re.Match) -> str:
         word = m.group(1).lower()
-        found = expand_words(reader, SEARCH_FIELDS, word, int(m.group(2) or 1), prefix=1).terms
-        words = [w for w in found if w.replace("'", "").isalnum()][:MAX_FUZZY_WORDS]
+        asked = int(m.group(2) or 1)
+        edits = allowed_edits(word, asked)
+        if edits < asked:
+            notices.append(_fewer_edits(m.group(0), edits))
+        if not edits:
+            return m.group(1)
+        found = expand_words(reader, SEARCH_FIELDS, word, edits, prefix=1).terms
+        words = [w for w in found if w.replace("'", "").isalnum()]
+        if len(words) > MAX_FUZZY_WORDS:
+            notices.append(f"{m.group(0)} is close to {len(words)} words: searched the first {MAX_FUZZY_WORDS}")
+            words = words[:MAX_FUZZY_WORDS]
         if not words:
             return m.group(1)
         return "(" + " OR ".join(words) + ")" if len(words) > 1 else words[0]
 
     return _FUZZY.sub(replace, text)
+
+
+def _cap_edits(q: wq.Query, notices: list[str]) -> wq.Query:
+    """`q` with every fuzzy term Whoosh's parser made held to allowed_edits."""
+    if isinstance(q, wq.FuzzyTerm):
+        edits = allowed_edits(q.text, q.maxdist)
+        if edits >= q.maxdist:
+            return q
+        notices.append(_fewer_edits(f"{q.text}~{q.maxdist}", edits))
+        if not edits:
+            return wq.Term(q.fieldname, q.text, boost=q.boost)
+        return wq.FuzzyTerm(q.fieldname, q.text, boost=q.boost, maxdist=edits,
+                            prefixlength=max(1, q.prefixlength), constantscore=q.constantscore)
+    if isinstance(q, (wq.CompoundQuery, wq.BinaryQuery, wq.Not, WrappingQuery)):
+        return q.apply(lambda child: _cap_edits(child, notices))
+    return q
+
+
+def _is_expensive(q: wq.Query, fuzzy: bool) -> bool:
+    """Whether a query's work grows with the vocabulary (wildcards, prefixes, fuzzy words,
+    ranges) or with its many terms (ParsedQuery.expensive)."""
+    leaves = [q] if q.is_leaf() else list(q.leaves())
+    return fuzzy or len(leaves) > MAX_CHEAP_TERMS or any(isinstance(leaf, wq.MultiTerm) for leaf in leaves)
 
 
 def parse(text: str, schema, now: datetime | None = None, reader=None) -> ParsedQuery:
@@ -349,11 +413,11 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
     if not text:
         raise QueryError("empty query: type some words to search for")
     rest, filters, problems = _take_dates(text, now)
-    if reader is not None and "~" in rest:
-        rest = expand_fuzzy(rest, reader)
-    notice = ""
-    if problems:
-        notice = problems[0].rstrip(".") + ": searched for it as words"
+    notices = [problems[0].rstrip(".") + ": searched for it as words"] if problems else []
+    fuzzy = reader is not None and "~" in rest
+    if fuzzy:
+        rest = expand_fuzzy(rest, reader, notices)
+    notice = "; ".join(dict.fromkeys(notices))
     if not rest:
         return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
     if not _SYNTAX.search(rest):
@@ -367,9 +431,10 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
     if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
-    q = _fields_terms(_not_excludes(_scored_patterns(q)))
+    q = _cap_edits(_fields_terms(_not_excludes(_scored_patterns(q))), notices)
+    notice = "; ".join(dict.fromkeys(notices))
     if isinstance(q, wq.Not):  # only exclusions: everything except them
         q = wq.AndNot(wq.Every(), q.query)
     stems = _positive_terms(q)
     phrases = _phrases(rest)
-    return ParsedQuery(text, q, stems, phrases, filters, notice)
+    return ParsedQuery(text, q, stems, phrases, filters, notice, expensive=_is_expensive(q, fuzzy))

@@ -15,6 +15,7 @@ in the cluster (1 when it has no copies among the matches).
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,6 +38,14 @@ MAX_LIMIT = 100
 MAX_PAGE = 1_000
 # Did-you-mean is offered when a query finds fewer results than this.
 SUGGEST_BELOW = 3
+# What one query may cost (the CLI and the web UI use these defaults): TIME_BUDGET seconds,
+# after which it returns what it found with timed_out set; and MAX_EXPANSIONS index words for
+# each wildcard, prefix or range (Elasticsearch's max_expansions). The notice says when either
+# applied. Fuzzy words have their own caps (query.MAX_EDITS, query.MAX_FUZZY_WORDS).
+TIME_BUDGET = 3.0
+MAX_EXPANSIONS = 50
+TIMED_OUT = "the search took too long: showing what it found in its first {seconds:.1f} s"
+BUSY = "the server is busy with other slow searches (wildcards, fuzzy words): try again in a moment"
 
 
 @dataclass
@@ -132,7 +141,7 @@ class SearchResult:
         return {
             "query": self.query, "total": self.total, "page": self.page, "limit": self.limit,
             "pages": self.pages, "sort": self.sort, "elapsed_ms": round(self.elapsed_ms, 1),
-            "notice": self.notice, "suggestion": self.suggestion,
+            "notice": self.notice, "suggestion": self.suggestion, "timed_out": self.timed_out,
             "facets": {name: [[key, count] for key, count in pairs] for name, pairs in self.facets.items()},
             "timeline": [b.to_dict() for b in self.timeline],
             "hits": [h.to_dict() for h in self.hits],
@@ -269,7 +278,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
            source: str | None = None, snippet_chars: int = 300, facets: bool = True,
            collapse: bool = True, snippets: bool = True, now: datetime | None = None,
            stats: CorpusStats | None = None, deadline: float | None = None,
-           max_expansions: int | None = None) -> SearchResult:
+           max_expansions: int | None = MAX_EXPANSIONS, time_budget: float | None = TIME_BUDGET,
+           slow_slots: threading.Semaphore | None = None) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
@@ -284,7 +294,12 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     scores as the whole collection would. `deadline` (time.monotonic() seconds): past it,
     the terms not yet read match nothing and the result says timed_out. `max_expansions`
     caps how many index terms a wildcard, prefix or range stands for (result.capped lists
-    the ones cut).
+    the ones cut). `time_budget` seconds sets the deadline when none is given (None: no limit).
+
+    An expensive query (query.ParsedQuery.expensive: wildcards, fuzzy words, many terms) runs
+    only once it holds one of `slow_slots` (a semaphore a server's threads share, so a few
+    slow searches cannot take every thread from cheap ones), waiting until its deadline at
+    most; then it returns no hits, timed_out and a notice that the server is busy.
     """
     sharded = getattr(index, "search_shards", None)  # a shards.ShardedIndex searches its shards
     if sharded is not None:
@@ -292,6 +307,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                        snippet_chars=snippet_chars, facets=facets, collapse=collapse, snippets=snippets,
                        now=now, deadline=deadline, max_expansions=max_expansions)
     started = time.perf_counter()
+    if deadline is None and time_budget is not None:
+        deadline = time.monotonic() + time_budget
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
     limit = max(1, min(int(limit), MAX_LIMIT))
@@ -301,19 +318,41 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
         flt = _combine([flt, *parsed.filters])
         wanted = page * limit
-        ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
-                                  deadline, max_expansions)
+        gate = slow_slots if parsed.expensive else None
+        if gate is not None and not gate.acquire(timeout=None if deadline is None else
+                                                 max(0.0, deadline - time.monotonic())):
+            return SearchResult(text, [], 0, page, limit, (time.perf_counter() - started) * 1000,
+                                _notice(BUSY, parsed.notice), sort=sort, timed_out=True)
+        try:
+            ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
+                                      deadline, max_expansions)
+        finally:
+            if gate is not None:
+                gate.release()
         hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
                 for rank, (docnum, score) in enumerate(ranked.docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
         if collapse:
             for hit, (docnum, _) in zip(hits, ranked.docs[(page - 1) * limit:wanted]):
                 hit.cluster_size = ranked.sizes_by_docnum.get(docnum, 1)
         suggestion = None
-        if ranked.total < SUGGEST_BELOW:
+        if ranked.total < SUGGEST_BELOW and not ranked.timed_out:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
+    notice = _notice(TIMED_OUT.format(seconds=time.perf_counter() - started) if ranked.timed_out else "",
+                     *(f"{_shown(cut.pattern)} stands for more than {max_expansions} words: searched the "
+                       f"first {max_expansions}" for cut in ranked.capped), parsed.notice)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
-                        parsed.notice, ranked.facets, ranked.timeline, suggestion, sort,
+                        notice, ranked.facets, ranked.timeline, suggestion, sort,
                         ranked.timed_out, ranked.capped, ranked.span)
+
+
+def _shown(pattern: str) -> str:
+    """An expanded pattern as typed: a prefix gets back its "*"."""
+    return pattern if any(c in pattern for c in "*?[{~ ") else pattern + "*"
+
+
+def _notice(*parts: str) -> str:
+    """One line for the user: the parts that say something, each once."""
+    return "; ".join(dict.fromkeys(part for part in parts if part))
 
 
 @dataclass
@@ -380,7 +419,8 @@ def highlight_terms(index: Index, text: str) -> tuple[set[str], list]:
 
 def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | datetime | None = None,
                    until: str | datetime | None = None, source: str | None = None,
-                   limit: int = MAX_COPIES, now: datetime | None = None) -> dict[str, list[Hit]]:
+                   limit: int = MAX_COPIES, now: datetime | None = None,
+                   time_budget: float | None = TIME_BUDGET) -> dict[str, list[Hit]]:
     """For each hit with copies (cluster_size > 1): hit id -> the other articles of its
     cluster that match `text` and the since/until/source filters, newest first, highlighted;
     at most `limit` each. One evaluation of the query for the whole page."""
@@ -406,7 +446,8 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | dateti
         words, fields, tree = _query_form(parsed)
         members = ranking.cluster_members(searcher, index.arrays, words, flt=_combine([flt, *parsed.filters]),
                                           clusters=[h.cluster for h in clustered], limit=limit + 1,
-                                          phrase_fields=fields, tree=tree)
+                                          phrase_fields=fields, tree=tree, max_expansions=MAX_EXPANSIONS,
+                                          deadline=None if time_budget is None else time.monotonic() + time_budget)
         for hit in clustered:
             docs = [d for d in members.get(hit.cluster, []) if searcher.stored_fields(d)["id"] != hit.id][:limit]
             if docs:

@@ -472,14 +472,17 @@ class ShardedIndex:
             os.close(handle)
 
     def write(self, articles: Iterable[Article], batch: int | None = None, procs: int | None = None,
-              on_commit: Callable[[dict[str, None]], None] | None = None) -> WriteReport:
+              on_commit: Callable[[dict[str, None]], None] | None = None,
+              seconds: float | None = None) -> WriteReport:
         """Add or update articles, each on its shard, committing every `batch` per shard.
 
         The same counts as Index.write. An article written to a shard other than the one
-        holding an older copy (its cluster changed) is removed from that one.
+        holding an older copy (its cluster changed) is removed from that one. With `seconds`,
+        every shard's open batch is committed at least that often (a slow input loses little
+        to a kill). `on_commit` is given each committed batch's ids.
         """
         with self.writing():
-            return ShardWriter(self, batch or self.batch, on_commit).run(articles)
+            return ShardWriter(self, batch or self.batch, on_commit, seconds).run(articles)
 
     def delete(self, ids: Iterable[str]) -> list[str]:
         """Remove articles by id from whichever shard holds them; returns the ids none held."""
@@ -610,10 +613,13 @@ class ShardWriter:
     batch is a task on a worker, one at a time per shard, while the next batches are read."""
 
     def __init__(self, sharded: ShardedIndex, batch: int,
-                 on_commit: Callable[[dict[str, None]], None] | None = None) -> None:
+                 on_commit: Callable[[dict[str, None]], None] | None = None,
+                 seconds: float | None = None) -> None:
         self.sharded = sharded
         self.batch = batch
         self.on_commit = on_commit
+        self.seconds = seconds
+        self.flushed = time.monotonic()
         self.report = WriteReport()
         self.pending: list[list[Article]] = [[] for _ in range(sharded.count)]
         self.seen: set[str] = set()  # ids read in this write
@@ -632,6 +638,10 @@ class ShardWriter:
                 self.pending[shard].append(article)
                 if len(self.pending[shard]) >= self.batch:
                     self.flush(shard, moved=not count_only)
+                if self.seconds is not None and time.monotonic() - self.flushed >= self.seconds:
+                    for other in range(count):
+                        self.flush(other, moved=not count_only)
+                    self.flushed = time.monotonic()
             for shard in range(count):
                 self.flush(shard, moved=not count_only)
             for shard in list(self.inflight):
@@ -740,7 +750,7 @@ class ShardSearch:
         notice = next((a.notice for a in answers.values() if a.notice), "")
         suggestion = self._suggest(text, total, now) if total < SUGGEST_BELOW and answers else None
         result = SearchResult(text, ranked, total, page, limit, (time.perf_counter() - started) * 1000,
-                              notice, facet_counts, buckets, suggestion, sort, span)
+                              notice, facet_counts, buckets, suggestion, sort, span=span)
         if self.failures:
             missing = [self.sharded.shard_name(s) for s in sorted(self.failures)]
             result.partial, result.missing = True, missing

@@ -282,7 +282,7 @@ class Index:
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:
-        """A Whoosh searcher over the latest committed state (BM25F scoring).
+        """A Whoosh searcher over the latest committed state (stored fields, parsing, lexicon).
 
         Each thread keeps its searcher open between calls and refreshes it when a commit or a
         reindex changed the index: opening every segment's files again costs more than most
@@ -291,7 +291,6 @@ class Index:
         yield self._thread_searcher()
 
     def _thread_searcher(self) -> Searcher:
-
         me = threading.get_ident()
         cached = self._searchers.get(me)
         generation = self._current()

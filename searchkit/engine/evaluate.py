@@ -193,7 +193,8 @@ class Evaluator:
             self._live = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
         return self._live
 
-    def _late(self) -> bool:
+    def late(self) -> bool:
+        """Whether the deadline has passed (and so timed_out is set)."""
         if self.deadline is not None and not self.timed_out and time.monotonic() > self.deadline:
             self.timed_out = True
         return self.timed_out
@@ -204,7 +205,7 @@ class Evaluator:
         if found is not None:
             return found
         docs, weights, lengths, parts = [], [], [], []
-        if fieldname in self.schema and not self._late():
+        if fieldname in self.schema and not self.late():
             scorable = self.schema[fieldname].scorable
             rows = 0
             for s, (reader, offset) in enumerate(self.segments):
@@ -384,7 +385,7 @@ class Evaluator:
         return self.term(fieldname, text, q.boost)
 
     def _multi_term(self, q: wq.MultiTerm) -> Matches:
-        if q.field() not in self.schema or self._late():
+        if q.field() not in self.schema or self.late():
             return Matches.empty()
         found = expand(q, self.reader, self.max_expansions)
         if found.capped:
