@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from .article import derived_title
 from .dates import since_until
 from .errors import SearchkitError
 from .engine import scoring as ranking_formulas
@@ -34,7 +35,9 @@ from .store import Index, _aware
 from .suggest import suggest
 
 SORTS = ("relevance", "newest", "oldest", "recency")
-MAX_LIMIT = 100
+# Results per page a caller may ask for: an evaluation reads 1,000 per query (TREC depth).
+# A larger limit or page is lowered to these, and the result's notice says so.
+MAX_LIMIT = 1_000
 MAX_PAGE = 1_000
 # Did-you-mean is offered when a query finds fewer results than this.
 SUGGEST_BELOW = 3
@@ -254,15 +257,18 @@ def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[t
 
 
 def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: ParsedQuery | None,
-             snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True) -> Hit:
-    """The Hit for a document: stored fields plus highlighted title and snippet."""
-    fields = searcher.stored_fields(docnum)
+             snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True,
+             fields: dict | None = None) -> Hit:
+    """The Hit for a document: stored fields (`fields` when already read) plus highlighted
+    title and snippet."""
+    if fields is None:
+        fields = searcher.stored_fields(docnum)
     if not snippets:
         parsed = None
     stems = parsed.stems if parsed else set()
     phrases = parsed.phrases if parsed else []
     body = fields.get("body") or ""
-    title = fields.get("title") or ""
+    title = fields.get("title") or derived_title(body)
     return Hit(
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
         source=fields.get("source") or "", author=fields.get("author") or "",
@@ -311,6 +317,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         deadline = time.monotonic() + time_budget
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+    capped = [f"{name} {int(value)} is more than {high}: showing {name} {high}"
+              for name, value, high in (("limit", limit, MAX_LIMIT), ("page", page, MAX_PAGE)) if int(value) > high]
     limit = max(1, min(int(limit), MAX_LIMIT))
     page = max(1, min(int(page), MAX_PAGE))
     flt = filter_query(since, until, source, now)
@@ -325,11 +333,12 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                                 _notice(BUSY, parsed.notice), sort=sort, timed_out=True)
         try:
             ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
-                                      deadline, max_expansions)
+                                      deadline, max_expansions, page_from=(page - 1) * limit)
         finally:
             if gate is not None:
                 gate.release()
-        hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
+        hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets,
+                         fields=ranked.stored.get(docnum))
                 for rank, (docnum, score) in enumerate(ranked.docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
         if collapse:
             for hit, (docnum, _) in zip(hits, ranked.docs[(page - 1) * limit:wanted]):
@@ -337,12 +346,30 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         suggestion = None
         if ranked.total < SUGGEST_BELOW and not ranked.timed_out:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
+    capped_expansions = _distinct(ranked.capped)
     notice = _notice(TIMED_OUT.format(seconds=time.perf_counter() - started) if ranked.timed_out else "",
                      *(f"{_shown(cut.pattern)} stands for more than {max_expansions} words: searched the "
-                       f"first {max_expansions}" for cut in ranked.capped), parsed.notice)
+                       f"first {max_expansions}" for cut in capped_expansions), parsed.notice, *capped)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
                         notice, ranked.facets, ranked.timeline, suggestion, sort,
-                        ranked.timed_out, ranked.capped, ranked.span)
+                        ranked.timed_out, capped_expansions, ranked.span)
+
+
+def _distinct(expansions: list[Expansion]) -> list[Expansion]:
+    """Each capped expansion once (a title:e* qualifier is both a filter and ranked)."""
+    return list({(e.field, e.pattern): e for e in expansions}.values())
+
+
+def matching_ids(index: Index, text: str) -> list[str]:
+    """Every article `text` matches (near-duplicates too), best first: what an export of a
+    query's matches writes, a page of MAX_LIMIT at a time, never silently cut."""
+    ids: list[str] = []
+    for page in range(1, MAX_PAGE + 1):
+        result = search(index, text, limit=MAX_LIMIT, page=page, facets=False, collapse=False, snippets=False)
+        ids.extend(hit.id for hit in result.hits)
+        if len(ids) >= result.total or not result.hits:
+            break
+    return ids
 
 
 def _shown(pattern: str) -> str:
@@ -368,15 +395,17 @@ class Ranked:
     timed_out: bool = False
     capped: list[Expansion] = field(default_factory=list)
     span: tuple[datetime, datetime] | None = None  # first and last publication counted
+    stored: dict[int, dict] = field(default_factory=dict)  # stored fields of the page, by docnum
 
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
-                     max_expansions: int | None = None) -> Ranked:
+                     max_expansions: int | None = None, page_from: int | None = None) -> Ranked:
     """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
-    evaluator of engine/evaluate.py."""
+    evaluator of engine/evaluate.py. With `page_from`, the stored fields of the results
+    [page_from:wanted) come along (Ranked.stored), read straight from their segments."""
     from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
@@ -388,7 +417,8 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
                           sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
                           collapse=collapse, facets=facets, granularity=_granularity,
                           phrase_fields=fields, stats=stats, tree=tree, deadline=deadline,
-                          max_expansions=max_expansions)
+                          max_expansions=max_expansions,
+                          stored=(page_from, wanted) if page_from is not None and sort != "recency" else None)
     docs = ranked.docs
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
@@ -398,7 +428,7 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
         facet_counts, buckets = _facet_lists(ranked.sources, dates)
         span = (min(dates), max(dates)) if dates else None
     return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
-                  timed_out=ranked.timed_out, capped=ranked.capped, span=span)
+                  timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored)
 
 
 MAX_COPIES = 20
@@ -481,5 +511,6 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
     return candidate if found > total else None
 
 
-__all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "filter_query",
+__all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "matching_ids",
+           "filter_query",
            "make_hit", "timeline", "rank_with_arrays", "Ranked", "QueryError", "SORTS"]
