@@ -3,12 +3,10 @@ where it serves only once it does; `make test` brings the test extra."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from searchkit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(sys.executable).parent.parent  # the .venv running these tests
@@ -27,18 +25,12 @@ def test_make_run_installs_only_the_runtime_dependencies(tmp_path):
                                       f"{venv}/bin/pip install --quiet -e '.[test]'"]
 
 
-def test_make_run_on_a_busy_port_is_one_line_and_never_says_serving(runner, index_path, corpus_file):
-    runner.invoke(main, ["--index", str(index_path), "import", str(corpus_file)])
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        # -o: take the .venv as installed (never reinstall the environment running these tests)
-        done = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-o", f"{VENV}/bin/searchkit",
-                               "run", f"VENV={VENV}",
-                               f"INDEX={index_path}", f"PORT={port}"],
-                              capture_output=True, text=True, timeout=300)
+def test_make_run_on_a_busy_port_is_one_line_and_never_says_serving(busy_port, index_path):
+    # -o: take the .venv as installed (never reinstall the environment running these tests)
+    done = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-o", f"{VENV}/bin/searchkit", "run",
+                           f"VENV={VENV}", f"INDEX={index_path}", f"PORT={busy_port}"],
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     assert "serving" not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
-    assert f"Error: port {port} is in use: choose another with --port\n" in done.stderr
+    assert f"Error: port {busy_port} is in use: choose another with --port\n" in done.stderr

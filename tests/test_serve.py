@@ -140,17 +140,12 @@ def test_every_server_thread_answers_from_an_import_and_a_reindex(server, index_
         (200, ["raqqa"])] * 30, found[0]
 
 
-def test_a_busy_port_is_one_line_and_exit_1(runner, index_path, corpus_file):
-    runner.invoke(main, ["--index", str(index_path), "import", str(corpus_file)])
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        exe = Path(sys.executable).with_name("searchkit")
-        done = subprocess.run([str(exe), "--index", str(index_path), "serve", "--port", str(port)],
-                              capture_output=True, text=True, timeout=60)
+def test_a_busy_port_is_one_line_and_exit_1(busy_port, index_path):
+    exe = Path(sys.executable).with_name("searchkit")
+    done = subprocess.run([str(exe), "--index", str(index_path), "serve", "--port", str(busy_port)],
+                          capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == f"Error: port {port} is in use: choose another with --port\n"
+    assert done.stderr == f"Error: port {busy_port} is in use: choose another with --port\n"
 
 
 def test_serving_on_is_said_once_the_port_is_open(runner, index_path, corpus_file):
