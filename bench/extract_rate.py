@@ -63,9 +63,12 @@ def main() -> None:
     args = parser.parse_args()
     found = pages(args.pages)
     procs = default_procs()
-    # Warm-up: imports and lazy tables, for both, so the timings compare extraction.
-    searchkit_rate(found[:3], 1)
-    trafilatura_rate(found[:3])
+    # Warm-up for both, so the timings compare extraction: imports and lazy tables, and the
+    # regexes dateparser compiles for every locale on first use (via htmldate: ~30 s, once per
+    # process; the pool's workers are forked after it and share it, as an import's would not).
+    warm = found[-min(40, len(found)):]
+    searchkit_rate(warm, 1)
+    trafilatura_rate(warm)
     theirs, theirs_ok = trafilatura_rate(found)
     one, one_ok = searchkit_rate(found, 1)
     every, every_ok = searchkit_rate(found, procs)
