@@ -32,7 +32,8 @@ run: seed
 test: install chromium
 	$(BIN)/python -m pytest -q
 
-# Relevance on ../shared/data/cranfield: searchkit vs bm25s, in one run (bench-only extra `relevance`).
+# Relevance on ../shared/data/cranfield and ../shared/data/cacm: searchkit vs bm25s, in one run, depth 1000
+# (bench-only extra `relevance`).
 .PHONY: bench-relevance
 bench-relevance: install
 	$(BIN)/pip install --quiet -e '.[test,relevance]'
@@ -44,7 +45,7 @@ bench-relevance: install
 # extract() on one core, same pages, same run (bench/extract_rate.py, results/extract_rate.json).
 bench-extract: install
 	$(BIN)/python bench/extract/make_gold.py
-	$(BIN)/python bench/extract/run.py
+	$(BIN)/python bench/extract/run.py --ablation
 	$(BIN)/python bench/extract_rate.py
 
 # Benchmarks against SQLite FTS5, tantivy and raw Whoosh (peers pinned in bench/requirements.txt,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import pickle
 import re
 import sys
 import types
@@ -19,7 +18,6 @@ from typing import Iterator
 
 from whoosh.analysis import Filter, StopFilter, Token, Tokenizer
 from whoosh.formats import Positions
-from whoosh.system import pack_uint
 
 # One token is, in order of preference:
 #   an acronym with dots ("U.S.", "e.g."), kept as one word without its dots;
@@ -263,28 +261,6 @@ def term_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[
 
 
 _ENTRIES: dict[str, bytes] = {}  # raw token -> its index term as UTF-8; b"" = stop word
-_SINGLE: dict[int, bytes] = {}  # position -> Positions-encoded [position]
-
-
-def single_position(pos: int) -> bytes:
-    """encode_deltas([pos]) (a word seen once in an article: most postings), looked up."""
-    value = _SINGLE.get(pos)
-    if value is None:
-        value = _SINGLE[pos] = encode_deltas([pos])
-    return value
-
-
-def single_positions(positions: list[int]) -> list[bytes]:
-    """[single_position(p) for p in positions], looked up in C."""
-    for pos in set(positions).difference(_SINGLE):
-        single_position(pos)
-    return list(map(_SINGLE.__getitem__, positions))
-
-
-def encode_deltas(deltas: list[int]) -> bytes:
-    """Whoosh's Positions.encode() of the positions whose differences (the first from 0) are
-    `deltas`, byte for byte."""
-    return pack_uint(len(deltas)) + pickle.dumps(deltas, 2)
 
 
 def _entry(raw: str) -> bytes:

@@ -17,19 +17,37 @@ FORMATS_OUT = ("text", "json", "jsonl", "trec")
 
 
 class Context:
-    def __init__(self, index_path: str, lock_timeout: float = 600.0) -> None:
+    def __init__(self, index_path: str, lock_timeout: float = 600.0, cluster: str | None = None) -> None:
         self.index_path = index_path
         self.lock_timeout = lock_timeout
+        self.cluster = cluster or None
+        self.runner = None
 
     def open(self, create: bool = False, check: bool = True):
-        from .store import open_index
+        """The index (a shards.ShardedIndex for a sharded one), on the --cluster if given."""
+        from .shards import open_any
 
         def waiting() -> None:
             click.echo(f"waiting for another searchkit process writing to {self.index_path} "
                        f"(up to {self.lock_timeout:g} s)…", err=True)
 
-        return open_index(self.index_path, create=create, check=check,
-                          lock_timeout=self.lock_timeout, on_lock_wait=waiting)
+        index = open_any(self.index_path, create=create, check=check,
+                         lock_timeout=self.lock_timeout, on_lock_wait=waiting)
+        if self.cluster:
+            if not getattr(index, "sharded", False):
+                raise click.UsageError(f"--cluster works on a sharded index: create one with `searchkit --index "
+                                       f"DIR create --shards N` (the index at {self.index_path} has no shards)")
+            self.connect().attach(index)
+        return index
+
+    def connect(self):
+        """The cluster runner (started or reached once per command, closed when it ends)."""
+        if self.runner is None:
+            from .cluster import connect
+
+            self.runner = connect(self.cluster)
+            click.get_current_context().call_on_close(self.runner.close)
+        return self.runner
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -60,14 +78,51 @@ class SearchkitGroup(click.Group):
               type=click.Path(file_okay=False), help="Index directory (env SEARCHKIT_INDEX).")
 @click.option("--lock-timeout", default=600.0, envvar="SEARCHKIT_LOCK_TIMEOUT", show_default=True,
               type=click.FloatRange(0), help="Seconds a write waits for another writer to finish.")
+@click.option("--cluster", "cluster", default=None, envvar="SEARCHKIT_CLUSTER", metavar="ADDRESS",
+              help="Dask scheduler (tcp://host:8786) or local:N worker processes here, for a sharded "
+                   "index (env SEARCHKIT_CLUSTER).")
 @click.version_option(__version__, prog_name="searchkit")
 @click.pass_context
-def main(ctx: click.Context, index_path: str, lock_timeout: float) -> None:
+def main(ctx: click.Context, index_path: str, lock_timeout: float, cluster: str | None) -> None:
     """Full-text search for news articles.
 
     Example: searchkit import seeds/ && searchkit query "isis fighters raqqa"
     """
-    ctx.obj = Context(index_path, lock_timeout)
+    ctx.obj = Context(index_path, lock_timeout, cluster)
+
+
+@main.command()
+@click.option("--shards", default=None, type=click.IntRange(1, 1024),
+              help="Make a sharded index of this many shards (default: one plain index).")
+@click.option("--workers", default="", metavar="NAME,...",
+              help="Shards on the workers' own disks: pin shard i to the i-th of these Dask workers.")
+@click.pass_obj
+def create(obj: Context, shards: int | None, workers: str) -> None:
+    """Create an empty index: one directory, or a manifest and N shards (--shards N).
+
+    A sharded index works like any other, in one process or on a Dask cluster (--cluster).
+    Example: searchkit --index news create --shards 4
+    """
+    if shards is None:
+        if workers:
+            raise click.UsageError("--workers needs --shards N")
+        obj.open(create=True)
+        click.echo(f"created an index at {obj.index_path}")
+        return
+    from .shards import create as create_sharded
+
+    names = [w.strip() for w in workers.split(",") if w.strip()]
+    sharded = create_sharded(obj.index_path, shards, names, lock_timeout=obj.lock_timeout)
+    if names and obj.cluster:  # pinned shards are made by their own workers
+        from .shards import _create_shards
+
+        obj.connect().attach(sharded)
+        _create_shards(sharded)
+    elif names:
+        click.echo("note: the pinned shards are made on their workers by the first command "
+                   "run with --cluster", err=True)
+    where = f", pinned to {', '.join(names)}" if names else ""
+    click.echo(f"created a sharded index of {shards} shards at {obj.index_path}{where}")
 
 
 IMPORT_FORMATS = ["auto", "text", "html", "feed", "warc", "jsonl", "csv"]
@@ -369,14 +424,25 @@ def eval_(obj: Context, qrels: str, queries_file: str, fmt: str) -> None:
 
 
 @main.command()
+@click.option("--shards", default=None, type=click.IntRange(1, 1024),
+              help="A sharded index: route every article again into this many shards.")
 @click.pass_obj
-def reindex(obj: Context) -> None:
+def reindex(obj: Context, shards: int | None) -> None:
     """Rebuild the index from its stored articles and swap it in atomically.
 
     Run after upgrading searchkit or changing the analyzer; searches keep working meanwhile.
     Example: searchkit reindex
     """
-    count = obj.open(check=False).reindex()
+    index = obj.open(check=False)
+    if getattr(index, "sharded", False):
+        count = index.reindex(shards=shards)
+        click.echo(f"reindexed {count} articles into {index.count} shards")
+        return
+    if shards is not None:
+        raise click.UsageError(f"{obj.index_path} is not a sharded index: make one with `searchkit --index "
+                               f"NEWDIR create --shards {shards}` and import into it "
+                               f"(`searchkit --index {obj.index_path} export > all.jsonl`)")
+    count = index.reindex()
     click.echo(f"reindexed {count} articles")
 
 
@@ -399,6 +465,11 @@ def stats(obj: Context, fmt: str) -> None:
     click.echo(f"published: {info['first'] or '-'} to {info['last'] or '-'}")
     click.echo(f"size: {info['bytes'] / 1e6:.1f} MB")
     click.echo(f"schema: {info['schema']}")
+    if "shards" in info:
+        click.echo(f"shards: {info['shards']}")
+    if info.get("partial"):
+        click.echo(f"note: {len(info['missing'])} shards did not answer ({', '.join(info['missing'])}): "
+                   "these figures leave out their articles")
 
 
 EXPORT_FIELDS = ("id", "url", "title", "body", "source", "author", "published", "language", "tags",
@@ -416,10 +487,9 @@ def export(obj: Context, text: str | None, fmt: str) -> None:
     """
     index = obj.open()
     if text:
-        from .search import search
+        from .search import matching_ids
 
-        ids = [h.id for h in search(index, text, limit=100, page=1).hits]
-        articles = (a for a in (index.get(i) for i in ids) if a)
+        articles = (a for a in (index.get(i) for i in matching_ids(index, text)) if a)
     else:
         articles = index.articles()
     writer = csv.DictWriter(sys.stdout, EXPORT_FIELDS) if fmt == "csv" else None
@@ -497,13 +567,13 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
 
     from webui import create_app
 
-    from webui import MAX_BODY_BYTES
+    from webui import MAX_BODY_BYTES, SERVER_OPTIONS
 
-    obj.open()  # fail now, with a clear message, if there is no usable index
+    index = obj.open()  # fail now, with a clear message, if there is no usable index
     from .store import raise_open_file_limit
 
     raise_open_file_limit()
-    app = create_app({"INDEX": obj.index_path})
+    app = create_app({"INDEX": obj.index_path, "OPENED_INDEX": index if obj.cluster else None})
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}, not only this machine: anyone who can reach "
                    f"port {port} can search the index (it stays read-only)", err=True)
@@ -512,4 +582,4 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     # index keeps that many files open (100 segments x ~10 files), so connections got them.
     waitress.serve(app, host=host, port=port, threads=threads, ident="searchkit", _quiet=True,
                    max_request_body_size=MAX_BODY_BYTES, max_request_header_size=64 * 1024,
-                   asyncore_use_poll=True)
+                   asyncore_use_poll=True, **SERVER_OPTIONS)

@@ -15,47 +15,40 @@ in the cluster (1 when it has no copies among the matches).
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from whoosh import query as wq
-from whoosh import scoring, sorting
 from whoosh.searching import Searcher
 
+from .article import derived_title
 from .dates import since_until
+from .errors import SearchkitError
 from .engine import scoring as ranking_formulas
 from .engine.evaluate import Expansion
-from .engine.scoring import B, K1, RECENCY_HALF_LIFE, RECENCY_POOL, CorpusStats
+from .engine.scoring import RECENCY_POOL, CorpusStats
 from .query import ParsedQuery, QueryError, date_range, parse
 from .snippets import Fragment, highlight, render_html, snippet
 from .store import Index, _aware
 from .suggest import suggest
 
 SORTS = ("relevance", "newest", "oldest", "recency")
-MAX_LIMIT = 100
+# Results per page a caller may ask for: an evaluation reads 1,000 per query (TREC depth).
+# A larger limit or page is lowered to these, and the result's notice says so.
+MAX_LIMIT = 1_000
 MAX_PAGE = 1_000
 # Did-you-mean is offered when a query finds fewer results than this.
 SUGGEST_BELOW = 3
-
-
-class NewsBM25F(scoring.BM25F):
-    """Whoosh's BM25F with Lucene's IDF, log(1 + (N - df + 0.5) / (df + 0.5)).
-
-    Whoosh's own IDF, log(N / (df + 1)) + 1, adds a constant that keeps very common
-    words weighing almost as much as rare ones; Lucene's (and bm25s's) lets a rare
-    word, the name or place a reader is looking for, dominate.
-    """
-
-    def idf(self, searcher, fieldname, text):
-        parent = searcher.get_parent()
-        df = parent.doc_frequency(fieldname, text)
-        return ranking_formulas.idf(parent.doc_count_all(), df)
-
-
-def weighting() -> scoring.WeightingModel:
-    """BM25F (Lucene IDF); field weights come from the schema (title boosted)."""
-    return NewsBM25F(B=B, K1=K1)
+# What one query may cost (the CLI and the web UI use these defaults): TIME_BUDGET seconds,
+# after which it returns what it found with timed_out set; and MAX_EXPANSIONS index words for
+# each wildcard, prefix or range (Elasticsearch's max_expansions). The notice says when either
+# applied. Fuzzy words have their own caps (query.MAX_EDITS, query.MAX_FUZZY_WORDS).
+TIME_BUDGET = 3.0
+MAX_EXPANSIONS = 50
+TIMED_OUT = "the search took too long: showing what it found in its first {seconds:.1f} s"
+BUSY = "the server is busy with other slow searches (wildcards, fuzzy words): try again in a moment"
 
 
 @dataclass
@@ -136,6 +129,12 @@ class SearchResult:
     sort: str = "relevance"
     timed_out: bool = False  # the deadline passed: the results are what was found by then
     capped: list[Expansion] = field(default_factory=list)  # wildcards cut at max_expansions
+    # The first and last publication moments among the counted matches (what the timeline's
+    # unit was chosen from), so that the timelines of several shards merge exactly.
+    span: tuple[datetime, datetime] | None = None
+    # A sharded index's search that some shards could not answer: their names (shards.py).
+    partial: bool = False
+    missing: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -145,10 +144,11 @@ class SearchResult:
         return {
             "query": self.query, "total": self.total, "page": self.page, "limit": self.limit,
             "pages": self.pages, "sort": self.sort, "elapsed_ms": round(self.elapsed_ms, 1),
-            "notice": self.notice, "suggestion": self.suggestion,
+            "notice": self.notice, "suggestion": self.suggestion, "timed_out": self.timed_out,
             "facets": {name: [[key, count] for key, count in pairs] for name, pairs in self.facets.items()},
             "timeline": [b.to_dict() for b in self.timeline],
             "hits": [h.to_dict() for h in self.hits],
+            **({"partial": True, "missing": list(self.missing)} if self.partial else {}),
         }
 
 
@@ -228,45 +228,6 @@ def timeline(dates: dict[datetime, int]) -> tuple[str, list[TimelineBucket]]:
     return unit, buckets
 
 
-class _DateCategorizer(sorting.ColumnCategorizer):
-    """Column keys of `published` as datetimes; None for an article with no date."""
-
-    def key_to_name(self, key):
-        try:
-            return self._fieldobj.from_column_value(key)
-        except (OverflowError, ValueError):
-            return None
-
-
-class _DateFacet(sorting.FieldFacet):
-    def categorizer(self, global_searcher):
-        return _DateCategorizer(global_searcher, self.fieldname)
-
-
-class _DateSortCategorizer(sorting.ColumnCategorizer):
-    """Sort keys for newest/oldest that put articles with no date last either way."""
-
-    def __init__(self, global_searcher, fieldname, newest: bool) -> None:
-        super().__init__(global_searcher, fieldname)
-        self._newest = newest
-        self._missing = self._column_type.default_value()
-
-    def key_for(self, matcher, segment_docnum):
-        value = self._creader.sort_key(segment_docnum)
-        if value == self._missing:
-            return (1, 0)
-        return (0, -value if self._newest else value)
-
-
-class _DateSortFacet(sorting.FieldFacet):
-    def __init__(self, newest: bool) -> None:
-        super().__init__("published")
-        self.newest = newest
-
-    def categorizer(self, global_searcher):
-        return _DateSortCategorizer(global_searcher, self.fieldname, self.newest)
-
-
 def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
                  ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
     """Facets and timeline from counts per source and per (UTC) publication moment."""
@@ -274,24 +235,6 @@ def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
     facets = {"source": sorted(((k, v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
     facets[unit] = [(b.label, b.count) for b in buckets if b.count]
     return facets, buckets
-
-
-def _facets(searcher: Searcher, results, displaced: list[int]
-            ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
-    sources = dict(results.groups("source"))
-    dates: dict[datetime, int] = {}
-    for moment, count in results.groups("published").items():
-        if isinstance(moment, datetime):
-            aware = _aware(moment)
-            dates[aware] = dates.get(aware, 0) + count
-    for docnum in displaced:  # copies the collapse replaced by a better one: not shown, not counted
-        fields = searcher.stored_fields(docnum)
-        if fields.get("source") in sources:
-            sources[fields["source"]] -= 1
-        moment = _aware(fields.get("published"))
-        if moment in dates:
-            dates[moment] -= 1
-    return _facet_lists(sources, {moment: count for moment, count in dates.items() if count > 0})
 
 
 def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -313,56 +256,19 @@ def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[t
     return sorted(rescored, key=lambda pair: -pair[1])
 
 
-def _track_collapse(collector) -> tuple[list[int], list[int]]:
-    """Count what Whoosh's CollapseCollector keeps: [documents collected], [docnums displaced].
-
-    When a better copy of a cluster turns up, the collapse drops the earlier one from the
-    top list but not from the match count or the facets, so both are corrected from these.
-    """
-    inner = collector.child
-    kept, displaced = [0], []
-    collect, remove = inner.collect, inner.remove
-
-    def counting_collect(sub_docnum):
-        kept[0] += 1
-        return collect(sub_docnum)
-
-    def counting_remove(global_docnum):
-        displaced.append(global_docnum)
-        return remove(global_docnum)
-
-    inner.collect, inner.remove = counting_collect, counting_remove
-    return kept, displaced
-
-
-def cluster_sizes(searcher: Searcher, q: wq.Query, clusters: list[str]) -> dict[str, int]:
-    """How many articles of each cluster match `q`, with one unscored search for the page.
-
-    Counted, not taken from Whoosh's collapsed_counts, which misses a copy that was
-    displaced when a better one of the same cluster turned up later. A cluster with one
-    article needs no search.
-    """
-    shared = sorted({c for c in clusters if c and searcher.doc_frequency("cluster", c) >= 2})
-    sizes = {c: 1 for c in clusters}
-    if shared:
-        wanted = wq.Or([wq.Term("cluster", c) for c in shared])
-        results = searcher.search(wq.And([q, wanted]), limit=None, scored=False, groupedby="cluster")
-        for cluster, docnums in results.groups("cluster").items():
-            if cluster in sizes:
-                sizes[cluster] = max(1, len(docnums))
-    return sizes
-
-
 def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: ParsedQuery | None,
-             snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True) -> Hit:
-    """The Hit for a document: stored fields plus highlighted title and snippet."""
-    fields = searcher.stored_fields(docnum)
+             snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True,
+             fields: dict | None = None) -> Hit:
+    """The Hit for a document: stored fields (`fields` when already read) plus highlighted
+    title and snippet."""
+    if fields is None:
+        fields = searcher.stored_fields(docnum)
     if not snippets:
         parsed = None
     stems = parsed.stems if parsed else set()
     phrases = parsed.phrases if parsed else []
     body = fields.get("body") or ""
-    title = fields.get("title") or ""
+    title = fields.get("title") or derived_title(body)
     return Hit(
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
         source=fields.get("source") or "", author=fields.get("author") or "",
@@ -378,7 +284,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
            source: str | None = None, snippet_chars: int = 300, facets: bool = True,
            collapse: bool = True, snippets: bool = True, now: datetime | None = None,
            stats: CorpusStats | None = None, deadline: float | None = None,
-           max_expansions: int | None = None) -> SearchResult:
+           max_expansions: int | None = MAX_EXPANSIONS, time_budget: float | None = TIME_BUDGET,
+           slow_slots: threading.Semaphore | None = None) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
@@ -393,11 +300,25 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     scores as the whole collection would. `deadline` (time.monotonic() seconds): past it,
     the terms not yet read match nothing and the result says timed_out. `max_expansions`
     caps how many index terms a wildcard, prefix or range stands for (result.capped lists
-    the ones cut).
+    the ones cut). `time_budget` seconds sets the deadline when none is given (None: no limit).
+
+    An expensive query (query.ParsedQuery.expensive: wildcards, fuzzy words, many terms) runs
+    only once it holds one of `slow_slots` (a semaphore a server's threads share, so a few
+    slow searches cannot take every thread from cheap ones), waiting until its deadline at
+    most; then it returns no hits, timed_out and a notice that the server is busy.
     """
+    sharded = getattr(index, "search_shards", None)  # a shards.ShardedIndex searches its shards
+    if sharded is not None:
+        return sharded(text, limit=limit, page=page, sort=sort, since=since, until=until, source=source,
+                       snippet_chars=snippet_chars, facets=facets, collapse=collapse, snippets=snippets,
+                       now=now, deadline=deadline, max_expansions=max_expansions)
     started = time.perf_counter()
+    if deadline is None and time_budget is not None:
+        deadline = time.monotonic() + time_budget
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+    capped = [f"{name} {int(value)} is more than {high}: showing {name} {high}"
+              for name, value, high in (("limit", limit, MAX_LIMIT), ("page", page, MAX_PAGE)) if int(value) > high]
     limit = max(1, min(int(limit), MAX_LIMIT))
     page = max(1, min(int(page), MAX_PAGE))
     flt = filter_query(since, until, source, now)
@@ -405,79 +326,87 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
         flt = _combine([flt, *parsed.filters])
         wanted = page * limit
-        ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
-                                  deadline, max_expansions)
-        hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
+        gate = slow_slots if parsed.expensive else None
+        if gate is not None and not gate.acquire(timeout=None if deadline is None else
+                                                 max(0.0, deadline - time.monotonic())):
+            return SearchResult(text, [], 0, page, limit, (time.perf_counter() - started) * 1000,
+                                _notice(BUSY, parsed.notice), sort=sort, timed_out=True)
+        try:
+            ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
+                                      deadline, max_expansions, page_from=(page - 1) * limit)
+        finally:
+            if gate is not None:
+                gate.release()
+        hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets,
+                         fields=ranked.stored.get(docnum))
                 for rank, (docnum, score) in enumerate(ranked.docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
         if collapse:
-            sizes = ranked.cluster_sizes(searcher, [(hit.cluster, docnum) for hit, (docnum, _) in
-                                                    zip(hits, ranked.docs[(page - 1) * limit:wanted])])
-            for hit in hits:
-                hit.cluster_size = sizes[hit.cluster]
+            for hit, (docnum, _) in zip(hits, ranked.docs[(page - 1) * limit:wanted]):
+                hit.cluster_size = ranked.sizes_by_docnum.get(docnum, 1)
         suggestion = None
-        if ranked.total < SUGGEST_BELOW:
+        if ranked.total < SUGGEST_BELOW and not ranked.timed_out:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
+    capped_expansions = _distinct(ranked.capped)
+    notice = _notice(TIMED_OUT.format(seconds=time.perf_counter() - started) if ranked.timed_out else "",
+                     *(f"{_shown(cut.pattern)} stands for more than {max_expansions} words: searched the "
+                       f"first {max_expansions}" for cut in capped_expansions), parsed.notice, *capped)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
-                        parsed.notice, ranked.facets, ranked.timeline, suggestion, sort,
-                        ranked.timed_out, ranked.capped)
+                        notice, ranked.facets, ranked.timeline, suggestion, sort,
+                        ranked.timed_out, capped_expansions, ranked.span)
+
+
+def _distinct(expansions: list[Expansion]) -> list[Expansion]:
+    """Each capped expansion once (a title:e* qualifier is both a filter and ranked)."""
+    return list({(e.field, e.pattern): e for e in expansions}.values())
+
+
+def matching_ids(index: Index, text: str) -> list[str]:
+    """Every article `text` matches (near-duplicates too), best first: what an export of a
+    query's matches writes, a page of MAX_LIMIT at a time, never silently cut."""
+    ids: list[str] = []
+    for page in range(1, MAX_PAGE + 1):
+        result = search(index, text, limit=MAX_LIMIT, page=page, facets=False, collapse=False, snippets=False)
+        ids.extend(hit.id for hit in result.hits)
+        if len(ids) >= result.total or not result.hits:
+            break
+    return ids
+
+
+def _shown(pattern: str) -> str:
+    """An expanded pattern as typed: a prefix gets back its "*"."""
+    return pattern if any(c in pattern for c in "*?[{~ ") else pattern + "*"
+
+
+def _notice(*parts: str) -> str:
+    """One line for the user: the parts that say something, each once."""
+    return "; ".join(dict.fromkeys(part for part in parts if part))
 
 
 @dataclass
 class Ranked:
     """A query's ranked results before hits are made: the first `wanted` (docnum, score),
-    best first, the total shown, facets and timeline, and how to count cluster sizes."""
+    best first, the total shown, facets and timeline, and each listed docnum's cluster size."""
 
     docs: list[tuple[int, float]]
     total: int
     facets: dict[str, list[tuple[str, int]]]
     timeline: list[TimelineBucket]
-    sizes_by_docnum: dict[int, int] | None = None
+    sizes_by_docnum: dict[int, int] = field(default_factory=dict)
     timed_out: bool = False
     capped: list[Expansion] = field(default_factory=list)
-    query: wq.Query | None = None  # the Whoosh query that matched, to count cluster sizes with
-
-    def cluster_sizes(self, searcher: Searcher, listed: list[tuple[str, int]]) -> dict[str, int]:
-        """{cluster: matching articles} for the listed (cluster, docnum) pairs."""
-        if self.sizes_by_docnum is not None:
-            return {cluster: self.sizes_by_docnum.get(docnum, 1) for cluster, docnum in listed}
-        return cluster_sizes(searcher, self.query, [cluster for cluster, _ in listed])
-
-
-def rank_with_whoosh(searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None, sort: str,
-                     wanted: int, collapse: bool, facets: bool) -> Ranked:
-    """Any query ranked by Whoosh's collector, one matching article at a time."""
-    # Filters go in as Require (match both, score the first), not Whoosh's filter=:
-    # with filter= Whoosh's collapsing lets near-duplicates through.
-    q = wq.Require(parsed.query, flt) if flt is not None else parsed.query
-    options: dict = {}
-    if collapse:
-        options["collapse"] = sorting.FieldFacet("cluster")
-    if facets:
-        options["groupedby"] = {"source": sorting.FieldFacet("source_key", maptype=sorting.Count),
-                                "published": _DateFacet("published", maptype=sorting.Count)}
-    if sort in ("newest", "oldest"):
-        options["sortedby"] = _DateSortFacet(newest=(sort == "newest"))
-    fetch = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
-    collector = searcher.collector(limit=fetch, **options)
-    kept, displaced = _track_collapse(collector) if collapse else ([0], [])
-    searcher.search_with_collector(q, collector)
-    results = collector.results()
-    docs = [(hit.docnum, hit.score if isinstance(hit.score, (int, float)) else 0.0) for hit in results]
-    if sort == "recency":
-        docs = _recency_rerank(searcher, docs)
-    total = kept[0] - len(displaced) if collapse else len(results)
-    facet_counts, buckets = _facets(searcher, results, displaced) if facets else ({}, [])
-    return Ranked(docs, total, facet_counts, buckets, query=q)
+    span: tuple[datetime, datetime] | None = None  # first and last publication counted
+    stored: dict[int, dict] = field(default_factory=dict)  # stored fields of the page, by docnum
 
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
-                     max_expansions: int | None = None) -> Ranked:
-    """Any query ranked over all its matches at once, as arrays (ranking.py, engine/):
+                     max_expansions: int | None = None, page_from: int | None = None) -> Ranked:
+    """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
-    evaluator of engine/evaluate.py."""
-    from . import ranking
+    evaluator of engine/evaluate.py. With `page_from`, the stored fields of the results
+    [page_from:wanted) come along (Ranked.stored), read straight from their segments."""
+    from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
     f = ranking_formulas
@@ -488,15 +417,18 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
                           sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
                           collapse=collapse, facets=facets, granularity=_granularity,
                           phrase_fields=fields, stats=stats, tree=tree, deadline=deadline,
-                          max_expansions=max_expansions)
+                          max_expansions=max_expansions,
+                          stored=(page_from, wanted) if page_from is not None and sort != "recency" else None)
     docs = ranked.docs
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
-    facet_counts, buckets = ({}, [])
+    facet_counts, buckets, span = ({}, [], None)
     if facets:
-        facet_counts, buckets = _facet_lists(ranked.sources, {_aware(m): c for m, c in ranked.dates.items()})
+        dates = {_aware(m): c for m, c in ranked.dates.items()}
+        facet_counts, buckets = _facet_lists(ranked.sources, dates)
+        span = (min(dates), max(dates)) if dates else None
     return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
-                  timed_out=ranked.timed_out, capped=ranked.capped)
+                  timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored)
 
 
 MAX_COPIES = 20
@@ -505,6 +437,11 @@ MAX_COPIES = 20
 def highlight_terms(index: Index, text: str) -> tuple[set[str], list]:
     """(stems, phrases) of `text` to highlight in an article (snippets.highlight takes
     them); raises QueryError for a query with nothing to search for."""
+    if getattr(index, "sharded", False):
+        from .schema import build_schema
+
+        parsed = parse(text, build_schema())
+        return parsed.stems, parsed.phrases
     with index.searcher() as searcher:
         parsed = parse(text, searcher.schema)
     return parsed.stems, parsed.phrases
@@ -512,15 +449,23 @@ def highlight_terms(index: Index, text: str) -> tuple[set[str], list]:
 
 def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | datetime | None = None,
                    until: str | datetime | None = None, source: str | None = None,
-                   limit: int = MAX_COPIES, now: datetime | None = None) -> dict[str, list[Hit]]:
+                   limit: int = MAX_COPIES, now: datetime | None = None,
+                   time_budget: float | None = TIME_BUDGET) -> dict[str, list[Hit]]:
     """For each hit with copies (cluster_size > 1): hit id -> the other articles of its
     cluster that match `text` and the since/until/source filters, newest first, highlighted;
     at most `limit` each. One evaluation of the query for the whole page."""
-    from . import ranking
+    from .engine import rank as ranking
 
     copies: dict[str, list[Hit]] = {}
     clustered = [h for h in hits if h.cluster_size > 1 and h.cluster]
     if not clustered:
+        return copies
+    if getattr(index, "sharded", False):  # a cluster's copies all live on its shard (shards.py)
+        for shard, group in index.group_by_cluster_shard(clustered).items():
+            try:
+                copies.update(cluster_copies(index.shard(shard), group, text, since, until, source, limit, now))
+            except SearchkitError:
+                continue  # a shard this process cannot read: the hit shows without its copies
         return copies
     flt = filter_query(since, until, source, now)
     with index.searcher() as searcher:
@@ -531,7 +476,8 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | dateti
         words, fields, tree = _query_form(parsed)
         members = ranking.cluster_members(searcher, index.arrays, words, flt=_combine([flt, *parsed.filters]),
                                           clusters=[h.cluster for h in clustered], limit=limit + 1,
-                                          phrase_fields=fields, tree=tree)
+                                          phrase_fields=fields, tree=tree, max_expansions=MAX_EXPANSIONS,
+                                          deadline=None if time_budget is None else time.monotonic() + time_budget)
         for hit in clustered:
             docs = [d for d in members.get(hit.cluster, []) if searcher.stored_fields(d)["id"] != hit.id][:limit]
             if docs:
@@ -542,7 +488,7 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | dateti
 def _query_form(parsed: ParsedQuery) -> tuple[list[str] | None, tuple[str, ...], wq.Query | None]:
     """(plain words, ()), (a phrase's words, its fields) or (None, (), the query tree): the
     three ways ranking.rank evaluates a query."""
-    from . import ranking
+    from .engine import rank as ranking
 
     if parsed.words:
         return parsed.words, (), None
@@ -565,6 +511,6 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
     return candidate if found > total else None
 
 
-__all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "filter_query", "make_hit", "timeline",
-           "rank_with_arrays", "rank_with_whoosh", "Ranked",
-           "weighting", "QueryError", "SORTS"]
+__all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "matching_ids",
+           "filter_query",
+           "make_hit", "timeline", "rank_with_arrays", "Ranked", "QueryError", "SORTS"]

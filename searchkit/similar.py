@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from whoosh import query as wq
 
-from . import ranking
+from .engine import rank as ranking
 from .errors import SearchkitError
 from .search import Hit, make_hit
 from .store import Index
@@ -28,20 +28,37 @@ def similar(index: Index, article_id: str, limit: int = 5) -> list[Hit]:
 
     Raises ArticleNotFoundError if the index has no such article.
     """
-    limit = max(1, min(int(limit), 100))
+    sharded = getattr(index, "similar_shards", None)  # a shards.ShardedIndex asks its shards
+    if sharded is not None:
+        return sharded(article_id, limit)
     with index.searcher() as searcher:
         docnum = searcher.document_number(id=article_id)
         if docnum is None:
             raise ArticleNotFoundError(f"no article with id {article_id!r}: check the id with `searchkit query`")
         fields = searcher.stored_fields(docnum)
-        text = "\n".join([fields.get("title") or ""] * TITLE_WEIGHT + [fields.get("body") or ""])
-        terms = searcher.key_terms_from_text("body", text, numterms=KEY_TERMS)
-        if not terms:
-            return []
-        q = wq.Or([wq.Term(name, term, boost=weight) for term, weight in terms for name in ("title", "body")])
-        own = wq.Or([wq.Term("cluster", fields.get("cluster") or article_id), wq.Term("id", article_id)])
-        ranked = ranking.rank(searcher, index.arrays, None, ranking.Boosts(0.0, 0, 0.0, 0, 0, False),
-                              flt=wq.Not(own), sort="relevance", start=0, stop=limit, collapse=True,
-                              facets=False, tree=q)
-        return [make_hit(searcher, docnum, score, rank, None, cluster_size=ranked.cluster_sizes.get(docnum, 1))
-                for rank, (docnum, score) in enumerate(ranked.docs, 1)]
+        terms = searcher.key_terms_from_text("body", key_text(fields), numterms=KEY_TERMS)
+        return similar_to(index, searcher, fields, terms, limit)
+
+
+def key_text(fields: dict) -> str:
+    """The text an article's key terms are picked from: its headline (TITLE_WEIGHT times) and body."""
+    return "\n".join([fields.get("title") or ""] * TITLE_WEIGHT + [fields.get("body") or ""])
+
+
+def similar_to(index: Index, searcher, fields: dict, terms: list[tuple[str, float]], limit: int = 5,
+               stats=None) -> list[Hit]:
+    """The best matches in `index` for an article's key `terms` ((term, weight), as Whoosh's
+    key_terms_from_text gives them), one per cluster, never the article's own cluster;
+    `fields` are the article's stored fields, which may live in another index (a shard of
+    the same sharded index, scoring with the whole collection's `stats`)."""
+    limit = max(1, min(int(limit), 100))
+    article_id = fields["id"]
+    if not terms:
+        return []
+    q = wq.Or([wq.Term(name, term, boost=weight) for term, weight in terms for name in ("title", "body")])
+    own = wq.Or([wq.Term("cluster", fields.get("cluster") or article_id), wq.Term("id", article_id)])
+    ranked = ranking.rank(searcher, index.arrays, None, ranking.Boosts(0.0, 0, 0.0, 0, 0, False),
+                          flt=wq.Not(own), sort="relevance", start=0, stop=limit, collapse=True,
+                          facets=False, tree=q, stats=stats)
+    return [make_hit(searcher, docnum, score, rank, None, cluster_size=ranked.cluster_sizes.get(docnum, 1))
+            for rank, (docnum, score) in enumerate(ranked.docs, 1)]

@@ -33,10 +33,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
 import whoosh.index
 import whoosh.writing
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
+from whoosh.util.times import long_to_datetime
 
 from .article import Article
 from .build import BuildError, ParallelBuilder, build_segment, default_procs
@@ -280,7 +282,7 @@ class Index:
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:
-        """A Whoosh searcher over the latest committed state (BM25F scoring).
+        """A Whoosh searcher over the latest committed state (stored fields, parsing, lexicon).
 
         Each thread keeps its searcher open between calls and refreshes it when a commit or a
         reindex changed the index: opening every segment's files again costs more than most
@@ -289,24 +291,21 @@ class Index:
         yield self._thread_searcher()
 
     def _thread_searcher(self) -> Searcher:
-        from .search import weighting
-
         me = threading.get_ident()
         cached = self._searchers.get(me)
         generation = self._current()
         if cached is not None and cached[0] == generation:
+            # Not Whoosh's refresh(): it reuses a segment's reader by segment id, with the
+            # deletions it had then, so articles an import replaced came back as matches.
             try:
                 if cached[1].up_to_date():
                     return cached[1]
-                fresh = cached[1].refresh()
-                self._searchers[me] = (generation, fresh)
-                return fresh
             except (OSError, whoosh.index.EmptyIndexError):
                 pass  # its files are gone (a reindex finished meanwhile): open the new ones
         if cached is not None:
             del self._searchers[me]
             cached[1].close()
-        opened = self._with_live(lambda ix: (self._current(), ix.searcher(weighting=weighting())))
+        opened = self._with_live(lambda ix: (self._current(), ix.searcher()))
         self._searchers[me] = opened
         return opened[1]
 
@@ -331,26 +330,37 @@ class Index:
             return reader.doc_count()
 
     def stats(self) -> dict:
-        """Article count, per-source counts, date range, bytes on disk, schema version."""
+        """Article count, per-source counts, date range, bytes on disk (in all and per part of
+        the index: postings, positions, term dictionary, stored fields, ...), schema version.
+        Counted from the columns of the live segments, without reading any article."""
         sources: dict[str, int] = {}
         first = last = None
-        with self.searcher() as searcher:
-            count = searcher.doc_count()
-            reader = searcher.reader()
-            for _, fields in reader.iter_docs():
-                source = fields.get("source") or ""
-                sources[source] = sources.get(source, 0) + 1
-                moment = fields.get("published")
-                if moment:
-                    first = moment if first is None or moment < first else first
-                    last = moment if last is None or moment > last else last
+        count = 0
+        parts: dict[str, int] = {}
+        for reader, _ in self.snapshot().segments:
+            live = ~reader.deleted()
+            count += int(live.sum())
+            codes, names = reader.categories("source_key")
+            for code, n in enumerate(np.bincount(codes[live], minlength=len(names)).tolist()):
+                if n:
+                    sources[names[code]] = sources.get(names[code], 0) + n
+            values, has = reader.numbers("published")
+            dated = values[live & has]
+            if len(dated):
+                low, high = int(dated.min()), int(dated.max())
+                first = low if first is None else min(first, low)
+                last = high if last is None else max(last, high)
+            for part, size in reader.nbytes().items():
+                parts[part] = parts.get(part, 0) + size
         size = sum(f.stat().st_size for f in (self.path / self._current()).iterdir() if f.is_file())
+        parts["other files"] = size - sum(parts.values())  # the TOC, searchkit.json, locks
         return {
             "articles": count,
             "sources": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "first": _aware(first).isoformat() if first else None,
-            "last": _aware(last).isoformat() if last else None,
+            "first": _aware(long_to_datetime(first)).isoformat() if first is not None else None,
+            "last": _aware(long_to_datetime(last)).isoformat() if last is not None else None,
             "bytes": size,
+            "bytes_by_part": dict(sorted(parts.items(), key=lambda kv: (-kv[1], kv[0]))),
             "schema": self.schema_version(),
             "path": str(self.path),
         }

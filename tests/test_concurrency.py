@@ -3,6 +3,7 @@ answering while `searchkit import` and `searchkit reindex` write, and two import
 
 from __future__ import annotations
 
+import select
 import subprocess
 import threading
 from pathlib import Path
@@ -74,22 +75,27 @@ def _start_import(index_path: Path, path: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
 
 
+def _first_line(proc: subprocess.Popen, timeout: float) -> str:
+    """The first line the process writes to stderr, waiting at most `timeout` seconds for it."""
+    ready, _, _ = select.select([proc.stderr], [], [], timeout)
+    assert ready, f"no line on stderr within {timeout} s"
+    return proc.stderr.readline()
+
+
 def test_two_imports_at_once_both_complete_one_waiting_for_the_other(index, index_path, tmp_path):
     first = write_jsonl(tmp_path / "first.jsonl", generated(300, "f", 1))
     second = write_jsonl(tmp_path / "second.jsonl", generated(300, "s", 2))
     holder = searchkit.open_index(index_path)
     with holder._writer_lock():  # both start while a writer holds the lock, so both must queue
         procs = [_start_import(index_path, first), _start_import(index_path, second)]
-        outputs = []
+        # Each must say it is waiting before the lock is let go: read that line, not a timer.
+        waiting = [_first_line(proc, timeout=60) for proc in procs]
         for proc in procs:
-            try:
-                proc.wait(0.8)
-            except subprocess.TimeoutExpired:
-                pass
             assert proc.returncode is None, "an import ran while another process held the lock"
-    for proc in procs:
+    outputs = []
+    for proc, line in zip(procs, waiting):
         out, err = proc.communicate(timeout=120)
-        outputs.append((proc.returncode, out, err))
+        outputs.append((proc.returncode, out, line + err))
     for returncode, out, err in outputs:
         assert (returncode, out) == (0, "300 added, 0 updated, 0 duplicates, 0 failed\n")
         assert err.startswith(f"waiting for another searchkit process writing to {index_path} (up to 600 s)")

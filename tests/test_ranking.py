@@ -1,8 +1,7 @@
-"""The array ranker (ranking.py, arrays.py) against Whoosh's own collector on the same index.
+"""What the ranker reads (arrays.py over engine.segment) against what Whoosh reads.
 
-search() ranks plain-word queries with numpy over whole posting lists and everything else
-with Whoosh; both must give the same pages, scores, totals, facets, timelines and cluster
-sizes. The index is real BBC articles (../shared/data/news-sample, research use, read in
+Posting lists, lengths and columns must be those Whoosh's own readers give. (Rankings are
+checked against a brute-force scorer in test_engine_evaluate.py.) The index is real BBC articles (../shared/data/news-sample, research use, read in
 place) written in several commits, with updates (deleted copies in old segments) and
 near-duplicate clusters, so multi-segment, deletion and collapse paths all run. The sample
 has no dates and one source, so each article gets a date (some none) and its category as
@@ -12,9 +11,7 @@ its source.
 from __future__ import annotations
 
 import gzip
-import importlib
 import json
-import random
 import shutil
 from datetime import datetime, timedelta, timezone
 
@@ -24,11 +21,9 @@ import pytest
 import searchkit
 from searchkit.arrays import ArrayCache
 from searchkit.article import Article, clean
-from searchkit.query import parse
 
 from conftest import SHARED
 
-search_module = importlib.import_module("searchkit.search")  # the package's `search` is the function
 BBC = SHARED / "news-sample" / "articles.jsonl.gz"
 ARTICLES = 360
 BATCH = 120
@@ -56,34 +51,6 @@ def bbc_index(tmp_path_factory):
     ix.write([clean(Article(**{**a.__dict__, "body": a.body + "\n\nUpdated: oil prices rose."}))
               for a in articles[::9]], batch=BATCH)
     return ix, records
-
-
-# Query types of the language, for the evaluator (engine/evaluate.py) against Whoosh. Not
-# here: "oil -prices" (Whoosh's AndNot over the patched FieldsTerm both keeps articles with
-# "prices" and drops some without; its AndMaybe, "+oil prices", skips matches under a date
-# filter) and a wildcard with several words in a segment (Whoosh
-# scores those per segment with another formula); test_engine_evaluate checks them, and
-# everything here, against a brute-force scorer.
-SYNTAX = ["oil AND prices", "oil OR prices", "NOT oil",
-          "oil AND (prices OR market)", "title:oil", "title:oil body:prices", "source:business",
-          "gov*ment", "goverment~", "oil^2 prices", '"oil prices"~3',
-          '"bank of england"', 'title:"oil prices" OR market', "(film OR award) -winner",
-          "tags:business", "oil ANDMAYBE prices", "title:[oil TO opec]", "zzz* OR oil"]
-
-
-def _queries(records: list[dict], count: int = 40) -> list[str]:
-    rng = random.Random(4)
-    out = ["oil prices", "oil oil prices", "the government said", "film award winner best actor",
-           "mobile phone", "zzzunknownword", "budget", "chelsea manager arsenal",
-           '"oil prices"', '"the government said"', '"prime minister"', 'title:"oil prices"',
-           '"mobile phone firms"', '"chief executive"']
-    while len(out) < count:
-        words = [w for w in rng.choice(records)["title"].split() if w.isalpha()]
-        if words:
-            k = min(len(words), rng.choice([1, 2, 2, 3, 3, 5]))
-            start = rng.randrange(len(words) - k + 1)
-            out.append(" ".join(words[start:start + k]))
-    return out
 
 
 def test_the_index_has_several_segments_and_deletions(bbc_index):
@@ -131,17 +98,6 @@ def test_posting_lists_lengths_and_columns_read_as_whoosh_reads_them(bbc_index):
             assert deleted.tolist() == [reader.is_deleted(d) for d in range(reader.doc_count_all())]
 
 
-CONFIGS = [
-    dict(sort="relevance", collapse=True, facets=True),
-    dict(sort="relevance", collapse=False, facets=True),
-    dict(sort="newest", collapse=True, facets=True),
-    dict(sort="oldest", collapse=False, facets=False),
-    dict(sort="recency", collapse=True, facets=False),
-    dict(sort="relevance", collapse=True, facets=True, since="2004-06-01", until="2005-01-31"),
-    dict(sort="relevance", collapse=True, facets=True, source="BBC Business"),
-]
-
-
 def test_a_damaged_segment_file_is_one_clear_error(bbc_index, tmp_path):
     ix, _ = bbc_index
     copy = tmp_path / "index"
@@ -151,51 +107,6 @@ def test_a_damaged_segment_file_is_one_clear_error(bbc_index, tmp_path):
     damaged[0].write_bytes(damaged[0].read_bytes()[:-30])
     with pytest.raises(searchkit.SearchkitError, match="it may be damaged"):
         searchkit.search(searchkit.open_index(copy), "oil prices", limit=10)
-
-
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
-def test_array_ranking_equals_whoosh_ranking(bbc_index, config):
-    ix, records = bbc_index
-    config = dict(config)
-    flt = search_module.filter_query(config.pop("since", None), config.pop("until", None),
-                                     config.pop("source", None))
-    compared = nonempty = 0
-    with ix.searcher() as searcher:
-        for text in _queries(records) + (SYNTAX if flt is None else []):
-            parsed = parse(text, searcher.schema, reader=searcher.reader())
-            wanted = 20
-            fast = search_module.rank_with_arrays(ix, searcher, parsed, flt, wanted=wanted, **config)
-            slow = search_module.rank_with_whoosh(searcher, parsed, flt, wanted=wanted, **config)
-            assert fast is not None
-            # search() lists docs[:wanted]; Whoosh may hand back more (with facets, recency).
-            fast_docs, slow_docs = fast.docs[:wanted], slow.docs[:wanted]
-            assert [d for d, _ in fast_docs] == [d for d, _ in slow_docs], text
-            np.testing.assert_allclose([s for _, s in fast_docs], [s for _, s in slow_docs], rtol=1e-5)
-            assert fast.total == slow.total, text
-            assert fast.facets == slow.facets, text
-            assert fast.timeline == slow.timeline, text
-            if config["collapse"]:
-                listed = [(searcher.stored_fields(d)["cluster"], d) for d, _ in fast_docs]
-                assert fast.cluster_sizes(searcher, listed) == slow.cluster_sizes(searcher, listed), text
-            compared += 1
-            nonempty += bool(fast.docs)
-    syntax = len(SYNTAX) if flt is None else 0
-    assert compared == 40 + syntax and nonempty >= 32 + syntax - 2
-
-
-def test_any_filter_is_evaluated_over_arrays_as_whoosh_evaluates_it(bbc_index):
-    ix, _ = bbc_index
-    from whoosh import query as wq
-
-    with ix.searcher() as searcher:
-        for text in ["oil prices", "oil OR prices"]:
-            parsed = parse(text, searcher.schema)
-            for flt in [wq.Not(wq.Term("source_key", "BBC Business")),
-                        wq.And([wq.Term("source_key", "BBC Business"), wq.Not(wq.Term("tags", "x"))])]:
-                fast = search_module.rank_with_arrays(ix, searcher, parsed, flt, "relevance", 10, True, True)
-                slow = search_module.rank_with_whoosh(searcher, parsed, flt, "relevance", 10, True, True)
-                assert [d for d, _ in fast.docs[:10]] == [d for d, _ in slow.docs[:10]] and fast.docs
-                assert fast.total == slow.total
 
 
 def test_postings_widen_to_32_bits_for_long_articles(tmp_path):

@@ -88,3 +88,32 @@ def test_serve_answers_when_its_connections_get_descriptors_past_1024(runner, in
         proc.terminate()
         proc.wait(10)
         proc.stderr.close()
+
+
+def test_idle_connections_cannot_starve_the_server(runner, index_path, corpus_file):
+    # 200 clients that connect and send nothing (or half a request) used to fill waitress's
+    # 100 connections for 120 s each: every other request waited. Now a real request still
+    # gets its answer within a second, and the idle connections are closed soon after.
+    from webui import IDLE_SECONDS
+
+    from reliability_support import serving
+
+    runner.invoke(main, ["--index", str(index_path), "import", str(corpus_file)])
+    with serving(index_path) as (host, port, _):
+        idle = []
+        try:
+            for n in range(200):
+                sock = socket.create_connection((host, port), timeout=5)
+                if n % 2:
+                    sock.sendall(b"GET /search?q=raqqa HTTP/1.1\r\nHost: x\r\n")  # never finished
+                idle.append(sock)
+            started = time.monotonic()
+            with urllib.request.urlopen(f"http://{host}:{port}/api/search?q=raqqa", timeout=1) as response:
+                assert json.load(response)["hits"][0]["id"] == "raqqa"
+            assert time.monotonic() - started < 1
+            idle[0].settimeout(IDLE_SECONDS + 10)
+            assert idle[0].recv(1) == b""  # the server closed it (a timeout here would raise)
+            assert time.monotonic() - started < IDLE_SECONDS + 10
+        finally:
+            for sock in idle:
+                sock.close()

@@ -52,6 +52,11 @@ def test_delete_and_stats(index):
     assert info["sources"] == {"Daily Planet": 1, "Gazette": 1, "Sports Desk": 1}
     assert (info["first"], info["last"]) == ("2016-03-01T20:00:00+00:00", "2018-01-05T08:00:00+00:00")
     assert info["schema"] == 3
+    parts = info["bytes_by_part"]
+    assert set(parts) == {"postings", "frequencies", "positions", "term dictionary", "spelling words",
+                          "lengths", "columns", "stored fields", "headers", "other files"}
+    assert sum(parts.values()) == info["bytes"] and parts["postings"] > 0 and parts["stored fields"] > 0
+    assert parts["frequencies"] == 0  # every word is once in its article: frequencies of 1 take no bytes
 
 
 def _hold_lock(path, seconds, holding):
@@ -93,3 +98,28 @@ def test_the_open_file_limit_is_raised_towards_the_hard_limit(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_a_long_lived_index_sees_the_copies_an_import_replaced_as_deleted(tmp_path):
+    """A searcher kept open across an import that updated articles must not count the old
+    copies as live (Whoosh's refresh() reused segment readers with their old deletions)."""
+    from searchkit import search
+    from searchkit.importer import import_paths
+    from searchkit.store import open_index
+
+    index = open_index(tmp_path / "ix", create=True)
+    import_paths(index, ["seeds/"], procs=1)
+    before = [(h.id, h.cluster_size) for h in search(index, "activists", limit=5).hits]
+    import_paths(index, ["seeds/"], procs=1)
+    with index.searcher() as searcher:
+        assert searcher.doc_count() == 270
+    assert [(h.id, h.cluster_size) for h in search(index, "activists", limit=5).hits] == before
+
+
+def test_an_index_with_nothing_committed_yet_finds_nothing(tmp_path):
+    from searchkit import search
+    from searchkit.store import open_index
+
+    index = open_index(tmp_path / "empty", create=True)
+    result = search(index, "activists")
+    assert (result.total, result.hits) == (0, [])

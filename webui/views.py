@@ -45,7 +45,8 @@ def _run_search(params: SearchParams) -> tuple[SearchResult | None, str]:
     if not params.q:
         return None, ""
     try:
-        return search(_index(), params.q, **params.search_kwargs()), ""
+        return search(_index(), params.q, slow_slots=current_app.extensions["searchkit_slow_slots"],
+                      **params.search_kwargs()), ""
     except QueryError as exc:
         return None, str(exc)
     except ValueError as exc:
@@ -85,7 +86,7 @@ def search_page():
     result, error = _run_search(params)
     timeline = bars(result.timeline) if result else []
     copies = cluster_copies(_index(), result.hits, params.q, params.since or None, params.until or None,
-                            params.source or None) if result else {}
+                            params.source or None) if result and not result.timed_out else {}
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
         sort_labels=SORT_LABELS, timeline=timeline, copies=copies, article_count=len(_index()) if not params.q else 0,
@@ -135,7 +136,7 @@ def article_page(article_id: str):
         except QueryError:
             pass
     counter = [0]
-    title = _marked(highlight(article.title, stems, phrases), counter)
+    title = _marked(highlight(article.display_title, stems, phrases), counter)
     paragraphs = [_marked(highlight(p, stems, phrases), counter) for p in article.body.split("\n\n") if p]
     duplicate_of = None
     if article.cluster and article.cluster != article.id:

@@ -6,7 +6,7 @@ every segment of a Snapshot), with the formulas of scoring.py:
 
     Term(f, t)             one field's BM25 of t (k1 = K1, b = B), x boost; a field that
                            is not scored (an id) scores its stored weight
-    FieldsTerm             BM25F of a word over title and body (bm25f.py)
+    FieldsTerm             BM25F of a word over title and body (defined here)
     Phrase, SpanNear2      articles where the words' positions are near as asked; the sum
                            of the words' Term scores
     Prefix, Wildcard,      the terms of the lexicon they stand for (expand(), capped at
@@ -38,6 +38,24 @@ from whoosh.query.wrappers import WrappingQuery
 from . import scoring
 from .scoring import CorpusStats
 from .segment import Snapshot
+
+
+class FieldsTerm(wq.Or):
+    """One word searched in several fields (title and body), scored as one BM25F word
+    (engine.evaluate) rather than as a sum of one-field scores."""
+
+    @classmethod
+    def of(cls, text: str, fields: tuple[str, ...], boost: float = 1.0) -> "FieldsTerm":
+        return cls([wq.Term(name, text) for name in fields], boost=boost)
+
+    def normalize(self):
+        return self
+
+    def with_boost(self, boost: float) -> "FieldsTerm":
+        return self.__class__(self.subqueries, boost=boost)
+
+    def apply(self, fn):
+        return self.__class__([fn(q) for q in self.subqueries], boost=self.boost)
 
 
 @dataclass
@@ -175,7 +193,8 @@ class Evaluator:
             self._live = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
         return self._live
 
-    def _late(self) -> bool:
+    def late(self) -> bool:
+        """Whether the deadline has passed (and so timed_out is set)."""
         if self.deadline is not None and not self.timed_out and time.monotonic() > self.deadline:
             self.timed_out = True
         return self.timed_out
@@ -186,7 +205,7 @@ class Evaluator:
         if found is not None:
             return found
         docs, weights, lengths, parts = [], [], [], []
-        if fieldname in self.schema and not self._late():
+        if fieldname in self.schema and not self.late():
             scorable = self.schema[fieldname].scorable
             rows = 0
             for s, (reader, offset) in enumerate(self.segments):
@@ -313,8 +332,6 @@ class Evaluator:
         return Matches(docs, np.full(len(docs), float(boost)))
 
     def _node(self, q: wq.Query) -> Matches:
-        from ..bm25f import FieldsTerm  # the parse tree's BM25F word
-
         boost = getattr(q, "boost", 1.0)
         if isinstance(q, FieldsTerm):
             return self.fields_term([(t.fieldname, t.text) for t in q.subqueries], q.boost)
@@ -368,7 +385,7 @@ class Evaluator:
         return self.term(fieldname, text, q.boost)
 
     def _multi_term(self, q: wq.MultiTerm) -> Matches:
-        if q.field() not in self.schema or self._late():
+        if q.field() not in self.schema or self.late():
             return Matches.empty()
         found = expand(q, self.reader, self.max_expansions)
         if found.capped:

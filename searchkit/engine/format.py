@@ -47,7 +47,7 @@ DOCS_MAGIC = b"SKDOCS1\n"
 FORMAT_VERSION = 1
 _TRAILER = struct.Struct("<Q8s")  # header length, magic
 STORED_BLOCK = 16  # documents per compressed block of stored fields
-STORED_LEVEL = 6  # zlib level of stored blocks
+STORED_LEVEL = 3  # zlib level of stored blocks: 6 is 4% smaller and twice the CPU (8% of an import)
 _WIDTH_DTYPE = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
 
 

@@ -67,7 +67,6 @@ class WordRuns:
         self.fields: list[str] = []  # the text fields, in the order they were first seen
         self._ranks: np.ndarray | None = None  # term number given by add_words -> its place in terms()
         self._terms: list[bytes] = []
-        self.boosts: dict[str, float] = {}
 
     def add_words(self, fieldname: str, docnum: int, terms: list[bytes]) -> None:
         """Document `docnum`'s field as the term of each word in order (b"" for a word that is

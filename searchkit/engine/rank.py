@@ -1,10 +1,10 @@
-"""Rank a plain-word query over every matching article at once, with numpy.
+"""Rank a query's matches: one page of results, with collapse, sort, facets and cluster sizes.
 
-The ranking is exactly the one query.words_query builds as Whoosh queries (BM25F per word
-over title and body, the all-words boost, the proximity boost; see engine/scoring.py),
-but Whoosh scores one matching article at a time in Python, so a common word in 100k
-articles costs a second. Here each word's posting lists are read whole (arrays.py) and
-scored as arrays, every segment's together:
+Matches come from one of three evaluations, all over whole posting lists as arrays:
+plain words and exact phrases by their own fast paths here, any other query tree by
+evaluate.py. Plain words score as the parse tree query.words_query builds says (BM25F per
+word over title and body, the all-words boost, the proximity boost; formulas in
+scoring.py), every segment's postings together:
 
     base(d)  = (1 + ALL_WORDS_BOOST if d has every word, up to SHORT_QUERY words, else 1)
                x sum over words w of qtf(w) x BM25F(w, d)
@@ -31,11 +31,11 @@ from whoosh import query as wq
 from whoosh.query.ranges import NumericRange
 from whoosh.util.times import datetime_to_long
 
-from .arrays import ArrayCache, SegmentCache
-from .engine import scoring
-from .engine.scoring import CorpusStats
-from .engine.evaluate import Evaluator, Expansion
-from .engine.segment import Snapshot
+from ..arrays import ArrayCache, SegmentCache
+from . import scoring
+from .evaluate import Evaluator, Expansion
+from .scoring import CorpusStats
+from .segment import Snapshot
 
 SEARCH_FIELDS = ("title", "body")
 _EPOCH_US = datetime_to_long(datetime(1970, 1, 1))  # Whoosh stores microseconds since year 1
@@ -72,6 +72,7 @@ class Ranking:
     dates: dict[datetime, int] = field(default_factory=dict)
     timed_out: bool = False  # the deadline passed: some terms were not read
     capped: list[Expansion] = field(default_factory=list)  # expansions cut at max_expansions
+    stored: dict[int, dict] = field(default_factory=dict)  # the window's stored fields, by docnum
 
 
 @dataclass
@@ -81,11 +82,17 @@ class _Segment:
     cache: SegmentCache
 
 
+# Plain words are scored over posting-sized arrays when their postings number less than
+# 1/SPARSE_BELOW of the index's documents, else over index-sized ones (measured at 100k).
+SPARSE_BELOW = 16
+_NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
+
+
 class _Query:
     """Per-query statistics: each word's qtf, BM25F idf, body-only idf, fields' averages."""
 
     def __init__(self, searcher, stems: list[str], boosts: Boosts, segments: list[_Segment],
-                 values: bool = False, stats: CorpusStats | None = None) -> None:
+                 values: bool = False, stats: CorpusStats | None = None, late=lambda: False) -> None:
         counts: dict[str, int] = {}
         for s in stems:
             counts[s] = counts.get(s, 0) + 1
@@ -93,10 +100,14 @@ class _Query:
         self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
         self.pairs = ([(i, i + 1) for i in range(len(self.words) - 1)][:boosts.max_pairs]
                       if boosts.proximity and len(self.words) > 1 else [])
-        # postings[segment][word][field]
-        self.postings = [[{name: seg.cache.postings(seg.reader, name, word,
-                                                    values=values or (name == "body" and bool(self.pairs)))
-                           for name in SEARCH_FIELDS} for word in self.words] for seg in segments]
+        # postings[segment][word][field]; a word left when the deadline passed matches nothing
+        self.postings = [[{} for _ in self.words] for _ in segments]
+        for w, word in enumerate(self.words):
+            skip = late()
+            for s, seg in enumerate(segments):
+                for name in SEARCH_FIELDS:
+                    self.postings[s][w][name] = _NOTHING if skip else seg.cache.postings(
+                        seg.reader, name, word, values=values or (name == "body" and bool(self.pairs)))
         if stats is None:  # the index's own: frequencies from the postings just read
             df = {(name, w): sum(len(per_seg[i][name][0]) for per_seg in self.postings)
                   for i, w in enumerate(self.words) for name in SEARCH_FIELDS}
@@ -109,11 +120,65 @@ class _Query:
         self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
 
 
-def _score(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
+def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
     """The matches in all segments at once (one pass per word over every segment's postings
     together, so the cost does not grow with the number of segments): global docnums, base
     scores and each pair's possible bonus (both words' body BM25, where both are in the body).
-    `keep` is the documents that may match (live and through the filter)."""
+    `keep` is the documents that may match (live and through the filter). Every array is
+    the size of the posting lists, never of the index (sorting them: for short lists)."""
+    k1 = scoring.K1
+    word_docs, word_scores, body_scores = [], [], []
+    for w in range(len(q.words)):
+        found, parts = [], []
+        body = None
+        for name in SEARCH_FIELDS:
+            per_seg = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
+                       for seg, (ids, weights, _) in ((seg, q.postings[s][w][name]) for s, seg in enumerate(segments))
+                       if len(ids)]
+            if not per_seg:
+                continue
+            ids = np.concatenate([p[0] for p in per_seg])
+            weights = np.concatenate([p[1] for p in per_seg]).astype(np.float64)
+            lengths = np.concatenate([p[2] for p in per_seg]) / q.avg[name]
+            b = scoring.field_b(name)
+            found.append(ids)
+            parts.append(scoring.field_weight(name) * weights / ((1 - b) + b * lengths))
+            if name == "body" and q.pairs:
+                body_norm = (1 - scoring.B) + scoring.B * lengths
+                body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm))
+        body_scores.append(body)
+        if not found:
+            continue
+        docs, where = np.unique(np.concatenate(found), return_inverse=True)
+        t = np.bincount(where, weights=np.concatenate(parts), minlength=len(docs))
+        word_docs.append(docs)
+        word_scores.append(q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1))
+    if not word_docs:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0), [np.zeros(0) for _ in q.pairs]
+    docs, where = np.unique(np.concatenate(word_docs), return_inverse=True)
+    total = np.bincount(where, weights=np.concatenate(word_scores), minlength=len(docs))
+    present = np.bincount(where, minlength=len(docs))
+    if q.all_words != 1.0:
+        total[present == len(q.words)] *= q.all_words
+    kept = keep[docs]
+    docs, base = docs[kept], total[kept]
+    bonus = []
+    for a, b in q.pairs:
+        possible = np.zeros(len(docs))
+        if body_scores[a] is not None and body_scores[b] is not None:
+            (ids_a, scores_a), (ids_b, scores_b) = body_scores[a], body_scores[b]
+            both, i, j = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
+            rows = np.searchsorted(docs, both)
+            inside = rows < len(docs)
+            inside[inside] = docs[rows[inside]] == both[inside]
+            possible[rows[inside]] = (scores_a[i] + scores_b[j])[inside]
+        bonus.append(possible)
+    return docs, base, bonus
+
+
+def _score_dense(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
+    """_score over index-sized arrays: scatter-adds, no sorting (for long posting lists)."""
     k1 = scoring.K1
     total = np.zeros(n)
     present = np.zeros(n, dtype=np.int16)
@@ -159,6 +224,18 @@ def _score(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
             count[ids] += 1
         bonus.append(np.where(count[docs] == 2, both[docs], 0.0))
     return docs, base, bonus
+
+
+def _score(q: _Query, segments: list[_Segment], keep: np.ndarray):
+    """The matches, base scores and pair bonuses (see _score_sparse): over arrays the size of
+    the postings when they are short next to the index (no work proportional to the index),
+    over index-sized arrays when they are long (scatter-adds beat sorting them). Both sum
+    the same numbers in the same order."""
+    postings = sum(len(per_word[name][0]) for per_seg in q.postings for per_word in per_seg
+                   for name in SEARCH_FIELDS)
+    if postings * SPARSE_BELOW < len(keep):
+        return _score_sparse(q, segments, keep)
+    return _score_dense(q, segments, len(keep), keep)
 
 
 def phrase_of(q: wq.Query) -> tuple[list[str], tuple[str, ...]] | None:
@@ -348,7 +425,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
     elif phrase_fields:
         boosts = Boosts(0.0, 0, 0.0, 0, 0, False)  # a phrase has no word-query boosts
-        q = _Query(searcher, stems or [], boosts, segments, values=True, stats=stats)
+        q = _Query(searcher, stems or [], boosts, segments, values=True, stats=stats, late=evaluator.late)
         parts = []
         for s, seg in enumerate(segments):
             mask = None if flt_mask is None else flt_mask[seg.offset:seg.offset + seg.cache.doc_count]
@@ -357,22 +434,23 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         docnum = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
         base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
     else:
-        q = _Query(searcher, stems or [], boosts, segments, stats=stats)
+        q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late)
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
-        docnum, base, pair_bonus = _score(q, segments, len(keep), keep)
+        docnum, base, pair_bonus = _score(q, segments, keep)
     return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bonus)
 
 
 def cluster_members(searcher, cache: ArrayCache, stems: list[str] | None, *, flt: wq.Query | None,
                     clusters: list[str], limit: int, phrase_fields: tuple[str, ...] = (),
-                    tree: wq.Query | None = None) -> dict[str, list[int]]:
+                    tree: wq.Query | None = None, deadline: float | None = None,
+                    max_expansions: int | None = None) -> dict[str, list[int]]:
     """For each cluster value: the docnums of its articles that match the query (as rank()
     takes it), newest first (undated last, then by docnum), at most `limit`: one evaluation
-    for every cluster of a page."""
+    for every cluster of a page, bounded by `deadline` and `max_expansions` as rank() is."""
     boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
-    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, None, None)
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, deadline, max_expansions)
     wanted = {hash(c.encode("utf-8")): c for c in clusters if c}
     out: dict[str, list[int]] = {c: [] for c in clusters if c}
     if not wanted or not len(m.docnum):
@@ -398,7 +476,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
          sort: str, start: int, stop: int, collapse: bool, facets: bool,
          granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = (),
          stats: CorpusStats | None = None, tree: wq.Query | None = None,
-         deadline: float | None = None, max_expansions: int | None = None) -> Ranking:
+         deadline: float | None = None, max_expansions: int | None = None,
+         stored: tuple[int, int] | None = None) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     With phrase_fields, `stems` is a phrase instead (see phrase_of): articles with the words
@@ -409,6 +488,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     Whoosh's sorted results). Facet dates are counted per day, month or year, as
     granularity(first, last) says for the matches' range. `stats` replaces the index's own
     statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
+    `stored` = (i, j): also read the stored fields of results [start + i:start + j).
     """
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
@@ -438,6 +518,9 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     window = top[start:stop]
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
                      timed_out=evaluator.timed_out, capped=evaluator.expansions)
+    if stored:  # read straight from each segment (no Whoosh reader in between)
+        result.stored = {int(docnum[r]): segments[seg_of[r]].cache.segment.stored(int(local[r]))
+                         for r in window[stored[0]:stored[1]]}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
     if facets:
@@ -472,7 +555,8 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
     (collapsed to one row per cluster when `clusters` is given) would list them.
 
     Final scores (base + proximity bonus) are worked out for the rows with the highest upper
-    bounds, more each round, until no row left out could still reach the last shown place.
+    bounds, until no row left out could still reach the last shown place: after the first
+    round, every row whose bound reaches that place's score at once.
     """
     score = base.copy()
     m = len(docnum)
@@ -491,10 +575,14 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
             shown = _collapse_first(shown, clusters, shared)
         if k >= m:
             return score, shown[:stop]
-        rest_best = np.max(np.where(checked, -np.inf, upper if pairs else base))
+        bound = upper if pairs else base
+        rest_best = np.max(np.where(checked, -np.inf, bound))
         if len(shown) >= stop and rest_best < score[shown[stop - 1]]:
             return score, shown[:stop]
-        k = min(m, 4 * k)
+        if len(shown) >= stop:  # next round: every row whose bound reaches the page's last score
+            k = min(m, max(4 * k, int(np.count_nonzero(bound >= score[shown[stop - 1]]))))
+        else:
+            k = min(m, 4 * k)
 
 
 def _representatives(score, docnum, shared, clusters) -> np.ndarray:

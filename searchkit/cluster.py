@@ -1,0 +1,200 @@
+"""Run a sharded index's work on a Dask cluster (the `searchkit[cluster]` extra).
+
+    runner = connect("tcp://scheduler.example.org:8786")   # an existing cluster
+    runner = connect("local:4")                            # a LocalCluster of 4 processes here
+    sharded.use(runner)                                    # shards.ShardedIndex
+    search(sharded, "raqqa")                               # every shard searched on a worker
+    import_paths(sharded, ["news/"])                       # each shard's batches written on a worker
+    runner.close()
+
+Dask does the scheduling, the data transfer, the retries and the deployment (SSH, SLURM
+through dask-jobqueue, Kubernetes, ...); searchkit adds what is search-specific (shards.py).
+A shard's task runs on any worker (a shared filesystem), or only on the worker the manifest
+pins it to (disks local to each worker). A worker that dies while it holds a task: Dask
+runs the task again on another one; a shard no worker answers for within SHARD_TIMEOUT
+seconds, or that fails there, is reported missing (shards.ShardFailure), not fatal.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from .article import Article
+from .errors import SearchkitError
+from .shards import ShardedIndex, ShardFailure
+
+# Seconds a search waits for a shard's answer before leaving it out (env SEARCHKIT_SHARD_TIMEOUT).
+SHARD_TIMEOUT = 30.0
+# Seconds to reach a scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT = 10.0
+_LOCAL = re.compile(r"^local(?::(\d+))?$")
+
+
+class ClusterError(SearchkitError):
+    """The cluster cannot be used (a scheduler out of reach, distributed not installed)."""
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterError("--cluster needs Dask distributed: pip install 'searchkit[cluster]'") from None
+    return distributed
+
+
+@functools.lru_cache(maxsize=256)
+def _open_on_worker(path: str, create: bool, lock_timeout: float):
+    """A worker's Index for a shard, opened once and kept (its searcher and arrays stay warm)."""
+    from .store import open_index
+
+    return open_index(path, create=create, lock_timeout=lock_timeout)
+
+
+def run_on_shard(task: Callable[..., Any], path: str, create: bool, lock_timeout: float, *args: Any) -> Any:
+    """What a worker runs: `task` on the shard at `path` (errors travel back as ShardFailure
+    reasons; the worker itself never fails for a shard's fault)."""
+    return task(_open_on_worker(path, create, lock_timeout), *args)
+
+
+def run_on_shard_after(task: Callable[..., Any], path: str, create: bool, lock_timeout: float, after: Any,
+                       *args: Any) -> Any:
+    """run_on_shard once `after` (the shard's previous task, a future Dask resolves first) is done."""
+    return task(_open_on_worker(path, create, lock_timeout), *args)
+
+
+class DaskRunner:
+    """shards.Runner on a Dask cluster: each shard's task a Dask task, all shards at once."""
+
+    def __init__(self, client, address: str, cluster=None, timeout: float | None = None) -> None:
+        self.client = client
+        self.address = address
+        self.cluster = cluster  # a LocalCluster this runner started (closed with it)
+        self.timeout = timeout if timeout is not None else float(os.environ.get("SEARCHKIT_SHARD_TIMEOUT",
+                                                                                 SHARD_TIMEOUT))
+        self.sharded: ShardedIndex | None = None
+        self.owner = True
+
+    def attach(self, sharded: ShardedIndex) -> None:
+        self.sharded = sharded
+        sharded.use(self)
+
+    def _placement(self, shard: int) -> dict:
+        spec = self.sharded.manifest.shards[shard]
+        if spec.worker:
+            return {"workers": [spec.worker], "allow_other_workers": False}
+        return {}
+
+    def submit(self, task: Callable[..., Any], shard: int, *args: Any, create: bool = False):
+        """A future of task(shard's Index, *args) on a worker that can reach the shard."""
+        path = str(self.sharded.shard_path(shard))
+        return self.client.submit(run_on_shard, task, path, create, self.sharded.lock_timeout, *args,
+                                  pure=False, **self._placement(shard))
+
+    def submit_after(self, task: Callable[..., Any], shard: int, after, *args: Any, create: bool = False):
+        """submit(), run only after the future `after` (None: at once): a shard's writes in order."""
+        path = str(self.sharded.shard_path(shard))
+        return self.client.submit(run_on_shard_after, task, path, create, self.sharded.lock_timeout, after,
+                                  *args, pure=False, **self._placement(shard))
+
+    def outcome(self, future) -> Any:
+        """A submitted task's result; its failure as SearchkitError."""
+        try:
+            return future.result()
+        except SearchkitError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a worker lost too often (KilledWorker) and the like
+            raise SearchkitError(f"{type(exc).__name__}: {exc}") from None
+
+    def map(self, task: Callable[..., Any], shards: Sequence[int], *args: Any, create: bool = False
+            ) -> dict[int, Any]:
+        distributed = _distributed()
+        missing = self._unplaceable(shards)
+        futures = {s: self.submit(task, s, *args, create=create) for s in shards if s not in missing}
+        out: dict[int, Any] = {s: ShardFailure(s, reason) for s, reason in missing.items()}
+        if futures:
+            done, _ = distributed.wait(list(futures.values()), timeout=self.timeout)
+        else:
+            done = set()
+        for shard, future in futures.items():
+            if future not in done:
+                future.cancel()
+                out[shard] = ShardFailure(shard, f"no answer within {self.timeout:g} s")
+                continue
+            try:
+                out[shard] = future.result()
+            except (SearchkitError, OSError) as exc:
+                out[shard] = ShardFailure(shard, str(exc))
+            except distributed.client.FutureCancelledError as exc:
+                out[shard] = ShardFailure(shard, f"cancelled ({exc})")
+            except Exception as exc:  # noqa: BLE001 - a worker lost too often (KilledWorker) and the like
+                if isinstance(exc, ValueError):  # a bad query or date: the user's, not the shard's
+                    raise
+                out[shard] = ShardFailure(shard, f"{type(exc).__name__}: {exc}")
+        return out
+
+    def _unplaceable(self, shards: Sequence[int]) -> dict[int, str]:
+        """Shards pinned to a worker that is not in the cluster now: {shard: why}."""
+        pinned = {s: self.sharded.manifest.shards[s].worker for s in shards
+                  if self.sharded.manifest.shards[s].worker}
+        if not pinned:
+            return {}
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        known = set(workers) | {w.get("name") for w in workers.values()} | {str(w.get("name")) for w in workers.values()}
+        known |= {w.get("host") for w in workers.values()}
+        return {s: f"its worker {name} is not in the cluster" for s, name in pinned.items() if name not in known}
+
+    def for_index(self, sharded: ShardedIndex) -> "DaskRunner":
+        runner = DaskRunner(self.client, self.address, None, self.timeout)
+        runner.sharded = sharded
+        runner.owner = False
+        return runner
+
+    def workers(self) -> int:
+        return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+
+    def close(self) -> None:
+        if not self.owner:  # a for_index() runner borrows its client
+            return
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def connect(address: str, timeout: float | None = None) -> DaskRunner:
+    """A DaskRunner on the scheduler at `address` (tcp://host:port, or tls://...), or on a new
+    LocalCluster of N worker processes on 127.0.0.1 for `local:N` (N defaults to the cores).
+    Raises ClusterError, one line naming the address, when the scheduler cannot be reached."""
+    distributed = _distributed()
+    address = address.strip()
+    if timeout is None:
+        timeout = float(os.environ.get("SEARCHKIT_CONNECT_TIMEOUT", CONNECT_TIMEOUT))
+    local = _LOCAL.match(address)
+    if local:
+        workers = int(local.group(1) or os.cpu_count() or 1)
+        if not 1 <= workers <= 256:
+            raise ClusterError(f"--cluster {address}: give local:N with N from 1 to 256 worker processes")
+        try:
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               host="127.0.0.1", scheduler_port=0, dashboard_address=None)
+            client = distributed.Client(cluster)
+        except (OSError, RuntimeError) as exc:
+            raise ClusterError(f"cannot start a local Dask cluster of {workers} workers ({exc})") from None
+        return DaskRunner(client, address, cluster)
+    if "://" not in address:
+        raise ClusterError(f"--cluster {address!r}: give a Dask scheduler address such as "
+                           "tcp://scheduler.example.org:8786, or local:N")
+    try:
+        client = distributed.Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} ({reason}): check that "
+                           "`dask scheduler` runs there and the port is open") from None
+    return DaskRunner(client, address)
+
+
+__all__ = ["DaskRunner", "ClusterError", "connect", "SHARD_TIMEOUT"]
