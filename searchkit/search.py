@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from .analysis import analyze
 from .article import derived_title
 from .dates import since_until
 from .errors import SearchkitError
@@ -282,7 +283,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
            collapse: bool = True, snippets: bool = True, now: datetime | None = None,
            stats: CorpusStats | None = None, deadline: float | None = None,
            max_expansions: int | None = MAX_EXPANSIONS, time_budget: float | None = TIME_BUDGET,
-           slow_slots: threading.Semaphore | None = None) -> SearchResult:
+           slow_slots: threading.Semaphore | None = None, feedback: bool = True) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
@@ -303,6 +304,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     only once it holds one of `slow_slots` (a semaphore a server's threads share, so a few
     slow searches cannot take every thread from cheap ones), waiting until its deadline at
     most; then it returns no hits, timed_out and a notice that the server is busy.
+    feedback=False skips the pseudo-relevance feedback pass of plain words (see
+    scoring.FEEDBACK_DOCS).
     """
     sharded = getattr(index, "search_shards", None)  # a shards.ShardedIndex searches its shards
     if sharded is not None:
@@ -330,7 +333,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                                 _notice(BUSY, parsed.notice), sort=sort, timed_out=True)
         try:
             ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
-                                      deadline, max_expansions)
+                                      deadline, max_expansions, feedback)
         finally:
             if gate is not None:
                 gate.release()
@@ -396,10 +399,11 @@ class Ranked:
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
-                     max_expansions: int | None = None) -> Ranked:
+                     max_expansions: int | None = None, feedback: bool = True) -> Ranked:
     """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
-    evaluator of engine/evaluate.py."""
+    evaluator of engine/evaluate.py. Plain words of FEEDBACK_MIN_WORDS or more get a
+    pseudo-relevance feedback pass first (scoring.feedback_weights) unless feedback=False."""
     from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
@@ -407,11 +411,15 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
     boosts = ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY_BOOST, f.PROXIMITY_SLOP,
                             f.MAX_PROXIMITY_PAIRS, f.USE_QTF)
     stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
+    weights = None
+    if (feedback and words and not fields and sort in ("relevance", "recency")
+            and len(set(words)) >= f.FEEDBACK_MIN_WORDS):
+        weights = _feedback_weights(index, searcher, words, boosts, flt, stats, deadline)
     ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
                           sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
                           collapse=collapse, facets=facets, granularity=_granularity,
                           phrase_fields=fields, stats=stats, tree=tree, deadline=deadline,
-                          max_expansions=max_expansions)
+                          max_expansions=max_expansions, weights=weights)
     docs = ranked.docs
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
@@ -422,6 +430,28 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
         span = (min(dates), max(dates)) if dates else None
     return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
                   timed_out=ranked.timed_out, capped=ranked.capped, span=span)
+
+
+def _feedback_weights(index: Index, searcher: Searcher, words: list[str], boosts, flt: wq.Query | None,
+                      stats: CorpusStats | None, deadline: float | None) -> dict[str, float]:
+    """RM3's query: the words' first-pass best articles (one per near-duplicate cluster, so a
+    syndicated story counts once) read back and analysed, mixed into the typed words."""
+    from .engine import rank as ranking
+
+    first = ranking.rank(searcher, index.arrays, words, boosts, flt=flt, sort="relevance", start=0,
+                         stop=ranking_formulas.FEEDBACK_DOCS, collapse=True, facets=False, stats=stats,
+                         deadline=deadline)
+    documents = []
+    for docnum, score in first.docs:
+        stored = searcher.stored_fields(docnum)
+        counts: dict[str, int] = {}
+        for stem in analyze(stored.get("title") or "") + analyze(stored.get("body") or ""):
+            counts[stem] = counts.get(stem, 0) + 1
+        documents.append((score, counts))
+    typed: dict[str, float] = {}
+    for stem in words:
+        typed[stem] = typed.get(stem, 0.0) + 1.0
+    return ranking_formulas.feedback_weights(typed, documents)
 
 
 MAX_COPIES = 20

@@ -738,7 +738,10 @@ class ShardSearch:
         pool = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
         options = {"sort": "relevance" if sort == "recency" else sort, "since": since, "until": until,
                    "source": source, "facets": facets, "collapse": collapse, "now": now,
-                   "max_expansions": max_expansions}
+                   "max_expansions": max_expansions,
+                   # No feedback pass over shards yet: each shard's own best articles would
+                   # give it other feedback terms than the whole collection's (one index).
+                   "feedback": False}
         answers = self._answers(task_query, query_text, stats, pool, options)
         listed = _merge_hits(answers, sort, pool)[(page - 1) * limit:wanted]
         for rank, (_, hit) in enumerate(listed, (page - 1) * limit + 1):
