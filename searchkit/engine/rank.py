@@ -72,6 +72,7 @@ class Ranking:
     dates: dict[datetime, int] = field(default_factory=dict)
     timed_out: bool = False  # the deadline passed: some terms were not read
     capped: list[Expansion] = field(default_factory=list)  # expansions cut at max_expansions
+    stored: dict[int, dict] = field(default_factory=dict)  # the window's stored fields, by docnum
 
 
 @dataclass
@@ -485,7 +486,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
          granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = (),
          stats: CorpusStats | None = None, tree: wq.Query | None = None,
          deadline: float | None = None, max_expansions: int | None = None,
-         weights: dict[str, float] | None = None) -> Ranking:
+         weights: dict[str, float] | None = None,
+         stored: tuple[int, int] | None = None) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     `weights` (stem -> weight, from scoring.feedback_weights) weighs the plain words instead
@@ -500,6 +502,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     Whoosh's sorted results). Facet dates are counted per day, month or year, as
     granularity(first, last) says for the matches' range. `stats` replaces the index's own
     statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
+    `stored` = (i, j): also read the stored fields of results [start + i:start + j).
     """
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
@@ -529,6 +532,9 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     window = top[start:stop]
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
                      timed_out=evaluator.timed_out, capped=evaluator.expansions)
+    if stored:  # read straight from each segment (no Whoosh reader in between)
+        result.stored = {int(docnum[r]): segments[seg_of[r]].cache.segment.stored(int(local[r]))
+                         for r in window[stored[0]:stored[1]]}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
     if facets:
@@ -563,7 +569,8 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
     (collapsed to one row per cluster when `clusters` is given) would list them.
 
     Final scores (base + proximity bonus) are worked out for the rows with the highest upper
-    bounds, more each round, until no row left out could still reach the last shown place.
+    bounds, until no row left out could still reach the last shown place: after the first
+    round, every row whose bound reaches that place's score at once.
     """
     score = base.copy()
     m = len(docnum)
@@ -582,10 +589,14 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
             shown = _collapse_first(shown, clusters, shared)
         if k >= m:
             return score, shown[:stop]
-        rest_best = np.max(np.where(checked, -np.inf, upper if pairs else base))
+        bound = upper if pairs else base
+        rest_best = np.max(np.where(checked, -np.inf, bound))
         if len(shown) >= stop and rest_best < score[shown[stop - 1]]:
             return score, shown[:stop]
-        k = min(m, 4 * k)
+        if len(shown) >= stop:  # next round: every row whose bound reaches the page's last score
+            k = min(m, max(4 * k, int(np.count_nonzero(bound >= score[shown[stop - 1]]))))
+        else:
+            k = min(m, 4 * k)
 
 
 def _representatives(score, docnum, shared, clusters) -> np.ndarray:
