@@ -44,6 +44,7 @@ from .article import Article
 from .build import BuildError, ParallelBuilder, build_segment, default_procs
 from .engine.codec import EngineCodec
 from .engine.segment import OldFormatError, SegmentCache, Snapshot
+from .display import shown
 from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
                      SearchkitError)
 from .schema import SCHEMA_VERSION, build_schema
@@ -137,7 +138,7 @@ def article_to_doc(article: Article) -> dict:
         "cluster": article.cluster or article.id,
     }
     if article.source:
-        doc["source_key"] = doc["source"]
+        doc["source_key"] = shown(doc["source"])  # what facets list and `source=` filters on
     if article.published:
         doc["published"] = _naive_utc(article.published)
     if article.imported:

@@ -13,6 +13,7 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, render_temp
                    url_for)
 from markupsafe import Markup
 
+from searchkit.display import shown_article
 from searchkit.errors import SearchkitError
 from searchkit.query import QueryError
 from searchkit.search import SORTS, SearchResult, cluster_copies, highlight_terms, search
@@ -127,6 +128,7 @@ def article_page(article_id: str):
         article = None
     if article is None:
         abort(404)
+    article = shown_article(article)
     q = " ".join(request.args.get("q", "")[:1000].split())
     stems: set[str] = set()
     phrases: list = []
@@ -141,6 +143,7 @@ def article_page(article_id: str):
     duplicate_of = None
     if article.cluster and article.cluster != article.id:
         duplicate_of = _index().get(article.cluster)
+        duplicate_of = shown_article(duplicate_of) if duplicate_of else None
     return render_template("article.html", article=article, paragraphs=paragraphs, q=q, title=title,
                            matches=counter[0], duplicate_of=duplicate_of,
                            similar=similar(_index(), article.id, limit=SIMILAR_SIZE),
