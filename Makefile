@@ -42,7 +42,7 @@ bench-relevance: install
 # searchkit against trafilatura alone in the same run; writes bench/results/extract.json.
 bench-extract: install
 	$(BIN)/python bench/extract/make_gold.py
-	$(BIN)/python bench/extract/run.py
+	$(BIN)/python bench/extract/run.py --ablation
 
 # Benchmarks against SQLite FTS5, tantivy and raw Whoosh (peers pinned in bench/requirements.txt,
 # installed into bench/.venv so the test suite never needs them). See README "Performance".

@@ -1,7 +1,7 @@
 """searchkit: full-text search for news articles (import, stemmed Whoosh index, ranked snippets).
 
 The importer (and the extraction libraries behind it) loads on first use (PEP 562), so
-`searchkit query` does not pay for BeautifulSoup & co. `search` and `similar` are imported here
+`searchkit query` does not pay for lxml, trafilatura & co. `search` and `similar` are imported here
 because they are also submodules' names: importing the submodule would shadow the function.
 """
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from searchkit.article import clean
-from searchkit.extract import extract_path
-from searchkit.extract.html import densest_paragraphs, parse
+from searchkit.extract import extract_bytes, extract_path
+from searchkit.extract.html import STEPS, densest_paragraphs, parse
 from searchkit.extract.htmlmeta import date_from_url, read_meta, title_segments
 
 HTML = Path(__file__).parent / "fixtures" / "html"
@@ -139,3 +139,77 @@ def test_query_path_never_imports_heavy_extractors():
             "'charset_normalizer') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+SENTENCES = "".join(f"<p>Sentence {n} of the article goes on for a while, about trees, rivers and the people "
+                    f"who live along them.</p>" for n in range(4))
+
+
+def extract_page(markup: str):
+    [article] = [clean(a) for a in extract_bytes(markup.encode("utf-8"), {"path": "page.html"}, "html")]
+    return article
+
+
+def trafilatura_modes(markup: str) -> list[str | None]:
+    import trafilatura
+
+    return [trafilatura.extract(markup, include_comments=False, **settings) for _, settings in STEPS[:3]]
+
+
+def test_fallback_chain_when_precision_mode_finds_nothing():
+    # trafilatura reads a <footer> as page furniture: only its recall mode keeps the text.
+    page = f"<html><head><title>Rivers</title></head><body><footer>{SENTENCES}</footer></body></html>"
+    default, precision, recall = trafilatura_modes(page)
+    assert precision is None and default is None and recall
+    article = extract_page(page)
+    assert article.origin["extractor"] == "trafilatura:recall"
+    assert article.body.startswith("Sentence 0 of the article") and article.body.count("\n\n") == 3
+
+
+def test_fallback_chain_after_trafilatura_json_ld_then_largest_block():
+    # Text in a comments box: no trafilatura mode returns it (include_comments=False).
+    body = f"<body><div id='comments'>{SENTENCES}</div></body>"
+    assert trafilatura_modes(f"<html>{body}</html>") == [None, None, None]
+    json_ld = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Rivers",'
+               ' "articleBody": "The publisher\'s own text of the story.\\nIts second paragraph."}</script>')
+    article = extract_page(f"<html><head>{json_ld}</head>{body}</html>")
+    assert article.origin["extractor"] == "json-ld:articleBody"
+    assert article.body == "The publisher's own text of the story.\n\nIts second paragraph."
+    article = extract_page(f"<html>{body}</html>")
+    assert article.origin["extractor"] == "searchkit:paragraphs"
+    assert article.body.split("\n\n")[-1].startswith("Sentence 3 of the article")
+
+
+def test_a_page_is_parsed_once_and_that_tree_serves_every_step():
+    """Counts, with the interpreter's profiling hook, every lxml parse call whose input is this
+    page, recognised by a marker in its <head> (trafilatura parses readability's extract of the
+    body again to compare it with its own; that is not the page). lxml.html's parse functions are
+    Python; etree's are C and are counted whatever they parse."""
+    import lxml.etree
+    import lxml.html
+
+    marker = "Unmistakable-marker-7f3a"
+    page = (f"<html><head><title>Rivers</title><meta name='keywords' content='{marker}'></head><body>"
+            f"<article><h1>Rivers</h1>{SENTENCES}</article></body></html>")
+    extract_page(page)  # imports and lazy set-up out of the way
+    python_parsers = {f.__code__ for f in (lxml.html.document_fromstring, lxml.html.fragment_fromstring,
+                                           lxml.html.fragments_fromstring, lxml.html.fromstring)}
+    c_parsers = {lxml.etree.fromstring, lxml.etree.HTML, lxml.etree.XML, lxml.etree.parse}
+    page_parses, other_parses = [], []
+
+    def count(frame, event, arg):
+        if event == "call" and frame.f_code in python_parsers:
+            given = frame.f_locals.get("html")
+            if isinstance(given, (str, bytes)) and marker in (given if isinstance(given, str) else given.decode()):
+                page_parses.append(frame.f_code.co_name)
+        elif event == "c_call" and arg in c_parsers:
+            other_parses.append(arg.__name__)
+
+    sys.setprofile(count)
+    try:
+        article = extract_page(page)
+    finally:
+        sys.setprofile(None)
+    assert article.tags == [marker] and article.body.startswith("Sentence 0")
+    assert page_parses == ["document_fromstring"]
+    assert other_parses == []

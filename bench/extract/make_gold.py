@@ -75,6 +75,7 @@ def main() -> None:
             print(f"{i}\t{tag}\t{text[:100]}".replace("\n", " / "))
         return
     spec = json.loads((HERE / "gold_spec.json").read_text("utf-8"))
+    (HERE / "gold").mkdir(exist_ok=True)
     for page, chosen in spec["pages"].items():
         found = blocks(PAGES / page)
         paragraphs = [line for i in numbers(chosen) for line in found[i][1].split("\n")]

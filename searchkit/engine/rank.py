@@ -81,6 +81,9 @@ class _Segment:
     cache: SegmentCache
 
 
+# Plain words are scored over posting-sized arrays when their postings number less than
+# 1/SPARSE_BELOW of the index's documents, else over index-sized ones (measured at 100k).
+SPARSE_BELOW = 16
 _NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
 
 
@@ -116,12 +119,12 @@ class _Query:
         self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
 
 
-def _score(q: _Query, segments: list[_Segment], keep: np.ndarray):
+def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
     """The matches in all segments at once (one pass per word over every segment's postings
     together, so the cost does not grow with the number of segments): global docnums, base
     scores and each pair's possible bonus (both words' body BM25, where both are in the body).
     `keep` is the documents that may match (live and through the filter). Every array is
-    the size of the posting lists, never of the index."""
+    the size of the posting lists, never of the index (sorting them: for short lists)."""
     k1 = scoring.K1
     word_docs, word_scores, body_scores = [], [], []
     for w in range(len(q.words)):
@@ -171,6 +174,67 @@ def _score(q: _Query, segments: list[_Segment], keep: np.ndarray):
             possible[rows[inside]] = (scores_a[i] + scores_b[j])[inside]
         bonus.append(possible)
     return docs, base, bonus
+
+
+def _score_dense(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
+    """_score over index-sized arrays: scatter-adds, no sorting (for long posting lists)."""
+    k1 = scoring.K1
+    total = np.zeros(n)
+    present = np.zeros(n, dtype=np.int16)
+    body_scores = []
+    for w in range(len(q.words)):
+        tf = np.zeros(n)
+        body = None
+        for name in SEARCH_FIELDS:
+            parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
+                     for seg, (ids, weights, _) in ((seg, q.postings[s][w][name]) for s, seg in enumerate(segments))
+                     if len(ids)]
+            if not parts:
+                continue
+            ids = np.concatenate([p[0] for p in parts])
+            weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
+            lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
+            b = scoring.field_b(name)
+            tf[ids] += scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
+            if name == "body" and q.pairs:
+                body_norm = (1 - scoring.B) + scoring.B * lengths
+                body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm))
+        has = np.flatnonzero(tf)
+        if not len(has):
+            body_scores.append(None)
+            continue
+        t = tf[has]
+        total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
+        present[has] += 1
+        body_scores.append(body)
+    docs = np.flatnonzero((present > 0) & keep)
+    if q.all_words != 1.0:
+        total[present == len(q.words)] *= q.all_words
+    base = total[docs]
+    bonus = []
+    for a, b in q.pairs:
+        if body_scores[a] is None or body_scores[b] is None:
+            bonus.append(np.zeros(len(docs)))
+            continue
+        both = np.zeros(n)
+        count = np.zeros(n, dtype=np.int8)
+        for ids, scores in (body_scores[a], body_scores[b]):
+            both[ids] += scores
+            count[ids] += 1
+        bonus.append(np.where(count[docs] == 2, both[docs], 0.0))
+    return docs, base, bonus
+
+
+def _score(q: _Query, segments: list[_Segment], keep: np.ndarray):
+    """The matches, base scores and pair bonuses (see _score_sparse): over arrays the size of
+    the postings when they are short next to the index (no work proportional to the index),
+    over index-sized arrays when they are long (scatter-adds beat sorting them). Both sum
+    the same numbers in the same order."""
+    postings = sum(len(per_word[name][0]) for per_seg in q.postings for per_word in per_seg
+                   for name in SEARCH_FIELDS)
+    if postings * SPARSE_BELOW < len(keep):
+        return _score_sparse(q, segments, keep)
+    return _score_dense(q, segments, len(keep), keep)
 
 
 def phrase_of(q: wq.Query) -> tuple[list[str], tuple[str, ...]] | None:

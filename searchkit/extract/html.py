@@ -1,12 +1,18 @@
 """HTML pages: the article's paragraphs without the page around it, plus its metadata.
 
-The main text comes from trafilatura (the best open extractor we measured, see
-bench/extract), cross-checked against the page's own JSON-LD `articleBody` where it has one:
-paragraphs the publisher does not count as the article are dropped, and a page trafilatura
-finds nothing on falls back to `articleBody`, then to the page's <article>/<main> paragraphs.
-Leftovers trafilatura keeps (newsletter prompts, share lines, a repeated headline) are
-stripped as in plain text. Metadata comes from htmlmeta.py; the published date falls back to
-htmldate's page-wide search. trafilatura and htmldate are imported only when a page is read.
+Each page is parsed once (lxml, with the parser settings trafilatura uses) and that one tree is
+handed to every step: metadata (htmlmeta.py), JSON-LD, trafilatura, our cleanup, htmldate.
+
+The main text comes from a fallback chain, so that a page where trafilatura finds text never
+gets an empty body; the first step that gives text wins and the article's `origin["extractor"]`
+names it (STEPS). trafilatura's default mode leads because it scores best of its three modes on
+the development part of extraction-dev (bench/extract); its precision and recall modes follow,
+then the page's JSON-LD `articleBody`, then the largest block of paragraph text.
+
+Our own rules on top of trafilatura (RULES) each had to improve F1 on the held-out part of
+extraction-dev to stay; docs/extraction.md lists what each is worth. ExtractOptions.rules
+switches them off one at a time for that measurement. trafilatura and htmldate are imported
+only when a page is read.
 """
 
 from __future__ import annotations
@@ -30,11 +36,28 @@ _BLOCKS = ("p", "h2", "h3", "h4", "blockquote", "li")
 _WORD = re.compile(r"\w+")
 
 
+# trafilatura's own parser settings: it gets the tree it would have built itself.
+_PARSER = lxml_html.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True)
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+# The fallback chain: (name in origin["extractor"], trafilatura settings); None = not trafilatura.
+STEPS: tuple[tuple[str, dict | None], ...] = (
+    ("trafilatura", {}),
+    ("trafilatura:precision", {"favor_precision": True}),
+    ("trafilatura:recall", {"favor_recall": True}),
+    ("json-ld:articleBody", None),
+    ("searchkit:paragraphs", None),
+)
+# Our own rules on top of trafilatura; docs/extraction.md says what each is worth on held-out pages.
+RULES = frozenset({"prune", "json-ld-check", "densest", "leftovers", "headline", "byline", "credit",
+                   "source-line", "link-text", "dateline", "read-more", "standfirst"})
+
+
 def parse(text: str) -> lxml_html.HtmlElement:
-    """An lxml tree of the page; ExtractError for a page with nothing in it."""
-    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)  # lxml refuses str input with an encoding declaration
+    """An lxml tree of the page (the only parse of it); ExtractError for a page with nothing in it."""
+    text = _INVALID_XML.sub("", re.sub(r"^\s*<\?xml[^>]*>", "", text))  # lxml refuses str with a declaration
     try:
-        return lxml_html.document_fromstring(text)
+        return lxml_html.document_fromstring(text, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractError(f"not an HTML page ({exc})") from None
 
@@ -54,14 +77,20 @@ def _split_article_body(body: str) -> list[str]:
     return [" ".join(p.split()) for p in pieces if p.strip()]
 
 
-def _fallback_paragraphs(tree: lxml_html.HtmlElement) -> list[str]:
-    """Block text inside <article> or <main>: for pages trafilatura finds nothing on."""
-    for container in tree.xpath("//article | //main | //*[@itemprop='articleBody']"):
-        found = [" ".join(el.text_content().split()) for el in container.iter(*_BLOCKS)]
-        found = [p for p in found if len(p.split()) >= 3]
-        if found:
-            return found
-    return []
+def largest_block(tree: lxml_html.HtmlElement) -> list[str]:
+    """The paragraphs of the element holding the most paragraph text: the chain's last step,
+    for pages none of trafilatura's modes finds anything on."""
+    words: dict[lxml_html.HtmlElement, int] = {}
+    for block in tree.iter(*_BLOCKS):
+        parent = block.getparent()
+        if parent is not None:
+            words[parent] = words.get(parent, 0) + len(block.text_content().split())
+    if not words:
+        return []
+    best = max(words, key=words.get)
+    found = [" ".join(el.text_content().split()) for el in best.iter(*_BLOCKS)
+             if not el.xpath("ancestor::p | ancestor::li | ancestor::blockquote")]
+    return [p for p in found if p]
 
 
 _FURNITURE = ("//nav | //footer | //aside | //form | //noscript | //template"
@@ -70,9 +99,14 @@ _FURNITURE = ("//nav | //footer | //aside | //form | //noscript | //template"
 
 
 def prune(tree: lxml_html.HtmlElement) -> None:
-    """Remove what is page furniture by its markup: navigation, footers, asides, forms."""
+    """Remove what is page furniture by its markup: navigation, footers, asides, forms. An element
+    holding half the page's text or more is a wrapper around the page (an ASP.NET <form>, a
+    <noscript> copy of the site), not furniture, and stays."""
+    body = tree.find("body")
+    half = len((body if body is not None else tree).text_content()) / 2
     for element in tree.xpath(_FURNITURE):
-        if element.getparent() is not None and element.tag not in ("html", "body"):
+        if element.getparent() is not None and element.tag not in ("html", "body") \
+                and len(element.text_content()) < half:
             element.drop_tree()
 
 
@@ -131,35 +165,54 @@ def densest_paragraphs(tree: lxml_html.HtmlElement) -> list[str]:
     return found
 
 
-def main_text(tree: lxml_html.HtmlElement, meta: PageMeta, url: str) -> tuple[list[str], str]:
-    """The article's paragraphs and the name of what produced them."""
+def _lines(found: str | None) -> list[str]:
+    """trafilatura's text as paragraphs; a table row ("| a | b |") without its outer bars."""
+    lines = (" ".join(line.split()).removeprefix("| ").removesuffix(" |") for line in (found or "").split("\n"))
+    return [line for line in lines if line.strip("| ")]
+
+
+def _trafilatura(tree: lxml_html.HtmlElement, url: str, settings: dict) -> list[str]:
     import trafilatura  # heavy: only when a page is extracted
 
-    prune(tree)
-    found = trafilatura.extract(tree, url=url or None, output_format="txt", include_comments=False,
-                                include_tables=False, with_metadata=False, deduplicate=False)
-    paragraphs = [" ".join(line.split()) for line in (found or "").split("\n") if line.strip()]
-    extractor = "trafilatura"
+    # extract() works on its own copy of the tree (no second parse); benchmark settings otherwise.
+    return _lines(trafilatura.extract(tree, url=url or None, include_comments=False, with_metadata=False,
+                                      deduplicate=False, **settings))
+
+
+def main_text(tree: lxml_html.HtmlElement, meta: PageMeta, url: str,
+              rules: frozenset[str] = RULES) -> tuple[list[str], str]:
+    """The article's paragraphs and the name of the step (STEPS) or rule that produced them."""
+    if "prune" in rules:
+        prune(tree)
+    paragraphs, step = [], ""
+    for step, settings in STEPS:
+        if settings is not None:
+            paragraphs = _trafilatura(tree, url, settings)
+        elif step == "json-ld:articleBody":
+            paragraphs = _split_article_body(meta.article_body)
+        else:
+            paragraphs = largest_block(tree)
+        if paragraphs:
+            break
+    if not step.startswith("trafilatura"):
+        return paragraphs, step
     reference = meta.article_body
-    if reference and len(_words(reference)) >= 50:
+    if "json-ld-check" in rules and reference and len(_words(reference)) >= 50:
         words = set(_words(reference))
         kept = [p for p in paragraphs if _tokens_inside(p, words) >= 0.8]
         covered = set(w for p in kept for w in _words(p))
         if not kept or len(covered & words) < 0.6 * len(words):
-            kept, extractor = _split_article_body(reference), "json-ld:articleBody"
-        elif len(kept) < len(paragraphs):
-            extractor = "trafilatura+json-ld:articleBody"
-        paragraphs = kept
-    if extractor == "trafilatura":
+            return _split_article_body(reference), "json-ld:articleBody"
+        if len(kept) < len(paragraphs):
+            return kept, step + "+json-ld:articleBody"
+    if "densest" in rules:
         own = densest_paragraphs(tree)
         own_words, their_words = Counter(_words(" ".join(own))), Counter(_words(" ".join(paragraphs)))
         shared = sum((own_words & their_words).values())
         if sum(own_words.values()) >= 2 * max(sum(their_words.values()), 50) and \
                 shared >= 0.9 * sum(their_words.values()):
-            paragraphs, extractor = own, "searchkit.html"  # trafilatura kept only a part of it
-    if not paragraphs:
-        paragraphs, extractor = _fallback_paragraphs(tree), "searchkit.html"
-    return paragraphs, extractor
+            return own, "searchkit:densest"  # trafilatura kept only a part of it
+    return paragraphs, step
 
 
 _BYLINE = re.compile(r"^(?:By|BY|Von|VON|Par|Por|Door|Di|Av|Posted by|Written by|Reported by|Geschrieben von)"
@@ -176,8 +229,8 @@ _SENTENCE_END = ("." , "!", "?", '"', "”", "“", "»", "«", ")", ":", "…")
 def _is_date_line(paragraph: str) -> bool:
     """"October 22, 2019", "10 April 2020", "October 22, 2019 report": a dateline, not text."""
     words = paragraph.split()
-    if len(words) > 6:
-        return False
+    if len(words) > 6 or not any(c.isdigit() for c in paragraph):
+        return False  # every date we read has a number in it
     for candidate in (paragraph, " ".join(words[:-1])):
         try:
             if candidate and parse_date(candidate):
@@ -187,14 +240,14 @@ def _is_date_line(paragraph: str) -> bool:
     return False
 
 
-def _is_furniture(paragraph: str, links: set[str]) -> bool:
+def _is_furniture(paragraph: str, links: set[str], rules: frozenset[str]) -> bool:
     words = len(paragraph.split())
     text = paragraph.lstrip("-•* ")
-    return ((words <= 12 and bool(_BYLINE.match(text)))
-            or (words <= 30 and bool(_CREDIT.search(text)))
-            or (words <= 15 and bool(_SOURCE_LINE.match(text)))
-            or (words <= 20 and normal(text) in links)
-            or _is_date_line(text))
+    return (("byline" in rules and words <= 12 and bool(_BYLINE.match(text)))
+            or ("credit" in rules and words <= 30 and bool(_CREDIT.search(text)))
+            or ("source-line" in rules and words <= 15 and bool(_SOURCE_LINE.match(text)))
+            or ("link-text" in rules and words <= 20 and normal(text) in links)
+            or ("dateline" in rules and _is_date_line(text)))
 
 
 def _link_texts(tree: lxml_html.HtmlElement) -> set[str]:
@@ -207,29 +260,34 @@ def _link_texts(tree: lxml_html.HtmlElement) -> set[str]:
     return texts
 
 
-def tidy(paragraphs: list[str], tree: lxml_html.HtmlElement, meta: PageMeta) -> list[str]:
+def tidy(paragraphs: list[str], tree: lxml_html.HtmlElement, meta: PageMeta,
+         rules: frozenset[str] = RULES) -> list[str]:
     """Drop what an extractor kept of the page around the article (a repeated headline, bylines,
     datelines, photo credits, link-only teasers, "Read more:" lists) and put back a standfirst
     it dropped (the page's description, shown as a paragraph of the page)."""
-    headings = {normal(h) for where, h in meta.candidates.get("title", []) if where == "h1"}
-    links = _link_texts(tree)
+    if "leftovers" in rules:
+        paragraphs = strip_leftovers(paragraphs, meta.title)
+    headings = {normal(h) for where, h in meta.candidates.get("title", []) if where == "h1"} \
+        if "headline" in rules else set()
+    links = _link_texts(tree) if "link-text" in rules else set()
     kept: list[str] = []
     in_list = False
     for paragraph in paragraphs:
         text = paragraph.lstrip("-•* ")
-        if _READ_MORE.match(text):
-            in_list = True
-            continue
-        lead, colon, rest = text.partition(":")
-        if colon and rest.strip() and len(text.split()) <= 25 and _READ_MORE.match(lead.strip()):
-            continue  # "Read more: <another story's headline>"
-        if in_list and len(text.split()) <= 15 and not text.endswith(_SENTENCE_END):
-            continue
-        in_list = False
-        if normal(text) in headings or _is_furniture(paragraph, links):
+        if "read-more" in rules:
+            if _READ_MORE.match(text):
+                in_list = True
+                continue
+            lead, colon, rest = text.partition(":")
+            if colon and rest.strip() and len(text.split()) <= 25 and _READ_MORE.match(lead.strip()):
+                continue  # "Read more: <another story's headline>"
+            if in_list and len(text.split()) <= 15 and not text.endswith(_SENTENCE_END):
+                continue
+            in_list = False
+        if normal(text) in headings or _is_furniture(paragraph, links, rules):
             continue
         kept.append(paragraph)
-    return _with_standfirst(kept, tree, meta.description)
+    return _with_standfirst(kept, tree, meta.description) if "standfirst" in rules else kept
 
 
 def _with_standfirst(paragraphs: list[str], tree: lxml_html.HtmlElement, description: str) -> list[str]:
@@ -243,10 +301,13 @@ def _with_standfirst(paragraphs: list[str], tree: lxml_html.HtmlElement, descrip
 
 
 def _find_date(tree: lxml_html.HtmlElement, url: str) -> str:
+    """htmldate on the page's markup (extensive_search=False: its free-text search costs more than
+    all of trafilatura on a page and found 4% more dates on the development part)."""
     from htmldate import find_date  # heavy: only when the page states no date anywhere obvious
 
     try:
-        return find_date(tree, url=url or None, original_date=True, outputformat="%Y-%m-%d") or ""
+        return find_date(tree, url=url or None, original_date=True, outputformat="%Y-%m-%d",
+                         extensive_search=False) or ""
     except (ValueError, TypeError):
         return ""
 
@@ -254,14 +315,15 @@ def _find_date(tree: lxml_html.HtmlElement, url: str) -> str:
 def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Article | ExtractError]:
     if len(data) > MAX_HTML:
         raise ExtractError(f"HTML page is {len(data) / 1e6:.0f} MB, over the {MAX_HTML // 2**20} MB limit")
+    rules = RULES if options.rules is None else options.rules
     text = decode(data, options.charset or None)
     tree = parse(text)
     meta = read_meta(tree, options.url)
-    paragraphs, extractor = main_text(tree, meta, meta.url)
-    title = meta.title
-    paragraphs = tidy(strip_leftovers(paragraphs, title), tree, meta)
+    found, extractor = main_text(tree, meta, meta.url, rules)
+    # Cleanup never empties a body: if it would, the extractor's paragraphs stay as they were.
+    paragraphs = tidy(found, tree, meta, rules) or found
     if not paragraphs and not tree.text_content().strip():
-        paragraphs, extractor = markup_text(text), "searchkit.html:text"  # a tree lxml could not build
+        paragraphs, extractor = markup_text(text), "searchkit:markup"  # a tree lxml could not build
     if not paragraphs:
         raise ExtractError("no article text found in the page")
     published, date_source = meta.published, meta.sources.get("published", "")
@@ -272,7 +334,7 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Arti
         published, date_source = options.published, "fetched"
     sources = {**meta.sources, "published": date_source} if date_source else meta.sources
     yield Article(
-        title=title,
+        title=meta.title,
         body="\n\n".join(paragraphs),
         url=meta.url,
         source=meta.source,

@@ -48,7 +48,7 @@ class PageMeta:
     def offer(self, name: str, value: Any, where: str) -> None:
         """Set `name` to `value` unless a more trusted place already did (every offer of a
         title or date is kept in `candidates`, for choices that weigh them against each other)."""
-        if isinstance(value, str):
+        if isinstance(value, str) and name != "article_body":  # its line breaks part paragraphs
             value = " ".join(value.split())
         if name in ("published", "modified") and value and not _parses(value):
             return  # an unreadable date must not hide a readable one further down
