@@ -32,7 +32,8 @@ run: seed
 test: install chromium
 	$(BIN)/python -m pytest -q
 
-# Relevance on ../shared/data/cranfield: searchkit vs bm25s, in one run (bench-only extra `relevance`).
+# Relevance on ../shared/data/cranfield and ../shared/data/cacm: searchkit vs bm25s, in one run, depth 1000
+# (bench-only extra `relevance`).
 .PHONY: bench-relevance
 bench-relevance: install
 	$(BIN)/pip install --quiet -e '.[test,relevance]'

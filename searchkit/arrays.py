@@ -133,6 +133,8 @@ class ArrayCache:
         live = set()
         for reader, offset in searcher.reader().leaf_readers():
             segment = reader.segment()
+            if segment is None:  # an index with nothing committed yet: Whoosh's EmptyReader
+                continue
             key = segment.segment_id()
             live.add(key)
             with self._lock:

@@ -487,10 +487,9 @@ def export(obj: Context, text: str | None, fmt: str) -> None:
     """
     index = obj.open()
     if text:
-        from .search import search
+        from .search import matching_ids
 
-        ids = [h.id for h in search(index, text, limit=100, page=1).hits]
-        articles = (a for a in (index.get(i) for i in ids) if a)
+        articles = (a for a in (index.get(i) for i in matching_ids(index, text)) if a)
     else:
         articles = index.articles()
     writer = csv.DictWriter(sys.stdout, EXPORT_FIELDS) if fmt == "csv" else None

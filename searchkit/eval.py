@@ -23,7 +23,7 @@ from .store import Index
 
 Qrels = dict[str, dict[str, int]]
 Run = dict[str, list[str]]
-DEPTH = 100
+DEPTH = 1_000  # results per query, as trec_eval and the bm25s reference figures use
 
 
 class EvalInputError(SearchkitError):

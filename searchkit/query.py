@@ -3,11 +3,16 @@
     storm flooding              words: ranked by BM25F, articles with every word boosted
     "Bank of England"           a phrase (stop words inside keep their place: not "bank england")
     brexit AND (may OR johnson) NOT poll, -poll
-    title:brexit source:bbc author:"jane smith"
+    title:brexit source:bbc author:"jane smith" tags:politics language:en
     elect*  goverment~          wildcard; fuzzy (one edit, ~2 for two)
     published:2017  published:[2017-01-01 TO 2017-06-30]  published:2017-03
     since:yesterday  since:"last week"  until:"2 months ago"   (see dates.py)
 
+Only deliberate syntax is syntax: a question is words ("what is information science?"
+searches science), `word:` names a field only when the word is one of FIELD_NAMES, and a
+lone `(`, `*`, `?` or a hyphen inside a word ("steady-state") is punctuation. Qualifiers
+(source:, author:, tags:, language:, title:, published:, since:, until:) narrow the results
+like Gmail's from: -- they become ParsedQuery.filters, and title:'s words rank too.
 Any input is a valid query: what the parser cannot read falls back to its plain words,
 with a notice that says so. Only a query with nothing to search for raises QueryError.
 """
@@ -26,7 +31,7 @@ from whoosh.qparser.plugins import PhrasePlugin
 from whoosh.query import spans
 from whoosh.query.wrappers import WrappingQuery
 
-from .analysis import analyze, news_analyzer
+from .analysis import analyze, name_analyzer, news_analyzer
 from .dates import DateError, Span, parse_span
 from .engine.evaluate import FieldsTerm, expand_words
 from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
@@ -46,6 +51,15 @@ _DATE_CLAUSE = re.compile(
     r"""(?:(?<=\s)|^)(?P<neg>[-])?(?P<field>since|until|published|date):\s*"""
     r"""(?:"(?P<quoted>[^"]*)"|\[(?P<range>[^\]]*)\]|(?P<bare>[^\s()"]+))""", re.I)
 _RANGE_TO = re.compile(r"\s+TO\s+", re.I)
+# Names a `name:` prefix can give; any other `word:` ("note: ...", "http://") is a word and a colon.
+FIELD_NAMES = ("title", "body", "source", "author", "tags", "language", "published", "since", "until", "date")
+# Qualifiers that restrict the results without ranking them (title: restricts and ranks).
+QUALIFIER_FIELDS = ("source", "author", "tags", "language", "title")
+_QUALIFIER = re.compile(
+    r"""(?:(?<=[\s(])|^)(?P<neg>-|NOT\s+)?(?P<field>source|author|tags|language|title):\s*"""
+    r"""(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s()"\[{][^\s()"]*))""", re.I)
+_FIELD_PREFIX = re.compile(r"(?<![\w:])([^\W_][\w-]*):")
+_BOOLEAN = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|(?:^|(?<=[\s(]))[-+](?=[\w\"(])")
 _PHRASE = re.compile(r'"([^"]*)"')
 _FUZZY = re.compile(r"(?<![\w*?'])([^\W\d_][\w']*)~([0-9]+)?(?![\w~])")
 MAX_FUZZY_WORDS = 20
@@ -329,6 +343,123 @@ def _take_dates(text: str, now: datetime | None) -> tuple[str, list[wq.Query], l
     return " ".join(rest.split()), filters, problems
 
 
+def _qualifier_filter(name: str, value: str) -> wq.Query | None:
+    """The filter for one `name:value` qualifier (None when the value has no words)."""
+    value = value.strip()
+    if name == "title":
+        if value.endswith("*") and value[:-1].isalnum():
+            return wq.Prefix("title", value[:-1].lower())
+        stems = analyze(value)
+        if not stems:
+            return None
+        if len(stems) > 1 and " " in value:
+            return phrase_query("title", value)
+        return wq.And([wq.Term("title", stem) for stem in stems]) if len(stems) > 1 else wq.Term("title", stems[0])
+    if name == "tags":
+        tag = " ".join(value.lower().split())
+        return wq.Term("tags", tag) if tag else None
+    if name == "language":
+        return wq.Or([wq.Term("language", v) for v in dict.fromkeys((value, value.lower()))]) if value else None
+    tokens = [t.text for t in name_analyzer()(value)]  # source, author: the words of a name
+    if not tokens:
+        return None
+    return wq.And([wq.Term(name, t) for t in tokens]) if len(tokens) > 1 else wq.Term(name, tokens[0])
+
+
+def _take_qualifiers(text: str) -> tuple[str, list[wq.Query], list[str]]:
+    """Remove source:/author:/tags:/language:/title: clauses; return the rest, their filters
+    (each narrows the results: `source:bbc OR source:cnn` is one filter), and title:'s words,
+    which rank as well as restrict."""
+    found = []  # (start, end, field, negated, filter, value)
+    for m in _QUALIFIER.finditer(text):
+        name = m.group("field").lower()
+        value = m.group("quoted") if m.group("quoted") is not None else m.group("bare").rstrip("?!.,;")
+        found.append((m.start(), m.end(), name, bool(m.group("neg")), _qualifier_filter(name, value), value))
+    if not found:
+        return text, [], []
+    groups: list[list[tuple]] = []
+    for item in found:
+        last = groups[-1][-1] if groups else None
+        if (last and last[2] == item[2] and not last[3] and not item[3]
+                and text[last[1]:item[0]].strip() == "OR"):
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    filters: list[wq.Query] = []
+    words: list[str] = []
+    rest, at = [], 0
+    for group in groups:
+        rest.append(text[at:group[0][0]])
+        at = group[-1][1]
+        parts = [item[4] for item in group if item[4] is not None]
+        if not parts:
+            continue
+        flt = parts[0] if len(parts) == 1 else wq.Or(parts)
+        negated = group[0][3]
+        filters.append(wq.Not(flt) if negated else flt)
+        if group[0][2] == "title" and not negated:  # the headline words rank too
+            words.extend(f"title:{item[5]}" if item[5].endswith("*") else item[5] for item in group)
+    rest.append(text[at:])
+    return " ".join("".join(rest).split()), filters, words
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+_NOT_A_FIELD = re.compile(r"([^\W_][\w-]*):(?=\S)|:")
+_LOOSE_MARKS = [
+    (re.compile(r"(?<=\w)-(?=\w)"), " "),           # steady-state: one word's parts, not NOT state
+    (re.compile(r"(?<!\w)\?|\?(?!\w)"), " "),       # science? : a question mark; wom?n stays a wildcard
+    (re.compile(r"(?<!\w)[*~]"), " "),              # a lone * or ~ (parliam* and word~ stay)
+    (re.compile(r"(?<![\w\")])\^|\^(?![\d.])"), " "),  # ^ only boosts as word^2
+    (re.compile(r"[\[\]{}]"), " "),                 # ranges only after published: (taken out before)
+    (re.compile(r"(?:^|(?<=\s))[-+](?=\s|$)"), " "),  # a lone - or +
+    (re.compile(r'""'), " "),
+]
+_RANGE = re.compile(r"(\b\w+:[\[{][^\]}]*[\]}])")
+_EDGE_OPERATORS = re.compile(r"^(?:\s*\b(?:AND|OR|ANDMAYBE|ANDNOT)\b)+|(?:\b(?:AND|OR|NOT|ANDMAYBE|ANDNOT)\b\s*)+$")
+
+
+def as_meant(text: str) -> str:
+    """`text` with only its deliberate syntax left; what merely looks like syntax becomes space.
+
+    A `?` ending a word, `word:` where the word names no field, a lone `(`, `*`, `~`, `-`, a
+    hyphen inside a word and parentheses that group no operator are punctuation, as a reader
+    would take them: "what is information science?" is four words, not a wildcard.
+    """
+    text = _NOT_A_FIELD.sub(lambda m: m.group(0) if m.group(1) and m.group(1).lower() in FIELD_NAMES
+                            else (m.group(1) or "") + " ", text)
+    text = re.sub(r"\b(" + "|".join(FIELD_NAMES) + r"):", lambda m: m.group(1).lower() + ":", text, flags=re.I)
+    parts = _RANGE.split(text)  # field:[a TO b] keeps its brackets; the rest is loosened
+    for i in range(0, len(parts), 2):
+        for pattern, replacement in _LOOSE_MARKS:
+            parts[i] = pattern.sub(replacement, parts[i])
+    text = "".join(parts)
+    if "(" in text or ")" in text:
+        bare = re.sub(r'"[^"]*"', " ", text)
+        if not _balanced(bare) or not _BOOLEAN.search(bare):
+            text = re.sub(r"[()]", " ", text)
+        text = re.sub(r"\(\s*\)", " ", text)
+    text = " ".join(text.split())
+    return _EDGE_OPERATORS.sub("", text).strip()
+
+
+def _phrases_among_words(text: str) -> bool:
+    """Whether `text` is plain words with one or more balanced "quoted phrases" among them
+    (and no other syntax): 'svd in "digital image processing" applications'."""
+    if text.count('"') % 2:
+        return False
+    outside = _PHRASE.sub(" ", text)
+    return bool(analyze(outside)) and not _SYNTAX.search(outside) and all(
+        not _SYNTAX.search(m.group(1).replace('"', "")) for m in _PHRASE.finditer(text))
+
+
 def _phrases(text: str) -> list[Phrase]:
     found = []
     for m in _PHRASE.finditer(text):
@@ -413,6 +544,14 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
     if not text:
         raise QueryError("empty query: type some words to search for")
     rest, filters, problems = _take_dates(text, now)
+    rest, narrowing, title_words = _take_qualifiers(rest)
+    filters += narrowing
+    # title:'s words rank beside plain words; beside an operator they would become an
+    # alternative to the rest ("title:oil AND spill" must still need spill).
+    operators = _BOOLEAN.search(rest)
+    rest = as_meant(rest)
+    if not operators:
+        rest = " ".join([rest, *title_words]).strip()
     notices = [problems[0].rstrip(".") + ": searched for it as words"] if problems else []
     fuzzy = reader is not None and "~" in rest
     if fuzzy:
@@ -422,6 +561,12 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
     if not _SYNTAX.search(rest):
         return _words(rest, notice, filters)
+    if _phrases_among_words(rest):
+        # Quoted words among plain ones, nothing else: in an any-word query the phrase is not
+        # required, so it ranks as its words do (proximity rewards them together).
+        parsed = _words(rest.replace('"', " "), notice, filters)
+        parsed.phrases = _phrases(rest)
+        return parsed
     plain = _SYNTAX_CHARS.sub(" ", rest)
     if rest.count('"') % 2:
         return _words(plain, 'unbalanced quote: searched for the words without it', filters)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from .article import derived_title
 from .dates import since_until
 from .display import shown
 from .errors import SearchkitError
@@ -35,7 +36,9 @@ from .store import Index, _aware
 from .suggest import suggest
 
 SORTS = ("relevance", "newest", "oldest", "recency")
-MAX_LIMIT = 100
+# Results per page a caller may ask for: an evaluation reads 1,000 per query (TREC depth).
+# A larger limit or page is lowered to these, and the result's notice says so.
+MAX_LIMIT = 1_000
 MAX_PAGE = 1_000
 # Did-you-mean is offered when a query finds fewer results than this.
 SUGGEST_BELOW = 3
@@ -264,7 +267,7 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
     stems = parsed.stems if parsed else set()
     phrases = parsed.phrases if parsed else []
     body = shown(fields.get("body") or "")
-    title = shown(fields.get("title") or "")
+    title = shown(fields.get("title") or "") or derived_title(body)
     return Hit(
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
         source=shown(fields.get("source") or ""), author=shown(fields.get("author") or ""),
@@ -313,6 +316,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         deadline = time.monotonic() + time_budget
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+    capped = [f"{name} {int(value)} is more than {high}: showing {name} {high}"
+              for name, value, high in (("limit", limit, MAX_LIMIT), ("page", page, MAX_PAGE)) if int(value) > high]
     limit = max(1, min(int(limit), MAX_LIMIT))
     page = max(1, min(int(page), MAX_PAGE))
     flt = filter_query(since, until, source, now)
@@ -339,12 +344,30 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         suggestion = None
         if ranked.total < SUGGEST_BELOW and not ranked.timed_out:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
+    capped_expansions = _distinct(ranked.capped)
     notice = _notice(TIMED_OUT.format(seconds=time.perf_counter() - started) if ranked.timed_out else "",
                      *(f"{_shown(cut.pattern)} stands for more than {max_expansions} words: searched the "
-                       f"first {max_expansions}" for cut in ranked.capped), parsed.notice)
+                       f"first {max_expansions}" for cut in capped_expansions), parsed.notice, *capped)
     return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
                         notice, ranked.facets, ranked.timeline, suggestion, sort,
-                        ranked.timed_out, ranked.capped, ranked.span)
+                        ranked.timed_out, capped_expansions, ranked.span)
+
+
+def _distinct(expansions: list[Expansion]) -> list[Expansion]:
+    """Each capped expansion once (a title:e* qualifier is both a filter and ranked)."""
+    return list({(e.field, e.pattern): e for e in expansions}.values())
+
+
+def matching_ids(index: Index, text: str) -> list[str]:
+    """Every article `text` matches (near-duplicates too), best first: what an export of a
+    query's matches writes, a page of MAX_LIMIT at a time, never silently cut."""
+    ids: list[str] = []
+    for page in range(1, MAX_PAGE + 1):
+        result = search(index, text, limit=MAX_LIMIT, page=page, facets=False, collapse=False, snippets=False)
+        ids.extend(hit.id for hit in result.hits)
+        if len(ids) >= result.total or not result.hits:
+            break
+    return ids
 
 
 def _shown(pattern: str) -> str:
@@ -483,5 +506,6 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
     return candidate if found > total else None
 
 
-__all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "filter_query",
+__all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "matching_ids",
+           "filter_query",
            "make_hit", "timeline", "rank_with_arrays", "Ranked", "QueryError", "SORTS"]

@@ -217,6 +217,8 @@ class Reference:
         moment = self.docs[doc]["published"]
         if isinstance(flt, wq.Not):
             return not self._passes(doc, flt.query)
+        if not isinstance(flt, wq.DateRange):  # a qualifier (source:, title:, ...): does it match
+            return self.node(doc, flt) is not None
         if moment is None:
             return False
         value = moment.replace(tzinfo=None)

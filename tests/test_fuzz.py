@@ -216,7 +216,7 @@ def test_hostile_files_through_the_cli_each_named_the_rest_imported_memory_bound
         f"failed: {tmp_path}/missing.jsonl: cannot read: No such file or directory",
     ]
     index = searchkit.open_index(index_path)
-    assert sorted(a.title for a in index.articles()) == [
+    assert sorted(a.display_title for a in index.articles()) == [
         "After the bomb", "After the huge line", "Before the bomb", "Deep nested text", "Good article 0 about raqqa", "Good article 1 about raqqa",
         "Good article 2 about raqqa", "Whole line"]
     assert peak_mb < 400, f"import peaked at {peak_mb:.0f} MB with a 1 GB gzip bomb among its inputs"

@@ -15,8 +15,9 @@ from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from searchkit.analysis import analyze
-from searchkit.search import MAX_LIMIT, MAX_PAGE
 from searchkit.shards import open_any
+
+from .params import MAX_LIMIT, MAX_PAGE
 
 # Content-Security-Policy: everything from this origin, no inline script, no framing.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

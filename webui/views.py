@@ -138,7 +138,7 @@ def article_page(article_id: str):
         except QueryError:
             pass
     counter = [0]
-    title = _marked(highlight(article.title, stems, phrases), counter)
+    title = _marked(highlight(article.display_title, stems, phrases), counter)
     paragraphs = [_marked(highlight(p, stems, phrases), counter) for p in article.body.split("\n\n") if p]
     duplicate_of = None
     if article.cluster and article.cluster != article.id:

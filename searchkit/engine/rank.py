@@ -549,7 +549,8 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
     (collapsed to one row per cluster when `clusters` is given) would list them.
 
     Final scores (base + proximity bonus) are worked out for the rows with the highest upper
-    bounds, more each round, until no row left out could still reach the last shown place.
+    bounds, until no row left out could still reach the last shown place: after the first
+    round, every row whose bound reaches that place's score at once.
     """
     score = base.copy()
     m = len(docnum)
@@ -568,10 +569,14 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
             shown = _collapse_first(shown, clusters, shared)
         if k >= m:
             return score, shown[:stop]
-        rest_best = np.max(np.where(checked, -np.inf, upper if pairs else base))
+        bound = upper if pairs else base
+        rest_best = np.max(np.where(checked, -np.inf, bound))
         if len(shown) >= stop and rest_best < score[shown[stop - 1]]:
             return score, shown[:stop]
-        k = min(m, 4 * k)
+        if len(shown) >= stop:  # next round: every row whose bound reaches the page's last score
+            k = min(m, max(4 * k, int(np.count_nonzero(bound >= score[shown[stop - 1]]))))
+        else:
+            k = min(m, 4 * k)
 
 
 def _representatives(score, docnum, shared, clusters) -> np.ndarray:
