@@ -258,10 +258,12 @@ def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[t
 
 
 def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: ParsedQuery | None,
-             snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True) -> Hit:
-    """The Hit for a document: stored fields plus highlighted title and snippet, as shown
-    (display.shown: no bidi controls)."""
-    fields = searcher.stored_fields(docnum)
+             snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True,
+             fields: dict | None = None) -> Hit:
+    """The Hit for a document: stored fields (`fields` when already read) plus highlighted
+    title and snippet, as shown (display.shown: no bidi controls)."""
+    if fields is None:
+        fields = searcher.stored_fields(docnum)
     if not snippets:
         parsed = None
     stems = parsed.stems if parsed else set()
@@ -332,11 +334,12 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                                 _notice(BUSY, parsed.notice), sort=sort, timed_out=True)
         try:
             ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
-                                      deadline, max_expansions)
+                                      deadline, max_expansions, page_from=(page - 1) * limit)
         finally:
             if gate is not None:
                 gate.release()
-        hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets)
+        hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets,
+                         fields=ranked.stored.get(docnum))
                 for rank, (docnum, score) in enumerate(ranked.docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
         if collapse:
             for hit, (docnum, _) in zip(hits, ranked.docs[(page - 1) * limit:wanted]):
@@ -393,15 +396,17 @@ class Ranked:
     timed_out: bool = False
     capped: list[Expansion] = field(default_factory=list)
     span: tuple[datetime, datetime] | None = None  # first and last publication counted
+    stored: dict[int, dict] = field(default_factory=dict)  # stored fields of the page, by docnum
 
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
-                     max_expansions: int | None = None) -> Ranked:
+                     max_expansions: int | None = None, page_from: int | None = None) -> Ranked:
     """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
-    evaluator of engine/evaluate.py."""
+    evaluator of engine/evaluate.py. With `page_from`, the stored fields of the results
+    [page_from:wanted) come along (Ranked.stored), read straight from their segments."""
     from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
@@ -413,7 +418,8 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
                           sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
                           collapse=collapse, facets=facets, granularity=_granularity,
                           phrase_fields=fields, stats=stats, tree=tree, deadline=deadline,
-                          max_expansions=max_expansions)
+                          max_expansions=max_expansions,
+                          stored=(page_from, wanted) if page_from is not None and sort != "recency" else None)
     docs = ranked.docs
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
@@ -423,7 +429,7 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
         facet_counts, buckets = _facet_lists(ranked.sources, dates)
         span = (min(dates), max(dates)) if dates else None
     return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
-                  timed_out=ranked.timed_out, capped=ranked.capped, span=span)
+                  timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored)
 
 
 MAX_COPIES = 20

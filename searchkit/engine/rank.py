@@ -72,6 +72,7 @@ class Ranking:
     dates: dict[datetime, int] = field(default_factory=dict)
     timed_out: bool = False  # the deadline passed: some terms were not read
     capped: list[Expansion] = field(default_factory=list)  # expansions cut at max_expansions
+    stored: dict[int, dict] = field(default_factory=dict)  # the window's stored fields, by docnum
 
 
 @dataclass
@@ -475,7 +476,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
          sort: str, start: int, stop: int, collapse: bool, facets: bool,
          granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = (),
          stats: CorpusStats | None = None, tree: wq.Query | None = None,
-         deadline: float | None = None, max_expansions: int | None = None) -> Ranking:
+         deadline: float | None = None, max_expansions: int | None = None,
+         stored: tuple[int, int] | None = None) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     With phrase_fields, `stems` is a phrase instead (see phrase_of): articles with the words
@@ -486,6 +488,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     Whoosh's sorted results). Facet dates are counted per day, month or year, as
     granularity(first, last) says for the matches' range. `stats` replaces the index's own
     statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
+    `stored` = (i, j): also read the stored fields of results [start + i:start + j).
     """
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
@@ -515,6 +518,9 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     window = top[start:stop]
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
                      timed_out=evaluator.timed_out, capped=evaluator.expansions)
+    if stored:  # read straight from each segment (no Whoosh reader in between)
+        result.stored = {int(docnum[r]): segments[seg_of[r]].cache.segment.stored(int(local[r]))
+                         for r in window[stored[0]:stored[1]]}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
     if facets:
