@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web bench-load
+.PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web bench-load bench-archive
 
 $(BIN)/searchkit: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,9 +41,12 @@ bench-relevance: install
 
 # Article extraction quality on real pages (gold text rebuilt from bench/extract/gold_spec.json),
 # searchkit against trafilatura alone in the same run; writes bench/results/extract.json.
+# Then the rate: pages/s of the import's extraction pool on every core against trafilatura's
+# extract() on one core, same pages, same run (bench/extract_rate.py, results/extract_rate.json).
 bench-extract: install
 	$(BIN)/python bench/extract/make_gold.py
 	$(BIN)/python bench/extract/run.py --ablation
+	$(BIN)/python bench/extract_rate.py
 
 # Benchmarks against SQLite FTS5, tantivy and raw Whoosh (peers pinned in bench/requirements.txt,
 # installed into bench/.venv so the test suite never needs them). See README "Performance".
@@ -73,7 +76,15 @@ bench: $(BENCH_VENV)/.ready
 	$(BENCH_VENV)/bin/python -m bench.run --sizes $(BENCH_SIZES) --work $(BENCH_WORK) $(BENCH_ARGS) || status=1; \
 	$(BENCH_VENV)/bin/python -m bench.report --chart docs/bench-latency.png || status=1; \
 	if [ -f bench/load.py ]; then $(BENCH_VENV)/bin/python -m bench.load $(BENCH_LOAD_ARGS) || status=1; fi; \
+	$(BENCH_VENV)/bin/python -m bench.archive --work $(BENCH_WORK) $(ARCHIVE_ARGS) || status=1; \
 	exit $$status
+
+# Archives imported whole (issue 16): a 1M-article JSON lines .gz and a >= 1 GB WARC.gz of real
+# pages, each in one command, then again (>= 10x faster, nothing changed); peak RSS of the
+# process tree <= 1 GiB. ARCHIVE_ARGS="--articles 100000 --warc-mb 200" for a smaller run.
+ARCHIVE_ARGS ?=
+bench-archive: install
+	$(BIN)/python -m bench.archive --work $(BENCH_WORK) $(ARCHIVE_ARGS)
 
 # Under 3 minutes: the real BBC sample and 10k generated articles, every engine.
 bench-quick: $(BENCH_VENV)/.ready
