@@ -27,6 +27,7 @@ from whoosh.searching import Searcher
 
 from .article import derived_title
 from .dates import since_until
+from .display import shown
 from .errors import SearchkitError
 from .engine import scoring as ranking_formulas
 from .engine.evaluate import Expansion
@@ -170,7 +171,7 @@ def filter_query(since: str | datetime | None = None, until: str | datetime | No
     if start or end:
         parts.append(date_range(start, end))
     if source:
-        parts.append(wq.Term("source_key", source.strip()))
+        parts.append(wq.Term("source_key", shown(source).strip()))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
@@ -303,7 +304,7 @@ def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
                  ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
     """Facets and timeline from counts per source and per (UTC) publication moment."""
     unit, buckets = timeline(dates)
-    facets = {"source": sorted(((k, v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
+    facets = {"source": sorted(((shown(k), v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
     facets[unit] = [(b.label, b.count) for b in buckets if b.count]
     return facets, buckets
 
@@ -331,18 +332,18 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
              snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True,
              fields: dict | None = None) -> Hit:
     """The Hit for a document: stored fields (`fields` when already read) plus highlighted
-    title and snippet."""
+    title and snippet, as shown (display.shown: no bidi controls)."""
     if fields is None:
         fields = searcher.stored_fields(docnum)
     if not snippets:
         parsed = None
     stems = parsed.stems if parsed else set()
     phrases = parsed.phrases if parsed else []
-    body = fields.get("body") or ""
-    title = fields.get("title") or derived_title(body)
+    body = shown(fields.get("body") or "")
+    title = shown(fields.get("title") or "") or derived_title(body)
     return Hit(
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
-        source=fields.get("source") or "", author=fields.get("author") or "",
+        source=shown(fields.get("source") or ""), author=shown(fields.get("author") or ""),
         published=_aware(fields.get("published")), score=float(score),
         fragments=snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
         title_fragments=highlight(title, stems, phrases=phrases),
