@@ -229,7 +229,7 @@ def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options
     hits: list[Hit] = []
     first: SearchResult | None = None
     for page in range(1, MAX_PAGE + 1):
-        result = search(index, text, limit=size, page=page, snippets=False, stats=stats,
+        result = search(index, text, limit=size, page=page, snippets=False, stats=stats, correct=False,
                         **{**options, "facets": options["facets"] and page == 1})
         first = first or result
         hits.extend(result.hits)
