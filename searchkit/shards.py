@@ -229,7 +229,7 @@ def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options
     hits: list[Hit] = []
     first: SearchResult | None = None
     for page in range(1, MAX_PAGE + 1):
-        result = search(index, text, limit=size, page=page, snippets=False, stats=stats,
+        result = search(index, text, limit=size, page=page, snippets=False, stats=stats, correct=False,
                         **{**options, "facets": options["facets"] and page == 1})
         first = first or result
         hits.extend(result.hits)
@@ -761,7 +761,10 @@ class ShardSearch:
         pool = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
         options = {"sort": "relevance" if sort == "recency" else sort, "since": since, "until": until,
                    "source": source, "facets": facets, "collapse": collapse, "now": now,
-                   "max_expansions": max_expansions}
+                   "max_expansions": max_expansions,
+                   # No feedback pass over shards yet: each shard's own best articles would
+                   # give it other feedback terms than the whole collection's (one index).
+                   "feedback": False}
         answers = self._answers(task_query, query_text, stats, pool, options)
         listed = _merge_hits(answers, sort, pool)[(page - 1) * limit:wanted]
         for rank, (_, hit) in enumerate(listed, (page - 1) * limit + 1):
