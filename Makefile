@@ -117,7 +117,11 @@ bench-web: install
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-# Loopback load test (issue 9): 5,000 requests at concurrency 8 against `searchkit serve` on a
-# 50,000-article index while `searchkit import` writes; prints requests/s, p50, p99, errors.
+# Loopback load test (issues 9, 20): 8 clients for 60 s against `searchkit serve` on a
+# 100,000-article index while `searchkit import` writes, 10 % of the requests expensive
+# (wildcards, fuzzy, long OR); prints requests/s, p50, p99, errors and timeouts, cheap and
+# expensive apart. Fails unless the cheap ones have 0 errors, 0 timeouts and p99 <= 1 s.
+# LOAD_ARGS="--articles 10000" for a quicker look (the base index is built once and cached).
+LOAD_ARGS ?= --articles 100000 --seconds 60 --expensive 0.1 --timeout 10
 bench-load: install
-	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load $(LOAD_ARGS)

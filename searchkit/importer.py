@@ -356,7 +356,9 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
             if finder:
                 match = finder.check(article.id, article.body, article.title)
                 article.cluster = match.cluster if match else article.id
-                clustered += match is not None and article.id not in seen  # a repeat counts once
+                # A repeat counts once; so does a pair imported again: the first of the two then
+                # finds the second, whose cluster is the first's own id (not a duplicate of it).
+                clustered += match is not None and article.cluster != article.id and article.id not in seen
             seen.add(article.id)
             report.articles += 1
             on_article(article)

@@ -25,8 +25,10 @@ from datetime import datetime, timedelta
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from .analysis import analyze
 from .article import derived_title
 from .dates import since_until
+from .display import shown
 from .errors import SearchkitError
 from .engine import scoring as ranking_formulas
 from .engine.evaluate import Expansion
@@ -170,7 +172,7 @@ def filter_query(since: str | datetime | None = None, until: str | datetime | No
     if start or end:
         parts.append(date_range(start, end))
     if source:
-        parts.append(wq.Term("source_key", source.strip()))
+        parts.append(wq.Term("source_key", shown(source).strip()))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
@@ -303,7 +305,7 @@ def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
                  ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
     """Facets and timeline from counts per source and per (UTC) publication moment."""
     unit, buckets = timeline(dates)
-    facets = {"source": sorted(((k, v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
+    facets = {"source": sorted(((shown(k), v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
     facets[unit] = [(b.label, b.count) for b in buckets if b.count]
     return facets, buckets
 
@@ -331,18 +333,18 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
              snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True,
              fields: dict | None = None) -> Hit:
     """The Hit for a document: stored fields (`fields` when already read) plus highlighted
-    title and snippet."""
+    title and snippet, as shown (display.shown: no bidi controls)."""
     if fields is None:
         fields = searcher.stored_fields(docnum)
     if not snippets:
         parsed = None
     stems = parsed.stems if parsed else set()
     phrases = parsed.phrases if parsed else []
-    body = fields.get("body") or ""
-    title = fields.get("title") or derived_title(body)
+    body = shown(fields.get("body") or "")
+    title = shown(fields.get("title") or "") or derived_title(body)
     return Hit(
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
-        source=fields.get("source") or "", author=fields.get("author") or "",
+        source=shown(fields.get("source") or ""), author=shown(fields.get("author") or ""),
         published=_aware(fields.get("published")), score=float(score),
         fragments=snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
         title_fragments=highlight(title, stems, phrases=phrases),
@@ -356,7 +358,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
            collapse: bool = True, snippets: bool = True, now: datetime | None = None,
            stats: CorpusStats | None = None, deadline: float | None = None,
            max_expansions: int | None = MAX_EXPANSIONS, time_budget: float | None = TIME_BUDGET,
-           slow_slots: threading.Semaphore | None = None, correct: bool = True) -> SearchResult:
+           slow_slots: threading.Semaphore | None = None, correct: bool = True,
+           feedback: bool = True) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     When `text` finds nothing and a spelling correction of it (suggest.py) finds something,
@@ -383,6 +386,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     only once it holds one of `slow_slots` (a semaphore a server's threads share, so a few
     slow searches cannot take every thread from cheap ones), waiting until its deadline at
     most; then it returns no hits, timed_out and a notice that the server is busy.
+    feedback=False skips the pseudo-relevance feedback pass of plain words (see
+    scoring.FEEDBACK_DOCS).
     """
     sharded = getattr(index, "search_shards", None)  # a shards.ShardedIndex searches its shards
     if sharded is not None:
@@ -412,13 +417,13 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                                 _notice(BUSY, parsed.notice), sort=sort, timed_out=True)
         try:
             ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
-                                      deadline, max_expansions, page_from=(page - 1) * limit)
+                                      deadline, max_expansions, feedback, page_from=(page - 1) * limit)
             if facets:
                 ranked.facets["source"] = _with_no_source(ranked.facets.get("source", []), ranked.total)
             if facets and sources is not None:
                 # Every source's count, as if no source were chosen: a reader can add another.
                 around = rank_with_arrays(index, searcher, parsed, unfiltered, sort, 1, collapse, True, stats,
-                                          deadline, max_expansions)
+                                          deadline, max_expansions, feedback=False)  # feedback never changes the matches
                 ranked.facets["source"] = _with_no_source(around.facets.get("source", []), around.total)
         finally:
             if gate is not None:
@@ -501,11 +506,14 @@ class Ranked:
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
-                     max_expansions: int | None = None, page_from: int | None = None) -> Ranked:
+                     max_expansions: int | None = None, feedback: bool = True,
+                     page_from: int | None = None) -> Ranked:
     """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
-    evaluator of engine/evaluate.py. With `page_from`, the stored fields of the results
-    [page_from:wanted) come along (Ranked.stored), read straight from their segments."""
+    evaluator of engine/evaluate.py. Plain words of FEEDBACK_MIN_WORDS or more get a
+    pseudo-relevance feedback pass first (scoring.feedback_weights) unless feedback=False.
+    With `page_from`, the stored fields of the results [page_from:wanted) come along
+    (Ranked.stored), read straight from their segments."""
     from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
@@ -513,11 +521,15 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
     boosts = ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY_BOOST, f.PROXIMITY_SLOP,
                             f.MAX_PROXIMITY_PAIRS, f.USE_QTF)
     stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
+    weights = None
+    if (feedback and words and not fields and sort in ("relevance", "recency")
+            and len(set(words)) >= f.FEEDBACK_MIN_WORDS):
+        weights = _feedback_weights(index, searcher, words, boosts, flt, stats, deadline)
     ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
                           sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
                           collapse=collapse, facets=facets, granularity=_granularity,
                           phrase_fields=fields, stats=stats, tree=tree, deadline=deadline,
-                          max_expansions=max_expansions,
+                          max_expansions=max_expansions, weights=weights,
                           stored=(page_from, wanted) if page_from is not None and sort != "recency" else None)
     docs = ranked.docs
     if sort == "recency":
@@ -529,6 +541,28 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
         span = (min(dates), max(dates)) if dates else None
     return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
                   timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored)
+
+
+def _feedback_weights(index: Index, searcher: Searcher, words: list[str], boosts, flt: wq.Query | None,
+                      stats: CorpusStats | None, deadline: float | None) -> dict[str, float]:
+    """RM3's query: the words' first-pass best articles (one per near-duplicate cluster, so a
+    syndicated story counts once) read back and analysed, mixed into the typed words."""
+    from .engine import rank as ranking
+
+    first = ranking.rank(searcher, index.arrays, words, boosts, flt=flt, sort="relevance", start=0,
+                         stop=ranking_formulas.FEEDBACK_DOCS, collapse=True, facets=False, stats=stats,
+                         deadline=deadline)
+    documents = []
+    for docnum, score in first.docs:
+        stored = searcher.stored_fields(docnum)
+        counts: dict[str, int] = {}
+        for stem in analyze(stored.get("title") or "") + analyze(stored.get("body") or ""):
+            counts[stem] = counts.get(stem, 0) + 1
+        documents.append((score, counts))
+    typed: dict[str, float] = {}
+    for stem in words:
+        typed[stem] = typed.get(stem, 0.0) + 1.0
+    return ranking_formulas.feedback_weights(typed, documents)
 
 
 MAX_COPIES = 20

@@ -14,6 +14,7 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, render_temp
                    url_for)
 from markupsafe import Markup
 
+from searchkit.display import shown_article
 from searchkit.errors import SearchkitError
 from searchkit.export import EXPORT_FORMATS, export_lines, matching_articles
 from searchkit.query import QueryError
@@ -136,6 +137,7 @@ def article_page(article_id: str):
         article = None
     if article is None:
         abort(404)
+    article = shown_article(article)
     q = " ".join(request.args.get("q", "")[:1000].split())
     stems: set[str] = set()
     phrases: list = []
@@ -150,6 +152,7 @@ def article_page(article_id: str):
     duplicate_of = None
     if article.cluster and article.cluster != article.id:
         duplicate_of = _index().get(article.cluster)
+        duplicate_of = shown_article(duplicate_of) if duplicate_of else None
     return render_template("article.html", article=article, paragraphs=paragraphs, q=q, title=title,
                            credit=credit(article.license),
                            matches=counter[0], duplicate_of=duplicate_of,
