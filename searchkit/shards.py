@@ -234,7 +234,7 @@ def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options
     hits: list[Hit] = []
     first: SearchResult | None = None
     for page in range(1, MAX_PAGE + 1):
-        result = search(index, text, limit=size, page=page, snippets=snippets, stats=stats,
+        result = search(index, text, limit=size, page=page, snippets=snippets, stats=stats, correct=False,
                         **{**options, "facets": options["facets"] and page == 1})
         first = first or result
         hits.extend(result.hits)
@@ -246,6 +246,8 @@ def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options
 def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, snippets: bool,
                   now: datetime | None) -> dict[str, tuple[list, list]]:
     """{id: (snippet fragments, title fragments)} for the page's hits that this shard holds."""
+    from .article import derived_title
+    from .display import shown
     from .query import QueryError, parse
     from .snippets import highlight, snippet
 
@@ -260,7 +262,8 @@ def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, s
             fields = searcher.document(id=article_id)
             if fields is None:
                 continue
-            body, title = fields.get("body") or "", fields.get("title") or ""
+            body = shown(fields.get("body") or "")  # as search.make_hit shows them
+            title = shown(fields.get("title") or "") or derived_title(body)
             out[article_id] = (snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
                                highlight(title, stems, phrases=phrases))
     return out
@@ -766,7 +769,10 @@ class ShardSearch:
         pool = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
         options = {"sort": "relevance" if sort == "recency" else sort, "since": since, "until": until,
                    "source": source, "facets": facets, "collapse": collapse, "now": now,
-                   "max_expansions": max_expansions}
+                   "max_expansions": max_expansions,
+                   # No feedback pass over shards yet: each shard's own best articles would
+                   # give it other feedback terms than the whole collection's (one index).
+                   "feedback": False}
         # A first page's snippets come with the query (each shard makes its best `wanted`'s:
         # fewer than a round trip costs); deeper pages' in a fetch round for the page only.
         early = snippets and page == 1 and sort != "recency" and wanted <= SNIPPETS_WITH_QUERY
