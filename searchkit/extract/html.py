@@ -18,7 +18,6 @@ only when a page is read.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import Iterator
 
 from lxml import etree
@@ -33,8 +32,6 @@ from .options import ExtractOptions
 
 MAX_HTML = 20 * 1024 * 1024
 _BLOCKS = ("p", "h2", "h3", "h4", "blockquote", "li")
-_WORD = re.compile(r"\w+")
-
 
 # trafilatura's own parser settings: it gets the tree it would have built itself.
 _PARSER = lxml_html.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True)
@@ -48,11 +45,11 @@ STEPS: tuple[tuple[str, dict | None], ...] = (
     ("json-ld:articleBody", None),
     ("searchkit:paragraphs", None),
 )
-# Our own rules on top of trafilatura; docs/extraction.md says what each is worth on held-out pages.
-# Each one raised F1 on the held-out part of extraction-dev; six more that did not were removed
+# Our own rules on top of trafilatura. Each one raised F1 on the held-out part of extraction-dev; six more that did not were removed
 # (pruning furniture markup before trafilatura, the JSON-LD articleBody cross-check, bylines,
-# "source:" lines, link-only teasers, "read more" lists).
-RULES = frozenset({"densest", "leftovers", "headline", "credit", "dateline", "standfirst"})
+# "source:" lines, link-only teasers, "read more" lists), and a seventh that did (+0.0007, our
+# own densest-block extractor) cost a tenth of trafilatura's time: see docs/extraction.md.
+RULES = frozenset({"leftovers", "headline", "credit", "dateline", "standfirst"})
 
 
 def parse(text: str) -> lxml_html.HtmlElement:
@@ -62,10 +59,6 @@ def parse(text: str) -> lxml_html.HtmlElement:
         return lxml_html.document_fromstring(text, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractError(f"not an HTML page ({exc})") from None
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 def _split_article_body(body: str) -> list[str]:
@@ -88,61 +81,6 @@ def largest_block(tree: lxml_html.HtmlElement) -> list[str]:
     found = [" ".join(el.text_content().split()) for el in best.iter(*_BLOCKS)
              if not el.xpath("ancestor::p | ancestor::li | ancestor::blockquote")]
     return [p for p in found if p]
-
-
-_BLOCK_XPATH = "//body//p | //body//li | //body//h2 | //body//h3 | //body//h4 | //body//blockquote | //body//pre"
-
-
-def _link_density(element: lxml_html.HtmlElement, words: int) -> float:
-    linked = sum(len(a.text_content().split()) for a in element.iter("a"))
-    return linked / words if words else 1.0
-
-
-def densest_paragraphs(tree: lxml_html.HtmlElement) -> list[str]:
-    """Paragraphs of the element that holds the most running text (each text block scores its
-    parent fully and its grandparent by half, as Readability does): our own extractor, used
-    where it finds far more of the article than trafilatura (multi-section newsletters)."""
-    scores: dict[lxml_html.HtmlElement, float] = {}
-    totals: dict[lxml_html.HtmlElement, int] = {}  # running-text words anywhere below an element
-    for block in tree.xpath(_BLOCK_XPATH):
-        words = len(block.text_content().split())
-        if words < 8 or _link_density(block, words) > 0.3:
-            continue
-        parent = block.getparent()
-        if parent is None:
-            continue
-        scores[parent] = scores.get(parent, 0.0) + words
-        grandparent = parent.getparent()
-        if grandparent is not None:
-            scores[grandparent] = scores.get(grandparent, 0.0) + words / 2
-        for ancestor in block.iterancestors():
-            totals[ancestor] = totals.get(ancestor, 0) + words
-    if not scores:
-        return []
-    top = max(scores, key=scores.get)
-    # Sections of one article (a newsletter's stories) are look-alike siblings: same tag and
-    # class as the branch holding the best block, each with a fair share of text.
-    chosen, branch = [top], top
-    for _ in range(4):
-        parent = branch.getparent()
-        if parent is None:
-            break
-        similar = [child for child in parent if child.tag == branch.tag and child.get("class") == branch.get("class")
-                   and totals.get(child, 0) >= 0.2 * totals.get(top, 1)]
-        if len(similar) >= 2:
-            chosen = similar
-            break
-        branch = parent
-    found = []
-    for container in chosen:
-        for block in container.xpath("." + _BLOCK_XPATH.replace("//body", "").replace(" | //", " | .//")):
-            if block.xpath("ancestor::p | ancestor::li | ancestor::blockquote"):
-                continue
-            text = " ".join(block.text_content().split())
-            words = len(text.split())
-            if text and _link_density(block, words) <= 0.5 and (words >= 3 or block.tag.startswith("h")):
-                found.append(text)
-    return found
 
 
 def _lines(found: str | None) -> list[str]:
@@ -172,13 +110,6 @@ def main_text(tree: lxml_html.HtmlElement, meta: PageMeta, url: str,
             paragraphs = largest_block(tree)
         if paragraphs:
             break
-    if "densest" in rules and step.startswith("trafilatura"):
-        own = densest_paragraphs(tree)
-        own_words, their_words = Counter(_words(" ".join(own))), Counter(_words(" ".join(paragraphs)))
-        shared = sum((own_words & their_words).values())
-        if sum(own_words.values()) >= 2 * max(sum(their_words.values()), 50) and \
-                shared >= 0.9 * sum(their_words.values()):
-            return own, "searchkit:densest"  # trafilatura kept only a part of it
     return paragraphs, step
 
 
@@ -186,11 +117,14 @@ _CREDIT = re.compile(r"(?:^|[\s.(])(?:foto|photo|photograph|bild|image|picture|c
                      r"\s*[^.!?]{2,80}\)?$|(?:记者|摄影)[^。]{0,20}摄\s*$", re.I)
 
 
+_YEAR = re.compile(r"\d{4}")
+
+
 def _is_date_line(paragraph: str) -> bool:
     """"October 22, 2019", "10 April 2020", "October 22, 2019 report": a dateline, not text."""
     words = paragraph.split()
-    if len(words) > 6 or not any(c.isdigit() for c in paragraph):
-        return False  # every date we read has a number in it
+    if len(words) > 6 or not _YEAR.search(paragraph):
+        return False  # every written-out date parse_date reads has a four-digit year
     for candidate in (paragraph, " ".join(words[:-1])):
         try:
             if candidate and parse_date(candidate):
@@ -220,11 +154,15 @@ def tidy(paragraphs: list[str], tree: lxml_html.HtmlElement, meta: PageMeta,
     return _with_standfirst(kept, tree, meta.description) if "standfirst" in rules else kept
 
 
+_STANDFIRST_AT = etree.XPath("(//body//h2 | //body//p | //body//div[not(*)] | //body//span[not(*)])"
+                             "[string-length(.) >= $least]")
+
+
 def _with_standfirst(paragraphs: list[str], tree: lxml_html.HtmlElement, description: str) -> list[str]:
     key = normal(description)
     if not paragraphs or key.count(" ") < 7 or key in normal(" ".join(paragraphs[:3])):
         return paragraphs
-    for element in tree.xpath("//body//h2 | //body//p | //body//div[not(*)] | //body//span[not(*)]"):
+    for element in _STANDFIRST_AT(tree, least=len(key) // 2):  # shorter text cannot normalise to key
         if normal(element.text_content()) == key:
             return [" ".join(element.text_content().split())] + paragraphs
     return paragraphs
