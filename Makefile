@@ -7,17 +7,23 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web bench-load
+.PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web bench-load bench-archive
 
+# Running needs only the runtime dependencies (install_requires); the test extra (pytest,
+# playwright, hypothesis, tantivy: most of a 400 MB .venv) comes with `make test` / `make install`.
 $(BIN)/searchkit: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-extra: $(BIN)/searchkit
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/searchkit
+install: $(VENV)/.test-extra
 
 # Import the bundled demo corpus when the index has no articles yet.
-seed: install
+seed: $(BIN)/searchkit
 	@if $(BIN)/searchkit --index $(INDEX) stats --format json >/dev/null 2>&1 && \
 	    [ "$$($(BIN)/searchkit --index $(INDEX) stats --format json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["articles"])')" != 0 ]; then \
 	    echo "index $(INDEX) already has articles: not importing seeds/"; \
@@ -25,14 +31,15 @@ seed: install
 	    $(BIN)/searchkit --index $(INDEX) import seeds/; \
 	fi
 
+# `searchkit serve` says where it serves once the port is open (a busy port is one line, exit 1).
 run: seed
-	@echo "searchkit is serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/searchkit --index $(INDEX) serve --host $(HOST) --port $(PORT)
 
 test: install chromium
 	$(BIN)/python -m pytest -q
 
-# Relevance on ../shared/data/cranfield: searchkit vs bm25s, in one run (bench-only extra `relevance`).
+# Relevance on ../shared/data/cranfield and ../shared/data/cacm: searchkit vs bm25s, in one run, depth 1000
+# (bench-only extra `relevance`).
 .PHONY: bench-relevance
 bench-relevance: install
 	$(BIN)/pip install --quiet -e '.[test,relevance]'
@@ -40,9 +47,12 @@ bench-relevance: install
 
 # Article extraction quality on real pages (gold text rebuilt from bench/extract/gold_spec.json),
 # searchkit against trafilatura alone in the same run; writes bench/results/extract.json.
+# Then the rate: pages/s of the import's extraction pool on every core against trafilatura's
+# extract() on one core, same pages, same run (bench/extract_rate.py, results/extract_rate.json).
 bench-extract: install
 	$(BIN)/python bench/extract/make_gold.py
 	$(BIN)/python bench/extract/run.py --ablation
+	$(BIN)/python bench/extract_rate.py
 
 # Benchmarks against SQLite FTS5, tantivy and raw Whoosh (peers pinned in bench/requirements.txt,
 # installed into bench/.venv so the test suite never needs them). See README "Performance".
@@ -72,7 +82,15 @@ bench: $(BENCH_VENV)/.ready
 	$(BENCH_VENV)/bin/python -m bench.run --sizes $(BENCH_SIZES) --work $(BENCH_WORK) $(BENCH_ARGS) || status=1; \
 	$(BENCH_VENV)/bin/python -m bench.report --chart docs/bench-latency.png || status=1; \
 	if [ -f bench/load.py ]; then $(BENCH_VENV)/bin/python -m bench.load $(BENCH_LOAD_ARGS) || status=1; fi; \
+	$(BENCH_VENV)/bin/python -m bench.archive --work $(BENCH_WORK) $(ARCHIVE_ARGS) || status=1; \
 	exit $$status
+
+# Archives imported whole (issue 16): a 1M-article JSON lines .gz and a >= 1 GB WARC.gz of real
+# pages, each in one command, then again (>= 10x faster, nothing changed); peak RSS of the
+# process tree <= 1 GiB. ARCHIVE_ARGS="--articles 100000 --warc-mb 200" for a smaller run.
+ARCHIVE_ARGS ?=
+bench-archive: install
+	$(BIN)/python -m bench.archive --work $(BENCH_WORK) $(ARCHIVE_ARGS)
 
 # Under 3 minutes: the real BBC sample and 10k generated articles, every engine.
 bench-quick: $(BENCH_VENV)/.ready
@@ -94,7 +112,11 @@ bench-web: install
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-# Loopback load test (issue 9): 5,000 requests at concurrency 8 against `searchkit serve` on a
-# 50,000-article index while `searchkit import` writes; prints requests/s, p50, p99, errors.
+# Loopback load test (issues 9, 20): 8 clients for 60 s against `searchkit serve` on a
+# 100,000-article index while `searchkit import` writes, 10 % of the requests expensive
+# (wildcards, fuzzy, long OR); prints requests/s, p50, p99, errors and timeouts, cheap and
+# expensive apart. Fails unless the cheap ones have 0 errors, 0 timeouts and p99 <= 1 s.
+# LOAD_ARGS="--articles 10000" for a quicker look (the base index is built once and cached).
+LOAD_ARGS ?= --articles 100000 --seconds 60 --expensive 0.1 --timeout 10
 bench-load: install
-	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load $(LOAD_ARGS)

@@ -40,12 +40,30 @@ class Article:
     origin: dict[str, str] = field(default_factory=dict)
     cluster: str = ""
 
+    @property
+    def display_title(self) -> str:
+        """The headline, or for an article without one, its opening words (see derived_title)."""
+        return self.title or derived_title(self.body)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO 8601 strings)."""
         data = dataclasses.asdict(self)
         for key in ("published", "imported"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
+
+
+DERIVED_TITLE_CHARS = 200
+
+
+def derived_title(body: str) -> str:
+    """What to show as the title of an article without a headline: the first paragraph, cut
+    at a word before DERIVED_TITLE_CHARS characters. Shown only, never indexed as a title
+    (the opening words would otherwise get a headline's weight in the ranking)."""
+    first = body.split("\n\n", 1)[0]
+    if len(first) <= DERIVED_TITLE_CHARS:
+        return first
+    return first[:DERIVED_TITLE_CHARS].rsplit(" ", 1)[0]
 
 
 def normalize_text(text: str) -> str:
@@ -87,7 +105,8 @@ def make_id(article: Article) -> str:
         return article.id
     if article.url:
         return "u" + _digest(canonical_url(article.url))
-    text = " ".join(article.title.lower().split()) + "\n" + " ".join(article.body.lower().split())
+    # display_title: an untitled article keeps the id it had when its derived title was stored.
+    text = " ".join(article.display_title.lower().split()) + "\n" + " ".join(article.body.lower().split())
     return "h" + _digest(text)
 
 
@@ -159,9 +178,6 @@ def clean(article: Article) -> Article:
     """Validate and normalise an article in place; raise ExtractError if it is unusable."""
     article.title = " ".join(article.title.split())[:MAX_TITLE]
     article.body = normalize_text(article.body)
-    if not article.title and article.body:
-        first = article.body.split("\n\n", 1)[0]
-        article.title = first[:200].rsplit(" ", 1)[0] if len(first) > 200 else first
     if not article.title and not article.body:
         raise ExtractError("no title and no text found")
     for name in ("url", "source", "author", "language", "license"):

@@ -23,7 +23,7 @@ from .store import Index
 
 Qrels = dict[str, dict[str, int]]
 Run = dict[str, list[str]]
-DEPTH = 100
+DEPTH = 1_000  # results per query, as trec_eval and the bm25s reference figures use
 
 
 class EvalInputError(SearchkitError):
@@ -71,7 +71,7 @@ def run_queries(index: Index, queries: Iterable[tuple[str, str]], depth: int = D
     run: Run = {}
     for qid, text in queries:
         try:
-            result = search(index, text, limit=depth, facets=False, snippets=False)
+            result = search(index, text, limit=depth, facets=False, snippets=False, correct=False)
         except QueryError:
             run[qid] = []
             continue

@@ -3,11 +3,16 @@
     storm flooding              words: ranked by BM25F, articles with every word boosted
     "Bank of England"           a phrase (stop words inside keep their place: not "bank england")
     brexit AND (may OR johnson) NOT poll, -poll
-    title:brexit source:bbc author:"jane smith"
+    title:brexit source:bbc author:"jane smith" tags:politics language:en
     elect*  goverment~          wildcard; fuzzy (one edit, ~2 for two)
     published:2017  published:[2017-01-01 TO 2017-06-30]  published:2017-03
     since:yesterday  since:"last week"  until:"2 months ago"   (see dates.py)
 
+Only deliberate syntax is syntax: a question is words ("what is information science?"
+searches science), `word:` names a field only when the word is one of FIELD_NAMES, and a
+lone `(`, `*`, `?` or a hyphen inside a word ("steady-state") is punctuation. Qualifiers
+(source:, author:, tags:, language:, title:, published:, since:, until:) narrow the results
+like Gmail's from: -- they become ParsedQuery.filters, and title:'s words rank too.
 Any input is a valid query: what the parser cannot read falls back to its plain words,
 with a notice that says so. Only a query with nothing to search for raises QueryError.
 """
@@ -20,12 +25,13 @@ from datetime import datetime, timedelta
 
 from whoosh import qparser
 from whoosh import query as wq
+from whoosh.fields import Schema
 from whoosh.qparser import syntax
 from whoosh.qparser.plugins import PhrasePlugin
 from whoosh.query import spans
 from whoosh.query.wrappers import WrappingQuery
 
-from .analysis import analyze, news_analyzer
+from .analysis import analyze, name_analyzer, news_analyzer
 from .dates import DateError, Span, parse_span
 from .engine.evaluate import FieldsTerm, expand_words
 from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
@@ -33,6 +39,10 @@ from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOO
 from .store import _naive_utc
 
 SEARCH_FIELDS = ("title", "body")
+# The fields a query may name (title:word). Dates are not among them: since:/until:/published:
+# clauses become filters (_take_dates); a date field reaching Whoosh's parser as a word
+# (`x-published:""`) made a search fail when the word was not a date.
+QUERY_FIELDS = ("title", "body", "source", "author", "tags")
 # Syntax that makes a query more than a bag of words.
 _SYNTAX = re.compile(r"""["*?~:()\[\]{}^]|(?:^|\s)[-+]\S|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b""")
 _SYNTAX_CHARS = re.compile(r"""["*?~:()\[\]{}^+]|(?:^|\s)-(?=\S)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b""")
@@ -41,9 +51,23 @@ _DATE_CLAUSE = re.compile(
     r"""(?:(?<=\s)|^)(?P<neg>[-])?(?P<field>since|until|published|date):\s*"""
     r"""(?:"(?P<quoted>[^"]*)"|\[(?P<range>[^\]]*)\]|(?P<bare>[^\s()"]+))""", re.I)
 _RANGE_TO = re.compile(r"\s+TO\s+", re.I)
+# Names a `name:` prefix can give; any other `word:` ("note: ...", "http://") is a word and a colon.
+FIELD_NAMES = ("title", "body", "source", "author", "tags", "language", "published", "since", "until", "date")
+# Qualifiers that restrict the results without ranking them (title: restricts and ranks).
+QUALIFIER_FIELDS = ("source", "author", "tags", "language", "title")
+_QUALIFIER = re.compile(
+    r"""(?:(?<=[\s(])|^)(?P<neg>-|NOT\s+)?(?P<field>source|author|tags|language|title):\s*"""
+    r"""(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s()"\[{][^\s()"]*))""", re.I)
+_FIELD_PREFIX = re.compile(r"(?<![\w:])([^\W_][\w-]*):")
+_BOOLEAN = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|(?:^|(?<=[\s(]))[-+](?=[\w\"(])")
 _PHRASE = re.compile(r'"([^"]*)"')
-_FUZZY = re.compile(r"(?<![\w*?'])([^\W\d_][\w']*)~([12])?(?![\w~])")
+_FUZZY = re.compile(r"(?<![\w*?'])([^\W\d_][\w']*)~([0-9]+)?(?![\w~])")
 MAX_FUZZY_WORDS = 20
+# A fuzzy word allows at most MAX_EDITS edits (Elasticsearch's cap too): each edit multiplies
+# the words of the index it is near, and `a~9` used to take minutes.
+MAX_EDITS = 2
+# Words and phrases a query may have before it counts as expensive (see ParsedQuery.expensive).
+MAX_CHEAP_TERMS = 12
 MAX_QUERY_CHARS = 1_000
 
 
@@ -86,6 +110,9 @@ class ParsedQuery:
     filters: list[wq.Query] = field(default_factory=list)
     notice: str = ""
     words: list[str] | None = None  # a plain-word query's stems, repeats kept (engine/rank.py ranks these)
+    # Wildcards, prefixes, fuzzy words, ranges or many terms: work that grows with the index's
+    # vocabulary or with the query. A server runs few such queries at once (search.py).
+    expensive: bool = False
 
 
 
@@ -124,7 +151,8 @@ def _words(text: str, notice: str = "", filters: list[wq.Query] | None = None) -
         if filters:
             return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
         raise QueryError("nothing to search for: the query has only punctuation or very common words")
-    return ParsedQuery(text, words_query(stems), set(stems), [], filters or [], notice, words=stems)
+    return ParsedQuery(text, words_query(stems), set(stems), [], filters or [], notice, words=stems,
+                       expensive=len(set(stems)) > MAX_CHEAP_TERMS)
 
 
 def phrase_terms(text: str) -> Phrase:
@@ -178,8 +206,12 @@ class _PhrasePlugin(PhrasePlugin):
 
 
 def parser(schema) -> qparser.QueryParser:
-    """Whoosh's parser over title and body, OR by default, with +/- and fuzzy word~."""
-    p = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, group=qparser.OrGroup)
+    """Whoosh's parser over title and body, OR by default, with +/- and fuzzy word~.
+
+    It knows only QUERY_FIELDS: any other `name:` is read as words, never as a field.
+    """
+    known = Schema(**{name: schema[name] for name in QUERY_FIELDS if name in schema.names()})
+    p = qparser.MultifieldParser(list(SEARCH_FIELDS), known, group=qparser.OrGroup)
     p.remove_plugin_class(qparser.PhrasePlugin)
     p.add_plugin(_PhrasePlugin())
     p.add_plugin(qparser.PlusMinusPlugin())
@@ -311,6 +343,123 @@ def _take_dates(text: str, now: datetime | None) -> tuple[str, list[wq.Query], l
     return " ".join(rest.split()), filters, problems
 
 
+def _qualifier_filter(name: str, value: str) -> wq.Query | None:
+    """The filter for one `name:value` qualifier (None when the value has no words)."""
+    value = value.strip()
+    if name == "title":
+        if value.endswith("*") and value[:-1].isalnum():
+            return wq.Prefix("title", value[:-1].lower())
+        stems = analyze(value)
+        if not stems:
+            return None
+        if len(stems) > 1 and " " in value:
+            return phrase_query("title", value)
+        return wq.And([wq.Term("title", stem) for stem in stems]) if len(stems) > 1 else wq.Term("title", stems[0])
+    if name == "tags":
+        tag = " ".join(value.lower().split())
+        return wq.Term("tags", tag) if tag else None
+    if name == "language":
+        return wq.Or([wq.Term("language", v) for v in dict.fromkeys((value, value.lower()))]) if value else None
+    tokens = [t.text for t in name_analyzer()(value)]  # source, author: the words of a name
+    if not tokens:
+        return None
+    return wq.And([wq.Term(name, t) for t in tokens]) if len(tokens) > 1 else wq.Term(name, tokens[0])
+
+
+def _take_qualifiers(text: str) -> tuple[str, list[wq.Query], list[str]]:
+    """Remove source:/author:/tags:/language:/title: clauses; return the rest, their filters
+    (each narrows the results: `source:bbc OR source:cnn` is one filter), and title:'s words,
+    which rank as well as restrict."""
+    found = []  # (start, end, field, negated, filter, value)
+    for m in _QUALIFIER.finditer(text):
+        name = m.group("field").lower()
+        value = m.group("quoted") if m.group("quoted") is not None else m.group("bare").rstrip("?!.,;")
+        found.append((m.start(), m.end(), name, bool(m.group("neg")), _qualifier_filter(name, value), value))
+    if not found:
+        return text, [], []
+    groups: list[list[tuple]] = []
+    for item in found:
+        last = groups[-1][-1] if groups else None
+        if (last and last[2] == item[2] and not last[3] and not item[3]
+                and text[last[1]:item[0]].strip() == "OR"):
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    filters: list[wq.Query] = []
+    words: list[str] = []
+    rest, at = [], 0
+    for group in groups:
+        rest.append(text[at:group[0][0]])
+        at = group[-1][1]
+        parts = [item[4] for item in group if item[4] is not None]
+        if not parts:
+            continue
+        flt = parts[0] if len(parts) == 1 else wq.Or(parts)
+        negated = group[0][3]
+        filters.append(wq.Not(flt) if negated else flt)
+        if group[0][2] == "title" and not negated:  # the headline words rank too
+            words.extend(f"title:{item[5]}" if item[5].endswith("*") else item[5] for item in group)
+    rest.append(text[at:])
+    return " ".join("".join(rest).split()), filters, words
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+_NOT_A_FIELD = re.compile(r"([^\W_][\w-]*):(?=\S)|:")
+_LOOSE_MARKS = [
+    (re.compile(r"(?<=\w)-(?=\w)"), " "),           # steady-state: one word's parts, not NOT state
+    (re.compile(r"(?<!\w)\?|\?(?!\w)"), " "),       # science? : a question mark; wom?n stays a wildcard
+    (re.compile(r"(?<!\w)[*~]"), " "),              # a lone * or ~ (parliam* and word~ stay)
+    (re.compile(r"(?<![\w\")])\^|\^(?![\d.])"), " "),  # ^ only boosts as word^2
+    (re.compile(r"[\[\]{}]"), " "),                 # ranges only after published: (taken out before)
+    (re.compile(r"(?:^|(?<=\s))[-+](?=\s|$)"), " "),  # a lone - or +
+    (re.compile(r'""'), " "),
+]
+_RANGE = re.compile(r"(\b\w+:[\[{][^\]}]*[\]}])")
+_EDGE_OPERATORS = re.compile(r"^(?:\s*\b(?:AND|OR|ANDMAYBE|ANDNOT)\b)+|(?:\b(?:AND|OR|NOT|ANDMAYBE|ANDNOT)\b\s*)+$")
+
+
+def as_meant(text: str) -> str:
+    """`text` with only its deliberate syntax left; what merely looks like syntax becomes space.
+
+    A `?` ending a word, `word:` where the word names no field, a lone `(`, `*`, `~`, `-`, a
+    hyphen inside a word and parentheses that group no operator are punctuation, as a reader
+    would take them: "what is information science?" is four words, not a wildcard.
+    """
+    text = _NOT_A_FIELD.sub(lambda m: m.group(0) if m.group(1) and m.group(1).lower() in FIELD_NAMES
+                            else (m.group(1) or "") + " ", text)
+    text = re.sub(r"\b(" + "|".join(FIELD_NAMES) + r"):", lambda m: m.group(1).lower() + ":", text, flags=re.I)
+    parts = _RANGE.split(text)  # field:[a TO b] keeps its brackets; the rest is loosened
+    for i in range(0, len(parts), 2):
+        for pattern, replacement in _LOOSE_MARKS:
+            parts[i] = pattern.sub(replacement, parts[i])
+    text = "".join(parts)
+    if "(" in text or ")" in text:
+        bare = re.sub(r'"[^"]*"', " ", text)
+        if not _balanced(bare) or not _BOOLEAN.search(bare):
+            text = re.sub(r"[()]", " ", text)
+        text = re.sub(r"\(\s*\)", " ", text)
+    text = " ".join(text.split())
+    return _EDGE_OPERATORS.sub("", text).strip()
+
+
+def _phrases_among_words(text: str) -> bool:
+    """Whether `text` is plain words with one or more balanced "quoted phrases" among them
+    (and no other syntax): 'svd in "digital image processing" applications'."""
+    if text.count('"') % 2:
+        return False
+    outside = _PHRASE.sub(" ", text)
+    return bool(analyze(outside)) and not _SYNTAX.search(outside) and all(
+        not _SYNTAX.search(m.group(1).replace('"', "")) for m in _PHRASE.finditer(text))
+
+
 def _phrases(text: str) -> list[Phrase]:
     found = []
     for m in _PHRASE.finditer(text):
@@ -323,21 +472,67 @@ def _phrases(text: str) -> list[Phrase]:
     return found
 
 
-def expand_fuzzy(text: str, reader) -> str:
+def allowed_edits(word: str, asked: int) -> int:
+    """Edits a fuzzy `word` may have: what was asked, at most MAX_EDITS, and no more than
+    Elasticsearch's "AUTO" fuzziness gives a word that long (0 up to 2 letters, 1 up to 5):
+    a short word is within two edits of a large part of the index and means nothing then."""
+    return max(0, min(asked, MAX_EDITS, 0 if len(word) <= 2 else 1 if len(word) <= 5 else 2))
+
+
+def _fewer_edits(shown: str, edits: int) -> str:
+    return f"{shown}: at most {edits} edit{'s' * (edits != 1)} for a word this long, searched with {edits}"
+
+
+def expand_fuzzy(text: str, reader, notices: list[str] | None = None) -> str:
     """Replace word~ (word~2) by the real index words within 1 (2) edits: "(government OR governor)".
 
     Fuzzy matching works on the words people typed, not on stems: "goverment" is one edit
-    from "government" but three from its stem "govern".
+    from "government" but three from its stem "govern". Edits are capped (allowed_edits) and
+    so are the words (MAX_FUZZY_WORDS); `notices` says when either cap applied.
     """
+    notices = [] if notices is None else notices
+
     def replace(m: re.Match) -> str:
         word = m.group(1).lower()
-        found = expand_words(reader, SEARCH_FIELDS, word, int(m.group(2) or 1), prefix=1).terms
-        words = [w for w in found if w.replace("'", "").isalnum()][:MAX_FUZZY_WORDS]
+        asked = int(m.group(2) or 1)
+        edits = allowed_edits(word, asked)
+        if edits < asked:
+            notices.append(_fewer_edits(m.group(0), edits))
+        if not edits:
+            return m.group(1)
+        found = expand_words(reader, SEARCH_FIELDS, word, edits, prefix=1).terms
+        words = [w for w in found if w.replace("'", "").isalnum()]
+        if len(words) > MAX_FUZZY_WORDS:
+            notices.append(f"{m.group(0)} is close to {len(words)} words: searched the first {MAX_FUZZY_WORDS}")
+            words = words[:MAX_FUZZY_WORDS]
         if not words:
             return m.group(1)
         return "(" + " OR ".join(words) + ")" if len(words) > 1 else words[0]
 
     return _FUZZY.sub(replace, text)
+
+
+def _cap_edits(q: wq.Query, notices: list[str]) -> wq.Query:
+    """`q` with every fuzzy term Whoosh's parser made held to allowed_edits."""
+    if isinstance(q, wq.FuzzyTerm):
+        edits = allowed_edits(q.text, q.maxdist)
+        if edits >= q.maxdist:
+            return q
+        notices.append(_fewer_edits(f"{q.text}~{q.maxdist}", edits))
+        if not edits:
+            return wq.Term(q.fieldname, q.text, boost=q.boost)
+        return wq.FuzzyTerm(q.fieldname, q.text, boost=q.boost, maxdist=edits,
+                            prefixlength=max(1, q.prefixlength), constantscore=q.constantscore)
+    if isinstance(q, (wq.CompoundQuery, wq.BinaryQuery, wq.Not, WrappingQuery)):
+        return q.apply(lambda child: _cap_edits(child, notices))
+    return q
+
+
+def _is_expensive(q: wq.Query, fuzzy: bool) -> bool:
+    """Whether a query's work grows with the vocabulary (wildcards, prefixes, fuzzy words,
+    ranges) or with its many terms (ParsedQuery.expensive)."""
+    leaves = [q] if q.is_leaf() else list(q.leaves())
+    return fuzzy or len(leaves) > MAX_CHEAP_TERMS or any(isinstance(leaf, wq.MultiTerm) for leaf in leaves)
 
 
 def parse(text: str, schema, now: datetime | None = None, reader=None) -> ParsedQuery:
@@ -349,15 +544,29 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
     if not text:
         raise QueryError("empty query: type some words to search for")
     rest, filters, problems = _take_dates(text, now)
-    if reader is not None and "~" in rest:
-        rest = expand_fuzzy(rest, reader)
-    notice = ""
-    if problems:
-        notice = problems[0].rstrip(".") + ": searched for it as words"
+    rest, narrowing, title_words = _take_qualifiers(rest)
+    filters += narrowing
+    # title:'s words rank beside plain words; beside an operator they would become an
+    # alternative to the rest ("title:oil AND spill" must still need spill).
+    operators = _BOOLEAN.search(rest)
+    rest = as_meant(rest)
+    if not operators:
+        rest = " ".join([rest, *title_words]).strip()
+    notices = [problems[0].rstrip(".") + ": searched for it as words"] if problems else []
+    fuzzy = reader is not None and "~" in rest
+    if fuzzy:
+        rest = expand_fuzzy(rest, reader, notices)
+    notice = "; ".join(dict.fromkeys(notices))
     if not rest:
         return ParsedQuery(text, wq.Every(), set(), [], filters, notice)
     if not _SYNTAX.search(rest):
         return _words(rest, notice, filters)
+    if _phrases_among_words(rest):
+        # Quoted words among plain ones, nothing else: in an any-word query the phrase is not
+        # required, so it ranks as its words do (proximity rewards them together).
+        parsed = _words(rest.replace('"', " "), notice, filters)
+        parsed.phrases = _phrases(rest)
+        return parsed
     plain = _SYNTAX_CHARS.sub(" ", rest)
     if rest.count('"') % 2:
         return _words(plain, 'unbalanced quote: searched for the words without it', filters)
@@ -367,9 +576,10 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
     if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
-    q = _fields_terms(_not_excludes(_scored_patterns(q)))
+    q = _cap_edits(_fields_terms(_not_excludes(_scored_patterns(q))), notices)
+    notice = "; ".join(dict.fromkeys(notices))
     if isinstance(q, wq.Not):  # only exclusions: everything except them
         q = wq.AndNot(wq.Every(), q.query)
     stems = _positive_terms(q)
     phrases = _phrases(rest)
-    return ParsedQuery(text, q, stems, phrases, filters, notice)
+    return ParsedQuery(text, q, stems, phrases, filters, notice, expensive=_is_expensive(q, fuzzy))

@@ -31,6 +31,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -228,7 +229,7 @@ def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options
     hits: list[Hit] = []
     first: SearchResult | None = None
     for page in range(1, MAX_PAGE + 1):
-        result = search(index, text, limit=size, page=page, snippets=False, stats=stats,
+        result = search(index, text, limit=size, page=page, snippets=False, stats=stats, correct=False,
                         **{**options, "facets": options["facets"] and page == 1})
         first = first or result
         hits.extend(result.hits)
@@ -258,6 +259,28 @@ def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, s
             out[article_id] = (snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
                                highlight(title, stems, phrases=phrases))
     return out
+
+
+def task_spelling_words(index: Index, words: list[str]) -> dict[tuple, list[str]]:
+    """For each word, the index words within 1 and 2 edits in the spelling fields, as
+    suggest.correct_word looks them up: {(field, word, maxdist, prefix): words}."""
+    from .analysis import normalize_token
+    from .suggest import SPELL_FIELDS
+
+    found: dict[tuple, list[str]] = {}
+    with index.searcher() as searcher:
+        reader = searcher.reader()
+        for word in words:
+            lowered = normalize_token(word)
+            for maxdist in (1, 2):
+                for name in SPELL_FIELDS:
+                    found[(name, lowered, maxdist, 1)] = sorted(reader.terms_within(name, lowered, maxdist, prefix=1))
+    return found
+
+
+def task_doc_frequencies(index: Index, terms: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    with index.searcher() as searcher:
+        return {(name, text): int(searcher.doc_frequency(name, text)) for name, text in terms}
 
 
 def task_doc_frequency(index: Index, fieldname: str, text: str) -> int:
@@ -738,7 +761,10 @@ class ShardSearch:
         pool = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
         options = {"sort": "relevance" if sort == "recency" else sort, "since": since, "until": until,
                    "source": source, "facets": facets, "collapse": collapse, "now": now,
-                   "max_expansions": max_expansions}
+                   "max_expansions": max_expansions,
+                   # No feedback pass over shards yet: each shard's own best articles would
+                   # give it other feedback terms than the whole collection's (one index).
+                   "feedback": False}
         answers = self._answers(task_query, query_text, stats, pool, options)
         listed = _merge_hits(answers, sort, pool)[(page - 1) * limit:wanted]
         for rank, (_, hit) in enumerate(listed, (page - 1) * limit + 1):
@@ -750,7 +776,7 @@ class ShardSearch:
         notice = next((a.notice for a in answers.values() if a.notice), "")
         suggestion = self._suggest(text, total, now) if total < SUGGEST_BELOW and answers else None
         result = SearchResult(text, ranked, total, page, limit, (time.perf_counter() - started) * 1000,
-                              notice, facet_counts, buckets, suggestion, sort, span)
+                              notice, facet_counts, buckets, suggestion, sort, span=span)
         if self.failures:
             missing = [self.sharded.shard_name(s) for s in sorted(self.failures)]
             result.partial, result.missing = True, missing
@@ -775,14 +801,15 @@ class ShardSearch:
         return expand_fuzzy(text, Union())
 
     def _fetch(self, listed: list[tuple[int, Hit]], text: str, snippet_chars: int, snippets: bool, now) -> None:
-        """The page's snippets and highlighted titles, from the shards holding its articles."""
-        by_shard: dict[int, list[str]] = {}
-        for shard, hit in listed:
-            by_shard.setdefault(shard, []).append(hit.id)
+        """The page's snippets and highlighted titles, from the shards holding its articles
+        (all asked at once for the page's ids: each answers for those it holds)."""
+        holding = sorted({shard for shard, _ in listed})
+        ids = [hit.id for _, hit in listed]
         fragments: dict[str, tuple] = {}
-        for shard, ids in by_shard.items():
-            found = self._answers(task_snippets, ids, text, snippet_chars, snippets, now, shards=[shard])
-            fragments.update(found.get(shard, {}))
+        if ids:
+            for found in self._answers(task_snippets, ids, text, snippet_chars, snippets, now,
+                                       shards=holding).values():
+                fragments.update(found)
         for _, hit in listed:
             hit.fragments, hit.title_fragments = fragments.get(hit.id, ([], hit.title_fragments))
 
@@ -791,6 +818,7 @@ class ShardSearch:
         from .suggest import suggest
 
         view = _CollectionSearcher(self)
+        view.prefetch(text)
         candidate = suggest(view, text)
         if not candidate or candidate == text:
             return None
@@ -804,18 +832,49 @@ class _CollectionSearcher:
 
     def __init__(self, search: ShardSearch) -> None:
         self.search = search
+        self.frequencies: dict[tuple[str, str], int] = {}
+        self.within: dict[tuple, list[str]] = {}
+
+    def prefetch(self, text: str) -> None:
+        """Ask the shards in two rounds for what suggest(text) will look up (the words near
+        each typed word, then every stem's frequency), instead of once per look-up."""
+        from .analysis import normalize_token, snowball_stem
+        from .suggest import SPELL_FIELDS
+
+        words = re.findall(r"[^\W\d_][\w'\u2019]*", text)
+        if not words:
+            return
+        near: dict[tuple, set[str]] = {}
+        for found in self.search._answers(task_spelling_words, words).values():
+            for key, values in found.items():
+                near.setdefault(key, set()).update(values)
+        self.within = {key: sorted(values) for key, values in near.items()}
+        stems = {snowball_stem(normalize_token(w)) for w in words}
+        stems |= {snowball_stem(c) for values in near.values() for c in values}
+        terms = [(name, stem) for stem in stems for name in SPELL_FIELDS]
+        counts: dict[tuple[str, str], int] = dict.fromkeys(terms, 0)
+        for found in self.search._answers(task_doc_frequencies, terms).values():
+            for key, count in found.items():
+                counts[key] += count
+        self.frequencies = counts
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
-        return sum(self.search._answers(task_doc_frequency, fieldname, text).values())
+        if (fieldname, text) not in self.frequencies:
+            self.frequencies[(fieldname, text)] = sum(
+                self.search._answers(task_doc_frequency, fieldname, text).values())
+        return self.frequencies[(fieldname, text)]
 
     def reader(self) -> "_CollectionSearcher":
         return self
 
     def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> list[str]:
-        words: set[str] = set()
-        for found in self.search._answers(task_terms_within, fieldname, text, maxdist, prefix).values():
-            words.update(found)
-        return sorted(words)
+        key = (fieldname, text, maxdist, prefix)
+        if key not in self.within:
+            words: set[str] = set()
+            for found in self.search._answers(task_terms_within, fieldname, text, maxdist, prefix).values():
+                words.update(found)
+            self.within[key] = sorted(words)
+        return self.within[key]
 
 
 def _merge_hits(answers: dict[int, ShardAnswer], sort: str, pool: int) -> list[tuple[int, Hit]]:

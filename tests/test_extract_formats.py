@@ -15,7 +15,7 @@ from searchkit.article import clean, parse_date
 from searchkit.errors import ExtractError
 from searchkit.extract import extract_bytes, extract_path
 from searchkit.extract.boilerplate import learn_repeated_lines
-from searchkit.extract.encoding import decode, decode_pieces, repair_mojibake
+from searchkit.extract.encoding import decode, repair_mojibake
 from searchkit.extract.notice import ExtractNotice
 from searchkit.importer import extract_all
 
@@ -277,23 +277,7 @@ def test_gzip_works_for_every_format_with_its_declared_charset(tmp_path, name, d
     assert (article.title, article.body) == ("Grüße", "Straße und Brücke.")
 
 
-@pytest.mark.parametrize("data", [
-    "".join(f'{{"title": "Caf\u00e9 n\u00ba{n}", "body": "It\u00e2\u20ac\u2122s \u4e2d\u6587 {n}"}}\n'
-            for n in range(400)).encode("utf-8"),  # UTF-8, mojibake to repair, 3-byte characters
-    "".join(f"caf\u00e9 {n} \u2019quoted\u2019\n" for n in range(400)).encode("cp1252"),  # not UTF-8
-    codecs.BOM_UTF8 + "\n".join(f"line \u00e9 {n}" for n in range(400)).encode("utf-8"),
-    "\n".join(f"line {n}" for n in range(400)).encode("utf-16"),
-    "no newline at all \u00e9 ".encode("utf-8") * 300,
-    b"",
-])
-def test_decode_pieces_end_to_end_are_decode_of_the_whole(data):
-    pieces = list(decode_pieces(data, size=100))
-    assert "".join(pieces) == (decode(data) if data else "")
-    if data.startswith(b"{"):
-        assert len(pieces) > 10 and all(piece.endswith("\n") for piece in pieces)
-
-
-def test_json_lines_read_in_pieces_keep_every_record_and_line_number():
+def test_json_lines_read_a_line_at_a_time_keep_every_record_and_line_number():
     lines = [json.dumps({"title": f"Story {n} \u00e9t\u00e9", "body": "x" * 3000}) for n in range(1200)]
     lines[700] = "{broken"
     data = ("\n".join(lines) + "\n").encode("utf-8")  # 3.6 MB: several pieces of a megabyte

@@ -13,12 +13,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import query_grammar
 import searchkit
 from conftest import corpus_articles
-from reliability_support import SEARCHKIT, Client, serving
+from reliability_support import SEARCHKIT, Client, run_cli, serving
 from searchkit.cli import main
 from searchkit.importer import extract_all
 
@@ -29,9 +30,17 @@ PIECES = ['"', "(", ")", "AND", "OR", "NOT", "-", "*", "~", "title:", "source:",
           "TO", "]", "since:", '"last week"', "raqqa", "fighter", "isis", "2017-01-01", ":", "\\", "^2", "{", "}",
           "<script>", "&amp;", "\x00", "\u202e", "ﬁ", "Ωμέγα", "🙂", " ", "\t", "\n"]
 queries = st.one_of(st.text(max_size=200), st.lists(st.sampled_from(PIECES), max_size=12).map("".join),
-                    st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=10).map(" ".join))
+                    st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=10).map(" ".join),
+                    query_grammar.queries, query_grammar.queries)
 params = st.one_of(st.none(), st.text(max_size=30), st.sampled_from(["0", "-1", "1", "1000", "1001", "1e9", "2017-13-45",
-                                                                      "newest", "oldest", "last week", "x" * 250]))
+                                                                      "newest", "oldest", "last week", "x" * 250]),
+                   query_grammar.numbers)
+# Found by the adversarial run of issue 20 (and kept, so they run every time): a date field
+# reaching Whoosh's parser as a word, fuzzy words with huge edit counts (minutes of CPU), and
+# wildcards that stand for the whole vocabulary.
+FOUND = ['x-published:""', 'profit;published:""', 'x(published:"")', "fighter-published:\"\"", "a~99999",
+         "fighters~9", "**", "?*?*?*", "fighter~2/3", "raqqa^²", "title:*"]
+
 ALLOWED_QUERY_ERRORS = (searchkit.QueryError, ValueError)
 
 
@@ -46,8 +55,18 @@ def _snippet_is_safe(html: str) -> bool:
     return "<" not in html.replace("<mark>", "").replace("</mark>", "")
 
 
+def found_examples(**others):
+    """A decorator adding each FOUND query as an explicit example (other arguments: `others`)."""
+    def add(test):
+        for q in reversed(FOUND):
+            test = example(q=q, **others)(test)
+        return test
+    return add
+
+
 @FUZZ
 @given(q=queries, sort=st.sampled_from(["relevance", "newest", "oldest"]), since=params, source=params)
+@found_examples(sort="relevance", since=None, source=None)
 def test_any_query_through_the_library(fuzz_index, q, sort, since, source):
     index = searchkit.open_index(fuzz_index)
     try:
@@ -61,6 +80,7 @@ def test_any_query_through_the_library(fuzz_index, q, sort, since, source):
 
 @settings(FUZZ, max_examples=60)
 @given(q=queries, dash=st.booleans())
+@found_examples(dash=False)
 def test_any_query_through_the_cli(fuzz_index, runner, q, dash):
     args = ["--index", str(fuzz_index), "query", "--format", "json"] + (["--"] if dash else []) + [q]
     result = runner.invoke(main, args)
@@ -73,6 +93,16 @@ def test_any_query_through_the_cli(fuzz_index, runner, q, dash):
         assert result.output.strip().splitlines()[-1].startswith("Error:")
 
 
+def test_found_queries_in_one_queries_run_each_answered(fuzz_index, tmp_path):
+    # One bad query used to abort a whole --queries run with a traceback.
+    queries_file = tmp_path / "queries.tsv"
+    queries_file.write_text("".join(f"q{n}\t{q}\n" for n, q in enumerate(FOUND + ["raqqa"])), "utf-8")
+    done = run_cli("--index", str(fuzz_index), "query", "--queries", str(queries_file), "--format", "trec")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"q{len(FOUND)} Q0 raqqa 1 " in done.stdout  # the run went on to its last query
+
+
 @pytest.fixture(scope="module")
 def fuzz_server(fuzz_index):
     with serving(fuzz_index) as (host, port, _):
@@ -83,6 +113,10 @@ def fuzz_server(fuzz_index):
 
 @settings(FUZZ, max_examples=150)
 @given(q=queries, page=params, limit=params, sort=params, since=params, until=params, source=params)
+@found_examples(page=None, limit=None, sort=None, since=None, until=None, source=None)
+@example(q="profit", page="²", limit=None, sort=None, since=None, until=None, source=None)
+@example(q="profit", page=None, limit="¹", sort=None, since=None, until=None, source=None)
+@example(q="profit", page="①", limit="①", sort=None, since=None, until=None, source=None)
 def test_any_request_through_http(fuzz_server, q, page, limit, sort, since, until, source):
     args = "&".join(f"{name}={quote(value)}" for name, value in
                     (("q", q), ("page", page), ("limit", limit), ("sort", sort), ("since", since),
@@ -95,6 +129,9 @@ def test_any_request_through_http(fuzz_server, q, page, limit, sort, since, unti
     status, headers, body = fuzz_server.get(f"/search?{args}")
     assert status in (200, 400), (status, body)
     assert "Traceback" not in body and headers["content-type"] == "text/html; charset=utf-8"
+    status, headers, body = fuzz_server.get(f"/search.atom?{args}")
+    assert status in (200, 400), (status, body)
+    assert "Traceback" not in body
 
 
 @settings(FUZZ, max_examples=60)
@@ -179,7 +216,7 @@ def test_hostile_files_through_the_cli_each_named_the_rest_imported_memory_bound
         f"failed: {tmp_path}/missing.jsonl: cannot read: No such file or directory",
     ]
     index = searchkit.open_index(index_path)
-    assert sorted(a.title for a in index.articles()) == [
+    assert sorted(a.display_title for a in index.articles()) == [
         "After the bomb", "After the huge line", "Before the bomb", "Deep nested text", "Good article 0 about raqqa", "Good article 1 about raqqa",
         "Good article 2 about raqqa", "Whole line"]
     assert peak_mb < 400, f"import peaked at {peak_mb:.0f} MB with a 1 GB gzip bomb among its inputs"

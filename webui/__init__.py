@@ -8,14 +8,17 @@ unexpected error is a plain 500 page — never a traceback, and never Flask's de
 from __future__ import annotations
 
 import logging
+import re
+import threading
 import time
 
 from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from searchkit.analysis import analyze
-from searchkit.search import MAX_LIMIT, MAX_PAGE
 from searchkit.shards import open_any
+
+from .params import MAX_LIMIT, MAX_PAGE
 
 # Content-Security-Policy: everything from this origin, no inline script, no framing.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -32,6 +35,18 @@ READ_ONLY_METHODS = ("GET", "HEAD")
 MAX_QUERY_CHARS = 1_000  # longer queries are refused (400) with a message, never truncated
 MAX_PARAM_CHARS = 200  # since, until, source, sort, page, limit
 MAX_BODY_BYTES = 16 * 1024  # nothing is ever posted; waitress refuses larger bodies too
+# waitress's connection handling (`searchkit serve`; README "Serving"). A connection that sends
+# nothing for IDLE_SECONDS is closed (checked every 2 s), waiting keep-alive or trickling a
+# request alike: waitress's 120 s let 100 idle sockets (its connection_limit) keep everyone else
+# out. Open connections cost a descriptor each, not a thread, so the limit is set for many
+# real clients; on the open internet a reverse proxy in front takes the slow ones.
+IDLE_SECONDS = 10
+SERVER_OPTIONS = {"channel_timeout": IDLE_SECONDS, "cleanup_interval": 2, "connection_limit": 1000,
+                  "backlog": 1024}
+# Expensive searches (wildcards, fuzzy words, many terms: see searchkit.search) run this many at
+# a time; the others wait for a slot within their time budget, holding no CPU. Python runs one
+# thread at a time, so each slow search running at once slows every cheap one.
+SLOW_SEARCHES = 1
 
 
 class SearchkitApp(Flask):
@@ -51,9 +66,23 @@ def _limit_error() -> str:
         if name != "q" and len(value) > MAX_PARAM_CHARS:
             return f"parameter {name} too long: at most {MAX_PARAM_CHARS} characters"
     for name, high in (("page", MAX_PAGE), ("limit", MAX_LIMIT)):
-        value = args.get(name, "").strip()
-        if value.isdigit() and int(value) > high:
-            return f"{name} {value} is too large: at most {high}"
+        message = out_of_range(name, args.get(name, ""), high)
+        if message:
+            return message
+    return ""
+
+
+def out_of_range(name: str, value: str, high: int) -> str:
+    """The one rule for page and limit, on the page and in the API: a whole number outside
+    1..high is refused (400) with this message; "" when it is in range or not a number at all
+    (which falls back to the default with a warning, see params.py)."""
+    value = value.strip()
+    if not re.fullmatch(r"[-+]?[0-9]+", value):
+        return ""
+    if int(value) < 1:
+        return f"{name} {value} is too small: at least 1"
+    if int(value) > high:
+        return f"{name} {value} is too large: at most {high}"
     return ""
 
 
@@ -67,6 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     # OPENED_INDEX: an index the caller opened (a sharded one on its Dask cluster: `serve --cluster`).
     app.extensions["searchkit_index"] = app.config.get("OPENED_INDEX") or open_any(app.config["INDEX"], check=False)
+    app.extensions["searchkit_slow_slots"] = threading.BoundedSemaphore(SLOW_SEARCHES)
     # Load the stemmer (NLTK, about 0.5 s) now rather than in the first visitor's search.
     analyze("warm up")
 

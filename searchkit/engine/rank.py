@@ -72,6 +72,7 @@ class Ranking:
     dates: dict[datetime, int] = field(default_factory=dict)
     timed_out: bool = False  # the deadline passed: some terms were not read
     capped: list[Expansion] = field(default_factory=list)  # expansions cut at max_expansions
+    stored: dict[int, dict] = field(default_factory=dict)  # the window's stored fields, by docnum
 
 
 @dataclass
@@ -81,6 +82,9 @@ class _Segment:
     cache: SegmentCache
 
 
+# Plain words are scored over posting-sized arrays when their postings number less than
+# 1/SPARSE_BELOW of the index's documents, else over index-sized ones (measured at 100k).
+SPARSE_BELOW = 16
 _NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
 
 
@@ -88,14 +92,21 @@ class _Query:
     """Per-query statistics: each word's qtf, BM25F idf, body-only idf, fields' averages."""
 
     def __init__(self, searcher, stems: list[str], boosts: Boosts, segments: list[_Segment],
-                 values: bool = False, stats: CorpusStats | None = None, late=lambda: False) -> None:
+                 values: bool = False, stats: CorpusStats | None = None, late=lambda: False,
+                 weights: dict[str, float] | None = None) -> None:
         counts: dict[str, int] = {}
         for s in stems:
             counts[s] = counts.get(s, 0) + 1
-        self.words = list(counts)
-        self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
-        self.pairs = ([(i, i + 1) for i in range(len(self.words) - 1)][:boosts.max_pairs]
-                      if boosts.proximity and len(self.words) > 1 else [])
+        # The typed words first (the all-words boost and proximity are theirs), then any
+        # feedback terms; `weights` (scoring.feedback_weights) replaces the typed counts.
+        self.typed = len(counts)
+        self.words = list(counts) + [w for w in (weights or {}) if w not in counts]
+        if weights is not None:
+            self.qtf = [weights.get(w, 0.0) for w in self.words]
+        else:
+            self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
+        self.pairs = ([(i, i + 1) for i in range(self.typed - 1)][:boosts.max_pairs]
+                      if boosts.proximity and self.typed > 1 else [])
         # postings[segment][word][field]; a word left when the deadline passed matches nothing
         self.postings = [[{} for _ in self.words] for _ in segments]
         for w, word in enumerate(self.words):
@@ -113,15 +124,15 @@ class _Query:
         self.body_idf = [stats.idf("body", w) for w in self.words]
         self.field_idf = {name: [stats.idf(name, w) for w in self.words] for name in SEARCH_FIELDS}
         self.avg = {f: stats.avg_length(f) for f in SEARCH_FIELDS}
-        self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
+        self.all_words = (1.0 + boosts.all_words) if 1 < self.typed <= boosts.short_query else 1.0
 
 
-def _score(q: _Query, segments: list[_Segment], keep: np.ndarray):
+def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
     """The matches in all segments at once (one pass per word over every segment's postings
     together, so the cost does not grow with the number of segments): global docnums, base
     scores and each pair's possible bonus (both words' body BM25, where both are in the body).
     `keep` is the documents that may match (live and through the filter). Every array is
-    the size of the posting lists, never of the index."""
+    the size of the posting lists, never of the index (sorting them: for short lists)."""
     k1 = scoring.K1
     word_docs, word_scores, body_scores = [], [], []
     for w in range(len(q.words)):
@@ -171,6 +182,68 @@ def _score(q: _Query, segments: list[_Segment], keep: np.ndarray):
             possible[rows[inside]] = (scores_a[i] + scores_b[j])[inside]
         bonus.append(possible)
     return docs, base, bonus
+
+
+def _score_dense(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
+    """_score over index-sized arrays: scatter-adds, no sorting (for long posting lists)."""
+    k1 = scoring.K1
+    total = np.zeros(n)
+    present = np.zeros(n, dtype=np.int16)
+    body_scores = []
+    for w in range(len(q.words)):
+        tf = np.zeros(n)
+        body = None
+        for name in SEARCH_FIELDS:
+            parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
+                     for seg, (ids, weights, _) in ((seg, q.postings[s][w][name]) for s, seg in enumerate(segments))
+                     if len(ids)]
+            if not parts:
+                continue
+            ids = np.concatenate([p[0] for p in parts])
+            weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
+            lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
+            b = scoring.field_b(name)
+            tf[ids] += scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
+            if name == "body" and q.pairs:
+                body_norm = (1 - scoring.B) + scoring.B * lengths
+                body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm))
+        has = np.flatnonzero(tf)
+        if not len(has):
+            body_scores.append(None)
+            continue
+        t = tf[has]
+        total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
+        if w < q.typed:
+            present[has] += 1
+        body_scores.append(body)
+    docs = np.flatnonzero((present > 0) & keep)  # feedback terms re-rank, they never add matches
+    if q.all_words != 1.0:
+        total[present == q.typed] *= q.all_words
+    base = total[docs]
+    bonus = []
+    for a, b in q.pairs:
+        if body_scores[a] is None or body_scores[b] is None:
+            bonus.append(np.zeros(len(docs)))
+            continue
+        both = np.zeros(n)
+        count = np.zeros(n, dtype=np.int8)
+        for ids, scores in (body_scores[a], body_scores[b]):
+            both[ids] += scores
+            count[ids] += 1
+        bonus.append(np.where(count[docs] == 2, both[docs], 0.0))
+    return docs, base, bonus
+
+
+def _score(q: _Query, segments: list[_Segment], keep: np.ndarray):
+    """The matches, base scores and pair bonuses (see _score_sparse): over arrays the size of
+    the postings when they are short next to the index (no work proportional to the index),
+    over index-sized arrays when they are long (scatter-adds beat sorting them). Both sum
+    the same numbers in the same order."""
+    postings = sum(len(per_word[name][0]) for per_seg in q.postings for per_word in per_seg
+                   for name in SEARCH_FIELDS)
+    if postings * SPARSE_BELOW < len(keep):
+        return _score_sparse(q, segments, keep)
+    return _score_dense(q, segments, len(keep), keep)
 
 
 def phrase_of(q: wq.Query) -> tuple[list[str], tuple[str, ...]] | None:
@@ -343,7 +416,8 @@ class _Matched:
 
 def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, flt: wq.Query | None,
            phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
-           deadline: float | None, max_expansions: int | None) -> _Matched:
+           deadline: float | None, max_expansions: int | None,
+           weights: dict[str, float] | None = None) -> _Matched:
     """Every live match of a query (plain words, an exact phrase, or any tree) through the filter."""
     segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
     snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
@@ -369,7 +443,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         docnum = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
         base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
     else:
-        q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late)
+        q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late, weights=weights)
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
@@ -379,12 +453,13 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
 
 def cluster_members(searcher, cache: ArrayCache, stems: list[str] | None, *, flt: wq.Query | None,
                     clusters: list[str], limit: int, phrase_fields: tuple[str, ...] = (),
-                    tree: wq.Query | None = None) -> dict[str, list[int]]:
+                    tree: wq.Query | None = None, deadline: float | None = None,
+                    max_expansions: int | None = None) -> dict[str, list[int]]:
     """For each cluster value: the docnums of its articles that match the query (as rank()
     takes it), newest first (undated last, then by docnum), at most `limit`: one evaluation
-    for every cluster of a page."""
+    for every cluster of a page, bounded by `deadline` and `max_expansions` as rank() is."""
     boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
-    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, None, None)
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, deadline, max_expansions)
     wanted = {hash(c.encode("utf-8")): c for c in clusters if c}
     out: dict[str, list[int]] = {c: [] for c in clusters if c}
     if not wanted or not len(m.docnum):
@@ -410,8 +485,14 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
          sort: str, start: int, stop: int, collapse: bool, facets: bool,
          granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = (),
          stats: CorpusStats | None = None, tree: wq.Query | None = None,
-         deadline: float | None = None, max_expansions: int | None = None) -> Ranking:
+         deadline: float | None = None, max_expansions: int | None = None,
+         weights: dict[str, float] | None = None,
+         stored: tuple[int, int] | None = None) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
+
+    `weights` (stem -> weight, from scoring.feedback_weights) weighs the plain words instead
+    of their counts and may add feedback terms, which score BM25F but take no part in the
+    all-words boost or proximity.
 
     With phrase_fields, `stems` is a phrase instead (see phrase_of): articles with the words
     next to each other, in order, in any of those fields, scored as Whoosh scores a Phrase.
@@ -421,8 +502,9 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     Whoosh's sorted results). Facet dates are counted per day, month or year, as
     granularity(first, last) says for the matches' range. `stats` replaces the index's own
     statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
+    `stored` = (i, j): also read the stored fields of results [start + i:start + j).
     """
-    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions)
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bonus = m.docnum, m.base, m.pair_bonus
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
@@ -450,6 +532,9 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     window = top[start:stop]
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
                      timed_out=evaluator.timed_out, capped=evaluator.expansions)
+    if stored:  # read straight from each segment (no Whoosh reader in between)
+        result.stored = {int(docnum[r]): segments[seg_of[r]].cache.segment.stored(int(local[r]))
+                         for r in window[stored[0]:stored[1]]}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
     if facets:
@@ -484,7 +569,8 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
     (collapsed to one row per cluster when `clusters` is given) would list them.
 
     Final scores (base + proximity bonus) are worked out for the rows with the highest upper
-    bounds, more each round, until no row left out could still reach the last shown place.
+    bounds, until no row left out could still reach the last shown place: after the first
+    round, every row whose bound reaches that place's score at once.
     """
     score = base.copy()
     m = len(docnum)
@@ -503,10 +589,14 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
             shown = _collapse_first(shown, clusters, shared)
         if k >= m:
             return score, shown[:stop]
-        rest_best = np.max(np.where(checked, -np.inf, upper if pairs else base))
+        bound = upper if pairs else base
+        rest_best = np.max(np.where(checked, -np.inf, bound))
         if len(shown) >= stop and rest_best < score[shown[stop - 1]]:
             return score, shown[:stop]
-        k = min(m, 4 * k)
+        if len(shown) >= stop:  # next round: every row whose bound reaches the page's last score
+            k = min(m, max(4 * k, int(np.count_nonzero(bound >= score[shown[stop - 1]]))))
+        else:
+            k = min(m, 4 * k)
 
 
 def _representatives(score, docnum, shared, clusters) -> np.ndarray:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Iterator
 
-_BOMS = (
+BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -97,7 +96,7 @@ def repair_mojibake(text: str) -> str:
 def decode(data: bytes, declared: str | None = None) -> str:
     """Decode `data`: BOM, then `declared` (e.g. from HTTP), then the document's own declaration,
     then strict UTF-8, then detection; mojibake in the result is repaired."""
-    for bom, name in _BOMS:
+    for bom, name in BOMS:
         if data.startswith(bom):
             return data.decode(name, errors="replace")
     utf16 = utf16_without_bom(data)
@@ -114,37 +113,3 @@ def decode(data: bytes, declared: str | None = None) -> str:
         except UnicodeDecodeError:
             text = data.decode(detect(data), errors="replace")
     return repair_mojibake(text)
-
-
-def decode_pieces(data: bytes, size: int = 1 << 20) -> Iterator[str]:
-    """decode(data) as pieces of about `size` bytes that each end just after a newline, so
-    that a big file is never held as text all at once: a 26 MB JSON-lines file is 50 MB of
-    text once one character in it needs two bytes, and repairing mojibake copies that again.
-    Pieces decode exactly as the whole only for plain UTF-8 (no BOM, no other charset
-    declared, every byte valid), checked first; anything else is decode(data) in one piece."""
-    cuts = []
-    start = 0
-    while start < len(data):
-        end = data.find(b"\n", start + size)
-        end = len(data) if end < 0 else end + 1
-        cuts.append((start, end))
-        start = end
-    view = memoryview(data)
-    if not _plain_utf8(data, view, cuts):
-        yield decode(data)
-        return
-    for start, end in cuts:
-        yield repair_mojibake(str(view[start:end], "utf-8"))
-
-
-def _plain_utf8(data: bytes, view: memoryview, cuts: list[tuple[int, int]]) -> bool:
-    if data.startswith(tuple(bom for bom, _ in _BOMS)) or utf16_without_bom(data):
-        return False
-    if declared_charset(data) not in (None, "utf-8"):
-        return False
-    try:
-        for start, end in cuts:  # UTF-8 never has a newline byte inside a character
-            str(view[start:end], "utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from ..errors import ExtractError
-from .encoding import _BOMS, detect, utf16_without_bom
+from .encoding import BOMS, detect, utf16_without_bom
 
 HEAD = 64 * 1024  # bytes looked at to tell a format, a compression and a charset
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
@@ -226,7 +226,7 @@ def text_encoding(head: bytes) -> tuple[str, str]:
         codecs.lookup_error(FALLBACK)
     except LookupError:
         codecs.register_error(FALLBACK, _cp1252)
-    for bom, name in _BOMS:
+    for bom, name in BOMS:
         if head.startswith(bom):
             return name, "replace"
     utf16 = utf16_without_bom(head)
