@@ -241,6 +241,8 @@ def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options
 def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, snippets: bool,
                   now: datetime | None) -> dict[str, tuple[list, list]]:
     """{id: (snippet fragments, title fragments)} for the page's hits that this shard holds."""
+    from .article import derived_title
+    from .display import shown
     from .query import QueryError, parse
     from .snippets import highlight, snippet
 
@@ -255,7 +257,8 @@ def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, s
             fields = searcher.document(id=article_id)
             if fields is None:
                 continue
-            body, title = fields.get("body") or "", fields.get("title") or ""
+            body = shown(fields.get("body") or "")  # as search.make_hit shows them
+            title = shown(fields.get("title") or "") or derived_title(body)
             out[article_id] = (snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
                                highlight(title, stems, phrases=phrases))
     return out
