@@ -241,6 +241,7 @@ def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options
 def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, snippets: bool,
                   now: datetime | None) -> dict[str, tuple[list, list]]:
     """{id: (snippet fragments, title fragments)} for the page's hits that this shard holds."""
+    from .display import shown
     from .query import QueryError, parse
     from .snippets import highlight, snippet
 
@@ -255,7 +256,7 @@ def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, s
             fields = searcher.document(id=article_id)
             if fields is None:
                 continue
-            body, title = fields.get("body") or "", fields.get("title") or ""
+            body, title = shown(fields.get("body") or ""), shown(fields.get("title") or "")  # as make_hit
             out[article_id] = (snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
                                highlight(title, stems, phrases=phrases))
     return out
