@@ -9,15 +9,21 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web bench-load bench-archive
 
+# Running needs only the runtime dependencies (install_requires); the test extra (pytest,
+# playwright, hypothesis, tantivy: most of a 400 MB .venv) comes with `make test` / `make install`.
 $(BIN)/searchkit: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-extra: $(BIN)/searchkit
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/searchkit
+install: $(VENV)/.test-extra
 
 # Import the bundled demo corpus when the index has no articles yet.
-seed: install
+seed: $(BIN)/searchkit
 	@if $(BIN)/searchkit --index $(INDEX) stats --format json >/dev/null 2>&1 && \
 	    [ "$$($(BIN)/searchkit --index $(INDEX) stats --format json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["articles"])')" != 0 ]; then \
 	    echo "index $(INDEX) already has articles: not importing seeds/"; \
@@ -25,8 +31,8 @@ seed: install
 	    $(BIN)/searchkit --index $(INDEX) import seeds/; \
 	fi
 
+# `searchkit serve` says where it serves once the port is open (a busy port is one line, exit 1).
 run: seed
-	@echo "searchkit is serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/searchkit --index $(INDEX) serve --host $(HOST) --port $(PORT)
 
 test: install chromium

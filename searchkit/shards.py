@@ -229,7 +229,7 @@ def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options
     hits: list[Hit] = []
     first: SearchResult | None = None
     for page in range(1, MAX_PAGE + 1):
-        result = search(index, text, limit=size, page=page, snippets=False, stats=stats,
+        result = search(index, text, limit=size, page=page, snippets=False, stats=stats, correct=False,
                         **{**options, "facets": options["facets"] and page == 1})
         first = first or result
         hits.extend(result.hits)
@@ -241,6 +241,7 @@ def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options
 def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, snippets: bool,
                   now: datetime | None) -> dict[str, tuple[list, list]]:
     """{id: (snippet fragments, title fragments)} for the page's hits that this shard holds."""
+    from .article import derived_title
     from .display import shown
     from .query import QueryError, parse
     from .snippets import highlight, snippet
@@ -256,7 +257,8 @@ def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, s
             fields = searcher.document(id=article_id)
             if fields is None:
                 continue
-            body, title = shown(fields.get("body") or ""), shown(fields.get("title") or "")  # as make_hit
+            body = shown(fields.get("body") or "")  # as search.make_hit shows them
+            title = shown(fields.get("title") or "") or derived_title(body)
             out[article_id] = (snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
                                highlight(title, stems, phrases=phrases))
     return out
@@ -762,7 +764,10 @@ class ShardSearch:
         pool = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
         options = {"sort": "relevance" if sort == "recency" else sort, "since": since, "until": until,
                    "source": source, "facets": facets, "collapse": collapse, "now": now,
-                   "max_expansions": max_expansions}
+                   "max_expansions": max_expansions,
+                   # No feedback pass over shards yet: each shard's own best articles would
+                   # give it other feedback terms than the whole collection's (one index).
+                   "feedback": False}
         answers = self._answers(task_query, query_text, stats, pool, options)
         listed = _merge_hits(answers, sort, pool)[(page - 1) * limit:wanted]
         for rank, (_, hit) in enumerate(listed, (page - 1) * limit + 1):

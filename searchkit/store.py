@@ -285,7 +285,7 @@ class Index:
     def searcher(self) -> Iterator[Searcher]:
         """A Whoosh searcher over the latest committed state (stored fields, parsing, lexicon).
 
-        Each thread keeps its searcher open between calls and refreshes it when a commit or a
+        Each thread keeps its searcher open between calls and reopens it when a commit or a
         reindex changed the index: opening every segment's files again costs more than most
         queries (a searcher is not shared between threads: its files have one read position).
         """
@@ -303,6 +303,8 @@ class Index:
                     return cached[1]
             except (OSError, whoosh.index.EmptyIndexError):
                 pass  # its files are gone (a reindex finished meanwhile): open the new ones
+        # Not Searcher.refresh(): it reuses the reader of every segment it already had, with that
+        # segment's deletions as they were, so a deleted or updated article would still be found.
         if cached is not None:
             del self._searchers[me]
             cached[1].close()

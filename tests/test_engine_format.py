@@ -16,6 +16,7 @@ import searchkit
 from searchkit.article import Article, clean
 from searchkit.cli import main
 from searchkit.engine.codec import EngineCodec
+from searchkit.engine.format import decode_run, encode_runs, run_deltas
 from searchkit.store import article_to_doc
 
 DOCS = [
@@ -136,3 +137,14 @@ def test_stored_fields_round_trip_past_the_compression_dictionary(tmp_path):
     found = [reader.stored(d) for d in range(reader.doc_count)]
     assert [(f["id"], f["title"], f["body"]) for f in found] == [
         (f"n{n}", f"Story {n}", " ".join([f"Body of story {n}."] * (n % 5 + 1))) for n in range(45)]
+
+
+def test_runs_are_stored_each_in_its_narrowest_width():
+    values = np.array([1, 1, 1, 300, 2, 70_000, 5, 1], dtype=np.int32)
+    starts = np.array([0, 3, 5, 6, 8])
+    parts, offsets, widths = encode_runs(values, starts, ones_free=True)
+    assert widths.tolist() == [0, 2, 4, 1]  # all ones: nothing stored
+    assert {w: p.tolist() for w, p in parts.items()} == {1: [5, 1], 2: [300, 2], 4: [70_000]}
+    assert [decode_run(parts, offsets, widths, i, int(n)).tolist() for i, n in enumerate(np.diff(starts))] \
+        == [[1, 1, 1], [300, 2], [70_000], [5, 1]]
+    assert run_deltas(np.array([3, 5, 9, 1, 2, 7]), np.array([0, 3, 6])).tolist() == [3, 2, 4, 1, 1, 5]

@@ -48,10 +48,8 @@ class SegmentFiles:
         parts: dict[str, int] = {}
         for name, size in self.terms.section_sizes().items():
             kind = name.split(".", 1)[0]
-            part = {"t": "term dictionary", "te": "term dictionary", "d": "postings",
-                    "do": "term dictionary", "dw": "term dictionary", "f": "frequencies",
-                    "fo": "term dictionary", "fw": "term dictionary", "p": "positions",
-                    "po": "term dictionary", "pw": "term dictionary"}.get(kind, "other")
+            part = {"d": "postings", "f": "frequencies", "p": "positions"}.get(kind[:1], "term dictionary") \
+                if kind[1:] in ("1", "2", "4") else "term dictionary"
             field_name = name.split(".", 1)[1] if "." in name else ""
             if field_name.startswith("spell_"):
                 part = "spelling words"
