@@ -16,6 +16,7 @@ DOCS = [
     dict(id="match", title="Football results", body="The home side won the match in the final minute."),
     dict(id="vote", title="Election night", body="Voters chose a new mayor after a long campaign."),
     dict(id="bake", title="Bake sale", body="The school bake sale raised money for new books."),
+    dict(id="dam", title="Dam inspection", body="The levee and the surge barrier passed inspection."),  # no query word
 ]
 LONG = "storm flood damage coastal town residents"  # six words: a description, feedback applies
 
@@ -23,7 +24,10 @@ LONG = "storm flood damage coastal town residents"  # six words: a description, 
 @pytest.fixture(scope="module")
 def towns(tmp_path_factory):
     ix = searchkit.open_index(tmp_path_factory.mktemp("feedback") / "index", create=True)
-    ix.write([clean(Article(**d)) for d in DOCS])
+    # Many unrelated articles: the query's postings are then short next to the index, which
+    # the sparse scoring path handles (engine/rank.py), as on a real news index.
+    filler = [Article(id=f"garden{n}", title=f"Garden note {n}", body="Plant the bulbs in autumn.") for n in range(600)]
+    ix.write([clean(Article(**d)) for d in DOCS] + [clean(a) for a in filler])
     return ix
 
 

@@ -134,7 +134,7 @@ def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
     `keep` is the documents that may match (live and through the filter). Every array is
     the size of the posting lists, never of the index (sorting them: for short lists)."""
     k1 = scoring.K1
-    word_docs, word_scores, body_scores = [], [], []
+    word_docs, word_scores, body_scores, typed_of = [], [], [], []
     for w in range(len(q.words)):
         found, parts = [], []
         body = None
@@ -159,16 +159,18 @@ def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
         docs, where = np.unique(np.concatenate(found), return_inverse=True)
         t = np.bincount(where, weights=np.concatenate(parts), minlength=len(docs))
         word_docs.append(docs)
+        typed_of.append(w)
         word_scores.append(q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1))
     if not word_docs:
         empty = np.zeros(0, dtype=np.int64)
         return empty, np.zeros(0), [np.zeros(0) for _ in q.pairs]
     docs, where = np.unique(np.concatenate(word_docs), return_inverse=True)
     total = np.bincount(where, weights=np.concatenate(word_scores), minlength=len(docs))
-    present = np.bincount(where, minlength=len(docs))
+    typed = np.concatenate([np.full(len(d), w < q.typed) for w, d in zip(typed_of, word_docs)])
+    present = np.bincount(where, weights=typed, minlength=len(docs))  # typed words only
     if q.all_words != 1.0:
-        total[present == len(q.words)] *= q.all_words
-    kept = keep[docs]
+        total[present == q.typed] *= q.all_words
+    kept = keep[docs] & (present > 0)  # feedback terms re-rank, they never add matches
     docs, base = docs[kept], total[kept]
     bonus = []
     for a, b in q.pairs:
