@@ -20,11 +20,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
-from .article import Article
 from .errors import SearchkitError
 from .shards import ShardedIndex, ShardFailure
 

@@ -79,7 +79,7 @@ def test_a_reimport_counts_the_same_duplicates(tmp_path):
     first = run_cli("--index", index, "import", str(source))
     again = run_cli("--index", index, "import", "--again", str(source))
     third = run_cli("--index", index, "import", "--again", str(source))
-    assert first.stdout == "3 added, 0 updated, 1 duplicates, 0 failed\n", first.stderr
-    assert again.stdout == third.stdout == "0 added, 3 updated, 1 duplicates, 0 failed\n", again.stderr
+    assert first.stdout == "3 added, 0 updated, 1 duplicate, 0 failed\n", first.stderr
+    assert again.stdout == third.stdout == "0 added, 3 updated, 1 duplicate, 0 failed\n", again.stderr
     clusters = {a.id: a.cluster for a in searchkit.open_index(index).articles()}
     assert clusters == {"first": "first", "copy": "first", "other": "other"}
