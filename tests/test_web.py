@@ -451,3 +451,22 @@ def test_export_is_not_limited_to_a_page(index, index_path):
     assert len(client.get("/api/search?q=quokka&limit=100").get_json()["hits"]) == 100  # a page at most
     lines = client.get("/api/export?q=quokka&format=jsonl").get_data(as_text=True).splitlines()
     assert len(lines) == 150 and len({json.loads(line)["id"] for line in lines}) == 150
+
+
+def test_date_presets_count_back_from_the_newest_article_of_an_old_archive(client):
+    page = main_html(client.get("/search?q=raqqa"))
+    presets = re.findall(r'<li><a href="([^"]+)"[^>]*>(Past [^<]+)</a></li>', page)
+    # The newest article is of 5 Jan 2018 08:00: the archive ends there, so "past" counts from it.
+    assert presets == [("/search?q=raqqa&amp;since=2018-01-04T08:00", "Past 24 hours"),
+                       ("/search?q=raqqa&amp;since=2017-12-29", "Past week"),
+                       ("/search?q=raqqa&amp;since=2017-12-06", "Past month"),
+                       ("/search?q=raqqa&amp;since=2017-01-05", "Past year")]
+    assert "“Past” counts back from the newest article, 5 Jan 2018: the archive ends there." in page
+    week = main_html(client.get("/search?q=raqqa&since=2017-12-29"))
+    assert '<li><a href="/search?q=raqqa" class="on" aria-current="true">Past week</a></li>' in week
+    assert [h for h in re.findall(r'href="/article/([^"?]+)', week)] == ["budget"]
+
+
+def test_the_timeline_has_a_count_axis(client):
+    page = main_html(client.get("/search?q=raqqa"))
+    assert '<text class="tick axis-count" x="320" y="9" text-anchor="end">1 match</text>' in page
