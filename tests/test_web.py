@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import re
+import sys
 from datetime import datetime, timezone
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -470,3 +471,41 @@ def test_date_presets_count_back_from_the_newest_article_of_an_old_archive(clien
 def test_the_timeline_has_a_count_axis(client):
     page = main_html(client.get("/search?q=raqqa"))
     assert '<text class="tick axis-count" x="320" y="9" text-anchor="end">1 match</text>' in page
+
+
+def _evaluations(client, url: str) -> int:
+    """How many times answering `url` evaluates a query: calls into the engine's rank entry points,
+    and any Whoosh Searcher.search (what webui/clusters.py once ran for every clustered hit)."""
+    counted = {(module, name) for module in ("rank.py", "ranking.py") for name in ("rank", "cluster_members", "_match")}
+    counted |= {("searching.py", "search"), ("searching.py", "search_with_collector")}
+    calls = 0
+
+    def profile(frame, event, arg):
+        nonlocal calls
+        code = frame.f_code
+        if event == "call" and (code.co_filename.rsplit("/", 1)[-1], code.co_name) in counted:
+            calls += 1
+
+    sys.setprofile(profile)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_the_page_evaluates_the_query_a_constant_number_of_times_however_many_hits_have_copies(client, index):
+    stories = [clean(Article(id=f"s{n}", title=f"Convoy story {n}", source="Daily Planet",
+                             body=f"A convoy left the city at dawn, report number {n}.",
+                             published=f"2017-11-{n + 1:02d}T10:00:00+00:00", cluster=f"s{n}"))
+               for n in range(12)]
+    copies = [clean(Article(id=f"c{n}", title=f"Convoy story {n} (AP)", source="Wire",
+                            body=f"A convoy left the city at dawn, report number {n}.",
+                            published=f"2017-11-{n + 1:02d}T12:00:00+00:00", cluster=f"s{n}"))
+              for n in range(12)]
+    index.write(stories + copies)
+    page = main_html(client.get("/search?q=convoy+dawn&limit=50"))
+    assert page.count("<summary>1 similar</summary>") == 12
+    api = _evaluations(client, "/api/search?q=convoy+dawn&limit=50")
+    assert api >= 1
+    assert _evaluations(client, "/search?q=convoy+dawn&limit=50") <= api + 2  # not one more per clustered hit
