@@ -191,22 +191,39 @@ def read_record(stream: BinaryIO, limit: int) -> bytes:
 
 def lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
     """(line number, line) for each line of `stream`; a line over `limit` bytes is skipped
-    unread and given as None, so the line numbers of the lines after it stay exact."""
+    unread and given as None, so the line numbers of the lines after it stay exact. A long line
+    is read a megabyte at a time, so it costs its own size once (not a readline buffer that
+    doubles as it grows, then a copy) and a line over the limit costs a megabyte."""
     number = 0
     readline = stream.readline
+    piece = min(1 << 20, limit + 1)  # a first piece with its newline is never over the limit
     while True:
-        line = readline(limit + 1)
+        line = readline(piece)
         if not line:
             return
         number += 1
-        if len(line) > limit and not line.endswith(b"\n"):
-            while True:  # the rest of the line, a megabyte at a time
-                rest = readline(1 << 20)
-                if not rest or rest.endswith(b"\n"):
-                    break
+        if line.endswith(b"\n"):
+            yield number, line
+            continue
+        parts, size, ended = [line], len(line), False
+        while size <= limit:
+            more = readline(piece)
+            if not more:
+                ended = True
+                break
+            parts.append(more)
+            ended = more.endswith(b"\n")
+            size += len(more) - ended
+            if ended:
+                break
+        if size > limit:
+            del parts
+            while not ended:  # the rest of the line, read and dropped
+                more = readline(piece)
+                ended = not more or more.endswith(b"\n")
             yield number, None
             continue
-        yield number, line
+        yield number, b"".join(parts)
 
 
 # Text of a stream: ----------------------------------------------------------------------------
