@@ -99,6 +99,9 @@ class Input:
         if self.compression != "gzip":
             return None
         try:
+            # The decompressing stream has read ahead in raw: where it was is where it must
+            # read on from when the answer is None (seek(0) there broke a cut file's stream).
+            was = self.raw.tell()
             self.raw.seek(0)
             start = self.raw.read(1 << 20)
             self.raw.seek(0)
@@ -107,10 +110,13 @@ class Input:
         member = zlib.decompressobj(wbits=31)
         try:
             member.decompress(start)
+            # One member per record: the first (the warcinfo record) ends early, another follows.
+            many = member.eof and member.unused_data[:2] in (b"\x1f\x8b", b"")
         except zlib.error:
-            return None
-        # One member per record: the first (the warcinfo record) ends early and another follows.
-        return self.raw if member.eof and member.unused_data[:2] in (b"\x1f\x8b", b"") else None
+            many = False
+        if not many:
+            self.raw.seek(was)
+        return self.raw if many else None
 
     def close(self) -> None:
         for stream in reversed(self._opened):
