@@ -93,9 +93,10 @@ def repair_mojibake(text: str) -> str:
     return _MOJIBAKE.sub(fix, text)
 
 
-def decode(data: bytes, declared: str | None = None) -> str:
+def decode(data: bytes, declared: str | None = None, repair: bool = True) -> str:
     """Decode `data`: BOM, then `declared` (e.g. from HTTP), then the document's own declaration,
-    then strict UTF-8, then detection; mojibake in the result is repaired."""
+    then strict UTF-8, then detection; mojibake in the result is repaired unless `repair` is
+    False (a caller that keeps a few strings of a large text repairs those instead: cheaper)."""
     for bom, name in BOMS:
         if data.startswith(bom):
             return data.decode(name, errors="replace")
@@ -112,4 +113,4 @@ def decode(data: bytes, declared: str | None = None) -> str:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             text = data.decode(detect(data), errors="replace")
-    return repair_mojibake(text)
+    return repair_mojibake(text) if repair else text

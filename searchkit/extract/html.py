@@ -26,7 +26,7 @@ from lxml import html as lxml_html
 from ..article import Article, parse_date
 from ..errors import ExtractError
 from .boilerplate import normal, strip_leftovers
-from .encoding import decode
+from .encoding import decode, repair_mojibake
 from .htmlmeta import PageMeta, read_meta
 from .options import ExtractOptions
 
@@ -184,7 +184,8 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Arti
     if len(data) > MAX_HTML:
         raise ExtractError(f"HTML page is {len(data) / 1e6:.0f} MB, over the {MAX_HTML // 2**20} MB limit")
     rules = RULES if options.rules is None else options.rules
-    text = decode(data, options.charset or None)
+    # Mojibake is repaired in the strings the article keeps, not over the whole page (cheaper).
+    text = decode(data, options.charset or None, repair=False)
     tree = parse(text)
     meta = read_meta(tree, options.url)
     found, extractor = main_text(tree, meta, meta.url, rules)
@@ -202,14 +203,14 @@ def extract(data: bytes, origin: dict, options: ExtractOptions) -> Iterator[Arti
         published, date_source = options.published, "fetched"
     sources = {**meta.sources, "published": date_source} if date_source else meta.sources
     yield Article(
-        title=meta.title,
-        body="\n\n".join(paragraphs),
+        title=repair_mojibake(meta.title),
+        body=repair_mojibake("\n\n".join(paragraphs)),
         url=meta.url,
-        source=meta.source,
-        author=meta.author,
+        source=repair_mojibake(meta.source),
+        author=repair_mojibake(meta.author),
         published=published or None,
         language=meta.language,
-        tags=meta.tags,
+        tags=[repair_mojibake(tag) for tag in meta.tags],
         origin={**origin, "extractor": extractor,
                 **({"modified": parse_date(meta.modified).isoformat()} if meta.modified else {}),
                 "metadata": ", ".join(f"{k}={v}" for k, v in sorted(sources.items())
