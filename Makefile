@@ -9,15 +9,21 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web bench-load bench-archive
 
+# Running needs only the runtime dependencies (install_requires); the test extra (pytest,
+# playwright, hypothesis, tantivy: most of a 400 MB .venv) comes with `make test` / `make install`.
 $(BIN)/searchkit: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-extra: $(BIN)/searchkit
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/searchkit
+install: $(VENV)/.test-extra
 
 # Import the bundled demo corpus when the index has no articles yet.
-seed: install
+seed: $(BIN)/searchkit
 	@if $(BIN)/searchkit --index $(INDEX) stats --format json >/dev/null 2>&1 && \
 	    [ "$$($(BIN)/searchkit --index $(INDEX) stats --format json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["articles"])')" != 0 ]; then \
 	    echo "index $(INDEX) already has articles: not importing seeds/"; \
@@ -25,8 +31,8 @@ seed: install
 	    $(BIN)/searchkit --index $(INDEX) import seeds/; \
 	fi
 
+# `searchkit serve` says where it serves once the port is open (a busy port is one line, exit 1).
 run: seed
-	@echo "searchkit is serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/searchkit --index $(INDEX) serve --host $(HOST) --port $(PORT)
 
 test: install chromium
@@ -106,7 +112,19 @@ bench-web: install
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-# Loopback load test (issue 9): 5,000 requests at concurrency 8 against `searchkit serve` on a
-# 50,000-article index while `searchkit import` writes; prints requests/s, p50, p99, errors.
+# Loopback load test (issues 9, 20): 8 clients for 60 s against `searchkit serve` on a
+# 100,000-article index while `searchkit import` writes, 10 % of the requests expensive
+# (wildcards, fuzzy, long OR); prints requests/s, p50, p99, errors and timeouts, cheap and
+# expensive apart. Fails unless the cheap ones have 0 errors, 0 timeouts and p99 <= 1 s.
+# LOAD_ARGS="--articles 10000" for a quicker look (the base index is built once and cached).
+LOAD_ARGS ?= --articles 100000 --seconds 60 --expensive 0.1 --timeout 10
 bench-load: install
-	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load $(LOAD_ARGS)
+
+# Issue 19: a sharded index (4 shards) on a Dask LocalCluster of 2 workers against one index,
+# same run: import rate, query p50/p99, scatter-gather round trip. 1M articles takes hours on
+# 2 shared cores: CLUSTER_SIZE=100000 first. Prints a table, writes bench/results/cluster-N.json.
+CLUSTER_SIZE ?= 1000000
+.PHONY: bench-cluster
+bench-cluster: install
+	$(BIN)/python -m bench.cluster --size $(CLUSTER_SIZE) --shards 4 --workers 2 --work $(BENCH_WORK)

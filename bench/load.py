@@ -3,6 +3,11 @@ number of requests at a fixed concurrency while `searchkit import` writes into t
 
     python -m bench.load                  # 5,000 requests, concurrency 8, 50,000 articles
     python -m bench.load --requests 500   # a quick look
+    python -m bench.load --articles 100000 --seconds 60 --expensive 0.1   # issue 20's run
+
+With --expensive F, that share of the requests are expensive (wildcards, fuzzy words, long OR
+queries) and the report gives requests/s, p50 and p99 for the cheap and the expensive ones
+apart, and the cheap ones' timeouts (no answer within --timeout seconds).
 
 Prints requests/s, latency p50/p90/p99/max and the error count (target 0), and writes them to
 bench/results/load.json. Everything runs on 127.0.0.1 and stops after --requests requests.
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
@@ -71,6 +77,26 @@ def queries(records: list[dict], count: int, seed: int = SEED) -> list[str]:
         words = [w for w in words if len(w) > 2 and w.isalpha() and w not in common]
         if words:
             out.append(" ".join(rng.sample(words, min(len(words), rng.randint(1, 3)))))
+    return out
+
+
+def expensive_queries(cheap: list[str], count: int, seed: int = SEED) -> list[str]:
+    """`count` expensive queries made of the corpus's words: a prefix (3 letters then *), a
+    wildcard inside a word, a fuzzy word (~2), or 15-25 words OR'ed, in turn."""
+    rng = random.Random(seed + 1)
+    words = sorted({w for q in cheap for w in q.split() if len(w) > 4})
+    out = []
+    for n in range(count):
+        word = rng.choice(words)
+        kind = n % 4
+        if kind == 0:
+            out.append(word[:3] + "*")
+        elif kind == 1:
+            out.append(word[:2] + "*" + word[-2:])
+        elif kind == 2:
+            out.append(word + "~2")
+        else:
+            out.append(" OR ".join(rng.sample(words, rng.randint(15, 25))))
     return out
 
 
@@ -134,39 +160,55 @@ class Importer(threading.Thread):
                               "summary": done.stdout.strip() or done.stderr.strip()[-200:]})
 
 
-def load(port: int, paths: list[str], concurrency: int) -> tuple[list[float], list[str], float]:
-    """Send every path once, `concurrency` at a time; (latencies in ms, errors, elapsed seconds)."""
-    latencies: list[float] = []
-    errors: list[str] = []
-    cursor = iter(range(len(paths)))
+@dataclass
+class Outcome:
+    """One request: its kind ("cheap" or "expensive"), latency, and what went wrong if anything."""
+
+    kind: str
+    ms: float
+    failure: str = ""
+    timed_out: bool = False  # no answer within the client's timeout
+    cut: bool = False  # answered, but the server's time budget cut the search ("timed_out": true)
+
+
+def load(port: int, paths: list[tuple[str, str]], concurrency: int, seconds: float | None = None,
+         timeout: float = 60) -> tuple[list[Outcome], float]:
+    """Send the (kind, path) pairs `concurrency` at a time: each once, or round and round for
+    `seconds`; (outcomes, elapsed seconds)."""
+    outcomes: list[Outcome] = []
+    counter = iter(range(10**12))
     lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds if seconds else None
 
     def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         try:
             while True:
                 with lock:
-                    n = next(cursor, None)
-                if n is None:
+                    n = next(counter)
+                if (stop_at is None and n >= len(paths)) or (stop_at is not None and time.perf_counter() >= stop_at):
                     return
+                kind, path = paths[n % len(paths)]
                 started = time.perf_counter()
+                timed_out = cut = False
                 try:
-                    conn.request("GET", paths[n])
+                    conn.request("GET", path)
                     response = conn.getresponse()
                     body = response.read()
                     ok = response.status == 200 and b"Traceback" not in body
-                    failure = "" if ok else f"{response.status} {paths[n]}"
+                    failure = "" if ok else f"{response.status} {path}"
+                    cut = path.startswith("/api/") and ok and json.loads(body).get("timed_out") is True
                 except (OSError, http.client.HTTPException) as exc:
-                    failure = f"{type(exc).__name__}: {exc} ({paths[n]})"
+                    timed_out = isinstance(exc, TimeoutError)
+                    failure = f"{type(exc).__name__}: {exc} ({path})"
                     conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
-                    latencies.append(elapsed)
-                    if failure:
-                        errors.append(failure)
-                    if len(latencies) % 250 == 0:
-                        print(f"  {len(latencies):,} requests, {len(errors)} errors", flush=True)
+                    outcomes.append(Outcome(kind, elapsed, failure, timed_out, cut))
+                    if len(outcomes) % 250 == 0:
+                        print(f"  {len(outcomes):,} requests, {sum(bool(o.failure) for o in outcomes)} errors",
+                              flush=True)
         finally:
             conn.close()
 
@@ -176,7 +218,17 @@ def load(port: int, paths: list[str], concurrency: int) -> tuple[list[float], li
         thread.start()
     for thread in threads:
         thread.join()
-    return latencies, errors, time.perf_counter() - started
+    return outcomes, time.perf_counter() - started
+
+
+def summary(outcomes: list[Outcome], elapsed: float) -> dict:
+    """requests/s, latency percentiles and failures of some outcomes."""
+    ms = [o.ms for o in outcomes] or [0.0]
+    return {"requests": len(outcomes), "requests_per_s": round(len(outcomes) / elapsed, 1),
+            "p50_ms": round(percentile(ms, 50), 1), "p90_ms": round(percentile(ms, 90), 1),
+            "p99_ms": round(percentile(ms, 99), 1), "max_ms": round(max(ms), 1),
+            "mean_ms": round(statistics.fmean(ms), 1), "errors": sum(bool(o.failure) for o in outcomes),
+            "timeouts": sum(o.timed_out for o in outcomes), "cut_by_time_budget": sum(o.cut for o in outcomes)}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -191,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=5_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads of the server")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="send requests round and round for this long (instead of --requests once each)")
+    parser.add_argument("--expensive", type=float, default=0.0,
+                        help="share of expensive requests (wildcards, fuzzy, long OR), e.g. 0.1")
+    parser.add_argument("--timeout", type=float, default=60.0, help="client timeout per request, seconds")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if not NEWS_LARGE.exists():
@@ -202,12 +259,18 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copytree(base / "index", run_dir / "index")
     index = run_dir / "index"
     extra = write_jsonl(run_dir / "import.jsonl", corpus(args.import_articles, skip=args.articles))
-    qs = queries(corpus(args.articles)[:5000], 300)
+    qs = queries(corpus(min(args.articles, 5000)), 300)
+    slow = expensive_queries(qs, 100)
     rng = random.Random(SEED)
-    paths = []
+    paths: list[tuple[str, str]] = []
+    every = round(1 / args.expensive) if args.expensive else 0
     for n in range(args.requests):
+        if every and n % every == every - 1:
+            q = quote(slow[n % len(slow)])
+            paths.append(("expensive", f"/search?q={q}" if n % 2 else f"/api/search?q={q}"))
+            continue
         q = quote(qs[n % len(qs)])
-        paths.append(f"/search?q={q}" if n % 5 == 4 else f"/api/search?q={q}&page={rng.randint(1, 3)}")
+        paths.append(("cheap", f"/search?q={q}" if n % 5 == 4 else f"/api/search?q={q}&page={rng.randint(1, 3)}"))
 
     load_before = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews the numbers
     port = free_port()
@@ -219,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_for(port, server)
         importer = Importer(index, extra)
         importer.start()
-        latencies, errors, elapsed = load(port, paths, args.concurrency)
+        outcomes, elapsed = load(port, paths, args.concurrency, args.seconds, args.timeout)
         importer.stop.set()
         importer.join(600)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -236,20 +299,26 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "articles": args.articles, "articles_after": health.get("articles"),
-        "requests": len(latencies), "concurrency": args.concurrency, "server_threads": args.threads,
-        "seconds": round(elapsed, 2), "requests_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(percentile(latencies, 50), 1), "p90_ms": round(percentile(latencies, 90), 1),
-        "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies), 1),
-        "mean_ms": round(statistics.fmean(latencies), 1),
-        "errors": len(errors), "error_samples": errors[:10],
+        "concurrency": args.concurrency, "server_threads": args.threads, "seconds": round(elapsed, 2),
+        **summary(outcomes, elapsed),
+        "error_samples": [o.failure for o in outcomes if o.failure][:10],
+        "expensive_share": args.expensive,
+        "cheap": summary([o for o in outcomes if o.kind == "cheap"], elapsed),
+        "expensive": summary([o for o in outcomes if o.kind == "expensive"], elapsed),
         "import_runs": importer.runs,
         "import_failures": sum(run["exit"] != 0 for run in importer.runs),
-        "mix": "80% /api/search (pages 1-3), 20% /search HTML; 300 queries of 1-3 headline words",
+        "mix": "cheap: 80% /api/search (pages 1-3), 20% /search HTML, 300 queries of 1-3 headline words; "
+               "expensive (--expensive share): prefix*, wi*ld, word~2, 15-25 words OR'ed, half /search",
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(result, indent=2) + "\n")
     print(f"load: {result['requests']:,} requests at concurrency {args.concurrency} against {args.articles:,} "
           f"articles while `searchkit import` ran {len(importer.runs)} times ({args.import_articles:,} articles each)")
+    for kind in ("cheap", "expensive") if args.expensive else ():
+        part = result[kind]
+        print(f"  {kind:9} {part['requests']:,} requests, {part['requests_per_s']}/s   p50 {part['p50_ms']} ms   "
+              f"p99 {part['p99_ms']} ms   max {part['max_ms']} ms   errors {part['errors']}   "
+              f"timeouts {part['timeouts']}   cut by the time budget {part['cut_by_time_budget']}")
     print(f"  {result['requests_per_s']} requests/s   p50 {result['p50_ms']} ms   p90 {result['p90_ms']} ms   "
           f"p99 {result['p99_ms']} ms   max {result['max_ms']} ms")
     print(f"  errors: {result['errors']}   import failures: {result['import_failures']}   "
@@ -258,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({os.cpu_count()} CPUs)")
     print(f"  written to {args.results.relative_to(ROOT) if args.results.is_relative_to(ROOT) else args.results}")
     ok = (result["errors"] == 0 and result["import_failures"] == 0
+          and (not args.expensive or (result["cheap"]["timeouts"] == 0 and result["cheap"]["p99_ms"] <= 1000))
           and result["articles_after"] == args.articles + args.import_articles)
     return 0 if ok else 1
 

@@ -69,7 +69,7 @@ class SegmentCache:
         return self.segment.categories(fieldname)
 
     def hashed_at(self, reader, fieldname: str, docs: np.ndarray) -> np.ndarray:
-        return self.segment.hashed(fieldname)[0][docs]
+        return self.segment.hashed_at(fieldname, docs)
 
     def hashed(self, reader, fieldname: str) -> tuple[np.ndarray, dict[int, str]]:
         return self.segment.hashed(fieldname)

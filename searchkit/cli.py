@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -12,6 +11,8 @@ import click
 from . import __version__
 from .errors import SearchkitError
 from .query import QueryError
+from .search import MAX_LIMIT, MAX_PAGE, NO_SOURCE
+from .wording import plural
 
 FORMATS_OUT = ("text", "json", "jsonl", "trec")
 
@@ -60,8 +61,34 @@ INTERRUPTED = {
 }
 
 
+def _set_index(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_object(Context).index_path = value
+
+
+def _set_lock_timeout(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
+    if value is not None:
+        ctx.find_object(Context).lock_timeout = value
+
+
+def global_options_after_command() -> list[click.Option]:
+    """--index and --lock-timeout for a command's own options, so they work after the command
+    too (`searchkit query cuba --index /tmp/x`); given there, they win over the ones before it."""
+    return [
+        click.Option(["--index", "index_path"], default=None, expose_value=False, callback=_set_index,
+                     type=click.Path(file_okay=False), help="Index directory (as before the command)."),
+        click.Option(["--lock-timeout"], default=None, expose_value=False, callback=_set_lock_timeout,
+                     type=click.FloatRange(0), help="Seconds a write waits for another writer."),
+    ]
+
+
 class SearchkitGroup(click.Group):
-    """Turns SearchkitError into a one-line message (exit 1), never a traceback."""
+    """Turns SearchkitError into a one-line message (exit 1), never a traceback; every command
+    also takes the global options after its name."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.extend(global_options_after_command())
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -146,10 +173,10 @@ def _progress_line(progress) -> str:
         done = min(1.0, progress.bytes_done / progress.bytes_total)
         where = f"{_size(progress.bytes_done)}/{_size(progress.bytes_total)}"
         if progress.files_total > 1:
-            where += f" · {progress.files_done}/{progress.files_total} files"
+            where += f" · {progress.files_done}/{plural(progress.files_total, 'file')}"
     else:
         done = progress.files_done / progress.files_total if progress.files_total else 0.0
-        where = f"{progress.files_done}/{progress.files_total} files"
+        where = f"{progress.files_done}/{plural(progress.files_total, 'file')}"
     bar = "#" * int(done * width) + "-" * (width - int(done * width))
     eta = progress.eta()
     eta_text = f" · ETA {int(eta // 3600)}:{int(eta % 3600 // 60):02d}:{int(eta % 60):02d}" if eta and eta >= 3600 \
@@ -276,13 +303,16 @@ def _print_text(result, bold: bool) -> None:
 
     if result.notice:
         click.echo(f"note: {result.notice}")
+    if result.corrected_from:
+        click.echo(f"Showing results for {result.query} (none for {result.corrected_from!r}: --as-typed searches "
+                   "for it as typed)")
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
     if not result.hits:
         click.echo(f"No results for {result.query!r}." if result.total == 0 else f"No results on page {result.page}.")
         return
     last = result.hits[-1].rank
-    click.echo(f"{result.total} results, showing {result.hits[0].rank}-{last}"
+    click.echo(f"{plural(result.total, 'result')}, showing {result.hits[0].rank}-{last}"
                f" (page {result.page} of {result.pages}, {result.elapsed_ms:.0f} ms)")
     for hit in result.hits:
         click.echo()
@@ -293,7 +323,7 @@ def _print_text(result, bold: bool) -> None:
         if meta:
             click.echo(f"   {meta}")
         if hit.cluster_size > 1:
-            click.echo(f"   (and {hit.cluster_size - 1} similar articles)")
+            click.echo(f"   (and {plural(hit.cluster_size - 1, 'similar article')})")
         text = render_terminal(hit.fragments, bold)
         if text:
             click.echo(f"   {text}")
@@ -304,7 +334,7 @@ def _print_facets(result) -> None:
         if pairs:
             click.echo(f"\n{name}:")
             for key, count in pairs:
-                click.echo(f"  {count:>7}  {key or '(none)'}")
+                click.echo(f"  {count:>7}  {key or NO_SOURCE}")
 
 
 def _print_result(qid: str, result, fmt: str, bold: bool) -> None:
@@ -334,8 +364,8 @@ def _read_queries(path: str) -> list[tuple[str, str]]:
 
 @main.command()
 @click.argument("text", required=False, default="")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Results per page.")
-@click.option("--page", default=1, show_default=True, type=click.IntRange(1, 1000), help="Page number.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, MAX_LIMIT), help="Results per page.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, MAX_PAGE), help="Page number.")
 @click.option("--sort", default="relevance", show_default=True,
               type=click.Choice(["relevance", "newest", "oldest", "recency"]),
               help="recency: relevance blended with freshness.")
@@ -343,14 +373,17 @@ def _read_queries(path: str) -> list[tuple[str, str]]:
               help='Only articles published on or after this date (YYYY-MM-DD, "yesterday", "last week", ...).')
 @click.option("--until", default=None,
               help='Only articles published on or before this date (YYYY-MM-DD, "2 months ago", ...).')
-@click.option("--source", default=None, help="Only articles from this source (exact name).")
+@click.option("--source", multiple=True,
+              help='Only articles from this source (any case); repeat for several, "(no source)" for none.')
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS_OUT))
 @click.option("--queries", "queries_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="TSV file of qid<TAB>query to run in one process (e.g. with --format trec).")
 @click.option("--facets", "show_facets", is_flag=True, help="Also print counts by source and by date.")
+@click.option("--as-typed", is_flag=True,
+              help="Search as typed even when it finds nothing (no automatic spelling correction).")
 @click.pass_obj
 def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str | None, until: str | None,
-          source: str | None, fmt: str, queries_file: str | None, show_facets: bool) -> None:
+          source: tuple[str, ...], fmt: str, queries_file: str | None, show_facets: bool, as_typed: bool) -> None:
     """Search the index: ranked articles with highlighted snippets.
 
     Example: searchkit query "isis fighters raqqa" --limit 5
@@ -366,7 +399,8 @@ def query(obj: Context, text: str, limit: int, page: int, sort: str, since: str 
         try:
             # Facets make Whoosh score every match (no top-N pruning): count them only when shown.
             result = search(index, words, limit=limit, page=page, sort=sort, since=since, until=until,
-                            source=source, facets=show_facets or fmt == "json")
+                            source=source or None, facets=show_facets or fmt == "json",
+                            correct=not (as_typed or queries_file))
         except QueryError as exc:
             if not queries_file:
                 raise _fail(exc) from None
@@ -436,14 +470,14 @@ def reindex(obj: Context, shards: int | None) -> None:
     index = obj.open(check=False)
     if getattr(index, "sharded", False):
         count = index.reindex(shards=shards)
-        click.echo(f"reindexed {count} articles into {index.count} shards")
+        click.echo(f"reindexed {plural(count, 'article')} into {index.count} shards")
         return
     if shards is not None:
         raise click.UsageError(f"{obj.index_path} is not a sharded index: make one with `searchkit --index "
                                f"NEWDIR create --shards {shards}` and import into it "
                                f"(`searchkit --index {obj.index_path} export > all.jsonl`)")
     count = index.reindex()
-    click.echo(f"reindexed {count} articles")
+    click.echo(f"reindexed {plural(count, 'article')}")
 
 
 @main.command()
@@ -458,10 +492,10 @@ def stats(obj: Context, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{info['articles']} articles")
+    click.echo(plural(info['articles'], 'article'))
     click.echo(f"sources: {len(info['sources'])}")
     for name, count in list(info["sources"].items())[:10]:
-        click.echo(f"  {count:>7}  {name or '(none)'}")
+        click.echo(f"  {count:>7}  {name or NO_SOURCE}")
     click.echo(f"published: {info['first'] or '-'} to {info['last'] or '-'}")
     click.echo(f"size: {info['bytes'] / 1e6:.1f} MB")
     click.echo(f"schema: {info['schema']}")
@@ -472,37 +506,30 @@ def stats(obj: Context, fmt: str) -> None:
                    "these figures leave out their articles")
 
 
-EXPORT_FIELDS = ("id", "url", "title", "body", "source", "author", "published", "language", "tags",
-                 "license", "imported", "origin", "cluster")
-
-
 @main.command()
-@click.option("--query", "text", default=None, help="Export only this query's matches.")
+@click.option("--query", "text", default=None, help="Export only this query's matches (every one of them).")
+@click.option("--since", default=None, help="Only articles published on or after this date (as for query).")
+@click.option("--until", default=None, help="Only articles published on or before this date (as for query).")
+@click.option("--source", multiple=True, help="Only articles from this source (any case); repeat for several.")
+@click.option("--sort", default=None, type=click.Choice(["relevance", "newest", "oldest", "recency"]),
+              help="Order (default: relevance with --query, newest without).")
 @click.option("--format", "fmt", default="jsonl", show_default=True, type=click.Choice(["jsonl", "csv"]))
 @click.pass_obj
-def export(obj: Context, text: str | None, fmt: str) -> None:
-    """Write stored articles (all, or a query's matches) to stdout.
+def export(obj: Context, text: str | None, since: str | None, until: str | None, source: tuple[str, ...],
+           sort: str | None, fmt: str) -> None:
+    """Write stored articles (all, or every match of a search) to stdout, every field.
 
-    Example: searchkit export --format csv > articles.csv
+    Near-duplicates are all exported; the web page's Download links write the same.
+    Example: searchkit export --query "hunger strike" --since 2012-05 --format csv > strike.csv
     """
-    index = obj.open()
-    if text:
-        from .search import matching_ids
+    from .export import export_lines, matching_articles
 
-        articles = (a for a in (index.get(i) for i in matching_ids(index, text)) if a)
-    else:
-        articles = index.articles()
-    writer = csv.DictWriter(sys.stdout, EXPORT_FIELDS) if fmt == "csv" else None
-    if writer:
-        writer.writeheader()
-    for article in articles:
-        data = article.to_dict()
-        if writer:
-            data["tags"] = ", ".join(data["tags"])
-            data["origin"] = json.dumps(data["origin"], ensure_ascii=False)
-            writer.writerow(data)
-        else:
-            click.echo(json.dumps(data, ensure_ascii=False))
+    articles = matching_articles(obj.open(), text, since=since, until=until, source=source or None, sort=sort)
+    try:
+        for line in export_lines(articles, fmt):
+            click.echo(line, nl=False)
+    except ValueError as exc:  # a bad date
+        raise click.UsageError(str(exc)) from None
 
 
 @main.command()
@@ -514,7 +541,7 @@ def delete(obj: Context, ids: tuple[str, ...]) -> None:
     Example: searchkit delete globalvoices-316447
     """
     missing = obj.open().delete(ids)
-    click.echo(f"deleted {len(ids) - len(missing)} articles")
+    click.echo(f"deleted {plural(len(ids) - len(missing), 'article')}")
     if missing:
         raise click.ClickException(f"not in the index: {', '.join(missing)}")
 
@@ -577,9 +604,35 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}, not only this machine: anyone who can reach "
                    f"port {port} can search the index (it stays read-only)", err=True)
-    click.echo(f"serving {obj.index_path} on http://{host}:{port}/", err=True)
     # poll(), not select(): select() cannot watch a descriptor numbered 1024 or more, and a big
     # index keeps that many files open (100 segments x ~10 files), so connections got them.
-    waitress.serve(app, host=host, port=port, threads=threads, ident="searchkit", _quiet=True,
-                   max_request_body_size=MAX_BODY_BYTES, max_request_header_size=64 * 1024,
-                   asyncore_use_poll=True, **SERVER_OPTIONS)
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="searchkit",
+                                        max_request_body_size=MAX_BODY_BYTES,
+                                        max_request_header_size=64 * 1024, asyncore_use_poll=True,
+                                        **SERVER_OPTIONS)
+    except OSError as exc:
+        raise click.ClickException(listen_error(host, port, exc)) from None
+    # Only now is the port open: the line never promises a server that is not there.
+    for address, bound in _listening(server):
+        address = f"[{address}]" if ":" in address else address
+        click.echo(f"serving {obj.index_path} on http://{address}:{bound}/", err=True)
+    server.run()
+
+
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    """One line saying why `serve` could not listen on host:port, and what to do instead."""
+    import errno
+
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is in use: choose another with --port"
+    if exc.errno == errno.EACCES:
+        return f"port {port} needs more privileges than this user has: choose one above 1023 with --port"
+    return f"cannot listen on {host} port {port} ({exc.strerror or exc}): check --host and --port"
+
+
+def _listening(server) -> list[tuple[str, int]]:
+    """(host, port) pairs a waitress server listens on (port 0 becomes the port the OS chose)."""
+    if hasattr(server, "effective_listen"):
+        return list(server.effective_listen)
+    return [(server.effective_host, server.effective_port)]

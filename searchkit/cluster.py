@@ -20,11 +20,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
-from .article import Article
 from .errors import SearchkitError
 from .shards import ShardedIndex, ShardFailure
 
@@ -179,8 +176,10 @@ def connect(address: str, timeout: float | None = None) -> DaskRunner:
         if not 1 <= workers <= 256:
             raise ClusterError(f"--cluster {address}: give local:N with N from 1 to 256 worker processes")
         try:
+            # The scheduler always serves HTTP (metrics); on loopback and a free port, never 0.0.0.0:8787.
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               host="127.0.0.1", scheduler_port=0, dashboard_address=None)
+                                               host="127.0.0.1", scheduler_port=0,
+                                               dashboard_address="127.0.0.1:0")
             client = distributed.Client(cluster)
         except (OSError, RuntimeError) as exc:
             raise ClusterError(f"cannot start a local Dask cluster of {workers} workers ({exc})") from None

@@ -71,7 +71,7 @@ def run_queries(index: Index, queries: Iterable[tuple[str, str]], depth: int = D
     run: Run = {}
     for qid, text in queries:
         try:
-            result = search(index, text, limit=depth, facets=False, snippets=False)
+            result = search(index, text, limit=depth, facets=False, snippets=False, correct=False)
         except QueryError:
             run[qid] = []
             continue

@@ -27,6 +27,7 @@ from .extract.parallel import TaskPool
 from .extract.records import Unchanged
 from .extract.stream import Input
 from .store import Index
+from .wording import plural
 
 # Files a directory walk skips: notes that live beside a corpus, not articles in it.
 _NOT_ARTICLES = re.compile(r"(?:^|[\W_])(?:readme|licen[cs]e|notice|copying|attribution)(?:[\W_]|$)", re.I)
@@ -36,11 +37,6 @@ MIN_FILES_TO_LEARN = 5
 # An import commits at least this often (store.Index.write's `seconds`), however slowly its
 # pages extract: a kill or a power cut loses about this much work, not three batches of it.
 COMMIT_SECONDS = 60.0
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """`1 file`, `2 files`, `1,234 articles`."""
-    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
 
 
 @dataclass
@@ -65,9 +61,9 @@ class ImportReport:
     bytes_read: int = 0
 
     def summary(self) -> str:
-        unchanged = f", {self.unchanged} unchanged" if self.unchanged else ""
-        return (f"{self.added} added, {self.updated} updated, {self.duplicates} duplicates, "
-                f"{len(self.failed)} failed{unchanged}")
+        unchanged = f", {self.unchanged:,} unchanged" if self.unchanged else ""
+        return (f"{self.added:,} added, {self.updated:,} updated, {plural(self.duplicates, 'duplicate')}, "
+                f"{len(self.failed):,} failed{unchanged}")
 
     def skipped_lines(self) -> list[str]:
         """`skipped 2 files: unknown format (report.pdf, data.bin)`, one line per reason."""
@@ -360,7 +356,9 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
             if finder:
                 match = finder.check(article.id, article.body, article.title)
                 article.cluster = match.cluster if match else article.id
-                clustered += match is not None and article.id not in seen  # a repeat counts once
+                # A repeat counts once; so does a pair imported again: the first of the two then
+                # finds the second, whose cluster is the first's own id (not a duplicate of it).
+                clustered += match is not None and article.cluster != article.id and article.id not in seen
             seen.add(article.id)
             report.articles += 1
             on_article(article)

@@ -15,16 +15,20 @@ in the cluster (1 when it has no copies among the matches).
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from .analysis import analyze
 from .article import derived_title
 from .dates import since_until
+from .display import shown
 from .errors import SearchkitError
 from .engine import scoring as ranking_formulas
 from .engine.evaluate import Expansion
@@ -35,6 +39,7 @@ from .store import Index, _aware
 from .suggest import suggest
 
 SORTS = ("relevance", "newest", "oldest", "recency")
+NO_SOURCE = "(no source)"  # the source facet's row, and filter value, for articles without one
 # Results per page a caller may ask for: an evaluation reads 1,000 per query (TREC depth).
 # A larger limit or page is lowered to these, and the result's notice says so.
 MAX_LIMIT = 1_000
@@ -135,6 +140,7 @@ class SearchResult:
     # A sharded index's search that some shards could not answer: their names (shards.py).
     partial: bool = False
     missing: list[str] = field(default_factory=list)
+    corrected_from: str | None = None  # the query as typed, which found nothing: these are `query`'s
 
     @property
     def pages(self) -> int:
@@ -145,6 +151,7 @@ class SearchResult:
             "query": self.query, "total": self.total, "page": self.page, "limit": self.limit,
             "pages": self.pages, "sort": self.sort, "elapsed_ms": round(self.elapsed_ms, 1),
             "notice": self.notice, "suggestion": self.suggestion, "timed_out": self.timed_out,
+            "corrected_from": self.corrected_from,
             "facets": {name: [[key, count] for key, count in pairs] for name, pairs in self.facets.items()},
             "timeline": [b.to_dict() for b in self.timeline],
             "hits": [h.to_dict() for h in self.hits],
@@ -157,17 +164,83 @@ def filter_query(since: str | datetime | None = None, until: str | datetime | No
     """The Whoosh filter for a date range and a source; None when there is nothing to filter.
 
     Dates may be anything dates.parse_span reads ("2017", "2017-03-05", "last week", ...);
-    a bad one raises dates.DateError (a ValueError) saying which forms work.
+    a bad one raises dates.DateError (a ValueError) saying which forms work. `source` is a
+    name as stored: match_sources reads names as people type them, several, or none.
     """
     parts: list[wq.Query] = []
     start, end = since_until(since, until, now)
     if start or end:
         parts.append(date_range(start, end))
     if source:
-        parts.append(wq.Term("source_key", source.strip()))
+        parts.append(wq.Term("source_key", shown(source).strip()))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+@dataclass
+class SourceMatch:
+    """Sources as a person typed them, matched to the names the index stores: `names` (and
+    NO_SOURCE) to filter on, the stored names of every source, and what matched none."""
+
+    names: list[str]
+    stored: list[str]
+    unknown: list[str]
+    notice: str = ""
+
+    def query(self) -> wq.Query:
+        """Articles from any of the matched sources (nothing when none matched)."""
+        parts: list[wq.Query] = [wq.Term("source_key", n) for n in self.names if n != NO_SOURCE]
+        if NO_SOURCE in self.names:  # no source: none of the stored ones
+            parts.append(wq.Not(wq.Or([wq.Term("source_key", n) for n in self.stored])) if self.stored
+                         else wq.Every())
+        if not parts:
+            return wq.NullQuery
+        return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
+def _source_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def match_sources(searcher: Searcher, wanted: Sequence[str]) -> SourceMatch:
+    """Match typed sources to stored ones, ignoring case and extra spaces ("global voices"
+    finds "Global Voices"; NO_SOURCE stands for articles without one); each that matches
+    none is named in the notice, with the closest stored names when some are close."""
+    stored = list(searcher.reader().field_terms("source_key"))
+    by_key: dict[str, list[str]] = {}
+    for name in stored:
+        by_key.setdefault(_source_key(name), []).append(name)
+    names, unknown = [], []
+    for typed in dict.fromkeys(" ".join(w.split()) for w in wanted if w and w.strip()):
+        if _source_key(typed) == _source_key(NO_SOURCE):
+            names.append(NO_SOURCE)
+        elif _source_key(typed) in by_key:
+            names.extend(by_key[_source_key(typed)])
+        else:
+            unknown.append(typed)
+    notices = []
+    for typed in unknown:
+        close = difflib.get_close_matches(_source_key(typed), list(by_key), n=3, cutoff=0.6)
+        hint = (f": did you mean {' or '.join(by_key[c][0] for c in close)}?" if close
+                else f" (this archive has {len(by_key):,} sources)")
+        notices.append(f"no source is called {typed!r}{hint}")
+    return SourceMatch(names, stored, unknown, "; ".join(notices))
+
+
+def _sources_filter(searcher: Searcher, source: str | Sequence[str] | None
+                    ) -> tuple[wq.Query | None, SourceMatch | None]:
+    if not source:
+        return None, None
+    match = match_sources(searcher, [source] if isinstance(source, str) else source)
+    return match.query(), match
+
+
+def _with_no_source(pairs: list[tuple[str, int]], total: int) -> list[tuple[str, int]]:
+    """The source facet with a last row counting the results that have no source (NO_SOURCE)."""
+    named = [(key, count) for key, count in pairs if key and key != NO_SOURCE]
+    missing = total - sum(count for _, count in named)
+    return named + [(NO_SOURCE, missing)] if missing > 0 else named
 
 
 def _combine(parts: list[wq.Query | None]) -> wq.Query | None:
@@ -232,7 +305,7 @@ def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
                  ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
     """Facets and timeline from counts per source and per (UTC) publication moment."""
     unit, buckets = timeline(dates)
-    facets = {"source": sorted(((k, v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
+    facets = {"source": sorted(((shown(k), v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
     facets[unit] = [(b.label, b.count) for b in buckets if b.count]
     return facets, buckets
 
@@ -260,18 +333,18 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
              snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True,
              fields: dict | None = None) -> Hit:
     """The Hit for a document: stored fields (`fields` when already read) plus highlighted
-    title and snippet."""
+    title and snippet, as shown (display.shown: no bidi controls)."""
     if fields is None:
         fields = searcher.stored_fields(docnum)
     if not snippets:
         parsed = None
     stems = parsed.stems if parsed else set()
     phrases = parsed.phrases if parsed else []
-    body = fields.get("body") or ""
-    title = fields.get("title") or derived_title(body)
+    body = shown(fields.get("body") or "")
+    title = shown(fields.get("title") or "") or derived_title(body)
     return Hit(
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
-        source=fields.get("source") or "", author=fields.get("author") or "",
+        source=shown(fields.get("source") or ""), author=shown(fields.get("author") or ""),
         published=_aware(fields.get("published")), score=float(score),
         fragments=snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
         title_fragments=highlight(title, stems, phrases=phrases),
@@ -281,17 +354,24 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
 
 def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str = "relevance",
            since: str | datetime | None = None, until: str | datetime | None = None,
-           source: str | None = None, snippet_chars: int = 300, facets: bool = True,
+           source: str | Sequence[str] | None = None, snippet_chars: int = 300, facets: bool = True,
            collapse: bool = True, snippets: bool = True, now: datetime | None = None,
            stats: CorpusStats | None = None, deadline: float | None = None,
            max_expansions: int | None = MAX_EXPANSIONS, time_budget: float | None = TIME_BUDGET,
-           slow_slots: threading.Semaphore | None = None) -> SearchResult:
+           slow_slots: threading.Semaphore | None = None, correct: bool = True,
+           feedback: bool = True) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
+    When `text` finds nothing and a spelling correction of it (suggest.py) finds something,
+    the result is the correction's, with `corrected_from` the text as typed ("Showing
+    results for government; search instead for goverment"); correct=False searches as typed.
+
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
-    "recency" (relevance blended with freshness, see RECENCY_WEIGHT). since/until/source
-    filter like the query's own since:/until:/source: (dates as dates.parse_span reads
-    them, relative to `now`). facets=False skips facet and timeline counting; collapse=False
+    "recency" (relevance blended with freshness, see RECENCY_WEIGHT). since/until filter like
+    the query's own since:/until: (dates as dates.parse_span reads them, relative to `now`);
+    source is one or more sources, any of them, matched as match_sources does (a name that
+    matches none is said in the notice). The source facet counts every source as if none
+    were chosen, and NO_SOURCE counts the results without one. facets=False skips facet and timeline counting; collapse=False
     shows every near-duplicate; snippets=False leaves hits without snippets (for evaluation). Raises QueryError for a query with nothing to search for and
     ValueError for a bad date or sort; any other text is a valid query.
 
@@ -306,6 +386,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     only once it holds one of `slow_slots` (a semaphore a server's threads share, so a few
     slow searches cannot take every thread from cheap ones), waiting until its deadline at
     most; then it returns no hits, timed_out and a notice that the server is busy.
+    feedback=False skips the pseudo-relevance feedback pass of plain words (see
+    scoring.FEEDBACK_DOCS).
     """
     sharded = getattr(index, "search_shards", None)  # a shards.ShardedIndex searches its shards
     if sharded is not None:
@@ -321,10 +403,12 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
               for name, value, high in (("limit", limit, MAX_LIMIT), ("page", page, MAX_PAGE)) if int(value) > high]
     limit = max(1, min(int(limit), MAX_LIMIT))
     page = max(1, min(int(page), MAX_PAGE))
-    flt = filter_query(since, until, source, now)
+    dates = filter_query(since, until, None, now)
     with index.searcher() as searcher:
         parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
-        flt = _combine([flt, *parsed.filters])
+        unfiltered = _combine([dates, *parsed.filters])
+        source_flt, sources = _sources_filter(searcher, source)
+        flt = _combine([unfiltered, source_flt])
         wanted = page * limit
         gate = slow_slots if parsed.expensive else None
         if gate is not None and not gate.acquire(timeout=None if deadline is None else
@@ -333,7 +417,14 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                                 _notice(BUSY, parsed.notice), sort=sort, timed_out=True)
         try:
             ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
-                                      deadline, max_expansions, page_from=(page - 1) * limit)
+                                      deadline, max_expansions, feedback, page_from=(page - 1) * limit)
+            if facets:
+                ranked.facets["source"] = _with_no_source(ranked.facets.get("source", []), ranked.total)
+            if facets and sources is not None:
+                # Every source's count, as if no source were chosen: a reader can add another.
+                around = rank_with_arrays(index, searcher, parsed, unfiltered, sort, 1, collapse, True, stats,
+                                          deadline, max_expansions, feedback=False)  # feedback never changes the matches
+                ranked.facets["source"] = _with_no_source(around.facets.get("source", []), around.total)
         finally:
             if gate is not None:
                 gate.release()
@@ -343,17 +434,31 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         if collapse:
             for hit, (docnum, _) in zip(hits, ranked.docs[(page - 1) * limit:wanted]):
                 hit.cluster_size = ranked.sizes_by_docnum.get(docnum, 1)
-        suggestion = None
-        if ranked.total < SUGGEST_BELOW and not ranked.timed_out:
+        suggestion = confident = None
+        if correct and not ranked.total and not ranked.timed_out:
+            # Shown at once only when every corrected word is one edit away ("goverment").
+            confident = _better_query(index, searcher, text, ranked.total, now, max_edits=1)
+        if ranked.total < SUGGEST_BELOW and not ranked.timed_out and not confident:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
     capped_expansions = _distinct(ranked.capped)
     notice = _notice(TIMED_OUT.format(seconds=time.perf_counter() - started) if ranked.timed_out else "",
                      *(f"{_shown(cut.pattern)} stands for more than {max_expansions} words: searched the "
-                       f"first {max_expansions}" for cut in capped_expansions), parsed.notice, *capped)
-    return SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
-                        notice, ranked.facets, ranked.timeline, suggestion, sort,
-                        ranked.timed_out, capped_expansions, ranked.span)
-
+                       f"first {max_expansions}" for cut in capped_expansions), parsed.notice, *capped,
+                     sources.notice if sources else "")
+    result = SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
+                          notice, ranked.facets, ranked.timeline, suggestion, sort,
+                          ranked.timed_out, capped_expansions, ranked.span)
+    if confident:
+        corrected = search(index, confident, limit=limit, page=page, sort=sort, since=since, until=until,
+                           source=source, snippet_chars=snippet_chars, facets=facets, collapse=collapse,
+                           snippets=snippets, now=now, stats=stats, deadline=deadline,
+                           max_expansions=max_expansions, time_budget=time_budget, slow_slots=slow_slots,
+                           correct=False)
+        if corrected.total:  # with the filters too: otherwise "did you mean" stays a suggestion
+            corrected.corrected_from, corrected.suggestion = text, None
+            return corrected
+        result.suggestion = confident
+    return result
 
 def _distinct(expansions: list[Expansion]) -> list[Expansion]:
     """Each capped expansion once (a title:e* qualifier is both a filter and ranked)."""
@@ -401,11 +506,14 @@ class Ranked:
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
-                     max_expansions: int | None = None, page_from: int | None = None) -> Ranked:
+                     max_expansions: int | None = None, feedback: bool = True,
+                     page_from: int | None = None) -> Ranked:
     """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
-    evaluator of engine/evaluate.py. With `page_from`, the stored fields of the results
-    [page_from:wanted) come along (Ranked.stored), read straight from their segments."""
+    evaluator of engine/evaluate.py. Plain words of FEEDBACK_MIN_WORDS or more get a
+    pseudo-relevance feedback pass first (scoring.feedback_weights) unless feedback=False.
+    With `page_from`, the stored fields of the results [page_from:wanted) come along
+    (Ranked.stored), read straight from their segments."""
     from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
@@ -413,11 +521,15 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
     boosts = ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY_BOOST, f.PROXIMITY_SLOP,
                             f.MAX_PROXIMITY_PAIRS, f.USE_QTF)
     stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
+    weights = None
+    if (feedback and words and not fields and sort in ("relevance", "recency")
+            and len(set(words)) >= f.FEEDBACK_MIN_WORDS):
+        weights = _feedback_weights(index, searcher, words, boosts, flt, stats, deadline)
     ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
                           sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
                           collapse=collapse, facets=facets, granularity=_granularity,
                           phrase_fields=fields, stats=stats, tree=tree, deadline=deadline,
-                          max_expansions=max_expansions,
+                          max_expansions=max_expansions, weights=weights,
                           stored=(page_from, wanted) if page_from is not None and sort != "recency" else None)
     docs = ranked.docs
     if sort == "recency":
@@ -429,6 +541,28 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
         span = (min(dates), max(dates)) if dates else None
     return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
                   timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored)
+
+
+def _feedback_weights(index: Index, searcher: Searcher, words: list[str], boosts, flt: wq.Query | None,
+                      stats: CorpusStats | None, deadline: float | None) -> dict[str, float]:
+    """RM3's query: the words' first-pass best articles (one per near-duplicate cluster, so a
+    syndicated story counts once) read back and analysed, mixed into the typed words."""
+    from .engine import rank as ranking
+
+    first = ranking.rank(searcher, index.arrays, words, boosts, flt=flt, sort="relevance", start=0,
+                         stop=ranking_formulas.FEEDBACK_DOCS, collapse=True, facets=False, stats=stats,
+                         deadline=deadline)
+    documents = []
+    for docnum, score in first.docs:
+        stored = searcher.stored_fields(docnum)
+        counts: dict[str, int] = {}
+        for stem in analyze(stored.get("title") or "") + analyze(stored.get("body") or ""):
+            counts[stem] = counts.get(stem, 0) + 1
+        documents.append((score, counts))
+    typed: dict[str, float] = {}
+    for stem in words:
+        typed[stem] = typed.get(stem, 0.0) + 1.0
+    return ranking_formulas.feedback_weights(typed, documents)
 
 
 MAX_COPIES = 20
@@ -448,7 +582,7 @@ def highlight_terms(index: Index, text: str) -> tuple[set[str], list]:
 
 
 def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | datetime | None = None,
-                   until: str | datetime | None = None, source: str | None = None,
+                   until: str | datetime | None = None, source: str | Sequence[str] | None = None,
                    limit: int = MAX_COPIES, now: datetime | None = None,
                    time_budget: float | None = TIME_BUDGET) -> dict[str, list[Hit]]:
     """For each hit with copies (cluster_size > 1): hit id -> the other articles of its
@@ -467,14 +601,16 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | dateti
             except SearchkitError:
                 continue  # a shard this process cannot read: the hit shows without its copies
         return copies
-    flt = filter_query(since, until, source, now)
+    flt = filter_query(since, until, None, now)
     with index.searcher() as searcher:
         try:
             parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
         except QueryError:
             return copies
         words, fields, tree = _query_form(parsed)
-        members = ranking.cluster_members(searcher, index.arrays, words, flt=_combine([flt, *parsed.filters]),
+        source_flt, _ = _sources_filter(searcher, source)
+        members = ranking.cluster_members(searcher, index.arrays, words,
+                                          flt=_combine([flt, source_flt, *parsed.filters]),
                                           clusters=[h.cluster for h in clustered], limit=limit + 1,
                                           phrase_fields=fields, tree=tree, max_expansions=MAX_EXPANSIONS,
                                           deadline=None if time_budget is None else time.monotonic() + time_budget)
@@ -498,9 +634,10 @@ def _query_form(parsed: ParsedQuery) -> tuple[list[str] | None, tuple[str, ...],
     return found[0], found[1], None
 
 
-def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None) -> str | None:
+def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None,
+                  max_edits: int = 2) -> str | None:
     """A corrected query that finds more results than `text` did, or None."""
-    candidate = suggest(searcher, text)
+    candidate = suggest(searcher, text, max_edits)
     if not candidate or candidate == text:
         return None
     try:
@@ -513,4 +650,5 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
 
 __all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "matching_ids",
            "filter_query",
-           "make_hit", "timeline", "rank_with_arrays", "Ranked", "QueryError", "SORTS"]
+           "make_hit", "timeline", "rank_with_arrays", "Ranked", "QueryError", "SORTS",
+           "match_sources", "SourceMatch", "NO_SOURCE"]

@@ -33,6 +33,14 @@ _BOUNDARY = re.compile(r"""([.!?\u2026]+["'\u201d\u2019)\]]*)\s+(?=["'\u201c\u20
 _NEWLINES = re.compile(r"\s*\n\s*")
 _FOLD_CHARS = ",.'\u2019"
 _FOLD = str.maketrans("", "", _FOLD_CHARS)
+
+
+def _fold(text: str) -> str:
+    """text.translate(_FOLD), several times faster: str.replace has a C fast path."""
+    for char in _FOLD_CHARS:
+        if char in text:
+            text = text.replace(char, "")
+    return text
 _FOLD_PATTERN = re.compile(f"[{re.escape(_FOLD_CHARS)}]")
 
 
@@ -65,7 +73,7 @@ def _candidates(text: str, spans_of: list[tuple[int, int]], probes: list[str]) -
     if len(lowered) != len(text):  # a character whose lower case is longer: go sentence by sentence
         return [i for i, (s, e) in enumerate(spans_of)
                 if any(p in text[s:e].lower() or p in text[s:e].lower().translate(_FOLD) for p in probes)]
-    folded = lowered.translate(_FOLD)
+    folded = _fold(lowered)
     shifts = None  # for each removed character, how many kept ones come before it
     starts = [s for s, _ in spans_of]
     found: set[int] = set()

@@ -44,6 +44,7 @@ from .article import Article
 from .build import BuildError, ParallelBuilder, build_segment, default_procs
 from .engine.codec import EngineCodec
 from .engine.segment import OldFormatError, SegmentCache, Snapshot
+from .display import shown
 from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
                      SearchkitError)
 from .schema import SCHEMA_VERSION, build_schema
@@ -137,7 +138,7 @@ def article_to_doc(article: Article) -> dict:
         "cluster": article.cluster or article.id,
     }
     if article.source:
-        doc["source_key"] = doc["source"]
+        doc["source_key"] = shown(doc["source"])  # what facets list and `source=` filters on
     if article.published:
         doc["published"] = _naive_utc(article.published)
     if article.imported:
@@ -284,7 +285,7 @@ class Index:
     def searcher(self) -> Iterator[Searcher]:
         """A Whoosh searcher over the latest committed state (stored fields, parsing, lexicon).
 
-        Each thread keeps its searcher open between calls and refreshes it when a commit or a
+        Each thread keeps its searcher open between calls and reopens it when a commit or a
         reindex changed the index: opening every segment's files again costs more than most
         queries (a searcher is not shared between threads: its files have one read position).
         """
@@ -302,6 +303,8 @@ class Index:
                     return cached[1]
             except (OSError, whoosh.index.EmptyIndexError):
                 pass  # its files are gone (a reindex finished meanwhile): open the new ones
+        # Not Searcher.refresh(): it reuses the reader of every segment it already had, with that
+        # segment's deletions as they were, so a deleted or updated article would still be found.
         if cached is not None:
             del self._searchers[me]
             cached[1].close()
@@ -446,6 +449,8 @@ class Index:
         try:
             yield writer
             writer.commit(**commit)
+            # The commit is the new TOC renamed into place: on disk before the caller says so.
+            sync_to_disk(ix.storage.folder, [f"_{ix.indexname}_{ix.latest_generation()}.toc"])
         except BaseException as exc:
             _cancel(writer)
             self._recover()
@@ -460,6 +465,7 @@ class Index:
             directory.mkdir(parents=True)
             whoosh.index.create_in(str(directory), build_schema())
             (directory / META).write_text(json.dumps({"schema": SCHEMA_VERSION}), "utf-8")
+            sync_to_disk(directory, os.listdir(directory))  # on disk before CURRENT may name it
         except OSError as exc:
             shutil.rmtree(directory, ignore_errors=True)
             raise write_error(self.path, exc) from None
@@ -477,11 +483,7 @@ class Index:
             tmp.unlink(missing_ok=True)
             raise write_error(self.path, exc) from None
         os.replace(tmp, self.path / CURRENT)
-        dir_fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        sync_to_disk(self.path)
 
     def _remove_stale_generations(self) -> None:
         """Delete generations that are not live (left by a finished or failed reindex)."""
@@ -547,6 +549,9 @@ class Index:
             # many segments well. `searchkit reindex` rebuilds into one segment.
             return current + segments
 
+        folder = ix.storage.folder
+        named = {segment.segment_id() for segment in segments}
+        sync_to_disk(folder, [name for name in os.listdir(folder) if name.split(".")[0] in named])
         with self._whoosh_writer(ix, mergetype=policy) as writer:
             for article_id in existing:
                 writer.delete_by_term("id", article_id)
@@ -600,6 +605,27 @@ class Index:
                 raise
             self._remove_stale_generations()
         return count
+
+
+def sync_to_disk(folder: str | os.PathLike, names: Iterable[str] = ()) -> None:
+    """fsync the files `names` in `folder`, then `folder` itself (so their names are on disk too).
+
+    Committed must mean on disk: a commit syncs the segment files it is about to name before
+    Whoosh writes the TOC that names them, then that TOC, as SQLite's synchronous=FULL syncs
+    its journal before the database. Without it a power cut could lose, or half-write, an
+    import the user was told had succeeded; a killed process never could (the OS has the data).
+    """
+    for name in names:
+        fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def raise_open_file_limit(wanted: int = 65536) -> int:

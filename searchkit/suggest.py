@@ -2,8 +2,10 @@
 
 The title and body fields keep their unstemmed words (Whoosh `spelling=True`, fields
 `spell_title`/`spell_body`), so a correction is a word some article really contains:
-"goverment" -> "government", never the stem "govern". A word is replaced when its own
-stem is rare in the index and a word within two edits is clearly more common.
+"goverment" -> "government", never the stem "govern". Only a word the index does not
+contain as written is replaced (Lucene's SUGGEST_WHEN_NOT_IN_INDEX: a rare real word such as
+"quota" is what the reader meant), by a word within two edits; and a suggestion is made only
+when every word of it is a word of the index, so "xylophone quokka" gets none.
 """
 
 from __future__ import annotations
@@ -28,16 +30,29 @@ def _frequency(searcher: Searcher, stem: str) -> int:
     return max(searcher.doc_frequency(field, stem) for field in SPELL_FIELDS)
 
 
-def correct_word(searcher: Searcher, word: str) -> str | None:
-    """The most common real word within 1 (then 2) edits of `word`, if clearly commoner."""
+def is_index_word(searcher: Searcher, word: str) -> bool:
+    """Whether some article has `word` as written (any case), or it is a stop word."""
     lowered = normalize_token(word)
-    if len(lowered) < 3 or lowered in stopwords():
+    if lowered in stopwords():
+        return True
+    # A direct look-up in the spelling fields (terms_within(word, 0) scans every term); a
+    # sharded index's searcher answers doc_frequency for all its shards.
+    schema = getattr(searcher, "schema", None)
+    return any(searcher.doc_frequency(schema[field].spelling_fieldname(field) if schema else f"spell_{field}",
+                                      lowered) > 0 for field in SPELL_FIELDS)
+
+
+def correct_word(searcher: Searcher, word: str, max_edits: int = 2) -> str | None:
+    """The most common real word within 1 (then 2) edits of `word`, if clearly commoner;
+    None for a word the index has as written."""
+    lowered = normalize_token(word)
+    if len(lowered) < 3 or lowered in stopwords() or is_index_word(searcher, lowered):
         return None
     own = _frequency(searcher, snowball_stem(lowered))
     if own >= COMMON_WORD:
         return None
     reader = searcher.reader()
-    for maxdist in (1, 2) if len(lowered) > 4 else (1,):
+    for maxdist in ((1, 2) if len(lowered) > 4 else (1,))[:max_edits]:
         candidates: set[str] = set()
         for field in SPELL_FIELDS:
             candidates.update(reader.terms_within(field, lowered, maxdist, prefix=1))
@@ -54,8 +69,9 @@ def correct_word(searcher: Searcher, word: str) -> str | None:
     return None
 
 
-def suggest(searcher: Searcher, text: str) -> str | None:
-    """`text` with misspelt words replaced by common index words, or None if nothing changed.
+def suggest(searcher: Searcher, text: str, max_edits: int = 2) -> str | None:
+    """`text` with misspelt words replaced by common index words (each within `max_edits`
+    edits), or None if nothing changed or a word is neither an index word nor correctable.
 
     Operators, field names and quotes are kept as typed; only word characters are checked.
     """
@@ -67,7 +83,9 @@ def suggest(searcher: Searcher, text: str) -> str | None:
         after = text[m.end():m.end() + 1]
         if count >= MAX_WORDS or word in ("AND", "OR", "NOT") or after == ":":
             continue
-        fixed = correct_word(searcher, word)
+        fixed = correct_word(searcher, word, max_edits)
+        if not fixed and not is_index_word(searcher, word):
+            return None  # a word that is not in the index and has no correction: no suggestion
         if fixed:
             if word[0].isupper():
                 fixed = fixed.upper() if word.isupper() and len(word) > 1 else fixed.capitalize()

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 import searchkit
 from searchkit.article import Article, clean
+from searchkit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -59,3 +60,15 @@ def corpus_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture
+def busy_port(runner, index_path, corpus_file):
+    """A loopback port another socket is listening on, and an index of the corpus to serve."""
+    import socket
+
+    runner.invoke(main, ["--index", str(index_path), "import", str(corpus_file)])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]

@@ -77,14 +77,16 @@ def test_type_a_query_and_press_enter_updates_results_in_place(page):
     assert page.title() == "journalist kidnapped — searchkit"
     page.go_back()
     page.wait_for_url(re.compile(r"/$"))
-    assert page.locator("#welcome-heading").inner_text() == "Search 275 news articles"
+    count = page.request.get(page.url.rstrip("/") + "/healthz").json()["articles"]
+    assert count > 3000  # the demo corpus, the test corpus and a copy
+    assert page.locator("#welcome-heading").inner_text() == f"Search {count:,} news articles"
 
 
 def test_paginate_and_open_an_article_with_next_match(page, base):
     api = page.request.get(base + "/api/search?q=election").json()
     assert api["total"] > 20
     page.goto("/search?q=election")
-    assert page.locator(".count").inner_text().startswith(f"{api['total']} results, page 1 of {api['pages']}")
+    assert page.locator(".count").inner_text().startswith(f"{api['total']:,} results, page 1 of {api['pages']:,}")
     assert result_ids(page) == [f"/article/{h['id']}" for h in api["hits"]]
     page_one = result_ids(page)
     page.get_by_role("link", name="Next →").click()
@@ -102,7 +104,7 @@ def test_paginate_and_open_an_article_with_next_match(page, base):
     assert page.locator(".match-position").inner_text() == f"Match 1 of {total}"
     page.keyboard.press("p")  # wraps to the last match
     assert page.locator("mark.current").get_attribute("id") == f"m{total}"
-    assert page.locator(".provenance").get_by_text("CC BY 3.0").count() == 1
+    assert page.locator(".provenance .license a.license-link").count() == 1  # each story credits its license
 
 
 def test_follow_the_atom_link(page, base):
@@ -131,7 +133,7 @@ def test_works_without_javascript(browser, base):
     page.get_by_role("link", name="Remove filter Sort: Oldest first").click()
     page.wait_for_url("**/search?q=fighters")
     page.locator(".timeline a.bar").last.click()  # SVG links work without a script
-    page.wait_for_url(re.compile(r"/search\?q=fighters&since=\d{4}-\d\d&until=\d{4}-\d\d$"))
+    page.wait_for_url(re.compile(r"/search\?q=fighters&since=\d{4}(-\d\d)?&until=\d{4}(-\d\d)?$"))
     page.locator(".facet a").first.click()
     page.wait_for_url(re.compile(r"&source="))
     assert page.locator(".chips li").count() == 3  # the period, the source and "Clear all"
@@ -145,12 +147,14 @@ FOCUSED = """() => { const e = document.activeElement;
 def test_keyboard_only_focus_order_and_skip_link(page):
     page.goto("/search?q=raqqa&sort=newest")
     order = []
-    for _ in range(8):
+    for _ in range(9):
         page.keyboard.press("Tab")
         order.append(page.evaluate(FOCUSED))
-    assert order[:6] == ["#main", "/search", "q", "button:Search", "/search.atom?q=raqqa",
-                         "/search?q=raqqa"]  # skip link, brand, box, button, feed, the sort chip
-    assert order[6].startswith("/article/") and order[7].startswith("/article/")  # then the results
+    # skip link, brand, box, button, feed, the two downloads, the sort chip
+    assert order[:8] == ["#main", "/search", "q", "button:Search", "/search.atom?q=raqqa",
+                         "/api/export?format=csv&q=raqqa&sort=newest", "/api/export?format=jsonl&q=raqqa&sort=newest",
+                         "/search?q=raqqa"]
+    assert order[8].startswith("/article/")  # then the results
     page.keyboard.press("Enter")  # open the result that has focus, from the keyboard
     page.wait_for_url(re.compile(r"/article/"))
     assert page.locator("#main").get_attribute("tabindex") == "-1"  # the skip link's target takes focus
@@ -169,7 +173,7 @@ def test_phone_width_has_no_sideways_scrolling(browser, base):
     assert box["y"] > hit["y"] and box["width"] <= PHONE["width"]  # filters go below the results
     page.get_by_role("link", name="Filters").click()
     assert page.url.endswith("#refine")
-    page.locator(".facet a").first.tap()
+    page.locator(".facet a", has_text="Global Voices").tap()
     page.wait_for_url(re.compile(r"&source=Global\+Voices$"))
     page.locator("#q").fill("fighters")
     page.keyboard.press("Enter")  # a new query keeps the filter
@@ -192,17 +196,20 @@ def test_click_a_source_facet_then_a_timeline_bar(page):
     assert len(result_ids(page)) > 1
     bars = page.locator(".timeline a.bar")
     labels = bars.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
-    assert "14 Nov 2017: 1 match" in labels
-    bars.nth(labels.index("14 Nov 2017: 1 match")).click()
-    page.wait_for_url("**/search?q=raqqa&since=2017-11-14&until=2017-11-14")
+    assert "Nov 2017: 1 match" in labels
+    bars.nth(labels.index("Nov 2017: 1 match")).click()
+    page.wait_for_url("**/search?q=raqqa&since=2017-11&until=2017-11")
     assert result_ids(page) == ["/article/raqqa"]
-    assert page.locator(".chips a").first.inner_text() == "Published 2017-11-14 ×"
+    assert page.locator(".chips a").first.inner_text() == "Published 2017-11 ×"
     page.locator(".chips a").first.click()
     page.wait_for_url("**/search?q=raqqa")
 
 
 def test_did_you_mean_and_n_similar(page):
-    page.goto("/search?q=raqa")
+    page.goto("/search?q=raqa")  # no results, one edit from raqqa: its results at once
+    assert page.locator(".suggestion").inner_text() == "Showing results for raqqa — search instead for raqa"
+    page.get_by_role("link", name="raqa").click()
+    page.wait_for_url("**/search?q=raqa&as_typed=1")
     assert page.locator("#none-heading").inner_text() == "No articles match “raqa”"
     page.get_by_role("link", name="raqqa").click()
     page.wait_for_url("**/search?q=raqqa")

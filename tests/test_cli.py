@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 
 from searchkit.cli import main
@@ -65,7 +67,7 @@ def test_unbalanced_quote_notice_in_terminal(runner, index_path, corpus_file):
     run(runner, index_path, "import", str(corpus_file))
     result = run(runner, index_path, "query", '"secret deal')
     assert result.exit_code == 0
-    assert result.output.startswith("note: unbalanced quote: searched for the words without it\n1 results")
+    assert result.output.startswith("note: unbalanced quote: searched for the words without it\n1 result,")
 
 
 def test_stats_export_delete_reindex(runner, index_path, corpus_file):
@@ -80,7 +82,7 @@ def test_stats_export_delete_reindex(runner, index_path, corpus_file):
     csv_out = run(runner, index_path, "export", "--format", "csv", "--query", "mosul").output.splitlines()
     assert csv_out[0] == "id,url,title,body,source,author,published,language,tags,license,imported,origin,cluster"
     assert csv_out[1].startswith("mosul,,Battle for Mosul ends,")
-    assert run(runner, index_path, "delete", "mosul").output == "deleted 1 articles\n"
+    assert run(runner, index_path, "delete", "mosul").output == "deleted 1 article\n"
     result = run(runner, index_path, "delete", "mosul")
     assert (result.exit_code, result.output) == (1, "deleted 0 articles\nError: not in the index: mosul\n")
     assert run(runner, index_path, "reindex").output == "reindexed 3 articles\n"
@@ -93,3 +95,77 @@ def test_extract_prints_fields_without_an_index(runner, index_path, corpus_file)
     assert records[0]["origin"] == {"path": str(corpus_file), "format": "jsonl", "line": "1",
                                     "extractor": "searchkit.jsonl"}
     assert not index_path.exists()
+
+
+def test_global_options_work_after_the_command_too(runner, index_path, corpus_file, tmp_path):
+    result = runner.invoke(main, ["import", str(corpus_file), "--index", str(index_path), "--lock-timeout", "5"])
+    assert (result.exit_code, result.output) == (0, "4 added, 0 updated, 0 duplicates, 0 failed\n")
+    result = runner.invoke(main, ["query", "convoy", "--index", str(index_path), "--format", "jsonl"])
+    assert [json.loads(line)["id"] for line in result.output.splitlines()] == ["raqqa"]
+    # After the command wins over before it (and over SEARCHKIT_INDEX).
+    result = runner.invoke(main, ["--index", str(tmp_path / "elsewhere"), "stats", "--index", str(index_path)],
+                           env={"SEARCHKIT_INDEX": str(tmp_path / "other")})
+    assert (result.exit_code, result.output.splitlines()[0]) == (0, "4 articles")
+    result = runner.invoke(main, ["stats", "--lock-timeout", "-1", "--index", str(index_path)])
+    assert result.exit_code == 2 and "Invalid value for '--lock-timeout'" in result.output
+
+
+def test_counts_of_one_read_in_the_singular(runner, index_path, tmp_path):
+    from searchkit.cli import _progress_line
+    from searchkit.importer import Progress
+
+    story = {"title": "Quokka festival opens", "source": "Island Post", "published": "2020-02-01T10:00:00+00:00",
+             "body": "The quokka festival opened on Rottnest Island with a parade of rangers and families. " * 4}
+    records = [{"id": "quokka-1", **story}, {"id": "quokka-copy", **story}]  # a copy: a duplicate
+    path = tmp_path / "one.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    assert run(runner, index_path, "import", str(path)).output == "2 added, 0 updated, 1 duplicate, 0 failed\n"
+    lines = run(runner, index_path, "query", "quokka festival").output.splitlines()
+    assert lines[0].startswith("1 result, showing 1-1 (page 1 of 1, ")
+    assert lines[4] == "   (and 1 similar article)"
+    assert run(runner, index_path, "delete", "quokka-copy").output == "deleted 1 article\n"
+    assert run(runner, index_path, "stats").output.splitlines()[0] == "1 article"
+    assert run(runner, index_path, "reindex").output == "reindexed 1 article\n"
+    assert _progress_line(Progress(0, 1, 1, 1.0)) == "[--------------------] 0/1 file · 1 article · 1/s"
+
+
+def test_limit_and_page_have_one_range_everywhere(runner, index_path, corpus_file):
+    run(runner, index_path, "import", str(corpus_file))
+    result = run(runner, index_path, "query", "raqqa", "--limit", "1001")
+    assert result.exit_code == 2 and "1001 is not in the range 1<=x<=1000" in result.output
+    assert run(runner, index_path, "query", "raqqa", "--limit", "1000").exit_code == 0
+
+
+def test_source_option_takes_several_in_any_case(runner, index_path, corpus_file):
+    run(runner, index_path, "import", str(corpus_file))
+    result = run(runner, index_path, "query", "raqqa", "--source", "GAZETTE", "--source", "daily planet",
+                 "--format", "jsonl")
+    assert sorted(json.loads(line)["id"] for line in result.output.splitlines()) == ["budget", "raqqa"]
+    result = run(runner, index_path, "query", "raqqa", "--source", "Gazete")
+    assert result.output.splitlines()[0] == "note: no source is called 'Gazete': did you mean Gazette?"
+
+
+def test_export_writes_every_match_with_filters_and_sort(runner, index_path, corpus_file, tmp_path):
+    run(runner, index_path, "import", str(corpus_file))
+    story = {"title": "Quokka festival opens", "source": "Island Post", "published": "2020-02-01T10:00:00+00:00",
+             "body": "The quokka festival opened on Rottnest Island with a parade of rangers and families. " * 4}
+    copies = tmp_path / "copies.jsonl"
+    copies.write_text("".join(json.dumps({"id": f"quokka-{i}", **story}) + "\n" for i in range(120)), "utf-8")
+    run(runner, index_path, "import", str(copies))
+    lines = run(runner, index_path, "export", "--query", "quokka festival").output.splitlines()
+    assert len(lines) == 120  # every copy, past a page of 100
+    assert json.loads(lines[0])["origin"]["path"] == str(copies)
+    result = run(runner, index_path, "export", "--query", "raqqa OR isis", "--since", "2017", "--until", "2017-12",
+                 "--source", "daily planet", "--sort", "oldest", "--format", "csv")
+    assert [row["id"] for row in csv.DictReader(io.StringIO(result.output))] == ["mosul", "raqqa"]
+    result = run(runner, index_path, "export", "--sort", "newest", "--until", "2017-12-31")
+    assert [json.loads(line)["id"] for line in result.output.splitlines()] == ["raqqa", "mosul", "boxer"]
+
+
+def test_no_results_and_a_confident_correction_shows_the_corrected_results(runner, index_path, corpus_file):
+    run(runner, index_path, "import", str(corpus_file))
+    lines = run(runner, index_path, "query", "convoi").output.splitlines()
+    assert lines[0] == "Showing results for convoy (none for 'convoi': --as-typed searches for it as typed)"
+    assert lines[1].startswith("1 result, showing 1-1")
+    assert run(runner, index_path, "query", "convoi", "--as-typed").output == (
+        "Did you mean: convoy\nNo results for 'convoi'.\n")

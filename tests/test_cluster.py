@@ -21,7 +21,7 @@ from shard_support import compare_all, readme_queries
 
 pytest.importorskip("distributed", reason="the cluster extra: pip install 'searchkit[cluster]'")
 
-SEEDS = str(Path(__file__).resolve().parents[1] / "seeds")
+SEEDS = str(Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds-2012")  # the 270-article demo of before
 
 
 @pytest.fixture(scope="module")

@@ -129,7 +129,7 @@ def test_reindex_while_serving_keeps_answering_from_the_old_index_until_the_swap
         hammer.start()
         try:
             done = run_cli("--index", str(index_path), "reindex")
-            assert (done.returncode, done.stdout) == (0, "reindexed 2000 articles\n")
+            assert (done.returncode, done.stdout) == (0, "reindexed 2,000 articles\n")
             after_swap = client.json("/api/search?q=needle+raqqa&limit=5")[1]
         finally:
             hammer.stop.set()

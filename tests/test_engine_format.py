@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pytest
 import whoosh.index
 import whoosh.writing
@@ -15,6 +16,7 @@ import searchkit
 from searchkit.article import Article, clean
 from searchkit.cli import main
 from searchkit.engine.codec import EngineCodec
+from searchkit.engine.format import decode_run, encode_runs, run_deltas
 from searchkit.store import article_to_doc
 
 DOCS = [
@@ -57,6 +59,7 @@ def test_postings_positions_lengths_columns_and_stored_fields(snap):
     assert values[0] == datetime_to_long(datetime(2020, 1, 2, 3, 4, 5))
     codes, names = reader.categories("source_key")
     assert [names[c] for c in codes] == ["Gazette", "Planet", "Gazette"]
+    assert reader.hashed_at("cluster", np.array([2, 1])).tolist() == [hash(b"a"), hash(b"b")]
     hashes, _ = reader.hashed("cluster")
     assert hashes.tolist() == [hash(b"a"), hash(b"b"), hash(b"a")]
     stored = reader.stored(1)
@@ -123,3 +126,25 @@ def test_an_index_of_the_old_format_says_to_reindex_and_reindex_converts_it(tmp_
     ix = searchkit.open_index(path)
     assert {h.id for h in searchkit.search(ix, "oil", collapse=False).hits} == {"a", "c"}
     assert len(ix.snapshot().segments) == 1
+
+
+def test_stored_fields_round_trip_past_the_compression_dictionary(tmp_path):
+    # The first 32 documents make the dictionary the others are compressed with.
+    ix = searchkit.open_index(tmp_path / "index", create=True)
+    ix.write([clean(Article(id=f"n{n}", title=f"Story {n}", body=f"Body of story {n}. " * (n % 5 + 1)))
+              for n in range(45)], procs=1)
+    ((reader, _),) = ix.snapshot().segments
+    found = [reader.stored(d) for d in range(reader.doc_count)]
+    assert [(f["id"], f["title"], f["body"]) for f in found] == [
+        (f"n{n}", f"Story {n}", " ".join([f"Body of story {n}."] * (n % 5 + 1))) for n in range(45)]
+
+
+def test_runs_are_stored_each_in_its_narrowest_width():
+    values = np.array([1, 1, 1, 300, 2, 70_000, 5, 1], dtype=np.int32)
+    starts = np.array([0, 3, 5, 6, 8])
+    parts, offsets, widths = encode_runs(values, starts, ones_free=True)
+    assert widths.tolist() == [0, 2, 4, 1]  # all ones: nothing stored
+    assert {w: p.tolist() for w, p in parts.items()} == {1: [5, 1], 2: [300, 2], 4: [70_000]}
+    assert [decode_run(parts, offsets, widths, i, int(n)).tolist() for i, n in enumerate(np.diff(starts))] \
+        == [[1, 1, 1], [300, 2], [70_000], [5, 1]]
+    assert run_deltas(np.array([3, 5, 9, 1, 2, 7]), np.array([0, 3, 6])).tolist() == [3, 2, 4, 1, 1, 5]

@@ -62,15 +62,19 @@ def test_html_page_title_and_visible_text(index_path, tmp_path):
     page.write_text("""<html lang="en"><head><title>Ignored tab title</title>
       <meta property="og:title" content="Floods hit &lt;coastal&gt; towns">
       <link rel="canonical" href="https://news.example/floods"><script>var x = 1;</script></head>
-      <body><nav>Home | World</nav><article><h1>Floods</h1><p>Rivers burst their banks.</p>
-      <p>Thousands were evacuated.</p></article><footer>Copyright</footer></body></html>""", "utf-8")
+      <body><nav>Home | World</nav><article><h1>Floods</h1><p>Rivers burst their banks after a week of rain,
+      and the water reached the old town square by Sunday evening.</p>
+      <p>Thousands were evacuated from the valley overnight, the regional authorities said.</p></article>
+      <footer>Copyright</footer></body></html>""", "utf-8")
     ix = searchkit.open_index(index_path, create=True)
     report = searchkit.import_paths(ix, [str(page)])
     assert report.failed == []
     [article] = list(ix.articles())
     assert article.title == "Floods hit <coastal> towns"
     assert article.url == "https://news.example/floods"
-    assert article.body == "Rivers burst their banks.\n\nThousands were evacuated."
+    assert article.body == ("Rivers burst their banks after a week of rain, and the water reached the old town "
+                            "square by Sunday evening.\n\nThousands were evacuated from the valley overnight, the "
+                            "regional authorities said.")
 
 
 def test_directory_recursion_skips_notes_and_reports_failures(index_path, tmp_path, corpus_file):

@@ -51,7 +51,7 @@ def test_syndicated_copy_with_new_headline_and_trimmed_paragraph_joins_the_clust
     write(path, [original, copy, unrelated])
     ix = searchkit.open_index(index_path, create=True)
     report = searchkit.import_paths(ix, [str(path)])
-    assert report.summary() == "3 added, 0 updated, 1 duplicates, 0 failed"
+    assert report.summary() == "3 added, 0 updated, 1 duplicate, 0 failed"
     assert {a.id: a.cluster for a in ix.articles()} == {"wire-1": "wire-1", "paper-7": "wire-1", "other": "other"}
 
 

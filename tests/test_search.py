@@ -146,3 +146,22 @@ def test_snippet_candidates_are_the_sentences_with_a_probe_folded_or_not():
     dotted = text.replace("Izmir", "\u0130zmir")
     assert len(dotted.lower()) != len(dotted)
     assert _candidates(dotted, sentences(dotted), ["zmir", "us", "waits"]) == [0, 1, 3]
+
+
+def test_source_filter_ignores_case_takes_several_and_says_when_one_matches_nothing(index):
+    from searchkit.search import NO_SOURCE
+
+    index.write([clean(Article(id="anon", title="Raqqa convoy seen", body="An anonymous post about Raqqa."))])
+    result = searchkit.search(index, "raqqa", source="daily  PLANET")
+    assert ([h.id for h in result.hits], result.notice) == (["raqqa"], "")
+    result = searchkit.search(index, "raqqa", source=["gazette", "Daily Planet"])
+    assert sorted(h.id for h in result.hits) == ["budget", "raqqa"]
+    # The source facet counts every source (so another can be added) and the ones with none.
+    assert result.facets["source"] == [("Daily Planet", 1), ("Gazette", 1), (NO_SOURCE, 1)]
+    assert searchkit.search(index, "raqqa").facets["source"] == [("Daily Planet", 1), ("Gazette", 1), (NO_SOURCE, 1)]
+    assert [h.id for h in searchkit.search(index, "raqqa", source=NO_SOURCE).hits] == ["anon"]
+    result = searchkit.search(index, "raqqa", source=["BBC", "gazete"])
+    assert (result.total, result.notice) == (
+        0, "no source is called 'BBC' (this archive has 3 sources); no source is called 'gazete': did you mean Gazette?")
+    result = searchkit.search(index, "raqqa", source=["BBC", "gazette"])
+    assert ([h.id for h in result.hits], result.notice) == (["budget"], "no source is called 'BBC' (this archive has 3 sources)")

@@ -15,8 +15,8 @@ def test_api_search_has_facets_timeline_suggestion_and_links(index, index_path):
     assert data["suggestion"] is None
     assert data["links"] == {"prev": None, "next": "/api/search?q=isis+fighters+raqqa&limit=2&page=2"}
     assert data["hits"][0]["cluster_size"] == 1
-    typo = client.get("/api/search?q=fihgters").get_json()
-    assert (typo["total"], typo["suggestion"]) == (0, "fighters")
+    typo = client.get("/api/search?q=fihgters").get_json()  # two edits: suggested, not applied
+    assert (typo["total"], typo["suggestion"], typo["corrected_from"]) == (0, "fighters", None)
 
 
 def test_api_similar(index, index_path):

@@ -130,8 +130,8 @@ def test_every_response_carries_the_security_headers(client):
 
 @pytest.mark.parametrize("query,status", [
     ("a" * MAX_QUERY_CHARS, 200), ("a" * (MAX_QUERY_CHARS + 1), 400),
-    ("page=1000", 200), ("page=1001", 400), ("page=99999999999999999999", 400), ("page=0", 200), ("page=x", 200),
-    ("limit=100", 200), ("limit=101", 400), ("limit=-5", 200),
+    ("page=1000", 200), ("page=1001", 400), ("page=99999999999999999999", 400), ("page=0", 400), ("page=x", 200),
+    ("limit=100", 200), ("limit=101", 400), ("limit=-5", 400), ("limit=²", 200),
     ("source=" + "s" * 200, 200), ("source=" + "s" * 201, 400),
 ])
 def test_limits_on_query_length_page_and_page_size(client, query, status):
@@ -143,7 +143,7 @@ def test_limits_on_query_length_page_and_page_size(client, query, status):
     page = client.get("/search?" + args)
     assert page.status_code == status, args
     if status == 400:
-        assert "too" in api.get_json()["error"] and "at most" in api.get_json()["error"]
+        assert "too" in api.get_json()["error"] and "at " in api.get_json()["error"]
         assert api.get_json()["error"] in page.get_data(as_text=True)
 
 

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -84,6 +85,83 @@ def test_serve_answers_when_its_connections_get_descriptors_past_1024(runner, in
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=raqqa", timeout=10) as response:
                 assert json.load(response)["hits"][0]["id"] == "raqqa"
         assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stderr.close()
+
+
+def _spread(base: str, paths: list[str], times: int = 30) -> list[tuple[int, bytes]]:
+    """(status, body) of `times` requests over the paths, 8 at a time, so every server thread
+    answers some of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def get(i: int) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(base + paths[i % len(paths)], timeout=20) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(get, range(times)))
+
+
+def _cli(index_path, *args: str) -> None:
+    exe = Path(sys.executable).with_name("searchkit")
+    subprocess.run([str(exe), "--index", str(index_path), *args], check=True, capture_output=True)
+
+
+def test_every_server_thread_forgets_a_deleted_article(server, index_path):
+    warm = _spread(server, ["/article/raqqa", "/api/search?q=raqqa"])  # each thread opens a searcher
+    assert {status for status, _ in warm} == {200}
+    _cli(index_path, "delete", "raqqa")
+    article = _spread(server, ["/article/raqqa"])
+    assert [status for status, _ in article] == [404] * 30
+    found = _spread(server, ["/api/search?q=raqqa"])
+    assert [[h["id"] for h in json.loads(body)["hits"]] for _, body in found] == [["budget"]] * 30
+
+
+def test_every_server_thread_answers_from_an_import_and_a_reindex(server, index_path, tmp_path):
+    _spread(server, ["/article/mosul", "/api/search?q=mosul"])
+    update = tmp_path / "update.jsonl"
+    update.write_text(json.dumps({"id": "mosul", "title": "Mosul rebuilds its old city",
+                                  "body": "Masons rebuild the old city of Mosul.",
+                                  "published": "2019-07-10T12:00:00+00:00"}) + "\n", "utf-8")
+    _cli(index_path, "import", str(update))
+    pages = _spread(server, ["/article/mosul"])
+    assert [b"Mosul rebuilds its old city" in body for _, body in pages] == [True] * 30
+    found = _spread(server, ["/api/search?q=masons"])
+    assert [[h["id"] for h in json.loads(body)["hits"]] for _, body in found] == [["mosul"]] * 30
+    _cli(index_path, "reindex")
+    _cli(index_path, "delete", "boxer")
+    found = _spread(server, ["/api/search?q=fighter"])
+    assert [(status, [h["id"] for h in json.loads(body).get("hits", [])]) for status, body in found] == [
+        (200, ["raqqa"])] * 30, found[0]
+
+
+def test_a_busy_port_is_one_line_and_exit_1(busy_port, index_path):
+    exe = Path(sys.executable).with_name("searchkit")
+    done = subprocess.run([str(exe), "--index", str(index_path), "serve", "--port", str(busy_port)],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"Error: port {busy_port} is in use: choose another with --port\n"
+
+
+def test_serving_on_is_said_once_the_port_is_open(runner, index_path, corpus_file):
+    runner.invoke(main, ["--index", str(index_path), "import", str(corpus_file)])
+    exe = Path(sys.executable).with_name("searchkit")
+    # Port 0: the OS picks one, so the line can only name it once the socket is bound.
+    proc = subprocess.Popen([str(exe), "--index", str(index_path), "serve", "--port", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        prefix = f"serving {index_path} on http://127.0.0.1:"
+        assert line.startswith(prefix) and line.endswith("/\n"), line
+        port = int(line[len(prefix):-2])
+        assert port > 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=20) as response:
+            assert json.load(response) == {"status": "ok", "articles": 4}
     finally:
         proc.terminate()
         proc.wait(10)

@@ -16,7 +16,7 @@ from searchkit.importer import import_paths
 from shard_support import DATA, compare_all, read_queries, readme_queries
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = str(ROOT / "seeds")
+SEEDS = str(ROOT / "tests" / "fixtures" / "seeds-2012")  # the 270-article demo of before
 
 
 def _pair(tmp: Path, files: list[str], count: int = 4):
@@ -130,7 +130,7 @@ def test_the_command_line_on_a_sharded_index(tmp_path, runner):
     exported = runner.invoke(main, ["--index", path, "export"]).output.splitlines()
     assert len(exported) == 270
     out = runner.invoke(main, ["--index", path, "delete", "globalvoices-316447"])
-    assert out.output == "deleted 1 articles\n"
+    assert out.output == "deleted 1 article\n"
     out = runner.invoke(main, ["--index", path, "reindex", "--shards", "2"])
     assert out.output == "reindexed 269 articles into 2 shards\n"
     out = runner.invoke(main, ["--index", path, "create", "--shards", "4"])

@@ -108,9 +108,9 @@ def test_a_long_lived_index_sees_the_copies_an_import_replaced_as_deleted(tmp_pa
     from searchkit.store import open_index
 
     index = open_index(tmp_path / "ix", create=True)
-    import_paths(index, ["seeds/"], procs=1)
+    import_paths(index, ["tests/fixtures/seeds-2012/"], procs=1)
     before = [(h.id, h.cluster_size) for h in search(index, "activists", limit=5).hits]
-    import_paths(index, ["seeds/"], procs=1)
+    import_paths(index, ["tests/fixtures/seeds-2012/"], procs=1)
     with index.searcher() as searcher:
         assert searcher.doc_count() == 270
     assert [(h.id, h.cluster_size) for h in search(index, "activists", limit=5).hits] == before

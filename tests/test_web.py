@@ -1,5 +1,8 @@
 """The web UI through Flask's test client: pages, feed, parameters, escaping, headers."""
 
+import csv
+import io
+import json
 import re
 from datetime import datetime, timezone
 import xml.etree.ElementTree as ET
@@ -84,9 +87,44 @@ def test_licensed_article_credits_author_source_and_license(client, index):
     index.write([clean(Article(id="gv", title="Story", body="Text.", author="Ana", source="Global Voices",
                                license="CC BY 3.0 https://creativecommons.org/licenses/by/3.0/"))])
     page = main_html(client.get("/article/gv"))
-    assert ('This story by Ana originally appeared on Global Voices. License: CC BY 3.0 '
-            '<a href="https://creativecommons.org/licenses/by/3.0/" rel="noopener noreferrer">'
-            'https://creativecommons.org/licenses/by/3.0/</a>') in page
+    assert ('<p class="license">This story by Ana originally appeared on Global Voices.\n      License: '
+            '<a class="license-link" href="https://creativecommons.org/licenses/by/3.0/" '
+            'rel="license noopener noreferrer">CC BY 3.0</a>.</p>') in page
+
+
+def credit_text(page: str) -> str:
+    found = re.search(r'<p class="license">(.*?)</p>', page, re.S)
+    return " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+
+
+@pytest.mark.parametrize("source, author, license_text, expected", [
+    ("Global Voices", "Rebecca MacKinnon",
+     "CC BY 3.0 https://creativecommons.org/licenses/by/3.0/ - by the author in `author`, originally published by "
+     "Global Voices at `url`; converted from HTML to plain text, images, captions and embeds removed",
+     "This story by Rebecca MacKinnon originally appeared on Global Voices on 26 October 2004 (the original). "
+     "License: CC BY 3.0. Changes: converted from HTML to plain text, images, captions and embeds removed."),
+    ("Wikinews", "Wikinews contributors",
+     "CC BY 2.5 https://creativecommons.org/licenses/by/2.5/ - by Wikinews contributors, originally published by "
+     "Wikinews at `url`; converted to plain text, pull-quote attributions and the dateline removed",
+     "This story by Wikinews contributors originally appeared on Wikinews on 26 October 2004 (the original). "
+     "License: CC BY 2.5. Changes: converted to plain text, pull-quote attributions and the dateline removed."),
+    ("18F", "",
+     "Public domain (U.S. government work) and CC0 1.0 https://creativecommons.org/publicdomain/zero/1.0/ - "
+     "published by 18F (GSA); converted from Markdown to plain text, images and embeds removed",
+     "This story was published by 18F on 26 October 2004 (the original). License: Public domain (U.S. government "
+     "work) and CC0 1.0; no endorsement by the publisher is implied. Changes: converted from Markdown to plain "
+     "text, images and embeds removed."),
+])
+def test_each_publisher_of_the_demo_is_credited_as_its_license_asks(client, index, source, author, license_text,
+                                                                    expected):
+    index.write([clean(Article(id="lic", title="Story", body="Text.", author=author, source=source,
+                               url="https://example.org/story", published="2004-10-26T12:00:00+00:00",
+                               license=license_text))])
+    page = main_html(client.get("/article/lic"))
+    assert credit_text(page) == expected
+    license_url = license_text.split()[license_text.split().index("-") - 1]
+    assert f'href="{license_url}" rel="license noopener noreferrer"' in page
+    assert '(<a href="https://example.org/story" rel="noopener noreferrer">the original</a>)' in page
 
 
 def test_api_search_json(client):
@@ -201,10 +239,10 @@ def test_params_round_trip_and_reset_page():
     assert (params.q, params.page, params.since, params.until) == ("a b", 4, "2017-01-31", "2017-02-01")
     assert params.problems == ("the date range 2017-02-01 to 2017-01-31 ends before it starts: swapped them",)
     assert params.args(source="") == {"q": "a b", "since": "2017-01-31", "until": "2017-02-01"}
-    assert params.args(page=5) == {"q": "a b", "since": "2017-01-31", "until": "2017-02-01", "source": "X",
+    assert params.args(page=5) == {"q": "a b", "since": "2017-01-31", "until": "2017-02-01", "source": ["X"],
                                    "page": "5"}
     assert SearchParams.from_args({"page": "-3", "limit": "100000"}).search_kwargs() == dict(
-        limit=100, page=1, sort="relevance", since=None, until=None, source=None)
+        limit=100, page=1, sort="relevance", since=None, until=None, source=None, correct=True)
 
 
 def test_timeline_bars_scale_to_the_tallest_and_keep_empty_slots():
@@ -233,8 +271,11 @@ def test_source_facet_counts_and_toggles(client):
                                  ("/search?q=raqqa&amp;source=Evil+%26+Co", "Evil &amp; Co", "1"),
                                  ("/search?q=raqqa&amp;source=Gazette", "Gazette", "1")]
     on = main_html(client.get("/search?q=raqqa&source=Gazette"))
-    assert facet_links(on) == [("/search?q=raqqa", "Gazette", "1")]  # a second click removes it
-    assert 'class="on" aria-current="true" aria-label="Gazette, 1 results, filtered: select to remove"' in on
+    # Every source stays listed with its count, so another can be added; a second click removes it.
+    assert facet_links(on) == [("/search?q=raqqa&amp;source=Gazette&amp;source=Daily+Planet", "Daily Planet", "1"),
+                               ("/search?q=raqqa&amp;source=Gazette&amp;source=Evil+%26+Co", "Evil &amp; Co", "1"),
+                               ("/search?q=raqqa", "Gazette", "1")]
+    assert 'class="on" aria-current="true" aria-label="Gazette, 1 result, filtered: select to remove"' in on
 
 
 def test_timeline_bars_filter_to_their_period(client):
@@ -250,9 +291,22 @@ def test_timeline_bars_filter_to_their_period(client):
 
 
 def test_did_you_mean_links_the_corrected_query(client):
-    page = main_html(client.get("/search?q=raqa&source=Gazette"))
+    page = main_html(client.get("/search?q=raqa&source=Gazette&as_typed=1"))
     assert '<p class="suggestion">Did you mean <a href="/search?q=raqqa&amp;source=Gazette">raqqa</a>?</p>' in page
     assert '<h2 id="none-heading">No articles match “raqa”</h2>' in page
+
+
+def test_no_results_and_a_confident_correction_shows_its_results_at_once(client):
+    page = main_html(client.get("/search?q=raqa&source=Gazette"))
+    assert ('<p class="suggestion" role="status">Showing results for <strong>raqqa</strong> — search instead for '
+            '<a href="/search?q=raqa&amp;source=Gazette&amp;as_typed=1">raqa</a></p>') in page
+    assert "Budget vote delayed" in page and "Did you mean" not in page
+    data = client.get("/api/search?q=raqa").get_json()
+    assert (data["query"], data["corrected_from"], data["suggestion"]) == ("raqqa", "raqa", None)
+    assert [h["id"] for h in data["hits"]] == ["xss", "raqqa", "budget"]
+    # A word that is not in the index and has no correction: no suggestion at all.
+    data = client.get("/api/search?q=xylophone+raqa").get_json()
+    assert (data["total"], data["suggestion"], data["corrected_from"]) == (0, None, None)
 
 
 def test_near_duplicates_show_once_with_n_similar(client, index):
@@ -289,7 +343,7 @@ def test_every_route_is_in_the_readme(client):
     rules = {re.sub(r"<(?:path:)?(\w+)>", r"<\1>", r.rule) for r in client.application.url_map.iter_rules()
              if not r.rule.startswith("/static")}
     assert rules == {"/", "/search", "/search.atom", "/article/<article_id>", "/api/search",
-                     "/api/similar/<article_id>", "/healthz"}
+                     "/api/similar/<article_id>", "/api/article/<article_id>", "/api/export", "/healthz"}
     for rule in rules - {"/"}:
         assert f"`{rule.replace('<article_id>', '<id>')}" in readme, rule
     assert readme.index("docs/search-desktop.png") < readme.index("## Two commands")
@@ -318,3 +372,81 @@ def test_atom_feed_is_newest_first_whatever_the_page_sort(client):
     feed = ET.fromstring(client.get("/search.atom?q=raqqa+fighters&sort=oldest&since=2000").data)
     assert [e.findtext(f"{ATOM}id").rsplit("/", 1)[1] for e in feed.findall(f"{ATOM}entry")] == [
         "budget", "raqqa", "boxer"]
+
+
+def test_past_the_last_page_previous_is_the_last_page(client):
+    data = client.get("/api/search?q=convoy&page=50").get_json()
+    assert (data["total"], data["pages"], data["hits"]) == (1, 1, [])
+    assert data["links"] == {"prev": "/api/search?q=convoy&page=1", "next": None}
+    data = client.get("/api/search?q=raqqa&limit=1&page=50").get_json()
+    assert data["links"]["prev"] == "/api/search?q=raqqa&limit=1&page=3"
+
+
+def test_page_and_limit_out_of_range_are_refused_the_same_way_at_both_ends(client):
+    for args, message in (("limit=0", "limit 0 is too small: at least 1"),
+                          ("limit=101", "limit 101 is too large: at most 100"),
+                          ("page=0", "page 0 is too small: at least 1"),
+                          ("page=-3", "page -3 is too small: at least 1"),
+                          ("page=1001", "page 1001 is too large: at most 1000")):
+        api = client.get("/api/search?q=raqqa&" + args)
+        assert (api.status_code, api.get_json()) == (400, {"error": message}), args
+        page = client.get("/search?q=raqqa&" + args)
+        assert page.status_code == 400 and message in page.get_data(as_text=True), args
+    ok = client.get("/api/search?q=raqqa&limit=x").get_json()
+    assert (ok["limit"], ok["warnings"]) == (10, ["limit='x' is not a number: using 10"])
+
+
+def test_api_article_is_the_stored_article_with_every_field(client):
+    data = client.get("/api/article/xss").get_json()
+    assert data == {
+        "id": "xss", "url": "", "title": '<script>alert("t")</script> raqqa',
+        "body": "Body <img src=x onerror=alert(1)> raqqa.", "source": "Evil & Co", "author": "<b>Eve</b>",
+        "published": None, "language": "", "tags": [], "license": "", "imported": data["imported"],
+        "origin": {"path": "/data/evil.jsonl", "format": "jsonl", "extractor": "searchkit.jsonl"},
+        "cluster": "xss"}
+    assert datetime.fromisoformat(data["imported"]).tzinfo is not None
+    raqqa = client.get("/api/article/raqqa").get_json()
+    assert (raqqa["published"], raqqa["author"]) == ("2017-11-14T09:00:00+00:00", "Lois Lane")
+    missing = client.get("/api/article/nope")
+    assert (missing.status_code, missing.get_json()) == (404, {"error": "no article with id 'nope'"})
+    assert missing.headers["Content-Type"] == "application/json"
+
+
+def test_several_sources_any_case_and_a_notice_for_an_unknown_one(client):
+    data = client.get("/api/search?q=raqqa&source=daily+planet&source=GAZETTE&source=BBC").get_json()
+    assert sorted(h["id"] for h in data["hits"]) == ["budget", "raqqa"]
+    assert data["notice"] == "no source is called 'BBC' (this archive has 4 sources)"
+    page = main_html(client.get("/search?q=raqqa&source=daily+planet&source=BBC"))
+    assert "Note: no source is called &#39;BBC&#39; (this archive has 4 sources)" in page
+    assert [label for _, label, _ in facet_links(page)] == ["Daily Planet", "Evil &amp; Co", "Gazette"]
+    assert 'class="on" aria-current="true" aria-label="Daily Planet, 1 result, filtered' in page
+    assert '<input type="hidden" name="source" value="daily planet">' in page
+
+
+def test_download_links_export_every_match_with_the_same_parameters(client):
+    page = main_html(client.get("/search?q=raqqa&source=gazette&source=Daily+Planet&sort=oldest&page=2&limit=1"))
+    links = dict((fmt, url) for url, fmt in re.findall(r'<a href="([^"]+)" download>([^<]+)</a>', page))
+    assert links == {
+        "CSV": "/api/export?format=csv&amp;q=raqqa&amp;sort=oldest&amp;source=gazette&amp;source=Daily+Planet",
+        "JSON lines": "/api/export?format=jsonl&amp;q=raqqa&amp;sort=oldest&amp;source=gazette&amp;source=Daily+Planet"}
+    response = client.get(links["JSON lines"].replace("&amp;", "&"))
+    assert response.mimetype == "application/x-ndjson"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="searchkit-raqqa.jsonl"'
+    rows = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert [(r["id"], r["source"]) for r in rows] == [("raqqa", "Daily Planet"), ("budget", "Gazette")]
+    csv_text = client.get(links["CSV"].replace("&amp;", "&")).get_data(as_text=True)
+    assert [row["id"] for row in csv.DictReader(io.StringIO(csv_text))] == ["raqqa", "budget"]
+    assert client.get("/api/export?q=raqqa&format=xml").get_json() == {
+        "error": "unknown format 'xml': use format=jsonl or format=csv"}
+    assert client.get("/api/export?q=the").status_code == 400
+
+
+def test_export_is_not_limited_to_a_page(index, index_path):
+    body = "Rangers counted the quokkas on Rottnest Island, finding more than last year. " * 3
+    index.write([clean(Article(id=f"q{i:03d}", title=f"Quokka count {i}", body=body + f" Island {i}.",
+                               source="Island Post", published=datetime(2020, 1, 1 + i % 28, tzinfo=timezone.utc)))
+                 for i in range(150)])
+    client = create_app({"INDEX": str(index_path)}).test_client()
+    assert len(client.get("/api/search?q=quokka&limit=100").get_json()["hits"]) == 100  # a page at most
+    lines = client.get("/api/export?q=quokka&format=jsonl").get_data(as_text=True).splitlines()
+    assert len(lines) == 150 and len({json.loads(line)["id"] for line in lines}) == 150

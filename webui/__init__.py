@@ -8,6 +8,7 @@ unexpected error is a plain 500 page — never a traceback, and never Flask's de
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 
@@ -65,10 +66,23 @@ def _limit_error() -> str:
         if name != "q" and len(value) > MAX_PARAM_CHARS:
             return f"parameter {name} too long: at most {MAX_PARAM_CHARS} characters"
     for name, high in (("page", MAX_PAGE), ("limit", MAX_LIMIT)):
-        value = args.get(name, "").strip()
-        # isdecimal(), not isdigit(): "²" and "①" are digits that int() refuses.
-        if value.isdecimal() and int(value) > high:
-            return f"{name} {value} is too large: at most {high}"
+        message = out_of_range(name, args.get(name, ""), high)
+        if message:
+            return message
+    return ""
+
+
+def out_of_range(name: str, value: str, high: int) -> str:
+    """The one rule for page and limit, on the page and in the API: a whole number outside
+    1..high is refused (400) with this message; "" when it is in range or not a number at all
+    (which falls back to the default with a warning, see params.py)."""
+    value = value.strip()
+    if not re.fullmatch(r"[-+]?[0-9]+", value):
+        return ""
+    if int(value) < 1:
+        return f"{name} {value} is too small: at least 1"
+    if int(value) > high:
+        return f"{name} {value} is too large: at most {high}"
     return ""
 
 

@@ -17,6 +17,7 @@ from searchkit.search import SORTS
 MAX_QUERY = 1_000
 MAX_PAGE = 1_000
 MAX_LIMIT = 100
+MAX_SOURCES = 50  # source= arguments read from one request
 SORT_LABELS = {"relevance": "Best match", "newest": "Newest first", "oldest": "Oldest first",
                "recency": "Relevant and recent"}
 
@@ -40,8 +41,9 @@ class SearchParams:
     sort: str = "relevance"
     since: str = ""
     until: str = ""
-    source: str = ""
+    source: tuple[str, ...] = ()  # any of these sources (source=A&source=B)
     limit: int = 10
+    as_typed: bool = False  # no automatic spelling correction (the "search instead for" link)
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -63,8 +65,9 @@ class SearchParams:
             sort=sort,
             since=since,
             until=until,
-            source=" ".join((args.get("source") or "")[:500].split()),
+            source=_sources_arg(args),
             limit=_int_arg(args, "limit", 10, MAX_LIMIT, problems),
+            as_typed=(args.get("as_typed") or "") in ("1", "true", "yes", "on"),
             problems=tuple(problems),
         )
 
@@ -75,19 +78,38 @@ class SearchParams:
         """
         if "page" not in changes:
             changes["page"] = 1
+        if "q" in changes and "as_typed" not in changes:
+            changes["as_typed"] = False  # a new query is corrected again if it finds nothing
+        if isinstance(changes.get("source"), str):
+            changes["source"] = (changes["source"],) if changes["source"] else ()
         values = replace(self, **changes)
-        out: dict[str, str] = {}
+        out: dict[str, str | list[str]] = {}
         for name, default in (("q", ""), ("sort", "relevance"), ("since", ""), ("until", ""),
-                              ("source", ""), ("page", 1), ("limit", 10)):
+                              ("page", 1), ("limit", 10)):
             value = getattr(values, name)
             if value != default:
                 out[name] = str(value)
+        if values.source:
+            out["source"] = list(values.source)
+        if values.as_typed:
+            out["as_typed"] = "1"
         return out
+
+    def has_source(self, name: str) -> bool:
+        """Whether `name` (a source as stored) is one of the chosen sources, in any case."""
+        return " ".join(name.split()).casefold() in {s.casefold() for s in self.source}
+
+    def toggle_source(self, name: str) -> dict[str, str | list[str]]:
+        """URL arguments with `name` added to the chosen sources, or taken out if chosen."""
+        if self.has_source(name):
+            key = " ".join(name.split()).casefold()
+            return self.args(source=tuple(s for s in self.source if s.casefold() != key))
+        return self.args(source=(*self.source, name))
 
     def search_kwargs(self) -> dict[str, object]:
         """Keyword arguments for searchkit.search()."""
         return dict(limit=self.limit, page=self.page, sort=self.sort, since=self.since or None,
-                    until=self.until or None, source=self.source or None)
+                    until=self.until or None, source=list(self.source) or None, correct=not self.as_typed)
 
     @property
     def since_day(self) -> str:
@@ -108,8 +130,8 @@ class SearchParams:
     def chips(self) -> list[Chip]:
         """The active filters, each with the arguments that remove it."""
         chips = []
-        if self.source:
-            chips.append(Chip(f"Source: {self.source}", self.args(source="")))
+        for name in self.source:
+            chips.append(Chip(f"Source: {name}", self.args(source=tuple(s for s in self.source if s != name))))
         if self.since and self.since == self.until:
             chips.append(Chip(f"Published {self.since}", self.args(since="", until="")))
         elif self.since and self.until:
@@ -132,6 +154,13 @@ def _int_arg(args: Mapping[str, str], name: str, default: int, high: int, proble
     except ValueError:
         problems.append(f"{name}={raw[:40]!r} is not a number: using {default}")
         return default
+
+
+def _sources_arg(args: Mapping[str, str]) -> tuple[str, ...]:
+    """Every source= argument (several mean any of them), spaces collapsed, repeats dropped."""
+    values = args.getlist("source") if hasattr(args, "getlist") else [args.get("source") or ""]
+    cleaned = (" ".join(v[:500].split()) for v in values[:MAX_SOURCES])
+    return tuple(dict.fromkeys(v for v in cleaned if v))
 
 
 def _date_arg(args: Mapping[str, str], name: str, problems: list[str]) -> str:

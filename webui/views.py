@@ -6,6 +6,7 @@ searching, ranking and highlighting is searchkit's.
 
 from __future__ import annotations
 
+import itertools
 import re
 from html import escape
 
@@ -13,12 +14,16 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, render_temp
                    url_for)
 from markupsafe import Markup
 
+from searchkit.display import shown_article
 from searchkit.errors import SearchkitError
+from searchkit.export import EXPORT_FORMATS, export_lines, matching_articles
 from searchkit.query import QueryError
 from searchkit.search import SORTS, SearchResult, cluster_copies, highlight_terms, search
 from searchkit.similar import ArticleNotFoundError, similar
 from searchkit.snippets import highlight
+from searchkit.wording import plural
 
+from .credits import credit
 from .feed import Entry, render_feed
 from .params import SORT_LABELS, SearchParams
 from .timeline import bars
@@ -51,6 +56,9 @@ def _run_search(params: SearchParams) -> tuple[SearchResult | None, str]:
         return None, str(exc)
     except ValueError as exc:
         return None, f"bad parameter: {exc}"
+
+
+bp.app_template_filter("plural")(plural)
 
 
 @bp.app_template_filter("linkify")
@@ -90,7 +98,9 @@ def search_page():
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
         sort_labels=SORT_LABELS, timeline=timeline, copies=copies, article_count=len(_index()) if not params.q else 0,
-        feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "")
+        feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "",
+        export_urls={fmt: url_for("web.api_export", format=fmt, **params.args(limit=10)) for fmt in EXPORT_FORMATS}
+        if params.q else {})
 
 
 @bp.route("/search.atom")
@@ -127,6 +137,7 @@ def article_page(article_id: str):
         article = None
     if article is None:
         abort(404)
+    article = shown_article(article)
     q = " ".join(request.args.get("q", "")[:1000].split())
     stems: set[str] = set()
     phrases: list = []
@@ -141,7 +152,9 @@ def article_page(article_id: str):
     duplicate_of = None
     if article.cluster and article.cluster != article.id:
         duplicate_of = _index().get(article.cluster)
+        duplicate_of = shown_article(duplicate_of) if duplicate_of else None
     return render_template("article.html", article=article, paragraphs=paragraphs, q=q, title=title,
+                           credit=credit(article.license),
                            matches=counter[0], duplicate_of=duplicate_of,
                            similar=similar(_index(), article.id, limit=SIMILAR_SIZE),
                            back_url=url_for("web.search_page", q=q) if q else "")
@@ -169,8 +182,41 @@ def _page_links(result) -> dict:
     def page(number: int) -> str:
         return url_for("web.api_search", **{**args, "page": number})
 
-    return {"prev": page(result.page - 1) if result.page > 1 else None,
+    # Past the last page, "prev" is the last page (page 50 of a one-page result links page 1).
+    return {"prev": page(min(result.page - 1, result.pages)) if result.page > 1 else None,
             "next": page(result.page + 1) if result.page < result.pages else None}
+
+
+@bp.route("/api/export")
+def api_export():
+    """Every match of a search (the page's parameters; all articles without q), streamed as
+    JSON lines (format=jsonl, the default) or CSV (format=csv), as `searchkit export` writes."""
+    params = SearchParams.from_args(request.args)
+    fmt = request.args.get("format") or "jsonl"
+    if fmt not in EXPORT_FORMATS:
+        return jsonify({"error": f"unknown format {fmt[:40]!r}: use format=jsonl or format=csv"}), 400
+    articles = matching_articles(_index(), params.q or None, since=params.since or None,
+                                 until=params.until or None, source=list(params.source) or None,
+                                 sort=params.sort if request.args.get("sort") else None)
+    try:  # run the search now, so a bad query is a 400, not a download that breaks off
+        first = next(articles, None)
+    except (QueryError, ValueError) as exc:
+        return jsonify({"error": str(exc)}), 400
+    lines = export_lines(itertools.chain([first] if first else [], articles), fmt)
+    name = "searchkit-" + (re.sub(r"[^a-z0-9]+", "-", params.q.lower()).strip("-")[:60] or "articles")
+    mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    return Response(lines, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+@bp.route("/api/article/<path:article_id>")
+def api_article(article_id: str):
+    """The stored article as JSON: every field (origin and cluster included), as `searchkit
+    export` writes it; 404 with {"error"} when there is no such article."""
+    article = _index().get(article_id)
+    if article is None:
+        return jsonify({"error": f"no article with id {article_id!r}"}), 404
+    return jsonify(article.to_dict())
 
 
 @bp.route("/api/similar/<path:article_id>")

@@ -10,9 +10,10 @@ with `favor_precision` and with `favor_recall`, each as a user would call it on 
   title/author/date accuracy on the pages whose annotation carries them.
 
 Per set: CPU seconds per page on this one core, each extractor timed on a page right after the
-others, searchkit first on every other page (so load on the machine hits all alike), and the pages where searchkit's body is empty
-while trafilatura's default is not. `--ablation` also scores searchkit with each of its own rules
-(html.RULES) switched off in turn, on the held-out part. Prints tables; writes bench/results/extract.json.
+others, searchkit first on every other page (so load on the machine hits all alike), and the
+pages where searchkit's body is empty while trafilatura's default is not. `--ablation` also
+scores searchkit with each of its own rules (html.RULES) switched off in turn, on the held-out
+part. Prints tables; writes bench/results/extract.json.
 """
 
 from __future__ import annotations

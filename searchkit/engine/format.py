@@ -14,18 +14,22 @@ decoded at open.
 Postings of a field F (terms sorted by their UTF-8 bytes, numbered 0..n-1):
 
     t.F  the terms end to end; te.F where each ends
-    d.F  each term's document numbers as deltas (the first one absolute), in the narrowest
-         of 1, 2 or 4 bytes that holds all of that term's deltas; do.F each term's byte
-         offset into d.F (plus the end), dw.F each term's width
-    f.F  each posting's frequency, likewise (width 0: every frequency is 1, nothing stored)
-    p.F  each posting's positions, deltas within the posting (first absolute), likewise
+    n.F  each term's document frequency
+    dW.F each term's document numbers as deltas (the first one absolute), in the narrowest
+         width W of 1, 2 or 4 bytes that holds all of that term's deltas: d1.F, d2.F and
+         d4.F hold the terms of each width end to end; do.F each term's offset in its
+         width's section, dw.F each term's width
+    fW.F each posting's frequency, likewise (width 0: every frequency is 1, nothing stored)
+    pW.F each posting's positions, deltas within the posting (first absolute), likewise
          (only fields whose format has positions)
 
-A term's postings decode with one frombuffer and one cumsum. Documents file sections:
+A term's postings are a slice of an array and one cumsum. Documents file sections:
 l.F (each document's length of F as Whoosh's length byte), cn.F / ch.F (a numeric column:
 int64 value, has-a-value byte), cc.F / cv.F / cve.F (a bytes column: a code per document
-into its sorted distinct values), s / so (stored fields: blocks of STORED_BLOCK documents,
-each a zlib-compressed pickle of their field dicts, and each block's offset).
+into its sorted distinct values), s / so / sd (stored fields: each document's field dict
+pickled and zlib-compressed on its own, primed with a dictionary (sd) made of the segment's
+first documents, and where each starts: a result reads one document in ~20 us, and the
+dictionary gives back what compressing documents one by one loses).
 """
 
 from __future__ import annotations
@@ -42,12 +46,13 @@ import numpy as np
 
 TERMS_EXT = ".skt"
 DOCS_EXT = ".skd"
-TERMS_MAGIC = b"SKTERM1\n"
-DOCS_MAGIC = b"SKDOCS1\n"
+TERMS_MAGIC = b"SKTERM2\n"
+DOCS_MAGIC = b"SKDOCS2\n"
 FORMAT_VERSION = 1
 _TRAILER = struct.Struct("<Q8s")  # header length, magic
-STORED_BLOCK = 16  # documents per compressed block of stored fields
-STORED_LEVEL = 3  # zlib level of stored blocks: 6 is 4% smaller and twice the CPU (8% of an import)
+STORED_LEVEL = 3  # zlib level of stored documents: 6 is 4% smaller and twice the CPU
+STORED_SAMPLE = 32  # documents the compression dictionary is made of
+STORED_DICTIONARY = 32 * 1024  # bytes of it (zlib's window)
 _WIDTH_DTYPE = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
 
 
@@ -67,8 +72,7 @@ def narrowest(values: np.ndarray, allowed: Iterable[str] = ("<u1", "<u2", "<u4",
 
 def run_deltas(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Each value minus the one before it within its run (runs start at `starts`, which ends
-    with len(values)); a run's first value is kept as it is."""
-    values = values.astype(np.int64, copy=False)
+    with len(values)); a run's first value is kept as it is. Same dtype as `values`."""
     deltas = np.empty_like(values)
     if len(values):
         deltas[0] = values[0]
@@ -79,15 +83,16 @@ def run_deltas(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def encode_runs(values: np.ndarray, starts: np.ndarray, ones_free: bool = False
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Runs of non-negative integers (run i is values[starts[i]:starts[i + 1]]) as bytes,
-    each run in the narrowest width of 1, 2 or 4 bytes that holds it (0 when `ones_free`
-    and the run is all ones: nothing stored). Returns (data uint8, byte offset of each run
-    plus the end, width of each run uint8), all vectorised: a segment has ~10^5 runs."""
+                ) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
+    """Runs of non-negative integers (run i is values[starts[i]:starts[i + 1]]), each in the
+    narrowest width of 1, 2 or 4 bytes that holds it (0 when `ones_free` and the run is all
+    ones: nothing stored). Returns ({width: the runs of that width end to end, as uint8,
+    uint16 or uint32}, each run's offset in its width's array, each run's width); vectorised
+    (a segment has ~10^5 runs) and with no temporary wider than `values`."""
     counts = np.diff(starts)
     runs = len(counts)
-    highs = np.zeros(runs, dtype=np.int64)
     present = counts > 0
+    highs = np.zeros(runs, dtype=np.int64)
     if len(values):
         highs[present] = np.maximum.reduceat(values, starts[:-1][present])
     widths = np.where(highs < 1 << 8, 1, np.where(highs < 1 << 16, 2, 4)).astype(np.uint8)
@@ -96,29 +101,26 @@ def encode_runs(values: np.ndarray, starts: np.ndarray, ones_free: bool = False
         if len(values):
             lows[present] = np.minimum.reduceat(values, starts[:-1][present])
         widths[(highs <= 1) & (lows == 1)] = 0
-    offsets = np.zeros(runs + 1, dtype=np.int64)
-    np.cumsum(counts * widths, out=offsets[1:])
-    data = np.zeros(int(offsets[-1]), dtype=np.uint8)
-    each = np.repeat(widths, counts)  # each value's width
-    run_of = np.repeat(np.arange(runs), counts)
+    offsets = np.zeros(runs, dtype=np.int64)
+    parts = {}
     for width, dtype in _WIDTH_DTYPE.items():
-        chosen = np.flatnonzero(each == width)
-        if not len(chosen):
-            continue
-        owner = run_of[chosen]
-        at = offsets[owner] + (chosen - starts[owner]) * width  # each value's byte offset
-        raw = values[chosen].astype(dtype).view(np.uint8).reshape(-1, width)
-        data[at[:, None] + np.arange(width)] = raw
-    return data, offsets, widths
+        chosen = widths == width
+        sizes = np.where(chosen, counts, 0)
+        ends = np.cumsum(sizes)
+        offsets[chosen] = (ends - sizes)[chosen]
+        parts[width] = values[np.repeat(chosen, counts)].astype(dtype) if chosen.any() \
+            else np.zeros(0, dtype=dtype)
+    return parts, offsets, widths
 
 
-def decode_run(data: np.ndarray, offsets: np.ndarray, widths: np.ndarray, i: int, count: int) -> np.ndarray:
+def decode_run(parts: dict[int, np.ndarray], offsets: np.ndarray, widths: np.ndarray, i: int,
+               count: int) -> np.ndarray:
     """Run i of encode_runs' output as int64 values (`count` of them; ones for width 0)."""
     width = int(widths[i])
     if width == 0:
         return np.ones(count, dtype=np.int64)
     start = int(offsets[i])
-    return data[start:start + count * width].view(_WIDTH_DTYPE[width]).astype(np.int64)
+    return parts[width][start:start + count].astype(np.int64)
 
 
 class SectionWriter:
@@ -223,11 +225,15 @@ class _FieldTerms:
         self.count = int(facts["terms"])
         self.has_positions = bool(facts["positions"])
         self.boost = float(facts["boost"])
-        s = {key: terms.section(f"{key}.{name}") for key in ("t", "te", "d", "do", "dw", "f", "fo", "fw")}
-        if self.has_positions:
-            s.update({key: terms.section(f"{key}.{name}") for key in ("p", "po", "pw")})
-        if not (len(s["te"]) == len(s["dw"]) == len(s["fw"]) == self.count == len(s["do"]) - 1
-                == len(s["fo"]) - 1) or (self.has_positions and len(s["po"]) != self.count + 1):
+        kinds = ("d", "f", "p") if self.has_positions else ("d", "f")
+        s = {key: terms.section(f"{key}.{name}") for key in ("t", "te", "n")}
+        for kind in kinds:
+            s[kind] = {width: terms.section(f"{kind}{width}.{name}") for width in (1, 2, 4)}
+            s[kind + "o"] = terms.section(f"{kind}o.{name}")
+            s[kind + "w"] = terms.section(f"{kind}w.{name}")
+            if not len(s[kind + "o"]) == len(s[kind + "w"]) == self.count:
+                raise FormatError(f"{terms.path}: damaged terms of field {name}")
+        if not len(s["te"]) == len(s["n"]) == self.count:
             raise FormatError(f"{terms.path}: damaged terms of field {name}")
         self._s = s
         self._text = memoryview(s["t"]).cast("B")
@@ -256,9 +262,7 @@ class _FieldTerms:
         return i if i < self.count and self.term(i) == text else None
 
     def doc_frequency(self, i: int) -> int:
-        s = self._s
-        width = int(s["dw"][i])
-        return (int(s["do"][i + 1]) - int(s["do"][i])) // width
+        return int(self._s["n"][i])
 
     def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         s = self._s
@@ -308,10 +312,9 @@ class DocsFile(SectionFile):
             self.lengths: dict[str, dict] = self.header["lengths"]
             self.numbers = set(self.header["numbers"])
             self.bytes_columns = set(self.header["bytes"])
-            self._block = int(self.header["stored_block"])
         except (KeyError, TypeError, ValueError) as exc:
             raise FormatError(f"{path}: damaged header ({exc})") from None
-        self._cached: tuple[int, list[dict]] | None = None
+        self._zdict = self.section("sd").tobytes()
 
     def length_bytes(self, name: str) -> np.ndarray | None:
         """Each document's length byte of the field, or None when no document has one."""
@@ -331,17 +334,25 @@ class DocsFile(SectionFile):
         values = [text[a:b] for a, b in zip([0] + ends[:-1], ends)]
         return self.section(f"cc.{name}"), values
 
+    def bytes_values(self, name: str, codes: np.ndarray) -> list[bytes]:
+        """The values of a bytes column with these codes (one slice each: a few documents'
+        values without building the whole list)."""
+        text = self.section(f"cv.{name}")
+        ends = self.section(f"cve.{name}")
+        out = []
+        for code in codes.tolist():
+            start = int(ends[code - 1]) if code else 0
+            out.append(text[start:int(ends[code])].tobytes())
+        return out
+
     def stored(self, docnum: int) -> dict:
+        """One document's stored fields (thread-safe: nothing is shared between calls)."""
         if not 0 <= docnum < self.doc_count:
             raise IndexError(docnum)
-        block, within = divmod(docnum, self._block)
-        cached = self._cached
-        if cached is None or cached[0] != block:
-            offsets = self.section("so")
-            raw = self.section("s")[int(offsets[block]):int(offsets[block + 1])]
-            try:
-                docs = pickle.loads(zlib.decompress(raw))
-            except (zlib.error, pickle.UnpicklingError, EOFError) as exc:
-                raise FormatError(f"{self.path}: damaged stored fields ({exc})") from None
-            cached = self._cached = (block, docs)
-        return dict(cached[1][within])
+        offsets = self.section("so")
+        raw = self.section("s")[int(offsets[docnum]):int(offsets[docnum + 1])]
+        try:
+            decompressor = zlib.decompressobj(zdict=self._zdict)
+            return pickle.loads(decompressor.decompress(raw) + decompressor.flush())
+        except (zlib.error, pickle.UnpicklingError, EOFError, ValueError) as exc:
+            raise FormatError(f"{self.path}: damaged stored fields ({exc})") from None

@@ -92,14 +92,21 @@ class _Query:
     """Per-query statistics: each word's qtf, BM25F idf, body-only idf, fields' averages."""
 
     def __init__(self, searcher, stems: list[str], boosts: Boosts, segments: list[_Segment],
-                 values: bool = False, stats: CorpusStats | None = None, late=lambda: False) -> None:
+                 values: bool = False, stats: CorpusStats | None = None, late=lambda: False,
+                 weights: dict[str, float] | None = None) -> None:
         counts: dict[str, int] = {}
         for s in stems:
             counts[s] = counts.get(s, 0) + 1
-        self.words = list(counts)
-        self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
-        self.pairs = ([(i, i + 1) for i in range(len(self.words) - 1)][:boosts.max_pairs]
-                      if boosts.proximity and len(self.words) > 1 else [])
+        # The typed words first (the all-words boost and proximity are theirs), then any
+        # feedback terms; `weights` (scoring.feedback_weights) replaces the typed counts.
+        self.typed = len(counts)
+        self.words = list(counts) + [w for w in (weights or {}) if w not in counts]
+        if weights is not None:
+            self.qtf = [weights.get(w, 0.0) for w in self.words]
+        else:
+            self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
+        self.pairs = ([(i, i + 1) for i in range(self.typed - 1)][:boosts.max_pairs]
+                      if boosts.proximity and self.typed > 1 else [])
         # postings[segment][word][field]; a word left when the deadline passed matches nothing
         self.postings = [[{} for _ in self.words] for _ in segments]
         for w, word in enumerate(self.words):
@@ -117,7 +124,7 @@ class _Query:
         self.body_idf = [stats.idf("body", w) for w in self.words]
         self.field_idf = {name: [stats.idf(name, w) for w in self.words] for name in SEARCH_FIELDS}
         self.avg = {f: stats.avg_length(f) for f in SEARCH_FIELDS}
-        self.all_words = (1.0 + boosts.all_words) if 1 < len(self.words) <= boosts.short_query else 1.0
+        self.all_words = (1.0 + boosts.all_words) if 1 < self.typed <= boosts.short_query else 1.0
 
 
 def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
@@ -127,7 +134,7 @@ def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
     `keep` is the documents that may match (live and through the filter). Every array is
     the size of the posting lists, never of the index (sorting them: for short lists)."""
     k1 = scoring.K1
-    word_docs, word_scores, body_scores = [], [], []
+    word_docs, word_scores, body_scores, typed_of = [], [], [], []
     for w in range(len(q.words)):
         found, parts = [], []
         body = None
@@ -152,16 +159,18 @@ def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
         docs, where = np.unique(np.concatenate(found), return_inverse=True)
         t = np.bincount(where, weights=np.concatenate(parts), minlength=len(docs))
         word_docs.append(docs)
+        typed_of.append(w)
         word_scores.append(q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1))
     if not word_docs:
         empty = np.zeros(0, dtype=np.int64)
         return empty, np.zeros(0), [np.zeros(0) for _ in q.pairs]
     docs, where = np.unique(np.concatenate(word_docs), return_inverse=True)
     total = np.bincount(where, weights=np.concatenate(word_scores), minlength=len(docs))
-    present = np.bincount(where, minlength=len(docs))
+    typed = np.concatenate([np.full(len(d), w < q.typed) for w, d in zip(typed_of, word_docs)])
+    present = np.bincount(where, weights=typed, minlength=len(docs))  # typed words only
     if q.all_words != 1.0:
-        total[present == len(q.words)] *= q.all_words
-    kept = keep[docs]
+        total[present == q.typed] *= q.all_words
+    kept = keep[docs] & (present > 0)  # feedback terms re-rank, they never add matches
     docs, base = docs[kept], total[kept]
     bonus = []
     for a, b in q.pairs:
@@ -206,11 +215,12 @@ def _score_dense(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
             continue
         t = tf[has]
         total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
-        present[has] += 1
+        if w < q.typed:
+            present[has] += 1
         body_scores.append(body)
-    docs = np.flatnonzero((present > 0) & keep)
+    docs = np.flatnonzero((present > 0) & keep)  # feedback terms re-rank, they never add matches
     if q.all_words != 1.0:
-        total[present == len(q.words)] *= q.all_words
+        total[present == q.typed] *= q.all_words
     base = total[docs]
     bonus = []
     for a, b in q.pairs:
@@ -408,7 +418,8 @@ class _Matched:
 
 def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, flt: wq.Query | None,
            phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
-           deadline: float | None, max_expansions: int | None) -> _Matched:
+           deadline: float | None, max_expansions: int | None,
+           weights: dict[str, float] | None = None) -> _Matched:
     """Every live match of a query (plain words, an exact phrase, or any tree) through the filter."""
     segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
     snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
@@ -434,7 +445,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         docnum = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
         base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
     else:
-        q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late)
+        q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late, weights=weights)
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
@@ -477,8 +488,13 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
          granularity=lambda first, last: "day", phrase_fields: tuple[str, ...] = (),
          stats: CorpusStats | None = None, tree: wq.Query | None = None,
          deadline: float | None = None, max_expansions: int | None = None,
+         weights: dict[str, float] | None = None,
          stored: tuple[int, int] | None = None) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
+
+    `weights` (stem -> weight, from scoring.feedback_weights) weighs the plain words instead
+    of their counts and may add feedback terms, which score BM25F but take no part in the
+    all-words boost or proximity.
 
     With phrase_fields, `stems` is a phrase instead (see phrase_of): articles with the words
     next to each other, in order, in any of those fields, scored as Whoosh scores a Phrase.
@@ -490,7 +506,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
     `stored` = (i, j): also read the stored fields of results [start + i:start + j).
     """
-    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions)
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bonus = m.docnum, m.base, m.pair_bonus
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)

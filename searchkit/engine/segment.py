@@ -42,17 +42,14 @@ class SegmentFiles:
         self.terms = TermsFile(os.path.join(folder, segment_id + TERMS_EXT))
         self.docs = DocsFile(os.path.join(folder, segment_id + DOCS_EXT))
         self.derived: dict = {}
-        self.lock = threading.Lock()
 
     def nbytes(self) -> dict[str, int]:
         """Bytes of each part of the segment (see stats)."""
         parts: dict[str, int] = {}
         for name, size in self.terms.section_sizes().items():
             kind = name.split(".", 1)[0]
-            part = {"t": "term dictionary", "te": "term dictionary", "d": "postings",
-                    "do": "term dictionary", "dw": "term dictionary", "f": "frequencies",
-                    "fo": "term dictionary", "fw": "term dictionary", "p": "positions",
-                    "po": "term dictionary", "pw": "term dictionary"}.get(kind, "other")
+            part = {"d": "postings", "f": "frequencies", "p": "positions"}.get(kind[:1], "term dictionary") \
+                if kind[1:] in ("1", "2", "4") else "term dictionary"
             field_name = name.split(".", 1)[1] if "." in name else ""
             if field_name.startswith("spell_"):
                 part = "spelling words"
@@ -60,7 +57,8 @@ class SegmentFiles:
         for name, size in self.docs.section_sizes().items():
             kind = name.split(".", 1)[0]
             part = {"l": "lengths", "cn": "columns", "ch": "columns", "cc": "columns", "cv": "columns",
-                    "cve": "columns", "s": "stored fields", "so": "stored fields"}.get(kind, "other")
+                    "cve": "columns", "s": "stored fields", "so": "stored fields",
+                    "sd": "stored fields"}.get(kind, "other")
             parts[part] = parts.get(part, 0) + size
         parts["headers"] = (self.terms.size - sum(self.terms.section_sizes().values())
                             + self.docs.size - sum(self.docs.section_sizes().values()))
@@ -187,10 +185,21 @@ class SegmentReader:
             found = self._files.derived[key] = (hashes[codes], names)
         return found
 
+    def hashed_at(self, field: str, docs: np.ndarray) -> np.ndarray:
+        """hashed(field)[0][docs], hashing only those documents' values while the whole
+        column has not been asked for (a one-query process, `searchkit query`, then never
+        hashes a million cluster ids for a page of ten)."""
+        found = self._files.derived.get(("hashed", field))
+        if found is not None or 2 * len(docs) > self.doc_count \
+                or field not in self._files.docs.bytes_columns:
+            return self.hashed(field)[0][docs]
+        codes = self._files.docs.section(f"cc.{field}")[docs]
+        values = self._files.docs.bytes_values(field, codes)
+        return np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+
     def stored(self, docnum: int) -> dict:
         """The stored fields of one document."""
-        with self._files.lock:  # the decoded block is shared
-            return self._files.docs.stored(docnum)
+        return self._files.docs.stored(docnum)
 
     def nbytes(self) -> dict[str, int]:
         return self._files.nbytes()

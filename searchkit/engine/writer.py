@@ -18,7 +18,7 @@ from itertools import repeat
 import numpy as np
 from whoosh.util.numeric import length_to_byte
 
-from .format import (DOCS_MAGIC, STORED_BLOCK, STORED_LEVEL, TERMS_MAGIC, SectionWriter,
+from .format import (DOCS_MAGIC, STORED_DICTIONARY, STORED_LEVEL, STORED_SAMPLE, TERMS_MAGIC, SectionWriter,
                      encode_runs, narrowest, run_deltas)
 
 
@@ -174,30 +174,40 @@ class TermsBuilder:
         out.add(f"t.{name}", text)
         out.add(f"te.{name}", narrowest(ends, ("<u4", "<u8")))
         starts = np.asarray(field.starts, dtype=np.int64)
-        docs = np.asarray(field.docs, dtype=np.int64)
-        freqs = np.asarray(field.freqs, dtype=np.int64)
-        for key, values, ones_free in (("d", run_deltas(docs, starts), False), ("f", freqs, True)):
-            data, offsets, widths = encode_runs(values, starts, ones_free)
-            out.add(f"{key}.{name}", data)
-            out.add(f"{key}o.{name}", narrowest(offsets, ("<u4", "<u8")))
-            out.add(f"{key}w.{name}", widths)
+        docs = _compact(field.docs)
+        freqs = _compact(field.freqs)
+        out.add(f"n.{name}", narrowest(np.diff(starts), ("<u1", "<u2", "<u4")))
+        kinds = [("d", run_deltas(docs, starts), starts, False), ("f", freqs, starts, True)]
         has_positions = field.positions is not None
         if has_positions:
-            # Positions runs are per term too: a term's run is all its postings' positions.
+            # A term's run of positions is all its postings' positions, deltas per posting.
             post_starts = np.zeros(len(freqs) + 1, dtype=np.int64)
             np.cumsum(freqs, out=post_starts[1:])
-            positions = np.asarray(field.positions, dtype=np.int64)
-            data, offsets, widths = encode_runs(run_deltas(positions, post_starts), post_starts[starts])
-            out.add(f"p.{name}", data)
-            out.add(f"po.{name}", narrowest(offsets, ("<u4", "<u8")))
-            out.add(f"pw.{name}", widths)
+            positions = run_deltas(_compact(field.positions), post_starts)
+            kinds.append(("p", positions, post_starts[starts], False))
+            del post_starts
+        for key, values, runs, ones_free in kinds:
+            parts, offsets, widths = encode_runs(values, runs, ones_free)
+            for width, part in parts.items():
+                out.add(f"{key}{width}.{name}", part)
+            out.add(f"{key}o.{name}", narrowest(offsets, ("<u4", "<u8")))
+            out.add(f"{key}w.{name}", widths)
         self._fields[name] = {"terms": count, "positions": has_positions, "boost": float(field.boost),
-                              "postings": int(len(docs))}
+                              "postings": int(len(field.docs))}
 
     def write(self, handle) -> int:
         """Write the file to the binary file `handle` (not closed); returns its size."""
         self._out.header["fields"] = self._fields
         return self._out.write(handle)
+
+
+def _compact(values) -> np.ndarray:
+    """Non-negative integers as int32 when they fit (they do, short of 2**31 documents or
+    words in an article): half the memory of int64 while a field's postings are encoded."""
+    values = np.asarray(values)
+    if len(values) and int(values.max()) >= 1 << 31:
+        return values.astype(np.int64, copy=False)
+    return values.astype(np.int32, copy=False)
 
 
 def length_bytes(lengths: np.ndarray) -> np.ndarray:
@@ -211,8 +221,10 @@ class DocsBuilder:
     """The documents file of one segment, a document at a time (docnums 0, 1, 2, ...)."""
 
     def __init__(self) -> None:
-        self._stored: list[dict] = []
-        self._blocks: list[bytes] = []
+        self._sample: list[bytes] = []  # the first documents, pickled, until the dictionary is made
+        self._zdict: bytes | None = None
+        self._primed = None  # a compressor primed with the dictionary: each document's is a copy
+        self._stored: list[bytes] = []  # each document's stored fields, compressed
         self._lengths: dict[str, array] = {}
         self._numbers: dict[str, dict[int, int]] = {}
         self._bytes: dict[str, dict[int, bytes]] = {}
@@ -243,20 +255,32 @@ class DocsBuilder:
             self._numbers.setdefault(name, {})[self.doc_count] = int(value)
 
     def finish_doc(self) -> None:
-        self._stored.append(self._current or {})
+        pickled = pickle.dumps(self._current or {}, pickle.HIGHEST_PROTOCOL)
         self._current = None
         self.doc_count += 1
-        if len(self._stored) == STORED_BLOCK:
-            self._flush_stored()
+        if self._zdict is not None:
+            self._stored.append(self._compress(pickled))
+        else:
+            self._sample.append(pickled)
+            if len(self._sample) == STORED_SAMPLE:
+                self._start_dictionary()
 
-    def _flush_stored(self) -> None:
-        if self._stored:
-            self._blocks.append(zlib.compress(pickle.dumps(self._stored, pickle.HIGHEST_PROTOCOL), STORED_LEVEL))
-            self._stored = []
+    def _start_dictionary(self) -> None:
+        """The compression dictionary: the end of the first documents, end to end. Each
+        document is compressed on its own (one is read per result), primed with it."""
+        self._zdict = b"".join(self._sample)[-STORED_DICTIONARY:]
+        self._primed = zlib.compressobj(STORED_LEVEL, zdict=self._zdict)
+        self._stored.extend(map(self._compress, self._sample))
+        self._sample = []
+
+    def _compress(self, pickled: bytes) -> bytes:
+        compressor = self._primed.copy()  # a third cheaper than priming a new one
+        return compressor.compress(pickled) + compressor.flush()
 
     def write(self, handle) -> int:
         """Write the file to the binary file `handle` (not closed); returns its size."""
-        self._flush_stored()
+        if self._zdict is None:
+            self._start_dictionary()
         n = self.doc_count
         out = SectionWriter(DOCS_MAGIC)
         fields = {}
@@ -289,11 +313,11 @@ class DocsBuilder:
             out.add(f"cv.{name}", b"".join(distinct))
             out.add(f"cve.{name}", narrowest(np.cumsum([len(v) for v in distinct], dtype=np.int64),
                                              ("<u4", "<u8")))
-        offsets = np.zeros(len(self._blocks) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in self._blocks], out=offsets[1:])
-        out.add("s", b"".join(self._blocks))
+        offsets = np.zeros(len(self._stored) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in self._stored], out=offsets[1:])
+        out.add("s", b"".join(self._stored))
+        out.add("sd", self._zdict)
         out.add("so", narrowest(offsets, ("<u4", "<u8")))
-        self._blocks = []
-        out.header.update(docs=n, lengths=fields, numbers=sorted(numbers), bytes=sorted(self._bytes),
-                          stored_block=STORED_BLOCK)
+        self._stored = []
+        out.header.update(docs=n, lengths=fields, numbers=sorted(numbers), bytes=sorted(self._bytes))
         return out.write(handle)

@@ -26,6 +26,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+NAMED_COLUMNS = 8  # a notice about ignored columns names this many and counts the rest
+
+
+def some_of(names: list[str]) -> str:
+    """`a, b, c` for a few names; the first NAMED_COLUMNS `and 99,992 more` for many (a table
+    with 100,000 columns once made a 789 KB warning line)."""
+    more = len(names) - NAMED_COLUMNS
+    return ", ".join(str(n)[:80] for n in names[:NAMED_COLUMNS]) + (f" and {more:,} more" if more > 0 else "")
+
+
 def _key(name: str) -> str:
     return "_".join(str(name).strip().lower().replace("-", " ").split())
 

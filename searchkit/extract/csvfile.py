@@ -11,14 +11,13 @@ import csv
 from typing import Callable, Iterator
 
 from ..errors import ExtractError, NotArticlesError
-from .columns import ColumnMap
+from .columns import ColumnMap, some_of
 from .encoding import repair_mojibake
 from .notice import ExtractNotice
 from .options import ExtractOptions
 from .records import Unchanged, record_key
 from .stream import Input, megabytes, text
 
-NAMED_COLUMNS = 8  # the ignored-columns notice names this many and counts the rest
 
 
 class _TooLong(Exception):
@@ -76,9 +75,7 @@ def read(source: Input, origin: dict, options: ExtractOptions,
         raise NotArticlesError(f"no title or body column in the header ({', '.join(header[:8])}): "
                                "name one title/headline or body/text/content")
     if mapping.unknown:
-        named = ", ".join(mapping.unknown[:NAMED_COLUMNS])
-        more = len(mapping.unknown) - NAMED_COLUMNS
-        yield ExtractNotice(f"ignored columns: {named}{f' and {more:,} more' if more > 0 else ''}", path)
+        yield ExtractNotice(f"ignored columns: {some_of(mapping.unknown)}", path)
     salt = f"csv\0{options.salt}\0".encode() + "\x1f".join(header).encode("utf-8", "surrogatepass")
     while True:
         start = lines.number + 1

@@ -13,7 +13,7 @@ import json
 from typing import Callable, Iterator
 
 from ..errors import ExtractError
-from .columns import ColumnMap
+from .columns import ColumnMap, some_of
 from .encoding import repair_mojibake
 from .notice import ExtractNotice
 from .options import ExtractOptions
@@ -67,7 +67,7 @@ def read(source: Input, origin: dict, options: ExtractOptions,
         yield mapping.article(record, {**origin, "line": str(number), "extractor": "searchkit.jsonl",
                                        "key": key})
     if unknown:
-        yield ExtractNotice(f"ignored keys: {', '.join(unknown)}", path)
+        yield ExtractNotice(f"ignored keys: {some_of(list(unknown))}", path)
 
 
 def _lines(source: Input, encoding: str, errors: str, limit: int) -> Iterator[tuple[int, bytes | None, str]]:

@@ -1,0 +1,149 @@
+"""`make bench-cluster`: a sharded index on a Dask LocalCluster against one index, same run.
+
+    python -m bench.cluster --size 100000 --shards 4 --workers 2 --queries 200 --work bench/work
+
+Imports the same generated corpus (bench/corpus.py) into one index (`searchkit import`, its
+own worker processes) and into a sharded index (`searchkit --cluster local:N import`: read
+and checked for duplicates by the importing process, each shard's batches written on the
+workers), then runs the same queries (bench/queries.jsonl, top 10 with snippets, facets and
+collapse: the web page's configuration) on one index, on the shards one after another in
+one process, and on the shards on the cluster. The scatter-gather overhead is the round
+trip of an empty task on every shard (a search makes three: statistics, query, snippets).
+Prints a table and writes bench/results/cluster-<size>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import corpus as corpora
+from . import queries as qmod
+
+HERE = Path(__file__).resolve().parent
+SEARCHKIT = str(Path(sys.executable).with_name("searchkit"))
+
+
+def _import(args: list[str]) -> float:
+    """Seconds a `searchkit ... import` took (it must succeed)."""
+    started = time.perf_counter()
+    subprocess.run([SEARCHKIT, *args], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _latencies(index, texts: list[str]) -> dict:
+    """p50/p99 ms of search() over `texts`, after one warm-up pass."""
+    import searchkit
+
+    for text in texts:
+        searchkit.search(index, text)
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        searchkit.search(index, text)
+        times.append((time.perf_counter() - started) * 1000)
+    return {"p50_ms": statistics.median(times), "p99_ms": _percentile(times, 0.99), "queries": len(times)}
+
+
+def _round_trips(runner, sharded, count: int = 200) -> float:
+    """Median ms of an empty task on every shard, through the cluster."""
+    from searchkit.shards import task_nothing
+
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        runner.map(task_nothing, list(range(sharded.count)))
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def run(size: int, shards: int, workers: int, queries: int, work: Path) -> dict:
+    import searchkit
+    from searchkit import shards as shardmod
+    from searchkit.cluster import connect
+
+    corpus = corpora.ensure_corpus(size, directory=work / "corpora")
+    parts = str(corpora.shards(corpus))
+    target = work / f"cluster-{size}"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    one_path, sharded_path = target / "one", target / "sharded"
+    results: dict = {"size": size, "shards": shards, "workers": workers, "cores": os.cpu_count()}
+
+    seconds = _import(["--index", str(one_path), "import", parts])
+    results["one"] = {"import_s": seconds, "import_rate": size / seconds}
+    _import(["--index", str(sharded_path), "create", "--shards", str(shards)])
+    seconds = _import(["--index", str(sharded_path), "--cluster", f"local:{workers}", "import", parts])
+    results["cluster"] = {"import_s": seconds, "import_rate": size / seconds}
+
+    texts = [q.text for q in qmod.load(HERE / "queries.jsonl")][:queries]
+    one = searchkit.open_index(one_path)
+    results["one"].update(_latencies(one, texts))
+    sharded = shardmod.open_sharded(sharded_path)
+    results["serial"] = _latencies(sharded, texts)
+    runner = connect(f"local:{workers}")
+    try:
+        runner.attach(sharded)
+        results["cluster"].update(_latencies(sharded, texts))
+        results["round_trip_ms"] = _round_trips(runner, sharded)
+    finally:
+        runner.close()
+    results["bytes"] = {"one": _size(one_path), "sharded": _size(sharded_path)}
+    return results
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def table(r: dict) -> str:
+    one, serial, cluster = r["one"], r["serial"], r["cluster"]
+    rows = [
+        ("import articles/s", f"{one['import_rate']:,.0f}", "-", f"{cluster['import_rate']:,.0f}"),
+        ("query p50 ms", f"{one['p50_ms']:.1f}", f"{serial['p50_ms']:.1f}", f"{cluster['p50_ms']:.1f}"),
+        ("query p99 ms", f"{one['p99_ms']:.1f}", f"{serial['p99_ms']:.1f}", f"{cluster['p99_ms']:.1f}"),
+        ("index MB", f"{r['bytes']['one'] / 1e6:,.0f}", f"{r['bytes']['sharded'] / 1e6:,.0f}",
+         f"{r['bytes']['sharded'] / 1e6:,.0f}"),
+    ]
+    head = ("metric", "one index", f"{r['shards']} shards, 1 process",
+            f"{r['shards']} shards, LocalCluster({r['workers']})")
+    widths = [max(len(str(row[i])) for row in [head, *rows]) for i in range(4)]
+    lines = ["  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+             for row in [head, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(f"scatter-gather round trip (empty task on {r['shards']} shards): {r['round_trip_ms']:.1f} ms; "
+                 f"a search makes 3 (statistics, query, snippets): ~{3 * r['round_trip_ms']:.0f} ms per query")
+    lines.append(f"{r['size']:,} articles, {r['cores']} cores; queries: {r['one']['queries']} of bench/queries.jsonl, "
+                 "top 10 with snippets, facets and collapse")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--work", type=Path, default=HERE / "work")
+    args = parser.parse_args()
+    results = run(args.size, args.shards, args.workers, args.queries, args.work)
+    out = HERE / "results" / f"cluster-{args.size}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
