@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test seed install clean bench-extract bench bench-quick chromium screenshots bench-web bench-load bench-archive
+.PHONY: run test seed install clean docs bench-extract bench bench-quick chromium screenshots bench-web bench-load bench-archive
 
 # Running needs only the runtime dependencies (install_requires); the test extra (pytest,
 # playwright, hypothesis, tantivy: most of a 400 MB .venv) comes with `make test` / `make install`.
@@ -37,6 +37,11 @@ run: seed
 
 test: install chromium
 	$(BIN)/python -m pytest -q
+
+# docs/cli.md from --help, and every console example's output in README.md and docs/ from a real
+# run (tests/test_docs.py checks both; read the diff before committing it).
+docs: install
+	SEARCHKIT_DOCS_UPDATE=1 $(BIN)/python -m pytest -q tests/test_docs.py
 
 # Relevance on ../shared/data/cranfield and ../shared/data/cacm: searchkit vs bm25s, in one run, depth 1000
 # (bench-only extra `relevance`).

@@ -278,7 +278,7 @@ class Index:
                     raise
                 raise SearchkitError(
                     f"cannot read the index at {self.path} ({exc}): it may be damaged; restore it "
-                    "from a backup or import your articles into a new index (see Operations in the README)"
+                    "from a backup or import your articles into a new index (see docs/operations.md)"
                 ) from None
 
     @contextmanager

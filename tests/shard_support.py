@@ -8,15 +8,14 @@ from pathlib import Path
 import searchkit
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-README = Path(__file__).resolve().parents[1] / "README.md"
+QUERY_LANGUAGE = Path(__file__).resolve().parents[1] / "docs" / "query-language.md"
 SCORE_TOLERANCE = 1e-6
 
 
 def readme_queries() -> list[str]:
-    """Every query of the README's query-syntax table (the `you type` column)."""
-    text = README.read_text("utf-8")
-    start = text.index("## Query syntax")
-    table = text[start:text.index("\n## ", start + 1)]
+    """Every query of the query-syntax tables of docs/query-language.md (the `you type` column)."""
+    text = QUERY_LANGUAGE.read_text("utf-8")
+    table = text[:text.index("## Relevance")]
     queries = []
     for line in table.splitlines():
         if line.startswith("| `"):

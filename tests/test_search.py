@@ -165,3 +165,17 @@ def test_source_filter_ignores_case_takes_several_and_says_when_one_matches_noth
         0, "no source is called 'BBC' (this archive has 3 sources); no source is called 'gazete': did you mean Gazette?")
     result = searchkit.search(index, "raqqa", source=["BBC", "gazette"])
     assert ([h.id for h in result.hits], result.notice) == (["budget"], "no source is called 'BBC' (this archive has 3 sources)")
+
+
+def test_date_presets_count_from_now_while_the_archive_is_current():
+    from datetime import datetime, timedelta, timezone
+
+    from searchkit.archive import date_presets
+
+    now = datetime(2026, 1, 10, 12, 30, tzinfo=timezone.utc)
+    presets, anchor = date_presets(now - timedelta(hours=3), now)
+    assert anchor is None
+    assert [(p.label, p.since) for p in presets] == [("Past 24 hours", "2026-01-09T12:30"), ("Past week", "2026-01-03"),
+                                                     ("Past month", "2025-12-11"), ("Past year", "2025-01-10")]
+    presets, anchor = date_presets(datetime(2012, 5, 22, tzinfo=timezone.utc), now)
+    assert (anchor, presets[1].since) == (datetime(2012, 5, 22, tzinfo=timezone.utc), "2012-05-15")

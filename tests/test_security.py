@@ -194,7 +194,7 @@ def test_a_damaged_index_is_one_line_503_without_a_traceback(hostile):
     assert api[0] == 503
     assert message.startswith(f"cannot read the index at {hostile} (") and message.endswith(
         "): it may be damaged; restore it from a backup or import your articles into a new index "
-        "(see Operations in the README)")
+        "(see docs/operations.md)")
     assert page[0] == 503 and f'<p class="notice" role="alert">{markup_escape(message)}</p>' in page[2]
     for status, headers, body in (page, api):
         assert "Traceback" not in body and "werkzeug" not in body.lower()

@@ -338,15 +338,16 @@ def test_api_search_takes_the_page_parameters_and_warns_of_bad_ones(client):
     assert data["warnings"] == ["unknown sort 'best': showing the best matches first", "page='x' is not a number: using 1"]
 
 
-def test_every_route_is_in_the_readme(client):
+def test_every_route_is_in_the_api_docs(client):
+    api_docs = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text("utf-8")
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
     rules = {re.sub(r"<(?:path:)?(\w+)>", r"<\1>", r.rule) for r in client.application.url_map.iter_rules()
              if not r.rule.startswith("/static")}
     assert rules == {"/", "/search", "/search.atom", "/article/<article_id>", "/api/search",
                      "/api/similar/<article_id>", "/api/article/<article_id>", "/api/export", "/healthz"}
     for rule in rules - {"/"}:
-        assert f"`{rule.replace('<article_id>', '<id>')}" in readme, rule
-    assert readme.index("docs/search-desktop.png") < readme.index("## Two commands")
+        assert f"`{rule.replace('<article_id>', '<id>')}" in api_docs, rule
+    assert readme.index("docs/search-desktop.png") < readme.index("## Two commands")  # the picture first
 
 
 def test_date_inputs_show_the_days_a_period_covers(client):
@@ -450,3 +451,22 @@ def test_export_is_not_limited_to_a_page(index, index_path):
     assert len(client.get("/api/search?q=quokka&limit=100").get_json()["hits"]) == 100  # a page at most
     lines = client.get("/api/export?q=quokka&format=jsonl").get_data(as_text=True).splitlines()
     assert len(lines) == 150 and len({json.loads(line)["id"] for line in lines}) == 150
+
+
+def test_date_presets_count_back_from_the_newest_article_of_an_old_archive(client):
+    page = main_html(client.get("/search?q=raqqa"))
+    presets = re.findall(r'<li><a href="([^"]+)"[^>]*>(Past [^<]+)</a></li>', page)
+    # The newest article is of 5 Jan 2018 08:00: the archive ends there, so "past" counts from it.
+    assert presets == [("/search?q=raqqa&amp;since=2018-01-04T08:00", "Past 24 hours"),
+                       ("/search?q=raqqa&amp;since=2017-12-29", "Past week"),
+                       ("/search?q=raqqa&amp;since=2017-12-06", "Past month"),
+                       ("/search?q=raqqa&amp;since=2017-01-05", "Past year")]
+    assert "“Past” counts back from the newest article, 5 Jan 2018: the archive ends there." in page
+    week = main_html(client.get("/search?q=raqqa&since=2017-12-29"))
+    assert '<li><a href="/search?q=raqqa" class="on" aria-current="true">Past week</a></li>' in week
+    assert [h for h in re.findall(r'href="/article/([^"?]+)', week)] == ["budget"]
+
+
+def test_the_timeline_has_a_count_axis(client):
+    page = main_html(client.get("/search?q=raqqa"))
+    assert '<text class="tick axis-count" x="320" y="9" text-anchor="end">1 match</text>' in page

@@ -15,6 +15,7 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, render_temp
 from markupsafe import Markup
 
 from searchkit.display import shown_article
+from searchkit.archive import date_presets, newest_published
 from searchkit.errors import SearchkitError
 from searchkit.export import EXPORT_FORMATS, export_lines, matching_articles
 from searchkit.query import QueryError
@@ -93,11 +94,12 @@ def search_page():
     params = SearchParams.from_args(request.args)
     result, error = _run_search(params)
     timeline = bars(result.timeline) if result else []
+    presets, anchor = date_presets(newest_published(_index()) if result and hasattr(_index(), "arrays") else None)
     copies = cluster_copies(_index(), result.hits, params.q, params.since or None, params.until or None,
                             params.source or None) if result and not result.timed_out else {}
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
-        sort_labels=SORT_LABELS, timeline=timeline, copies=copies, article_count=len(_index()) if not params.q else 0,
+        sort_labels=SORT_LABELS, timeline=timeline, presets=presets, presets_anchor=anchor, copies=copies, article_count=len(_index()) if not params.q else 0,
         feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "",
         export_urls={fmt: url_for("web.api_export", format=fmt, **params.args(limit=10)) for fmt in EXPORT_FORMATS}
         if params.q else {})
