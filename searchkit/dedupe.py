@@ -143,11 +143,13 @@ class DuplicateFinder:
         the index's writer lock, so two imports never race to create or upgrade it."""
         if self._connection is None:
             self._connection = sqlite3.connect(self._target, timeout=600)
-            # A run's changes stay in memory until its commit (up to 256 MB), so a failed import
-            # leaves the file exactly as it was: nothing to roll back on a full disk.
+            # A run's changes stay in memory until its commit (up to 64 MB; beyond, SQLite spills
+            # them to the file under its rollback journal), so a failed import leaves the file as
+            # it was. 64 MB, not more: at 100,000 articles the database is 300 MB, and a bigger
+            # cache was most of the importer's memory (issue 16: an import in 1 GiB).
             self._connection.executescript(
                 """
-                PRAGMA cache_size = -262144;
+                PRAGMA cache_size = -65536;
                 PRAGMA temp_store = MEMORY;
                 CREATE TABLE IF NOT EXISTS article (id TEXT PRIMARY KEY, cluster TEXT NOT NULL,
                                                     digest TEXT, sig BLOB);
