@@ -286,7 +286,13 @@ def timeline(dates: dict[datetime, int]) -> tuple[str, list[TimelineBucket]]:
     """
     if not dates:
         return "month", []
-    first, last = min(dates), max(dates)
+    return timeline_between(dates, min(dates), max(dates))
+
+
+def timeline_between(dates: dict[datetime, int], first: datetime, last: datetime
+                     ) -> tuple[str, list[TimelineBucket]]:
+    """timeline() over the range first..last, which `dates` may only approximate (a sharded
+    index merges its shards' buckets, whose starts are not the first and last dates)."""
     unit = _granularity(first, last)
     counts: dict[datetime, int] = {}
     for moment, count in dates.items():

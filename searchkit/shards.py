@@ -44,7 +44,7 @@ from .article import Article
 from .engine.scoring import RECENCY_POOL, CorpusStats, recency_factor
 from .errors import IndexLockedError, IndexMissingError, SearchkitError
 from .search import (MAX_LIMIT, MAX_PAGE, SORTS, SUGGEST_BELOW, Hit, SearchResult, TimelineBucket,
-                     _bucket_start, _granularity, _label, _next_bucket)
+                     timeline_between)
 from .store import BATCH, LOCK_TIMEOUT, Index, WriteReport, open_index
 
 MANIFEST = "shards.json"
@@ -933,18 +933,11 @@ def _merge_facets(answers: list[ShardAnswer]
         facets["month"] = []
         return facets, [], None
     first, last = min(s[0] for s in spans), max(s[1] for s in spans)
-    unit = _granularity(first, last)
     counts: dict[datetime, int] = {}
     for answer in answers:
         for bucket in answer.timeline:
-            key = _bucket_start(bucket.start, unit)
-            counts[key] = counts.get(key, 0) + bucket.count
-    buckets = []
-    start = _bucket_start(first, unit)
-    while start <= last:
-        end = _next_bucket(start, unit)
-        buckets.append(TimelineBucket(_label(start, unit), start, end, counts.get(start, 0)))
-        start = end
+            counts[bucket.start] = counts.get(bucket.start, 0) + bucket.count
+    unit, buckets = timeline_between(counts, first, last)
     facets[unit] = [(b.label, b.count) for b in buckets if b.count]
     return facets, buckets, (first, last)
 
