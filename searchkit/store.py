@@ -266,6 +266,8 @@ class Index:
 
         A reader that read CURRENT just before a swap may find the old generation deleted by
         the time it opens its files; CURRENT then names the new one, so it tries again there.
+        Likewise a reader that read a commit's TOC just before a merge committed may find the
+        merged segments' files gone: the next commit names the merged segment.
         """
         for attempt in range(_OPEN_RETRIES):
             generation = self._current()
@@ -275,6 +277,8 @@ class Index:
                 if attempt < _OPEN_RETRIES - 1 and self._current() != generation:
                     self._open = None
                     continue
+                if attempt < _OPEN_RETRIES - 1 and isinstance(exc, FileNotFoundError):
+                    continue  # (a file missing for good fails the same way each time)
                 if isinstance(exc, SearchkitError):
                     raise
                 raise SearchkitError(
