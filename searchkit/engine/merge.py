@@ -30,7 +30,7 @@ from .format import DOCS_EXT, DOCS_MAGIC, TERMS_EXT, TERMS_MAGIC, SectionWriter,
 from .segment import SegmentReader
 
 MERGE_FACTOR = 4  # segments of one size level that merge into one (Lucene's default: 10)
-MAX_MERGED_DOCS = 250_000  # no merge makes a segment of more articles (bounds merge memory)
+MAX_MERGED_DOCS = 100_000  # no merge makes a segment of more articles (bounds merge memory: ~400 MB)
 LEVEL_BASE = 1_000  # articles: segments smaller than this are all of level 0
 SLICE_POSTINGS = 1 << 20  # postings merged at a time (memory: ~100 bytes each)
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
