@@ -4,7 +4,8 @@
     runner = connect("local:4")                            # a LocalCluster of 4 processes here
     sharded.use(runner)                                    # shards.ShardedIndex
     search(sharded, "raqqa")                               # every shard searched on a worker
-    import_paths(sharded, ["news/"])                       # each shard's batches written on a worker
+    import_paths(sharded, ["news/"])                       # files read and extracted on the workers,
+                                                           # each shard's batches written on one
     runner.close()
 
 Dask does the scheduling, the data transfer, the retries and the deployment (SSH, SLURM
@@ -20,7 +21,9 @@ from __future__ import annotations
 import functools
 import os
 import re
-from typing import Any, Callable, Sequence
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
 
 from .errors import SearchkitError
 from .shards import ShardedIndex, ShardFailure
@@ -29,6 +32,9 @@ from .shards import ShardedIndex, ShardFailure
 SHARD_TIMEOUT = 30.0
 # Seconds to reach a scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT = 10.0
+# Files out on the workers per worker during an import (read and extracted while the
+# importing process takes in the ones before).
+EXTRACT_AHEAD = 2
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
 
 
@@ -62,6 +68,23 @@ def run_on_shard_after(task: Callable[..., Any], path: str, create: bool, lock_t
                        *args: Any) -> Any:
     """run_on_shard once `after` (the shard's previous task, a future Dask resolves first) is done."""
     return task(_open_on_worker(path, create, lock_timeout), *args)
+
+
+def run_on_shard_or_failure(task: Callable[..., Any], shard: int, path: str, lock_timeout: float,
+                            *args: Any) -> Any:
+    """run_on_shard, with the shard's own failure as a ShardFailure answer (a first step of
+    map_merged: the shards after it go on without it)."""
+    try:
+        return task(_open_on_worker(path, False, lock_timeout), *args)
+    except (SearchkitError, OSError) as exc:
+        return ShardFailure(shard, str(exc))
+
+
+def run_on_shard_merged(task: Callable[..., Any], path: str, lock_timeout: float, merge: Callable[[list], Any],
+                        answers: list, *args: Any) -> Any:
+    """task(the shard's Index, merge(the first step's answers, failures left out), *args)."""
+    merged = merge([a for a in answers if not isinstance(a, ShardFailure)])
+    return task(_open_on_worker(path, False, lock_timeout), merged, *args)
 
 
 class DaskRunner:
@@ -107,20 +130,92 @@ class DaskRunner:
         except Exception as exc:  # noqa: BLE001 - a worker lost too often (KilledWorker) and the like
             raise SearchkitError(f"{type(exc).__name__}: {exc}") from None
 
+    def extract_files(self, files: Sequence[str | Path], fmt: str, options, ledger: Path | None
+                      ) -> Iterator[list | None]:
+        """For each of `files` in order, what importer.extract_file gave for it on a worker
+        (None: the importing process reads it itself). A few files per worker are out at a
+        time, so the workers extract while this process deduplicates and routes."""
+        from .importer import extract_file
+
+        window = max(2, EXTRACT_AHEAD * self.workers())
+        out: deque = deque()
+        pending = iter(files)
+        try:
+            while True:
+                while len(out) < window:
+                    path = next(pending, None)
+                    if path is None:
+                        break
+                    remote = isinstance(path, Path)  # stdin and URLs are this process's
+                    out.append(self.client.submit(extract_file, path, fmt, options, ledger, pure=False)
+                               if remote else None)
+                if not out:
+                    return
+                future = out.popleft()
+                try:
+                    extracted = None if future is None else self.outcome(future)
+                except SearchkitError:  # its workers died under it: read it here instead
+                    extracted = None
+                yield extracted
+        finally:
+            for future in out:
+                if future is not None:
+                    future.cancel()
+
     def map(self, task: Callable[..., Any], shards: Sequence[int], *args: Any, create: bool = False
             ) -> dict[int, Any]:
-        distributed = _distributed()
         missing = self._unplaceable(shards)
         futures = {s: self.submit(task, s, *args, create=create) for s in shards if s not in missing}
         out: dict[int, Any] = {s: ShardFailure(s, reason) for s, reason in missing.items()}
-        if futures:
-            done, _ = distributed.wait(list(futures.values()), timeout=self.timeout)
-        else:
-            done = set()
+        out.update(self._collect(futures))
+        return out
+
+    def map_merged(self, first: Callable[..., Any], first_args: tuple, merge: Callable[[list], Any],
+                   task: Callable[..., Any], shards: Sequence[int], *args: Any) -> dict[int, Any]:
+        """shards.Runner.map_merged in one submission: each shard's `task` waits on Dask for every
+        shard's `first` and merges their answers itself, so the merged value (a query's
+        collection statistics) never makes a round trip through this process."""
+        missing = self._unplaceable(shards)
+        placed = [s for s in shards if s not in missing]
+        firsts = {s: self.client.submit(run_on_shard_or_failure, first, s, str(self.sharded.shard_path(s)),
+                                        self.sharded.lock_timeout, *first_args, pure=False, **self._placement(s))
+                  for s in placed}
+        answers = list(firsts.values())
+        thens = {s: self.client.submit(run_on_shard_merged, task, str(self.sharded.shard_path(s)),
+                                       self.sharded.lock_timeout, merge, answers, *args, pure=False,
+                                       **self._placement(s))
+                 for s in placed}
+        out: dict[int, Any] = {s: ShardFailure(s, reason) for s, reason in missing.items()}
+        out.update(self._collect(thens, firsts))
+        return out
+
+    def _collect(self, futures: dict, before: dict | None = None) -> dict[int, Any]:
+        """{shard: its future's result or a ShardFailure}, waiting up to the timeout; with
+        `before` (the shards' first step, map_merged), a shard whose first step failed is
+        that failure."""
+        distributed = _distributed()
+        if not futures:
+            return {}
+        done, _ = distributed.wait(list(futures.values()), timeout=self.timeout)
+        # The results in one gather (every worker asked at once), not one round trip a shard.
+        finished = [f for f in futures.values() if f in done and f.status == "finished"]
+        finished += [f for f in (before or {}).values() if f.status == "finished"]
+        try:
+            gathered = dict(zip(finished, self.client.gather(finished))) if finished else {}
+        except Exception:  # noqa: BLE001 - a worker lost meanwhile: each is asked on its own below
+            gathered = {}
+        out: dict[int, Any] = {}
         for shard, future in futures.items():
+            earlier = gathered.get((before or {}).get(shard))
+            if isinstance(earlier, ShardFailure):
+                out[shard] = earlier
+                continue
             if future not in done:
                 future.cancel()
                 out[shard] = ShardFailure(shard, f"no answer within {self.timeout:g} s")
+                continue
+            if future in gathered:
+                out[shard] = gathered[future]
                 continue
             try:
                 out[shard] = future.result()
