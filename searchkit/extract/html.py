@@ -155,8 +155,17 @@ def tidy(paragraphs: list[str], tree: lxml_html.HtmlElement, meta: PageMeta,
         paragraphs = strip_leftovers(paragraphs, meta.title)
     headings = {normal(h) for where, h in meta.candidates.get("title", []) if where == "h1"} \
         if "headline" in rules else set()
-    kept = [p for p in paragraphs if not (headings and normal(p) in headings) and not _is_furniture(p, rules)]
+    # A paragraph that normalises to a heading holds that heading's longest word in its lower-cased
+    # text: a test far cheaper than normal() on every paragraph.
+    words = {max(h.split(" "), key=len) for h in headings}
+    kept = [p for p in paragraphs if not (words and _repeats(p, words, headings)) and not _is_furniture(p, rules)]
     return _with_standfirst(kept, tree, meta.description) if "standfirst" in rules else kept
+
+
+def _repeats(paragraph: str, words: set[str], keys: set[str]) -> bool:
+    """normal(paragraph) is one of `keys`; `words` holds the longest word of each."""
+    lower = paragraph.lower()
+    return any(word in lower for word in words) and normal(paragraph) in keys
 
 
 _STANDFIRST_AT = etree.XPath("(//body//h2 | //body//p | //body//div[not(*)] | //body//span[not(*)])"
@@ -167,12 +176,10 @@ def _with_standfirst(paragraphs: list[str], tree: lxml_html.HtmlElement, descrip
     key = normal(description)
     if not paragraphs or key.count(" ") < 7 or key in normal(" ".join(paragraphs[:3])):
         return paragraphs
-    # Every word of key is in the lower-cased text of an element that normalises to it: a test
-    # far cheaper than normal() on each of the page's blocks.
-    word = max(key.split(" "), key=len)
+    words = {max(key.split(" "), key=len)}
     for element in _STANDFIRST_AT(tree, least=len(key) // 2):  # shorter text cannot normalise to key
         text = element.text_content()
-        if word in text.lower() and normal(text) == key:
+        if _repeats(text, words, {key}):
             return [" ".join(text.split())] + paragraphs
     return paragraphs
 
