@@ -865,6 +865,11 @@ class ShardSearch:
             suggestion = confident
         result = SearchResult(text, ranked, total, page, limit, (time.perf_counter() - started) * 1000,
                               notice, facet_counts, buckets, suggestion, sort, span=span)
+        if facets and (since or until):  # the periods around the chosen ones, as search() counts them
+            result.timeline_around = ShardSearch(self.sharded).run(
+                text, limit=1, page=1, sort=sort, since=None, until=None, source=source, snippet_chars=snippet_chars,
+                facets=True, collapse=collapse, snippets=False, now=now, max_expansions=max_expansions,
+                correct=False).timeline
         if self.failures:
             missing = [self.sharded.shard_name(s) for s in sorted(self.failures)]
             result.partial, result.missing = True, missing
