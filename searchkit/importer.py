@@ -211,7 +211,7 @@ def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = No
                     continue
                 reading.on_input(opened)
             try:
-                records = (extracted if opened is None else
+                records = (_until(iter(extracted), reading.stop) if opened is None else
                            pool.resolve(_until(read_input(opened, fmt, options, reading.known), reading.stop)))
                 for record in records:
                     if isinstance(record, Unchanged):
