@@ -524,8 +524,7 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
 
     words, fields, tree = _query_form(parsed)
     f = ranking_formulas
-    boosts = ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY_BOOST, f.PROXIMITY_SLOP,
-                            f.MAX_PROXIMITY_PAIRS, f.USE_QTF)
+    boosts = ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY, f.USE_QTF)
     stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
     weights = None
     if (feedback and words and not fields and sort in ("relevance", "recency")

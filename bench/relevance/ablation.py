@@ -26,7 +26,7 @@ VARIANTS = {
     "searchkit (all)": {},
     "no feedback (RM3)": {"FEEDBACK_MIN_WORDS": 10**9},
     "b 0.75 (Lucene's)": {"B": 0.75},
-    "no proximity": {"PROXIMITY_BOOST": 0.0},
+    "no proximity": {"PROXIMITY": False},
     "no all-words boost": {"ALL_WORDS_BOOST": 0.0},
     "no feedback, b 0.75": {"FEEDBACK_MIN_WORDS": 10**9, "B": 0.75},
 }
