@@ -43,7 +43,7 @@ class Params:
     sdm_weights: tuple = (0.85, 0.1, 0.05)
     sdm_window: int = 8
     sdm_gap: str = "adjacent"
-    sdm_fields: str = "body"     # "body", or "both": title and body counts as BM25F
+    sdm_fields: str = "both"     # "both": title and body counts as BM25F (the engine's), or "body"
     fb_docs: int = 0             # RM3: 0 = off
     fb_terms: int = 10
     fb_orig: float = 0.5
@@ -342,14 +342,14 @@ def ratios(c: Collection, r) -> tuple[float, float, float]:
 
 def grid(collections: list[Collection]) -> None:
     """Every combination on both collections; prints one line per configuration."""
-    options = dict(k1=(1.2, 1.5), b=(0.6, 0.75), fb_docs=(0, 5, 10), fb_terms=(5, 10, 20),
-                   fb_orig=(0.5, 0.7, 0.85), fb_max_words=(8, 12, 999))
+    options = dict(prox=("sdm", "none"), k1=(0.9, 1.2, 1.5), b=(0.4, 0.6, 0.75), fb_docs=(0, 5, 10),
+                   fb_terms=(10,), fb_orig=(0.5, 0.7, 0.85), fb_min_words=(6,))
     seen = set()
     results = []
     for values in itertools.product(*options.values()):
         p = Params(**dict(zip(options, values)))
         if not p.fb_docs:
-            p = replace(p, fb_terms=0, fb_orig=0, fb_max_words=0)
+            p = replace(p, fb_terms=0, fb_orig=0)
         if p in seen:
             continue
         seen.add(p)
@@ -357,6 +357,21 @@ def grid(collections: list[Collection]) -> None:
         results.append((values, figures))
         print(" ".join(f"{v}" for v in values), " ".join(f"{x:.4f}" for f in figures for x in f), flush=True)
     cross_validate(list(options), results, [c.name for c in collections])
+    compare_proximity(list(options), results)
+
+
+def compare_proximity(names: list[str], results: list) -> None:
+    """Sequential dependence against no proximity, setting by setting (all else the same)."""
+    by_rest: dict[tuple, dict[str, list]] = {}
+    for values, figures in results:
+        setting = dict(zip(names, values))
+        by_rest.setdefault(tuple(v for k, v in setting.items() if k != "prox"), {})[setting["prox"]] = figures
+    pairs = [(f["sdm"], f["none"]) for f in by_rest.values() if "sdm" in f and "none" in f]
+    for metric, label in ((0, "MAP"), (1, "nDCG@10")):
+        better = sum(all(s[i][metric] > n[i][metric] for i in range(len(s))) for s, n in pairs)
+        gains = [sum(s[i][metric] - n[i][metric] for s, n in pairs) / len(pairs) for i in range(len(pairs[0][0]))]
+        print(f"SDM vs none, {label}: better on every collection in {better} of {len(pairs)} settings; "
+              f"mean gain " + ", ".join(f"{g:+.3f}" for g in gains))
 
 
 def _objective(figures: tuple[float, float, float]) -> float:
