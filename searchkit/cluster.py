@@ -70,6 +70,23 @@ def run_on_shard_after(task: Callable[..., Any], path: str, create: bool, lock_t
     return task(_open_on_worker(path, create, lock_timeout), *args)
 
 
+def run_on_shard_or_failure(task: Callable[..., Any], shard: int, path: str, lock_timeout: float,
+                            *args: Any) -> Any:
+    """run_on_shard, with the shard's own failure as a ShardFailure answer (a first step of
+    map_merged: the shards after it go on without it)."""
+    try:
+        return task(_open_on_worker(path, False, lock_timeout), *args)
+    except (SearchkitError, OSError) as exc:
+        return ShardFailure(shard, str(exc))
+
+
+def run_on_shard_merged(task: Callable[..., Any], path: str, lock_timeout: float, merge: Callable[[list], Any],
+                        answers: list, *args: Any) -> Any:
+    """task(the shard's Index, merge(the first step's answers, failures left out), *args)."""
+    merged = merge([a for a in answers if not isinstance(a, ShardFailure)])
+    return task(_open_on_worker(path, False, lock_timeout), merged, *args)
+
+
 class DaskRunner:
     """shards.Runner on a Dask cluster: each shard's task a Dask task, all shards at once."""
 
@@ -147,18 +164,58 @@ class DaskRunner:
 
     def map(self, task: Callable[..., Any], shards: Sequence[int], *args: Any, create: bool = False
             ) -> dict[int, Any]:
-        distributed = _distributed()
         missing = self._unplaceable(shards)
         futures = {s: self.submit(task, s, *args, create=create) for s in shards if s not in missing}
         out: dict[int, Any] = {s: ShardFailure(s, reason) for s, reason in missing.items()}
-        if futures:
-            done, _ = distributed.wait(list(futures.values()), timeout=self.timeout)
-        else:
-            done = set()
+        out.update(self._collect(futures))
+        return out
+
+    def map_merged(self, first: Callable[..., Any], first_args: tuple, merge: Callable[[list], Any],
+                   task: Callable[..., Any], shards: Sequence[int], *args: Any) -> dict[int, Any]:
+        """shards.Runner.map_merged in one submission: each shard's `task` waits on Dask for every
+        shard's `first` and merges their answers itself, so the merged value (a query's
+        collection statistics) never makes a round trip through this process."""
+        missing = self._unplaceable(shards)
+        placed = [s for s in shards if s not in missing]
+        firsts = {s: self.client.submit(run_on_shard_or_failure, first, s, str(self.sharded.shard_path(s)),
+                                        self.sharded.lock_timeout, *first_args, pure=False, **self._placement(s))
+                  for s in placed}
+        answers = list(firsts.values())
+        thens = {s: self.client.submit(run_on_shard_merged, task, str(self.sharded.shard_path(s)),
+                                       self.sharded.lock_timeout, merge, answers, *args, pure=False,
+                                       **self._placement(s))
+                 for s in placed}
+        out: dict[int, Any] = {s: ShardFailure(s, reason) for s, reason in missing.items()}
+        out.update(self._collect(thens, firsts))
+        return out
+
+    def _collect(self, futures: dict, before: dict | None = None) -> dict[int, Any]:
+        """{shard: its future's result or a ShardFailure}, waiting up to the timeout; with
+        `before` (the shards' first step, map_merged), a shard whose first step failed is
+        that failure."""
+        distributed = _distributed()
+        if not futures:
+            return {}
+        done, _ = distributed.wait(list(futures.values()), timeout=self.timeout)
+        # The results in one gather (every worker asked at once), not one round trip a shard.
+        finished = [f for f in futures.values() if f in done and f.status == "finished"]
+        finished += [f for f in (before or {}).values() if f.status == "finished"]
+        try:
+            gathered = dict(zip(finished, self.client.gather(finished))) if finished else {}
+        except Exception:  # noqa: BLE001 - a worker lost meanwhile: each is asked on its own below
+            gathered = {}
+        out: dict[int, Any] = {}
         for shard, future in futures.items():
+            earlier = gathered.get((before or {}).get(shard))
+            if isinstance(earlier, ShardFailure):
+                out[shard] = earlier
+                continue
             if future not in done:
                 future.cancel()
                 out[shard] = ShardFailure(shard, f"no answer within {self.timeout:g} s")
+                continue
+            if future in gathered:
+                out[shard] = gathered[future]
                 continue
             try:
                 out[shard] = future.result()

@@ -389,23 +389,7 @@ class Index:
             raise write_error(self.path, exc) from None
         with handle:
             self._lock_fds = (handle.fileno(),)
-            deadline = time.monotonic() + self.lock_timeout
-            waited = False
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise IndexLockedError(
-                            f"another searchkit process is writing to {self.path} and did not "
-                            f"finish within {self.lock_timeout:g} s: try again when it is done "
-                            "(or wait longer with --lock-timeout SECONDS)"
-                        ) from None
-                    if not waited and self.on_lock_wait is not None:
-                        self.on_lock_wait()
-                    waited = True
-                    time.sleep(0.05)
+            take_writer_lock(handle.fileno(), self.path, self.lock_timeout, self.on_lock_wait)
             try:
                 self._recover()
                 yield
@@ -807,6 +791,28 @@ class _BatchRun:
         if self.builder is not None:
             self.builder.close(cancel=cancel)
             self.builder = None
+
+
+def take_writer_lock(fd: int, path: Path, timeout: float, on_wait: Callable[[], None] | None = None) -> None:
+    """Take the exclusive flock on `fd` (the writer lock file of the index at `path`), waiting
+    up to `timeout` seconds for another writer to finish and calling on_wait once when the
+    waiting starts; IndexLockedError, naming `path`, after that. (An index and a sharded one
+    share it.)"""
+    deadline = time.monotonic() + timeout
+    waited = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise IndexLockedError(
+                    f"another searchkit process is writing to {path} and did not finish within {timeout:g} s: "
+                    "try again when it is done (or wait longer with --lock-timeout SECONDS)") from None
+            if not waited and on_wait is not None:
+                on_wait()
+            waited = True
+            time.sleep(0.05)
 
 
 def open_index(path: str | os.PathLike, *, create: bool = False, check: bool = True,

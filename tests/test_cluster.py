@@ -170,7 +170,8 @@ def test_a_worker_killed_during_an_import_loses_nothing_and_a_rerun_completes(tm
 
 
 def test_searches_while_an_import_writes_see_only_committed_states(tmp_path, runner):
-    sharded = _sharded(tmp_path / "ix", runner, batch=25)
+    files = _split_seeds(tmp_path / "files")
+    sharded = _sharded(tmp_path / "ix", runner, batch=10)
     seen, errors = [], []
     done = threading.Event()
 
@@ -185,11 +186,11 @@ def test_searches_while_an_import_writes_see_only_committed_states(tmp_path, run
     thread = threading.Thread(target=search_on)
     thread.start()
     try:
-        report = import_paths(sharded, [SEEDS], procs=1)
+        report = import_paths(sharded, [str(files)], procs=1)
     finally:
         done.set()
         thread.join(120)
-    assert report.added == 270 and errors == []
+    assert report.added == 271 and errors == []
     totals = [total for total, _ in seen]
     assert len(seen) > 3 and not any(partial for _, partial in seen)
     assert totals == sorted(totals)  # never an older state after a newer one

@@ -29,7 +29,7 @@ with the published weights W_t, W_o, W_u = 0.85, 0.1, 0.05 (words, ordered, unor
 the words' BM25F is the W_t part, divided out). A BM25F frequency adds each field's count x
 its weight / its length norm, as for a word. Both counts are at most the smaller of the two
 words' BM25F frequencies, so a pair adds at most proximity_bound(idf(a) + idf(b), min(tf_a,
-tf_b)) <= (idf(a) + idf(b)) x (W_o + W_u) / W_t x (K1 + 1) to any article.
+tf_b)) <= proximity_limit(idf(a) + idf(b)) = (idf(a) + idf(b)) x (W_o + W_u) / W_t x (K1 + 1).
 
 The statistics a score needs (N, document frequencies, average field lengths) come from
 a CorpusStats: the index's own by default, or one summed over the shards of a sharded
@@ -158,6 +158,11 @@ def proximity_score(pair_idf, tf_ordered, tf_unordered, k1: float = K1):
     frequencies (pair_idf = the sum of the two words' idfs)."""
     return pair_idf * (SDM_ORDERED_WEIGHT * saturate(tf_ordered, k1)
                        + SDM_UNORDERED_WEIGHT * saturate(tf_unordered, k1)) / SDM_WORD_WEIGHT
+
+
+def proximity_limit(pair_idf: float, k1: float = K1) -> float:
+    """The most a pair's proximity_score can be in any article (both counts saturated)."""
+    return pair_idf * (SDM_ORDERED_WEIGHT + SDM_UNORDERED_WEIGHT) * (k1 + 1) / SDM_WORD_WEIGHT
 
 
 def proximity_bound(pair_idf, tf_smaller, k1: float = K1):
