@@ -1,5 +1,6 @@
 from searchkit import analysis
-from searchkit.analysis import Analyzer, analyze, analyzer, name_analyzer, news_analyzer, stopwords
+from searchkit.analysis import Analyzer, analyze, analyzer, stopwords
+from searchkit.engine.schema import name_analyzer, news_analyzer
 
 
 def test_possessive_with_straight_and_curly_apostrophes():
