@@ -349,3 +349,47 @@ def test_facets_and_timeline_count_the_shown_results(updated_index):
     assert result.total == len(shown)
     assert dict(result.facets["source"]) == sources
     assert sum(b.count for b in result.timeline) == sum(1 for i in shown if by_id[i]["published"])
+
+
+def _many_docs() -> list[dict]:
+    """DOCS twenty times over, with a rare word in a few and a second rare word in others:
+    plain-word queries of a rare and a common word, where top-k pruning (rank._pruned)
+    scores only the articles that can reach the page."""
+    out = []
+    for copy in range(20):
+        for d in DOCS:
+            body = d["body"]
+            if copy in (2, 5, 11) and d["id"] in ("a", "c") or copy == 17 and d["id"] == "f":
+                body += " A zebra crossed the oil field." if copy != 5 else " Zebra zebra oil."
+            if copy in (3, 7) and d["id"] in ("b", "e"):
+                body += " The quagga is extinct."
+            out.append({**d, "id": f"{d['id']}{copy}", "cluster": f"{d['id']}{copy}", "body": body})
+    return out
+
+
+@pytest.fixture(scope="module")
+def pruning_index(tmp_path_factory):
+    ix = searchkit.open_index(tmp_path_factory.mktemp("pruning") / "index", create=True)
+    ix.write([clean(Article(**d)) for d in _many_docs()])
+    return ix
+
+
+@pytest.mark.parametrize("text", ["zebra oil", "oil zebra prices", "zebra energy oil markets quagga",
+                                  "quagga bank", "oil prices zebra zebra"])
+@pytest.mark.parametrize("limit", [1, 3, 5, 200])
+def test_a_page_scored_only_where_it_can_rank_is_the_brute_force_page(pruning_index, text, limit):
+    docs = _many_docs()
+    with pruning_index.searcher() as searcher:
+        expected = Reference(docs).ranking(text, searcher)
+    result = searchkit.search(pruning_index, text, limit=limit, collapse=False, facets=False, snippets=False)
+    assert [hit.id for hit in result.hits] == [i for i, _ in expected][:limit]
+    for hit, (_, score) in zip(result.hits, expected):
+        assert hit.score == pytest.approx(score, rel=1e-9), hit.id
+    assert result.total == len(expected)
+    with_facets = searchkit.search(pruning_index, text, limit=limit, collapse=False, snippets=False)
+    assert [hit.id for hit in with_facets.hits] == [hit.id for hit in result.hits]
+    sources = {}
+    for i, _ in expected:
+        name = next(d["source"] for d in docs if d["id"] == i)
+        sources[name] = sources.get(name, 0) + 1
+    assert {s: c for s, c in with_facets.facets["source"] if c} == sources

@@ -16,13 +16,23 @@ The proximity part needs word positions, which are only read for the articles th
 still reach the page: an article's final score is at most base + every pair's bonus (its
 upper bound), so articles are checked in order of that bound until the next bound cannot
 beat the page's last result; positions are compared as sorted (article, position) keys with
-numpy, for all of those articles at once (phrases the same way). Filters (dates, source),
+numpy, for all of those articles at once (phrases the same way).
+
+A page ranked by score and not collapsed does not score every match when one word is
+rare and another common (_pruned, MaxScore): each word's score is at most its saturation
+limit (idf x qtf x (K1 + 1), and a pair's proximity bonus likewise), so once the best
+articles of the rarest word are scored, the words whose limits add up to less than the
+page's last score so far cannot bring an article onto the page by themselves, and only
+the articles with one of the other words are scored; the matches are still all counted
+(and their facets) without scores. Each word's per-posting BM25F share is computed once
+and kept (ArrayCache.memo) while the segments and average lengths are the same. Filters (dates, source),
 near-duplicate collapse, facets, the timeline counts and cluster sizes are array operations
 on the same matches, over index-wide columns kept between queries.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -125,9 +135,51 @@ class _Query:
         self.field_idf = {name: [stats.idf(name, w) for w in self.words] for name in SEARCH_FIELDS}
         self.avg = {f: stats.avg_length(f) for f in SEARCH_FIELDS}
         self.all_words = (1.0 + boosts.all_words) if 1 < self.typed <= boosts.short_query else 1.0
+        self.segments = segments
+        self.cache: ArrayCache | None = None  # keeps field_arrays between queries
+        self.chosen: np.ndarray | None = None  # field_arrays gives only these documents' postings
+        self._arrays: dict[tuple[int, str], tuple] = {}  # field_arrays already asked for
+
+    def field_arrays(self, w: int, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Word w's postings in field `name` over every segment: (global docnums int64, each
+        posting's BM25F share weight x tf / norm, its body BM25 over idf (body only, else None)).
+        They depend only on the segments and the field's average length, so they are kept
+        between queries (a word's lists are computed once, not at every query)."""
+        found = self._arrays.get((w, name))
+        if found is not None:
+            return found
+        postings = [per_seg[w][name] for per_seg in self.postings]
+        key = ("field", tuple(seg.cache.key for seg in self.segments), name, self.words[w], self.avg[name])
+        if self.cache is not None and not any(p is _NOTHING for p in postings):
+            found = self.cache.memo(key, lambda: _field_arrays(self, postings, name))
+        else:
+            found = _field_arrays(self, postings, name)
+        if self.chosen is not None and len(found[0]):
+            keep = self.chosen[found[0]]
+            found = found[0][keep], found[1][keep], None if found[2] is None else found[2][keep]
+        self._arrays[(w, name)] = found
+        return found
 
 
-def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
+def _field_arrays(q: _Query, postings: list, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """_Query.field_arrays worked out from the postings."""
+    k1 = scoring.K1
+    parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
+             for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), None
+    ids = np.concatenate([p[0] for p in parts])
+    weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
+    lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
+    b = scoring.field_b(name)
+    share = scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
+    body = None
+    if name == "body":
+        body = weights * (k1 + 1) / (weights + k1 * ((1 - scoring.B) + scoring.B * lengths))
+    return ids, share, body
+
+
+def _score_sparse(q: _Query, keep: np.ndarray):
     """The matches in all segments at once (one pass per word over every segment's postings
     together, so the cost does not grow with the number of segments): global docnums, base
     scores and each pair's possible bonus (both words' body BM25, where both are in the body).
@@ -139,20 +191,13 @@ def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
         found, parts = [], []
         body = None
         for name in SEARCH_FIELDS:
-            per_seg = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
-                       for seg, (ids, weights, _) in ((seg, q.postings[s][w][name]) for s, seg in enumerate(segments))
-                       if len(ids)]
-            if not per_seg:
+            ids, share, ratio = q.field_arrays(w, name)
+            if not len(ids):
                 continue
-            ids = np.concatenate([p[0] for p in per_seg])
-            weights = np.concatenate([p[1] for p in per_seg]).astype(np.float64)
-            lengths = np.concatenate([p[2] for p in per_seg]) / q.avg[name]
-            b = scoring.field_b(name)
             found.append(ids)
-            parts.append(scoring.field_weight(name) * weights / ((1 - b) + b * lengths))
+            parts.append(share)
             if name == "body" and q.pairs:
-                body_norm = (1 - scoring.B) + scoring.B * lengths
-                body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm))
+                body = (ids, q.body_idf[w] * ratio)
         body_scores.append(body)
         if not found:
             continue
@@ -186,7 +231,7 @@ def _score_sparse(q: _Query, segments: list[_Segment], keep: np.ndarray):
     return docs, base, bonus
 
 
-def _score_dense(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
+def _score_dense(q: _Query, n: int, keep: np.ndarray):
     """_score over index-sized arrays: scatter-adds, no sorting (for long posting lists)."""
     k1 = scoring.K1
     total = np.zeros(n)
@@ -196,19 +241,12 @@ def _score_dense(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
         tf = np.zeros(n)
         body = None
         for name in SEARCH_FIELDS:
-            parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
-                     for seg, (ids, weights, _) in ((seg, q.postings[s][w][name]) for s, seg in enumerate(segments))
-                     if len(ids)]
-            if not parts:
+            ids, share, ratio = q.field_arrays(w, name)
+            if not len(ids):
                 continue
-            ids = np.concatenate([p[0] for p in parts])
-            weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
-            lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
-            b = scoring.field_b(name)
-            tf[ids] += scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
+            tf[ids] += share
             if name == "body" and q.pairs:
-                body_norm = (1 - scoring.B) + scoring.B * lengths
-                body = (ids, q.body_idf[w] * weights * (k1 + 1) / (weights + k1 * body_norm))
+                body = (ids, q.body_idf[w] * ratio)
         has = np.flatnonzero(tf)
         if not len(has):
             body_scores.append(None)
@@ -236,16 +274,15 @@ def _score_dense(q: _Query, segments: list[_Segment], n: int, keep: np.ndarray):
     return docs, base, bonus
 
 
-def _score(q: _Query, segments: list[_Segment], keep: np.ndarray):
+def _score(q: _Query, keep: np.ndarray):
     """The matches, base scores and pair bonuses (see _score_sparse): over arrays the size of
     the postings when they are short next to the index (no work proportional to the index),
     over index-sized arrays when they are long (scatter-adds beat sorting them). Both sum
     the same numbers in the same order."""
-    postings = sum(len(per_word[name][0]) for per_seg in q.postings for per_word in per_seg
-                   for name in SEARCH_FIELDS)
+    postings = sum(len(q.field_arrays(w, name)[0]) for w in range(len(q.words)) for name in SEARCH_FIELDS)
     if postings * SPARSE_BELOW < len(keep):
-        return _score_sparse(q, segments, keep)
-    return _score_dense(q, segments, len(keep), keep)
+        return _score_sparse(q, keep)
+    return _score_dense(q, len(keep), keep)
 
 
 def phrase_of(q: wq.Query) -> tuple[list[str], tuple[str, ...]] | None:
@@ -414,13 +451,17 @@ class _Matched:
     docnum: np.ndarray
     base: np.ndarray
     pair_bonus: list
+    matched: np.ndarray | None = None  # every match (global docnums) when `docnum` is only the candidates
 
 
 def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, flt: wq.Query | None,
            phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
            deadline: float | None, max_expansions: int | None,
-           weights: dict[str, float] | None = None) -> _Matched:
-    """Every live match of a query (plain words, an exact phrase, or any tree) through the filter."""
+           weights: dict[str, float] | None = None, top: int | None = None) -> _Matched:
+    """Every live match of a query (plain words, an exact phrase, or any tree) through the filter.
+
+    With `top` (plain words ranked by score, no collapse): `docnum` may be only the matches
+    that can reach the first `top` places (see _candidates), and `matched` all of them."""
     segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
     snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
     evaluator = Evaluator(snapshot, stats, searcher.schema, searcher.reader(),
@@ -446,11 +487,122 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
     else:
         q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late, weights=weights)
+        q.cache = cache
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
-        docnum, base, pair_bonus = _score(q, segments, keep)
+        if top is not None and weights is None and len(q.words) > 1:
+            pruned = _pruned(q, boosts, keep, top)
+            if pruned is not None:
+                return _Matched(segments, evaluator, q, boosts, *pruned[1], pruned[0])
+        docnum, base, pair_bonus = _score(q, keep)
     return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bonus)
+
+
+def _word_bounds(q: _Query, boosts: Boosts) -> np.ndarray:
+    """Each word's highest possible BM25F score (its saturation limit: idf x qtf x (K1 + 1))."""
+    return np.array([idf * qtf * (scoring.K1 + 1) for idf, qtf in zip(q.idf, q.qtf)])
+
+
+def _pair_bound(q: _Query, boosts: Boosts, a: int, b: int) -> float:
+    """The highest proximity bonus a pair of words can add (both body BM25s at their limit)."""
+    return boosts.proximity * (q.body_idf[a] + q.body_idf[b]) * (scoring.K1 + 1)
+
+
+def _word_mask(q: _Query, words, n: int) -> np.ndarray:
+    """The documents with any of `words` (indexes into q.words) in a searched field."""
+    mask = np.zeros(n, dtype=bool)
+    for w in words:
+        for name in SEARCH_FIELDS:
+            mask[q.field_arrays(w, name)[0]] = True
+    return mask
+
+
+def _restricted(q: _Query, chosen: np.ndarray) -> _Query:
+    """`q` scoring only the `chosen` documents (a mask) (positions are still read through
+    the whole lists: _Proximity finds rows by document number)."""
+    cut = copy.copy(q)
+    cut.chosen = chosen
+    cut._arrays = {}
+    return cut
+
+
+def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int) -> tuple[np.ndarray, tuple | None]:
+    """(every match through `keep`, unscored; _score's (docnums, base scores, pair bounds)
+    of only the matches that can reach the first `top` places by final score), or None
+    instead of both when too few matches can be ruled out to be worth it.
+
+    MaxScore (Turtle & Flood 1995) over whole lists: the articles with the rarest word are
+    scored first, and the top-th best of their base scores, theta, is a lower bound of the
+    page's last final score. Words are then taken in order of their bounds (_word_bounds),
+    lowest first, while the bounds of the words taken and of the proximity pairs among
+    them add up to less than theta: an article with only those words cannot reach the page
+    (nor has it the all-words boost: it lacks a word), so only the articles with one of the
+    other words are scored. Worth it when one word is rare and another common.
+    """
+    n = len(keep)
+    sizes = [sum(len(q.field_arrays(w, name)[0]) for name in SEARCH_FIELDS) for w in range(q.typed)]
+    rarest = min(range(q.typed), key=lambda w: sizes[w])
+    if sizes[rarest] * SPARSE_BELOW > n or max(sizes) < 4 * sizes[rarest]:
+        return None
+    first = _best_of_word(q, rarest, keep, 4 * top)
+    if len(first) < top:
+        return None
+    base = _base_scores(q, first)
+    theta = np.partition(base, len(base) - top)[len(base) - top] * (1 - 1e-9)  # rounding slack
+    limits = _word_bounds(q, boosts)
+    taken: list[int] = []
+    bound = 0.0
+    for w in sorted(range(q.typed), key=lambda w: limits[w])[:-1]:  # one word at least stays
+        extra = limits[w] + sum(_pair_bound(q, boosts, a, b) for a, b in q.pairs
+                                if (a == w and b in taken) or (b == w and a in taken))
+        if bound + extra >= theta:
+            break
+        taken.append(w)
+        bound += extra
+    rest = [w for w in range(q.typed) if w not in taken]
+    if not taken or 2 * sum(sizes[w] for w in rest) > sum(sizes):
+        return None
+    matched = np.flatnonzero(_word_mask(q, range(q.typed), n) & keep)
+    chosen = _word_mask(q, rest, n) & keep
+    chosen[first] = True
+    return matched, _score(_restricted(q, chosen), chosen)
+
+
+def _best_of_word(q: _Query, w: int, keep: np.ndarray, count: int) -> np.ndarray:
+    """The `count` documents (through `keep`) where word w alone scores highest, sorted."""
+    found = [q.field_arrays(w, name)[:2] for name in SEARCH_FIELDS]
+    docs, where = np.unique(np.concatenate([ids for ids, _ in found]), return_inverse=True)
+    tf = np.bincount(where, weights=np.concatenate([share for _, share in found]), minlength=len(docs))
+    tf[~keep[docs]] = -1.0
+    if len(docs) > count:
+        docs = np.sort(docs[np.argpartition(-tf, count - 1)[:count]])
+    return docs[keep[docs]]
+
+
+def _base_scores(q: _Query, docs: np.ndarray) -> np.ndarray:
+    """The base scores (see _score) of a few documents (sorted global docnums), each
+    word's postings found by binary search rather than read through."""
+    k1 = scoring.K1
+    total = np.zeros(len(docs))
+    present = np.zeros(len(docs), dtype=np.int16)
+    for w in range(len(q.words)):
+        tf = np.zeros(len(docs))
+        for name in SEARCH_FIELDS:
+            ids, share, _ = q.field_arrays(w, name)
+            if not len(ids):
+                continue
+            at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+            hit = ids[at] == docs
+            tf[hit] += share[at[hit]]
+        has = tf > 0
+        t = tf[has]
+        total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
+        if w < q.typed:
+            present[has] += 1
+    if q.all_words != 1.0:
+        total[present == q.typed] *= q.all_words
+    return total
 
 
 def cluster_members(searcher, cache: ArrayCache, stems: list[str] | None, *, flt: wq.Query | None,
@@ -506,7 +658,10 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
     `stored` = (i, j): also read the stored fields of results [start + i:start + j).
     """
-    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights)
+    # Ranked by score and not collapsed: only the matches that can reach the page are scored.
+    top = stop if sort not in ("newest", "oldest") and not collapse else None
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
+               top=top)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bonus = m.docnum, m.base, m.pair_bonus
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
@@ -517,7 +672,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     if collapse:
         clusters, sizes, total = _clusters(cache, segments, docnum, seg_of, local)
     else:
-        clusters, sizes, total = None, np.ones(len(docnum), dtype=np.int64), len(docnum)
+        total = len(docnum) if m.matched is None else len(m.matched)
+        clusters, sizes = None, np.ones(len(docnum), dtype=np.int64)
     shared = sizes > 1
     if sort in ("newest", "oldest"):
         score = np.zeros(len(docnum))
@@ -539,7 +695,11 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
                          for r in window[stored[0]:stored[1]]}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
-    if facets:
+    if facets and m.matched is not None:  # counted over every match (not collapsed: each is shown)
+        seg_of = np.searchsorted(offsets, m.matched, side="right") - 1
+        result.sources, result.dates = _facets(segments, seg_of, m.matched - offsets[seg_of],
+                                               np.arange(len(m.matched)), granularity, columns, m.matched)
+    elif facets:
         result.sources, result.dates = _facets(segments, seg_of, local, reps, granularity, columns, docnum)
     return result
 
