@@ -30,8 +30,7 @@ from .engine import tree as wq
 from .engine.evaluate import FieldsTerm, expand_words
 from .engine.parse import make_parser
 from .engine.tree import Boosted, WrappingQuery
-from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
-                             SHORT_QUERY, USE_QTF)
+from .engine.scoring import ALL_WORDS_BOOST, SHORT_QUERY, USE_QTF
 from .store import _naive_utc
 
 SEARCH_FIELDS = ("title", "body")
@@ -102,12 +101,14 @@ def _word_query(stem: str, boost: float = 1.0) -> wq.Query:
 
 
 def words_query(stems: list[str]) -> wq.Query:
-    """The ranking query for plain words: any word matches; all words and closeness score more.
+    """The matching query for plain words: any word matches; all words score more.
 
     A word typed twice counts twice (BM25's query term frequency). Up to SHORT_QUERY words,
     an article with all of them scores ALL_WORDS_BOOST x more (a soft "all words first":
     people typing two or three words mean each); longer queries read as descriptions that
-    no single article matches word for word, so there coverage is left to BM25.
+    no single article matches word for word, so there coverage is left to BM25. Closeness
+    of the words (sequential dependence, scoring.proximity_score) adds no matches: the
+    ranking of plain words (engine/rank.py) scores it, not this tree.
     """
     counts = {s: stems.count(s) for s in stems}
     stems = list(counts)
@@ -117,12 +118,6 @@ def words_query(stems: list[str]) -> wq.Query:
     parts: list[wq.Query] = [wq.Or(per_word)]
     if ALL_WORDS_BOOST and len(stems) <= SHORT_QUERY:
         parts.append(wq.And(per_word, boost=ALL_WORDS_BOOST))
-    if PROXIMITY_BOOST:
-        pairs = list(zip(stems, stems[1:]))[:MAX_PROXIMITY_PAIRS]
-        for a, b in pairs:
-            near = wq.SpanNear2([wq.Term("body", a), wq.Term("body", b)], slop=PROXIMITY_SLOP,
-                                   ordered=False, mindist=1)
-            parts.append(Boosted(near, PROXIMITY_BOOST))
     return wq.Or(parts)
 
 

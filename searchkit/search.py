@@ -563,8 +563,7 @@ def _boosts():
     from .engine import rank as ranking
 
     f = ranking_formulas
-    return ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY_BOOST, f.PROXIMITY_SLOP,
-                          f.MAX_PROXIMITY_PAIRS, f.USE_QTF)
+    return ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY, f.USE_QTF)
 
 
 def feedback_words(parsed: ParsedQuery, sort: str) -> list[str] | None:
