@@ -27,12 +27,15 @@ from typing import Iterable
 #   a word, possibly with inner apostrophes ("ISIS's", "don’t", "O'Brien").
 # Hyphens split words ("Kurdish-led" -> "kurdish", "led").
 # Every alternative starts with a word character: the lookahead rejects the other positions
-# once instead of three times (a fifth less time in findall, same matches).
+# once instead of three times (a fifth less time in findall, same matches). The acronym and
+# number alternatives are tried only where their first characters can start them, and a word
+# is matched possessively (nothing after it in the pattern to backtrack for): an eighth less
+# time again, the same tokens on 10,000 Reuters articles.
 TOKEN_PATTERN = re.compile(
     r"(?=\w)(?:"
-    r"(?:[^\W\d_]\.){2,}(?![^\W_])"
-    r"|\d+(?:[.,]\d+)*(?![^\W_])"
-    r"|\w+(?:['\u2019\u02bc]\w+)*"
+    r"(?=[^\W\d_]\.)(?:[^\W\d_]\.){2,}(?![^\W_])"
+    r"|(?=\d)\d+(?:[.,]\d+)*(?![^\W_])"
+    r"|\w++(?:['\u2019\u02bc]\w++)*+"
     r")"
 )
 _APOSTROPHES = re.compile(r"['\u2019\u02bc]")

@@ -28,7 +28,6 @@ from .analysis import analyze, analyzer
 from .dates import DateError, Span, parse_span
 from .engine import tree as wq
 from .engine.evaluate import FieldsTerm, expand_words
-from .engine.parse import make_parser
 from .engine.tree import Boosted, WrappingQuery
 from .engine.scoring import ALL_WORDS_BOOST, SHORT_QUERY, USE_QTF
 from .store import _naive_utc
@@ -164,6 +163,8 @@ def parser(schema):
     """The query parser (engine/parse.py) over title and body, OR by default, with +/- and
     fuzzy word~; phrases made by phrase_query. It knows only QUERY_FIELDS: any other `name:`
     is read as words, never as a field."""
+    from .engine.parse import make_parser  # Whoosh's parser: a query of plain words never loads it
+
     return make_parser(schema, SEARCH_FIELDS, QUERY_FIELDS, phrase_query)
 
 
