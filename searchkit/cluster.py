@@ -4,7 +4,8 @@
     runner = connect("local:4")                            # a LocalCluster of 4 processes here
     sharded.use(runner)                                    # shards.ShardedIndex
     search(sharded, "raqqa")                               # every shard searched on a worker
-    import_paths(sharded, ["news/"])                       # each shard's batches written on a worker
+    import_paths(sharded, ["news/"])                       # files read and extracted on the workers,
+                                                           # each shard's batches written on one
     runner.close()
 
 Dask does the scheduling, the data transfer, the retries and the deployment (SSH, SLURM
@@ -20,7 +21,9 @@ from __future__ import annotations
 import functools
 import os
 import re
-from typing import Any, Callable, Sequence
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
 
 from .errors import SearchkitError
 from .shards import ShardedIndex, ShardFailure
@@ -29,6 +32,9 @@ from .shards import ShardedIndex, ShardFailure
 SHARD_TIMEOUT = 30.0
 # Seconds to reach a scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT = 10.0
+# Files out on the workers per worker during an import (read and extracted while the
+# importing process takes in the ones before).
+EXTRACT_AHEAD = 2
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
 
 
@@ -106,6 +112,38 @@ class DaskRunner:
             raise
         except Exception as exc:  # noqa: BLE001 - a worker lost too often (KilledWorker) and the like
             raise SearchkitError(f"{type(exc).__name__}: {exc}") from None
+
+    def extract_files(self, files: Sequence[str | Path], fmt: str, options, ledger: Path | None
+                      ) -> Iterator[list | None]:
+        """For each of `files` in order, what importer.extract_file gave for it on a worker
+        (None: the importing process reads it itself). A few files per worker are out at a
+        time, so the workers extract while this process deduplicates and routes."""
+        from .importer import extract_file
+
+        window = max(2, EXTRACT_AHEAD * self.workers())
+        out: deque = deque()
+        pending = iter(files)
+        try:
+            while True:
+                while len(out) < window:
+                    path = next(pending, None)
+                    if path is None:
+                        break
+                    remote = isinstance(path, Path)  # stdin and URLs are this process's
+                    out.append(self.client.submit(extract_file, path, fmt, options, ledger, pure=False)
+                               if remote else None)
+                if not out:
+                    return
+                future = out.popleft()
+                try:
+                    extracted = None if future is None else self.outcome(future)
+                except SearchkitError:  # its workers died under it: read it here instead
+                    extracted = None
+                yield extracted
+        finally:
+            for future in out:
+                if future is not None:
+                    future.cancel()
 
     def map(self, task: Callable[..., Any], shards: Sequence[int], *args: Any, create: bool = False
             ) -> dict[int, Any]:

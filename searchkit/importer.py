@@ -24,7 +24,7 @@ from .extract import ExtractOptions, format_for_name, open_input, read_input, re
 from .extract.notice import ExtractNotice
 from .extract.options import MAX_RECORD
 from .extract.parallel import TaskPool
-from .extract.records import Unchanged
+from .extract.records import Task, Unchanged, run_task
 from .extract.stream import Input
 from .store import Index
 from .wording import plural
@@ -168,6 +168,11 @@ class Reading:
     on_unchanged: Callable[[Unchanged], None] = lambda item: None
     on_failed_record: Callable[[str, str], None] = lambda key, message: None
     on_key: Callable[[str, str], None] = lambda article_id, key: None
+    # Files read and extracted elsewhere (cluster.DaskRunner.extract_files): given the files,
+    # format and options, yields for each file, in order, what extract_file gave for it
+    # (None: read it here). `ledger` is the index directory whose ledger they consult.
+    remote: Callable[..., Iterator[list | None]] | None = None
+    ledger: Path | None = None
 
 
 def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = None,
@@ -189,20 +194,26 @@ def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = No
         if error.key:
             reading.on_failed_record(error.key, str(error))
 
+    done_elsewhere = reading.remote(files, fmt, options, reading.ledger) if reading.remote else None
     with TaskPool(reading.procs) as pool:
         for path in files:
             if reading.stop():
                 return
             where = "<stdin>" if path == "-" else str(path)
             on_file(where)
+            extracted = next(done_elsewhere) if done_elsewhere is not None else None
+            opened = None
+            if extracted is None:
+                try:
+                    opened = _open(path)
+                except ExtractError as exc:
+                    on_error(f"{where}: {exc.reason}")
+                    continue
+                reading.on_input(opened)
             try:
-                opened = _open(path)
-            except ExtractError as exc:
-                on_error(f"{where}: {exc.reason}")
-                continue
-            reading.on_input(opened)
-            try:
-                for record in pool.resolve(_until(read_input(opened, fmt, options, reading.known), reading.stop)):
+                records = (extracted if opened is None else
+                           pool.resolve(_until(read_input(opened, fmt, options, reading.known), reading.stop)))
+                for record in records:
                     if isinstance(record, Unchanged):
                         reading.on_unchanged(record)
                         continue
@@ -237,7 +248,37 @@ def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = No
             except Exception as exc:  # a parser's bug on hostile bytes is this file's failure, not the run's
                 on_error(f"{where}: cannot extract ({type(exc).__name__}: {exc})")
             finally:
-                opened.close()
+                if opened is not None:
+                    opened.close()
+        if done_elsewhere is not None:
+            done_elsewhere.close()  # reading stopped: the files still out are not waited for
+
+
+def extract_file(path: str | Path, fmt: str, options: ExtractOptions, ledger: Path | None = None) -> list | None:
+    """What one file holds, read and extracted in this process (a cluster's worker): its
+    articles, errors, notices and, for the records the ledger of the index at `ledger` knows,
+    Unchanged, in order. A failure to open or read it ends the list (as _Broken), for
+    extract_all to report as it reports its own. None when this machine does not see the
+    file: the importing process reads it itself."""
+    from .ledger import DB_NAME, Ledger
+
+    if path == "-" or not Path(path).exists():
+        return None
+    items: list = []
+    book = Ledger(ledger) if ledger is not None and (Path(ledger) / DB_NAME).exists() else None
+    try:
+        opened = _open(path)
+        try:
+            for item in read_input(opened, fmt, options, book.known if book else None):
+                items.extend(run_task(item) if isinstance(item, Task) else [item])
+        finally:
+            opened.close()
+    except Exception as exc:  # reported by extract_all, as if read there
+        items.append(_Broken(exc))
+    finally:
+        if book is not None:
+            book.close()
+    return items
 
 
 @dataclass
@@ -275,7 +316,10 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     Pages (HTML, WARC records, feeds) are extracted by `procs` worker processes and articles
     indexed by as many more (default: one per core; see extract/parallel.py and
     store.Index.write); reading, duplicate detection and commits stay in this one, in file
-    order. A record over `max_record` bytes is skipped and named.
+    order. On a sharded index with a cluster runner (cluster.DaskRunner), each file is read
+    and extracted on a worker instead (extract_file) and each shard's batches are written
+    there too; duplicate detection and the ledger stay here. A record over `max_record`
+    bytes is skipped and named.
 
     Each article's `cluster` is set to the first stored article it duplicates (dedupe.py).
     With `resume`, records an earlier import took in are skipped unread (ledger.py). When
@@ -351,7 +395,7 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     def articles(finder: DuplicateFinder | None) -> Iterator[Article]:
         nonlocal clustered
         reading = Reading(ledger.known if resume else None, stop, procs, inputs.append, unchanged,
-                          ledger.failed, keyed)
+                          ledger.failed, keyed, remote, index.path if resume else None)
         for article in extract_all(paths, fmt, source, failed, next_file, noticed, files, max_record, reading):
             if finder:
                 match = finder.check(article.id, article.body, article.title)
@@ -367,6 +411,8 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
             yield article
         report.interrupted = stop()
 
+    # A sharded index on a cluster has its files read and extracted on the workers.
+    remote = getattr(getattr(index, "runner", None), "extract_files", None)
     index.path.mkdir(parents=True, exist_ok=True)
     with Ledger(index.path) as ledger:
         if dedupe:

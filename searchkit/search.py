@@ -399,7 +399,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     if sharded is not None:
         return sharded(text, limit=limit, page=page, sort=sort, since=since, until=until, source=source,
                        snippet_chars=snippet_chars, facets=facets, collapse=collapse, snippets=snippets,
-                       now=now, deadline=deadline, max_expansions=max_expansions)
+                       now=now, deadline=deadline, max_expansions=max_expansions, correct=correct)
     started = time.perf_counter()
     if deadline is None and time_budget is not None:
         deadline = time.monotonic() + time_budget

@@ -567,12 +567,13 @@ class ShardedIndex:
                       since=None, until=None, source: str | None = None, snippet_chars: int = 300,
                       facets: bool = True, collapse: bool = True, snippets: bool = True,
                       now: datetime | None = None, deadline: float | None = None,
-                      max_expansions: int | None = None) -> SearchResult:
-        """search() over every shard: the results one index holding every article would give."""
+                      max_expansions: int | None = None, correct: bool = True) -> SearchResult:
+        """search() over every shard: the results one index holding every article would give
+        (a query that finds nothing shows a confident correction's results, as there)."""
         return ShardSearch(self).run(text, limit=limit, page=page, sort=sort, since=since, until=until,
                                      source=source, snippet_chars=snippet_chars, facets=facets,
                                      collapse=collapse, snippets=snippets, now=now,
-                                     max_expansions=max_expansions)
+                                     max_expansions=max_expansions, correct=correct)
 
     def similar_shards(self, article_id: str, limit: int = 5) -> list[Hit]:
         """similar() over every shard: key terms picked with the whole collection's statistics."""
@@ -744,6 +745,7 @@ class ShardSearch:
     def __init__(self, sharded: ShardedIndex) -> None:
         self.sharded = sharded
         self.failures: dict[int, ShardFailure] = {}
+        self.spelling: _CollectionSearcher | None = None
 
     def _answers(self, task, *args, shards: Sequence[int] | None = None) -> dict[int, Any]:
         live = [s for s in (shards if shards is not None else self.sharded._all()) if s not in self.failures]
@@ -754,7 +756,7 @@ class ShardSearch:
 
     def run(self, text: str, *, limit: int, page: int, sort: str, since, until, source, snippet_chars: int,
             facets: bool, collapse: bool, snippets: bool, now: datetime | None,
-            max_expansions: int | None = None) -> SearchResult:
+            max_expansions: int | None = None, correct: bool = True) -> SearchResult:
         started = time.perf_counter()
         if sort not in SORTS:
             raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
@@ -787,7 +789,22 @@ class ShardSearch:
         total = sum(a.total for a in answers.values())
         facet_counts, buckets, span = _merge_facets(list(answers.values())) if facets else ({}, [], None)
         notice = next((a.notice for a in answers.values() if a.notice), "")
-        suggestion = self._suggest(text, total, now) if total < SUGGEST_BELOW and answers else None
+        confident = None
+        if correct and not total and answers and not self.failures:
+            # As search() does: a correction of one edit a word finds nothing as typed is shown at once.
+            confident = self._suggest(text, total, now, max_edits=1)
+        suggestion = None
+        if total < SUGGEST_BELOW and answers and not confident:
+            suggestion = self._suggest(text, total, now)
+        if confident:
+            corrected = ShardSearch(self.sharded).run(
+                confident, limit=limit, page=page, sort=sort, since=since, until=until, source=source,
+                snippet_chars=snippet_chars, facets=facets, collapse=collapse, snippets=snippets, now=now,
+                max_expansions=max_expansions, correct=False)
+            if corrected.total:  # with the filters too: otherwise "did you mean" stays a suggestion
+                corrected.corrected_from, corrected.suggestion = text, None
+                return corrected
+            suggestion = confident
         result = SearchResult(text, ranked, total, page, limit, (time.perf_counter() - started) * 1000,
                               notice, facet_counts, buckets, suggestion, sort, span=span)
         if self.failures:
@@ -826,13 +843,14 @@ class ShardSearch:
         for _, hit in listed:
             hit.fragments, hit.title_fragments = fragments.get(hit.id, ([], hit.title_fragments))
 
-    def _suggest(self, text: str, total: int, now) -> str | None:
+    def _suggest(self, text: str, total: int, now, max_edits: int = 2) -> str | None:
         """Did-you-mean as one index would offer it: word frequencies summed over the shards."""
         from .suggest import suggest
 
-        view = _CollectionSearcher(self)
-        view.prefetch(text)
-        candidate = suggest(view, text)
+        if self.spelling is None:  # asked once, though a search may look twice (1 edit, then 2)
+            self.spelling = _CollectionSearcher(self)
+            self.spelling.prefetch(text)
+        candidate = suggest(self.spelling, text, max_edits)
         if not candidate or candidate == text:
             return None
         found = sum(self._answers(task_count, candidate, now).values())

@@ -51,10 +51,10 @@ def differences(one, sharded, text: str, **kwargs) -> list[str]:
     Articles with exactly equal scores are a set: one index lists them by import position,
     a sharded one by shard; a tie cut by the end of the page must hold articles of the tie.
     """
-    a = searchkit.search(one, text, **{"correct": False, **kwargs, **ONE})  # a sharded index does not correct yet
+    a = searchkit.search(one, text, **{**kwargs, **ONE})
     b = searchkit.search(sharded, text, **kwargs)
     out = []
-    for name in ("total", "pages", "notice", "suggestion", "facets"):
+    for name in ("query", "corrected_from", "total", "pages", "notice", "suggestion", "facets"):
         if getattr(a, name) != getattr(b, name):
             out.append(f"{name}: {getattr(a, name)!r} != {getattr(b, name)!r}")
     if [t.to_dict() for t in a.timeline] != [t.to_dict() for t in b.timeline]:

@@ -19,7 +19,7 @@ from searchkit.importer import import_paths
 from reliability_support import Client, free_port, run_cli, serving
 from shard_support import compare_all, readme_queries
 
-pytest.importorskip("distributed", reason="the cluster extra: pip install 'searchkit[cluster]'")
+distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'searchkit[cluster]'")
 
 SEEDS = str(Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds-2012")  # the 270-article demo of before
 
@@ -106,13 +106,51 @@ def test_a_worker_killed_during_queries_loses_no_answer(one, on_cluster, runner)
     assert [a for a in answers if a[1] or a[2] != expected[a[0]]] == []  # searched again elsewhere
 
 
-def test_a_worker_killed_during_an_import_loses_nothing_and_a_rerun_completes(one, tmp_path, runner):
+def _split_seeds(directory: Path, parts: int = 6) -> Path:
+    """The seed articles as `parts` JSON lines files plus the plain-text one (several files,
+    so that several workers read and extract at once)."""
+    directory.mkdir()
+    lines = (Path(SEEDS) / "globalvoices-2012-05.jsonl").read_text("utf-8").splitlines(keepends=True)
+    for part in range(parts):
+        (directory / f"part-{part}.jsonl").write_text("".join(lines[part::parts]), "utf-8")
+    with open(directory / "part-0.jsonl", "a", encoding="utf-8") as part:
+        part.write("{not json\n")  # a failed record, the same both ways
+    (directory / "page.html").write_text("<html><head><title>A page</title></head><body><article><p>"
+                                         + "Extracted on a worker. " * 20 + "</p></article></body></html>", "utf-8")
+    for text in Path(SEEDS).glob("*.txt"):
+        (directory / text.name).write_bytes(text.read_bytes())
+    return directory
+
+
+def test_an_import_reads_and_extracts_on_the_workers_as_one_process_does(tmp_path, runner):
+    files = _split_seeds(tmp_path / "files")
+    here = shards.create(tmp_path / "here", 4)
+    expected = import_paths(here, [str(files)], procs=1)
+    sharded = _sharded(tmp_path / "ix", runner)
+    with distributed.get_task_stream(client=runner.client) as stream:
+        report = import_paths(sharded, [str(files)], procs=1)
+    extracted = [t for t in stream.data if "extract_file" in str(t["key"])]
+    assert len(extracted) == 8  # every file, each read and extracted by a worker
+    assert {t["worker"] for t in extracted} <= set(runner.client.scheduler_info(n_workers=-1)["workers"])
+    assert (report.added, report.duplicates, report.failed) == (expected.added, expected.duplicates, expected.failed)
+    assert report.added == 271 and len(report.failed) == 1 and "part-0.jsonl:46: invalid JSON" in report.failed[0]
+    mine = {a.id: (a.title, a.body, a.cluster, a.source) for a in sharded.articles()}
+    theirs = {a.id: (a.title, a.body, a.cluster, a.source) for a in here.articles()}
+    assert mine == theirs
+    for shard in range(sharded.count):  # each article on the shard its id's cluster hashes to
+        assert all(shards.shard_of(a.cluster or a.id, 4) == shard for a in sharded.shard(shard).articles())
+    again = import_paths(sharded, [str(files)], procs=1)  # the workers consult the ledger
+    assert (again.added, again.updated, again.unchanged, again.failed) == (0, 0, 271, report.failed)
+
+
+def test_a_worker_killed_during_an_import_loses_nothing_and_a_rerun_completes(tmp_path, runner):
+    files = _split_seeds(tmp_path / "files")
     sharded = _sharded(tmp_path / "ix", runner, batch=20)
     failures = []
 
     def run() -> None:
         try:
-            import_paths(sharded, [SEEDS], procs=1)
+            import_paths(sharded, [str(files)], procs=1)
         except searchkit.SearchkitError as exc:
             failures.append(str(exc))
 
@@ -121,11 +159,13 @@ def test_a_worker_killed_during_an_import_loses_nothing_and_a_rerun_completes(on
     assert _kill_a_busy_worker(runner)
     thread.join(240)
     first = len(sharded)
-    assert 0 < first <= 270  # what was committed before and after the kill
-    import_paths(sharded, [SEEDS], procs=1)  # the same import again finishes the job
-    assert len(sharded) == 270
-    assert sorted(a.id for a in sharded.articles()) == sorted(a.id for a in one.articles())
-    compared, mismatches = compare_all(one, sharded, ["activists", "isis fighters raqqa"], [dict(limit=10)])
+    assert 0 < first <= 271  # what was committed before and after the kill
+    import_paths(sharded, [str(files)], procs=1)  # the same import again finishes the job
+    assert len(sharded) == 271
+    here = searchkit.open_index(tmp_path / "one", create=True)
+    import_paths(here, [str(files)], procs=1)
+    assert sorted(a.id for a in sharded.articles()) == sorted(a.id for a in here.articles())
+    compared, mismatches = compare_all(here, sharded, ["activists", "isis fighters raqqa"], [dict(limit=10)])
     assert mismatches == []
 
 

@@ -63,6 +63,18 @@ def test_the_readme_query_examples_give_one_index_results(seeds_pair):
     assert mismatches == []
 
 
+def test_a_misspelt_query_shows_the_corrected_results_at_once_as_one_index_does(seeds_pair):
+    one, sharded = seeds_pair
+    found = searchkit.search(sharded, "goverment")
+    assert (found.query, found.corrected_from, found.suggestion) == ("government", "goverment", None)
+    assert found.total > 0 and [h.id for h in found.hits] == [h.id for h in searchkit.search(one, "goverment", feedback=False).hits]
+    as_typed = searchkit.search(sharded, "goverment", correct=False)
+    assert (as_typed.total, as_typed.corrected_from, as_typed.suggestion) == (0, None, "government")
+    # Not a word of the index and no correction: nothing is suggested, nothing corrected.
+    none = searchkit.search(sharded, "xylophone quokka")
+    assert (none.total, none.corrected_from, none.suggestion) == (0, None, None)
+
+
 def test_more_like_this_and_articles_are_those_of_one_index(seeds_pair):
     one, sharded = seeds_pair
     for article_id in ("globalvoices-316447", "globalvoices-320343", "he46a4fb75d74bbf4"):
