@@ -1,7 +1,11 @@
-"""Text analysis for news: tokenizer -> normaliser/lower-case -> stop words -> Snowball stems.
+"""Text analysis for news: tokens -> normalised words -> stop words out -> Snowball stems.
 
-Each stage is a small Whoosh tokenizer or filter composed with `|`, so the index and
-the query parser (and the snippet highlighter) see exactly the same terms.
+One `Analyzer` object (`analyzer()`) does it for indexing (build.py), query parsing
+(query.py), snippets (snippets.py) and did-you-mean (suggest.py), so all of them see exactly
+the same terms. Its caches are its own: news vocabulary is Zipfian, so after the first few
+thousand articles almost every word's stem is a dictionary look-up, not a Snowball run.
+The Whoosh tokenizer and filters built on it (`news_analyzer()`, for Whoosh's own searcher
+and query parser) call the same object.
 """
 
 from __future__ import annotations
@@ -11,13 +15,11 @@ import importlib.util
 import re
 import sys
 import types
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
-
-from whoosh.analysis import Filter, StopFilter, Token, Tokenizer
-from whoosh.formats import Positions
+from typing import Iterable, Iterator
 
 # One token is, in order of preference:
 #   an acronym with dots ("U.S.", "e.g."), kept as one word without its dots;
@@ -35,6 +37,226 @@ TOKEN_PATTERN = re.compile(
 )
 _APOSTROPHES = re.compile(r"['\u2019\u02bc]")
 _POSSESSIVE = re.compile(r"['\u2019\u02bc]s$")
+
+
+def normalize_token(text: str) -> str:
+    """Lower-case; drop a possessive 's, other apostrophes, acronym dots and digit commas."""
+    text = text.lower()
+    if "'" in text or "\u2019" in text or "\u02bc" in text:
+        text = _APOSTROPHES.sub("", _POSSESSIVE.sub("", text))
+    if "." in text or "," in text:
+        if text[0].isdigit():
+            text = text.replace(",", "")
+        else:
+            text = text.replace(".", "")
+    return text
+
+
+def _load_english_stemmer() -> type:
+    """NLTK's English Snowball stemmer class, loaded without NLTK's package __init__.
+
+    `import nltk` pulls in its corpus readers, translation metrics and (where installed)
+    numpy: 0.3-1.4 s, most of a `searchkit query` cold start. The stemmer module needs only
+    nltk.stem.{api,porter,util}, nltk.redos and nltk.termsec, so it is imported under empty
+    stand-ins for the `nltk`, `nltk.stem` and `nltk.corpus` packages (~100 ms), and
+    sys.modules is put back afterwards: a later `import nltk` anywhere gets the real thing.
+    """
+    if "nltk.stem.snowball" in sys.modules:  # NLTK is already loaded: nothing to save
+        return sys.modules["nltk.stem.snowball"].EnglishStemmer
+    spec = importlib.util.find_spec("nltk")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("NLTK is not installed: pip install nltk")
+    root = Path(list(spec.submodule_search_locations)[0])
+    saved = {k: v for k, v in sys.modules.items() if k == "nltk" or k.startswith("nltk.")}
+    try:
+        for name, path in (("nltk", root), ("nltk.stem", root / "stem")):
+            package = types.ModuleType(name)
+            package.__path__ = [str(path)]
+            sys.modules[name] = package
+        corpus = types.ModuleType("nltk.corpus")
+        corpus.stopwords = None  # only read by ignore_stopwords=True, which searchkit never asks for
+        sys.modules["nltk.corpus"] = corpus
+        return importlib.import_module("nltk.stem.snowball").EnglishStemmer
+    finally:
+        for name in [k for k in sys.modules if k == "nltk" or k.startswith("nltk.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    """The bundled English stop-word list (NLTK's data cannot be downloaded here)."""
+    text = resources.files("searchkit").joinpath("stopwords/english.txt").read_text("utf-8")
+    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+@dataclass(eq=False)
+class Analyzer:
+    """Tokens, normalised words, stop words and NLTK's English Snowball stems, cached.
+
+    A raw token is what TOKEN_PATTERN matches ("U.S.", "Reuters'", "4,000"); its word is
+    normalize_token of it ("" for a stop word); its term is the word's stem ("" for a stop
+    word), what the index holds. Stop words keep their position: "Bank of England" is bank@0,
+    england@2, so a phrase does not match "bank, England".
+
+    Each cache is a plain dict owned by this object, emptied when it reaches `cache_limit`
+    entries (a bound on memory for an archive of any size).
+    """
+
+    stop_words: frozenset[str] = field(default_factory=stopwords)
+    cache_limit: int = 500_000
+
+    def __post_init__(self) -> None:
+        self._words: dict[str, str] = {}  # raw token -> word ("" for a stop word)
+        self._terms: dict[str, str] = {}  # raw token -> term ("" for a stop word)
+        self._stems: dict[str, str] = {}  # word -> stem
+        self._stemmer = None
+        self.vocabulary = Vocabulary(self)
+
+    def __getstate__(self) -> dict:
+        """Pickled (in Whoosh's schema, or for a worker process) without its caches."""
+        return {"stop_words": self.stop_words, "cache_limit": self.cache_limit}
+
+    def __setstate__(self, state: dict) -> None:
+        self.stop_words, self.cache_limit = state["stop_words"], state["cache_limit"]
+        self.__post_init__()
+
+    # -- one token ------------------------------------------------------------------------
+
+    def stem(self, word: str) -> str:
+        """NLTK's English Snowball stem of a normalised word."""
+        stem = self._stems.get(word)
+        if stem is None:
+            if self._stemmer is None:
+                self._stemmer = _load_english_stemmer()()
+            if len(self._stems) >= self.cache_limit:
+                self._stems.clear()
+            stem = self._stems[word] = self._stemmer.stem(word)
+        return stem
+
+    def word(self, raw: str) -> str:
+        """A raw token normalised, "" for a stop word (what did-you-mean keeps)."""
+        word = self._words.get(raw)
+        if word is None:
+            if len(self._words) >= self.cache_limit:
+                self._words.clear()
+            word = self._words[raw] = self.uncached_word(raw)
+        return word
+
+    def uncached_word(self, raw: str) -> str:
+        """word(raw), not remembered (for the vocabulary, which keeps its own)."""
+        word = normalize_token(raw)
+        return "" if not word or word in self.stop_words else word
+
+    def term(self, raw: str) -> str:
+        """A raw token's index term, "" for a stop word."""
+        term = self._terms.get(raw)
+        if term is None:
+            if len(self._terms) >= self.cache_limit:
+                self._terms.clear()
+            word = self.word(raw)
+            term = self._terms[raw] = self.stem(word) if word else ""
+        return term
+
+    # -- a text ---------------------------------------------------------------------------
+
+    @staticmethod
+    def tokens(text: str) -> list[str]:
+        """The raw tokens of `text`, in order (position n is the nth)."""
+        return TOKEN_PATTERN.findall(text)
+
+    def terms(self, text: str) -> list[str]:
+        """The index terms of `text` in order, stop words left out."""
+        return [term for term in map(self.term, TOKEN_PATTERN.findall(text)) if term]
+
+    def names(self, text: str) -> list[str]:
+        """The normalised tokens of a name (source, author): no stop words out, no stems."""
+        return [word for word in map(normalize_token, TOKEN_PATTERN.findall(text)) if word]
+
+    def term_positions(self, text: str) -> dict[str, list[int]]:
+        """Each index term of `text` with its positions (stop words leave their gap)."""
+        positions: dict[str, list[int]] = {}
+        for pos, term in enumerate(map(self.term, TOKEN_PATTERN.findall(text))):
+            if term:
+                found = positions.get(term)
+                if found is None:
+                    positions[term] = [pos]
+                else:
+                    found.append(pos)
+        return positions
+
+    def term_spans(self, text: str, start: int = 0, end: int | None = None) -> list[tuple[str, int, int, int]]:
+        """(term, position, start char, end char) of each index term of text[start:end]."""
+        found = []
+        term_of = self.term
+        for pos, match in enumerate(TOKEN_PATTERN.finditer(text, start, len(text) if end is None else end)):
+            term = term_of(match.group(0))
+            if term:
+                found.append((term, pos, match.start(), match.end()))
+        return found
+
+    def spelling_words(self, text: str) -> list[str]:
+        """The distinct unstemmed words of `text`, sorted: the did-you-mean words."""
+        return sorted(self.words_of(TOKEN_PATTERN.findall(text)))
+
+    def words_of(self, raws: Iterable[str]) -> set[str]:
+        """The distinct unstemmed words of raw tokens (stop words out)."""
+        words = set(map(self.word, raws))
+        words.discard("")
+        return words
+
+
+class Vocabulary:
+    """Raw tokens numbered in the order first seen, each with its word and term (UTF-8; b""
+    for a stop word), for the segment builder (engine.writer.WordRuns): a document's tokens
+    become numbers with one dictionary look-up each, in C, and a distinct token is analysed
+    once per process, not once per document. Kept from one segment to the next; emptied
+    between segments once it holds `limit` tokens, so its memory stays bounded."""
+
+    def __init__(self, analyzer: Analyzer, limit: int = 400_000) -> None:
+        self.analyzer, self.limit = analyzer, limit
+        self.clear()
+
+    def clear(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.words: list[str] = []
+        self.terms: list[bytes] = []
+        self._term_bytes: dict[str, bytes] = {}  # one bytes object per distinct term
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def add(self, tokens: Iterable[str]) -> None:
+        """Number the tokens not numbered yet."""
+        numbers, words, terms, term_bytes = self.numbers, self.words, self.terms, self._term_bytes
+        stem, word_of = self.analyzer.stem, self.analyzer.uncached_word
+        for token in set(tokens).difference(numbers):
+            word = word_of(token)
+            term = stem(word) if word else ""
+            encoded = term_bytes.get(term)
+            if encoded is None:
+                encoded = term_bytes[term] = term.encode("utf-8")
+            numbers[token] = len(words)
+            words.append(word)
+            terms.append(encoded)
+
+
+@cache
+def analyzer() -> Analyzer:
+    """The analyzer every part of searchkit uses (one per process, its caches with it)."""
+    return Analyzer()
+
+
+def analyze(text: str) -> list[str]:
+    """The terms searchkit indexes for `text`, in order (handy in tests and tools)."""
+    return analyzer().terms(text)
+
+
+# -- Whoosh's analyzer chain, for Whoosh's own searcher and query parser -------------------
+# The schema names these classes (pickled in each generation's TOC), so they keep their names.
+
+from whoosh.analysis import Filter, StopFilter, Token, Tokenizer  # noqa: E402
+from whoosh.formats import Positions  # noqa: E402
 
 
 class NewsTokenizer(Tokenizer):
@@ -71,19 +293,6 @@ class NewsTokenizer(Tokenizer):
             yield t
 
 
-def normalize_token(text: str) -> str:
-    """Lower-case; drop a possessive 's, other apostrophes, acronym dots and digit commas."""
-    text = text.lower()
-    if "'" in text or "\u2019" in text or "\u02bc" in text:
-        text = _APOSTROPHES.sub("", _POSSESSIVE.sub("", text))
-    if "." in text or "," in text:
-        if text[0].isdigit():
-            text = text.replace(",", "")
-        else:
-            text = text.replace(".", "")
-    return text
-
-
 class NewsNormalizeFilter(Filter):
     """Lower-cases tokens and folds the punctuation forms of news text (see normalize_token)."""
 
@@ -96,59 +305,8 @@ class NewsNormalizeFilter(Filter):
             yield t
 
 
-def _load_english_stemmer() -> type:
-    """NLTK's English Snowball stemmer class, loaded without NLTK's package __init__.
-
-    `import nltk` pulls in its corpus readers, translation metrics and (where installed)
-    numpy: 0.3-1.4 s, most of a `searchkit query` cold start. The stemmer module needs only
-    nltk.stem.{api,porter,util}, nltk.redos and nltk.termsec, so it is imported under empty
-    stand-ins for the `nltk`, `nltk.stem` and `nltk.corpus` packages (~100 ms), and
-    sys.modules is put back afterwards: a later `import nltk` anywhere gets the real thing.
-    """
-    if "nltk.stem.snowball" in sys.modules:  # NLTK is already loaded: nothing to save
-        return sys.modules["nltk.stem.snowball"].EnglishStemmer
-    spec = importlib.util.find_spec("nltk")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("NLTK is not installed: pip install nltk")
-    root = Path(list(spec.submodule_search_locations)[0])
-    saved = {k: v for k, v in sys.modules.items() if k == "nltk" or k.startswith("nltk.")}
-    try:
-        for name, path in (("nltk", root), ("nltk.stem", root / "stem")):
-            package = types.ModuleType(name)
-            package.__path__ = [str(path)]
-            sys.modules[name] = package
-        corpus = types.ModuleType("nltk.corpus")
-        corpus.stopwords = None  # only read by ignore_stopwords=True, which searchkit never asks for
-        sys.modules["nltk.corpus"] = corpus
-        return importlib.import_module("nltk.stem.snowball").EnglishStemmer
-    finally:
-        for name in [k for k in sys.modules if k == "nltk" or k.startswith("nltk.")]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-
-
-@cache
-def _stemmer():
-    """NLTK's English Snowball stemmer (what SnowballStemmer("english") uses), on first use."""
-    return _load_english_stemmer()()
-
-
-_STEMS: dict[str, str] = {}
-_STEM_CACHE_LIMIT = 500_000
-
-
-def snowball_stem(word: str) -> str:
-    """NLTK's English Snowball stem, cached: news vocabulary is Zipfian, most words repeat."""
-    stem = _STEMS.get(word)
-    if stem is None:
-        if len(_STEMS) >= _STEM_CACHE_LIMIT:
-            _STEMS.clear()
-        stem = _STEMS[word] = _stemmer().stem(word)
-    return stem
-
-
 class SnowballFilter(Filter):
-    """Replaces each token's text with its English Snowball stem."""
+    """Replaces each token's text with its English Snowball stem (analyzer().stem)."""
 
     is_morph = True
 
@@ -156,21 +314,15 @@ class SnowballFilter(Filter):
         return self.__class__ is other.__class__
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        stem = analyzer().stem
         for t in tokens:
             if not t.stopped:
-                t.text = snowball_stem(t.text)
+                t.text = stem(t.text)
             yield t
 
 
-@cache
-def stopwords() -> frozenset[str]:
-    """The bundled English stop-word list (NLTK's data cannot be downloaded here)."""
-    text = resources.files("searchkit").joinpath("stopwords/english.txt").read_text("utf-8")
-    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
-
-
 def news_analyzer():
-    """The analyzer for article text: tokens, normalised, stop words out, stemmed.
+    """Analyzer() as a Whoosh analyzer chain: tokens, normalised, stop words out, stemmed.
 
     Stop words leave a gap in the positions (renumber=False) so that the phrase
     "Bank of England" does not match "bank, England".
@@ -183,134 +335,15 @@ def name_analyzer():
     return NewsTokenizer() | NewsNormalizeFilter()
 
 
-_TERMS: dict[str, str] = {}  # raw token -> its index term ("" for a stop word)
-
-
-_WORDS: dict[str, str] = {}  # raw token -> normalised word ("" for a stop word)
-
-
-def index_word(raw: str) -> str:
-    """One raw token normalised, as news_analyzer has it before stemming ("" for a stop word)."""
-    word = _WORDS.get(raw)
-    if word is None:
-        if len(_WORDS) >= _STEM_CACHE_LIMIT:
-            _WORDS.clear()
-        word = normalize_token(raw)
-        word = _WORDS[raw] = "" if not word or word in stopwords() else word
-    return word
-
-
-def index_term(raw: str) -> str:
-    """The index term for one raw token, as news_analyzer makes it ("" when it is a stop word)."""
-    term = _TERMS.get(raw)
-    if term is None:
-        if len(_TERMS) >= _STEM_CACHE_LIMIT:
-            _TERMS.clear()
-        word = index_word(raw)
-        term = _TERMS[raw] = snowball_stem(word) if word else ""
-    return term
-
-
-def spelling_words(text: str) -> list[str]:
-    """The distinct unstemmed words of `text`, sorted: what Whoosh's spellable_words gets
-    from news_analyzer(no_morph=True), in one pass (for the did-you-mean spell_* fields)."""
-    words = _WORDS
-    found = set()
-    for match in TOKEN_PATTERN.finditer(text):
-        raw = match.group(0)
-        word = words.get(raw)
-        if word is None:
-            word = index_word(raw)
-        if word:
-            found.add(word)
-    return sorted(found)
-
-
-def term_positions(text: str) -> dict[str, list[int]]:
-    """Each index term of `text` with its positions: exactly what news_analyzer yields
-    (stop words out, leaving their gap in the positions), in one pass."""
-    positions: dict[str, list[int]] = {}
-    terms = _TERMS
-    for pos, match in enumerate(TOKEN_PATTERN.finditer(text)):
-        raw = match.group(0)
-        term = terms.get(raw)
-        if term is None:
-            term = index_term(raw)
-        if term:
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [pos]
-            else:
-                found.append(pos)
-    return positions
-
-
-def term_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[str, int, int, int]]:
-    """(term, position, start char, end char) of each index term of text[start:end]: what
-    news_analyzer(positions=True, chars=True) yields for it, without a Token per word."""
-    found = []
-    terms = _TERMS
-    for pos, match in enumerate(TOKEN_PATTERN.finditer(text, start, len(text) if end is None else end)):
-        raw = match.group(0)
-        term = terms.get(raw)
-        if term is None:
-            term = index_term(raw)
-        if term:
-            found.append((term, pos, match.start(), match.end()))
-    return found
-
-
-_ENTRIES: dict[str, bytes] = {}  # raw token -> its index term as UTF-8; b"" = stop word
-
-
-def _entry(raw: str) -> bytes:
-    """The UTF-8 index term of one raw token (b"" for a stop word), cached in _ENTRIES."""
-    if len(_ENTRIES) >= _STEM_CACHE_LIMIT:
-        _ENTRIES.clear()
-    word = index_word(raw)
-    term = _ENTRIES[raw] = snowball_stem(word).encode("utf-8") if word else b""
-    return term
-
-
-def index_terms(text: str) -> tuple[list[str], list[bytes]]:
-    """The raw tokens of `text` (spelling_words_of() turns a segment's worth into its
-    did-you-mean words) and the index term (UTF-8) of each, in order, as news_analyzer makes
-    them: b"" for a stop word, the gap it leaves in the positions. build.py groups a whole
-    segment's terms into postings at once (engine.writer.WordRuns.runs).
-
-    One regex pass and one cached lookup per token: analysis is a third of an import's CPU.
-    """
-    raws = TOKEN_PATTERN.findall(text)
-    terms = list(map(_ENTRIES.get, raws))
-    if None in terms:  # words not seen lately
-        terms = [_entry(raw) if term is None else term for raw, term in zip(raws, terms)]
-    return raws, terms
-
-
-def spelling_words_of(raws) -> set[bytes]:
-    """The distinct unstemmed words (UTF-8) of raw tokens: the did-you-mean spelling words."""
-    words = {index_word(raw) for raw in raws}
-    words.discard("")
-    return {word.encode("utf-8") for word in words}
-
-
 class NewsPositions(Positions):
-    """Whoosh's Positions format, fed by term_positions instead of a chain of Token objects.
+    """Whoosh's Positions format, fed by Analyzer.term_positions instead of a chain of Token
+    objects: the same postings (tested), at a fraction of the cost."""
 
-    The postings it writes are byte-for-byte those of Positions with news_analyzer (tested),
-    at a fraction of the cost: analysis is most of an import's time in pure Python.
-    """
-
-    def word_values(self, value, analyzer, **kwargs):
+    def word_values(self, value, analyzer_chain, **kwargs):
         if not isinstance(value, str):
-            yield from super().word_values(value, analyzer, **kwargs)
+            yield from super().word_values(value, analyzer_chain, **kwargs)
             return
         boost = self.field_boost
         encode = self.encode
-        for term, poslist in term_positions(value).items():
+        for term, poslist in analyzer().term_positions(value).items():
             yield term, len(poslist), len(poslist) * boost, encode(poslist)
-
-
-def analyze(text: str) -> list[str]:
-    """The terms searchkit indexes for `text`, in order (handy in tests and tools)."""
-    return [t.text for t in news_analyzer()(text)]

@@ -18,25 +18,31 @@ import gc
 import multiprocessing
 import os
 import shutil
+from datetime import datetime
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
 import numpy as np
+from whoosh.fields import DATETIME, NUMERIC
+from whoosh.util.numeric import to_sortable
 from whoosh.codec.base import Segment
 from whoosh.util.text import utf8encode
 
-from .analysis import spelling_words_of
+from .analysis import Analyzer, analyzer as default_analyzer
 from .engine.codec import EngineCodec
 from .engine.writer import FieldPostings, WordRuns, postings_from_lists
+from .schema import NewsText
 
 
 class BuildError(Exception):
     """A segment could not be built (the worker's reason in the message)."""
 
 
-def build_segment(storage, indexname: str, schema, docs: Sequence[dict]) -> Segment:
-    """Write `docs` (Whoosh field dicts) as one new segment in `storage`; returns it.
+def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
+                  analyzer: Analyzer | None = None) -> Segment:
+    """Write `docs` (Whoosh field dicts) as one new segment in `storage`; returns it. Text
+    fields are analysed by `analyzer` (default: the process's one, analysis.analyzer()).
 
     The segment is not in any TOC yet: the caller commits it. Its files are removed by the
     next writer's clean-up if that never happens (store.Index._recover).
@@ -46,28 +52,28 @@ def build_segment(storage, indexname: str, schema, docs: Sequence[dict]) -> Segm
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build_segment(storage, indexname, schema, docs)
+        return _build_segment(storage, indexname, schema, docs, analyzer or default_analyzer())
     finally:
         if collecting:
             gc.enable()
 
 
-def _build_segment(storage, indexname: str, schema, docs: Sequence[dict]) -> Segment:
+def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], analyzer: Analyzer) -> Segment:
     codec = EngineCodec()
     segment = codec.new_segment(storage, indexname)
     perdoc = codec.per_document_writer(storage, segment)
     fields = codec.field_writer(storage, segment)
     try:
-        # Text fields (NewsText.index_terms): their words go to `side`, which sorts them into
-        # postings in one go at the end.
+        # Text fields (NewsText): their raw tokens go to `side`, which numbers them and sorts
+        # them into postings in one go at the end; lengths and spelling words come from it too.
         texts: set[str] = set()
         # Any other indexed field: term -> [(docnum, frequency, positions or None), ...]
         others: dict[str, dict[bytes, list]] = {}
-        tokens: dict[str, set[str]] = {}  # spelling field -> raw tokens (NewsText)
-        spelling: dict[str, set[bytes]] = {}  # spelling field -> words (any other field)
+        spelling: dict[str, set[bytes]] = {}  # spelling field -> words (fields other than NewsText)
         repeats: dict[str, dict] = {}  # field -> value -> its postings and length (_indexed_repeat)
         count = len(docs)
-        side = WordRuns(count)
+        side = WordRuns(count, analyzer.vocabulary)
+        tokens_of = analyzer.tokens
         for docnum, values in enumerate(docs):
             perdoc.start_doc(docnum)
             for fieldname in sorted(name for name in values if not name.startswith("_")):
@@ -76,38 +82,35 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict]) -> Seg
                     continue
                 field = schema[fieldname]
                 length = 0
-                raws = None
-                if field.indexed:
-                    fast = getattr(field, "index_terms", None)
-                    if fast is not None and isinstance(value, str):
-                        raws, sequence = fast(value)
-                        side.add_words(fieldname, docnum, sequence)
-                        texts.add(fieldname)
-                        if field.scorable:
-                            length = len(sequence) - sequence.count(b"")  # stop words are gaps
-                    else:
+                if field.indexed and isinstance(field, NewsText) and isinstance(value, str):
+                    side.add_tokens(fieldname, docnum, tokens_of(value))
+                    texts.add(fieldname)  # its length is set below, for every document at once
+                else:
+                    if field.indexed:
                         terms = others.get(fieldname)
                         if terms is None:
                             terms = others[fieldname] = {}
                         found, length = _indexed_repeat(field, value, repeats.setdefault(fieldname, {}))
                         for tbytes, freq, positions in found:
                             terms.setdefault(tbytes, []).append((docnum, freq, positions))
-                if field.separate_spelling():
-                    name = field.spelling_fieldname(fieldname)
-                    if raws is not None:
-                        tokens.setdefault(name, set()).update(raws)
-                    else:
-                        spelling.setdefault(name, set()).update(
+                    if field.separate_spelling():
+                        spelling.setdefault(field.spelling_fieldname(fieldname), set()).update(
                             utf8encode(word)[0] for word in field.spellable_words(value))
                 perdoc.add_field(fieldname, field, value if field.stored else None, length)
                 column = field.column_type
                 if column:
                     perdoc.add_column_value(fieldname, column, field.to_column_value(value))
             perdoc.finish_doc()
+        for fieldname in texts:
+            field = schema[fieldname]
+            if field.scorable:
+                perdoc.set_lengths(fieldname, side.lengths(fieldname))
+            if field.separate_spelling():
+                # A segment's words, not each document's: the distinct tokens looked up once.
+                spelling.setdefault(field.spelling_fieldname(fieldname), set()).update(
+                    word.encode("utf-8") for word in side.words(fieldname))
         perdoc.close()
 
-        for name, raws in tokens.items():
-            spelling.setdefault(name, set()).update(spelling_words_of(raws))
         terms = side.terms()
         for fieldname in sorted(texts | set(others) | set(spelling)):
             if fieldname in spelling:
@@ -151,11 +154,25 @@ def _indexed(field, value) -> tuple[list[tuple[bytes, int, list[int] | None]], i
     scorable = field.scorable
     fmt = field.format
     positional = fmt.supports("positions")
+    terms = _numeric_terms(field, value)
+    if terms is not None:
+        return [(term, 1, None) for term in terms], len(terms) if scorable else 0
     for tbytes, freq, _weight, vbytes in field.index(value):
         postings.append((tbytes, freq, fmt.decode_positions(vbytes) if positional else None))
         if scorable:
             length += freq
     return postings, length
+
+
+def _numeric_terms(field, value) -> list[bytes] | None:
+    """The terms field.index(value) gives for one number or date of a NUMERIC/DATETIME field
+    with shift steps (None for anything else): Whoosh converts the value again for each of its
+    eight shifts, a tenth of an import's time for the publication dates alone."""
+    if not (isinstance(field, NUMERIC) and field.shift_step and isinstance(value, (int, float, datetime))):
+        return None
+    number = field.prepare_datetime(value) if isinstance(field, DATETIME) else value
+    sortable = to_sortable(field.numtype, field.bits, field.signed, field.prepare_number(number))
+    return [field.sortable_to_bytes(sortable, shift) for shift in range(0, field.bits, field.shift_step)]
 
 
 def _indexed_repeat(field, value, known: dict) -> tuple[list[tuple[bytes, int, list[int] | None]], int]:

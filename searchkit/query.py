@@ -31,7 +31,7 @@ from whoosh.qparser.plugins import PhrasePlugin
 from whoosh.query import spans
 from whoosh.query.wrappers import WrappingQuery
 
-from .analysis import analyze, name_analyzer, news_analyzer
+from .analysis import analyze, analyzer
 from .dates import DateError, Span, parse_span
 from .engine.evaluate import FieldsTerm, expand_words
 from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
@@ -157,8 +157,7 @@ def _words(text: str, notice: str = "", filters: list[wq.Query] | None = None) -
 
 def phrase_terms(text: str) -> Phrase:
     """The stems of a phrase with their positions, stop words leaving their gap."""
-    tokens = news_analyzer()(text, positions=True)
-    found = [(t.text, t.pos) for t in tokens]
+    found = [(term, pos) for term, pos, _, _ in analyzer().term_spans(text)]
     if not found:
         return ()
     first = found[0][1]
@@ -360,7 +359,7 @@ def _qualifier_filter(name: str, value: str) -> wq.Query | None:
         return wq.Term("tags", tag) if tag else None
     if name == "language":
         return wq.Or([wq.Term("language", v) for v in dict.fromkeys((value, value.lower()))]) if value else None
-    tokens = [t.text for t in name_analyzer()(value)]  # source, author: the words of a name
+    tokens = analyzer().names(value)  # source, author: the words of a name
     if not tokens:
         return None
     return wq.And([wq.Term(name, t) for t in tokens]) if len(tokens) > 1 else wq.Term(name, tokens[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from .engine.scoring import TITLE_BOOST
-from .analysis import NewsPositions, index_terms, name_analyzer, news_analyzer, spelling_words
+from .analysis import NewsPositions, analyzer, name_analyzer, news_analyzer
 
 # Bump when the schema or the analyzer changes: old indexes then ask for `searchkit reindex`.
 SCHEMA_VERSION = 3  # 3: segments in searchkit's own format (engine/), one postings format
@@ -14,8 +14,8 @@ SCHEMA_VERSION = 3  # 3: segments in searchkit's own format (engine/), one posti
 class NewsText(TEXT):
     """Stored, stemmed article text, with its unstemmed words kept for did-you-mean.
 
-    Same terms as TEXT(news_analyzer, spelling=True); the postings (NewsPositions) and the
-    spelling words (analysis.spelling_words) are made in one pass each instead of through a
+    Same terms as TEXT(news_analyzer, spelling=True); the postings (NewsPositions, or
+    build.py's builder) and the spelling words come from analysis.analyzer() instead of a
     chain of Token objects, which is most of an import's time in pure Python.
     """
 
@@ -25,13 +25,8 @@ class NewsText(TEXT):
 
     def spellable_words(self, value):
         if isinstance(value, str):
-            return iter(spelling_words(value))
+            return iter(analyzer().spelling_words(value))
         return super().spellable_words(value)
-
-    def index_terms(self, value: str):
-        """Its raw tokens (for the spelling words) and each token's term (UTF-8; b"" for a
-        stop word), in one pass: what build.build_segment indexes from a string."""
-        return index_terms(value)
 
 
 def build_schema() -> Schema:

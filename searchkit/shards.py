@@ -869,7 +869,7 @@ class _CollectionSearcher:
     def prefetch(self, text: str) -> None:
         """Ask the shards in two rounds for what suggest(text) will look up (the words near
         each typed word, then every stem's frequency), instead of once per look-up."""
-        from .analysis import normalize_token, snowball_stem
+        from .analysis import analyzer, normalize_token
         from .suggest import SPELL_FIELDS
 
         words = re.findall(r"[^\W\d_][\w'\u2019]*", text)
@@ -880,8 +880,9 @@ class _CollectionSearcher:
             for key, values in found.items():
                 near.setdefault(key, set()).update(values)
         self.within = {key: sorted(values) for key, values in near.items()}
-        stems = {snowball_stem(normalize_token(w)) for w in words}
-        stems |= {snowball_stem(c) for values in near.values() for c in values}
+        stem = analyzer().stem
+        stems = {stem(normalize_token(w)) for w in words}
+        stems |= {stem(c) for values in near.values() for c in values}
         terms = [(name, stem) for stem in stems for name in SPELL_FIELDS]
         counts: dict[tuple[str, str], int] = dict.fromkeys(terms, 0)
         for found in self.search._answers(task_doc_frequencies, terms).values():

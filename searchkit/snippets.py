@@ -14,15 +14,7 @@ from bisect import bisect_right
 from html import escape
 from typing import Iterable, Sequence
 
-from functools import cache
-
-from .analysis import news_analyzer as _new_analyzer
-from .analysis import term_spans
-
-
-@cache
-def news_analyzer():
-    return _new_analyzer()
+from .analysis import analyzer
 
 Fragment = tuple[str, bool]
 
@@ -106,7 +98,7 @@ def match_spans(text: str, stems: set[str], start: int = 0, end: int | None = No
 def _matches(text: str, stems: set[str], start: int, end: int | None,
              phrases: Sequence[Phrase]) -> list[tuple[int, int, str]]:
     """match_spans with the index terms in each span (space-separated): what it matched."""
-    tokens = term_spans(text, start, end)
+    tokens = analyzer().term_spans(text, start, end)
     found: list[tuple[int, int]] = []
     covered: set[int] = set()
     if phrases:
@@ -260,12 +252,6 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
         if after:
             out.append(("\u2026", False))
     return [(t, m) for t, m in out if t]
-
-
-def news_analyzer_stem(word: str) -> str:
-    """The index term for one word (its stem)."""
-    terms = [t.text for t in news_analyzer()(word)]
-    return terms[0] if terms else word.lower()
 
 
 def render_html(fragments: list[Fragment]) -> str:

@@ -43,6 +43,7 @@ from whoosh.util.times import long_to_datetime
 from .article import Article
 from .build import BuildError, ParallelBuilder, build_segment, default_procs
 from .engine.codec import EngineCodec
+from .engine.merge import merge_plan, merge_segments
 from .engine.segment import OldFormatError, SegmentCache, Snapshot
 from .display import shown
 from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
@@ -265,6 +266,8 @@ class Index:
 
         A reader that read CURRENT just before a swap may find the old generation deleted by
         the time it opens its files; CURRENT then names the new one, so it tries again there.
+        Likewise a reader that read a commit's TOC just before a merge committed may find the
+        merged segments' files gone: the next commit names the merged segment.
         """
         for attempt in range(_OPEN_RETRIES):
             generation = self._current()
@@ -274,6 +277,8 @@ class Index:
                 if attempt < _OPEN_RETRIES - 1 and self._current() != generation:
                     self._open = None
                     continue
+                if attempt < _OPEN_RETRIES - 1 and isinstance(exc, FileNotFoundError):
+                    continue  # (a file missing for good fails the same way each time)
                 if isinstance(exc, SearchkitError):
                     raise
                 raise SearchkitError(
@@ -535,7 +540,54 @@ class Index:
                 self._recover()  # segments built but never committed
                 raise
             run.close()
+            self._merge(ix)
         return report
+
+    def merge(self, everything: bool = False) -> int:
+        """Merge the index's segments as engine.merge.merge_plan says (an import does this
+        when it ends), or all of them into one (`everything`: deleted articles are gone for
+        good, and the disk holds the index twice while it runs); returns how many merges
+        were committed."""
+        with self._writer_lock():
+            self.check_schema()
+            return self._merge(self.whoosh_index(), everything)
+
+    def _merge(self, ix: whoosh.index.Index, everything: bool = False) -> int:
+        """Commit merge_plan's merges one by one (call only while holding the writer lock).
+        Each is a new segment written beside the old ones and one commit that puts it in
+        their place; readers that opened the old ones keep reading them (they stay mapped)."""
+        merges = 0
+        while True:
+            try:
+                snap = self._segments.snapshot(ix)
+            except OldFormatError:
+                return merges  # reindex converts it; nothing to merge in an old format
+            sizes = [r.doc_count - r.deleted_count() for r, _ in snap.segments]
+            whole = everything and merges == 0 and (len(sizes) > 1 or snap.doc_count > snap.live_count)
+            plan = merge_plan(sizes, whole)
+            if plan is None:
+                return merges
+            chosen = [r for r, _ in snap.segments[plan[0]:plan[1]]]
+            expected = {r.segment_id: r.deleted_count() for r in chosen}
+            try:
+                merged = merge_segments(ix.storage, ix.indexname, chosen)
+            except OSError as exc:
+                self._recover()
+                raise write_error(self.path, exc) from None
+
+            def policy(writer, current, merged=merged, expected=expected):
+                if {s.segment_id(): s.deleted_count() for s in current
+                        if s.segment_id() in expected} != expected:
+                    return list(current)  # changed meanwhile (it cannot under the lock): no merge
+                out = [s for s in current if s.segment_id() not in expected]
+                at = next(i for i, s in enumerate(current) if s.segment_id() in expected)
+                return out[:at] + [merged] + out[at:]
+
+            prefix = merged.segment_id() + "."
+            sync_to_disk(ix.storage.folder, [n for n in os.listdir(ix.storage.folder) if n.startswith(prefix)])
+            with self._whoosh_writer(ix, mergetype=policy):
+                pass
+            merges += 1
 
     def _commit_segments(self, ix: whoosh.index.Index, segments: list, ids: Iterable[str],
                          only: set[str] | None = None) -> set[str]:
@@ -549,9 +601,9 @@ class Index:
                 existing = {i for i in ids if searcher.document_number(id=i) is not None}
 
         def policy(writer, current):
-            # No merging: Whoosh merges one posting at a time in this process (at 50k articles a
-            # merge took longer than building the segments did), and the array ranker reads
-            # many segments well. `searchkit reindex` rebuilds into one segment.
+            # Not Whoosh's merging (one posting at a time in this process: at 50k articles a
+            # merge took longer than building the segments did): the import merges with
+            # engine.merge when it ends (_merge).
             return current + segments
 
         folder = ix.storage.folder
@@ -604,6 +656,7 @@ class Index:
                     run.close(cancel=True)
                     raise
                 run.close()
+                self._merge(new)
                 self._swap(generation)  # raises only before CURRENT is replaced
             except BaseException:
                 shutil.rmtree(self.path / generation, ignore_errors=True)

@@ -14,7 +14,7 @@ import re
 
 from whoosh.searching import Searcher
 
-from .analysis import normalize_token, snowball_stem, stopwords
+from .analysis import analyzer, normalize_token
 
 SPELL_FIELDS = ("body", "title")
 _WORD = re.compile(r"[^\W\d_][\w'\u2019]*")
@@ -33,7 +33,7 @@ def _frequency(searcher: Searcher, stem: str) -> int:
 def is_index_word(searcher: Searcher, word: str) -> bool:
     """Whether some article has `word` as written (any case), or it is a stop word."""
     lowered = normalize_token(word)
-    if lowered in stopwords():
+    if lowered in analyzer().stop_words:
         return True
     # A direct look-up in the spelling fields (terms_within(word, 0) scans every term); a
     # sharded index's searcher answers doc_frequency for all its shards.
@@ -46,9 +46,9 @@ def correct_word(searcher: Searcher, word: str, max_edits: int = 2) -> str | Non
     """The most common real word within 1 (then 2) edits of `word`, if clearly commoner;
     None for a word the index has as written."""
     lowered = normalize_token(word)
-    if len(lowered) < 3 or lowered in stopwords() or is_index_word(searcher, lowered):
+    if len(lowered) < 3 or lowered in analyzer().stop_words or is_index_word(searcher, lowered):
         return None
-    own = _frequency(searcher, snowball_stem(lowered))
+    own = _frequency(searcher, analyzer().stem(lowered))
     if own >= COMMON_WORD:
         return None
     reader = searcher.reader()
@@ -60,7 +60,7 @@ def correct_word(searcher: Searcher, word: str, max_edits: int = 2) -> str | Non
         for candidate in candidates - {lowered}:
             if not candidate.isalpha():
                 continue
-            freq = _frequency(searcher, snowball_stem(candidate))
+            freq = _frequency(searcher, analyzer().stem(candidate))
             if freq >= max(1, own) * MIN_RATIO or (own == 0 and freq > 0):
                 # Prefer the commonest word; among equals, the shorter (the base form).
                 scored.append((-freq, len(candidate), candidate))

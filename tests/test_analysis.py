@@ -1,4 +1,5 @@
-from searchkit.analysis import analyze, news_analyzer, stopwords
+from searchkit import analysis
+from searchkit.analysis import Analyzer, analyze, analyzer, name_analyzer, news_analyzer, stopwords
 
 
 def test_possessive_with_straight_and_curly_apostrophes():
@@ -38,3 +39,43 @@ def test_bundled_stopword_list():
     words = stopwords()
     assert {"the", "of", "dont", "and"} <= words
     assert not {"us", "new", "well", "shell"} & words
+
+
+TRICKY = ("The Bank of England's U.S.-backed 4,000 fighters\u2019 fight; ISIS's \u201chuge\u201d don\u2019t "
+          "O'Brien e.g. 3.5 per cent, a.b.c Kurdish-led OIL oil Oil")
+
+
+def test_the_analyzer_gives_the_whoosh_chains_terms_positions_and_offsets():
+    """Indexing, queries, snippets (Analyzer) and Whoosh's own parser (news_analyzer, the
+    chain pickled in the schema) see the same terms at the same places."""
+    chain = [(t.text, t.pos, t.startchar, t.endchar)
+             for t in news_analyzer()(TRICKY, positions=True, chars=True)]
+    assert Analyzer().term_spans(TRICKY) == chain
+    assert Analyzer().terms(TRICKY) == [term for term, *_ in chain] == analyze(TRICKY)
+    positions = Analyzer().term_positions(TRICKY)
+    assert sorted((pos, term) for term, found in positions.items() for pos in found) == \
+        sorted((pos, term) for term, pos, *_ in chain)
+    assert Analyzer().names("BBC News\u2019s O'Brien") == [t.text for t in name_analyzer()("BBC News\u2019s O'Brien")]
+
+
+def test_the_analyzer_is_one_object_and_its_caches_are_its_own():
+    assert analyzer() is analyzer()
+    small = Analyzer(cache_limit=2)
+    assert small.terms("rising prices rose higher and higher") == ["rise", "price", "rose", "higher", "higher"]
+    assert len(small._stems) <= 2 and len(small._terms) <= 2  # bounded, and not shared
+    assert Analyzer(stop_words=frozenset({"bank"})).terms("The Bank of England") == ["the", "of", "england"]
+    assert analyzer().terms("The Bank of England") == ["bank", "england"]
+    # No module-level cache: everything analysis remembers lives in an Analyzer.
+    module_state = [name for name, value in vars(analysis).items()
+                    if isinstance(value, (dict, set, list)) and not name.startswith("__")]
+    assert module_state == []
+
+
+def test_the_vocabulary_numbers_each_token_once_with_its_word_and_term():
+    vocabulary = Analyzer().vocabulary
+    vocabulary.add(["Fighters", "the", "fighters", "Fighters"])
+    vocabulary.add(["fighters", "U.S."])
+    numbers = vocabulary.numbers
+    assert sorted(numbers) == ["Fighters", "U.S.", "fighters", "the"]
+    assert [vocabulary.words[numbers[t]] for t in ("Fighters", "the", "U.S.")] == ["fighters", "", "us"]
+    assert [vocabulary.terms[numbers[t]] for t in ("Fighters", "the", "U.S.")] == [b"fighter", b"", b"us"]

@@ -19,7 +19,7 @@ from whoosh.query.ranges import TermRange
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 import searchkit
-from searchkit.analysis import name_analyzer, term_positions
+from searchkit.analysis import name_analyzer, analyzer
 from searchkit.article import Article, clean
 from searchkit.engine import rank, scoring
 from searchkit.engine.evaluate import FieldsTerm
@@ -63,7 +63,7 @@ class Reference:
         self.terms: list[dict[str, dict[str, list[int]]]] = []
         self.lengths: list[dict[str, int]] = []
         for d in [*docs, *deleted]:
-            fields = {name: term_positions(d[name]) for name in TEXT_FIELDS}
+            fields = {name: analyzer().term_positions(d[name]) for name in TEXT_FIELDS}
             for name in ("author", "source"):
                 found: dict[str, list[int]] = {}
                 for pos, token in enumerate(t.text for t in name_analyzer()(d[name])):

@@ -148,3 +148,67 @@ def test_runs_are_stored_each_in_its_narrowest_width():
     assert [decode_run(parts, offsets, widths, i, int(n)).tolist() for i, n in enumerate(np.diff(starts))] \
         == [[1, 1, 1], [300, 2], [70_000], [5, 1]]
     assert run_deltas(np.array([3, 5, 9, 1, 2, 7]), np.array([0, 3, 6])).tolist() == [3, 2, 4, 1, 1, 5]
+
+
+def _segment_parts(folder) -> dict[str, bytes]:
+    """A segment's documents file, and each section of its terms file that belongs to the
+    text fields (title, body) and their spelling fields, by name."""
+    import json
+    import os
+    import struct
+
+    found: dict[str, bytes] = {}
+    for name in os.listdir(folder):
+        data = (folder / name).read_bytes()
+        if name.endswith(".skd"):
+            found["docs"] = data
+        elif name.endswith(".skt"):
+            size, _ = struct.unpack("<Q8s", data[-16:])
+            for section, (offset, length, _) in json.loads(data[-16 - size:-16])["sections"].items():
+                if section.split(".", 1)[1] in ("title", "body", "spell_title", "spell_body"):
+                    found[section] = data[offset:offset + length]
+    return found
+
+
+def test_the_segment_builder_writes_what_whoosh_writer_writes_through_the_codec(tmp_path):
+    """build.build_segment (each distinct token analysed once, by the analyzer's vocabulary;
+    postings sorted by numpy) against Whoosh's own writer with the Whoosh analyzer chain: the
+    same documents file and the same text postings, positions and spelling words, with a cold
+    vocabulary and with one warmed by other articles first. (Whoosh's writer repeats a
+    spelling word once per document that has it; the builder once per segment.)"""
+    from whoosh.filedb.filestore import FileStorage
+
+    from searchkit.analysis import Analyzer
+    from searchkit.build import build_segment
+    from searchkit.schema import build_schema
+
+    tricky = dict(id="t", title="The U.S.-backed Oil plan", source="BBC News",
+                  body="The Bank of England's 4,000 fighters\u2019 fight; ISIS's \u201chuge\u201d don\u2019t. "
+                       "OIL, oil and Oil: the rain in the plain. 3.5 per cent, e.g. a.b.c",
+                  published="2019-05-06T07:08:09+00:00", tags=["Energy", "Oil prices"])
+    docs = [article_to_doc(clean(Article(**d))) for d in [*DOCS, tricky]]
+    schema = build_schema()
+    (tmp_path / "whoosh").mkdir()
+    wix = whoosh.index.create_in(str(tmp_path / "whoosh"), schema)
+    with wix.writer(codec=EngineCodec()) as writer:
+        for doc in docs:
+            writer.add_document(**doc)
+    expected = _segment_parts(tmp_path / "whoosh")
+    analyzer = Analyzer()
+    built = {}
+    for run, warm_up in (("cold", None), ("warm", DOCS[::-1])):
+        if warm_up:
+            (tmp_path / "other").mkdir()
+            build_segment(FileStorage(str(tmp_path / "other")), "MAIN", schema,
+                          [article_to_doc(clean(Article(**{**d, "body": d["body"].upper() + " Zebras"})))
+                           for d in warm_up], analyzer)
+        (tmp_path / run).mkdir()
+        build_segment(FileStorage(str(tmp_path / run)), "MAIN", schema, docs, analyzer)
+        built[run] = _segment_parts(tmp_path / run)
+    assert built["cold"] == built["warm"]
+    spelling = {name for name in expected if ".spell_" in name}
+    assert {k: v for k, v in built["cold"].items() if k not in spelling} == \
+        {k: v for k, v in expected.items() if k not in spelling}
+    assert {name for name in expected if name.startswith("t.spell")} == {"t.spell_title", "t.spell_body"}
+    for name in ("t.spell_title", "t.spell_body", "te.spell_title", "te.spell_body"):
+        assert built["cold"][name] == expected[name]

@@ -124,6 +124,10 @@ class DocWriter(base.PerDocumentWriter):
     def add_column_value(self, fieldname, columnobj, value):
         self.docs.add_column(fieldname, value)
 
+    def set_lengths(self, fieldname: str, lengths) -> None:
+        """Every document's length in the field at once (searchkit's builder, build.py)."""
+        self.docs.set_lengths(fieldname, lengths)
+
     def add_vector_items(self, fieldname, fieldobj, items):
         raise NotImplementedError("searchkit's schema stores no term vectors")
 

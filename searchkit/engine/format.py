@@ -29,7 +29,9 @@ int64 value, has-a-value byte), cc.F / cv.F / cve.F (a bytes column: a code per 
 into its sorted distinct values), s / so / sd (stored fields: each document's field dict
 pickled and zlib-compressed on its own, primed with a dictionary (sd) made of the segment's
 first documents, and where each starts: a result reads one document in ~20 us, and the
-dictionary gives back what compressing documents one by one loses).
+dictionary gives back what compressing documents one by one loses). A merged segment
+(merge.py) keeps its sources' compressed documents and dictionaries as they were: sd holds
+the dictionaries end to end, sdo where each starts, sdn each document's.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ TERMS_MAGIC = b"SKTERM2\n"
 DOCS_MAGIC = b"SKDOCS2\n"
 FORMAT_VERSION = 1
 _TRAILER = struct.Struct("<Q8s")  # header length, magic
-STORED_LEVEL = 3  # zlib level of stored documents: 6 is 4% smaller and twice the CPU
+STORED_LEVEL = 1  # zlib level of stored documents: 3 is 8% smaller and 1.5x the CPU, 6 12% and 3x
 STORED_SAMPLE = 32  # documents the compression dictionary is made of
 STORED_DICTIONARY = 32 * 1024  # bytes of it (zlib's window)
 _WIDTH_DTYPE = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
@@ -288,6 +290,63 @@ class _FieldTerms:
         return starts, flat
 
 
+    def all_terms(self) -> list[bytes]:
+        """Every term of the field, in order (term i at place i)."""
+        text = self._s["t"].tobytes()
+        ends = self._s["te"].tolist()
+        return [text[a:b] for a, b in zip([0] + ends[:-1], ends)]
+
+    def doc_frequencies(self) -> np.ndarray:
+        """Every term's document frequency, in term order."""
+        return self._s["n"]
+
+    def postings_range(self, first: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Terms first..end-1 decoded at once (for merging segments a slice of a field at a
+        time): (starts: term first + i's postings are starts[i]:starts[i + 1], docs int32,
+        freqs int32, every posting's positions in posting order int32, or None without
+        positions)."""
+        s = self._s
+        counts = s["n"][first:end].astype(np.int64)
+        starts = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        docs = _restart_cumsum(_decode_range(s["d"], s["do"], s["dw"], first, counts), starts)
+        freqs = _decode_range(s["f"], s["fo"], s["fw"], first, counts).astype(np.int32)
+        positions = None
+        if self.has_positions:
+            post = np.zeros(len(freqs) + 1, dtype=np.int64)
+            np.cumsum(freqs, out=post[1:])
+            deltas = _decode_range(s["p"], s["po"], s["pw"], first, np.diff(post[starts]))
+            positions = _restart_cumsum(deltas, post).astype(np.int32)
+        return starts, docs.astype(np.int32), freqs, positions
+
+
+def _decode_range(parts: dict[int, np.ndarray], offsets: np.ndarray, widths: np.ndarray, first: int,
+                  counts: np.ndarray) -> np.ndarray:
+    """Runs first..first + len(counts) - 1 of encode_runs' output, end to end, as int64: the
+    runs of one width lie end to end in run order in that width's part."""
+    out = np.ones(int(counts.sum()), dtype=np.int64)  # width 0: all ones
+    mine = widths[first:first + len(counts)]
+    for width, part in parts.items():
+        chosen = mine == width
+        if not chosen.any():
+            continue
+        at = int(offsets[first + int(np.argmax(chosen))])
+        out[np.repeat(chosen, counts)] = part[at:at + int(counts[chosen].sum())]
+    return out
+
+
+def _restart_cumsum(deltas: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The running sum of `deltas` started again at each run (runs begin at `starts`, which
+    ends with len(deltas)): run_deltas undone."""
+    running = np.cumsum(deltas)
+    counts = np.diff(starts)
+    before = np.zeros(len(counts), dtype=np.int64)
+    nonempty = counts > 0
+    firsts = starts[:-1][nonempty]
+    before[nonempty] = np.where(firsts > 0, running[np.maximum(firsts - 1, 0)], 0)
+    return running - np.repeat(before, counts)
+
+
 class TermsFile(SectionFile):
     """A segment's terms file: each indexed field's terms, postings and positions."""
 
@@ -314,7 +373,15 @@ class DocsFile(SectionFile):
             self.bytes_columns = set(self.header["bytes"])
         except (KeyError, TypeError, ValueError) as exc:
             raise FormatError(f"{path}: damaged header ({exc})") from None
-        self._zdict = self.section("sd").tobytes()
+        # The stored fields' zlib dictionaries: one per segment as written; a merged segment
+        # keeps each source's (sdo: where each starts in sd, sdn: each document's).
+        zdicts = self.section("sd").tobytes()
+        if self.has("sdn"):
+            ends = self.section("sdo").tolist()
+            self._zdicts = [zdicts[a:b] for a, b in zip(ends[:-1], ends[1:])]
+            self._zdict_of = self.section("sdn")
+        else:
+            self._zdicts, self._zdict_of = [zdicts], None
 
     def length_bytes(self, name: str) -> np.ndarray | None:
         """Each document's length byte of the field, or None when no document has one."""
@@ -345,6 +412,13 @@ class DocsFile(SectionFile):
             out.append(text[start:int(ends[code])].tobytes())
         return out
 
+    def stored_parts(self) -> tuple[np.ndarray, np.ndarray, list[bytes], np.ndarray]:
+        """The stored fields as written (for merging without recompressing): (every document's
+        compressed bytes end to end, where each starts plus the end, the zlib dictionaries,
+        each document's dictionary number)."""
+        which = self._zdict_of if self._zdict_of is not None else np.zeros(self.doc_count, dtype=np.uint8)
+        return self.section("s"), self.section("so"), list(self._zdicts), which
+
     def stored(self, docnum: int) -> dict:
         """One document's stored fields (thread-safe: nothing is shared between calls)."""
         if not 0 <= docnum < self.doc_count:
@@ -352,7 +426,8 @@ class DocsFile(SectionFile):
         offsets = self.section("so")
         raw = self.section("s")[int(offsets[docnum]):int(offsets[docnum + 1])]
         try:
-            decompressor = zlib.decompressobj(zdict=self._zdict)
+            zdict = self._zdicts[0 if self._zdict_of is None else int(self._zdict_of[docnum])]
+            decompressor = zlib.decompressobj(zdict=zdict)
             return pickle.loads(decompressor.decompress(raw) + decompressor.flush())
         except (zlib.error, pickle.UnpicklingError, EOFError, ValueError) as exc:
             raise FormatError(f"{self.path}: damaged stored fields ({exc})") from None

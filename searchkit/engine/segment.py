@@ -197,6 +197,14 @@ class SegmentReader:
         values = self._files.docs.bytes_values(field, codes)
         return np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
 
+    def field_terms(self, field: str):
+        """The field's terms section reader (format._FieldTerms), or None: for merging."""
+        return self._files.terms.field(field)
+
+    def docs_file(self) -> DocsFile:
+        """The segment's documents file (format.DocsFile): for merging."""
+        return self._files.docs
+
     def stored(self, docnum: int) -> dict:
         """The stored fields of one document."""
         return self._files.docs.stored(docnum)

@@ -54,52 +54,93 @@ def postings_from_lists(items: dict[bytes, list[tuple[int, int, list[int] | None
 
 
 class WordRuns:
-    """One segment's text fields as each document's words in order (add_words), sorted into
+    """One segment's text fields as each document's tokens in order (add_tokens), sorted into
     postings for each field at the end (runs): a C-level look-up per word while indexing, one
-    numpy sort per field after, instead of collecting postings one by one in Python."""
+    numpy sort per field after, instead of collecting postings one by one in Python.
 
-    def __init__(self, doc_count: int) -> None:
+    Tokens are numbered by a vocabulary (analysis.Vocabulary: `numbers`, a dict from raw
+    token to number, `terms` and `words`, lists by number, and add(tokens) to number new
+    ones) that outlives the segment, so a token is analysed once per process."""
+
+    def __init__(self, doc_count: int, vocabulary) -> None:
         self.doc_count = doc_count
-        self._number: dict[bytes, int] = {}  # term -> its number, given on first sight
+        if len(vocabulary) >= vocabulary.limit:
+            vocabulary.clear()
+        self.vocabulary = vocabulary
         self._forward: dict[str, array] = {}
         self._bounds: dict[str, array] = {}
         self._sorted: dict[str, dict[str, np.ndarray]] = {}  # field -> runs(field), once asked for
         self.fields: list[str] = []  # the text fields, in the order they were first seen
-        self._ranks: np.ndarray | None = None  # term number given by add_words -> its place in terms()
+        self._ranks: np.ndarray | None = None  # token number -> its term's place in terms()
         self._terms: list[bytes] = []
 
-    def add_words(self, fieldname: str, docnum: int, terms: list[bytes]) -> None:
-        """Document `docnum`'s field as the term of each word in order (b"" for a word that is
-        not indexed, such as a stop word): position n is the nth word."""
+    def add_tokens(self, fieldname: str, docnum: int, tokens: list[str]) -> None:
+        """Document `docnum`'s field as its raw tokens in order (position n is the nth)."""
         forward = self._forward.get(fieldname)
         if forward is None:
             forward = self._forward[fieldname] = array("I")
             self.fields.append(fieldname)
             self._bounds[fieldname] = array("q", bytes(8 * (self.doc_count + 1)))
-        number = self._number
+        numbers = self.vocabulary.numbers
         size = len(forward)
         try:
-            forward.extend(map(number.get, terms, repeat(-1)))  # one look-up per word, in C
-        except OverflowError:  # -1: a term not numbered yet
+            forward.extend(map(numbers.get, tokens, repeat(-1)))  # one look-up per word, in C
+        except OverflowError:  # -1: a token not numbered yet
             del forward[size:]
-            for term in set(terms).difference(number):
-                number[term] = len(number)
-            forward.extend(map(number.__getitem__, terms))
+            self.vocabulary.add(tokens)
+            forward.extend(map(numbers.__getitem__, tokens))
         self._bounds[fieldname][docnum + 1] = len(forward)
 
     def __len__(self) -> int:
         return len(self.fields)
 
+    def _present(self, fieldname: str | None = None) -> np.ndarray:
+        """The token numbers used in the field (any text field by default), ascending."""
+        seen = np.zeros(len(self.vocabulary), dtype=bool)
+        for name, words in self._forward.items():
+            if fieldname is None or name == fieldname:
+                seen[np.frombuffer(words, dtype=np.uint32)] = True
+        return np.flatnonzero(seen)
+
+    def words(self, fieldname: str) -> set[str]:
+        """The distinct words (unstemmed, stop words out) of the field in this segment: its
+        did-you-mean words. Call it before runs(fieldname)."""
+        words = self.vocabulary.words
+        found = {words[n] for n in self._present(fieldname).tolist()}
+        found.discard("")
+        return found
+
     def terms(self) -> list[bytes]:
-        """Every term of the segment's text fields, sorted: runs() numbers them in this order,
-        so that a field's terms come out sorted. Call it once every word has been added."""
+        """Every term of the segment's text fields, sorted (b"" first where a stop word was
+        seen): runs() numbers them in this order, so that a field's terms come out sorted.
+        Call it once every word has been added."""
         if self._ranks is None:
-            terms = list(self._number)  # in the order add_words numbered them
-            order = sorted(range(len(terms)), key=terms.__getitem__)
-            self._ranks = np.empty(len(terms), dtype=np.uint16 if len(terms) <= 1 << 16 else np.uint32)
-            self._ranks[order] = np.arange(len(terms), dtype=self._ranks.dtype)
-            self._terms = [terms[n] for n in order]
+            present = self._present().tolist()
+            all_terms = self.vocabulary.terms
+            self._terms = sorted({all_terms[n] for n in present})
+            rank = {term: place for place, term in enumerate(self._terms)}
+            self._ranks = np.zeros(len(self.vocabulary),
+                                   dtype=np.uint16 if len(self._terms) <= 1 << 16 else np.uint32)
+            self._ranks[present] = [rank[all_terms[n]] for n in present]
         return self._terms
+
+    def _stop(self) -> int | None:
+        """The place of b"" (a stop word's term) in terms(), if there is one."""
+        terms = self.terms()
+        return 0 if terms and terms[0] == b"" else None
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Each document's count of indexed words in the field (stop words left out). Call it
+        before runs(fieldname)."""
+        bounds = np.maximum.accumulate(np.frombuffer(self._bounds[fieldname], dtype=np.int64))
+        lengths = np.diff(bounds)
+        stop = self._stop()
+        if stop is not None:
+            ranked = self._ranks[np.frombuffer(self._forward[fieldname], dtype=np.uint32)]
+            stops = np.zeros(len(ranked) + 1, dtype=np.int64)
+            np.cumsum(ranked == stop, out=stops[1:])
+            lengths -= stops[bounds[1:]] - stops[bounds[:-1]]
+        return lengths
 
     def runs(self, fieldname: str) -> dict[str, np.ndarray]:
         """The field's postings as arrays: ids and freqs of each posting by term number then
@@ -110,12 +151,11 @@ class WordRuns:
         if found is None:
             terms = self.terms()
             words = self._forward.pop(fieldname)
-            ranked = self._ranks[np.frombuffer(words, dtype=words.typecode)]
+            ranked = self._ranks[np.frombuffer(words, dtype=np.uint32)]
             del words
-            stop = self._number.get(b"")
             found = self._sorted[fieldname] = _runs(ranked,
                                                     np.frombuffer(self._bounds.pop(fieldname), dtype=np.int64),
-                                                    len(terms), None if stop is None else int(self._ranks[stop]))
+                                                    len(terms), self._stop())
         return found
 
 
@@ -248,6 +288,11 @@ class DocsBuilder:
             column.frombytes(bytes(column.itemsize * missing))
         column[self.doc_count] = length
 
+    def set_lengths(self, name: str, lengths: np.ndarray) -> None:
+        """The field's length in every document so far (0: none); as add_length for each."""
+        if lengths.any():
+            self._lengths[name] = array("I", np.asarray(lengths, dtype=np.uint32).tobytes())
+
     def add_column(self, name: str, value) -> None:
         if isinstance(value, (bytes, bytearray)):
             self._bytes.setdefault(name, {})[self.doc_count] = bytes(value)
@@ -284,7 +329,7 @@ class DocsBuilder:
         n = self.doc_count
         out = SectionWriter(DOCS_MAGIC)
         fields = {}
-        for name, column in self._lengths.items():
+        for name, column in sorted(self._lengths.items()):
             lengths = np.zeros(n, dtype=np.int64)
             lengths[:len(column)] = np.frombuffer(column, dtype=np.uint32)
             out.add(f"l.{name}", length_bytes(lengths))

@@ -1,0 +1,286 @@
+"""Merging segments: fewer, larger segments, so that a query's per-segment steps are few.
+
+An import writes one segment per batch (10,000 articles), so an index of N articles has
+N / 10,000 segments, and every query pays its per-segment steps (term look-ups, positions)
+that many times. merge_plan() is a log merge policy (Lucene's LogMergePolicy): MERGE_FACTOR
+neighbouring segments of the same size level merge into one, up to MAX_MERGED_DOCS
+articles, and a merge's output is never more than half the index, so that the old and new
+copies on disk together stay within 1.5x the index while the merge runs. Only neighbours
+merge and each keeps its documents' order, so document numbers keep their order (ties in
+a ranking break the same way before and after).
+
+merge_segments() writes the merged segment through the same format (writer.TermsBuilder,
+format.SectionWriter) from the sources' arrays, whole fields at a time with numpy: deleted
+documents and the postings, terms and stored fields that were only theirs are dropped;
+stored fields are copied still compressed, each with its source's zlib dictionary. The
+caller commits it (store.Index.merge): readers that already opened the old segments keep
+them mapped until they let go.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh.util.numeric import byte_to_length
+
+from .codec import EngineCodec, EngineSegment
+from .format import DOCS_EXT, DOCS_MAGIC, TERMS_EXT, TERMS_MAGIC, SectionWriter, encode_runs, narrowest, run_deltas
+from .segment import SegmentReader
+
+MERGE_FACTOR = 4  # segments of one size level that merge into one (Lucene's default: 10)
+MAX_MERGED_DOCS = 100_000  # no merge makes a segment of more articles (bounds merge memory: ~400 MB)
+LEVEL_BASE = 1_000  # articles: segments smaller than this are all of level 0
+SLICE_POSTINGS = 1 << 20  # postings merged at a time (memory: ~100 bytes each)
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
+
+
+def level(live: int) -> int:
+    """A segment's size level: log base MERGE_FACTOR of its live articles over LEVEL_BASE."""
+    return max(0, int(math.log(max(live, 1) / LEVEL_BASE, MERGE_FACTOR))) if live >= LEVEL_BASE else 0
+
+
+def merge_plan(sizes: list[int], everything: bool = False) -> tuple[int, int] | None:
+    """The next merge for segments of these live sizes (in order): (first, end) of a run of
+    neighbours to merge into one, or None when the index is merged enough.
+
+    The first MERGE_FACTOR neighbours of one level are merged (fewer when that many would
+    pass the limit, but at least two); the limit is MAX_MERGED_DOCS and half of the index
+    (peak disk). Sizes count live articles, so a segment that lost many to deletions drops
+    a level and merges with smaller ones, its deletions dropped. With `everything` (an
+    explicit optimize, which may double the disk for a while): all of them into one.
+    """
+    if everything:
+        return (0, len(sizes)) if sizes else None
+    limit = min(MAX_MERGED_DOCS, sum(sizes) // 2)
+    levels = [level(n) for n in sizes]
+    first = 0
+    while first < len(sizes):
+        end = first
+        while end < len(sizes) and levels[end] == levels[first]:
+            end += 1
+        for start in range(first, end - MERGE_FACTOR + 1) if end - first >= MERGE_FACTOR else ():
+            stop, merged = start, 0
+            while stop - start < MERGE_FACTOR and merged + sizes[stop] <= limit:
+                merged += sizes[stop]
+                stop += 1
+            if stop - start >= 2:  # fewer than MERGE_FACTOR when that many pass the limit
+                return start, stop
+        first = end
+    return None
+
+
+@dataclass
+class _Source:
+    reader: SegmentReader
+    new_of: np.ndarray  # each document's number in the merged segment, -1 if deleted
+    base: int
+
+
+def merge_segments(storage, indexname: str, readers: list[SegmentReader]) -> EngineSegment:
+    """Write `readers`' live documents, in order, as one new segment in `storage` (a Whoosh
+    FileStorage of the index); returns it, not yet in any TOC."""
+    sources, base = [], 0
+    for reader in readers:
+        live = ~reader.deleted()
+        new_of = np.full(reader.doc_count, -1, dtype=np.int64)
+        new_of[live] = base + np.arange(int(live.sum()))
+        sources.append(_Source(reader, new_of, base))
+        base += int(live.sum())
+    segment = EngineCodec().new_segment(storage, indexname)
+    segment.set_doc_count(base)
+    terms = SectionWriter(TERMS_MAGIC)
+    facts: dict[str, dict] = {}
+    names: list[str] = []
+    for reader in readers:
+        names.extend(n for n in reader.fields() if n not in names)
+    for name in names:
+        found = _merge_field(name, sources, terms)
+        if found is not None:
+            facts[name] = found
+    terms.header["fields"] = facts
+    for ext, out in ((TERMS_EXT, terms), (DOCS_EXT, _docs_writer(sources, base))):
+        handle = segment.create_file(storage, ext)
+        try:
+            out.write(handle)
+        finally:
+            handle.close()
+    return segment
+
+
+class _Encoded:
+    """One kind of a field's runs (doc deltas, frequencies or positions) encoded a slice of
+    terms at a time, each width's runs end to end, as format.encode_runs lays them out."""
+
+    def __init__(self, ones_free: bool) -> None:
+        self.ones_free = ones_free
+        self.parts: dict[int, list[np.ndarray]] = {}
+        self.sizes: dict[int, int] = {}
+        self.offsets: list[np.ndarray] = []
+        self.widths: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray, runs: np.ndarray) -> None:
+        parts, offsets, widths = encode_runs(values, runs, self.ones_free)
+        offsets = offsets.copy()
+        for width, part in parts.items():
+            offsets[widths == width] += self.sizes.get(width, 0)
+            self.parts.setdefault(width, []).append(part)
+            self.sizes[width] = self.sizes.get(width, 0) + len(part)
+        self.offsets.append(offsets)
+        self.widths.append(widths)
+
+    def write(self, out: SectionWriter, key: str, name: str) -> None:
+        for width, parts in self.parts.items():
+            out.add(f"{key}{width}.{name}", np.concatenate(parts))
+        out.add(f"{key}o.{name}", narrowest(np.concatenate(self.offsets) if self.offsets
+                                            else np.zeros(0, dtype=np.int64), ("<u4", "<u8")))
+        out.add(f"{key}w.{name}", np.concatenate(self.widths) if self.widths else np.zeros(0, dtype=np.uint8))
+
+
+def _merge_field(name: str, sources: list[_Source], out: SectionWriter) -> dict | None:
+    """Add one field's sections over every source, renumbered and without deleted documents,
+    to the terms file `out`; returns the field's header facts (None: no source has it). The
+    field goes a slice of terms (about SLICE_POSTINGS postings) at a time, so that memory
+    stays near the size of the slice, not of the merged field."""
+    parts = []
+    for source in sources:
+        found = source.reader.field_terms(name)
+        if found is not None and found.count:
+            parts.append((source, found, found.all_terms()))
+    if not parts:
+        return None
+    terms = sorted(set().union(*(p[2] for p in parts)))
+    number = {t: i for i, t in enumerate(terms)}
+    mappings = [np.fromiter(map(number.__getitem__, local), dtype=np.int64, count=len(local))
+                for _, _, local in parts]
+    del number
+    per_term = np.zeros(len(terms), dtype=np.int64)  # postings per merged term, deleted included
+    for (_, found, _), mapping in zip(parts, mappings):
+        per_term[mapping] += found.doc_frequencies()
+    has_positions = all(found.has_positions for _, found, _ in parts)
+    kinds = {"d": _Encoded(False), "f": _Encoded(True)}
+    if has_positions:
+        kinds["p"] = _Encoded(False)
+    kept_terms: list[bytes] = []
+    counts_out: list[np.ndarray] = []
+    total = 0
+    bounds = np.searchsorted(np.cumsum(per_term), np.arange(SLICE_POSTINGS, int(per_term.sum()), SLICE_POSTINGS),
+                             side="right")
+    for t0, t1 in zip([0, *bounds.tolist()], [*bounds.tolist(), len(terms)]):
+        if t1 <= t0:
+            continue
+        keys, docs, freqs, positions = [], [], [], []
+        for (source, found, _), mapping in zip(parts, mappings):
+            l0, l1 = np.searchsorted(mapping, [t0, t1]).tolist()
+            if l1 <= l0:
+                continue
+            starts, ids, fq, pos = found.postings_range(l0, l1)
+            new = source.new_of[ids]
+            keep = new >= 0
+            keys.append(np.repeat(mapping[l0:l1] - t0, np.diff(starts))[keep])
+            docs.append(new[keep])
+            freqs.append(fq[keep])
+            if has_positions:
+                positions.append(pos[np.repeat(keep, fq)])
+        key = np.concatenate(keys)
+        order = np.argsort(key, kind="stable")  # by term; sources and documents keep their order
+        counts = np.bincount(key, minlength=t1 - t0)
+        used = np.flatnonzero(counts)  # terms only deleted documents had go
+        starts = np.zeros(len(used) + 1, dtype=np.int64)
+        np.cumsum(counts[used], out=starts[1:])
+        freq = np.concatenate(freqs)
+        kinds["d"].add(run_deltas(np.concatenate(docs)[order], starts), starts)
+        if has_positions:
+            flat = np.concatenate(positions)
+            first = np.zeros(len(freq) + 1, dtype=np.int64)
+            np.cumsum(freq, out=first[1:])
+            sizes = freq[order].astype(np.int64)
+            post = np.zeros(len(sizes) + 1, dtype=np.int64)
+            np.cumsum(sizes, out=post[1:])
+            at = np.repeat(first[:-1][order] - post[:-1], sizes) + np.arange(int(post[-1]))
+            kinds["p"].add(run_deltas(flat[at], post), post[starts])
+            del flat, at
+        kinds["f"].add(freq[order], starts)
+        kept_terms.extend(terms[t0 + i] for i in used.tolist())
+        counts_out.append(counts[used])
+        total += len(key)
+    counts = np.concatenate(counts_out) if counts_out else np.zeros(0, dtype=np.int64)
+    out.add(f"t.{name}", b"".join(kept_terms))
+    out.add(f"te.{name}", narrowest(np.cumsum([len(t) for t in kept_terms], dtype=np.int64), ("<u4", "<u8")))
+    out.add(f"n.{name}", narrowest(counts, ("<u1", "<u2", "<u4")))
+    for key, encoded in kinds.items():
+        encoded.write(out, key, name)
+    return {"terms": len(kept_terms), "positions": has_positions, "boost": parts[0][1].boost, "postings": total}
+
+
+def _docs_writer(sources: list[_Source], n: int) -> SectionWriter:
+    """The merged documents file: lengths, columns and stored fields of the live documents."""
+    out = SectionWriter(DOCS_MAGIC)
+    kept = [np.flatnonzero(s.new_of >= 0) for s in sources]
+    files = [s.reader.docs_file() for s in sources]
+    lengths = {}
+    for name in sorted({k for f in files for k in f.lengths}):
+        column = np.concatenate([_or_zeros(f.length_bytes(name), f.doc_count, np.uint8)[k]
+                                 for f, k in zip(files, kept)]) if kept else np.zeros(0, dtype=np.uint8)
+        out.add(f"l.{name}", column)
+        total = 0
+        for f, k, s in zip(files, kept, sources):  # the exact total, less what deleted ones had
+            codes = f.length_bytes(name)
+            facts = f.lengths.get(name, {})
+            total += int(facts.get("total", 0))
+            if codes is not None and len(k) < f.doc_count:
+                total -= int(_LENGTH_OF_BYTE[codes[s.new_of < 0]].sum())
+        present = _LENGTH_OF_BYTE[column[column > 0]]
+        lengths[name] = {"total": max(total, 0), "min": int(present.min()) if len(present) else 0,
+                         "max": int(present.max()) if len(present) else 0}
+    numbers = sorted({k for f in files for k in f.numbers})
+    for name in numbers:
+        values, has = [], []
+        for f, k in zip(files, kept):
+            found = f.number_column(name)
+            values.append(found[0][k] if found is not None else np.zeros(len(k), dtype=np.int64))
+            has.append(found[1][k].view(np.uint8) if found is not None else np.zeros(len(k), dtype=np.uint8))
+        out.add(f"cn.{name}", np.concatenate(values).astype(np.int64))
+        out.add(f"ch.{name}", np.concatenate(has).astype(np.uint8))
+    columns = sorted({k for f in files for k in f.bytes_columns})
+    for name in columns:
+        coded = []
+        for f, k in zip(files, kept):
+            found = f.bytes_column(name)
+            coded.append((found[0][k].astype(np.int64), found[1]) if found is not None
+                         else (np.zeros(len(k), dtype=np.int64), [b""]))
+        distinct = sorted({v for codes, values in coded for v in (values[c] for c in np.unique(codes).tolist())})
+        code_of = {v: i for i, v in enumerate(distinct)}
+        # (a value only deleted documents had is not among them, and no kept code points at it)
+        codes = np.concatenate([np.fromiter((code_of.get(v, 0) for v in values), dtype=np.int64,
+                                            count=len(values))[codes] for codes, values in coded])
+        out.add(f"cc.{name}", narrowest(codes, ("<u1", "<u2", "<u4")))
+        out.add(f"cv.{name}", b"".join(distinct))
+        out.add(f"cve.{name}", narrowest(np.cumsum([len(v) for v in distinct], dtype=np.int64), ("<u4", "<u8")))
+    blobs, offsets, zdicts, which = [], [np.zeros(1, dtype=np.int64)], [], []
+    at = 0
+    for f, k in zip(files, kept):
+        data, starts, dictionaries, dict_of = f.stored_parts()
+        starts = starts.astype(np.int64)
+        sizes = starts[k + 1] - starts[k]
+        # Copied a run of kept documents at a time (deletions are few: so are the runs).
+        breaks = np.flatnonzero(np.diff(k) != 1) + 1
+        for run in np.split(k, breaks) if len(k) else ():
+            blobs.append(data[int(starts[run[0]]):int(starts[run[-1] + 1])])
+        offsets.append(at + np.cumsum(sizes))
+        at += int(sizes.sum())
+        which.append(dict_of[k].astype(np.int64) + len(zdicts))
+        zdicts.extend(dictionaries)
+    out.add("s", np.concatenate(blobs) if blobs else np.zeros(0, dtype=np.uint8))
+    out.add("sd", b"".join(zdicts))
+    out.add("so", narrowest(np.concatenate(offsets), ("<u4", "<u8")))
+    out.add("sdo", narrowest(np.concatenate([[0], np.cumsum([len(z) for z in zdicts], dtype=np.int64)])
+                             .astype(np.int64), ("<u4", "<u8")))
+    out.add("sdn", narrowest(np.concatenate(which) if which else np.zeros(0, dtype=np.int64), ("<u1", "<u2", "<u4")))
+    out.header.update(docs=n, lengths=lengths, numbers=numbers, bytes=columns)
+    return out
+
+
+def _or_zeros(values: np.ndarray | None, n: int, dtype) -> np.ndarray:
+    return values if values is not None else np.zeros(n, dtype=dtype)

@@ -1,0 +1,95 @@
+"""Segment merging (engine/merge.py, store.Index.merge): the policy, and a merged index that
+ranks exactly as before, without its deleted articles, still a Whoosh index."""
+
+from __future__ import annotations
+
+import whoosh.index
+from whoosh import query as wq
+
+import searchkit
+from searchkit.article import Article, clean
+from searchkit.engine.merge import MAX_MERGED_DOCS, MERGE_FACTOR, merge_plan
+from test_engine_evaluate import DOCS
+
+QUERIES = ["oil prices", '"oil prices"', "oil -opec", "elect*", "energy OR bank", "title:oil",
+           "governor~", "author:smith", "prices rise opec output", "oil since:2017-03-01"]
+
+
+def _copies(batch: int) -> list[Article]:
+    return [clean(Article(**{**d, "id": f"{d['id']}{batch}", "cluster": f"{d.get('cluster', d['id'])}{batch}"}))
+            for d in DOCS]
+
+
+def _ranked(index, text: str) -> list[tuple[str, float]]:
+    result = searchkit.search(index, text, limit=100, collapse=False)
+    return [(hit.id, hit.score) for hit in result.hits]
+
+
+def _segments(index) -> list[tuple[int, int]]:
+    return [(r.doc_count, r.deleted_count()) for r, _ in index.snapshot().segments]
+
+
+def test_the_policy_merges_neighbours_of_one_level_within_half_the_index():
+    # An import of 100k articles in batches of 10k: four, then four more, then two left.
+    assert merge_plan([10_000] * 10) == (0, MERGE_FACTOR)
+    assert merge_plan([40_000] + [10_000] * 6) == (1, 1 + MERGE_FACTOR)
+    assert merge_plan([40_000, 40_000, 10_000, 10_000]) is None
+    # Never more than half the index in one merge (old and new copies on disk together).
+    assert merge_plan([10_000] * 4) == (0, 2)
+    assert merge_plan([10_000] * 3) is None
+    # Never a segment over MAX_MERGED_DOCS.
+    big = MAX_MERGED_DOCS // 2 + 1
+    assert merge_plan([big] * 8) is None
+    # Different levels next to each other do not merge; an optimize merges everything.
+    assert merge_plan([100_000, 10_000, 100_000, 10_000]) is None
+    assert merge_plan([100_000, 10_000, 100_000, 10_000], everything=True) == (0, 4)
+
+
+def test_a_merged_index_ranks_exactly_as_before(tmp_path):
+    index = searchkit.open_index(tmp_path / "index", create=True)
+    for batch in range(5):
+        index.write(_copies(batch))
+    assert len(_segments(index)) > 1
+    before = {text: _ranked(index, text) for text in QUERIES}
+    assert all(before.values())
+    assert index.merge(everything=True) == 1
+    assert _segments(index) == [(5 * len(DOCS), 0)]
+    assert {text: _ranked(index, text) for text in QUERIES} == before
+    assert index.get("a3").title == DOCS[0]["title"]
+    # Still a Whoosh index: Whoosh's own searcher finds what searchkit finds.
+    generation = (tmp_path / "index" / "CURRENT").read_text().strip()
+    with whoosh.index.open_dir(str(tmp_path / "index" / generation)).searcher() as searcher:
+        found = {searcher.stored_fields(n)["id"] for n in searcher.search(wq.Term("body", "oil"), limit=None).docs()}
+    assert found == {hit.id for hit in searchkit.search(index, "body:oil", limit=100, collapse=False).hits}
+
+
+def test_merging_drops_deleted_articles_and_a_reader_keeps_its_snapshot(tmp_path):
+    index = searchkit.open_index(tmp_path / "index", create=True)
+    for batch in range(3):
+        index.write(_copies(batch))
+    index.delete(["a0", "b1", "f2"])
+    old = index.snapshot()
+    kept_open = [(r, r.stored(0)) for r, _ in old.segments]
+    assert sum(r.deleted_count() for r, _ in old.segments) == 3
+    assert index.merge(everything=True) == 1
+    assert _segments(index) == [(3 * len(DOCS) - 3, 0)]
+    ids = {hit.id for hit in searchkit.search(index, "oil OR bank OR election OR markets OR governor",
+                                                limit=100, collapse=False).hits}
+    assert ids.isdisjoint({"a0", "b1", "f2"}) and {"a1", "b0", "f1"} <= ids
+    # The old segments' files are gone from the directory but still read by whoever had them.
+    for reader, first in kept_open:
+        assert reader.stored(0) == first
+        assert reader.postings("body", "oil")[0].size
+    # A fresh open of the directory reads the merged segment only.
+    again = searchkit.open_index(tmp_path / "index")
+    assert _segments(again) == [(3 * len(DOCS) - 3, 0)]
+    assert again.get("a0") is None and again.get("a1").id == "a1"
+
+
+def test_an_import_merges_when_it_ends(tmp_path):
+    index = searchkit.open_index(tmp_path / "index", create=True)
+    articles = [a for batch in range(12) for a in _copies(batch)]
+    index.write(articles, batch=len(DOCS), procs=1)
+    sizes = [n for n, _ in _segments(index)]
+    assert sum(sizes) == len(articles) and len(sizes) < 12
+    assert merge_plan(sizes) is None
