@@ -254,13 +254,13 @@ def _build_in_worker(docs: list[dict]) -> Segment:
         raise BuildError(f"{type(exc).__name__}: {exc}") from None
     finally:
         docs.clear()  # this worker's copy of the batch (the pool keeps its arguments until the result is back)
-        _give_back_memory()
+        give_back_memory()
 
 
-def _give_back_memory() -> None:
-    """Return the heap a segment build freed to the OS (glibc's malloc_trim). Without it a
-    worker keeps ~130 MB of freed memory between batches (small blocks freed out of order
-    pin their pages), and an import's memory is that of every worker at its peak at once."""
+def give_back_memory() -> None:
+    """Return freed heap to the OS (glibc's malloc_trim). Without it a build worker keeps
+    ~130 MB of freed memory between batches (small blocks freed out of order pin their pages),
+    and an import's memory is that of every process at its peak at once."""
     gc.collect()
     try:
         import ctypes
