@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from searchkit.build import default_procs  # noqa: E402
+from searchkit.engine.build import default_procs  # noqa: E402
 from searchkit.extract.options import ExtractOptions  # noqa: E402
 from searchkit.extract.parallel import TaskPool  # noqa: E402
 from searchkit.extract.records import Task  # noqa: E402

@@ -91,26 +91,33 @@ class ArrayCache:
         self._wide_asked: dict[str, tuple] = {}  # name -> the key asked once
 
     def postings(self, key: str, segment: SegmentReader, fieldname: str, text: str) -> Postings:
-        cache_key = (key, fieldname, text)
+        def read() -> Postings:
+            docs, freqs = segment.postings(fieldname, text)
+            weights = (freqs * segment.boost(fieldname)).astype(np.float32)
+            return docs, weights, FlatPositions(segment, fieldname, text)
+
+        return self.memo((key, fieldname, text), read, lambda found: len(found[0]) * 8 + 200)
+
+    def memo(self, key: tuple, compute, size=lambda found: sum(v.nbytes for v in found if v is not None) + 200):
+        """compute() (a tuple of arrays, None entries allowed), kept under `key` in one
+        least-recently-used budget (`size` says what the value weighs)."""
         with self._lock:
-            found = self._postings.get(cache_key)
+            found = self._postings.get(key)
             if found is not None:
-                self._postings.move_to_end(cache_key)
+                self._postings.move_to_end(key)
                 return found[0]
-        docs, freqs = segment.postings(fieldname, text)
-        weights = (freqs * segment.boost(fieldname)).astype(np.float32)
-        postings = (docs, weights, FlatPositions(segment, fieldname, text))
-        size = len(docs) * 8 + 200
+        value = compute()
+        weight = size(value)
         with self._lock:
-            old = self._postings.pop(cache_key, None)
+            old = self._postings.pop(key, None)
             if old is not None:
                 self._size -= old[1]
-            self._postings[cache_key] = (postings, size)
-            self._size += size
+            self._postings[key] = (value, weight)
+            self._size += weight
             while self._size > self._budget and len(self._postings) > 1:
                 _, (_, dropped) = self._postings.popitem(last=False)
                 self._size -= dropped
-        return postings
+        return value
 
     def index_wide(self, name: str, key: tuple, compute, first: bool = True):
         """compute(), kept under `name` for as long as `key` (the live segments) is the same.

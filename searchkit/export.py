@@ -12,10 +12,9 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from whoosh import query as wq
-
 from .article import Article
-from .errors import SearchkitError
+from .engine import tree as wq
+from .engine.scoring import CorpusStats
 from .query import ParsedQuery, parse
 from .search import SORTS, _combine, _sources_filter, filter_query, rank_with_arrays
 from .store import Index, doc_to_article
@@ -38,24 +37,35 @@ def matching_articles(index: Index, text: str | None = None, *, since: str | dat
     if not (text or since or until or source or sort):
         yield from index.articles()  # everything, in index order: no search needed
         return
-    if getattr(index, "sharded", False):
-        raise SearchkitError("a sharded index exports all its articles, not a search's matches yet: "
-                             "run `searchkit export` without --query, --since, --until, --source or --sort")
     sort = sort or ("relevance" if text else "newest")
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
-    dates = filter_query(since, until, None, now)
+    if getattr(index, "sharded", False):  # a shards.ShardedIndex merges its shards' matches
+        yield from index.matching_articles(text, since=since, until=until, source=source, sort=sort, now=now)
+        return
     with index.searcher() as searcher:
-        if text:
-            parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
-        else:
-            parsed = ParsedQuery(text="", query=wq.Every())
-        source_flt, _ = _sources_filter(searcher, source)
-        flt = _combine([dates, source_flt, *parsed.filters])
-        ranked = rank_with_arrays(index, searcher, parsed, flt, sort, max(1, searcher.doc_count_all()),
-                                  collapse=False, facets=False)
-        for docnum, _ in ranked.docs:
+        for docnum, _ in ranked_matches(index, searcher, text, since=since, until=until, source=source,
+                                        sort=sort, now=now):
             yield doc_to_article(searcher.stored_fields(docnum))
+
+
+def ranked_matches(index: Index, searcher, text: str | None, *, since: str | datetime | None = None,
+                   until: str | datetime | None = None, source: str | Sequence[str] | None = None,
+                   sort: str = "relevance", now: datetime | None = None, stats: CorpusStats | None = None,
+                   feedback: bool | dict[str, float] = True) -> list[tuple[int, float]]:
+    """(docnum, score) of every article matching `text` (all without one) and the filters, in
+    `sort` order, as matching_articles lists them; `stats` and `feedback` as search() takes
+    them (a shard of a sharded index scores as the whole collection)."""
+    dates = filter_query(since, until, None, now)
+    if text:
+        parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+    else:
+        parsed = ParsedQuery(text="", query=wq.Every())
+    source_flt, _ = _sources_filter(searcher, source)
+    flt = _combine([dates, source_flt, *parsed.filters])
+    ranked = rank_with_arrays(index, searcher, parsed, flt, sort, max(1, searcher.doc_count_all()),
+                              collapse=False, facets=False, stats=stats, feedback=feedback)
+    return ranked.docs
 
 
 def jsonl_lines(articles: Iterable[Article]) -> Iterator[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .article import Article, clean
-from .build import default_procs
+from .engine.build import default_procs
 from .errors import ExtractError, NotArticlesError
 from .extract import ExtractOptions, format_for_name, open_input, read_input, read_path_bytes
 from .extract.notice import ExtractNotice

@@ -22,15 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from whoosh import query as wq
-from whoosh.searching import Searcher
-
 from .analysis import analyze
 from .article import derived_title
 from .dates import since_until
 from .display import shown
 from .errors import SearchkitError
 from .engine import scoring as ranking_formulas
+from .engine import tree as wq
+from .engine.container import Searcher
 from .engine.evaluate import Expansion
 from .engine.scoring import RECENCY_POOL, CorpusStats
 from .query import ParsedQuery, QueryError, date_range, parse
@@ -141,6 +140,10 @@ class SearchResult:
     partial: bool = False
     missing: list[str] = field(default_factory=list)
     corrected_from: str | None = None  # the query as typed, which found nothing: these are `query`'s
+    # With since/until arguments: the timeline of the same search without them (the query's own
+    # since: and the source filter kept), so a chart of a narrowed search keeps the periods
+    # around the chosen ones. Empty without since/until: `timeline` is then the whole of it.
+    timeline_around: list[TimelineBucket] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -154,6 +157,7 @@ class SearchResult:
             "corrected_from": self.corrected_from,
             "facets": {name: [[key, count] for key, count in pairs] for name, pairs in self.facets.items()},
             "timeline": [b.to_dict() for b in self.timeline],
+            **({"timeline_around": [b.to_dict() for b in self.timeline_around]} if self.timeline_around else {}),
             "hits": [h.to_dict() for h in self.hits],
             **({"partial": True, "missing": list(self.missing)} if self.partial else {}),
         }
@@ -365,7 +369,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
            stats: CorpusStats | None = None, deadline: float | None = None,
            max_expansions: int | None = MAX_EXPANSIONS, time_budget: float | None = TIME_BUDGET,
            slow_slots: threading.Semaphore | None = None, correct: bool = True,
-           feedback: bool = True) -> SearchResult:
+           feedback: bool | dict[str, float] = True) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     When `text` finds nothing and a spelling correction of it (suggest.py) finds something,
@@ -393,7 +397,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     slow searches cannot take every thread from cheap ones), waiting until its deadline at
     most; then it returns no hits, timed_out and a notice that the server is busy.
     feedback=False skips the pseudo-relevance feedback pass of plain words (see
-    scoring.FEEDBACK_DOCS).
+    scoring.FEEDBACK_DOCS); a dict is that pass's outcome already made (feedback_query: a
+    sharded index makes it from every shard's first pass, feedback_documents).
     """
     sharded = getattr(index, "search_shards", None)  # a shards.ShardedIndex searches its shards
     if sharded is not None:
@@ -431,6 +436,12 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                 around = rank_with_arrays(index, searcher, parsed, unfiltered, sort, 1, collapse, True, stats,
                                           deadline, max_expansions, feedback=False)  # feedback never changes the matches
                 ranked.facets["source"] = _with_no_source(around.facets.get("source", []), around.total)
+            timeline_around = []
+            if facets and dates is not None and not ranked.timed_out:
+                # The same search over all dates, for a chart that shows what lies around the chosen ones.
+                timeline_around = rank_with_arrays(index, searcher, parsed, _combine([*parsed.filters, source_flt]),
+                                                   sort, 1, collapse, True, stats, deadline, max_expansions,
+                                                   feedback=False).timeline
         finally:
             if gate is not None:
                 gate.release()
@@ -453,7 +464,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                      sources.notice if sources else "")
     result = SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
                           notice, ranked.facets, ranked.timeline, suggestion, sort,
-                          ranked.timed_out, capped_expansions, ranked.span)
+                          ranked.timed_out, capped_expansions, ranked.span, timeline_around=timeline_around)
     if confident:
         corrected = search(index, confident, limit=limit, page=page, sort=sort, since=since, until=until,
                            source=source, snippet_chars=snippet_chars, facets=facets, collapse=collapse,
@@ -512,25 +523,24 @@ class Ranked:
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
-                     max_expansions: int | None = None, feedback: bool = True,
+                     max_expansions: int | None = None, feedback: bool | dict[str, float] = True,
                      page_from: int | None = None) -> Ranked:
     """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
     evaluator of engine/evaluate.py. Plain words of FEEDBACK_MIN_WORDS or more get a
-    pseudo-relevance feedback pass first (scoring.feedback_weights) unless feedback=False.
-    With `page_from`, the stored fields of the results [page_from:wanted) come along
+    pseudo-relevance feedback pass first (scoring.feedback_weights) unless feedback=False;
+    a dict `feedback` is the weights that pass gives, made elsewhere. With `page_from`, the stored fields of the results [page_from:wanted) come along
     (Ranked.stored), read straight from their segments."""
     from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
-    f = ranking_formulas
-    boosts = ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY_BOOST, f.PROXIMITY_SLOP,
-                            f.MAX_PROXIMITY_PAIRS, f.USE_QTF)
+    boosts = _boosts()
     stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
     weights = None
-    if (feedback and words and not fields and sort in ("relevance", "recency")
-            and len(set(words)) >= f.FEEDBACK_MIN_WORDS):
-        weights = _feedback_weights(index, searcher, words, boosts, flt, stats, deadline)
+    if isinstance(feedback, dict):
+        weights = feedback or None
+    elif feedback and feedback_words(parsed, sort):
+        weights = feedback_query(words, _feedback_documents(index, searcher, words, boosts, flt, stats, deadline))
     ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
                           sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
                           collapse=collapse, facets=facets, granularity=_granularity,
@@ -549,10 +559,54 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
                   timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored)
 
 
-def _feedback_weights(index: Index, searcher: Searcher, words: list[str], boosts, flt: wq.Query | None,
-                      stats: CorpusStats | None, deadline: float | None) -> dict[str, float]:
-    """RM3's query: the words' first-pass best articles (one per near-duplicate cluster, so a
-    syndicated story counts once) read back and analysed, mixed into the typed words."""
+def _boosts():
+    from .engine import rank as ranking
+
+    f = ranking_formulas
+    return ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY, f.USE_QTF)
+
+
+def feedback_words(parsed: ParsedQuery, sort: str) -> list[str] | None:
+    """The plain words (stems) a pseudo-relevance feedback pass expands for this query and
+    sort, or None when it gets none (fields or phrases, a date sort, too few words)."""
+    words, fields, _ = _query_form(parsed)
+    if (words and not fields and sort in ("relevance", "recency")
+            and len(set(words)) >= ranking_formulas.FEEDBACK_MIN_WORDS):
+        return words
+    return None
+
+
+def feedback_query(words: list[str], documents: list[tuple[float, dict[str, int]]]) -> dict[str, float]:
+    """RM3's query from the typed words and their first pass's best articles (documents, best
+    first: (score, {stem: count}))."""
+    typed: dict[str, float] = {}
+    for stem in words:
+        typed[stem] = typed.get(stem, 0.0) + 1.0
+    return ranking_formulas.feedback_weights(typed, documents)
+
+
+def feedback_documents(index: Index, text: str, *, sort: str = "relevance", since: str | datetime | None = None,
+                       until: str | datetime | None = None, source: str | Sequence[str] | None = None,
+                       now: datetime | None = None, stats: CorpusStats | None = None
+                       ) -> list[tuple[float, dict[str, int]]]:
+    """The first pass of search()'s feedback on this index alone, with the same filters:
+    its best articles as (score, {stem: count}), best first; [] when `text` gets no feedback
+    pass. A sharded index takes the best of every shard's (scored with the collection's
+    `stats`), which are the collection's best, and gives the shards feedback_query's weights."""
+    with index.searcher() as searcher:
+        parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+        words = feedback_words(parsed, sort)
+        if not words:
+            return []
+        source_flt, _ = _sources_filter(searcher, source)
+        flt = _combine([_combine([filter_query(since, until, None, now), *parsed.filters]), source_flt])
+        return _feedback_documents(index, searcher, words, _boosts(), flt, stats, None)
+
+
+def _feedback_documents(index: Index, searcher: Searcher, words: list[str], boosts, flt: wq.Query | None,
+                        stats: CorpusStats | None, deadline: float | None) -> list[tuple[float, dict[str, int]]]:
+    """RM3's first pass: the words' best articles (one per near-duplicate cluster, so a
+    syndicated story counts once) read back and analysed into stem counts."""
     from .engine import rank as ranking
 
     first = ranking.rank(searcher, index.arrays, words, boosts, flt=flt, sort="relevance", start=0,
@@ -565,10 +619,7 @@ def _feedback_weights(index: Index, searcher: Searcher, words: list[str], boosts
         for stem in analyze(stored.get("title") or "") + analyze(stored.get("body") or ""):
             counts[stem] = counts.get(stem, 0) + 1
         documents.append((score, counts))
-    typed: dict[str, float] = {}
-    for stem in words:
-        typed[stem] = typed.get(stem, 0.0) + 1.0
-    return ranking_formulas.feedback_weights(typed, documents)
+    return documents
 
 
 MAX_COPIES = 20
@@ -578,7 +629,7 @@ def highlight_terms(index: Index, text: str) -> tuple[set[str], list]:
     """(stems, phrases) of `text` to highlight in an article (snippets.highlight takes
     them); raises QueryError for a query with nothing to search for."""
     if getattr(index, "sharded", False):
-        from .schema import build_schema
+        from .engine.schema import build_schema
 
         parsed = parse(text, build_schema())
         return parsed.stems, parsed.phrases
@@ -657,4 +708,4 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
 __all__ = ["Hit", "SearchResult", "cluster_copies", "highlight_terms", "TimelineBucket", "search", "matching_ids",
            "filter_query",
            "make_hit", "timeline", "rank_with_arrays", "Ranked", "QueryError", "SORTS",
-           "match_sources", "SourceMatch", "NO_SOURCE"]
+           "match_sources", "SourceMatch", "NO_SOURCE", "feedback_documents", "feedback_query", "feedback_words"]

@@ -17,7 +17,8 @@ those index-wide statistics, so its scores are the ones one index holding every 
 would give; the coordinator merges the shards' best (totals, facets and timelines add up),
 and snippets are made for the page only. Where the shards run is a Runner's business:
 LocalRunner searches them one after another in this process; cluster.DaskRunner on the
-workers of a Dask cluster, in parallel. A shard that cannot answer is left out and named:
+workers of a Dask cluster, in parallel (a ShardHost actor on each worker keeps its shards open
+and is called directly, not through the scheduler). A shard that cannot answer is left out and named:
 SearchResult.partial / missing.
 
 Everything here calls the same library functions per shard (search, similar_to, Index);
@@ -26,7 +27,6 @@ nothing below this module knows an index may be a shard.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import json
@@ -42,18 +42,20 @@ from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 from .article import Article
 from .engine.scoring import RECENCY_POOL, CorpusStats, recency_factor
-from .errors import IndexLockedError, IndexMissingError, SearchkitError
+from .errors import IndexMissingError, SearchkitError
 from .search import (MAX_LIMIT, MAX_PAGE, SORTS, SUGGEST_BELOW, Hit, SearchResult, TimelineBucket,
                      timeline_between)
-from .store import BATCH, LOCK_TIMEOUT, Index, WriteReport, open_index
+from .store import BATCH, LOCK_TIMEOUT, SHARD_MANIFEST, Index, WriteReport, open_any, open_index, take_writer_lock
 
-MANIFEST = "shards.json"
+MANIFEST = SHARD_MANIFEST
 LOCK = "writer.lock"
 FORMAT = 1
 MAX_SHARDS = 1024
 # Up to this many results on a first page, each shard makes its hits' snippets as it ranks
 # them, saving the fetch round trip (a snippet costs ~0.5 ms, a round trip tens of ms).
 SNIPPETS_WITH_QUERY = 20
+# Articles an export reads from the shards at a time.
+EXPORT_BATCH = 500
 
 
 class ShardError(SearchkitError):
@@ -138,11 +140,27 @@ class Runner(Protocol):
         """{shard: task(that shard's Index, *args)} for each shard, or a ShardFailure; with
         create=True a shard's index is made first if it does not exist yet."""
 
+    def map_merged(self, first: Callable[..., Any], first_args: tuple, merge: Callable[[list], Any],
+                   task: Callable[..., Any], shards: Sequence[int], *args: Any) -> dict[int, Any]:
+        """{shard: task(that shard's Index, merged, *args)} where merged = merge(the answers of
+        first(Index, *first_args) on every shard): DFS then query. A shard failing either
+        step is a ShardFailure (and its first answer is left out of the merge)."""
+
     def close(self) -> None:
         """Release what the runner holds (a cluster it started)."""
 
     def for_index(self, sharded: "ShardedIndex") -> "Runner":
         """A runner for another sharded index on the same cluster (closing it closes nothing)."""
+
+
+def map_merged_in_turn(runner: Runner, first: Callable[..., Any], first_args: tuple, merge: Callable[[list], Any],
+                       task: Callable[..., Any], shards: Sequence[int], *args: Any) -> dict[int, Any]:
+    """Runner.map_merged as two maps: `first` on every shard, the answers merged here, then
+    `task` on the shards whose first answer came."""
+    answers = runner.map(first, shards, *first_args)
+    failed = {s: a for s, a in answers.items() if isinstance(a, ShardFailure)}
+    merged = merge([a for a in answers.values() if not isinstance(a, ShardFailure)])
+    return {**runner.map(task, [s for s in shards if s not in failed], merged, *args), **failed}
 
 
 class LocalRunner:
@@ -160,6 +178,10 @@ class LocalRunner:
             except (SearchkitError, OSError) as exc:
                 out[shard] = ShardFailure(shard, str(exc))
         return out
+
+    def map_merged(self, first: Callable[..., Any], first_args: tuple, merge: Callable[[list], Any],
+                   task: Callable[..., Any], shards: Sequence[int], *args: Any) -> dict[int, Any]:
+        return map_merged_in_turn(self, first, first_args, merge, task, shards, *args)
 
     def close(self) -> None:
         pass
@@ -224,7 +246,7 @@ class ShardAnswer:
     notice: str
 
 
-def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options: dict,
+def task_query(index: Index, stats: CorpusStats, text: str, wanted: int, options: dict,
                snippets: bool = False) -> ShardAnswer:
     """The shard's first `wanted` results (pages of MAX_LIMIT), scored with `stats`; with
     snippets=True with their snippets already (a first page: cheaper than another round)."""
@@ -241,6 +263,50 @@ def task_query(index: Index, text: str, stats: CorpusStats, wanted: int, options
         if len(result.hits) < size or len(hits) >= wanted:
             break
     return ShardAnswer(hits[:wanted], first.total, first.facets, first.timeline, first.span, first.notice)
+
+
+def task_feedback_documents(index: Index, text: str, sort: str, since, until, source, now: datetime | None,
+                            stats: CorpusStats) -> list[tuple[float, dict[str, int]]]:
+    """The shard's best articles for the first pass of `text`'s feedback (search.feedback_documents)."""
+    from .search import feedback_documents
+
+    return feedback_documents(index, text, sort=sort, since=since, until=until, source=source, now=now,
+                              stats=stats)
+
+
+@dataclass
+class Match:
+    """One article an export lists: what the shards' lists are merged by."""
+
+    id: str
+    score: float
+    published: datetime | None
+    rank: int
+
+
+def task_matches(index: Index, text: str | None, sort: str, since, until, source, now: datetime | None,
+                 stats: CorpusStats | None, feedback: bool | dict[str, float]) -> list[Match]:
+    """Every article of the shard an export of `text` lists, in the shard's `sort` order."""
+    from .export import ranked_matches
+
+    with index.searcher() as searcher:
+        docs = ranked_matches(index, searcher, text, since=since, until=until, source=source, sort=sort,
+                              now=now, stats=stats, feedback=feedback)
+        out = []
+        for rank, (docnum, score) in enumerate(docs, 1):
+            fields = searcher.stored_fields(docnum)
+            out.append(Match(fields["id"], score, fields.get("published"), rank))
+    return out
+
+
+def task_articles(index: Index, ids: list[str]) -> dict[str, Article]:
+    """{id: article} of the `ids` this shard holds."""
+    found = {}
+    for article_id in ids:
+        article = index.get(article_id)
+        if article is not None:
+            found[article_id] = article
+    return found
 
 
 def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, snippets: bool,
@@ -482,22 +548,7 @@ class ShardedIndex:
         """Hold the sharded index's writer lock (one import, delete or reshard at a time)."""
         handle = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            deadline = time.monotonic() + self.lock_timeout
-            waited = False
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise IndexLockedError(
-                            f"another searchkit process has been writing to {self.path} for more than "
-                            f"{self.lock_timeout:g} s: try again when it has finished "
-                            "(or wait longer with --lock-timeout SECONDS)") from None
-                    if not waited and self.on_lock_wait is not None:
-                        self.on_lock_wait()
-                    waited = True
-                    time.sleep(0.05)
+            take_writer_lock(handle, self.path, self.lock_timeout, self.on_lock_wait)
             yield
         finally:
             os.close(handle)
@@ -575,12 +626,16 @@ class ShardedIndex:
                                      collapse=collapse, snippets=snippets, now=now,
                                      max_expansions=max_expansions, correct=correct)
 
+    def matching_articles(self, text: str | None, *, since=None, until=None, source=None, sort: str = "relevance",
+                          now: datetime | None = None) -> Iterator[Article]:
+        """export.matching_articles() over every shard: the articles one index would list."""
+        return ShardSearch(self).export(text, sort, since, until, source, now)
+
     def similar_shards(self, article_id: str, limit: int = 5) -> list[Hit]:
         """similar() over every shard: key terms picked with the whole collection's statistics."""
-        from whoosh import classify
-
+        from .engine.keyterms import key_terms
         from .similar import KEY_TERMS, ArticleNotFoundError, key_text
-        from .schema import build_schema
+        from .engine.schema import build_schema
 
         limit = max(1, min(int(limit), 100))
         found, failures = self._answers(task_stored, article_id)
@@ -599,9 +654,7 @@ class ShardedIndex:
         for _, cf in parts.values():
             for key, value in cf.items():
                 frequencies[key] = frequencies.get(key, 0.0) + value
-        expander = classify.Expander(_CollectionReader(schema, stats, frequencies), "body")
-        expander.add_text(text)
-        terms = expander.expanded_terms(KEY_TERMS, normalize=True)
+        terms = key_terms(_CollectionReader(schema, stats, frequencies), "body", text, KEY_TERMS)
         if not terms:
             return []
         scored, more = self._answers(task_term_stats, [(n, t) for t, _ in terms for n in ("title", "body")],
@@ -766,21 +819,23 @@ class ShardSearch:
         page = max(1, min(int(page), MAX_PAGE))
         parse(text, _schema())  # a query with nothing to search for raises QueryError here
         query_text = self._expand_fuzzy(text) if "~" in text else text
-        stats = CorpusStats.merge(list(self._answers(task_stats, query_text, now).values()))
         wanted = page * limit
         pool = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
         options = {"sort": "relevance" if sort == "recency" else sort, "since": since, "until": until,
                    "source": source, "facets": facets, "collapse": collapse, "now": now,
-                   "max_expansions": max_expansions,
-                   # No feedback pass over shards yet: each shard's own best articles would
-                   # give it other feedback terms than the whole collection's (one index).
-                   "feedback": False}
+                   "max_expansions": max_expansions}
         # A first page's snippets come with the query (each shard makes its best `wanted`'s:
         # fewer than a round trip costs); deeper pages' in a fetch round for the page only.
         early = snippets and page == 1 and sort != "recency" and wanted <= SNIPPETS_WITH_QUERY
-        answers = self._answers(task_query, query_text, stats, pool, {**options, "snippet_chars": snippet_chars},
-                                early)
-        listed = _merge_hits(answers, sort, pool)[(page - 1) * limit:wanted]
+        options["snippet_chars"] = snippet_chars
+        if _feedback_words(query_text, sort, now):  # DFS, the feedback pass's rounds, then the query
+            stats = CorpusStats.merge(list(self._answers(task_stats, query_text, now).values()))
+            feedback, stats = self._feedback(query_text, sort, since, until, source, now, stats)
+            answers = self._answers(task_query, stats, query_text, pool, {**options, "feedback": feedback}, early)
+        else:  # DFS and query in one go: each shard's query waits for every shard's statistics
+            answers = self._merged(task_stats, (query_text, now), CorpusStats.merge, task_query, query_text, pool,
+                                   {**options, "feedback": False}, early)
+        listed = _merge_hits({s: a.hits for s, a in answers.items()}, sort, pool)[(page - 1) * limit:wanted]
         for rank, (_, hit) in enumerate(listed, (page - 1) * limit + 1):
             hit.rank = rank
         if not early:
@@ -807,6 +862,11 @@ class ShardSearch:
             suggestion = confident
         result = SearchResult(text, ranked, total, page, limit, (time.perf_counter() - started) * 1000,
                               notice, facet_counts, buckets, suggestion, sort, span=span)
+        if facets and (since or until):  # the periods around the chosen ones, as search() counts them
+            result.timeline_around = ShardSearch(self.sharded).run(
+                text, limit=1, page=1, sort=sort, since=None, until=None, source=source, snippet_chars=snippet_chars,
+                facets=True, collapse=collapse, snippets=False, now=now, max_expansions=max_expansions,
+                correct=False).timeline
         if self.failures:
             missing = [self.sharded.shard_name(s) for s in sorted(self.failures)]
             result.partial, result.missing = True, missing
@@ -814,6 +874,63 @@ class ShardSearch:
                     f"({', '.join(missing)}): these results leave out their articles")
             result.notice = f"{result.notice}; {note}" if result.notice else note
         return result
+
+    def _feedback(self, text: str, sort: str, since, until, source, now: datetime | None, stats: CorpusStats
+                  ) -> tuple[dict[str, float] | bool, CorpusStats]:
+        """One index's feedback pass over the whole collection: every shard's best first-pass
+        articles (scored with the collection's `stats`) merged into the collection's best,
+        RM3's weights made from those, and the stats of the words it adds gathered from every
+        shard. (False, stats) when `text` gets no feedback pass."""
+        from .engine.scoring import FEEDBACK_DOCS, SEARCH_FIELDS
+        from .search import feedback_query
+
+        words = _feedback_words(text, sort, now)
+        if not words:
+            return False, stats
+        found = self._answers(task_feedback_documents, text, sort, since, until, source, now, stats)
+        documents = sorted((d for _, docs in sorted(found.items()) for d in docs), key=lambda d: -d[0])
+        weights = feedback_query(words, documents[:FEEDBACK_DOCS])
+        added = [(name, stem) for stem in weights if stem not in set(words) for name in SEARCH_FIELDS]
+        if added:
+            parts = self._answers(task_term_stats, added)
+            extra = CorpusStats.merge([p[0] for p in parts.values()])
+            stats = CorpusStats(stats.doc_count, stats.field_length, {**extra.df, **stats.df})
+        return weights, stats
+
+    def export(self, text: str | None, sort: str, since, until, source, now: datetime | None
+               ) -> Iterator[Article]:
+        """matching_articles() over every shard: each shard lists its matches, scored with the
+        collection's statistics (and feedback), the lists are merged as one index orders them,
+        and the articles are read from their shards a batch at a time. Every shard must answer
+        (an export is never silently short)."""
+        stats, feedback = None, False
+        if text:
+            stats = CorpusStats.merge(list(self._answers(task_stats, text, now).values()))
+            feedback, stats = self._feedback(text, sort, since, until, source, now, stats)
+        ranked = "relevance" if sort == "recency" else sort
+        found = self._answers(task_matches, text, ranked, since, until, source, now, stats, feedback)
+        self.sharded._require_all(list(self.failures.values()), "export")
+        listed = _merge_hits(found, sort, sum(len(m) for m in found.values()))
+        for start in range(0, len(listed), EXPORT_BATCH):
+            batch = listed[start:start + EXPORT_BATCH]
+            articles: dict[str, Article] = {}
+            holding = sorted({shard for shard, _ in batch})
+            for part in self._answers(task_articles, [m.id for _, m in batch], shards=holding).values():
+                articles.update(part)
+            self.sharded._require_all(list(self.failures.values()), "export")
+            yield from (articles[m.id] for _, m in batch if m.id in articles)
+
+    def _merged(self, first: Callable[..., Any], first_args: tuple, merge: Callable[[list], Any],
+                task: Callable[..., Any], *args: Any) -> dict[int, Any]:
+        """The live shards' answers to runner.map_merged (failures noted in self.failures)."""
+        live = [s for s in self.sharded._all() if s not in self.failures]
+        found = {}
+        for shard, answer in self.sharded.runner.map_merged(first, first_args, merge, task, live, *args).items():
+            if isinstance(answer, ShardFailure):
+                self.failures[shard] = answer
+            else:
+                found[shard] = answer
+        return found
 
     def _expand_fuzzy(self, text: str) -> str:
         """`word~` expanded to the words within its edits in any shard (as one index would)."""
@@ -909,12 +1026,13 @@ class _CollectionSearcher:
         return self.within[key]
 
 
-def _merge_hits(answers: dict[int, ShardAnswer], sort: str, pool: int) -> list[tuple[int, Hit]]:
-    """(shard, hit) of the shards' hits in one ranking (each shard's own order kept), cut to
-    `pool`; sort="recency" blends in freshness over that pool, as search() does over its own."""
+def _merge_hits(answers: dict[int, list], sort: str, pool: int) -> list[tuple[int, Any]]:
+    """(shard, hit) of the shards' hits (or Matches) in one ranking (each shard's own order
+    kept), cut to `pool`; sort="recency" blends in freshness over that pool, as search() does
+    over its own."""
     rows = []
-    for shard, answer in answers.items():
-        for hit in answer.hits:
+    for shard, hits in answers.items():
+        for hit in hits:
             if sort in ("newest", "oldest"):
                 moment = hit.published.timestamp() if hit.published else None
                 key = ((1, 0.0) if moment is None else (0, -moment if sort == "newest" else moment))
@@ -961,9 +1079,17 @@ def _merge_facets(answers: list[ShardAnswer]
     return facets, buckets, (first, last)
 
 
+def _feedback_words(text: str, sort: str, now: datetime | None) -> list[str] | None:
+    """The words `text`'s feedback pass expands (search.feedback_words), None without one."""
+    from .query import parse
+    from .search import feedback_words
+
+    return feedback_words(parse(text, _schema(), now=now), sort)
+
+
 @functools.cache
 def _schema():
-    from .schema import build_schema
+    from .engine.schema import build_schema
 
     return build_schema()
 
@@ -1014,15 +1140,6 @@ def open_sharded(path: str | os.PathLike, lock_timeout: float = LOCK_TIMEOUT,
     return ShardedIndex(directory, Manifest.load(directory), lock_timeout, on_lock_wait)
 
 
-def open_any(path: str | os.PathLike, *, create: bool = False, check: bool = True,
-             lock_timeout: float = LOCK_TIMEOUT, on_lock_wait: Callable[[], None] | None = None):
-    """The index at `path`: a ShardedIndex when it holds a shard manifest, else an Index
-    (store.open_index, with the same arguments)."""
-    if is_sharded(path):
-        return open_sharded(path, lock_timeout, on_lock_wait)
-    return open_index(path, create=create, check=check, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait)
-
-
 __all__ = ["MANIFEST", "Manifest", "ShardSpec", "ShardedIndex", "ShardFailure", "ShardAnswer", "Runner",
-           "LocalRunner", "ShardError", "create", "open_sharded", "open_any", "is_sharded", "shard_of",
+           "LocalRunner", "map_merged_in_turn", "ShardError", "create", "open_sharded", "open_any", "is_sharded", "shard_of",
            "routing_key"]

@@ -19,7 +19,8 @@ from whoosh.query.ranges import TermRange
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 import searchkit
-from searchkit.analysis import name_analyzer, analyzer
+from searchkit.analysis import analyzer
+from searchkit.engine.schema import name_analyzer
 from searchkit.article import Article, clean
 from searchkit.engine import rank, scoring
 from searchkit.engine.evaluate import FieldsTerm
@@ -119,12 +120,25 @@ class Reference:
         total = sum(stems.count(w) * s for w, s in zip(unique, scores) if s is not None)
         if all(s is not None for s in scores) and 1 < len(unique) <= scoring.SHORT_QUERY:
             total *= 1 + scoring.ALL_WORDS_BOOST
-        body = self.terms[doc]["body"]
-        for a, b in list(zip(unique, unique[1:]))[:scoring.MAX_PROXIMITY_PAIRS]:
-            if a in body and b in body and any(1 <= abs(p - q) <= scoring.PROXIMITY_SLOP
-                                               for p in body[a] for q in body[b]):
-                total += scoring.PROXIMITY_BOOST * (self.term(doc, "body", a) + self.term(doc, "body", b))
+        for a, b in zip(unique, unique[1:]):
+            if None not in (self.bm25f(doc, a), self.bm25f(doc, b)):
+                pair_idf = sum(scoring.idf(self.n, max(self.df(name, w) for name in TEXT_FIELDS)) for w in (a, b))
+                total += scoring.proximity_score(pair_idf, *self.windows(doc, a, b))
         return total
+
+    def windows(self, doc: int, a: str, b: str) -> tuple[float, float]:
+        """Sequential dependence's BM25F frequencies of a pair: b right after a (ordered), and
+        a and b within SDM_WINDOW positions (the smaller of a's and b's occurrences so near)."""
+        ordered = unordered = 0.0
+        near = scoring.SDM_WINDOW - 1
+        for name in TEXT_FIELDS:
+            pa, pb = self.terms[doc][name].get(a, []), self.terms[doc][name].get(b, [])
+            weight = (self.tf(doc, name, a) / len(pa) if pa else 0.0) * scoring.field_weight(name) / \
+                scoring.length_norm(self.length(doc, name), self.avg(name), scoring.field_b(name))
+            ordered += weight * sum(1 for p in pa if p + 1 in pb)
+            unordered += weight * min(sum(1 for p in pa if any(abs(p - q) <= near for q in pb)),
+                                      sum(1 for q in pb if any(abs(p - q) <= near for p in pa)))
+        return ordered, unordered
 
     # -- query trees ---------------------------------------------------------------------
 
@@ -348,3 +362,47 @@ def test_facets_and_timeline_count_the_shown_results(updated_index):
     assert result.total == len(shown)
     assert dict(result.facets["source"]) == sources
     assert sum(b.count for b in result.timeline) == sum(1 for i in shown if by_id[i]["published"])
+
+
+def _many_docs() -> list[dict]:
+    """DOCS twenty times over, with a rare word in a few and a second rare word in others:
+    plain-word queries of a rare and a common word, where top-k pruning (rank._pruned)
+    scores only the articles that can reach the page."""
+    out = []
+    for copy in range(20):
+        for d in DOCS:
+            body = d["body"]
+            if copy in (2, 5, 11) and d["id"] in ("a", "c") or copy == 17 and d["id"] == "f":
+                body += " A zebra crossed the oil field." if copy != 5 else " Zebra zebra oil."
+            if copy in (3, 7) and d["id"] in ("b", "e"):
+                body += " The quagga is extinct."
+            out.append({**d, "id": f"{d['id']}{copy}", "cluster": f"{d['id']}{copy}", "body": body})
+    return out
+
+
+@pytest.fixture(scope="module")
+def pruning_index(tmp_path_factory):
+    ix = searchkit.open_index(tmp_path_factory.mktemp("pruning") / "index", create=True)
+    ix.write([clean(Article(**d)) for d in _many_docs()])
+    return ix
+
+
+@pytest.mark.parametrize("text", ["zebra oil", "oil zebra prices", "zebra energy oil markets quagga",
+                                  "quagga bank", "oil prices zebra zebra"])
+@pytest.mark.parametrize("limit", [1, 3, 5, 200])
+def test_a_page_scored_only_where_it_can_rank_is_the_brute_force_page(pruning_index, text, limit):
+    docs = _many_docs()
+    with pruning_index.searcher() as searcher:
+        expected = Reference(docs).ranking(text, searcher)
+    result = searchkit.search(pruning_index, text, limit=limit, collapse=False, facets=False, snippets=False)
+    assert [hit.id for hit in result.hits] == [i for i, _ in expected][:limit]
+    for hit, (_, score) in zip(result.hits, expected):
+        assert hit.score == pytest.approx(score, rel=1e-9), hit.id
+    assert result.total == len(expected)
+    with_facets = searchkit.search(pruning_index, text, limit=limit, collapse=False, snippets=False)
+    assert [hit.id for hit in with_facets.hits] == [hit.id for hit in result.hits]
+    sources = {}
+    for i, _ in expected:
+        name = next(d["source"] for d in docs if d["id"] == i)
+        sources[name] = sources.get(name, 0) + 1
+    assert {s: c for s, c in with_facets.facets["source"] if c} == sources

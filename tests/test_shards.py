@@ -13,7 +13,7 @@ from searchkit import shards
 from searchkit.cli import main
 from searchkit.importer import import_paths
 
-from shard_support import DATA, compare_all, read_queries, readme_queries
+from shard_support import DATA, compare_all, export_differences, read_queries, readme_queries
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = str(ROOT / "tests" / "fixtures" / "seeds-2012")  # the 270-article demo of before
@@ -61,6 +61,32 @@ def test_the_readme_query_examples_give_one_index_results(seeds_pair):
     compared, mismatches = compare_all(one, sharded, queries, README_VARIANTS)
     print(f"\nREADME examples: {compared} searches compared, {len(mismatches)} mismatches")
     assert mismatches == []
+
+
+EXPORTS = [("activists", {}), ("human rights activists arrested in china and russia", {}),
+           ("syria", {"sort": "newest"}), ("protest", {"sort": "oldest", "since": "2012-05-10"}),
+           ("police", {"sort": "recency"}), (None, {"source": "Global Voices"}),
+           (None, {"since": "2012-05-05", "until": "2012-05-20"}), ("title:china", {"until": "2012-05-15"})]
+
+
+def test_an_export_of_a_query_lists_what_one_index_lists(seeds_pair):
+    one, sharded = seeds_pair
+    for text, kwargs in EXPORTS:
+        assert export_differences(one, sharded, text, **kwargs) == [], (text, kwargs)
+    print(f"\nexports: {len(EXPORTS)} compared, 0 mismatches")
+
+
+def test_long_queries_get_the_feedback_pass_of_one_index(seeds_pair):
+    """Queries of FEEDBACK_MIN_WORDS words or more: RM3 over the whole collection."""
+    one, sharded = seeds_pair
+    queries = ["human rights activists arrested in china and russia", "bloggers write about the protests "
+               "against the government in syria", "police fired tear gas at the students protesting in the capital"]
+    with_it = [[(h.id, h.score) for h in searchkit.search(one, q).hits] for q in queries]
+    without = [[(h.id, h.score) for h in searchkit.search(one, q, feedback=False).hits] for q in queries]
+    assert all(with_it) and with_it != without  # the pass changes what one index answers
+    compared, mismatches = compare_all(one, sharded, queries, [dict(limit=10), dict(limit=10, sort="recency"),
+                                                               dict(limit=5, page=3)])
+    assert (compared, mismatches) == (9, [])
 
 
 def test_a_misspelt_query_shows_the_corrected_results_at_once_as_one_index_does(seeds_pair):

@@ -1,7 +1,7 @@
 """Extraction on every core: the pages of an import (Task: HTML files, WARC responses, feeds)
 are extracted in worker processes while the importer reads on, and come back in input order.
 
-This pool is beside the one that builds segments (build.py): extraction runs ahead of
+This pool is beside the one that builds segments (engine/build.py): extraction runs ahead of
 indexing, and a JSON lines import, which has no pages, never starts it. Tasks go to a worker
 a few at a time (one pickled message each way), and only a few messages wait at once, so
 memory stays bounded by that window, not by the input.

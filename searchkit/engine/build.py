@@ -29,10 +29,10 @@ from whoosh.util.numeric import to_sortable
 from whoosh.codec.base import Segment
 from whoosh.util.text import utf8encode
 
-from .analysis import Analyzer, analyzer as default_analyzer
-from .engine.codec import EngineCodec
-from .engine.writer import FieldPostings, WordRuns, postings_from_lists
+from ..analysis import Analyzer, analyzer as default_analyzer
+from .codec import EngineCodec
 from .schema import NewsText
+from .writer import FieldPostings, WordRuns, postings_from_lists
 
 
 class BuildError(Exception):
