@@ -410,6 +410,7 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
                 progress()
             yield article
         report.interrupted = stop()
+        seen.clear()  # every id read: not needed by the merge that ends the write
 
     # A sharded index on a cluster has its files read and extracted on the workers.
     remote = getattr(getattr(index, "runner", None), "extract_files", None)
