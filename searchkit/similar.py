@@ -8,9 +8,8 @@ matches for those terms, one per near-duplicate cluster, never the article's own
 
 from __future__ import annotations
 
-from whoosh import query as wq
-
 from .engine import rank as ranking
+from .engine import tree as wq
 from .errors import SearchkitError
 from .search import Hit, make_hit
 from .store import Index

@@ -19,7 +19,8 @@ from whoosh.query.ranges import TermRange
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 import searchkit
-from searchkit.analysis import name_analyzer, analyzer
+from searchkit.analysis import analyzer
+from searchkit.engine.schema import name_analyzer
 from searchkit.article import Article, clean
 from searchkit.engine import rank, scoring
 from searchkit.engine.evaluate import FieldsTerm

@@ -438,6 +438,11 @@ def test_download_links_export_every_match_with_the_same_parameters(client):
     assert [(r["id"], r["source"]) for r in rows] == [("raqqa", "Daily Planet"), ("budget", "Gazette")]
     csv_text = client.get(links["CSV"].replace("&amp;", "&")).get_data(as_text=True)
     assert [row["id"] for row in csv.DictReader(io.StringIO(csv_text))] == ["raqqa", "budget"]
+    # "Showing results for raqqa": Download writes those results, not the misspelt query's (none).
+    corrected = main_html(client.get("/search?q=raqa&source=Gazette"))
+    assert "Showing results for <strong>raqqa</strong>" in corrected
+    assert re.findall(r'<a href="([^"]+)" download>CSV</a>', corrected) == [
+        "/api/export?format=csv&amp;q=raqqa&amp;source=Gazette"]
     assert client.get("/api/export?q=raqqa&format=xml").get_json() == {
         "error": "unknown format 'xml': use format=jsonl or format=csv"}
     assert client.get("/api/export?q=the").status_code == 400

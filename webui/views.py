@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 from html import escape
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
@@ -103,11 +104,13 @@ def search_page():
     presets, anchor = date_presets(newest_published(_index()) if result and hasattr(_index(), "arrays") else None)
     copies = cluster_copies(_index(), result.hits, params.q, params.since or None, params.until or None,
                             params.source or None) if result and not result.timed_out else {}
+    # A corrected search shows the correction's results: Download writes those, not the typo's.
+    shown = replace(params, q=result.query) if result and result.corrected_from else params
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
         sort_labels=SORT_LABELS, timeline=timeline, timeline_detail=detail, presets=presets, presets_anchor=anchor, copies=copies, article_count=len(_index()) if not params.q else 0,
         feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "",
-        export_urls={fmt: url_for("web.api_export", format=fmt, **params.args(limit=10)) for fmt in EXPORT_FORMATS}
+        export_urls={fmt: url_for("web.api_export", format=fmt, **shown.args(limit=10)) for fmt in EXPORT_FORMATS}
         if params.q else {})
 
 

@@ -19,7 +19,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import DEFAULT_DATA, load_docs  # noqa: E402
 
-from searchkit.analysis import analyze, news_analyzer  # noqa: E402
+from searchkit.analysis import analyze  # noqa: E402
+from searchkit.engine.schema import news_analyzer  # noqa: E402
 from searchkit.eval import evaluate, read_qrels, read_queries  # noqa: E402
 
 
