@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 from html import escape
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
@@ -16,6 +17,7 @@ from markupsafe import Markup
 
 from searchkit.display import shown_article
 from searchkit.archive import date_presets, newest_published
+from searchkit.dates import since_until
 from searchkit.errors import SearchkitError
 from searchkit.export import EXPORT_FORMATS, export_lines, matching_articles
 from searchkit.query import QueryError
@@ -27,7 +29,7 @@ from searchkit.wording import plural
 from .credits import credit
 from .feed import Entry, render_feed
 from .params import SORT_LABELS, SearchParams
-from .timeline import bars
+from .timeline import bars, zoom
 
 bp = Blueprint("web", __name__)
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -93,16 +95,25 @@ def search_page():
     """The search page: the help on the query language without a query, else the results."""
     params = SearchParams.from_args(request.args)
     result, error = _run_search(params)
-    timeline = bars(result.timeline) if result else []
+    timeline = detail = []
+    if result:
+        # A narrowed search draws the whole search's bars around the chosen ones (timeline_around).
+        chosen = since_until(params.since, params.until) if params.since or params.until else None
+        timeline = bars(result.timeline_around or result.timeline, chosen=chosen)
+        detail = bars(result.timeline) if zoom(result.timeline_around, result.timeline) else []
     presets, anchor = date_presets(newest_published(_index()) if result and hasattr(_index(), "arrays") else None)
-    copies = cluster_copies(_index(), result.hits, params.q, params.since or None, params.until or None,
+    copies = cluster_copies(_index(), result.hits, result.query if result else "", params.since or None, params.until or None,
                             params.source or None) if result and not result.timed_out else {}
+    # A corrected search shows the correction's results: Download writes those, not the typo's.
+    shown = replace(params, q=result.query) if result and result.corrected_from else params
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
-        sort_labels=SORT_LABELS, timeline=timeline, presets=presets, presets_anchor=anchor, copies=copies, article_count=len(_index()) if not params.q else 0,
+        sort_labels=SORT_LABELS, timeline=timeline, timeline_detail=detail, presets=presets, presets_anchor=anchor, copies=copies, article_count=len(_index()) if not params.q else 0,
         feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "",
-        export_urls={fmt: url_for("web.api_export", format=fmt, **params.args(limit=10)) for fmt in EXPORT_FORMATS}
-        if params.q else {})
+        export_urls={fmt: url_for("web.api_export", format=fmt, **shown.args(limit=10)) for fmt in EXPORT_FORMATS}
+        if params.q else {},
+        # An article opened from the results highlights the words shown and leads back to this page.
+        article_args=shown.args(page=shown.page, as_typed=False))
 
 
 @bp.route("/search.atom")
@@ -140,7 +151,8 @@ def article_page(article_id: str):
     if article is None:
         abort(404)
     article = shown_article(article)
-    q = " ".join(request.args.get("q", "")[:1000].split())
+    search_params = SearchParams.from_args(request.args)  # the search it was opened from, for the way back
+    q = search_params.q
     stems: set[str] = set()
     phrases: list = []
     if q:
@@ -159,7 +171,8 @@ def article_page(article_id: str):
                            credit=credit(article.license),
                            matches=counter[0], duplicate_of=duplicate_of,
                            similar=similar(_index(), article.id, limit=SIMILAR_SIZE),
-                           back_url=url_for("web.search_page", q=q) if q else "")
+                           back_url=url_for("web.search_page", **search_params.args(page=search_params.page)) if q else "",
+                           back_filters=" · ".join(c.label for c in search_params.chips() if c.kind == "filter"))
 
 
 @bp.route("/api/search")
