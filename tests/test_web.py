@@ -557,3 +557,17 @@ def test_api_search_has_the_timeline_around_the_chosen_dates(client):
     narrowed = client.get("/api/search?q=raqqa&since=2018-01-05&until=2018-01-05").get_json()
     assert [b["label"] for b in narrowed["timeline"]] == ["2018-01-05"]
     assert narrowed["timeline_around"] == whole["timeline"]
+
+
+def test_an_article_opened_from_a_narrowed_search_leads_back_to_it(client):
+    page = main_html(client.get("/search?q=raqqa&source=Gazette&since=2018&sort=oldest"))
+    hrefs = re.findall(r'<h2><a href="(/article/[^"]+)"', page)
+    assert hrefs == ["/article/budget?q=raqqa&amp;sort=oldest&amp;since=2018&amp;source=Gazette"]
+    article = main_html(client.get(hrefs[0].replace("&amp;", "&")))
+    assert ('<a href="/search?q=raqqa&amp;sort=oldest&amp;since=2018&amp;source=Gazette">'
+            '← Results for “raqqa” (Source: Gazette · Since 2018)</a>') in article
+    assert '<mark id="m1">Raqqa</mark>' in article
+    # "Showing results for raqqa": its articles highlight raqqa, not the misspelt raqa.
+    corrected = main_html(client.get("/search?q=raqa"))
+    first = re.findall(r'<h2><a href="(/article/[^"]+)"', corrected)[0]
+    assert first.endswith("?q=raqqa") and "<mark" in main_html(client.get(first))
