@@ -341,10 +341,17 @@ def _phrase_rows(flats: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     common = None
     for w, (owner, pos) in enumerate(flats):
         keys = (owner << 32) | (pos - w + len(flats))  # + len: never below 0
-        common = keys if common is None else np.intersect1d(common, keys)
+        if common is None:
+            common = keys
+        elif len(keys):  # both sorted and unique (flat() sorts): binary search, no sort
+            at = np.minimum(np.searchsorted(keys, common), len(keys) - 1)
+            common = common[keys[at] == common]
+        else:
+            common = keys
         if not len(common):
             break
-    return np.unique(common >> 32)
+    owners = common >> 32
+    return owners[np.concatenate(([True], owners[1:] != owners[:-1]))] if len(owners) else owners
 
 
 def _near_rows(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray],
