@@ -317,7 +317,7 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
             continue
         candidates = lists[0][0]
         for ids, _, _ in lists[1:]:
-            candidates = np.intersect1d(candidates, ids, assume_unique=True)
+            candidates = _common(candidates, ids)
         candidates = candidates[keep[candidates]]
         if not len(candidates):
             continue
@@ -343,15 +343,23 @@ def _phrase_rows(flats: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         keys = (owner << 32) | (pos - w + len(flats))  # + len: never below 0
         if common is None:
             common = keys
-        elif len(keys):  # both sorted and unique (flat() sorts): binary search, no sort
-            at = np.minimum(np.searchsorted(keys, common), len(keys) - 1)
-            common = common[keys[at] == common]
-        else:
-            common = keys
+        else:  # both sorted and unique (flat() sorts them)
+            common = _common(common, keys)
         if not len(common):
             break
     owners = common >> 32
     return owners[np.concatenate(([True], owners[1:] != owners[:-1]))] if len(owners) else owners
+
+
+def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values in both `a` and `b` (each sorted and unique), sorted: the shorter looked up
+    in the longer by binary search, without sorting either again (as np.intersect1d does)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(b):
+        return b
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return a[b[at] == a]
 
 
 def _near_rows(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray],
