@@ -240,14 +240,16 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     for w in range(len(q.words)):
         tf = np.zeros(n)
         body = None
+        found = []
         for name in SEARCH_FIELDS:
             ids, share, ratio = q.field_arrays(w, name)
             if not len(ids):
                 continue
             tf[ids] += share
+            found.append(ids)
             if name == "body" and q.pairs:
                 body = (ids, q.body_idf[w] * ratio)
-        has = np.flatnonzero(tf)
+        has = _merged(found)  # np.flatnonzero(tf) without a pass over the index
         if not len(has):
             body_scores.append(None)
             continue
@@ -272,6 +274,17 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
             count[ids] += 1
         bonus.append(np.where(count[docs] == 2, both[docs], 0.0))
     return docs, base, bonus
+
+
+def _merged(parts: list[np.ndarray]) -> np.ndarray:
+    """The values of sorted unique arrays together, sorted and unique (a merge of sorted runs:
+    numpy's stable sort of their concatenation)."""
+    if len(parts) <= 1:
+        return parts[0] if parts else np.zeros(0, dtype=np.int64)
+    values = np.sort(np.concatenate(parts), kind="stable")
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
 
 
 def _score(q: _Query, keep: np.ndarray):
