@@ -11,7 +11,9 @@
 Dask does the scheduling, the data transfer, the retries and the deployment (SSH, SLURM
 through dask-jobqueue, Kubernetes, ...); searchkit adds what is search-specific (shards.py).
 A shard's task runs on any worker (a shared filesystem), or only on the worker the manifest
-pins it to (disks local to each worker). A worker that dies while it holds a task: Dask
+pins it to (disks local to each worker). Searches go to a ShardHost actor on each worker,
+which keeps its shards open and is called straight on its worker (one round trip, not
+through the scheduler); writes, and any call whose host is lost, go as Dask tasks. A worker that dies while it holds a task: Dask
 runs the task again on another one; a shard no worker answers for within SHARD_TIMEOUT
 seconds, or that fails there, is reported missing (shards.ShardFailure), not fatal.
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from .errors import SearchkitError
-from .shards import ShardedIndex, ShardFailure
+from .shards import ShardedIndex, ShardFailure, map_merged_in_turn
 
 # Seconds a search waits for a shard's answer before leaving it out (env SEARCHKIT_SHARD_TIMEOUT).
 SHARD_TIMEOUT = 30.0
@@ -87,6 +89,22 @@ def run_on_shard_merged(task: Callable[..., Any], path: str, lock_timeout: float
     return task(_open_on_worker(path, False, lock_timeout), merged, *args)
 
 
+class ShardHost:
+    """A worker's searchkit, as a Dask Actor: runs shard tasks on the shards it is given, in
+    the worker's process (shards opened once and kept warm, _open_on_worker). The client
+    calls it straight on its worker, not through the scheduler: a query's round trip."""
+
+    def run(self, task: Callable[..., Any], shards: list[tuple[int, str]], lock_timeout: float,
+            *args: Any) -> dict[int, Any]:
+        out: dict[int, Any] = {}
+        for shard, path in shards:
+            try:
+                out[shard] = task(_open_on_worker(path, False, lock_timeout), *args)
+            except (SearchkitError, OSError) as exc:
+                out[shard] = ShardFailure(shard, str(exc))
+        return out
+
+
 class DaskRunner:
     """shards.Runner on a Dask cluster: each shard's task a Dask task, all shards at once."""
 
@@ -98,6 +116,7 @@ class DaskRunner:
                                                                                  SHARD_TIMEOUT))
         self.sharded: ShardedIndex | None = None
         self.owner = True
+        self.hosts: list[tuple[str, str, Any]] | None = None  # (address, name, ShardHost actor) a worker
 
     def attach(self, sharded: ShardedIndex) -> None:
         self.sharded = sharded
@@ -164,6 +183,63 @@ class DaskRunner:
 
     def map(self, task: Callable[..., Any], shards: Sequence[int], *args: Any, create: bool = False
             ) -> dict[int, Any]:
+        """Each shard's task on a worker: through the workers' ShardHosts (one direct call a
+        worker, its shards one after another there), or, to make a shard, when a host is
+        lost or a pinned shard has none, as a Dask task (which Dask runs again elsewhere if
+        its worker dies)."""
+        hosts = None if create else self._hosts()
+        if not hosts:
+            return self._tasks(task, shards, *args, create=create)
+        groups: dict[int, list[int]] = {}
+        rest: list[int] = []
+        for shard in shards:
+            host = self._host_of(shard, hosts)
+            (rest if host is None else groups.setdefault(host, [])).append(shard)
+        calls = {h: hosts[h][2].run(task, [(s, str(self.sharded.shard_path(s))) for s in group],
+                                    self.sharded.lock_timeout, *args)
+                 for h, group in groups.items()}
+        out: dict[int, Any] = {}
+        for host, call in calls.items():
+            try:
+                out.update(call.result(timeout=self.timeout))
+            except ValueError:  # a bad query or date: the user's, not the shard's
+                raise
+            except TimeoutError:
+                out.update({s: ShardFailure(s, f"no answer within {self.timeout:g} s") for s in groups[host]})
+            except Exception:  # noqa: BLE001 - its worker lost: Dask tasks instead, new hosts next time
+                self.hosts = None
+                rest += groups[host]
+        if rest:
+            out.update(self._tasks(task, rest, *args))
+        return out
+
+    def _hosts(self) -> list[tuple[str, str, Any]]:
+        """One ShardHost actor on each worker (made at the first use, again after one is lost)."""
+        if self.hosts is None:
+            try:
+                workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+                made = [(address, str(info.get("name")),
+                         self.client.submit(ShardHost, actor=True, workers=[address], allow_other_workers=False,
+                                            pure=False))
+                        for address, info in sorted(workers.items())]
+                self.hosts = [(address, name, future.result(timeout=self.timeout)) for address, name, future in made]
+            except Exception:  # noqa: BLE001 - no hosts now: tasks do the work
+                return []
+        return self.hosts
+
+    def _host_of(self, shard: int, hosts: list[tuple[str, str, Any]]) -> int | None:
+        """The host that runs `shard`: its pinned worker's (None if that worker is not in the
+        cluster), else one in turn (shards on a shared filesystem)."""
+        pinned = self.sharded.manifest.shards[shard].worker
+        if not pinned:
+            return shard % len(hosts)
+        for i, (address, name, _) in enumerate(hosts):
+            if pinned in (address, name) or pinned == address.split("://")[-1].rsplit(":", 1)[0]:
+                return i
+        return None
+
+    def _tasks(self, task: Callable[..., Any], shards: Sequence[int], *args: Any, create: bool = False
+               ) -> dict[int, Any]:
         missing = self._unplaceable(shards)
         futures = {s: self.submit(task, s, *args, create=create) for s in shards if s not in missing}
         out: dict[int, Any] = {s: ShardFailure(s, reason) for s, reason in missing.items()}
@@ -172,9 +248,11 @@ class DaskRunner:
 
     def map_merged(self, first: Callable[..., Any], first_args: tuple, merge: Callable[[list], Any],
                    task: Callable[..., Any], shards: Sequence[int], *args: Any) -> dict[int, Any]:
-        """shards.Runner.map_merged in one submission: each shard's `task` waits on Dask for every
-        shard's `first` and merges their answers itself, so the merged value (a query's
-        collection statistics) never makes a round trip through this process."""
+        """shards.Runner.map_merged: two direct calls to the hosts (first, merged here, then
+        task); without hosts, one submission of Dask tasks where each shard's `task` waits on
+        every shard's `first` and merges their answers itself."""
+        if self._hosts():
+            return map_merged_in_turn(self, first, first_args, merge, task, shards, *args)
         missing = self._unplaceable(shards)
         placed = [s for s in shards if s not in missing]
         firsts = {s: self.client.submit(run_on_shard_or_failure, first, s, str(self.sharded.shard_path(s)),
@@ -244,6 +322,7 @@ class DaskRunner:
         runner = DaskRunner(self.client, self.address, None, self.timeout)
         runner.sharded = sharded
         runner.owner = False
+        runner.hosts = self.hosts
         return runner
 
     def workers(self) -> int:

@@ -141,6 +141,10 @@ class SearchResult:
     partial: bool = False
     missing: list[str] = field(default_factory=list)
     corrected_from: str | None = None  # the query as typed, which found nothing: these are `query`'s
+    # With since/until arguments: the timeline of the same search without them (the query's own
+    # since: and the source filter kept), so a chart of a narrowed search keeps the periods
+    # around the chosen ones. Empty without since/until: `timeline` is then the whole of it.
+    timeline_around: list[TimelineBucket] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -154,6 +158,7 @@ class SearchResult:
             "corrected_from": self.corrected_from,
             "facets": {name: [[key, count] for key, count in pairs] for name, pairs in self.facets.items()},
             "timeline": [b.to_dict() for b in self.timeline],
+            **({"timeline_around": [b.to_dict() for b in self.timeline_around]} if self.timeline_around else {}),
             "hits": [h.to_dict() for h in self.hits],
             **({"partial": True, "missing": list(self.missing)} if self.partial else {}),
         }
@@ -432,6 +437,12 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                 around = rank_with_arrays(index, searcher, parsed, unfiltered, sort, 1, collapse, True, stats,
                                           deadline, max_expansions, feedback=False)  # feedback never changes the matches
                 ranked.facets["source"] = _with_no_source(around.facets.get("source", []), around.total)
+            timeline_around = []
+            if facets and dates is not None and not ranked.timed_out:
+                # The same search over all dates, for a chart that shows what lies around the chosen ones.
+                timeline_around = rank_with_arrays(index, searcher, parsed, _combine([*parsed.filters, source_flt]),
+                                                   sort, 1, collapse, True, stats, deadline, max_expansions,
+                                                   feedback=False).timeline
         finally:
             if gate is not None:
                 gate.release()
@@ -454,7 +465,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                      sources.notice if sources else "")
     result = SearchResult(text, hits, ranked.total, page, limit, (time.perf_counter() - started) * 1000,
                           notice, ranked.facets, ranked.timeline, suggestion, sort,
-                          ranked.timed_out, capped_expansions, ranked.span)
+                          ranked.timed_out, capped_expansions, ranked.span, timeline_around=timeline_around)
     if confident:
         corrected = search(index, confident, limit=limit, page=page, sort=sort, since=since, until=until,
                            source=source, snippet_chars=snippet_chars, facets=facets, collapse=collapse,

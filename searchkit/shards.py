@@ -17,7 +17,8 @@ those index-wide statistics, so its scores are the ones one index holding every 
 would give; the coordinator merges the shards' best (totals, facets and timelines add up),
 and snippets are made for the page only. Where the shards run is a Runner's business:
 LocalRunner searches them one after another in this process; cluster.DaskRunner on the
-workers of a Dask cluster, in parallel. A shard that cannot answer is left out and named:
+workers of a Dask cluster, in parallel (a ShardHost actor on each worker keeps its shards open
+and is called directly, not through the scheduler). A shard that cannot answer is left out and named:
 SearchResult.partial / missing.
 
 Everything here calls the same library functions per shard (search, similar_to, Index);
@@ -152,6 +153,16 @@ class Runner(Protocol):
         """A runner for another sharded index on the same cluster (closing it closes nothing)."""
 
 
+def map_merged_in_turn(runner: Runner, first: Callable[..., Any], first_args: tuple, merge: Callable[[list], Any],
+                       task: Callable[..., Any], shards: Sequence[int], *args: Any) -> dict[int, Any]:
+    """Runner.map_merged as two maps: `first` on every shard, the answers merged here, then
+    `task` on the shards whose first answer came."""
+    answers = runner.map(first, shards, *first_args)
+    failed = {s: a for s, a in answers.items() if isinstance(a, ShardFailure)}
+    merged = merge([a for a in answers.values() if not isinstance(a, ShardFailure)])
+    return {**runner.map(task, [s for s in shards if s not in failed], merged, *args), **failed}
+
+
 class LocalRunner:
     """Runs each shard's task in this process, one shard after another."""
 
@@ -170,10 +181,7 @@ class LocalRunner:
 
     def map_merged(self, first: Callable[..., Any], first_args: tuple, merge: Callable[[list], Any],
                    task: Callable[..., Any], shards: Sequence[int], *args: Any) -> dict[int, Any]:
-        answers = self.map(first, shards, *first_args)
-        failed = {s: a for s, a in answers.items() if isinstance(a, ShardFailure)}
-        merged = merge([a for a in answers.values() if not isinstance(a, ShardFailure)])
-        return {**self.map(task, [s for s in shards if s not in failed], merged, *args), **failed}
+        return map_merged_in_turn(self, first, first_args, merge, task, shards, *args)
 
     def close(self) -> None:
         pass
@@ -857,6 +865,11 @@ class ShardSearch:
             suggestion = confident
         result = SearchResult(text, ranked, total, page, limit, (time.perf_counter() - started) * 1000,
                               notice, facet_counts, buckets, suggestion, sort, span=span)
+        if facets and (since or until):  # the periods around the chosen ones, as search() counts them
+            result.timeline_around = ShardSearch(self.sharded).run(
+                text, limit=1, page=1, sort=sort, since=None, until=None, source=source, snippet_chars=snippet_chars,
+                facets=True, collapse=collapse, snippets=False, now=now, max_expansions=max_expansions,
+                correct=False).timeline
         if self.failures:
             missing = [self.sharded.shard_name(s) for s in sorted(self.failures)]
             result.partial, result.missing = True, missing
@@ -1140,5 +1153,5 @@ def open_any(path: str | os.PathLike, *, create: bool = False, check: bool = Tru
 
 
 __all__ = ["MANIFEST", "Manifest", "ShardSpec", "ShardedIndex", "ShardFailure", "ShardAnswer", "Runner",
-           "LocalRunner", "ShardError", "create", "open_sharded", "open_any", "is_sharded", "shard_of",
+           "LocalRunner", "map_merged_in_turn", "ShardError", "create", "open_sharded", "open_any", "is_sharded", "shard_of",
            "routing_key"]

@@ -59,6 +59,8 @@ def differences(one, sharded, text: str, **kwargs) -> list[str]:
             out.append(f"{name}: {getattr(a, name)!r} != {getattr(b, name)!r}")
     if [t.to_dict() for t in a.timeline] != [t.to_dict() for t in b.timeline]:
         out.append("timeline differs")
+    if [t.to_dict() for t in a.timeline_around] != [t.to_dict() for t in b.timeline_around]:
+        out.append("timeline_around differs")
     if b.partial:
         out.append(f"partial: {b.missing}")
     if len(a.hits) != len(b.hits):

@@ -265,9 +265,104 @@ CONTRAST = """() => {
 def test_text_contrast_is_wcag_aa(page, scheme):
     page.emulate_media(color_scheme=scheme)
     for url in ("/", "/search?q=raqqa+fighters&source=Daily+Planet&sort=newest", "/search?q=election&page=2",
+                "/search?q=journalist&since=2012&until=2012",
                 "/search?q=zzqqxx", "/article/raqqa?q=raqqa+fighters"):
         page.goto(url)
         page.locator("#q").focus()
         assert page.evaluate(CONTRAST) == [], url
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == {"light": "rgb(255, 255, 255)", "dark": "rgb(18, 20, 23)"}[scheme]
+
+
+BARS = "els => els.map(e => [e.dataset.period, Number(e.dataset.count), e.getAttribute('class')])"
+
+
+def _count(page) -> int:
+    return int(page.locator(".count").inner_text().split()[0].replace(",", ""))
+
+
+def _context_chart(page):
+    return page.locator("figure.timeline", has=page.locator("#timeline-caption"))
+
+
+def test_click_a_timeline_bar_keeps_the_bars_around_and_all_dates_goes_back(page):
+    page.goto("/search?q=journalist")
+    chart = _context_chart(page)
+    whole = chart.locator("a.bar").evaluate_all(BARS)
+    assert len(whole) >= 5 and all(len(p) == 4 and cls == "bar" for p, _, cls in whole)  # years, none chosen
+    total = _count(page)
+    busiest = max(range(len(whole)), key=lambda i: whole[i][1])
+    period, count = whole[busiest][:2]
+    chart.locator("a.bar").nth(busiest).click()
+    page.wait_for_url(f"**/search?q=journalist&since={period}&until={period}")
+    assert _count(page) == count < total
+    narrowed = chart.locator("a.bar").evaluate_all(BARS)
+    # Every bar of the whole search is still drawn, the chosen one marked, the others pale.
+    assert [(p, c) for p, c, _ in narrowed] == [(p, c) for p, c, _ in whole]
+    assert [cls for p, _, cls in narrowed] == ["bar on" if p == period else "bar out" for p, _, _ in whole]
+    pale = float(chart.locator("a.bar.out .fill").first.evaluate("e => getComputedStyle(e).opacity"))
+    assert 0 < pale < 1
+    # The chosen year gets a chart of its months, whose bars narrow further.
+    detail = page.locator("figure.timeline", has=page.locator("#timeline-detail-caption"))
+    months = detail.locator("a.bar").evaluate_all(BARS)
+    assert months and all(p.startswith(period + "-") for p, _, _ in months)
+    assert sum(c for _, c, _ in months) == count
+    page.get_by_role("link", name="← All dates").click()
+    page.wait_for_url("**/search?q=journalist")
+    assert _count(page) == total
+    assert chart.locator("a.bar").evaluate_all(BARS) == whole
+    page.go_back()  # the browser's back button returns to the chosen year
+    page.wait_for_url(f"**/search?q=journalist&since={period}&until={period}")
+    chart.locator("a.bar.on").wait_for()  # the page is swapped in after the address changes
+    assert _count(page) == count and chart.locator("a.bar.out").count() == len(whole) - 1
+
+
+def test_drag_across_timeline_bars_narrows_to_the_range_and_keys_do_too(page):
+    page.goto("/search?q=journalist")
+    chart = _context_chart(page)
+    whole = chart.locator("a.bar").evaluate_all(BARS)
+    first, last = 1, len(whole) - 2
+    start = chart.locator("a.bar .target").nth(first).bounding_box()
+    end = chart.locator("a.bar .target").nth(last).bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 40, steps=8)
+    expected = sum(c for _, c, _ in whole[first:last + 1])
+    assert chart.locator("a.bar.picking").count() == last - first + 1
+    assert chart.locator(".timeline-status").inner_text().endswith(
+        f"{expected:,} matches — release, or press Enter, to show them")
+    page.mouse.up()
+    since, until = whole[first][0], whole[last][0]
+    page.wait_for_url(f"**/search?q=journalist&since={since}&until={until}")
+    assert _count(page) == expected
+    narrowed = chart.locator("a.bar").evaluate_all(BARS)
+    assert [(p, c) for p, c, _ in narrowed] == [(p, c) for p, c, _ in whole]
+    assert [cls for _, _, cls in narrowed] == ["bar in" if first <= i <= last else "bar out" for i in range(len(whole))]
+    page.go_back()
+    page.wait_for_url("**/search?q=journalist")
+    page.wait_for_function("() => !document.querySelector('.timeline a.bar.out')")
+    assert _count(page) > expected
+    # From the keyboard: Shift+arrows stretch a range from the focused bar, Enter shows it.
+    chart.locator("a.bar").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    assert chart.locator("a.bar.picking").count() == 3
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/search?q=journalist&since={whole[1][0]}&until={whole[3][0]}")
+    assert _count(page) == sum(c for _, c, _ in whole[1:4])
+
+
+def test_a_timeline_bar_narrows_and_all_dates_goes_back_without_javascript(browser, base):
+    context = browser.new_context(viewport=DESKTOP, base_url=base, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/search?q=journalist")
+    whole = _context_chart(page).locator("a.bar").evaluate_all(BARS)
+    _context_chart(page).locator("a.bar").first.click()
+    page.wait_for_url(f"**/search?q=journalist&since={whole[0][0]}&until={whole[0][0]}")
+    assert _count(page) == whole[0][1]
+    assert _context_chart(page).locator("a.bar.out").count() == len(whole) - 1
+    page.get_by_role("link", name="← All dates").click()
+    page.wait_for_url("**/search?q=journalist")
+    assert _context_chart(page).locator("a.bar").evaluate_all(BARS) == whole
+    context.close()

@@ -84,6 +84,15 @@ def test_a_cluster_gives_the_results_of_one_index(one, on_cluster):
     assert on_cluster.stats()["articles"] == len(on_cluster) == 270
 
 
+def test_a_search_asks_the_workers_straight_not_through_the_scheduler(one, on_cluster, runner):
+    searchkit.search(on_cluster, "activists")  # the first search places a host on each worker
+    with distributed.get_task_stream(client=runner.client) as stream:
+        result = searchkit.search(on_cluster, "isis fighters raqqa")
+    assert not result.partial and [h.id for h in result.hits] == \
+        [h.id for h in searchkit.search(one, "isis fighters raqqa").hits]
+    assert [t["key"] for t in stream.data] == []  # no task: the hosts answered
+
+
 def test_a_worker_killed_during_queries_loses_no_answer(one, on_cluster, runner):
     queries = ["activists", "isis fighters raqqa", '"human rights"', "title:china", "parliam*"] * 8
     # the answers before the kill (the same as one index's: see the test above)
@@ -100,7 +109,10 @@ def test_a_worker_killed_during_queries_loses_no_answer(one, on_cluster, runner)
 
     thread = threading.Thread(target=ask)
     thread.start()
-    killed = _kill_a_busy_worker(runner)
+    while len(answers) < 3 and thread.is_alive():  # searches under way, a call on each worker
+        time.sleep(0.001)
+    os.kill(next(iter(_pids(runner).values())), signal.SIGKILL)
+    killed = thread.is_alive()  # killed while the searches went on
     thread.join(240)
     assert killed and errors == [] and len(answers) == len(queries)
     assert [a for a in answers if a[1] or a[2] != expected[a[0]]] == []  # searched again elsewhere

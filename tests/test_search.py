@@ -179,3 +179,18 @@ def test_date_presets_count_from_now_while_the_archive_is_current():
                                                      ("Past month", "2025-12-11"), ("Past year", "2025-01-10")]
     presets, anchor = date_presets(datetime(2012, 5, 22, tzinfo=timezone.utc), now)
     assert (anchor, presets[1].since) == (datetime(2012, 5, 22, tzinfo=timezone.utc), "2012-05-15")
+
+
+def test_a_date_filter_keeps_the_timeline_of_the_whole_search_around_it(index):
+    whole = searchkit.search(index, "fighter OR raqqa OR budget", source=["Daily Planet", "Gazette"])
+    narrowed = searchkit.search(index, "fighter OR raqqa OR budget", source=["Daily Planet", "Gazette"],
+                                since="2018-01", until="2018-01")
+    assert ids(narrowed) == ["budget"]
+    assert [b.label for b in narrowed.timeline] == ["2018-01-05"]
+    # The source filter and the query stay; only since/until are left out.
+    assert [(b.label, b.count) for b in narrowed.timeline_around if b.count] == [("2017-11-14", 1), ("2018-01-05", 1)]
+    assert [b.to_dict() for b in narrowed.timeline_around] == [b.to_dict() for b in whole.timeline]
+    assert whole.timeline_around == []  # nothing chosen: `timeline` is the whole of it
+    # A since: typed in the query is part of the query, so it narrows the timeline around too.
+    typed = searchkit.search(index, "fighter OR raqqa OR budget since:2017-10", until="2018-01")
+    assert [b.label for b in typed.timeline_around if b.count] == ["2017-11-14", "2018-01-05"]

@@ -281,7 +281,7 @@ def test_source_facet_counts_and_toggles(client):
 
 def test_timeline_bars_filter_to_their_period(client):
     page = main_html(client.get("/search?q=raqqa"))
-    assert re.findall(r'<a class="bar" href="([^"]+)"\s+aria-label="([^"]+)">', page) == [
+    assert re.findall(r'<a class="bar" href="([^"]+)"\s+aria-label="([^"]+)"', page) == [
         ("/search?q=raqqa&amp;since=2017-11-14&amp;until=2017-11-14", "14 Nov 2017: 1 match"),
         ("/search?q=raqqa&amp;since=2018-01-05&amp;until=2018-01-05", "5 Jan 2018: 1 match")]
     assert '<text class="tick" x="320" y="94" text-anchor="end">5 Jan 2018</text>' in page
@@ -509,3 +509,44 @@ def test_the_page_evaluates_the_query_a_constant_number_of_times_however_many_hi
     api = _evaluations(client, "/api/search?q=convoy+dawn&limit=50")
     assert api >= 1
     assert _evaluations(client, "/search?q=convoy+dawn&limit=50") <= api + 2  # not one more per clustered hit
+
+
+def test_a_narrowed_search_draws_the_bars_around_with_a_way_back(client):
+    bar = r'<a class="(bar[\w ]*)" href="([^"]+)"\s+aria-label="([^"]+)"'
+    narrowed = main_html(client.get("/search?q=raqqa&since=2018-01-05&until=2018-01-05"))
+    assert re.findall(r'<h2><a href="/article/(\w+)', narrowed) == ["budget"]
+    # The other day with a match stays drawn (pale), linking to its own day; the chosen one clears.
+    assert re.findall(bar, narrowed) == [
+        ("bar out", "/search?q=raqqa&amp;since=2017-11-14&amp;until=2017-11-14",
+         "14 Nov 2017: 1 match (outside the chosen dates)"),
+        ("bar on", "/search?q=raqqa", "5 Jan 2018: 1 match (filtered: select to remove)")]
+    assert '<p class="timeline-out"><a href="/search?q=raqqa">← All dates</a>' in narrowed
+    assert 'data-range-url="/search?q=raqqa"' in narrowed  # where a dragged range's since/until go
+    # A range: bars inside it "in", a preset (since only) the same; no dates, no marks.
+    ranged = main_html(client.get("/search?q=raqqa&since=2017-11&until=2017-12"))
+    assert [c for c, _, _ in re.findall(bar, ranged)] == ["bar in", "bar out"]
+    assert [c for c, _, _ in re.findall(bar, main_html(client.get("/search?q=raqqa&since=2018")))] == ["bar out", "bar in"]
+    whole = main_html(client.get("/search?q=raqqa"))
+    assert [c for c, _, _ in re.findall(bar, whole)] == ["bar", "bar"] and "All dates" not in whole
+    # A chosen period with no match at all still shows the chart and the way out.
+    empty = main_html(client.get("/search?q=raqqa&since=2017-12-01&until=2017-12-02"))
+    assert "No articles match" in empty and [c for c, _, _ in re.findall(bar, empty)] == ["bar out", "bar out"]
+    assert "← All dates" in empty
+
+
+def test_chosen_months_get_a_chart_of_their_days(client):
+    q = "/search?q=fighter+OR+budget+OR+raqqa"
+    assert re.findall(r'data-period="([\d-]+)"', main_html(client.get(q))) == ["2016-03", "2017-11", "2018-01"]
+    months = main_html(client.get(q + "&since=2017-11&until=2018-01"))
+    assert "timeline-detail-caption" not in main_html(client.get(q))
+    assert '<figcaption id="timeline-detail-caption">Matches 2017-11 to 2018-01, by day</figcaption>' in months
+    detail = months[months.index("timeline-detail-caption"):]
+    assert re.findall(r'data-period="([\d-]+)"', detail) == ["2017-11-14", "2018-01-05"]
+
+
+def test_api_search_has_the_timeline_around_the_chosen_dates(client):
+    whole = client.get("/api/search?q=raqqa").get_json()
+    assert "timeline_around" not in whole
+    narrowed = client.get("/api/search?q=raqqa&since=2018-01-05&until=2018-01-05").get_json()
+    assert [b["label"] for b in narrowed["timeline"]] == ["2018-01-05"]
+    assert narrowed["timeline_around"] == whole["timeline"]

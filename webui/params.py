@@ -124,6 +124,16 @@ class SearchParams:
         return (parse_span(self.until).end - timedelta(microseconds=1)).strftime("%Y-%m-%d")
 
     @property
+    def dates_phrase(self) -> str:
+        """The chosen dates as a phrase after "Matches": "in 2012", "2012-05 to 2012-07",
+        "since 2012-05", "until 2012" ("" with none)."""
+        if self.since and self.since == self.until:
+            return f"in {self.since}"
+        if self.since and self.until:
+            return f"{self.since} to {self.until}"
+        return f"since {self.since}" if self.since else f"until {self.until}" if self.until else ""
+
+    @property
     def filtered(self) -> bool:
         return bool(self.since or self.until or self.source)
 

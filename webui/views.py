@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from searchkit.display import shown_article
 from searchkit.archive import date_presets, newest_published
+from searchkit.dates import since_until
 from searchkit.errors import SearchkitError
 from searchkit.export import EXPORT_FORMATS, export_lines, matching_articles
 from searchkit.query import QueryError
@@ -27,7 +28,7 @@ from searchkit.wording import plural
 from .credits import credit
 from .feed import Entry, render_feed
 from .params import SORT_LABELS, SearchParams
-from .timeline import bars
+from .timeline import bars, zoom
 
 bp = Blueprint("web", __name__)
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -93,13 +94,18 @@ def search_page():
     """The search page: the help on the query language without a query, else the results."""
     params = SearchParams.from_args(request.args)
     result, error = _run_search(params)
-    timeline = bars(result.timeline) if result else []
+    timeline = detail = []
+    if result:
+        # A narrowed search draws the whole search's bars around the chosen ones (timeline_around).
+        chosen = since_until(params.since, params.until) if params.since or params.until else None
+        timeline = bars(result.timeline_around or result.timeline, chosen=chosen)
+        detail = bars(result.timeline) if zoom(result.timeline_around, result.timeline) else []
     presets, anchor = date_presets(newest_published(_index()) if result and hasattr(_index(), "arrays") else None)
     copies = cluster_copies(_index(), result.hits, params.q, params.since or None, params.until or None,
                             params.source or None) if result and not result.timed_out else {}
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
-        sort_labels=SORT_LABELS, timeline=timeline, presets=presets, presets_anchor=anchor, copies=copies, article_count=len(_index()) if not params.q else 0,
+        sort_labels=SORT_LABELS, timeline=timeline, timeline_detail=detail, presets=presets, presets_anchor=anchor, copies=copies, article_count=len(_index()) if not params.q else 0,
         feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "",
         export_urls={fmt: url_for("web.api_export", format=fmt, **params.args(limit=10)) for fmt in EXPORT_FORMATS}
         if params.q else {})

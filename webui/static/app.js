@@ -1,6 +1,7 @@
 // searchkit: progressive enhancement only. Every page works without this file; with it,
 // "/" focuses the search box, searches update in place (no page reload, history kept),
-// the sort menu applies at once, and article pages get "previous / next match" buttons.
+// the sort menu applies at once, a drag across the timeline's bars narrows to a date range,
+// and article pages get "previous / next match" buttons.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -86,6 +87,118 @@
 
   window.addEventListener("popstate", function () {
     if (isSearchUrl(new URL(location.href))) load(location.href, false, false);
+  });
+
+  // ---- timeline: drag across bars (or Shift+arrow keys, then Enter) for a date range ------
+  // A click on one bar is its link (it works without this file); a drag from one bar to
+  // another narrows the search to the periods between them.
+  function timelineBars(figure) { return Array.prototype.slice.call(figure.querySelectorAll("a.bar")); }
+
+  function barAt(figure, x) {
+    var best = null, distance = Infinity;
+    timelineBars(figure).forEach(function (bar, i) {
+      var box = bar.querySelector(".target").getBoundingClientRect();
+      var d = x < box.left ? box.left - x : x > box.right ? x - box.right : 0;
+      if (d < distance) { distance = d; best = i; }
+    });
+    return best;
+  }
+
+  function pick(figure, from, to) {
+    var low = Math.min(from, to), high = Math.max(from, to), bars = timelineBars(figure), count = 0;
+    bars.forEach(function (bar, i) {
+      var inside = i >= low && i <= high;
+      bar.classList.toggle("picking", inside);
+      if (inside) count += parseInt(bar.getAttribute("data-count"), 10) || 0;
+    });
+    var status = figure.querySelector(".timeline-status");
+    var first = bars[low].getAttribute("data-label"), last = bars[high].getAttribute("data-label");
+    if (status) status.textContent = (low === high ? first : first + " to " + last) + ": " + count +
+      (count === 1 ? " match" : " matches") + (low === high ? "" : " — release, or press Enter, to show them");
+    figure.dataset.pickFrom = String(low);
+    figure.dataset.pickTo = String(high);
+  }
+
+  function unpick(figure) {
+    timelineBars(figure).forEach(function (bar) { bar.classList.remove("picking"); });
+    delete figure.dataset.pickFrom;
+    delete figure.dataset.pickTo;
+    delete figure.dataset.anchor;
+    var status = figure.querySelector(".timeline-status");
+    if (status) status.textContent = "";
+  }
+
+  function showPicked(figure) {
+    var bars = timelineBars(figure);
+    var from = bars[parseInt(figure.dataset.pickFrom, 10)], to = bars[parseInt(figure.dataset.pickTo, 10)];
+    var url = new URL(figure.getAttribute("data-range-url"), location.href);
+    url.searchParams.set("since", from.getAttribute("data-period"));
+    url.searchParams.set("until", to.getAttribute("data-period"));
+    unpick(figure);
+    load(url.href, true, false);
+  }
+
+  var drag = null;  // {figure, from, to, moved}
+  document.addEventListener("pointerdown", function (event) {
+    var figure = event.target.closest && event.target.closest("figure.timeline[data-range-url]");
+    if (!figure || event.button !== 0 || !event.target.closest("svg")) return;
+    var at = barAt(figure, event.clientX);
+    if (at === null) return;
+    drag = { figure: figure, from: at, to: at, moved: false };
+  });
+  document.addEventListener("pointermove", function (event) {
+    if (!drag) return;
+    var at = barAt(drag.figure, event.clientX);
+    if (at === null || (at === drag.to && !drag.moved)) return;
+    drag.moved = drag.moved || at !== drag.from;
+    drag.to = at;
+    pick(drag.figure, drag.from, drag.to);
+  });
+  document.addEventListener("pointerup", function () {
+    if (!drag) return;
+    var done = drag;
+    drag = null;
+    if (done.moved && done.from !== done.to) {
+      done.figure.dataset.dragged = "1";  // the click that ends a drag is not a bar's click
+      showPicked(done.figure);
+    } else {
+      unpick(done.figure);
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var figure = event.target.closest && event.target.closest("figure.timeline");
+    if (figure && figure.dataset.dragged) {
+      delete figure.dataset.dragged;
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
+  document.addEventListener("dragstart", function (event) {  // no dragging the bars' links away
+    if (event.target.closest && event.target.closest("figure.timeline")) event.preventDefault();
+  });
+
+  // Keys on a bar: arrows move between bars, Shift+arrows stretch a range, Enter shows it, Escape drops it.
+  document.addEventListener("keydown", function (event) {
+    var bar = event.target.closest && event.target.closest("figure.timeline a.bar");
+    if (!bar || event.ctrlKey || event.metaKey || event.altKey) return;
+    var figure = bar.closest("figure.timeline"), bars = timelineBars(figure), i = bars.indexOf(bar);
+    var step = { ArrowLeft: -1, ArrowRight: 1, Home: -bars.length, End: bars.length }[event.key];
+    if (step !== undefined) {
+      event.preventDefault();
+      var next = Math.max(0, Math.min(bars.length - 1, i + step));
+      if (event.shiftKey) {
+        if (figure.dataset.anchor === undefined) figure.dataset.anchor = String(i);
+        pick(figure, parseInt(figure.dataset.anchor, 10), next);
+      } else {
+        unpick(figure);
+      }
+      bars[next].focus();
+    } else if (event.key === "Enter" && figure.dataset.pickFrom !== undefined && figure.dataset.pickFrom !== figure.dataset.pickTo) {
+      event.preventDefault();
+      showPicked(figure);
+    } else if (event.key === "Escape" && figure.dataset.pickFrom !== undefined) {
+      unpick(figure);
+    }
   });
 
   // ---- per-page enhancements (run again after each in-place update) -------------------
