@@ -296,6 +296,7 @@ def test_click_a_timeline_bar_keeps_the_bars_around_and_all_dates_goes_back(page
     chart.locator("a.bar").nth(busiest).click()
     page.wait_for_url(f"**/search?q=journalist&since={period}&until={period}")
     assert _count(page) == count < total
+    assert chart.locator('a.bar[tabindex="0"]').evaluate_all("els => els.map(e => e.dataset.period)") == [period]
     narrowed = chart.locator("a.bar").evaluate_all(BARS)
     # Every bar of the whole search is still drawn, the chosen one marked, the others pale.
     assert [(p, c) for p, c, _ in narrowed] == [(p, c) for p, c, _ in whole]
@@ -342,8 +343,9 @@ def test_drag_across_timeline_bars_narrows_to_the_range_and_keys_do_too(page):
     page.wait_for_url("**/search?q=journalist")
     page.wait_for_function("() => !document.querySelector('.timeline a.bar.out')")
     assert _count(page) > expected
-    # From the keyboard: Shift+arrows stretch a range from the focused bar, Enter shows it.
-    chart.locator("a.bar").first.focus()
+    # From the keyboard: one Tab stop per chart; Shift+arrows stretch a range, Enter shows it.
+    assert chart.locator('a.bar[tabindex="0"]').count() == 1
+    chart.locator('a.bar[tabindex="0"]').focus()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("Shift+ArrowRight")
     page.keyboard.press("Shift+ArrowRight")

@@ -192,6 +192,7 @@
       } else {
         unpick(figure);
       }
+      rove(figure, bars[next]);
       bars[next].focus();
     } else if (event.key === "Enter" && figure.dataset.pickFrom !== undefined && figure.dataset.pickFrom !== figure.dataset.pickTo) {
       event.preventDefault();
@@ -201,8 +202,30 @@
     }
   });
 
+  // One Tab stop per chart (the chosen bar, else the first); the arrow keys move between bars.
+  function rove(figure, current) {
+    timelineBars(figure).forEach(function (bar) { bar.setAttribute("tabindex", bar === current ? "0" : "-1"); });
+  }
+
+  function enhanceTimelines() {
+    document.querySelectorAll("figure.timeline[data-range-url]").forEach(function (figure, n) {
+      if (figure.dataset.enhanced) return;
+      figure.dataset.enhanced = "1";
+      var bars = timelineBars(figure);
+      if (!bars.length) return;
+      rove(figure, figure.querySelector("a.bar.on, a.bar.in") || bars[0]);
+      var hint = document.createElement("span");
+      hint.id = "timeline-keys-" + n;
+      hint.className = "visually-hidden";
+      hint.textContent = "Arrow keys move between bars; Shift with an arrow key chooses a range, Enter shows it.";
+      figure.appendChild(hint);
+      bars.forEach(function (bar) { bar.setAttribute("aria-describedby", hint.id); });
+    });
+  }
+
   // ---- per-page enhancements (run again after each in-place update) -------------------
   function enhance() {
+    enhanceTimelines();
     var sort = document.getElementById("sort");
     if (sort && !sort.dataset.enhanced) {
       sort.dataset.enhanced = "1";
