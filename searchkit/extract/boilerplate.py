@@ -51,13 +51,18 @@ def normal(line: str) -> str:
 
 def is_leftover(line: str, title: str = "", repeated: frozenset[str] = frozenset()) -> bool:
     """True if `line` is page furniture rather than article text."""
-    words = line.split()
+    return _leftover(line, normal(title) if title else None, repeated)
+
+
+def _leftover(line: str, title_key: str | None, repeated: frozenset[str]) -> bool:
+    """is_leftover with the title already normal() (None: no title), for many lines of a page."""
+    words = line.split(None, MAX_WORDS)  # MAX_WORDS + 1 pieces: a longer line (and no long split)
     if not words or len(words) > MAX_WORDS:
         return False
     if _PATTERNS.match(line.strip()):
         return True
     key = normal(line)
-    if title and key == normal(title):
+    if title_key is not None and key == title_key:
         return True  # an image caption or a repeated headline
     return key in repeated
 
@@ -65,7 +70,8 @@ def is_leftover(line: str, title: str = "", repeated: frozenset[str] = frozenset
 def strip_leftovers(paragraphs: Iterable[str], title: str = "",
                     repeated: frozenset[str] = frozenset()) -> list[str]:
     """The paragraphs that are article text, in order."""
-    return [p for p in paragraphs if not is_leftover(p, title, repeated)]
+    title_key = normal(title) if title else None
+    return [p for p in paragraphs if not _leftover(p, title_key, repeated)]
 
 
 def learn_repeated_lines(documents: Iterable[Iterable[str]], min_files: int = 3,

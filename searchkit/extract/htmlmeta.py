@@ -72,9 +72,9 @@ def _text(value: Any) -> str:
     return ""
 
 
-def _jsonld_objects(tree: lxml_html.HtmlElement) -> Iterable[dict]:
+def _jsonld_objects(scripts: Iterable[lxml_html.HtmlElement]) -> Iterable[dict]:
     """Every JSON object in the page's ld+json scripts, flattening @graph and lists."""
-    for script in tree.iter("script"):  # faster than an XPath that compares attributes
+    for script in scripts:
         if "ld+json" not in (script.get("type") or "").lower():
             continue
         try:
@@ -97,8 +97,8 @@ def _types(item: dict) -> set[str]:
     return {str(k).lower() for k in (kinds if isinstance(kinds, list) else [kinds])}
 
 
-def _read_jsonld(tree: lxml_html.HtmlElement, meta: PageMeta) -> None:
-    articles = [o for o in _jsonld_objects(tree) if _types(o) & ARTICLE_TYPES]
+def _read_jsonld(scripts: list[lxml_html.HtmlElement], meta: PageMeta) -> None:
+    articles = [o for o in _jsonld_objects(scripts) if _types(o) & ARTICLE_TYPES]
     # A NewsArticle beats a generic WebPage describing the same page.
     articles.sort(key=lambda o: ("webpage" in _types(o) and len(_types(o)) == 1, not o.get("headline")))
     for item in articles:
@@ -118,10 +118,10 @@ def _read_jsonld(tree: lxml_html.HtmlElement, meta: PageMeta) -> None:
         meta.offer("description", _text(item.get("description")), "json-ld")
 
 
-def _meta_values(tree: lxml_html.HtmlElement) -> dict[str, list[str]]:
+def _meta_values(metas: list[lxml_html.HtmlElement]) -> dict[str, list[str]]:
     """<meta> contents by lower-cased property/name/itemprop, in page order."""
     values: dict[str, list[str]] = {}
-    for tag in tree.iter("meta"):
+    for tag in metas:
         content = (tag.get("content") or "").strip()
         if not content:
             continue
@@ -139,8 +139,8 @@ def _first(values: dict[str, list[str]], *keys: str) -> tuple[str, str]:
     return "", ""
 
 
-def _read_meta(tree: lxml_html.HtmlElement, meta: PageMeta) -> None:
-    values = _meta_values(tree)
+def _read_meta(metas: list[lxml_html.HtmlElement], meta: PageMeta) -> None:
+    values = _meta_values(metas)
     fields = {
         "title": ("og:title", "twitter:title", "dc.title", "parsely-title", "sailthru.title", "headline"),
         "author": ("article:author", "author", "dc.creator", "parsely-author", "sailthru.author", "byl",
@@ -168,14 +168,15 @@ def _read_meta(tree: lxml_html.HtmlElement, meta: PageMeta) -> None:
     meta.offer("tags", [t for t in tags if t], "meta")
 
 
-# What _read_page looks at, in page order, with one XPath (it was five: each `//` is a walk over
-# the whole page, and the stated dates alone took five).
-_MARKS = etree.XPath('//link | //time | //title | //h1 | //*[@itemprop="datePublished"]')
+# Every element read_meta looks at, in page order, with one XPath (each `//` is a walk over the
+# whole page; the attribute axis finds itemprop="datePublished" in a third of the time of
+# `//*[@itemprop=...]`, which tests every element).
+_MARKS = etree.XPath('//meta | //script | //link | //time | //title | //h1 | //@itemprop[. = "datePublished"]/..')
 
 
-def _read_page(tree: lxml_html.HtmlElement, meta: PageMeta) -> None:
+def _read_page(marks: list[lxml_html.HtmlElement], tree: lxml_html.HtmlElement, meta: PageMeta) -> None:
     canonical, stamps, titles, headings = [], [], [], []
-    for element in _MARKS(tree):
+    for element in marks:
         tag = element.tag
         if tag == "link":
             if (element.get("rel") or "").lower() == "canonical" and element.get("href") is not None:
@@ -224,9 +225,10 @@ def date_from_url(url: str) -> str:
 def read_meta(tree: lxml_html.HtmlElement, url: str = "") -> PageMeta:
     """All metadata of a parsed page, each field from its most trusted source."""
     meta = PageMeta()
-    _read_jsonld(tree, meta)
-    _read_meta(tree, meta)
-    _read_page(tree, meta)
+    marks = _MARKS(tree)
+    _read_jsonld([e for e in marks if e.tag == "script"], meta)
+    _read_meta([e for e in marks if e.tag == "meta"], meta)
+    _read_page(marks, tree, meta)
     meta.offer("url", url, "given")
     host = urlsplit(meta.url).hostname or ""
     meta.offer("source", host.removeprefix("www."), "url")
