@@ -238,12 +238,14 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     word_tf: list = [None] * q.typed
     for w in range(len(q.words)):
         tf = np.zeros(n)
+        found = []
         for name in SEARCH_FIELDS:
             ids, share = q.field_arrays(w, name)
             if not len(ids):
                 continue
             tf[ids] += share
-        has = np.flatnonzero(tf)
+            found.append(ids)
+        has = _merged(found)  # np.flatnonzero(tf) without a pass over the index
         if not len(has):
             continue
         t = tf[has]
@@ -255,6 +257,17 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     if q.all_words != 1.0:
         total[present == q.typed] *= q.all_words
     return docs, total[docs], _pair_bounds(q, docs, word_tf)
+
+
+def _merged(parts: list[np.ndarray]) -> np.ndarray:
+    """The values of sorted unique arrays together, sorted and unique (a merge of sorted runs:
+    numpy's stable sort of their concatenation)."""
+    if len(parts) <= 1:
+        return parts[0] if parts else np.zeros(0, dtype=np.int64)
+    values = np.sort(np.concatenate(parts), kind="stable")
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
 
 
 def _score(q: _Query, keep: np.ndarray):
@@ -300,7 +313,7 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
             continue
         candidates = lists[0][0]
         for ids, _, _ in lists[1:]:
-            candidates = np.intersect1d(candidates, ids, assume_unique=True)
+            candidates = _common(candidates, ids)
         candidates = candidates[keep[candidates]]
         if not len(candidates):
             continue
@@ -324,10 +337,25 @@ def _phrase_rows(flats: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     common = None
     for w, (owner, pos) in enumerate(flats):
         keys = (owner << 32) | (pos - w + len(flats))  # + len: never below 0
-        common = keys if common is None else np.intersect1d(common, keys)
+        if common is None:
+            common = keys
+        else:  # both sorted and unique (flat() sorts them)
+            common = _common(common, keys)
         if not len(common):
             break
-    return np.unique(common >> 32)
+    owners = common >> 32
+    return owners[np.concatenate(([True], owners[1:] != owners[:-1]))] if len(owners) else owners
+
+
+def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values in both `a` and `b` (each sorted and unique), sorted: the shorter looked up
+    in the longer by binary search, without sorting either again (as np.intersect1d does)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(b):
+        return b
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return a[b[at] == a]
 
 
 def _windows(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray], owners: int,
