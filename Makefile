@@ -50,6 +50,12 @@ bench-relevance: install
 	$(BIN)/pip install --quiet -e '.[test,relevance]'
 	$(BIN)/python bench/relevance/run.py
 
+# The same, then each ranking change taken out in turn (the ablation table of docs/query-language.md).
+.PHONY: bench-relevance-ablation
+bench-relevance-ablation: install
+	$(BIN)/pip install --quiet -e '.[test,relevance]'
+	$(BIN)/python bench/relevance/run.py --ablate
+
 # Article extraction quality on real pages (gold text rebuilt from bench/extract/gold_spec.json),
 # searchkit against trafilatura alone in the same run; writes bench/results/extract.json.
 # Then the rate: pages/s of the import's extraction pool on every core against trafilatura's

@@ -105,11 +105,23 @@ def run(size: int, shards: int, workers: int, queries: int, work: Path, reuse: b
         runner.attach(sharded)
         results["cluster"].update(_latencies(sharded, texts))
         results["round_trip_ms"] = _round_trips(runner, sharded)
+        results["worker_rss_mb"] = _worker_memory(runner)
     finally:
         runner.close()
     results["overhead_ms"] = results["cluster"]["p50_ms"] - results["serial"]["p50_ms"] / workers
     results["bytes"] = {"one": _size(one_path), "sharded": _size(sharded_path)}
     return results
+
+
+def _rss_mb() -> float:
+    import psutil  # a dependency of distributed
+
+    return psutil.Process().memory_info().rss / 1e6
+
+
+def _worker_memory(runner) -> list[float]:
+    """Each worker's resident memory (MB) after the queries: its shards open and warm."""
+    return sorted(runner.client.run(_rss_mb).values())
 
 
 def _size(path: Path) -> int:
@@ -135,6 +147,8 @@ def table(r: dict) -> str:
                  f"p50 / {r['workers']} workers); round trip of an empty task on {r['shards']} shards: "
                  f"{r['round_trip_ms']:.1f} ms (a query of under 6 words makes two: statistics, then the query "
                  "with the first page's snippets)")
+    lines.append(f"worker memory after the queries: {', '.join(f'{m:,.0f}' for m in r['worker_rss_mb'])} MB "
+                 f"({r['size'] / r['workers']:,.0f} articles' shards each)")
     lines.append(f"{r['size']:,} articles, {r['cores']} cores; queries: {r['one']['queries']} of bench/queries.jsonl, "
                  "top 10 with snippets, facets and collapse")
     return "\n".join(lines)

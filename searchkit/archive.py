@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
-from whoosh.util.times import long_to_datetime
 
+from .engine.container import long_to_datetime
 from .store import Index
 
 PRESETS = (("day", "Past 24 hours", timedelta(hours=24)), ("week", "Past week", timedelta(days=7)),

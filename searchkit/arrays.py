@@ -20,27 +20,26 @@ POSTINGS_BUDGET = 256 * 1024 * 1024
 
 
 class FlatPositions:
-    """A term's postings' positions, decoded on first use: flat(rows) gives (owner, position)
-    for every position of the postings `rows` (owner = index in rows), sorted."""
+    """A term's postings' positions: flat(rows) gives (owner, position) for every position of
+    the postings `rows` (owner = index in rows), sorted; only those postings are decoded."""
 
-    __slots__ = ("_reader", "_field", "_term", "_decoded")
+    __slots__ = ("_reader", "_field", "_term", "_index")
 
     def __init__(self, reader: SegmentReader, field: str, term: str) -> None:
         self._reader, self._field, self._term = reader, field, term
-        self._decoded: tuple[np.ndarray, np.ndarray] | None = None
+        self._index = None  # SegmentReader.position_index, read on first use
 
     def nbytes(self) -> int:
-        return 0 if self._decoded is None else self._decoded[0].nbytes + self._decoded[1].nbytes
+        return 0 if self._index is None else self._index[2].nbytes
 
     def flat(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self._decoded is None:
-            self._decoded = self._reader.positions(self._field, self._term)
-        starts, flat = self._decoded
-        counts = (starts[1:] - starts[:-1])[rows]
-        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
-        index = np.arange(len(owner), dtype=np.int64) + np.repeat(starts[:-1][rows] - (np.cumsum(counts) - counts),
-                                                                   counts)
-        return owner, flat[index].astype(np.int64)
+        if self._index is None:
+            self._index = self._reader.position_index(self._field, self._term)
+        if self._index is None:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        terms, number, starts = self._index
+        return terms.positions_of(number, starts, np.asarray(rows, dtype=np.int64))
 
 
 # (segment docnums int32, weights float32, positions or None), in docnum order.

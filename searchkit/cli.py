@@ -26,7 +26,7 @@ class Context:
 
     def open(self, create: bool = False, check: bool = True):
         """The index (a shards.ShardedIndex for a sharded one), on the --cluster if given."""
-        from .shards import open_any
+        from .store import open_any  # shards.py only for a sharded index
 
         def waiting() -> None:
             click.echo(f"waiting for another searchkit process writing to {self.index_path} "

@@ -222,10 +222,11 @@ class DaskRunner:
                          self.client.submit(ShardHost, actor=True, workers=[address], allow_other_workers=False,
                                             pure=False))
                         for address, info in sorted(workers.items())]
-                self.hosts = [(address, name, future.result(timeout=self.timeout)) for address, name, future in made]
+                self.hosts = [(address, name, future.result(timeout=self.timeout))
+                              for address, name, future in made] or None  # no worker yet: ask again next time
             except Exception:  # noqa: BLE001 - no hosts now: tasks do the work
                 return []
-        return self.hosts
+        return self.hosts or []
 
     def _host_of(self, shard: int, hosts: list[tuple[str, str, Any]]) -> int | None:
         """The host that runs `shard`: its pinned worker's (None if that worker is not in the

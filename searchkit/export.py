@@ -12,9 +12,8 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from whoosh import query as wq
-
 from .article import Article
+from .engine import tree as wq
 from .engine.scoring import CorpusStats
 from .query import ParsedQuery, parse
 from .search import SORTS, _combine, _sources_filter, filter_query, rank_with_arrays

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .article import Article, clean
-from .build import default_procs
+from .engine.build import default_procs
 from .errors import ExtractError, NotArticlesError
 from .extract import ExtractOptions, format_for_name, open_input, read_input, read_path_bytes
 from .extract.notice import ExtractNotice
@@ -211,7 +211,7 @@ def extract_all(paths: Iterable[str], fmt: str = "auto", source: str | None = No
                     continue
                 reading.on_input(opened)
             try:
-                records = (extracted if opened is None else
+                records = (_until(iter(extracted), reading.stop) if opened is None else
                            pool.resolve(_until(read_input(opened, fmt, options, reading.known), reading.stop)))
                 for record in records:
                     if isinstance(record, Unchanged):
@@ -410,6 +410,7 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
                 progress()
             yield article
         report.interrupted = stop()
+        seen.clear()  # every id read: not needed by the merge that ends the write
 
     # A sharded index on a cluster has its files read and extracted on the workers.
     remote = getattr(getattr(index, "runner", None), "extract_files", None)

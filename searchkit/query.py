@@ -23,19 +23,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from whoosh import qparser
-from whoosh import query as wq
-from whoosh.fields import Schema
-from whoosh.qparser import syntax
-from whoosh.qparser.plugins import PhrasePlugin
-from whoosh.query import spans
-from whoosh.query.wrappers import WrappingQuery
 
 from .analysis import analyze, analyzer
 from .dates import DateError, Span, parse_span
+from .engine import tree as wq
 from .engine.evaluate import FieldsTerm, expand_words
-from .engine.scoring import (ALL_WORDS_BOOST, MAX_PROXIMITY_PAIRS, PROXIMITY_BOOST, PROXIMITY_SLOP,
-                             SHORT_QUERY, USE_QTF)
+from .engine.tree import Boosted, WrappingQuery
+from .engine.scoring import ALL_WORDS_BOOST, SHORT_QUERY, USE_QTF
 from .store import _naive_utc
 
 SEARCH_FIELDS = ("title", "body")
@@ -69,21 +63,6 @@ MAX_EDITS = 2
 # Words and phrases a query may have before it counts as expensive (see ParsedQuery.expensive).
 MAX_CHEAP_TERMS = 12
 MAX_QUERY_CHARS = 1_000
-
-
-
-class Boosted(WrappingQuery):
-    """A query whose scores are multiplied by `boost` (Whoosh's span queries have no boost)."""
-
-    def __init__(self, child: wq.Query, boost: float = 1.0) -> None:
-        self.child = child
-        self.boost = boost
-
-    def _rewrap(self, child: wq.Query) -> "Boosted":
-        return self.__class__(child, self.boost)
-
-    def with_boost(self, boost: float) -> "Boosted":
-        return self.__class__(self.child, boost)
 
 
 
@@ -121,12 +100,14 @@ def _word_query(stem: str, boost: float = 1.0) -> wq.Query:
 
 
 def words_query(stems: list[str]) -> wq.Query:
-    """The ranking query for plain words: any word matches; all words and closeness score more.
+    """The matching query for plain words: any word matches; all words score more.
 
     A word typed twice counts twice (BM25's query term frequency). Up to SHORT_QUERY words,
     an article with all of them scores ALL_WORDS_BOOST x more (a soft "all words first":
     people typing two or three words mean each); longer queries read as descriptions that
-    no single article matches word for word, so there coverage is left to BM25.
+    no single article matches word for word, so there coverage is left to BM25. Closeness
+    of the words (sequential dependence, scoring.proximity_score) adds no matches: the
+    ranking of plain words (engine/rank.py) scores it, not this tree.
     """
     counts = {s: stems.count(s) for s in stems}
     stems = list(counts)
@@ -136,12 +117,6 @@ def words_query(stems: list[str]) -> wq.Query:
     parts: list[wq.Query] = [wq.Or(per_word)]
     if ALL_WORDS_BOOST and len(stems) <= SHORT_QUERY:
         parts.append(wq.And(per_word, boost=ALL_WORDS_BOOST))
-    if PROXIMITY_BOOST:
-        pairs = list(zip(stems, stems[1:]))[:MAX_PROXIMITY_PAIRS]
-        for a, b in pairs:
-            near = spans.SpanNear2([wq.Term("body", a), wq.Term("body", b)], slop=PROXIMITY_SLOP,
-                                   ordered=False, mindist=1)
-            parts.append(Boosted(near, PROXIMITY_BOOST))
     return wq.Or(parts)
 
 
@@ -180,42 +155,17 @@ def phrase_query(fieldname: str, text: str, slop: int = 1, boost: float = 1.0) -
         return wq.Phrase(fieldname, [s for s, _ in terms], slop=slop, boost=boost)
     q: wq.Query = wq.Term(fieldname, terms[0][0])
     for (stem, _), gap in zip(terms[1:], gaps):
-        q = spans.SpanNear2([q, wq.Term(fieldname, stem)], slop=gap + slop - 1, mindist=gap, ordered=True)
+        q = wq.SpanNear2([q, wq.Term(fieldname, stem)], slop=gap + slop - 1, mindist=gap, ordered=True)
     return Boosted(q, boost)
 
 
-class _PhraseNode(PhrasePlugin.PhraseNode):
-    def query(self, parser):
-        fieldname = self.fieldname or parser.fieldname
-        if fieldname in SEARCH_FIELDS:
-            return syntax.attach(phrase_query(fieldname, self.text, self.slop, self.boost), self)
-        return super().query(parser)
+def parser(schema):
+    """The query parser (engine/parse.py) over title and body, OR by default, with +/- and
+    fuzzy word~; phrases made by phrase_query. It knows only QUERY_FIELDS: any other `name:`
+    is read as words, never as a field."""
+    from .engine.parse import make_parser  # Whoosh's parser: a query of plain words never loads it
 
-
-class _PhrasePlugin(PhrasePlugin):
-    """Whoosh's phrase syntax, with phrases built by phrase_query (stop-word gaps kept)."""
-
-    class PhraseTagger(PhrasePlugin.PhraseTagger):
-        def create(self, parser, match):
-            slop = int(match.group("slop")) if match.group("slop") else 1
-            return _PhraseNode(match.group("text"), match.start("text"), slop)
-
-    def taggers(self, parser):
-        return [(self.PhraseTagger(self.expr), 0)]
-
-
-def parser(schema) -> qparser.QueryParser:
-    """Whoosh's parser over title and body, OR by default, with +/- and fuzzy word~.
-
-    It knows only QUERY_FIELDS: any other `name:` is read as words, never as a field.
-    """
-    known = Schema(**{name: schema[name] for name in QUERY_FIELDS if name in schema.names()})
-    p = qparser.MultifieldParser(list(SEARCH_FIELDS), known, group=qparser.OrGroup)
-    p.remove_plugin_class(qparser.PhrasePlugin)
-    p.add_plugin(_PhrasePlugin())
-    p.add_plugin(qparser.PlusMinusPlugin())
-    p.add_plugin(qparser.FuzzyTermPlugin())
-    return p
+    return make_parser(schema, SEARCH_FIELDS, QUERY_FIELDS, phrase_query)
 
 
 def _positive_terms(q: wq.Query) -> set[str]:

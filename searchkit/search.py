@@ -22,15 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from whoosh import query as wq
-from whoosh.searching import Searcher
-
 from .analysis import analyze
 from .article import derived_title
 from .dates import since_until
 from .display import shown
 from .errors import SearchkitError
 from .engine import scoring as ranking_formulas
+from .engine import tree as wq
+from .engine.container import Searcher
 from .engine.evaluate import Expansion
 from .engine.scoring import RECENCY_POOL, CorpusStats
 from .query import ParsedQuery, QueryError, date_range, parse
@@ -564,8 +563,7 @@ def _boosts():
     from .engine import rank as ranking
 
     f = ranking_formulas
-    return ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY_BOOST, f.PROXIMITY_SLOP,
-                          f.MAX_PROXIMITY_PAIRS, f.USE_QTF)
+    return ranking.Boosts(f.ALL_WORDS_BOOST, f.SHORT_QUERY, f.PROXIMITY, f.USE_QTF)
 
 
 def feedback_words(parsed: ParsedQuery, sort: str) -> list[str] | None:
@@ -631,7 +629,7 @@ def highlight_terms(index: Index, text: str) -> tuple[set[str], list]:
     """(stems, phrases) of `text` to highlight in an article (snippets.highlight takes
     them); raises QueryError for a query with nothing to search for."""
     if getattr(index, "sharded", False):
-        from .schema import build_schema
+        from .engine.schema import build_schema
 
         parsed = parse(text, build_schema())
         return parsed.stems, parsed.phrases

@@ -45,9 +45,9 @@ from .engine.scoring import RECENCY_POOL, CorpusStats, recency_factor
 from .errors import IndexMissingError, SearchkitError
 from .search import (MAX_LIMIT, MAX_PAGE, SORTS, SUGGEST_BELOW, Hit, SearchResult, TimelineBucket,
                      timeline_between)
-from .store import BATCH, LOCK_TIMEOUT, Index, WriteReport, open_index, take_writer_lock
+from .store import BATCH, LOCK_TIMEOUT, SHARD_MANIFEST, Index, WriteReport, open_any, open_index, take_writer_lock
 
-MANIFEST = "shards.json"
+MANIFEST = SHARD_MANIFEST
 LOCK = "writer.lock"
 FORMAT = 1
 MAX_SHARDS = 1024
@@ -633,10 +633,9 @@ class ShardedIndex:
 
     def similar_shards(self, article_id: str, limit: int = 5) -> list[Hit]:
         """similar() over every shard: key terms picked with the whole collection's statistics."""
-        from whoosh import classify
-
+        from .engine.keyterms import key_terms
         from .similar import KEY_TERMS, ArticleNotFoundError, key_text
-        from .schema import build_schema
+        from .engine.schema import build_schema
 
         limit = max(1, min(int(limit), 100))
         found, failures = self._answers(task_stored, article_id)
@@ -655,9 +654,7 @@ class ShardedIndex:
         for _, cf in parts.values():
             for key, value in cf.items():
                 frequencies[key] = frequencies.get(key, 0.0) + value
-        expander = classify.Expander(_CollectionReader(schema, stats, frequencies), "body")
-        expander.add_text(text)
-        terms = expander.expanded_terms(KEY_TERMS, normalize=True)
+        terms = key_terms(_CollectionReader(schema, stats, frequencies), "body", text, KEY_TERMS)
         if not terms:
             return []
         scored, more = self._answers(task_term_stats, [(n, t) for t, _ in terms for n in ("title", "body")],
@@ -1092,7 +1089,7 @@ def _feedback_words(text: str, sort: str, now: datetime | None) -> list[str] | N
 
 @functools.cache
 def _schema():
-    from .schema import build_schema
+    from .engine.schema import build_schema
 
     return build_schema()
 
@@ -1141,15 +1138,6 @@ def open_sharded(path: str | os.PathLike, lock_timeout: float = LOCK_TIMEOUT,
                  on_lock_wait: Callable[[], None] | None = None) -> ShardedIndex:
     directory = Path(path)
     return ShardedIndex(directory, Manifest.load(directory), lock_timeout, on_lock_wait)
-
-
-def open_any(path: str | os.PathLike, *, create: bool = False, check: bool = True,
-             lock_timeout: float = LOCK_TIMEOUT, on_lock_wait: Callable[[], None] | None = None):
-    """The index at `path`: a ShardedIndex when it holds a shard manifest, else an Index
-    (store.open_index, with the same arguments)."""
-    if is_sharded(path):
-        return open_sharded(path, lock_timeout, on_lock_wait)
-    return open_index(path, create=create, check=check, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait)
 
 
 __all__ = ["MANIFEST", "Manifest", "ShardSpec", "ShardedIndex", "ShardFailure", "ShardAnswer", "Runner",

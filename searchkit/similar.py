@@ -8,9 +8,8 @@ matches for those terms, one per near-duplicate cluster, never the article's own
 
 from __future__ import annotations
 
-from whoosh import query as wq
-
 from .engine import rank as ranking
+from .engine import tree as wq
 from .errors import SearchkitError
 from .search import Hit, make_hit
 from .store import Index
@@ -57,7 +56,7 @@ def similar_to(index: Index, searcher, fields: dict, terms: list[tuple[str, floa
         return []
     q = wq.Or([wq.Term(name, term, boost=weight) for term, weight in terms for name in ("title", "body")])
     own = wq.Or([wq.Term("cluster", fields.get("cluster") or article_id), wq.Term("id", article_id)])
-    ranked = ranking.rank(searcher, index.arrays, None, ranking.Boosts(0.0, 0, 0.0, 0, 0, False),
+    ranked = ranking.rank(searcher, index.arrays, None, ranking.Boosts(0.0, 0, False, False),
                           flt=wq.Not(own), sort="relevance", start=0, stop=limit, collapse=True,
                           facets=False, tree=q, stats=stats)
     return [make_hit(searcher, docnum, score, rank, None, cluster_size=ranked.cluster_sizes.get(docnum, 1))

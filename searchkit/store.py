@@ -31,24 +31,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import numpy as np
-import whoosh.index
-import whoosh.writing
-from whoosh.filedb.filestore import FileStorage
-from whoosh.searching import Searcher
-from whoosh.util.times import long_to_datetime
 
 from .article import Article
-from .build import BuildError, ParallelBuilder, build_segment, default_procs
+from .engine import container
 from .engine.codec import EngineCodec
+from .engine.container import FileStorage, Searcher, long_to_datetime
 from .engine.merge import merge_plan, merge_segments
 from .engine.segment import OldFormatError, SegmentCache, Snapshot
 from .display import shown
 from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
                      SearchkitError)
-from .schema import SCHEMA_VERSION, build_schema
+from .engine.schema import SCHEMA_VERSION, build_schema
+
+if TYPE_CHECKING:
+    from .engine.build import ParallelBuilder
 
 CURRENT = "CURRENT"
 META = "searchkit.json"
@@ -98,7 +97,7 @@ def _cancel(writer) -> None:
         task.join(10)
     try:
         writer.cancel()
-    except (OSError, whoosh.writing.IndexingError):
+    except (OSError, container.IndexingError):
         pass  # the original failure is what the user needs to see; _recover() removes the files
 
 
@@ -181,7 +180,7 @@ class Index:
         self.on_lock_wait = on_lock_wait  # called once if a writer has to wait for another
         # (generation name, its open Whoosh index): one tuple, so threads sharing this Index
         # (the web server's) never pair one generation's name with another's index.
-        self._open: tuple[str, whoosh.index.Index] | None = None
+        self._open: tuple[str, container.Index] | None = None
         self._lock_fds: tuple[int, ...] = ()  # the writer lock's descriptor while it is held
         self._arrays = None
         self._segments = SegmentCache()  # each live segment's files, opened once
@@ -204,7 +203,7 @@ class Index:
     def snapshot(self) -> Snapshot:
         """The live segments of the latest committed state (engine.segment.Snapshot): the
         arrays the evaluator reads."""
-        def read(ix: whoosh.index.Index) -> Snapshot:
+        def read(ix: container.Index) -> Snapshot:
             try:
                 return self._segments.snapshot(ix)
             except OldFormatError:
@@ -245,15 +244,15 @@ class Index:
             f"uses {SCHEMA_VERSION}: run `searchkit reindex` to convert it"
         )
 
-    def whoosh_index(self) -> whoosh.index.Index:
+    def whoosh_index(self) -> container.Index:
         """The Whoosh index of the live generation (reopened after a reindex swaps it)."""
         generation = self._current()
         opened = self._open
         if opened is not None and opened[0] == generation:
             return opened[1]
         try:
-            ix = whoosh.index.open_dir(str(self.path / generation))
-        except (OSError, whoosh.index.EmptyIndexError) as exc:
+            ix = container.open_dir(str(self.path / generation))
+        except (OSError, container.EmptyIndexError) as exc:
             raise SearchkitError(
                 f"cannot open the index at {self.path} ({exc}): run `searchkit reindex` "
                 "or restore it from a backup"
@@ -261,7 +260,7 @@ class Index:
         self._open = (generation, ix)
         return ix
 
-    def _with_live(self, use: Callable[[whoosh.index.Index], object]):
+    def _with_live(self, use: Callable[[container.Index], object]):
         """use(live Whoosh index), retried if a reindex swapped and removed it meanwhile.
 
         A reader that read CURRENT just before a swap may find the old generation deleted by
@@ -306,7 +305,7 @@ class Index:
             try:
                 if cached[1].up_to_date():
                     return cached[1]
-            except (OSError, whoosh.index.EmptyIndexError):
+            except (OSError, container.EmptyIndexError):
                 pass  # its files are gone (a reindex finished meanwhile): open the new ones
         # Not Searcher.refresh(): it reuses the reader of every segment it already had, with that
         # segment's deletions as they were, so a deleted or updated article would still be found.
@@ -414,15 +413,15 @@ class Index:
                     entry.unlink(missing_ok=True)
         storage = FileStorage(str(live))
         try:
-            toc = whoosh.index.TOC.read(storage, WHOOSH_NAME)
-        except (OSError, whoosh.index.EmptyIndexError):
+            toc = container.TOC.read(storage, WHOOSH_NAME)
+        except (OSError, container.EmptyIndexError):
             return  # nothing committed yet: opening it will say so
         # Segment files no TOC names were being written when the writer died.
-        whoosh.index.clean_files(storage, WHOOSH_NAME, toc.generation, toc.segments)
+        container.clean_files(storage, WHOOSH_NAME, toc.generation, toc.segments)
 
     @contextmanager
-    def _whoosh_writer(self, ix: whoosh.index.Index, options: dict | None = None,
-                       **commit) -> Iterator[whoosh.writing.IndexWriter]:
+    def _whoosh_writer(self, ix: container.Index, options: dict | None = None,
+                       **commit) -> Iterator[container.IndexWriter]:
         """A Whoosh writer (ix.writer(**options)), committed when the block ends; on any failure
         it is cancelled and its files removed, so the last commit stays live (a full disk
         becomes DiskFullError)."""
@@ -452,7 +451,7 @@ class Index:
         directory = self.path / name
         try:
             directory.mkdir(parents=True)
-            whoosh.index.create_in(str(directory), build_schema())
+            container.create_in(str(directory), build_schema())
             (directory / META).write_text(json.dumps({"schema": SCHEMA_VERSION}), "utf-8")
             sync_to_disk(directory, os.listdir(directory))  # on disk before CURRENT may name it
         except OSError as exc:
@@ -490,7 +489,7 @@ class Index:
               seconds: float | None = None) -> WriteReport:
         """Add or update articles (same id = update in place), committing every `batch`.
 
-        Each batch becomes one Whoosh segment (build.py), built in this process (procs=1) or
+        Each batch becomes one Whoosh segment (engine/build.py), built in this process (procs=1) or
         by one of `procs` worker processes (default: one per core) while this one reads the
         next batches; batches are committed in order, each after the older copies of its
         updated articles are deleted. A failed or killed worker fails the write with one line
@@ -499,6 +498,8 @@ class Index:
         slow input still commits about that often (a batch open that long is closed early, and
         one sent to a worker that long ago is committed), so a kill loses little.
         """
+        from .engine.build import default_procs  # writing only: `searchkit query` does not load it
+
         procs = default_procs() if procs is None else max(1, procs)
         report = WriteReport()
         with self._writer_lock():
@@ -524,6 +525,12 @@ class Index:
                 self._recover()  # segments built but never committed
                 raise
             run.close()
+            # The merge holds slices of up to 100k articles: let go first of what the write
+            # kept (the id of every article it wrote: ~150 MB at 1M) and of the heap it freed.
+            del run
+            from .engine.build import give_back_memory
+
+            give_back_memory()
             self._merge(ix)
         return report
 
@@ -536,7 +543,7 @@ class Index:
             self.check_schema()
             return self._merge(self.whoosh_index(), everything)
 
-    def _merge(self, ix: whoosh.index.Index, everything: bool = False) -> int:
+    def _merge(self, ix: container.Index, everything: bool = False) -> int:
         """Commit merge_plan's merges one by one (call only while holding the writer lock).
         Each is a new segment written beside the old ones and one commit that puts it in
         their place; readers that opened the old ones keep reading them (they stay mapped)."""
@@ -573,11 +580,16 @@ class Index:
                 pass
             merges += 1
 
-    def _commit_segments(self, ix: whoosh.index.Index, segments: list, ids: Iterable[str]) -> set[str]:
+    def _commit_segments(self, ix: container.Index, segments: list, ids: Iterable[str],
+                         only: set[str] | None = None) -> set[str]:
         """Add new segments to the index in one commit, deleting the older copies of `ids`
-        first; returns the ids that were already in the index (updated in place)."""
-        with ix.searcher() as searcher:
-            existing = {i for i in ids if searcher.document_number(id=i) is not None}
+        first; returns the ids that were already in the index (updated in place). `only`: the
+        ids the index can hold, when the caller knows them all (it filled an empty index)."""
+        if only is not None:
+            existing = {i for i in ids if i in only}
+        else:
+            with ix.searcher() as searcher:
+                existing = {i for i in ids if searcher.document_number(id=i) is not None}
 
         def policy(writer, current):
             # Not Whoosh's merging (one posting at a time in this process: at 50k articles a
@@ -615,13 +627,15 @@ class Index:
         The articles are built as an import builds them (segments of BATCH articles, by
         `procs` processes, with their postings sidecars), not by Whoosh's writer.
         """
+        from .engine.build import default_procs
+
         procs = default_procs() if procs is None else max(1, procs)
         with self._writer_lock():
             old = self.whoosh_index()
             generation = self._new_generation()
             count = 0
             try:
-                new = whoosh.index.open_dir(str(self.path / generation))
+                new = container.open_dir(str(self.path / generation))
                 run = _BatchRun(self, new, WriteReport(), procs)
                 try:
                     with old.reader() as reader:
@@ -696,7 +710,7 @@ class _BatchRun:
     commits in order. Up to procs + 1 batches are being built while this process reads on, so
     neither the workers nor the reading wait for each other at a batch's end."""
 
-    def __init__(self, index: Index, ix: whoosh.index.Index, report: WriteReport, procs: int,
+    def __init__(self, index: Index, ix: container.Index, report: WriteReport, procs: int,
                  on_commit: Callable[[dict[str, None]], None] | None = None) -> None:
         self.index, self.ix, self.report, self.procs = index, ix, report, procs
         self.on_commit = on_commit
@@ -711,11 +725,16 @@ class _BatchRun:
         self.opened = 0.0  # when the batch being filled got its first article
         self.sent: deque[float] = deque()  # when each batch in `queue` went to the workers
         self.now = datetime.now(timezone.utc)
+        # An index empty at the start holds only what this write committed (`seen`): a commit
+        # need not look each id up in every segment (at 1M articles, 10k ids x 100 segments).
+        self.fresh = ix.is_empty()
 
     def start(self) -> None:
         """Start the worker processes before the first article is read, while this process is
         small (ParallelBuilder.start); they stay idle if the write is one batch."""
         if self.procs > 1:
+            from .engine.build import ParallelBuilder
+
             self.builder = ParallelBuilder(str(self.ix.storage.folder), self.ix.indexname, self.procs,
                                            close_fds=self.index._lock_fds)
             self.builder.start()
@@ -749,6 +768,8 @@ class _BatchRun:
                     self.queue and self.max_age is not None and time.monotonic() - self.sent[0] >= self.max_age):
                 self._commit_oldest()
         else:
+            from .engine.build import build_segment
+
             try:
                 segment = build_segment(self.ix.storage, self.ix.indexname, self.ix.schema, docs)
             except OSError as exc:
@@ -761,6 +782,8 @@ class _BatchRun:
             self._commit_oldest()
 
     def _commit_oldest(self) -> None:
+        from .engine.build import BuildError
+
         ids = self.queue.popleft()
         self.sent.popleft()
         try:
@@ -777,7 +800,7 @@ class _BatchRun:
         self._commit(segments, ids)
 
     def _commit(self, segments: list, ids: dict[str, None]) -> None:
-        existing = self.index._commit_segments(self.ix, segments, ids)
+        existing = self.index._commit_segments(self.ix, segments, ids, self.seen if self.fresh else None)
         for article_id in ids:
             if article_id in existing:
                 self.report.updated += article_id not in self.seen
@@ -831,3 +854,18 @@ def open_index(path: str | os.PathLike, *, create: bool = False, check: bool = T
     if check:
         index.check_schema()
     return index
+
+
+SHARD_MANIFEST = "shards.json"  # what makes a directory a sharded index (shards.Manifest)
+
+
+def open_any(path: str | os.PathLike, *, create: bool = False, check: bool = True,
+             lock_timeout: float = LOCK_TIMEOUT, on_lock_wait: Callable[[], None] | None = None):
+    """The index at `path`: a shards.ShardedIndex when it holds a shard manifest, else an Index
+    (open_index, with the same arguments). shards.py is loaded only for a sharded index: a
+    plain index's `searchkit query` does not pay for importing it."""
+    if (Path(path) / SHARD_MANIFEST).is_file():
+        from .shards import open_sharded
+
+        return open_sharded(path, lock_timeout, on_lock_wait)
+    return open_index(path, create=create, check=check, lock_timeout=lock_timeout, on_lock_wait=on_lock_wait)

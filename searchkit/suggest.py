@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 
-from whoosh.searching import Searcher
-
 from .analysis import analyzer, normalize_token
+from .engine.container import Searcher
 
 SPELL_FIELDS = ("body", "title")
 _WORD = re.compile(r"[^\W\d_][\w'\u2019]*")

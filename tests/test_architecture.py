@@ -68,3 +68,38 @@ def test_no_module_imports_itself_back_in_a_circle():
     # A package importing its own submodules (its __init__) is not a circle between modules.
     circles = [name for name in circles if not any(dep.startswith(name + ".") for dep in graph[name])]
     assert circles == []
+
+
+def test_the_engine_is_the_only_part_that_imports_whoosh():
+    """Every `import whoosh...` / `from whoosh... import`, at any depth (inside functions too),
+    is in searchkit/engine/; the rest of the library, the CLI and the web UI use the engine."""
+    import ast
+
+    outside = []
+    for path in [*(ROOT / "searchkit").rglob("*.py"), *(ROOT / "webui").rglob("*.py")]:
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("searchkit/engine/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            outside += [f"{relative}:{node.lineno} {name}" for name in names
+                        if name == "whoosh" or name.startswith("whoosh.")]
+    assert outside == []
+
+
+def test_indexes_that_name_the_old_module_paths_still_open():
+    """TOCs pickled before the schema, the analyzer chain and the old codec moved into the
+    engine name them as searchkit.schema.*, searchkit.analysis.*, searchkit.codec.*."""
+    import pickle
+
+    from searchkit.engine import legacy, schema
+
+    for module, name, target in [("searchkit.schema", "NewsText", schema.NewsText),
+                                 ("searchkit.analysis", "NewsTokenizer", schema.NewsTokenizer),
+                                 ("searchkit.analysis", "SnowballFilter", schema.SnowballFilter),
+                                 ("searchkit.analysis", "NewsPositions", schema.NewsPositions),
+                                 ("searchkit.codec", "NewsCodec", legacy.NewsCodec)]:
+        # A pickle naming the class by its old module, as an older TOC does.
+        data = b"c" + module.encode() + b"\n" + name.encode() + b"\n."
+        assert pickle.loads(data) is target

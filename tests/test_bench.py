@@ -14,7 +14,7 @@ import pytest
 
 from bench import corpus, queries, report, run
 from bench.engines import make
-from searchkit.analysis import NewsPositions, news_analyzer
+from searchkit.engine.schema import NewsPositions, news_analyzer
 
 NEWS_LARGE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "news-large" / "articles.jsonl.gz"
 PEERS_IN_TEST_VENV = ["searchkit", "fts5-and", "fts5-or", "whoosh"]

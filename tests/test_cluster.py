@@ -155,6 +155,16 @@ def test_an_import_reads_and_extracts_on_the_workers_as_one_process_does(tmp_pat
     assert (again.added, again.updated, again.unchanged, again.failed) == (0, 0, 271, report.failed)
 
 
+def test_an_import_stopped_inside_a_file_a_worker_read_commits_what_it_took_and_a_rerun_completes(tmp_path, runner):
+    files = _split_seeds(tmp_path / "files")
+    sharded = _sharded(tmp_path / "ix", runner, batch=10)
+    taken = []
+    report = import_paths(sharded, [str(files)], procs=1, on_article=taken.append, stop=lambda: len(taken) >= 30)
+    assert report.interrupted and len(taken) == 30 == len(sharded)  # Ctrl-C: not the rest of the file
+    again = import_paths(sharded, [str(files)], procs=1)
+    assert (again.unchanged, again.added, len(sharded)) == (30, 241, 271)
+
+
 def test_a_worker_killed_during_an_import_loses_nothing_and_a_rerun_completes(tmp_path, runner):
     files = _split_seeds(tmp_path / "files")
     sharded = _sharded(tmp_path / "ix", runner, batch=20)

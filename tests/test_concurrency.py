@@ -148,7 +148,7 @@ def test_a_reader_that_loses_the_race_with_a_reindex_swap_retries_on_the_new_ind
     generation before the reader opens it. It must answer from the new one, not fail."""
     import searchkit.store as store
 
-    real_open_dir = store.whoosh.index.open_dir
+    real_open_dir = store.container.open_dir
     raced = []
 
     def open_dir_after_a_reindex(path, *args, **kwargs):
@@ -159,7 +159,7 @@ def test_a_reader_that_loses_the_race_with_a_reindex_swap_retries_on_the_new_ind
 
     reader = searchkit.open_index(index_path)
     reader._open = None
-    monkeypatch.setattr(store.whoosh.index, "open_dir", open_dir_after_a_reindex)
+    monkeypatch.setattr(store.container, "open_dir", open_dir_after_a_reindex)
     assert [h.id for h in searchkit.search(reader, "mosul").hits] == ["mosul"]
     assert not Path(raced[0]).exists()  # the generation it first read was really gone
     assert reader._open[0] == (index_path / "CURRENT").read_text().strip()

@@ -108,11 +108,14 @@ def run_file(doc: Path, workdir: Path, demo: Path) -> tuple[str, list[str]]:
             out_lines = []
             for example in block.examples:
                 command = example.command.replace(SERVER, server.url()) if SERVER in example.command else example.command
+                # /tmp/... in an example is this test's own folder, so runs beside each other do not collide
+                command = command.replace("/tmp/", f"{workdir}/tmp-")
                 done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=ROOT, env=env,
                                       capture_output=True, text=True, timeout=300)
                 actual = (done.stdout + done.stderr).splitlines()
                 if server.started:
                     actual = [line.replace(server.url(), SERVER) for line in actual]
+                actual = [line.replace(f"{workdir}/tmp-", "/tmp/") for line in actual]
                 same = block.varies or matches(example.expected, actual)
                 out_lines += [f"$ {example.command}"] + (example.expected if same else actual)
                 if block.varies and done.returncode != 0:

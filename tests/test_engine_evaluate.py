@@ -19,7 +19,8 @@ from whoosh.query.ranges import TermRange
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 import searchkit
-from searchkit.analysis import name_analyzer, analyzer
+from searchkit.analysis import analyzer
+from searchkit.engine.schema import name_analyzer
 from searchkit.article import Article, clean
 from searchkit.engine import rank, scoring
 from searchkit.engine.evaluate import FieldsTerm
@@ -119,12 +120,25 @@ class Reference:
         total = sum(stems.count(w) * s for w, s in zip(unique, scores) if s is not None)
         if all(s is not None for s in scores) and 1 < len(unique) <= scoring.SHORT_QUERY:
             total *= 1 + scoring.ALL_WORDS_BOOST
-        body = self.terms[doc]["body"]
-        for a, b in list(zip(unique, unique[1:]))[:scoring.MAX_PROXIMITY_PAIRS]:
-            if a in body and b in body and any(1 <= abs(p - q) <= scoring.PROXIMITY_SLOP
-                                               for p in body[a] for q in body[b]):
-                total += scoring.PROXIMITY_BOOST * (self.term(doc, "body", a) + self.term(doc, "body", b))
+        for a, b in zip(unique, unique[1:]):
+            if None not in (self.bm25f(doc, a), self.bm25f(doc, b)):
+                pair_idf = sum(scoring.idf(self.n, max(self.df(name, w) for name in TEXT_FIELDS)) for w in (a, b))
+                total += scoring.proximity_score(pair_idf, *self.windows(doc, a, b))
         return total
+
+    def windows(self, doc: int, a: str, b: str) -> tuple[float, float]:
+        """Sequential dependence's BM25F frequencies of a pair: b right after a (ordered), and
+        a and b within SDM_WINDOW positions (the smaller of a's and b's occurrences so near)."""
+        ordered = unordered = 0.0
+        near = scoring.SDM_WINDOW - 1
+        for name in TEXT_FIELDS:
+            pa, pb = self.terms[doc][name].get(a, []), self.terms[doc][name].get(b, [])
+            weight = (self.tf(doc, name, a) / len(pa) if pa else 0.0) * scoring.field_weight(name) / \
+                scoring.length_norm(self.length(doc, name), self.avg(name), scoring.field_b(name))
+            ordered += weight * sum(1 for p in pa if p + 1 in pb)
+            unordered += weight * min(sum(1 for p in pa if any(abs(p - q) <= near for q in pb)),
+                                      sum(1 for q in pb if any(abs(p - q) <= near for p in pa)))
+        return ordered, unordered
 
     # -- query trees ---------------------------------------------------------------------
 

@@ -179,8 +179,8 @@ def test_the_segment_builder_writes_what_whoosh_writer_writes_through_the_codec(
     from whoosh.filedb.filestore import FileStorage
 
     from searchkit.analysis import Analyzer
-    from searchkit.build import build_segment
-    from searchkit.schema import build_schema
+    from searchkit.engine.build import build_segment
+    from searchkit.engine.schema import build_schema
 
     tricky = dict(id="t", title="The U.S.-backed Oil plan", source="BBC News",
                   body="The Bank of England's 4,000 fighters\u2019 fight; ISIS's \u201chuge\u201d don\u2019t. "

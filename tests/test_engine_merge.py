@@ -30,13 +30,15 @@ def _segments(index) -> list[tuple[int, int]]:
 
 
 def test_the_policy_merges_neighbours_of_one_level_within_half_the_index():
-    # An import of 100k articles in batches of 10k: four, then four more, then two left.
-    assert merge_plan([10_000] * 10) == (0, MERGE_FACTOR)
-    assert merge_plan([40_000] + [10_000] * 6) == (1, 1 + MERGE_FACTOR)
-    assert merge_plan([40_000, 40_000, 10_000, 10_000]) is None
-    # Never more than half the index in one merge (old and new copies on disk together).
-    assert merge_plan([10_000] * 4) == (0, 2)
-    assert merge_plan([10_000] * 3) is None
+    # An import of 100k articles in batches of 10k: three (a third of the index), three more,
+    # then the rest of one level.
+    assert merge_plan([10_000] * 10) == (0, MERGE_FACTOR - 1)
+    assert merge_plan([30_000] + [10_000] * 7) == (1, MERGE_FACTOR)
+    assert merge_plan([30_000, 30_000, 10_000, 10_000, 10_000, 10_000]) == (2, 5)
+    assert merge_plan([30_000, 30_000, 30_000, 10_000]) is None
+    # Never more than a third of the index in one merge (old and new copies on disk together).
+    assert merge_plan([10_000] * 6) == (0, 2)
+    assert merge_plan([10_000] * 4) is None
     # Never a segment over MAX_MERGED_DOCS.
     big = MAX_MERGED_DOCS // 2 + 1
     assert merge_plan([big] * 8) is None

@@ -219,9 +219,10 @@ def test_hostile_files_through_the_cli_each_named_the_rest_imported_memory_bound
     assert sorted(a.display_title for a in index.articles()) == [
         "After the bomb", "After the huge line", "Before the bomb", "Deep nested text", "Good article 0 about raqqa", "Good article 1 about raqqa",
         "Good article 2 about raqqa", "Whole line"]
-    # Bounded far below the 1 GB bomb and the 256 MB line. Each file alone peaks at 84-118 MB; all of
-    # them in one import reach ~408 MB since the streaming importer (cause not yet found: see notes).
-    assert peak_mb < 512, f"import peaked at {peak_mb:.0f} MB with a 1 GB gzip bomb among its inputs"
+    # Bounded far below the 1 GB bomb and the 256 MB line: all of them in one import peak where the
+    # worst file alone does (lines.jsonl.gz, 118 MB: a line is dropped a megabyte at a time once
+    # past the limit), so nothing is kept from one file to the next.
+    assert peak_mb < 400, f"import peaked at {peak_mb:.0f} MB with a 1 GB gzip bomb among its inputs"
     print(f"hostile import: peak RSS {peak_mb:.0f} MB (1 GB gzip bomb, 8 MB line, 50,000-deep HTML)")
 
 

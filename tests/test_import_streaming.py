@@ -163,6 +163,17 @@ def test_warc_records_stream_and_a_giant_one_is_named_by_its_offset(runner, tmp_
     assert sorted(a.url for a in index.articles()) == sorted(u for u, _ in pages if not u.endswith("giant"))
 
 
+def test_a_giant_record_of_a_warc_compressed_whole_is_named_by_its_number(runner, tmp_path):
+    pages = [(f"https://news.example/{n}", _page(n)) for n in range(1, 31)]
+    pages[19] = ("https://news.example/giant", b"<html><body><p>" + b"word " * 20_000 + b"</p></body></html>")
+    _warc(tmp_path / "plain.warc", pages, compress=False)
+    (tmp_path / "crawl.warc.xz").write_bytes(lzma.compress((tmp_path / "plain.warc").read_bytes()))
+    result = run(runner, tmp_path / "index", str(tmp_path / "crawl.warc.xz"))
+    # No byte offset of the inflated data (nothing could seek to it): the 20th record of the file.
+    assert result.output == (f"failed: {tmp_path / 'crawl.warc.xz'}:record 20 (https://news.example/giant): "
+                             "over 64 KB, skipped\n29 added, 0 updated, 0 duplicates, 1 failed\n")
+
+
 def test_a_whole_file_gzip_warc_and_a_cut_one_keep_the_pages_before_the_cut(runner, tmp_path):
     pages = [(f"https://news.example/{n}", _page(n)) for n in range(1, 41)]
     _warc(tmp_path / "plain.warc", pages, compress=False)
@@ -180,11 +191,16 @@ def test_single_page_formats_over_the_limit_are_skipped_and_named(runner, tmp_pa
     folder.mkdir()
     (folder / "big.html").write_bytes(b"<html><body><p>" + b"word " * 20_000 + b"</p></body></html>")
     (folder / "big.txt.bz2").write_bytes(bz2.compress(b"Title\n\n" + b"word " * 20_000))
+    (folder / "feed.rss.gz").write_bytes(gzip.compress(
+        b'<rss version="2.0"><channel><title>F</title>'
+        + b"".join(b"<item><title>Item %d</title><description>%s</description></item>" % (n, b"word " * 200)
+                   for n in range(100)) + b"</channel></rss>"))
     (folder / "ok.txt").write_text("A headline\n\nA body.")
     result = run(runner, tmp_path / "index", str(folder))
     assert result.output == (f"failed: {folder / 'big.html'}: over 64 KB, skipped\n"
                              f"failed: {folder / 'big.txt.bz2'}: over 64 KB, skipped\n"
-                             "1 added, 0 updated, 0 duplicates, 2 failed\n")
+                             f"failed: {folder / 'feed.rss.gz'}: over 64 KB, skipped\n"
+                             "1 added, 0 updated, 0 duplicates, 3 failed\n")
 
 
 def test_a_folder_with_unknown_files_names_them_in_the_summary(runner, tmp_path):

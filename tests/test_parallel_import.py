@@ -125,7 +125,7 @@ def test_a_killed_worker_is_a_one_line_error_and_loses_no_committed_article(tmp_
 def test_a_batch_handed_over_after_a_worker_died_fails_in_its_turn_not_at_hand_over(tmp_path):
     # The import above hands over its last batch at any moment after the kill: once the pool
     # knows a worker died, submitting raised BrokenProcessPool straight out of index.write().
-    from searchkit.build import BuildError, ParallelBuilder
+    from searchkit.engine.build import BuildError, ParallelBuilder
 
     index = searchkit.open_index(tmp_path / "ix", create=True)
     ix = index.whoosh_index()

@@ -438,6 +438,11 @@ def test_download_links_export_every_match_with_the_same_parameters(client):
     assert [(r["id"], r["source"]) for r in rows] == [("raqqa", "Daily Planet"), ("budget", "Gazette")]
     csv_text = client.get(links["CSV"].replace("&amp;", "&")).get_data(as_text=True)
     assert [row["id"] for row in csv.DictReader(io.StringIO(csv_text))] == ["raqqa", "budget"]
+    # "Showing results for raqqa": Download writes those results, not the misspelt query's (none).
+    corrected = main_html(client.get("/search?q=raqa&source=Gazette"))
+    assert "Showing results for <strong>raqqa</strong>" in corrected
+    assert re.findall(r'<a href="([^"]+)" download>CSV</a>', corrected) == [
+        "/api/export?format=csv&amp;q=raqqa&amp;source=Gazette"]
     assert client.get("/api/export?q=raqqa&format=xml").get_json() == {
         "error": "unknown format 'xml': use format=jsonl or format=csv"}
     assert client.get("/api/export?q=the").status_code == 400
@@ -552,3 +557,17 @@ def test_api_search_has_the_timeline_around_the_chosen_dates(client):
     narrowed = client.get("/api/search?q=raqqa&since=2018-01-05&until=2018-01-05").get_json()
     assert [b["label"] for b in narrowed["timeline"]] == ["2018-01-05"]
     assert narrowed["timeline_around"] == whole["timeline"]
+
+
+def test_an_article_opened_from_a_narrowed_search_leads_back_to_it(client):
+    page = main_html(client.get("/search?q=raqqa&source=Gazette&since=2018&sort=oldest"))
+    hrefs = re.findall(r'<h2><a href="(/article/[^"]+)"', page)
+    assert hrefs == ["/article/budget?q=raqqa&amp;sort=oldest&amp;since=2018&amp;source=Gazette"]
+    article = main_html(client.get(hrefs[0].replace("&amp;", "&")))
+    assert ('<a href="/search?q=raqqa&amp;sort=oldest&amp;since=2018&amp;source=Gazette">'
+            '← Results for “raqqa” (Source: Gazette · Since 2018)</a>') in article
+    assert '<mark id="m1">Raqqa</mark>' in article
+    # "Showing results for raqqa": its articles highlight raqqa, not the misspelt raqa.
+    corrected = main_html(client.get("/search?q=raqa"))
+    first = re.findall(r'<h2><a href="(/article/[^"]+)"', corrected)[0]
+    assert first.endswith("?q=raqqa") and "<mark" in main_html(client.get(first))

@@ -16,7 +16,7 @@ from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from searchkit.analysis import analyze
-from searchkit.shards import open_any
+from searchkit.store import open_any
 
 from .params import MAX_LIMIT, MAX_PAGE
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 from html import escape
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
@@ -101,14 +102,18 @@ def search_page():
         timeline = bars(result.timeline_around or result.timeline, chosen=chosen)
         detail = bars(result.timeline) if zoom(result.timeline_around, result.timeline) else []
     presets, anchor = date_presets(newest_published(_index()) if result and hasattr(_index(), "arrays") else None)
-    copies = cluster_copies(_index(), result.hits, params.q, params.since or None, params.until or None,
+    copies = cluster_copies(_index(), result.hits, result.query if result else "", params.since or None, params.until or None,
                             params.source or None) if result and not result.timed_out else {}
+    # A corrected search shows the correction's results: Download writes those, not the typo's.
+    shown = replace(params, q=result.query) if result and result.corrected_from else params
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
         sort_labels=SORT_LABELS, timeline=timeline, timeline_detail=detail, presets=presets, presets_anchor=anchor, copies=copies, article_count=len(_index()) if not params.q else 0,
         feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "",
-        export_urls={fmt: url_for("web.api_export", format=fmt, **params.args(limit=10)) for fmt in EXPORT_FORMATS}
-        if params.q else {})
+        export_urls={fmt: url_for("web.api_export", format=fmt, **shown.args(limit=10)) for fmt in EXPORT_FORMATS}
+        if params.q else {},
+        # An article opened from the results highlights the words shown and leads back to this page.
+        article_args=shown.args(page=shown.page, as_typed=False))
 
 
 @bp.route("/search.atom")
@@ -146,7 +151,8 @@ def article_page(article_id: str):
     if article is None:
         abort(404)
     article = shown_article(article)
-    q = " ".join(request.args.get("q", "")[:1000].split())
+    search_params = SearchParams.from_args(request.args)  # the search it was opened from, for the way back
+    q = search_params.q
     stems: set[str] = set()
     phrases: list = []
     if q:
@@ -165,7 +171,8 @@ def article_page(article_id: str):
                            credit=credit(article.license),
                            matches=counter[0], duplicate_of=duplicate_of,
                            similar=similar(_index(), article.id, limit=SIMILAR_SIZE),
-                           back_url=url_for("web.search_page", q=q) if q else "")
+                           back_url=url_for("web.search_page", **search_params.args(page=search_params.page)) if q else "",
+                           back_filters=" · ".join(c.label for c in search_params.chips() if c.kind == "filter"))
 
 
 @bp.route("/api/search")

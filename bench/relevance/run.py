@@ -13,11 +13,21 @@ BM25, k1 1.5, b 0.75):
 Prints MAP, nDCG@10, P@10 and recall@100 for each, searchkit's ratio to each baseline and
 the queries it wins and loses against each (per-query AP and nDCG@10); writes the tables
 to bench/relevance/results.json.
+
+With --ablate it then takes what searchkit adds to BM25 out one change at a time (ABLATIONS:
+constants of searchkit.engine.scoring set back for one pass over the same index, as this
+script only; the library reads them at query time) and prints each variant's ratios to
+bm25s (its stopwords), into results.json's "ablation" too.
+
+With --cross-validate it runs searchkit with each setting of GRID (the constants a ranking
+change leaves open) on every collection and prints, both ways round, the setting that does
+best on one collection and what it gets on the other (held out), then the best on both.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -26,6 +36,7 @@ from pathlib import Path
 
 import searchkit
 from searchkit.analysis import analyze
+from searchkit.engine import scoring
 from searchkit.article import Article, clean
 from searchkit.eval import DEPTH, Report, evaluate, read_qrels, read_queries, run_queries
 
@@ -45,14 +56,48 @@ def doc_text(doc: dict) -> str:
     return f"{doc.get('title', '')}\n\n{doc.get('body', '')}"
 
 
-def run_searchkit(docs: list[dict], queries: list[tuple[str, str]], workdir: Path) -> tuple[dict, float]:
+# What searchkit adds to BM25, one change at a time: the scoring constants each variant sets.
+ABLATIONS: dict[str, dict] = {
+    "searchkit (all)": {},
+    "no feedback (RM3)": {"FEEDBACK_MIN_WORDS": 10**9},
+    "no proximity (SDM)": {"PROXIMITY": False},
+    "no all-words boost": {"ALL_WORDS_BOOST": 0.0},
+    "body b 0.6 (the earlier choice)": {"B": 0.6},
+    "title b as body b": {"FIELD_B": {}},
+    "title weight 1 (fields equal)": {"FIELD_WEIGHT": {"title": 1 / scoring.TITLE_BOOST}},
+    "none of them (BM25F)": {"FEEDBACK_MIN_WORDS": 10**9, "PROXIMITY": False, "ALL_WORDS_BOOST": 0.0,
+                                     "B": 0.75, "FIELD_B": {}},
+}
+
+
+# The open constants, each with the values cross-validation chooses among: Anserini's
+# newswire b, the earlier 0.6 and Lucene's b; the headline's own b or the body's.
+GRID: dict[str, tuple] = {
+    "B": (0.4, 0.6, 0.75),
+    "FIELD_B": ({"title": 0.3}, {}),
+}
+
+
+def import_collection(docs: list[dict], workdir: Path):
     index = searchkit.open_index(workdir / "index", create=True)
     # Two Cranfield documents are empty: "-" keeps them in (no words) as bm25s does.
     index.write(clean(Article(id=d["id"], title=d.get("title") or "-", body=d.get("body", ""),
                               author=d.get("author", ""), source="Cranfield")) for d in docs)
-    started = time.perf_counter()
-    run = run_queries(index, queries, DEPTH)
-    return run, time.perf_counter() - started
+    return index
+
+
+def run_searchkit(index, queries: list[tuple[str, str]], changes: dict | None = None) -> tuple[dict, float]:
+    """searchkit's run of the queries, with `changes` (scoring constant -> value) for this run."""
+    saved = {name: getattr(scoring, name) for name in changes or {}}
+    for name, value in (changes or {}).items():
+        setattr(scoring, name, value)
+    try:
+        started = time.perf_counter()
+        run = run_queries(index, queries, DEPTH)
+        return run, time.perf_counter() - started
+    finally:
+        for name, value in saved.items():
+            setattr(scoring, name, value)
 
 
 def run_bm25s(docs: list[dict], queries: list[tuple[str, str]], ours: bool) -> tuple[dict, float]:
@@ -111,15 +156,20 @@ def wins_losses(ours: Report, peer: Report, metric: str) -> tuple[int, int, int]
     return wins, losses, ties
 
 
-def bench_collection(data: Path) -> dict[str, tuple[Report, float]]:
-    """searchkit and both bm25s configurations on one collection, printed as a table."""
+def bench_collection(data: Path, ablate: bool = False) -> tuple[dict[str, tuple[Report, float]], dict]:
+    """searchkit and both bm25s configurations on one collection, printed as a table (and
+    with `ablate`, each of ABLATIONS: {variant: {metric: ratio to bm25s (its stopwords)}})."""
     docs = load_docs(data / "docs.jsonl")
     queries = read_queries(data / "queries.tsv")
     qrels = read_qrels(data / "qrels.txt")
     print(f"\n{data.name}: {len(docs)} documents, {len(queries)} queries, "
           f"{sum(len(j) for j in qrels.values())} judgements, depth {DEPTH}")
+    ablation: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        sk_run, sk_time = run_searchkit(docs, queries, Path(tmp))
+        index = import_collection(docs, Path(tmp))
+        sk_run, sk_time = run_searchkit(index, queries)
+        ablated = {name: evaluate(run_searchkit(index, queries, changes)[0], qrels)
+                   for name, changes in ABLATIONS.items()} if ablate else {}
     reports = {"searchkit": (evaluate(sk_run, qrels), sk_time)}
     for name, ours in (("bm25s (its stopwords)", False), ("bm25s (our analysis)", True)):
         run, seconds = run_bm25s(docs, queries, ours)
@@ -134,7 +184,60 @@ def bench_collection(data: Path) -> dict[str, tuple[Report, float]]:
         per_query = "; ".join(f"{metric} {w} wins, {l} losses, {t} ties" for metric in ("MAP", "nDCG@10")
                               for w, l, t in [wins_losses(sk, report, metric)])
         print(f"  per query vs {name}: {per_query}")
-    return reports
+    if ablated:
+        peer = reports["bm25s (its stopwords)"][0]
+        print(f"\n{data.name}, one change taken out at a time (ratios to bm25s, its stopwords):")
+        print("| variant                          | MAP    | nDCG@10 | P@10   |")
+        print("|----------------------------------|--------|---------|--------|")
+        for name, report in ablated.items():
+            ablation[name] = {label: round(getattr(report, metric) / getattr(peer, metric), 4)
+                              for label, metric in RATIO_METRICS[:3]}
+            print(f"| {name:<32} | " + " | ".join(f"x{ablation[name][label]:.3f}".ljust(width)
+                                                   for (label, _), width in zip(RATIO_METRICS, (6, 7, 6))) + " |")
+    return reports, ablation
+
+
+def _setting_name(changes: dict) -> str:
+    return ", ".join(f"{name} {value}" for name, value in changes.items())
+
+
+def _objective(figures: dict[str, float]) -> float:
+    """The targets: the worse of the MAP and nDCG@10 ratios (ties: their sum)."""
+    return min(figures["MAP"], figures["nDCG@10"]) + 0.001 * (figures["MAP"] + figures["nDCG@10"])
+
+
+def cross_validate(collections: list[Path]) -> dict:
+    """Every GRID setting on every collection (ratios to bm25s, its stopwords); printed: the
+    best setting on each collection measured on the others, and the best on all together."""
+    settings = [dict(zip(GRID, values)) for values in itertools.product(*GRID.values())]
+    figures: dict[str, dict[str, dict[str, float]]] = {_setting_name(c): {} for c in settings}
+    for data in collections:
+        docs = load_docs(data / "docs.jsonl")
+        queries, qrels = read_queries(data / "queries.tsv"), read_qrels(data / "qrels.txt")
+        peer = evaluate(run_bm25s(docs, queries, False)[0], qrels)
+        with tempfile.TemporaryDirectory() as tmp:
+            index = import_collection(docs, Path(tmp))
+            for changes in settings:
+                report = evaluate(run_searchkit(index, queries, changes)[0], qrels)
+                figures[_setting_name(changes)][data.name] = {
+                    label: round(getattr(report, metric) / getattr(peer, metric), 4)
+                    for label, metric in RATIO_METRICS[:3]}
+                print(f"{data.name:<10} {_setting_name(changes):<58} " + " ".join(
+                    f"{k} x{v:.3f}" for k, v in figures[_setting_name(changes)][data.name].items()), flush=True)
+    names = [d.name for d in collections]
+
+    def line(setting: str) -> str:
+        return "; ".join(f"{c} " + " ".join(f"{k} x{v:.3f}" for k, v in figures[setting][c].items()) for c in names)
+
+    summary = {}
+    for tuned in names:
+        best = max(figures, key=lambda s: _objective(figures[s][tuned]))
+        summary[f"tuned on {tuned}"] = best
+        print(f"\ntuned on {tuned}: {best}\n  {line(best)}")
+    best = max(figures, key=lambda s: min(_objective(figures[s][c]) for c in names))
+    summary["on all"] = best
+    print(f"\nbest on all: {best}\n  {line(best)}")
+    return {"settings": figures, "chosen": summary}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,11 +245,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, nargs="+", default=DEFAULT_DATA,
                         help="collection folders (docs.jsonl, queries.tsv, qrels.txt)")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--ablate", action="store_true",
+                        help="also take each ranking change out in turn (ratios to bm25s, its stopwords)")
+    parser.add_argument("--cross-validate", action="store_true",
+                        help="only choose GRID's constants on one collection and measure on the other")
     args = parser.parse_args(argv)
+    if args.cross_validate:
+        found = cross_validate(args.data)
+        args.out.with_name("cross_validation.json").write_text(json.dumps(found, indent=2) + "\n", "utf-8")
+        return 0
     results = {}
     for data in args.data:
-        reports = bench_collection(data)
+        reports, ablation = bench_collection(data, args.ablate)
         results[data.name] = {name: {**r.to_dict(), "query_seconds": round(s, 3)} for name, (r, s) in reports.items()}
+        if ablation:
+            results[data.name]["ablation"] = ablation
     args.out.write_text(json.dumps(results, indent=2) + "\n", "utf-8")
     return 0
 

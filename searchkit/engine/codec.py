@@ -11,6 +11,7 @@ files as arrays.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 from whoosh.codec import base
@@ -21,7 +22,9 @@ from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length
 
 from .format import DOCS_EXT, TERMS_EXT, DocsFile, FormatError, TermsFile
-from .writer import DocsBuilder, FieldPostings, TermsBuilder, postings_from_lists
+
+if TYPE_CHECKING:
+    from .writer import FieldPostings
 
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 
@@ -109,6 +112,8 @@ class DocWriter(base.PerDocumentWriter):
 
     def __init__(self, storage, segment) -> None:
         self._storage, self._segment = storage, segment
+        from .writer import DocsBuilder  # writing only: a search does not load the writer
+
         self.docs = DocsBuilder()
         self.is_closed = False
 
@@ -156,6 +161,8 @@ class TermsWriter(base.FieldWriter):
 
     def __init__(self, storage, segment) -> None:
         self._storage, self._segment = storage, segment
+        from .writer import TermsBuilder
+
         self.terms = TermsBuilder()
         self._fields = 0
         self.is_closed = False
@@ -191,6 +198,8 @@ class TermsWriter(base.FieldWriter):
     def finish_field(self):
         name, fieldobj = self._field
         if self._items:
+            from .writer import postings_from_lists
+
             self.add_field(name, postings_from_lists(self._items, fieldobj.format.field_boost,
                                                      fieldobj.format.supports("positions")))
         self._field, self._items = None, {}

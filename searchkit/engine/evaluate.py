@@ -235,12 +235,10 @@ class Evaluator:
             if not len(chosen):
                 continue
             reader, _ = self.segments[s]
-            starts, flat = reader.positions(fieldname, text)  # ValueError: no positions
-            local = chosen - first
-            counts = starts[local + 1] - starts[local]
-            index = np.repeat(starts[local] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-            owners.append(np.repeat(p.docs[chosen], counts))
-            positions.append(flat[index].astype(np.int64))
+            terms, number, starts = reader.position_index(fieldname, text)  # ValueError: no positions
+            owner, pos = terms.positions_of(number, starts, chosen - first)  # only these postings'
+            owners.append(p.docs[chosen][owner])
+            positions.append(pos)
         if not owners:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty

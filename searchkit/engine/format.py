@@ -273,6 +273,36 @@ class _FieldTerms:
         freqs = decode_run(s["f"], s["fo"], s["fw"], i, count).astype(np.int32)
         return docs, freqs
 
+    def position_starts(self, i: int) -> np.ndarray:
+        """Where each posting of term i starts in its run of positions, plus the end (int64)."""
+        s = self._s
+        freqs = decode_run(s["f"], s["fo"], s["fw"], i, self.doc_frequency(i))
+        starts = np.zeros(len(freqs) + 1, dtype=np.int64)
+        np.cumsum(freqs, out=starts[1:])
+        return starts
+
+    def positions_of(self, i: int, starts: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(owner, position) int64 of every position of term i's postings `rows` (owner: the
+        index in rows), in that order: only those postings' positions are decoded (a few
+        articles' worth, not a common word's whole list). `starts` as position_starts gives."""
+        if not self.has_positions:
+            raise ValueError(f"field {self.name} has no positions")
+        s = self._s
+        counts = (starts[1:] - starts[:-1])[rows]
+        ends = np.cumsum(counts)
+        firsts = ends - counts
+        total = int(ends[-1]) if len(ends) else 0
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+        index = np.repeat(starts[:-1][rows] - firsts, counts) + np.arange(total, dtype=np.int64)
+        width = int(s["pw"][i])
+        deltas = s["p"][width][int(s["po"][i]) + index].astype(np.int64)
+        running = np.cumsum(deltas)
+        # Deltas restart at each posting: take off the running total before its first one.
+        before = np.zeros(len(rows), dtype=np.int64)
+        later = firsts > 0
+        before[later] = running[firsts[later] - 1]
+        return owner, running - np.repeat(before, counts)
+
     def positions(self, i: int, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not self.has_positions:
             raise ValueError(f"field {self.name} has no positions")

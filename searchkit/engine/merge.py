@@ -4,8 +4,9 @@ An import writes one segment per batch (10,000 articles), so an index of N artic
 N / 10,000 segments, and every query pays its per-segment steps (term look-ups, positions)
 that many times. merge_plan() is a log merge policy (Lucene's LogMergePolicy): MERGE_FACTOR
 neighbouring segments of the same size level merge into one, up to MAX_MERGED_DOCS
-articles, and a merge's output is never more than half the index, so that the old and new
-copies on disk together stay within 1.5x the index while the merge runs. Only neighbours
+articles, and a merge's output is never more than a third of the index, so that the old and
+new copies on disk together stay within 1.5x the final index while the merge runs (at 100k
+with half of it allowed, the first merge peaked at 1.45x the merged index). Only neighbours
 merge and each keeps its documents' order, so document numbers keep their order (ties in
 a ranking break the same way before and after).
 
@@ -53,7 +54,7 @@ def merge_plan(sizes: list[int], everything: bool = False) -> tuple[int, int] | 
     """
     if everything:
         return (0, len(sizes)) if sizes else None
-    limit = min(MAX_MERGED_DOCS, sum(sizes) // 2)
+    limit = min(MAX_MERGED_DOCS, sum(sizes) // 3)
     levels = [level(n) for n in sizes]
     first = 0
     while first < len(sizes):

@@ -3,24 +3,24 @@
 Matches come from one of three evaluations, all over whole posting lists as arrays:
 plain words and exact phrases by their own fast paths here, any other query tree by
 evaluate.py. Plain words score as the parse tree query.words_query builds says (BM25F per
-word over title and body, the all-words boost, the proximity boost; formulas in
+word over title and body, the all-words boost), plus sequential dependence (formulas in
 scoring.py), every segment's postings together:
 
     base(d)  = (1 + ALL_WORDS_BOOST if d has every word, up to SHORT_QUERY words, else 1)
                x sum over words w of qtf(w) x BM25F(w, d)
-    final(d) = base(d) + sum over consecutive word pairs (a, b) that occur within
-               PROXIMITY_SLOP positions of each other in d's body of
-               PROXIMITY_BOOST x (BM25(a, body, d) + BM25(b, body, d))
+    final(d) = base(d) + sum over pairs (a, b) of consecutive distinct query words of
+               proximity_score(idf(a) + idf(b), tf_ordered(a b, d), tf_unordered(a b, d))
 
 The proximity part needs word positions, which are only read for the articles that can
-still reach the page: an article's final score is at most base + every pair's bonus (its
-upper bound), so articles are checked in order of that bound until the next bound cannot
-beat the page's last result; positions are compared as sorted (article, position) keys with
-numpy, for all of those articles at once (phrases the same way).
+still reach the page: a pair adds at most proximity_bound(idf(a) + idf(b), the smaller of
+the two words' BM25F frequencies in d), so an article's final score is at most base + those
+bounds (its upper bound), and articles are checked in order of that bound until the next
+bound cannot beat the page's last result; positions are compared as sorted (article,
+position) keys with numpy, for all of those articles at once (phrases the same way).
 
 A page ranked by score and not collapsed does not score every match when one word is
 rare and another common (_pruned, MaxScore): each word's score is at most its saturation
-limit (idf x qtf x (K1 + 1), and a pair's proximity bonus likewise), so once the best
+limit (idf x qtf x (K1 + 1), and a pair's proximity score likewise: proximity_limit), so once the best
 articles of the rarest word are scored, the words whose limits add up to less than the
 page's last score so far cannot bring an article onto the page by themselves, and only
 the articles with one of the other words are scored; the matches are still all counted
@@ -57,9 +57,7 @@ class Boosts:
 
     all_words: float
     short_query: int
-    proximity: float
-    slop: int
-    max_pairs: int
+    proximity: bool  # sequential dependence of consecutive words (scoring.proximity_score)
     use_qtf: bool
 
 
@@ -99,7 +97,7 @@ _NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
 
 
 class _Query:
-    """Per-query statistics: each word's qtf, BM25F idf, body-only idf, fields' averages."""
+    """Per-query statistics: each word's qtf, BM25F idf, each pair's idf, fields' averages."""
 
     def __init__(self, searcher, stems: list[str], boosts: Boosts, segments: list[_Segment],
                  values: bool = False, stats: CorpusStats | None = None, late=lambda: False,
@@ -115,8 +113,7 @@ class _Query:
             self.qtf = [weights.get(w, 0.0) for w in self.words]
         else:
             self.qtf = [float(counts[w]) if boosts.use_qtf else 1.0 for w in self.words]
-        self.pairs = ([(i, i + 1) for i in range(self.typed - 1)][:boosts.max_pairs]
-                      if boosts.proximity and self.typed > 1 else [])
+        self.pairs = scoring.proximity_pairs(self.typed) if boosts.proximity else []
         # postings[segment][word][field]; a word left when the deadline passed matches nothing
         self.postings = [[{} for _ in self.words] for _ in segments]
         for w, word in enumerate(self.words):
@@ -124,14 +121,14 @@ class _Query:
             for s, seg in enumerate(segments):
                 for name in SEARCH_FIELDS:
                     self.postings[s][w][name] = _NOTHING if skip else seg.cache.postings(
-                        seg.reader, name, word, values=values or (name == "body" and bool(self.pairs)))
+                        seg.reader, name, word, values=values or bool(self.pairs))
         if stats is None:  # the index's own: frequencies from the postings just read
             df = {(name, w): sum(len(per_seg[i][name][0]) for per_seg in self.postings)
                   for i, w in enumerate(self.words) for name in SEARCH_FIELDS}
             stats = CorpusStats(sum(seg.cache.doc_count for seg in segments),
                                 {name: int(searcher.field_length(name)) for name in SEARCH_FIELDS}, df)
         self.idf = [stats.word_idf(w, SEARCH_FIELDS) for w in self.words]
-        self.body_idf = [stats.idf("body", w) for w in self.words]
+        self.pair_idf = [self.idf[a] + self.idf[b] for a, b in self.pairs]
         self.field_idf = {name: [stats.idf(name, w) for w in self.words] for name in SEARCH_FIELDS}
         self.avg = {f: stats.avg_length(f) for f in SEARCH_FIELDS}
         self.all_words = (1.0 + boosts.all_words) if 1 < self.typed <= boosts.short_query else 1.0
@@ -140,69 +137,64 @@ class _Query:
         self.chosen: np.ndarray | None = None  # field_arrays gives only these documents' postings
         self._arrays: dict[tuple[int, str], tuple] = {}  # field_arrays already asked for
 
-    def field_arrays(self, w: int, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def field_arrays(self, w: int, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Word w's postings in field `name` over every segment: (global docnums int64, each
-        posting's BM25F share weight x tf / norm, its body BM25 over idf (body only, else None)).
-        They depend only on the segments and the field's average length, so they are kept
-        between queries (a word's lists are computed once, not at every query)."""
+        posting's BM25F share weight x tf / norm). They depend only on the segments, the
+        field's average length and its b and weight, so they are kept between queries (a
+        word's lists are computed once, not at every query)."""
         found = self._arrays.get((w, name))
         if found is not None:
             return found
         postings = [per_seg[w][name] for per_seg in self.postings]
-        key = ("field", tuple(seg.cache.key for seg in self.segments), name, self.words[w], self.avg[name])
+        key = ("field", tuple(seg.cache.key for seg in self.segments), name, self.words[w], self.avg[name],
+               scoring.field_b(name), scoring.field_weight(name))
         if self.cache is not None and not any(p is _NOTHING for p in postings):
             found = self.cache.memo(key, lambda: _field_arrays(self, postings, name))
         else:
             found = _field_arrays(self, postings, name)
         if self.chosen is not None and len(found[0]):
             keep = self.chosen[found[0]]
-            found = found[0][keep], found[1][keep], None if found[2] is None else found[2][keep]
+            found = found[0][keep], found[1][keep]
         self._arrays[(w, name)] = found
         return found
 
 
-def _field_arrays(q: _Query, postings: list, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _field_arrays(q: _Query, postings: list, name: str) -> tuple[np.ndarray, np.ndarray]:
     """_Query.field_arrays worked out from the postings."""
-    k1 = scoring.K1
     parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
              for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
     if not parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0), None
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     ids = np.concatenate([p[0] for p in parts])
     weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
     lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
     b = scoring.field_b(name)
-    share = scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
-    body = None
-    if name == "body":
-        body = weights * (k1 + 1) / (weights + k1 * ((1 - scoring.B) + scoring.B * lengths))
-    return ids, share, body
+    return ids, scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
 
 
 def _score_sparse(q: _Query, keep: np.ndarray):
     """The matches in all segments at once (one pass per word over every segment's postings
     together, so the cost does not grow with the number of segments): global docnums, base
-    scores and each pair's possible bonus (both words' body BM25, where both are in the body).
+    scores and each pair's proximity bound (scoring.proximity_bound, 0 without both words).
     `keep` is the documents that may match (live and through the filter). Every array is
     the size of the posting lists, never of the index (sorting them: for short lists)."""
     k1 = scoring.K1
-    word_docs, word_scores, body_scores, typed_of = [], [], [], []
+    word_docs, word_scores, typed_of = [], [], []
+    word_tf: list = [None] * q.typed  # each typed word's (docs, BM25F frequency) for the bounds
     for w in range(len(q.words)):
         found, parts = [], []
-        body = None
         for name in SEARCH_FIELDS:
-            ids, share, ratio = q.field_arrays(w, name)
+            ids, share = q.field_arrays(w, name)
             if not len(ids):
                 continue
             found.append(ids)
             parts.append(share)
-            if name == "body" and q.pairs:
-                body = (ids, q.body_idf[w] * ratio)
-        body_scores.append(body)
         if not found:
             continue
         docs, where = np.unique(np.concatenate(found), return_inverse=True)
         t = np.bincount(where, weights=np.concatenate(parts), minlength=len(docs))
+        if w < q.typed:
+            word_tf[w] = (docs, t)
         word_docs.append(docs)
         typed_of.append(w)
         word_scores.append(q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1))
@@ -217,18 +209,25 @@ def _score_sparse(q: _Query, keep: np.ndarray):
         total[present == q.typed] *= q.all_words
     kept = keep[docs] & (present > 0)  # feedback terms re-rank, they never add matches
     docs, base = docs[kept], total[kept]
-    bonus = []
-    for a, b in q.pairs:
+    return docs, base, _pair_bounds(q, docs, word_tf)
+
+
+def _pair_bounds(q: _Query, docs: np.ndarray, word_tf: list) -> list[np.ndarray]:
+    """For each pair of q: the most its proximity score can be in each of `docs` (sorted),
+    from the typed words' (docs, BM25F frequency), 0 where a word is missing."""
+    bounds = []
+    for p, (a, b) in enumerate(q.pairs):
         possible = np.zeros(len(docs))
-        if body_scores[a] is not None and body_scores[b] is not None:
-            (ids_a, scores_a), (ids_b, scores_b) = body_scores[a], body_scores[b]
+        if word_tf[a] is not None and word_tf[b] is not None:
+            (ids_a, tf_a), (ids_b, tf_b) = word_tf[a], word_tf[b]
             both, i, j = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
             rows = np.searchsorted(docs, both)
             inside = rows < len(docs)
             inside[inside] = docs[rows[inside]] == both[inside]
-            possible[rows[inside]] = (scores_a[i] + scores_b[j])[inside]
-        bonus.append(possible)
-    return docs, base, bonus
+            smaller = np.minimum(tf_a[i], tf_b[j])[inside]
+            possible[rows[inside]] = scoring.proximity_bound(q.pair_idf[p], smaller)
+        bounds.append(possible)
+    return bounds
 
 
 def _score_dense(q: _Query, n: int, keep: np.ndarray):
@@ -236,46 +235,43 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     k1 = scoring.K1
     total = np.zeros(n)
     present = np.zeros(n, dtype=np.int16)
-    body_scores = []
+    word_tf: list = [None] * q.typed
     for w in range(len(q.words)):
         tf = np.zeros(n)
-        body = None
+        found = []
         for name in SEARCH_FIELDS:
-            ids, share, ratio = q.field_arrays(w, name)
+            ids, share = q.field_arrays(w, name)
             if not len(ids):
                 continue
             tf[ids] += share
-            if name == "body" and q.pairs:
-                body = (ids, q.body_idf[w] * ratio)
-        has = np.flatnonzero(tf)
+            found.append(ids)
+        has = _merged(found)  # np.flatnonzero(tf) without a pass over the index
         if not len(has):
-            body_scores.append(None)
             continue
         t = tf[has]
         total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
         if w < q.typed:
             present[has] += 1
-        body_scores.append(body)
+            word_tf[w] = (has, t)
     docs = np.flatnonzero((present > 0) & keep)  # feedback terms re-rank, they never add matches
     if q.all_words != 1.0:
         total[present == q.typed] *= q.all_words
-    base = total[docs]
-    bonus = []
-    for a, b in q.pairs:
-        if body_scores[a] is None or body_scores[b] is None:
-            bonus.append(np.zeros(len(docs)))
-            continue
-        both = np.zeros(n)
-        count = np.zeros(n, dtype=np.int8)
-        for ids, scores in (body_scores[a], body_scores[b]):
-            both[ids] += scores
-            count[ids] += 1
-        bonus.append(np.where(count[docs] == 2, both[docs], 0.0))
-    return docs, base, bonus
+    return docs, total[docs], _pair_bounds(q, docs, word_tf)
+
+
+def _merged(parts: list[np.ndarray]) -> np.ndarray:
+    """The values of sorted unique arrays together, sorted and unique (a merge of sorted runs:
+    numpy's stable sort of their concatenation)."""
+    if len(parts) <= 1:
+        return parts[0] if parts else np.zeros(0, dtype=np.int64)
+    values = np.sort(np.concatenate(parts), kind="stable")
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
 
 
 def _score(q: _Query, keep: np.ndarray):
-    """The matches, base scores and pair bonuses (see _score_sparse): over arrays the size of
+    """The matches, base scores and pair bounds (see _score_sparse): over arrays the size of
     the postings when they are short next to the index (no work proportional to the index),
     over index-sized arrays when they are long (scatter-adds beat sorting them). Both sum
     the same numbers in the same order."""
@@ -317,7 +313,7 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
             continue
         candidates = lists[0][0]
         for ids, _, _ in lists[1:]:
-            candidates = np.intersect1d(candidates, ids, assume_unique=True)
+            candidates = _common(candidates, ids)
         candidates = candidates[keep[candidates]]
         if not len(candidates):
             continue
@@ -341,60 +337,100 @@ def _phrase_rows(flats: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     common = None
     for w, (owner, pos) in enumerate(flats):
         keys = (owner << 32) | (pos - w + len(flats))  # + len: never below 0
-        common = keys if common is None else np.intersect1d(common, keys)
+        if common is None:
+            common = keys
+        else:  # both sorted and unique (flat() sorts them)
+            common = _common(common, keys)
         if not len(common):
             break
-    return np.unique(common >> 32)
+    owners = common >> 32
+    return owners[np.concatenate(([True], owners[1:] != owners[:-1]))] if len(owners) else owners
 
 
-def _near_rows(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray],
-               slop: int) -> np.ndarray:
-    """The owners in which some position of one word is 1..slop positions from one of the
-    other's, given each word's (owner, position) sorted (as flat() gives them)."""
-    keys = (first[0] << 32) | (first[1] + slop)  # + slop: never below 0
-    if not len(keys) or not len(second[0]):
-        return np.zeros(0, dtype=np.int64)
-    near = np.zeros(int(second[0].max()) + 1, dtype=bool)
-    others = (second[0] << 32) | (second[1] + slop)
-    for d in range(-slop, slop + 1):
-        if d:
-            wanted = others + d
-            at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-            near[second[0][keys[at] == wanted]] = True
-    return np.flatnonzero(near)
+def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values in both `a` and `b` (each sorted and unique), sorted: the shorter looked up
+    in the longer by binary search, without sorting either again (as np.intersect1d does)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(b):
+        return b
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return a[b[at] == a]
+
+
+def _windows(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray], owners: int,
+             window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per owner (0..owners-1), given two words' (owner, position) sorted as flat() gives
+    them: how often the second word comes right after the first (#1), and the smaller of
+    (occurrences of the first with the second within window - 1 positions, the same the
+    other way round): the unordered window count (#uw)."""
+    if not len(first[0]) or not len(second[0]):
+        return np.zeros(owners), np.zeros(owners)
+    width = window - 1
+    # (owner, position) as one sortable key; + width keeps every shifted key's position >= 0
+    a = (first[0] << 32) | (first[1] + width)
+    b = (second[0] << 32) | (second[1] + width)
+    ordered = _any_within(b, a + 1, a + 1)
+    near_a = _any_within(b, a - width, a + width)
+    near_b = _any_within(a, b - width, b + width)
+    return (np.bincount(first[0][ordered], minlength=owners).astype(np.float64),
+            np.minimum(np.bincount(first[0][near_a], minlength=owners),
+                       np.bincount(second[0][near_b], minlength=owners)).astype(np.float64))
+
+
+def _any_within(keys: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """For each (low, high): whether some of the sorted `keys` lies in [low, high]."""
+    return np.searchsorted(keys, high, side="right") > np.searchsorted(keys, low, side="left")
 
 
 class _Proximity:
-    """Exact proximity bonuses, computed on demand for chosen matches."""
+    """Exact sequential-dependence scores, computed on demand for chosen matches."""
 
-    def __init__(self, q: _Query, boosts: Boosts, bodies: list[list], seg_of: np.ndarray,
-                 local: np.ndarray, pair_bonus: list[np.ndarray]) -> None:
-        self.q, self.boosts, self.bodies = q, boosts, bodies
-        self.seg_of, self.local, self.pair_bonus = seg_of, local, pair_bonus
+    def __init__(self, q: _Query, segments: list[_Segment], seg_of: np.ndarray, local: np.ndarray,
+                 pair_bounds: list[np.ndarray]) -> None:
+        self.q, self.segments = q, segments
+        self.seg_of, self.local, self.pair_bounds = seg_of, local, pair_bounds
 
     def bonus(self, rows: np.ndarray) -> np.ndarray:
-        """The proximity bonus of each match row in `rows`."""
+        """The proximity score of each match row in `rows`: over its pairs, each pair's
+        proximity_score from its ordered and unordered counts in title and body (BM25F)."""
         out = np.zeros(len(rows))
         if not self.q.pairs or not len(rows):
             return out
         for p, (a, b) in enumerate(self.q.pairs):
-            possible = self.pair_bonus[p][rows]
-            chosen = np.flatnonzero(possible)  # both words are in the body
+            chosen = np.flatnonzero(self.pair_bounds[p][rows])  # both words are in the article
+            if not len(chosen):
+                continue
+            ordered, unordered = np.zeros(len(chosen)), np.zeros(len(chosen))
             segs = self.seg_of[rows[chosen]]
             for s in np.unique(segs).tolist():
-                at = chosen[segs == s]
-                docs = self.local[rows[at]]
-                body = self.bodies[s]
-                flats = [positions.flat(np.searchsorted(ids, docs.astype(ids.dtype)))
-                         for ids, positions in (body[a], body[b])]
-                near = at[_near_rows(flats[0], flats[1], self.boosts.slop)]
-                out[near] += self.boosts.proximity * possible[near]
+                at = np.flatnonzero(segs == s)
+                self._count(s, a, b, self.local[rows[chosen[at]]], at, ordered, unordered)
+            out[chosen] += scoring.proximity_score(self.q.pair_idf[p], ordered, unordered)
         return out
 
-
-def _bodies(q: _Query) -> list[list]:
-    """Each segment's body (docs, positions) of each word, for the proximity pass."""
-    return [[(per_word["body"][0], per_word["body"][2]) for per_word in per_seg] for per_seg in q.postings]
+    def _count(self, s: int, a: int, b: int, docs: np.ndarray, at: np.ndarray, ordered: np.ndarray,
+               unordered: np.ndarray) -> None:
+        """Add the BM25F window counts of words a, b in segment s's `docs` into ordered[at],
+        unordered[at]: each field's counts x its weight / its length norm."""
+        seg = self.segments[s]
+        for name in SEARCH_FIELDS:
+            (ids_a, _, positions_a), (ids_b, _, positions_b) = (self.q.postings[s][a][name],
+                                                                self.q.postings[s][b][name])
+            if not len(ids_a) or not len(ids_b):
+                continue
+            rows_a = np.minimum(np.searchsorted(ids_a, docs), len(ids_a) - 1)
+            rows_b = np.minimum(np.searchsorted(ids_b, docs), len(ids_b) - 1)
+            both = np.flatnonzero((ids_a[rows_a] == docs) & (ids_b[rows_b] == docs))
+            if not len(both):
+                continue
+            o, u = _windows(positions_a.flat(rows_a[both]), positions_b.flat(rows_b[both]), len(both),
+                            scoring.SDM_WINDOW)
+            field_b = scoring.field_b(name)
+            norm = (1 - field_b) + field_b * seg.cache.lengths(seg.reader, name)[docs[both]] / self.q.avg[name]
+            weight = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
+            ordered[at[both]] += o * weight
+            unordered[at[both]] += u * weight
 
 
 def _collapse_first(order: np.ndarray, clusters: np.ndarray, shared: np.ndarray) -> np.ndarray:
@@ -450,7 +486,7 @@ class _Matched:
     boosts: Boosts
     docnum: np.ndarray
     base: np.ndarray
-    pair_bonus: list
+    pair_bounds: list
     matched: np.ndarray | None = None  # every match (global docnums) when `docnum` is only the candidates
 
 
@@ -467,16 +503,16 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
     evaluator = Evaluator(snapshot, stats, searcher.schema, searcher.reader(),
                           deadline=deadline, max_expansions=max_expansions)
     flt_mask = evaluator.mask(flt)
-    q, pair_bonus = None, []
+    q, pair_bounds = None, []
     if tree is not None:
         found = evaluator.run(tree)
         docnum, base = found.docs, found.scores
         if flt_mask is not None and len(docnum):
             kept = flt_mask[docnum]
             docnum, base = docnum[kept], base[kept]
-        boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
+        boosts = Boosts(0.0, 0, False, False)
     elif phrase_fields:
-        boosts = Boosts(0.0, 0, 0.0, 0, 0, False)  # a phrase has no word-query boosts
+        boosts = Boosts(0.0, 0, False, False)  # a phrase has no word-query boosts
         q = _Query(searcher, stems or [], boosts, segments, values=True, stats=stats, late=evaluator.late)
         parts = []
         for s, seg in enumerate(segments):
@@ -495,8 +531,8 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
             pruned = _pruned(q, boosts, keep, top)
             if pruned is not None:
                 return _Matched(segments, evaluator, q, boosts, *pruned[1], pruned[0])
-        docnum, base, pair_bonus = _score(q, keep)
-    return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bonus)
+        docnum, base, pair_bounds = _score(q, keep)
+    return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bounds)
 
 
 def _word_bounds(q: _Query, boosts: Boosts) -> np.ndarray:
@@ -505,8 +541,8 @@ def _word_bounds(q: _Query, boosts: Boosts) -> np.ndarray:
 
 
 def _pair_bound(q: _Query, boosts: Boosts, a: int, b: int) -> float:
-    """The highest proximity bonus a pair of words can add (both body BM25s at their limit)."""
-    return boosts.proximity * (q.body_idf[a] + q.body_idf[b]) * (scoring.K1 + 1)
+    """The highest proximity score a pair of words can add to any article (scoring.proximity_limit)."""
+    return scoring.proximity_limit(q.idf[a] + q.idf[b]) if boosts.proximity else 0.0
 
 
 def _word_mask(q: _Query, words, n: int) -> np.ndarray:
@@ -589,7 +625,7 @@ def _base_scores(q: _Query, docs: np.ndarray) -> np.ndarray:
     for w in range(len(q.words)):
         tf = np.zeros(len(docs))
         for name in SEARCH_FIELDS:
-            ids, share, _ = q.field_arrays(w, name)
+            ids, share = q.field_arrays(w, name)
             if not len(ids):
                 continue
             at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
@@ -612,7 +648,7 @@ def cluster_members(searcher, cache: ArrayCache, stems: list[str] | None, *, flt
     """For each cluster value: the docnums of its articles that match the query (as rank()
     takes it), newest first (undated last, then by docnum), at most `limit`: one evaluation
     for every cluster of a page, bounded by `deadline` and `max_expansions` as rank() is."""
-    boosts = Boosts(0.0, 0, 0.0, 0, 0, False)
+    boosts = Boosts(0.0, 0, False, False)
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, deadline, max_expansions)
     wanted = {hash(c.encode("utf-8")): c for c in clusters if c}
     out: dict[str, list[int]] = {c: [] for c in clusters if c}
@@ -663,11 +699,11 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
                top=top)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
-    docnum, base, pair_bonus = m.docnum, m.base, m.pair_bonus
+    docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
     seg_of = np.searchsorted(offsets, docnum, side="right") - 1
     local = docnum - offsets[seg_of]
-    upper = base + (np.sum(pair_bonus, axis=0) * boosts.proximity if pair_bonus else 0.0)
+    upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
     columns = _columns(cache, segments) if facets or sort in ("newest", "oldest") else None
     if collapse:
         clusters, sizes, total = _clusters(cache, segments, docnum, seg_of, local)
@@ -684,8 +720,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
         reps = _representatives(-key, docnum, shared, clusters) if collapse else np.arange(len(docnum))
         top = _first_by(reps, key, docnum, stop)
     else:
-        proximity = _Proximity(q, boosts, _bodies(q), seg_of, local, pair_bonus) if q is not None else None
-        score, top = _best(bool(pair_bonus), proximity, docnum, base, upper, clusters, shared, stop)
+        proximity = _Proximity(q, segments, seg_of, local, pair_bounds) if q is not None else None
+        score, top = _best(bool(pair_bounds), proximity, docnum, base, upper, clusters, shared, stop)
         reps = _representatives(score, docnum, shared, clusters) if facets else None
     window = top[start:stop]
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,

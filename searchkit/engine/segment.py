@@ -114,6 +114,17 @@ class SegmentReader:
         _, freqs = found.postings(number)
         return found.positions(number, freqs)
 
+    def position_index(self, field: str, term: str):
+        """(the field's terms, the term's number, format position_starts) for reading some
+        postings' positions with positions_of; None when the term is not in the field."""
+        found = self._files.terms.field(field)
+        number = found.find(term.encode("utf-8")) if found is not None else None
+        if number is None:
+            return None
+        if not found.has_positions:
+            raise ValueError(f"field {field} has no positions")
+        return found, number, found.position_starts(number)
+
     def doc_frequency(self, field: str, term: str) -> int:
         """How many documents (deleted included) contain the term."""
         found = self._files.terms.field(field)

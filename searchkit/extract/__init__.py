@@ -23,7 +23,7 @@ from .encoding import utf16_without_bom
 from .notice import ExtractNotice
 from .options import ExtractOptions
 from .records import Task, Unchanged, record_key, run_task
-from .stream import COMPRESSED_SUFFIXES, HEAD, Input, open_input, read_record
+from .stream import COMPRESSED_SUFFIXES, HEAD, Input, megabytes, open_input, read_record
 
 Item = Union[Article, ExtractError, ExtractNotice, Task, Unchanged]
 # Format name -> module in this package. Modules load on first use, so that `searchkit query`
@@ -101,6 +101,8 @@ def read_input(source: Input, fmt: str = "auto", options: ExtractOptions | None 
     if fmt in STREAMED:
         yield from importlib.import_module(f".{FORMATS[fmt]}", __name__).read(source, origin, options, known)
         return
+    if not source.compression and source.size > options.max_record:
+        raise ExtractError(f"over {megabytes(options.max_record)}, skipped")  # known unread: too big
     data = read_record(source.stream, options.max_record)
     key = record_key(f"{fmt}\0{options.salt}".encode(), data)
     seen = known(key) if known is not None else None

@@ -1,7 +1,7 @@
 """Extraction on every core: the pages of an import (Task: HTML files, WARC responses, feeds)
 are extracted in worker processes while the importer reads on, and come back in input order.
 
-This pool is beside the one that builds segments (build.py): extraction runs ahead of
+This pool is beside the one that builds segments (engine/build.py): extraction runs ahead of
 indexing, and a JSON lines import, which has no pages, never starts it. Tasks go to a worker
 a few at a time (one pickled message each way), and only a few messages wait at once, so
 memory stays bounded by that window, not by the input.
@@ -16,6 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Iterable, Iterator
 
 from ..errors import ExtractError
+from .options import ExtractOptions
 from .records import Task, run_task, run_tasks
 
 CHUNK = 4  # tasks sent to a worker in one message
@@ -36,6 +37,19 @@ def _init_worker() -> None:
         pass  # not Linux: the pool's own shutdown still stops the workers
     if os.getppid() == 1:
         os._exit(1)
+    _warm_up()
+
+
+# A page that takes the extractor's whole path (trafilatura, then htmldate for the date the page
+# does not state), so its imports and one-off tables are loaded as the worker starts, while the
+# importer reads on, not on the first real page.
+_WARM_PAGE = (b"<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
+              b"<p>Posted on 3 March 2021. This page is extracted once by each worker as it starts, "
+              b"so that the first real page does not pay for loading the extractor.</p></article></body></html>")
+
+
+def _warm_up() -> None:
+    run_task(Task("html", _WARM_PAGE, {"path": "warm-up.html", "format": "html"}, ExtractOptions(), "warm-up"))
 
 
 class TaskPool:

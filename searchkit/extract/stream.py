@@ -188,11 +188,18 @@ def _read_head(stream: BinaryIO) -> bytes:
 
 
 def read_record(stream: BinaryIO, limit: int) -> bytes:
-    """The rest of `stream` as one record; ExtractError (`over N MB, skipped`) past `limit`."""
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise ExtractError(f"over {megabytes(limit)}, skipped")
-    return data
+    """The rest of `stream` as one record; ExtractError (`over N MB, skipped`) past `limit`.
+    Read a megabyte at a time: a small page costs its size, not a buffer of the limit, and a
+    compressed one that inflates past the limit is dropped once it gets there."""
+    parts, size = [], 0
+    while size <= limit:
+        part = stream.read(min(1 << 20, limit + 1 - size))
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
+        size += len(part)
+    del parts
+    raise ExtractError(f"over {megabytes(limit)}, skipped")
 
 
 def lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:

@@ -27,7 +27,8 @@ def _charset(content_type: str) -> str:
 def read(source: Input, origin: dict, options: ExtractOptions,
          known: Callable[[str], Unchanged | None] | None = None) -> Iterator:
     """A Task (a page to extract) for each HTML response record, read one record at a time;
-    a record over the record limit is skipped unread, named by its offset."""
+    a record over the record limit is skipped unread, named by its byte offset in the file
+    (or its number, counting every record from 1, in a WARC compressed whole)."""
     from warcio.archiveiterator import ArchiveIterator  # only when a WARC is read
 
     path = origin.get("path", "")
@@ -35,8 +36,10 @@ def read(source: Input, origin: dict, options: ExtractOptions,
     salt = f"warc\0{options.salt}\0".encode()
     stored = source.stored()  # a .warc.gz: warcio inflates each member, offsets are the file's own
     records = ArchiveIterator(stored if stored is not None else source.stream)
-    inflated = " of the inflated data" if source.compression and stored is None else ""
-    pages, problem = 0, ""
+    # A WARC compressed whole (.warc.xz, .warc.zst, a .warc.gz of one member) has no byte offset
+    # a user could seek to: its records are named by their number in the file instead.
+    numbered = bool(source.compression) and stored is None
+    pages, problem, number = 0, "", 0
     chatter = io.StringIO()  # what warcio prints about malformed records, reported once
 
     def quietly(step: Callable):
@@ -49,6 +52,7 @@ def read(source: Input, origin: dict, options: ExtractOptions,
             record = quietly(lambda: next(iterator, None))
             if record is None:
                 break
+            number += 1
             if record.rec_type != "response" or not record.http_headers:
                 continue
             content_type = record.http_headers.get_header("Content-Type") or ""
@@ -59,7 +63,8 @@ def read(source: Input, origin: dict, options: ExtractOptions,
             payload = b"" if (record.length or 0) > limit else quietly(
                 lambda: record.content_stream().read(limit + 1))
             # Only once the payload is read: asking warcio earlier loses it.
-            where = f"{path}:record at byte {records.get_record_offset()}{inflated} ({uri})"
+            where = (f"{path}:record {number} ({uri})" if numbered
+                     else f"{path}:record at byte {records.get_record_offset()} ({uri})")
         except ExtractError:
             raise  # the compressed stream is broken or cut: stream.py says how
         except Exception as exc:  # warcio fails in many ways on damaged archives; each is reported
