@@ -480,6 +480,22 @@ def test_the_timeline_has_a_count_axis(client):
     assert '<line class="axis grid" x1="0" y1="0.5" x2="320" y2="0.5"/>' in page
 
 
+def test_the_count_axis_has_a_halfway_line_at_half_the_tallest_bar(index, index_path):
+    # Seven wombat articles: five in 2019, two in 2021, so the tallest bar is 5 and the halfway line 2.
+    years = [2019] * 5 + [2021] * 2
+    index.write([clean(Article(id=f"w{i}", title=f"Wombat census {i}", body="Wombats were counted again.",
+                               published=datetime(year, 3, 1 + i, tzinfo=timezone.utc)))
+                 for i, year in enumerate(years)])
+    page = main_html(create_app({"INDEX": str(index_path)}).test_client().get("/search?q=wombat"))
+    counts = [int(c) for c in re.findall(r'data-count="(\d+)"', page)]
+    top = max(counts)
+    mid = re.search(r'<line class="axis grid" x1="0" y1="([\d.]+)" x2="320" y2="[\d.]+"/>\s*'
+                    r'<text class="tick axis-mid"[^>]*>([\d,]+)</text>', page)
+    assert mid is not None
+    assert int(mid.group(2).replace(",", "")) == top // 2
+    assert float(mid.group(1)) == pytest.approx(80 - 80 * (top // 2) / top, abs=0.06)
+
+
 def _evaluations(client, url: str) -> int:
     """How many times answering `url` evaluates a query: calls into the engine's rank entry points,
     and any Whoosh Searcher.search (what webui/clusters.py once ran for every clustered hit)."""
