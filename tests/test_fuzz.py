@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import subprocess
+import sys
 import zlib
 from pathlib import Path
 from urllib.parse import quote
@@ -226,12 +227,24 @@ def test_hostile_files_through_the_cli_each_named_the_rest_imported_memory_bound
     print(f"hostile import: peak RSS {peak_mb:.0f} MB (1 GB gzip bomb, 8 MB line, 50,000-deep HTML)")
 
 
+# Started from a small Python, not from pytest: a child's peak RSS (ru_maxrss) starts at the RSS of the
+# process it was forked (or vforked) from, so a command started straight from a long pytest run
+# reports pytest's own peak (400 MB late in the whole suite) instead of its own.
+_MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _run_measured(args: list[str], folder: Path) -> tuple[int, str, str, float]:
     """Run a command; (exit status, stdout, stderr, its own peak resident memory in MB)."""
+    peak = folder / "peak-kb.txt"
     with open(folder / "out.txt", "w+") as out, open(folder / "err.txt", "w+") as err:
-        proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.run([sys.executable, "-c", _MEASURE, str(peak), *args], stdout=out, stderr=err,
+                              stdin=subprocess.DEVNULL)
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read(), err.read(), usage.ru_maxrss / 1024
+        return proc.returncode, out.read(), err.read(), int(peak.read_text()) / 1024
