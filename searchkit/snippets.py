@@ -43,17 +43,53 @@ _FOLD_PATTERN = re.compile(f"[{re.escape(_FOLD_CHARS)}]")
 
 def sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of the sentences of `text` (paragraph breaks end one too)."""
-    spans, start = [], 0
-    for m in _BOUNDARY.finditer(text):
-        end = m.end(1)  # -1 at a blank line (no group 1): the sentence ends where it starts
-        if end < 0:
-            end = m.start()
-        if end > start:
-            spans.append((start, end))
-        start = m.end()
-    if start < len(text) and text[start:].strip():
-        spans.append((start, len(text.rstrip())))
-    return spans
+    found = _Sentences(text)
+    found.cover(len(text))
+    return found.spans
+
+
+class _Sentences:
+    """sentences(text), split only as far as asked (`spans` grows): a snippet needs the
+    sentences up to its last match and a few after, not those of the whole article."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.spans: list[tuple[int, int]] = []
+        self._boundaries = _BOUNDARY.finditer(text)
+        self._start = 0  # where the next sentence starts
+        self._done = False
+
+    def _more(self) -> bool:
+        """Split off one more sentence; False when there is none."""
+        for m in self._boundaries:
+            end = m.end(1)  # -1 at a blank line (no group 1): the sentence ends where it starts
+            if end < 0:
+                end = m.start()
+            start, self._start = self._start, m.end()
+            if end > start:
+                self.spans.append((start, end))
+                return True
+        if self._done:
+            return False
+        self._done = True
+        text, start = self.text, self._start
+        if start < len(text) and text[start:].strip():
+            self.spans.append((start, len(text.rstrip())))
+            return True
+        return False
+
+    def has(self, i: int) -> bool:
+        """Whether sentence i exists."""
+        while len(self.spans) <= i:
+            if not self._more():
+                return False
+        return True
+
+    def cover(self, offset: int) -> None:
+        """Split at least up to the sentence with `offset` in it (or up to the end)."""
+        while not self.spans or self.spans[-1][1] <= offset:
+            if not self._more():
+                return
 
 
 def _probes(stems: Iterable[str]) -> list[str]:
@@ -62,7 +98,7 @@ def _probes(stems: Iterable[str]) -> list[str]:
     return [s[:-1] if len(s) > 3 else s for s in stems]
 
 
-def _candidates(text: str, spans_of: list[tuple[int, int]], probes: list[str]) -> list[int]:
+def _candidates(text: str, spans_of: "list[tuple[int, int]] | _Sentences", probes: list[str]) -> list[int]:
     """The sentences that contain a probe, case-folded, as they are or without the
     characters of _FOLD ("U.S." has "us"): only those are analysed. The whole text is
     searched once per probe rather than each sentence in turn (news bodies have dozens)."""
@@ -70,22 +106,17 @@ def _candidates(text: str, spans_of: list[tuple[int, int]], probes: list[str]) -
         return []
     lowered = text.lower()
     if len(lowered) != len(text):  # a character whose lower case is longer: go sentence by sentence
+        if isinstance(spans_of, _Sentences):
+            spans_of.cover(len(text))
+            spans_of = spans_of.spans
         return [i for i, (s, e) in enumerate(spans_of)
                 if any(p in text[s:e].lower() or p in text[s:e].lower().translate(_FOLD) for p in probes)]
     folded = _fold(lowered)
     shifts = None  # for each removed character, how many kept ones come before it
-    starts = [s for s, _ in spans_of]
-    found: set[int] = set()
-
-    def add(where: int) -> None:
-        i = bisect_right(starts, where) - 1
-        if i >= 0 and where < spans_of[i][1]:
-            found.add(i)
-
+    wheres: list[int] = []  # offsets in `text` where a probe starts
     for probe in probes:
         seen = _occurrences(lowered, probe)
-        for where in seen:
-            add(where)
+        wheres += seen
         if len(folded) == len(lowered):
             continue
         # Each occurrence in `lowered` is one in `folded` too, at the same character (a probe
@@ -96,8 +127,18 @@ def _candidates(text: str, spans_of: list[tuple[int, int]], probes: list[str]) -
             continue
         if shifts is None:
             shifts = [m.start() - n for n, m in enumerate(_FOLD_PATTERN.finditer(lowered))]
-        for at in extra:
-            add(at + bisect_right(shifts, at))  # back to an offset in `text`
+        wheres += [at + bisect_right(shifts, at) for at in extra]  # back to offsets in `text`
+    if not wheres:
+        return []
+    if isinstance(spans_of, _Sentences):
+        spans_of.cover(max(wheres))
+        spans_of = spans_of.spans
+    starts = [s for s, _ in spans_of]
+    found: set[int] = set()
+    for where in wheres:
+        i = bisect_right(starts, where) - 1
+        if i >= 0 and where < spans_of[i][1]:
+            found.add(i)
     return sorted(found)
 
 
@@ -249,13 +290,14 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
     not next to each other, with room left filled by neighbouring sentences. With no
     match the text's opening sentences stand in.
     """
-    spans_of = sentences(text)
-    if not spans_of:
+    split = _Sentences(text)
+    if not split.has(0):
         return []
+    spans_of = split.spans  # grows as split is asked for more
     probes = _probes(stems | {stem for phrase in phrases for stem, _ in phrase})
     found_in: dict[int, list[tuple[int, int]]] = {}
     terms_in: dict[int, list[str]] = {}
-    for i in _candidates(text, spans_of, probes):
+    for i in _candidates(text, split, probes):
         s, e = spans_of[i]
         found = _matches(text, stems, s, e, phrases)
         if found:
@@ -266,7 +308,7 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
     used = sum(spans_of[i][1] - spans_of[i][0] for i in chosen)
 
     def fits(i: int) -> bool:
-        return 0 <= i < len(spans_of) and i not in chosen and used + spans_of[i][1] - spans_of[i][0] <= max_chars
+        return 0 <= i and split.has(i) and i not in chosen and used + spans_of[i][1] - spans_of[i][0] <= max_chars
 
     if picked[-1] - picked[0] == len(picked) - 1:  # one passage: context around it, as room allows
         if terms_in and fits(picked[0] - 1):  # the sentence before
