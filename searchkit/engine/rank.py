@@ -220,7 +220,7 @@ def _pair_bounds(q: _Query, docs: np.ndarray, word_tf: list) -> list[np.ndarray]
         possible = np.zeros(len(docs))
         if word_tf[a] is not None and word_tf[b] is not None:
             (ids_a, tf_a), (ids_b, tf_b) = word_tf[a], word_tf[b]
-            both, i, j = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
+            both, i, j = _common_rows(ids_a, ids_b)
             rows = np.searchsorted(docs, both)
             inside = rows < len(docs)
             inside[inside] = docs[rows[inside]] == both[inside]
@@ -235,9 +235,9 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     k1 = scoring.K1
     total = np.zeros(n)
     present = np.zeros(n, dtype=np.int16)
+    tf = np.zeros(n)  # one word's BM25F frequency; its rows are put back to 0 after each word
     word_tf: list = [None] * q.typed
     for w in range(len(q.words)):
-        tf = np.zeros(n)
         found = []
         for name in SEARCH_FIELDS:
             ids, share = q.field_arrays(w, name)
@@ -249,14 +249,16 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
         if not len(has):
             continue
         t = tf[has]
+        tf[has] = 0.0
         total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
         if w < q.typed:
             present[has] += 1
             word_tf[w] = (has, t)
     docs = np.flatnonzero((present > 0) & keep)  # feedback terms re-rank, they never add matches
+    base = total[docs]
     if q.all_words != 1.0:
-        total[present == q.typed] *= q.all_words
-    return docs, total[docs], _pair_bounds(q, docs, word_tf)
+        base[present[docs] == q.typed] *= q.all_words
+    return docs, base, _pair_bounds(q, docs, word_tf)
 
 
 def _merged(parts: list[np.ndarray]) -> np.ndarray:
@@ -345,6 +347,20 @@ def _phrase_rows(flats: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
             break
     owners = common >> 32
     return owners[np.concatenate(([True], owners[1:] != owners[:-1]))] if len(owners) else owners
+
+
+def _common_rows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.intersect1d(a, b, assume_unique=True, return_indices=True) for sorted unique
+    arrays, by binary search of the shorter in the longer (no sort of both together)."""
+    if len(a) > len(b):
+        both, j, i = _common_rows(b, a)
+        return both, i, j
+    if not len(a) or not len(b):
+        empty = np.zeros(0, dtype=np.int64)
+        return a[:0], empty, empty
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    i = np.flatnonzero(b[at] == a)
+    return a[i], i, at[i]
 
 
 def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
