@@ -231,47 +231,45 @@ def _pair_bounds(q: _Query, docs: np.ndarray, word_tf: list) -> list[np.ndarray]
 
 
 def _score_dense(q: _Query, n: int, keep: np.ndarray):
-    """_score over index-sized arrays: each word's frequencies scatter-added, then its score
-    worked out over the whole array in one contiguous pass (0 where the word is missing,
-    which adds exactly nothing): no sorting, and about half the time of gathering and
-    scattering a common word's matches one by one (measured at 100k)."""
+    """_score over index-sized arrays: scatter-adds, no sorting (for long posting lists)."""
     k1 = scoring.K1
     total = np.zeros(n)
     present = np.zeros(n, dtype=np.int16)
-    word_tf: list = [None] * q.typed  # each typed word's BM25F frequency per document
+    tf = np.zeros(n)  # one word's BM25F frequency; its rows are put back to 0 after each word
+    word_tf: list = [None] * q.typed
     for w in range(len(q.words)):
-        tf = None
+        found = []
         for name in SEARCH_FIELDS:
             ids, share = q.field_arrays(w, name)
             if not len(ids):
                 continue
-            if tf is None:
-                tf = np.zeros(n)
             tf[ids] += share
-        if tf is None:
+            found.append(ids)
+        has = _merged(found)  # np.flatnonzero(tf) without a pass over the index
+        if not len(has):
             continue
-        score = (q.idf[w] * q.qtf[w]) * tf  # the operations of _score_sparse, in its order
-        score *= k1 + 1
-        score /= tf + k1
-        total += score
+        t = tf[has]
+        tf[has] = 0.0
+        total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
         if w < q.typed:
-            present += tf > 0
-            word_tf[w] = tf
+            present[has] += 1
+            word_tf[w] = (has, t)
     docs = np.flatnonzero((present > 0) & keep)  # feedback terms re-rank, they never add matches
     base = total[docs]
     if q.all_words != 1.0:
         base[present[docs] == q.typed] *= q.all_words
-    return docs, base, _dense_pair_bounds(q, docs, word_tf)
+    return docs, base, _pair_bounds(q, docs, word_tf)
 
 
-def _dense_pair_bounds(q: _Query, docs: np.ndarray, word_tf: list) -> list[np.ndarray]:
-    """_pair_bounds from each typed word's index-sized frequencies: read at every match
-    (0 where the word is missing, whose bound is 0), instead of intersecting long lists
-    (a binary search of 50k documents in 50k costs ~10x more)."""
-    at_docs = {w: np.zeros(len(docs)) if word_tf[w] is None else word_tf[w][docs]
-               for w in sorted({w for pair in q.pairs for w in pair})}
-    return [scoring.proximity_bound(q.pair_idf[p], np.minimum(at_docs[a], at_docs[b]))
-            for p, (a, b) in enumerate(q.pairs)]
+def _merged(parts: list[np.ndarray]) -> np.ndarray:
+    """The values of sorted unique arrays together, sorted and unique (a merge of sorted runs:
+    numpy's stable sort of their concatenation)."""
+    if len(parts) <= 1:
+        return parts[0] if parts else np.zeros(0, dtype=np.int64)
+    values = np.sort(np.concatenate(parts), kind="stable")
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
 
 
 def _score(q: _Query, keep: np.ndarray):
