@@ -897,13 +897,10 @@ def _dates(segments, seg_of, local, columns: _Columns | None = None, docnum=None
     return dated, moment
 
 
-def _sources(segments, seg_of, local, shown, columns: _Columns | None, docnum) -> dict[str, int]:
-    """How many of the shown rows come from each source."""
+def _sources(segments, seg_of, local, shown) -> dict[str, int]:
+    """How many of the shown rows come from each source, read per segment (_facets reads
+    the index-wide column when it has it)."""
     sources: dict[str, int] = {}
-    if columns is not None:
-        counts = np.bincount(columns.sources[docnum[shown]], minlength=len(columns.names))
-        return {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
-                if columns.names[code]}
     for s, seg in enumerate(segments):
         rows = shown[seg_of[shown] == s]
         if not len(rows):
@@ -921,11 +918,17 @@ _DAY_US = 86_400_000_000
 def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | None = None,
             docnum=None) -> tuple[dict[str, int], dict[datetime, int]]:
     """Counts of the shown rows per source and per day, month or year (see Ranking)."""
-    sources = _sources(segments, seg_of, local, shown, columns, docnum)
-    dated, moment = _dates(segments, seg_of[shown], local[shown], columns,
-                           docnum[shown] if docnum is not None else None) if len(shown) else (
-        np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
-    moments = moment[dated] - _EPOCH_US
+    if columns is not None:  # the index-wide columns: no per-segment rows to work out
+        rows = docnum[shown]
+        counts = np.bincount(columns.sources[rows], minlength=len(columns.names))
+        sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
+                   if columns.names[code]}
+        moments = columns.published[rows[columns.dated[rows]]] - _EPOCH_US
+    else:
+        sources = _sources(segments, seg_of, local, shown)
+        dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
+            np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
+        moments = moment[dated] - _EPOCH_US
     dates: dict[datetime, int] = {}
     if len(moments):
         epoch = datetime(1970, 1, 1)
