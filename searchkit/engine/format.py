@@ -602,7 +602,8 @@ class DocsFile(SectionFile):
         value_hashes[code]), or None when there is no such column."""
         if name not in self.bytes_columns:
             return None
-        return hash_values(self.section(f"cv.{name}"), self.section(f"cve.{name}"))
+        ends = self.section(f"cve.{name}")
+        return hash_values(self.read(f"cv.{name}", 0, int(ends[-1]) if len(ends) else 0), ends)
 
     def bytes_values(self, name: str, codes: np.ndarray) -> list[bytes]:
         """The values of a bytes column with these codes (one slice each: a few documents'

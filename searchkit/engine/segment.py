@@ -78,10 +78,16 @@ class SegmentReader:
     def deleted(self) -> np.ndarray:
         """A mask of the deleted documents (len doc_count)."""
         if self._deleted is None:
-            mask = np.zeros(self.doc_count, dtype=bool)
-            if self._deleted_ids:
+            if not self._deleted_ids:  # one mask for every reader of the segment (a reader a query)
+                mask = self._files.derived.get(("no deletions",))
+                if mask is None:
+                    mask = np.zeros(self.doc_count, dtype=bool)
+                    mask.flags.writeable = False
+                    mask = self._files.derived.setdefault(("no deletions",), mask)
+            else:
+                mask = np.zeros(self.doc_count, dtype=bool)
                 mask[np.fromiter(self._deleted_ids, dtype=np.int64, count=len(self._deleted_ids))] = True
-            mask.flags.writeable = False
+                mask.flags.writeable = False
             self._deleted = mask
         return self._deleted
 
@@ -198,18 +204,20 @@ class SegmentReader:
 
     def hashed(self, field: str) -> tuple[np.ndarray, dict[int, str]]:
         """A bytes column as format.hash_value(value) per document (of b"" when none), and
-        each hash's value for source_key (not for cluster: mostly distinct values)."""
+        each hash's value for source_key. The cluster column's (mostly distinct values) is
+        worked out when asked for, not kept: rank.py keeps what it makes of it index-wide."""
         key = ("hashed", field)
         found = self._files.derived.get(key)
         if found is None:
             hashes = self._value_hashes(field)
             if hashes is None:
                 found = (np.full(self.doc_count, hash_value(b""), dtype=np.int64), {hash_value(b""): ""})
+            elif field == "cluster":
+                docs = self._files.docs
+                return hashes[docs.read(f"cc.{field}", 0, docs.doc_count)], {}
             else:
                 codes, values = self._bytes_column(field)
-                names = {} if field == "cluster" else {
-                    int(h): v.decode("utf-8", "replace") for h, v in zip(hashes.tolist(), values)}
-                found = (hashes[codes], names)
+                found = (hashes[codes], {int(h): v.decode("utf-8", "replace") for h, v in zip(hashes.tolist(), values)})
             found[0].flags.writeable = False
             self._files.derived[key] = found
         return found
