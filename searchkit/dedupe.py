@@ -105,11 +105,13 @@ _DENSIFY_STEP = np.uint64(0x9E3779B97F4A7C15)
 _WORD_CRCS_MAX = 500_000  # words remembered by one finder's WordCrcs (~60 MB at the most)
 
 
-def _bins(words: list[str], crcs: WordCrcs) -> np.ndarray | None:
+def _bins(words: list[str] | list[bytes], crcs: WordCrcs) -> np.ndarray | None:
     """signature() as a numpy array of 128 uint64 bins, from the lower-cased words."""
     if len(words) < MIN_WORDS:
         return None
-    values = _shingle_hashes(np.fromiter(map(crcs.__getitem__, words), dtype=np.uint64, count=len(words)))
+    # A bytes word (ASCII body) is hashed straight away: faster than looking it up.
+    crc_of = zlib.crc32 if isinstance(words[0], bytes) else crcs.__getitem__
+    values = _shingle_hashes(np.fromiter(map(crc_of, words), dtype=np.uint64, count=len(words)))
     minima = np.full(BINS, _EMPTY, dtype=np.uint64)
     np.minimum.at(minima, (values & _SLOT_MASK).astype(np.intp), values >> _SLOT_BITS)
     # Densify: an empty bin borrows the next filled bin's value (shifted so bins stay distinct).
