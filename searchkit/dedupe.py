@@ -81,10 +81,14 @@ def _shingle_hashes(crcs: np.ndarray) -> np.ndarray:
     """hash(tuple(crcs[i:i + SHINGLE])) & _MASK for every i, as whole arrays (uint64 wraps as
     Py_uhash_t does)."""
     count = len(crcs) - SHINGLE + 1
+    lanes = crcs * _XXPRIME_2
     acc = np.full(count, _TUPLE_SEED, dtype=np.uint64)
-    for k in range(SHINGLE):
-        acc += crcs[k:k + count] * _XXPRIME_2
-        acc = (acc << _ROTATE_LEFT) | (acc >> _ROTATE_RIGHT)
+    high = np.empty(count, dtype=np.uint64)
+    for k in range(SHINGLE):  # in place: no new arrays in the loop
+        acc += lanes[k:k + count]
+        np.left_shift(acc, _ROTATE_LEFT, out=high)
+        acc >>= _ROTATE_RIGHT
+        acc |= high
         acc *= _XXPRIME_1
     acc += _TUPLE_LENGTH
     acc[acc == np.uint64(_MASK)] = 1546275796  # tuplehash never returns -1
