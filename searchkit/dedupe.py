@@ -81,10 +81,14 @@ def _shingle_hashes(crcs: np.ndarray) -> np.ndarray:
     """hash(tuple(crcs[i:i + SHINGLE])) & _MASK for every i, as whole arrays (uint64 wraps as
     Py_uhash_t does)."""
     count = len(crcs) - SHINGLE + 1
+    lanes = crcs * _XXPRIME_2
     acc = np.full(count, _TUPLE_SEED, dtype=np.uint64)
-    for k in range(SHINGLE):
-        acc += crcs[k:k + count] * _XXPRIME_2
-        acc = (acc << _ROTATE_LEFT) | (acc >> _ROTATE_RIGHT)
+    high = np.empty(count, dtype=np.uint64)
+    for k in range(SHINGLE):  # in place: no new arrays in the loop
+        acc += lanes[k:k + count]
+        np.left_shift(acc, _ROTATE_LEFT, out=high)
+        acc >>= _ROTATE_RIGHT
+        acc |= high
         acc *= _XXPRIME_1
     acc += _TUPLE_LENGTH
     acc[acc == np.uint64(_MASK)] = 1546275796  # tuplehash never returns -1
@@ -105,11 +109,13 @@ _DENSIFY_STEP = np.uint64(0x9E3779B97F4A7C15)
 _WORD_CRCS_MAX = 500_000  # words remembered by one finder's WordCrcs (~60 MB at the most)
 
 
-def _bins(words: list[str], crcs: WordCrcs) -> np.ndarray | None:
+def _bins(words: list[str] | list[bytes], crcs: WordCrcs) -> np.ndarray | None:
     """signature() as a numpy array of 128 uint64 bins, from the lower-cased words."""
     if len(words) < MIN_WORDS:
         return None
-    values = _shingle_hashes(np.fromiter(map(crcs.__getitem__, words), dtype=np.uint64, count=len(words)))
+    # A bytes word (ASCII body) is hashed straight away: faster than looking it up.
+    crc_of = zlib.crc32 if isinstance(words[0], bytes) else crcs.__getitem__
+    values = _shingle_hashes(np.fromiter(map(crc_of, words), dtype=np.uint64, count=len(words)))
     minima = np.full(BINS, _EMPTY, dtype=np.uint64)
     np.minimum.at(minima, (values & _SLOT_MASK).astype(np.intp), values >> _SLOT_BITS)
     # Densify: an empty bin borrows the next filled bin's value (shifted so bins stay distinct).
