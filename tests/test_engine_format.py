@@ -150,6 +150,9 @@ def test_value_hashes_are_equal_exactly_for_equal_strings():
     hashes = hash_values(text, ends).tolist()
     assert hashes == [hash_value(v) for v in values]  # one at a time, the same
     assert hashes[1] == hashes[-1]
+    picked = [9, 2, 5, 0]  # strings anywhere in the text, in any order
+    firsts = np.concatenate([[0], ends[:-1]])
+    assert hash_values(text, ends[picked], firsts[picked]).tolist() == [hashes[i] for i in picked]
     assert len(set(hashes)) == len(values) - 1  # every other pair differs (length, zeros, tail)
     many = [f"cluster-{n}".encode() for n in range(70_000)]  # more than one block of rows
     found = hash_values(np.frombuffer(b"".join(many), dtype=np.uint8), np.cumsum([len(v) for v in many]))

@@ -452,46 +452,40 @@ class _FieldTerms:
 
 _HASH_PRIME = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime, here one 8-byte word at a time
 _HASH_BASIS = np.uint64(0xCBF29CE484222325)
-_HASH_ROWS = 1 << 16  # values hashed at once (bounds the padded copy)
+_ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def hash_values(text: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """A 64-bit hash (int64) of each of the byte strings lying end to end in `text` (uint8;
-    string i ends at ends[i]): equal strings, equal hashes, in any segment and any process.
-    Vectorised (a merged segment's column has ~10^5 mostly distinct cluster ids: hashing
-    them one by one in Python took ~1 s per query at a million articles): each string is
-    padded with zeros to whole 8-byte words, its length mixed in, its words folded in
-    FNV-1a's way and the result finished with a 64-bit mixer (splitmix64's)."""
+def hash_values(text: np.ndarray, ends: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+    """A 64-bit hash (int64) of each byte string text[starts[i]:ends[i]] (`text` uint8; by
+    default the strings lie end to end, each starting where the one before ends): equal
+    strings, equal hashes, in any segment and any process. Vectorised (a merged segment's
+    column has ~10^5 mostly distinct cluster ids: hashing them one by one in Python took
+    ~1 s per query at a million articles): a string is read as 8-byte little-endian words
+    (the last one padded with zeros), its length is mixed in, its words are folded in
+    FNV-1a's way and the result is finished with splitmix64's mixer."""
     ends = np.asarray(ends, dtype=np.int64)
-    count = len(ends)
-    out = np.empty(count, dtype=np.uint64)
-    text = np.asarray(text, dtype=np.uint8)
-    for first in range(0, count, _HASH_ROWS):
-        last = min(first + _HASH_ROWS, count)
-        stop = ends[first:last]
-        start = np.empty_like(stop)
-        start[0] = ends[first - 1] if first else 0
-        start[1:] = stop[:-1]
-        lengths = stop - start
-        words = max(1, (int(lengths.max()) + 7) // 8) if len(lengths) else 1
-        padded = np.zeros((last - first, words * 8), dtype=np.uint8)
-        total = int(lengths.sum())
-        if total:
-            rows = np.repeat(np.arange(last - first), lengths)
-            cols = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            padded[rows, cols] = text[int(start[0]):int(stop[-1])]
-        packed = padded.view("<u8")
-        h = (_HASH_BASIS ^ lengths.astype(np.uint64)) * _HASH_PRIME
-        for column in range(words):  # only a string's own words: the padding's width varies
-            more = lengths > 8 * column
-            h = np.where(more, (h ^ packed[:, column]) * _HASH_PRIME, h)
-        h ^= h >> np.uint64(30)
-        h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(27)
-        h *= np.uint64(0x94D049BB133111EB)
-        h ^= h >> np.uint64(31)
-        out[first:last] = h
-    return out.view(np.int64)
+    if starts is None:
+        starts = np.zeros(len(ends), dtype=np.int64)
+        starts[1:] = ends[:-1]
+    lengths = ends - np.asarray(starts, dtype=np.int64)
+    padded = np.zeros(len(text) + 8, dtype=np.uint8)
+    padded[:len(text)] = text
+    # the 8 bytes from every offset of the text, as one little-endian word each (no copy)
+    words_at = np.ndarray((len(text) + 1,), dtype="<u8", buffer=padded.data, strides=(1,))
+    h = (_HASH_BASIS ^ lengths.astype(np.uint64)) * _HASH_PRIME
+    for word in range((int(lengths.max()) + 7) // 8 if len(lengths) else 0):
+        left = lengths - 8 * word  # the string's bytes from this word on
+        more = np.flatnonzero(left > 0)
+        value = words_at[starts[more] + 8 * word]
+        short = left[more] < 8  # the last word: only the string's own bytes
+        value[short] &= ~(_ALL_ONES << (left[more][short] * 8).astype(np.uint64))
+        h[more] = (h[more] ^ value) * _HASH_PRIME
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h.view(np.int64)
 
 
 def hash_value(value: bytes) -> int:
@@ -597,13 +591,20 @@ class DocsFile(SectionFile):
         values = [text[a:b] for a, b in zip([0] + ends[:-1], ends)]
         return self.section(f"cc.{name}"), values
 
-    def value_hashes(self, name: str) -> np.ndarray | None:
+    def value_hashes(self, name: str, codes: np.ndarray | None = None) -> np.ndarray | None:
         """hash_values of a bytes column's sorted distinct values (a code's hash is
-        value_hashes[code]), or None when there is no such column."""
+        value_hashes[code]), or of the values with these codes; None when there is no
+        such column. The values are read from the file, not through the map."""
         if name not in self.bytes_columns:
             return None
         ends = self.section(f"cve.{name}")
-        return hash_values(self.read(f"cv.{name}", 0, int(ends[-1]) if len(ends) else 0), ends)
+        text = self.read(f"cv.{name}", 0, int(ends[-1]) if len(ends) else 0)
+        if codes is None:
+            return hash_values(text, ends)
+        codes = np.asarray(codes, dtype=np.int64)
+        stops = ends[codes].astype(np.int64)
+        starts = np.where(codes > 0, ends[np.maximum(codes - 1, 0)].astype(np.int64), 0)
+        return hash_values(text, stops, starts)
 
     def bytes_values(self, name: str, codes: np.ndarray) -> list[bytes]:
         """The values of a bytes column with these codes (one slice each: a few documents'
