@@ -265,7 +265,7 @@ def task_query(index: Index, stats: CorpusStats, text: str, wanted: int, options
     first: SearchResult | None = None
     for page in range(1, MAX_PAGE + 1):
         result = search(index, text, limit=size, page=page, snippets=snippets, stats=stats, correct=False,
-                        **{**options, "facets": options["facets"] and page == 1})
+                        suggest=False, **{**options, "facets": options["facets"] and page == 1})
         first = first or result
         hits.extend(result.hits)
         if len(result.hits) < size or len(hits) >= wanted:
@@ -344,19 +344,18 @@ def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, s
 
 
 def task_spelling_words(index: Index, words: list[str]) -> dict[tuple, list[str]]:
-    """For each word, the index words within 1 and 2 edits in the spelling fields, as
-    suggest.correct_word looks them up: {(field, word, maxdist, prefix): words}."""
-    from .analysis import normalize_token
+    """For each (lower-cased) word, the index words within 1 and 2 edits (1 for words of up to
+    4 letters) in the spelling fields, as suggest.correct_word looks them up:
+    {(field, word, maxdist, prefix): words}."""
     from .suggest import SPELL_FIELDS
 
     found: dict[tuple, list[str]] = {}
     with index.searcher() as searcher:
         reader = searcher.reader()
         for word in words:
-            lowered = normalize_token(word)
-            for maxdist in (1, 2):
+            for maxdist in (1, 2) if len(word) > 4 else (1,):
                 for name in SPELL_FIELDS:
-                    found[(name, lowered, maxdist, 1)] = sorted(reader.terms_within(name, lowered, maxdist, prefix=1))
+                    found[(name, word, maxdist, 1)] = sorted(reader.terms_within(name, word, maxdist, prefix=1))
     return found
 
 
@@ -859,9 +858,11 @@ class ShardSearch:
         options = {"sort": "relevance" if sort == "recency" else sort, "since": since, "until": until,
                    "source": source, "facets": facets, "collapse": collapse, "now": now,
                    "max_expansions": max_expansions}
-        # A first page's snippets come with the query (each shard makes its best `wanted`'s:
-        # fewer than a round trip costs); deeper pages' in a fetch round for the page only.
-        early = snippets and page == 1 and sort != "recency" and wanted <= SNIPPETS_WITH_QUERY
+        # On a cluster a first page's snippets come with the query (each shard makes its best
+        # `wanted`'s: fewer than a round trip costs); deeper pages', and every page's when the
+        # shards are searched in this process (no round trip to save), in a fetch for the page only.
+        early = (snippets and page == 1 and sort != "recency" and wanted <= SNIPPETS_WITH_QUERY
+                 and not isinstance(self.sharded.runner, LocalRunner))
         options["snippet_chars"] = snippet_chars
         if _feedback_words(query_text, sort, now):  # DFS, the feedback pass's rounds, then the query
             stats = CorpusStats.merge(list(self._answers(task_stats, query_text, now).values()))
@@ -1019,28 +1020,41 @@ class _CollectionSearcher:
         self.within: dict[tuple, list[str]] = {}
 
     def prefetch(self, text: str) -> None:
-        """Ask the shards in two rounds for what suggest(text) will look up (the words near
-        each typed word, then every stem's frequency), instead of once per look-up."""
+        """Ask the shards, a round each, for what suggest(text) will look up: the typed words'
+        frequencies; the words near those of them suggest.correct_word would correct (looking
+        for words within two edits walks every term list: not for a word the collection has);
+        their stems' frequencies. Not once per look-up."""
         from .analysis import analyzer, normalize_token
-        from .suggest import SPELL_FIELDS
+        from .suggest import COMMON_WORD, SPELL_FIELDS
 
-        words = re.findall(r"[^\W\d_][\w'\u2019]*", text)
-        if not words:
+        typed = {normalize_token(w) for w in re.findall(r"[^\W\d_][\w'\u2019]*", text)}
+        if not typed:
+            return
+        stem = analyzer().stem
+        self._count([(f"spell_{name}", w) for w in typed for name in SPELL_FIELDS]
+                    + [(name, stem(w)) for w in typed for name in SPELL_FIELDS])
+        wrong = sorted(w for w in typed if len(w) >= 3 and w not in analyzer().stop_words
+                       and not any(self.frequencies[(f"spell_{name}", w)] for name in SPELL_FIELDS)
+                       and max(self.frequencies[(name, stem(w))] for name in SPELL_FIELDS) < COMMON_WORD)
+        if not wrong:
             return
         near: dict[tuple, set[str]] = {}
-        for found in self.search._answers(task_spelling_words, words).values():
+        for found in self.search._answers(task_spelling_words, wrong).values():
             for key, values in found.items():
                 near.setdefault(key, set()).update(values)
-        self.within = {key: sorted(values) for key, values in near.items()}
-        stem = analyzer().stem
-        stems = {stem(normalize_token(w)) for w in words}
-        stems |= {stem(c) for values in near.values() for c in values}
-        terms = [(name, stem) for stem in stems for name in SPELL_FIELDS]
-        counts: dict[tuple[str, str], int] = dict.fromkeys(terms, 0)
-        for found in self.search._answers(task_doc_frequencies, terms).values():
+        self.within.update({key: sorted(values) for key, values in near.items()})
+        self._count([(name, stem(c)) for values in near.values() for c in values for name in SPELL_FIELDS])
+
+    def _count(self, terms: list[tuple[str, str]]) -> None:
+        """The collection's document frequencies of `terms` not known yet, in one round."""
+        asked = [t for t in dict.fromkeys(terms) if t not in self.frequencies]
+        if not asked:
+            return
+        counts = dict.fromkeys(asked, 0)
+        for found in self.search._answers(task_doc_frequencies, asked).values():
             for key, count in found.items():
                 counts[key] += count
-        self.frequencies = counts
+        self.frequencies.update(counts)
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         if (fieldname, text) not in self.frequencies:
