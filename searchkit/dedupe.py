@@ -60,11 +60,13 @@ _ASCII_NON_WORD = bytes(c if chr(c).isalnum() or c == 0x5F else 0x20 for c in ra
 
 
 def lower_words(body: str) -> list[str] | list[bytes]:
-    """The \\w+ words of the lower-cased body: UTF-8 bytes for an ASCII body (the same words,
-    found faster), else str."""
-    if body.isascii():
-        return body.lower().encode("ascii").translate(_ASCII_NON_WORD).split()
-    return _WORD.findall(body.lower())
+    """The \\w+ words of the lower-cased body: as bytes when every word is ASCII (an ASCII
+    body, or one whose other characters are all punctuation such as curly quotes: each of
+    their UTF-8 bytes is then a separator), the same words found faster; else as str."""
+    lowered = body.lower()
+    if not lowered.isascii() and any(c.isalnum() for c in set(lowered) if not c.isascii()):
+        return _WORD.findall(lowered)  # \w is str.isalnum() or "_" (re's Unicode rule)
+    return lowered.encode("utf-8", "surrogatepass").translate(_ASCII_NON_WORD).split()
 
 
 # Python's tuple hash (xxHash-based, Objects/tupleobject.c), for tuples of SHINGLE ints below 2**61.
