@@ -59,37 +59,39 @@ class _Sentences:
         self._start = 0  # where the next sentence starts
         self._done = False
 
-    def _more(self) -> bool:
-        """Split off one more sentence; False when there is none."""
+    def _split(self, count: int, offset: int) -> None:
+        """Split until there are more than `count` sentences and the last ends after
+        `offset`, or the text ends (one loop: a call per sentence costs a third more)."""
+        spans, text = self.spans, self.text
+        start = self._start
         for m in self._boundaries:
             end = m.end(1)  # -1 at a blank line (no group 1): the sentence ends where it starts
             if end < 0:
                 end = m.start()
-            start, self._start = self._start, m.end()
             if end > start:
-                self.spans.append((start, end))
-                return True
-        if self._done:
-            return False
-        self._done = True
-        text, start = self.text, self._start
-        if start < len(text) and text[start:].strip():
-            self.spans.append((start, len(text.rstrip())))
-            return True
-        return False
+                spans.append((start, end))
+                start = m.end()
+                if len(spans) > count and end > offset:
+                    self._start = start
+                    return
+            else:
+                start = m.end()
+        self._start = start
+        if not self._done:
+            self._done = True
+            if start < len(text) and text[start:].strip():
+                spans.append((start, len(text.rstrip())))
 
     def has(self, i: int) -> bool:
         """Whether sentence i exists."""
-        while len(self.spans) <= i:
-            if not self._more():
-                return False
-        return True
+        if len(self.spans) <= i:
+            self._split(i, -1)
+        return len(self.spans) > i
 
     def cover(self, offset: int) -> None:
         """Split at least up to the sentence with `offset` in it (or up to the end)."""
-        while not self.spans or self.spans[-1][1] <= offset:
-            if not self._more():
-                return
+        if not self.spans or self.spans[-1][1] <= offset:
+            self._split(0, offset)
 
 
 def _probes(stems: Iterable[str]) -> list[str]:
@@ -337,7 +339,8 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
         if before:
             out.append(("\u2026", False))
         part = _fragments(text, start, end, spans)
-        out.extend((t if m else _NEWLINES.sub(" ", t), m) for t, m in part)  # paragraph breaks -> spaces
+        # paragraph breaks -> spaces (the pattern needs a "\n": text without one is skipped)
+        out.extend((_NEWLINES.sub(" ", t) if not m and "\n" in t else t, m) for t, m in part)
         if after:
             out.append(("\u2026", False))
     return [(t, m) for t, m in out if t]
