@@ -420,7 +420,7 @@ class _Proximity:
                 continue
             ordered, unordered = np.zeros(len(chosen)), np.zeros(len(chosen))
             segs = self.seg_of[rows[chosen]]
-            for s in np.unique(segs).tolist():
+            for s in np.flatnonzero(np.bincount(segs)).tolist():  # np.unique would import numpy.ma
                 at = np.flatnonzero(segs == s)
                 self._count(s, a, b, self.local[rows[chosen[at]]], at, ordered, unordered)
             out[chosen] += scoring.proximity_score(self.q.pair_idf[p], ordered, unordered)
