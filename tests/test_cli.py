@@ -1,8 +1,14 @@
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from searchkit.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(runner, index_path, *args, input=None):
@@ -169,3 +175,17 @@ def test_no_results_and_a_confident_correction_shows_the_corrected_results(runne
     assert lines[1].startswith("1 result, showing 1-1")
     assert run(runner, index_path, "query", "convoi", "--as-typed").output == (
         "Did you mean: convoy\nNo results for 'convoi'.\n")
+
+
+def test_a_plain_query_imports_only_what_it_needs(index, index_path):
+    """Cold start (issue 15): `searchkit query two words` answers without importing numpy.ma
+    (plain np.unique loads it) or importlib.resources (the stop-word list is read directly)."""
+    code = ("import sys\nfrom searchkit.cli import main\n"
+            f"sys.argv = ['searchkit', '--index', {str(index_path)!r}, 'query', 'isis fighters', '--format', 'json']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(m for m in ('numpy.ma', 'importlib.resources') if m in sys.modules)))\n")
+    done = subprocess.run([sys.executable, "-c", "import json\n" + code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    *answer, loaded = done.stdout.strip().splitlines()
+    assert json.loads("\n".join(answer))["hits"][0]["id"] == "raqqa"  # both words, side by side
+    assert json.loads(loaded) == []
