@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable, Sequence
 
 # One token is, in order of preference:
 #   an acronym with dots ("U.S.", "e.g."), kept as one word without its dots;
@@ -198,6 +198,30 @@ class Analyzer:
                 found.append((term, pos, match.start(), match.end()))
         return found
 
+    def find_terms(self, raws: Sequence[str], terms: Collection[str]) -> list[int]:
+        """The places in `raws` (raw tokens) of the tokens whose term is in `terms`.
+
+        A token seen before is one dictionary look-up. A new one is stemmed only if its
+        word could give one of `terms`: Snowball changes neither a word's first letter nor
+        makes it longer, so a word whose first letter starts none of them, or that is
+        shorter than all of them, cannot (snippets of articles full of new words stay fast,
+        and the caches do not fill with words nobody searched for)."""
+        if not terms:
+            return []
+        known = self._terms.get
+        firsts = {term[0] for term in terms if term}
+        shortest = min(map(len, terms))
+        found = []
+        for i, term in enumerate(map(known, raws)):
+            if term is None:
+                word = self.word(raws[i])
+                if not word or word[0] not in firsts or len(word) < shortest:
+                    continue
+                term = self.term(raws[i])
+            if term and term in terms:
+                found.append(i)
+        return found
+
     def spelling_words(self, text: str) -> list[str]:
         """The distinct unstemmed words of `text`, sorted: the did-you-mean words."""
         return sorted(self.words_of(TOKEN_PATTERN.findall(text)))
@@ -221,7 +245,7 @@ class Vocabulary:
         self.clear()
 
     def clear(self) -> None:
-        self.numbers: dict[str, int] = {}
+        self.numbers: dict[str, int] = _Numbers(self._number)
         self.words: list[str] = []
         self.terms: list[bytes] = []
         self._term_bytes: dict[str, bytes] = {}  # one bytes object per distinct term
@@ -230,18 +254,33 @@ class Vocabulary:
         return len(self.words)
 
     def add(self, tokens: Iterable[str]) -> None:
-        """Number the tokens not numbered yet."""
-        numbers, words, terms, term_bytes = self.numbers, self.words, self.terms, self._term_bytes
-        stem, word_of = self.analyzer.stem, self.analyzer.uncached_word
-        for token in set(tokens).difference(numbers):
-            word = word_of(token)
-            term = stem(word) if word else ""
-            encoded = term_bytes.get(term)
-            if encoded is None:
-                encoded = term_bytes[term] = term.encode("utf-8")
-            numbers[token] = len(words)
-            words.append(word)
-            terms.append(encoded)
+        """Number the tokens not numbered yet (`numbers[token]` does it too, one at a time)."""
+        for token in set(tokens).difference(self.numbers):
+            self._number(token)
+
+    def _number(self, token: str) -> int:
+        """Analyse a token not numbered yet and give it the next number."""
+        word = self.analyzer.uncached_word(token)
+        term = self.analyzer.stem(word) if word else ""
+        encoded = self._term_bytes.get(term)
+        if encoded is None:
+            encoded = self._term_bytes[term] = term.encode("utf-8")
+        number = self.numbers[token] = len(self.words)
+        self.words.append(word)
+        self.terms.append(encoded)
+        return number
+
+
+class _Numbers(dict):
+    """Vocabulary.numbers: token -> number, numbering a token the first time it is asked for,
+    so a document's tokens become numbers in one pass (map(numbers.__getitem__, tokens))."""
+
+    def __init__(self, number) -> None:
+        super().__init__()
+        self._new = number
+
+    def __missing__(self, token: str) -> int:
+        return self._new(token)
 
 
 @cache

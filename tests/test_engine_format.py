@@ -150,6 +150,9 @@ def test_value_hashes_are_equal_exactly_for_equal_strings():
     hashes = hash_values(text, ends).tolist()
     assert hashes == [hash_value(v) for v in values]  # one at a time, the same
     assert hashes[1] == hashes[-1]
+    picked = [9, 2, 5, 0]  # strings anywhere in the text, in any order
+    firsts = np.concatenate([[0], ends[:-1]])
+    assert hash_values(text, ends[picked], firsts[picked]).tolist() == [hashes[i] for i in picked]
     assert len(set(hashes)) == len(values) - 1  # every other pair differs (length, zeros, tail)
     many = [f"cluster-{n}".encode() for n in range(70_000)]  # more than one block of rows
     found = hash_values(np.frombuffer(b"".join(many), dtype=np.uint8), np.cumsum([len(v) for v in many]))
@@ -174,6 +177,9 @@ def test_read_and_gather_give_what_the_mapped_section_holds(tmp_path):
     expected = np.concatenate([values[a:a + n] for a, n in zip(starts, counts)])
     assert opened.gather("v", starts, counts).tolist() == expected.tolist()
     assert opened.gather("v", starts[:0], counts[:0]).tolist() == []
+    for near in ([300, 100, 120], [40_000, 7, 49_997]):  # read in one piece / run by run
+        found = opened.gather("v", np.array(near), np.array([2, 3, 0]))
+        assert found.tolist() == values[near[0]:near[0] + 2].tolist() + values[near[1]:near[1] + 3].tolist()
     with pytest.raises(ValueError):  # format.FormatError: past the section's end
         opened.read("v", 49_999, 50_001)
 

@@ -228,10 +228,12 @@ class SegmentReader:
         found = self._files.derived.get(("hashed", field))
         if found is not None:
             return found[0][docs]
-        hashes = self._value_hashes(field)
-        if hashes is None:
+        docs_file = self._files.docs
+        if field not in docs_file.bytes_columns:
             return np.full(len(docs), hash_value(b""), dtype=np.int64)
-        return hashes[self._files.docs.section(f"cc.{field}")[docs]]
+        hashes = self._files.derived.get(("value hashes", field))
+        codes = docs_file.section(f"cc.{field}")[docs]
+        return hashes[codes] if hashes is not None else docs_file.value_hashes(field, codes)
 
     def field_terms(self, field: str):
         """The field's terms section reader (format._FieldTerms), or None: for merging."""
