@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,11 +35,23 @@ HERE = Path(__file__).resolve().parent
 SEARCHKIT = str(Path(sys.executable).with_name("searchkit"))
 
 
-def _import(args: list[str]) -> float:
-    """Seconds a `searchkit ... import` took (it must succeed)."""
+def _import(args: list[str], size: int) -> dict:
+    """A `searchkit ... import` (it must succeed): its seconds, the CPU seconds of its process
+    tree (its build workers, or the LocalCluster it starts: each reaped when it ends) and the
+    load average around it. Articles per CPU-second is the figure load does not change much."""
+    cpu = _children_cpu()
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     subprocess.run([SEARCHKIT, *args], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
+    return {"import_s": seconds, "import_rate": size / seconds, "import_cpu_s": cpu,
+            "import_per_cpu_s": size / cpu if cpu else None, "load": [load, os.getloadavg()[0]]}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -47,9 +60,10 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def _latencies(index, texts: list[str]) -> dict:
-    """p50/p99 ms of search() over `texts`, after one warm-up pass."""
+    """p50/p99 ms of search() over `texts`, after one warm-up pass (and the load meanwhile)."""
     import searchkit
 
+    load = os.getloadavg()[0]
     for text in texts:
         searchkit.search(index, text)
     times = []
@@ -57,7 +71,8 @@ def _latencies(index, texts: list[str]) -> dict:
         started = time.perf_counter()
         searchkit.search(index, text)
         times.append((time.perf_counter() - started) * 1000)
-    return {"p50_ms": statistics.median(times), "p99_ms": _percentile(times, 0.99), "queries": len(times)}
+    return {"p50_ms": statistics.median(times), "p99_ms": _percentile(times, 0.99), "queries": len(times),
+            "query_load": [load, os.getloadavg()[0]]}
 
 
 def _round_trips(runner, sharded, count: int = 200) -> float:
@@ -81,18 +96,18 @@ def run(size: int, shards: int, workers: int, queries: int, work: Path, reuse: b
     parts = str(corpora.shards(corpus))
     target = work / f"cluster-{size}-{shards}"
     one_path, sharded_path = target / "one", target / "sharded"
-    results: dict = {"size": size, "shards": shards, "workers": workers, "cores": os.cpu_count()}
+    results: dict = {"size": size, "shards": shards, "workers": workers, "cores": os.cpu_count(),
+                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     imported = target / "imported.json"
     if reuse and imported.exists():
         results.update(json.loads(imported.read_text()))
     else:
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
-        seconds = _import(["--index", str(one_path), "import", parts])
-        results["one"] = {"import_s": seconds, "import_rate": size / seconds}
-        _import(["--index", str(sharded_path), "create", "--shards", str(shards)])
-        seconds = _import(["--index", str(sharded_path), "--cluster", f"local:{workers}", "import", parts])
-        results["cluster"] = {"import_s": seconds, "import_rate": size / seconds}
+        results["one"] = _import(["--index", str(one_path), "import", parts], size)
+        _import(["--index", str(sharded_path), "create", "--shards", str(shards)], size)
+        results["cluster"] = _import(["--index", str(sharded_path), "--cluster", f"local:{workers}", "import",
+                                      parts], size)
         imported.write_text(json.dumps({"one": results["one"], "cluster": results["cluster"]}))
 
     texts = [q.text for q in qmod.load(HERE / "queries.jsonl")][:queries]
@@ -128,10 +143,20 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def _per_cpu(part: dict) -> str:
+    rate = part.get("import_per_cpu_s")
+    return f"{rate:,.0f}" if rate else "-"
+
+
+def _loads(part: dict) -> str:
+    return "-".join(f"{x:.1f}" for x in part.get("load", []))
+
+
 def table(r: dict) -> str:
     one, serial, cluster = r["one"], r["serial"], r["cluster"]
     rows = [
         ("import articles/s", f"{one['import_rate']:,.0f}", "-", f"{cluster['import_rate']:,.0f}"),
+        ("import articles/CPU-s", _per_cpu(one), "-", _per_cpu(cluster)),
         ("query p50 ms", f"{one['p50_ms']:.1f}", f"{serial['p50_ms']:.1f}", f"{cluster['p50_ms']:.1f}"),
         ("query p99 ms", f"{one['p99_ms']:.1f}", f"{serial['p99_ms']:.1f}", f"{cluster['p99_ms']:.1f}"),
         ("index MB", f"{r['bytes']['one'] / 1e6:,.0f}", f"{r['bytes']['sharded'] / 1e6:,.0f}",
@@ -151,6 +176,10 @@ def table(r: dict) -> str:
                  f"({r['size'] / r['workers']:,.0f} articles' shards each)")
     lines.append(f"{r['size']:,} articles, {r['cores']} cores; queries: {r['one']['queries']} of bench/queries.jsonl, "
                  "top 10 with snippets, facets and collapse")
+    lines.append(f"run {r.get('date', '?')}; load average (1 min) at the start and end of each import: one index "
+                 f"{_loads(one)}, sharded {_loads(cluster)}; during the queries: "
+                 + ", ".join(f"{name} {'-'.join(f'{x:.1f}' for x in r[name].get('query_load', []))}"
+                             for name in ("one", "serial", "cluster")))
     return "\n".join(lines)
 
 

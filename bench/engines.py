@@ -67,16 +67,16 @@ class Searchkit(Engine):
     name = "searchkit"
 
     def build(self, corpus: Path, directory: Path, procs: int = 1) -> int:
-        from searchkit import open_index
-        from searchkit.importer import extract_all
+        """`searchkit import DIR` through the library: the same work (duplicate detection and
+        the record of what was imported included) and the same files a user's index holds."""
+        from searchkit import import_paths, open_index
 
         from .corpus import shards
 
-        errors: list[str] = []
         index = open_index(directory, create=True)
-        report = index.write(extract_all([str(shards(corpus))], on_error=errors.append), procs=procs)
-        if errors:
-            raise RuntimeError(f"searchkit import failed: {errors[:3]}")
+        report = import_paths(index, [str(shards(corpus))], procs=procs)
+        if report.failed:
+            raise RuntimeError(f"searchkit import failed: {report.failed[:3]}")
         return report.added + report.updated
 
     def open(self, directory: Path) -> None:

@@ -221,7 +221,7 @@ class Vocabulary:
         self.clear()
 
     def clear(self) -> None:
-        self.numbers: dict[str, int] = {}
+        self.numbers: dict[str, int] = _Numbers(self._number)
         self.words: list[str] = []
         self.terms: list[bytes] = []
         self._term_bytes: dict[str, bytes] = {}  # one bytes object per distinct term
@@ -230,18 +230,33 @@ class Vocabulary:
         return len(self.words)
 
     def add(self, tokens: Iterable[str]) -> None:
-        """Number the tokens not numbered yet."""
-        numbers, words, terms, term_bytes = self.numbers, self.words, self.terms, self._term_bytes
-        stem, word_of = self.analyzer.stem, self.analyzer.uncached_word
-        for token in set(tokens).difference(numbers):
-            word = word_of(token)
-            term = stem(word) if word else ""
-            encoded = term_bytes.get(term)
-            if encoded is None:
-                encoded = term_bytes[term] = term.encode("utf-8")
-            numbers[token] = len(words)
-            words.append(word)
-            terms.append(encoded)
+        """Number the tokens not numbered yet (`numbers[token]` does it too, one at a time)."""
+        for token in set(tokens).difference(self.numbers):
+            self._number(token)
+
+    def _number(self, token: str) -> int:
+        """Analyse a token not numbered yet and give it the next number."""
+        word = self.analyzer.uncached_word(token)
+        term = self.analyzer.stem(word) if word else ""
+        encoded = self._term_bytes.get(term)
+        if encoded is None:
+            encoded = self._term_bytes[term] = term.encode("utf-8")
+        number = self.numbers[token] = len(self.words)
+        self.words.append(word)
+        self.terms.append(encoded)
+        return number
+
+
+class _Numbers(dict):
+    """Vocabulary.numbers: token -> number, numbering a token the first time it is asked for,
+    so a document's tokens become numbers in one pass (map(numbers.__getitem__, tokens))."""
+
+    def __init__(self, number) -> None:
+        super().__init__()
+        self._new = number
+
+    def __missing__(self, token: str) -> int:
+        return self._new(token)
 
 
 @cache

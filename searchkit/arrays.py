@@ -95,7 +95,9 @@ class ArrayCache:
             weights = (freqs * segment.boost(fieldname)).astype(np.float32)
             return docs, weights, FlatPositions(segment, fieldname, text)
 
-        return self.memo((key, fieldname, text), read, lambda found: len(found[0]) * 8 + 200)
+        # docs and weights (8 bytes a posting), and where each posting's positions start
+        # (8 more), which FlatPositions keeps once a query has asked for positions
+        return self.memo((key, fieldname, text), read, lambda found: len(found[0]) * 16 + 200)
 
     def memo(self, key: tuple, compute, size=lambda found: sum(v.nbytes for v in found if v is not None) + 200):
         """compute() (a tuple of arrays, None entries allowed), kept under `key` in one

@@ -52,6 +52,12 @@ def _distributed():
     return distributed
 
 
+def _dask():
+    import dask  # installed with distributed
+
+    return dask
+
+
 @functools.lru_cache(maxsize=256)
 def _open_on_worker(path: str, create: bool, lock_timeout: float):
     """A worker's Index for a shard, opened once and kept (its searcher and arrays stay warm)."""
@@ -352,9 +358,12 @@ def connect(address: str, timeout: float | None = None) -> DaskRunner:
             raise ClusterError(f"--cluster {address}: give local:N with N from 1 to 256 worker processes")
         try:
             # The scheduler always serves HTTP (metrics); on loopback and a free port, never 0.0.0.0:8787.
-            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               host="127.0.0.1", scheduler_port=0,
-                                               dashboard_address="127.0.0.1:0")
+            # Its workers do without the dashboard's statistical profiler (a thread sampling every
+            # task's stack every 10 ms, for a dashboard nobody opens here).
+            with _dask().config.set({"distributed.worker.profile.enabled": False}):
+                cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                   host="127.0.0.1", scheduler_port=0,
+                                                   dashboard_address="127.0.0.1:0")
             client = distributed.Client(cluster)
         except (OSError, RuntimeError) as exc:
             raise ClusterError(f"cannot start a local Dask cluster of {workers} workers ({exc})") from None

@@ -7,7 +7,8 @@ A duplicate's cluster is the cluster of the article it copies, so every copy of 
 points at the first one imported.
 
 Signatures persist beside the index in `dedupe.sqlite`, so a copy imported next week still
-finds the original. What one import remembers is committed when that import's index write
+finds the original; it is kept small (about 0.9 KB an article, see _SCHEMA), because every
+user's index directory holds it. What one import remembers is committed when that import's index write
 succeeded, and rolled back when it failed. The index stays the source of truth: a stale entry
 (an article since deleted) can at worst name a cluster with one member fewer. If the database
 cannot be written (a full disk), duplicate detection stops for the run and `failure` says why;
@@ -17,14 +18,16 @@ the import itself goes on, and meets the full disk with the store's own message.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sqlite3
 import sys
 import zlib
 from array import array
 from dataclasses import dataclass
-from operator import methodcaller
+from itertools import islice
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -41,16 +44,29 @@ _WORD = re.compile(r"\w+")
 _MASK = (1 << 64) - 1
 
 
-def _hash(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
-
-
-def text_digest(body: str, words: list[str] | None = None) -> str:
+def text_digest(body: str, words: list[str] | list[bytes] | None = None) -> str:
     """A digest of the body's words (case, spacing and punctuation ignored); `words` are the
-    body's lower-cased words when the caller has them already."""
+    body's lower-cased words (as lower_words gives them) when the caller has them already."""
     if words is None:
         words = _WORD.findall(body.lower())
+    if words and isinstance(words[0], bytes):
+        return hashlib.blake2b(b" ".join(words), digest_size=12).hexdigest()
     return hashlib.blake2b(" ".join(words).encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+# Every ASCII byte that \w does not match, as a space: an ASCII text's words are then one
+# bytes.split() away (a fifth of the time of the regex, and no str objects to encode).
+_ASCII_NON_WORD = bytes(c if chr(c).isalnum() or c == 0x5F else 0x20 for c in range(128)) + b" " * 128
+
+
+def lower_words(body: str) -> list[str] | list[bytes]:
+    """The \\w+ words of the lower-cased body: as bytes when every word is ASCII (an ASCII
+    body, or one whose other characters are all punctuation such as curly quotes: each of
+    their UTF-8 bytes is then a separator), the same words found faster; else as str."""
+    lowered = body.lower()
+    if not lowered.isascii() and any(c.isalnum() for c in set(lowered) if not c.isascii()):
+        return _WORD.findall(lowered)  # \w is str.isalnum() or "_" (re's Unicode rule)
+    return lowered.encode("utf-8", "surrogatepass").translate(_ASCII_NON_WORD).split()
 
 
 # Python's tuple hash (xxHash-based, Objects/tupleobject.c), for tuples of SHINGLE ints below 2**61.
@@ -60,7 +76,6 @@ _XXPRIME_5 = 2870177450012600261
 _TUPLE_SEED = np.uint64(_XXPRIME_5)
 _TUPLE_LENGTH = np.uint64(SHINGLE ^ (_XXPRIME_5 ^ 3527539))
 _ROTATE_LEFT, _ROTATE_RIGHT = np.uint64(31), np.uint64(33)
-_utf8 = methodcaller("encode", "utf-8", "surrogatepass")
 _SLOT_BITS, _SLOT_MASK = np.uint64(7), np.uint64(BINS - 1)  # value % BINS, value // BINS
 
 
@@ -68,14 +83,51 @@ def _shingle_hashes(crcs: np.ndarray) -> np.ndarray:
     """hash(tuple(crcs[i:i + SHINGLE])) & _MASK for every i, as whole arrays (uint64 wraps as
     Py_uhash_t does)."""
     count = len(crcs) - SHINGLE + 1
+    lanes = crcs * _XXPRIME_2
     acc = np.full(count, _TUPLE_SEED, dtype=np.uint64)
-    for k in range(SHINGLE):
-        acc += crcs[k:k + count] * _XXPRIME_2
-        acc = (acc << _ROTATE_LEFT) | (acc >> _ROTATE_RIGHT)
+    high = np.empty(count, dtype=np.uint64)
+    for k in range(SHINGLE):  # in place: no new arrays in the loop
+        acc += lanes[k:k + count]
+        np.left_shift(acc, _ROTATE_LEFT, out=high)
+        acc >>= _ROTATE_RIGHT
+        acc |= high
         acc *= _XXPRIME_1
     acc += _TUPLE_LENGTH
     acc[acc == np.uint64(_MASK)] = 1546275796  # tuplehash never returns -1
     return acc
+
+
+class WordCrcs(dict):
+    """Each word's CRC-32 (of its UTF-8), computed once: a body's words are mostly words seen
+    before. Words come as str or, from an ASCII body, as bytes (lower_words)."""
+
+    def __missing__(self, word: str | bytes) -> int:
+        value = self[word] = zlib.crc32(word if isinstance(word, bytes) else word.encode("utf-8", "surrogatepass"))
+        return value
+
+
+_EMPTY = np.uint64(_MASK)
+_DENSIFY_STEP = np.uint64(0x9E3779B97F4A7C15)
+_WORD_CRCS_MAX = 500_000  # words remembered by one finder's WordCrcs (~60 MB at the most)
+
+
+def _bins(words: list[str] | list[bytes], crcs: WordCrcs) -> np.ndarray | None:
+    """signature() as a numpy array of 128 uint64 bins, from the lower-cased words."""
+    if len(words) < MIN_WORDS:
+        return None
+    # A bytes word (ASCII body) is hashed straight away: faster than looking it up.
+    crc_of = zlib.crc32 if isinstance(words[0], bytes) else crcs.__getitem__
+    values = _shingle_hashes(np.fromiter(map(crc_of, words), dtype=np.uint64, count=len(words)))
+    minima = np.full(BINS, _EMPTY, dtype=np.uint64)
+    np.minimum.at(minima, (values & _SLOT_MASK).astype(np.intp), values >> _SLOT_BITS)
+    # Densify: an empty bin borrows the next filled bin's value (shifted so bins stay distinct).
+    empty = np.flatnonzero(minima == _EMPTY)
+    if len(empty):
+        filled = np.flatnonzero(minima != _EMPTY)
+        after = np.searchsorted(filled, empty, side="right")
+        donor = np.where(after < len(filled), filled[np.minimum(after, len(filled) - 1)], filled[0])
+        minima[empty] = minima[donor] + ((donor - empty) % BINS).astype(np.uint64) * _DENSIFY_STEP
+    return minima
 
 
 def signature(body: str, words: list[str] | None = None) -> array | None:
@@ -88,21 +140,8 @@ def signature(body: str, words: list[str] | None = None) -> array | None:
     """
     if words is None:
         words = _WORD.findall(body.lower())
-    if len(words) < MIN_WORDS:
-        return None
-    crcs = np.fromiter(map(zlib.crc32, map(_utf8, words)), dtype=np.uint64, count=len(words))
-    values = _shingle_hashes(crcs)
-    minima = np.full(BINS, _MASK, dtype=np.uint64)
-    np.minimum.at(minima, (values & _SLOT_MASK).astype(np.intp), values >> _SLOT_BITS)
-    bins = minima.tolist()
-    # Densify: an empty bin borrows the next filled bin's value (shifted so bins stay distinct).
-    filled = [i for i in range(BINS) if bins[i] != _MASK]
-    if len(filled) < BINS:
-        for i in range(BINS):
-            if bins[i] == _MASK:
-                donor = next((j for j in filled if j > i), filled[0])
-                bins[i] = (bins[donor] + (donor - i) % BINS * 0x9E3779B97F4A7C15) & _MASK
-    return array("Q", bins)
+    bins = _bins(words, WordCrcs())
+    return None if bins is None else array("Q", bins.tobytes())
 
 
 def similarity(a: array, b: array) -> float:
@@ -110,9 +149,24 @@ def similarity(a: array, b: array) -> float:
     return sum(x == y for x, y in zip(a, b)) / BINS
 
 
-def _band_keys(sig: array) -> list[int]:
-    return [_hash(f"{band}:" + ",".join(map(str, sig[band * ROWS:(band + 1) * ROWS])))
-            & 0x7FFF_FFFF_FFFF_FFFF for band in range(BANDS)]
+def stored(sig: array | bytes) -> np.ndarray:
+    """The low 32 bits of each bin: what dedupe.sqlite keeps (512 bytes, not 1 KB). Two bins
+    that differ agree there with chance 2**-32, so no decision changes in practice (same
+    clusters on the test corpora as with whole bins)."""
+    return np.frombuffer(sig, dtype=np.uint64).astype(np.uint32)
+
+
+# Band keys: a multiply-add of the band's bins with odd constants (a fixed random draw), 31 bits.
+# Equal bands always give equal keys; two different bands share one with chance 2**-31, which
+# only adds a candidate that the comparison of whole signatures then turns down.
+_BAND_MULTIPLIERS = (np.random.default_rng(1521).integers(1, 2**63, size=(BANDS, ROWS), dtype=np.uint64)
+                     | np.uint64(1))
+
+
+def band_keys(bins: np.ndarray) -> list[int]:
+    """The LSH band keys of a signature's stored (32-bit) bins, one per band."""
+    mixed = (bins.astype(np.uint64).reshape(BANDS, ROWS) * _BAND_MULTIPLIERS).sum(axis=1, dtype=np.uint64)
+    return (mixed >> np.uint64(33)).tolist()
 
 
 @dataclass
@@ -124,41 +178,50 @@ class Match:
     kind: str
 
 
+# dedupe.sqlite, compact layout: articles numbered once, band rows two integers in a
+# clustered (WITHOUT ROWID) B-tree, a cluster stored only when it is not the article itself,
+# the digest as 12 raw bytes and the signature as 128 x 32 bits.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS article (num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+                                    cluster TEXT, digest BLOB, sig BLOB);
+CREATE INDEX IF NOT EXISTS article_digest ON article (digest) WHERE digest IS NOT NULL;
+CREATE TABLE IF NOT EXISTS band (key INTEGER NOT NULL, num INTEGER NOT NULL,
+                                 PRIMARY KEY (key, num)) WITHOUT ROWID;
+"""
+# Rows converted per chunk when an older dedupe.sqlite (text ids in every band row) is read.
+_CONVERT_CHUNK = 10_000
+# Above this many articles, converting an older database is announced (about 30 s a million).
+CONVERT_NOTICE = 50_000
+
+
 class DuplicateFinder:
     """Finds the earlier article a new one duplicates, remembering every article it is shown.
 
     With `path` (an index directory) what it remembers persists across imports; without, it
-    lives for one run. Use as a context manager so the database is closed.
+    lives for one run. Use as a context manager so the database is closed. `on_notice` hears
+    of slow one-off work: converting a database of an older version that holds at least
+    `notice_over` articles.
     """
 
-    def __init__(self, path: Path | None = None, threshold: float = THRESHOLD) -> None:
+    def __init__(self, path: Path | None = None, threshold: float = THRESHOLD,
+                 on_notice: Callable[[str], None] = lambda message: None,
+                 notice_over: int = CONVERT_NOTICE) -> None:
         self.threshold = threshold
         self.failure = ""
-        self._target = str(path / DB_NAME) if path else ":memory:"
+        self._path = path / DB_NAME if path else None
+        self._on_notice = on_notice
+        self._notice_over = notice_over
         self._connection: sqlite3.Connection | None = None
+        self._crcs = WordCrcs()
 
     @property
     def _db(self) -> sqlite3.Connection:
         """The database, opened on first use: an import first checks an article once it holds
         the index's writer lock, so two imports never race to create or upgrade it."""
         if self._connection is None:
-            self._connection = sqlite3.connect(self._target, timeout=600)
-            # A run's changes stay in memory until its commit (up to 64 MB; beyond, SQLite spills
-            # them to the file under its rollback journal), so a failed import leaves the file as
-            # it was. 64 MB, not more: at 100,000 articles the database is 300 MB, and a bigger
-            # cache was most of the importer's memory (issue 16: an import in 1 GiB).
-            self._connection.executescript(
-                """
-                PRAGMA cache_size = -65536;
-                PRAGMA temp_store = MEMORY;
-                CREATE TABLE IF NOT EXISTS article (id TEXT PRIMARY KEY, cluster TEXT NOT NULL,
-                                                    digest TEXT, sig BLOB);
-                CREATE INDEX IF NOT EXISTS article_digest ON article (digest);
-                CREATE TABLE IF NOT EXISTS band (key INTEGER NOT NULL, id TEXT NOT NULL);
-                CREATE INDEX IF NOT EXISTS band_key ON band (key);
-                CREATE INDEX IF NOT EXISTS band_id ON band (id);
-                """
-            )
+            if self._path is not None and _is_old_layout(self._path):
+                _convert(self._path, self._on_notice, self._notice_over)
+            self._connection = _connect(str(self._path) if self._path else ":memory:")
             if self._connection.execute("PRAGMA user_version").fetchone()[0] != SIGNATURE_VERSION:
                 # Signatures from another hashing scheme cannot be compared with ours: start afresh.
                 self._connection.executescript("DELETE FROM band; UPDATE article SET sig = NULL;")
@@ -193,10 +256,11 @@ class DuplicateFinder:
             return None
         try:
             return self._check(article_id, body, title)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             self.failure = str(exc)
             try:
-                self._db.rollback()
+                if self._connection is not None:
+                    self._connection.rollback()
             except sqlite3.Error:
                 pass  # the failure above is the one to report
             return None
@@ -205,43 +269,125 @@ class DuplicateFinder:
         """The earlier article `body` duplicates (never `article_id` itself), then remember it.
 
         A short body ("Photo gallery", a one-line brief) is only the same text together with
-        its title; a long one is the same story whatever its headline."""
-        lowered = _WORD.findall(body.lower())
-        # Lower-casing an ASCII body leaves its words where they were: count them once.
-        words = len(lowered) if body.isascii() else len(_WORD.findall(body))
+        its title; a long one is the same story whatever its headline. Of several equally
+        similar earlier articles, the first imported is the match."""
+        lowered = lower_words(body)
+        # Lower-casing an ASCII body leaves its words where they were: count them once. Else
+        # the body's own words are counted, up to MIN_WORDS (all the test needs).
+        words = len(lowered) if body.isascii() else sum(1 for _ in islice(_WORD.finditer(body), MIN_WORDS))
         if not body.strip():
             digest = None
         elif words >= MIN_WORDS:
             digest = text_digest(body, lowered)
         else:
             digest = text_digest(f"{title}\n{body}")
-        sig = signature(body, lowered)
-        match = self._find(article_id, digest, sig)
-        cluster = match.cluster if match else article_id
-        self._db.execute("DELETE FROM band WHERE id = ?", (article_id,))
-        self._db.execute("INSERT OR REPLACE INTO article (id, cluster, digest, sig) VALUES (?, ?, ?, ?)",
-                         (article_id, cluster, digest, sig.tobytes() if sig else None))
-        if sig:
-            self._db.executemany("INSERT INTO band (key, id) VALUES (?, ?)",
-                                 [(key, article_id) for key in _band_keys(sig)])
+        if len(self._crcs) > _WORD_CRCS_MAX:
+            self._crcs.clear()
+        sig = _bins(lowered, self._crcs)
+        bins = None if sig is None else sig.astype(np.uint32)
+        keys = [] if bins is None else band_keys(bins)
+        db = self._db
+        raw_digest = bytes.fromhex(digest) if digest else None
+        blob = None if bins is None else bins.tobytes()
+        # A new article (the usual case) is numbered and remembered in one statement; its
+        # cluster is set below only if it turns out to copy another.
+        row = db.execute("INSERT INTO article (id, digest, sig) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING "
+                         "RETURNING num", (article_id, raw_digest, blob)).fetchone()
+        if row:
+            num = row[0]
+        else:  # imported before: forget its old bands, keep its number
+            num, old = db.execute("SELECT num, sig FROM article WHERE id = ?", (article_id,)).fetchone()
+            if old:
+                db.executemany("DELETE FROM band WHERE key = ? AND num = ?",
+                               [(key, num) for key in band_keys(np.frombuffer(old, dtype=np.uint32))])
+        match = self._find(num, raw_digest, bins, keys)
+        cluster = match.cluster if match and match.cluster != article_id else None
+        if not row:
+            db.execute("UPDATE article SET cluster = ?, digest = ?, sig = ? WHERE num = ?",
+                       (cluster, raw_digest, blob, num))
+        elif cluster:
+            db.execute("UPDATE article SET cluster = ? WHERE num = ?", (cluster, num))
+        if bins is not None:
+            db.executemany("INSERT OR IGNORE INTO band (key, num) VALUES (?, ?)", [(key, num) for key in keys])
         return match
 
-    def _find(self, article_id: str, digest: str | None, sig: array | None) -> Match | None:
+    def _find(self, num: int, digest: bytes | None, bins: np.ndarray | None, keys: list[int]) -> Match | None:
         if digest:
-            row = self._db.execute("SELECT id, cluster FROM article WHERE digest = ? AND id != ? LIMIT 1",
-                                   (digest, article_id)).fetchone()
+            row = self._db.execute("SELECT id, cluster FROM article WHERE digest = ? AND num != ? "
+                                   "ORDER BY num LIMIT 1", (digest, num)).fetchone()
             if row:
-                return Match(row[0], row[1], "exact")
-        if not sig:
+                return Match(row[0], row[1] or row[0], "exact")
+        if bins is None:
             return None
-        keys = _band_keys(sig)
         marks = ",".join("?" * len(keys))
         rows = self._db.execute(
-            f"SELECT DISTINCT a.id, a.cluster, a.sig FROM band b JOIN article a ON a.id = b.id "
-            f"WHERE b.key IN ({marks}) AND b.id != ?", (*keys, article_id)).fetchall()
-        best: tuple[float, str, str] | None = None
-        for other_id, cluster, blob in rows:
-            score = similarity(sig, array("Q", blob))
-            if score >= self.threshold and (best is None or score > best[0]):
-                best = (score, other_id, cluster)
+            f"SELECT num, id, cluster, sig FROM article WHERE num IN "
+            f"(SELECT num FROM band WHERE key IN ({marks}) AND num != ?) ORDER BY num", (*keys, num)).fetchall()
+        best: tuple[int, str, str] | None = None
+        need = self.threshold * BINS
+        for _, other_id, cluster, blob in rows:
+            if not blob:
+                continue
+            equal = int(np.count_nonzero(np.frombuffer(blob, dtype=np.uint32) == bins))
+            if equal >= need and (best is None or equal > best[0]):
+                best = (equal, other_id, cluster or other_id)
         return Match(best[1], best[2], "near") if best else None
+
+
+def _connect(target: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(target, timeout=600)
+    # A run's changes stay in memory until its commit (up to 64 MB; beyond, SQLite spills them to
+    # the file under its rollback journal), so a failed import leaves the file as it was. 64 MB,
+    # not more: a bigger cache was most of the importer's memory (issue 16: an import in 1 GiB).
+    connection.executescript("PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;" + _SCHEMA)
+    return connection
+
+
+def _is_old_layout(path: Path) -> bool:
+    """Whether `path` is a dedupe.sqlite of the first layout (band rows holding text ids)."""
+    if not path.exists():
+        return False
+    probe = sqlite3.connect(str(path), timeout=600)
+    try:
+        return "id" in {row[1] for row in probe.execute("PRAGMA table_info(band)")}
+    finally:
+        probe.close()
+
+
+def _convert(path: Path, on_notice: Callable[[str], None], notice_over: int) -> None:
+    """Rewrite a first-layout dedupe.sqlite in the compact layout, keeping every article,
+    cluster, digest and signature (band keys are worked out again from the signatures). The
+    old file stays as it was until the new one is complete, so a failure loses nothing."""
+    old = sqlite3.connect(str(path), timeout=600)
+    fresh_path = path.with_name(path.name + ".converting")
+    fresh_path.unlink(missing_ok=True)
+    try:
+        count = old.execute("SELECT count(*) FROM article").fetchone()[0]
+        if count >= notice_over:
+            on_notice(f"{path}: converting the near-duplicate signatures of {count:,} articles to the "
+                      f"compact layout (once; about {max(1, round(count * 30e-6))} s)")
+        version = old.execute("PRAGMA user_version").fetchone()[0]
+        fresh = _connect(str(fresh_path))
+        try:
+            rows = old.execute("SELECT id, cluster, digest, sig FROM article ORDER BY rowid")
+            while chunk := rows.fetchmany(_CONVERT_CHUNK):
+                for article_id, cluster, digest, blob in chunk:
+                    bins = stored(blob) if blob and version == SIGNATURE_VERSION else None
+                    num = fresh.execute(
+                        "INSERT INTO article (id, cluster, digest, sig) VALUES (?, ?, ?, ?)",
+                        (article_id, None if cluster == article_id else cluster,
+                         bytes.fromhex(digest) if digest else None,
+                         None if bins is None else bins.tobytes())).lastrowid
+                    if bins is not None:
+                        fresh.executemany("INSERT OR IGNORE INTO band (key, num) VALUES (?, ?)",
+                                          [(key, num) for key in band_keys(bins)])
+            fresh.execute(f"PRAGMA user_version = {version}")
+            fresh.commit()
+        finally:
+            fresh.close()
+    except BaseException:
+        fresh_path.unlink(missing_ok=True)
+        raise
+    finally:
+        old.close()
+    os.replace(fresh_path, path)

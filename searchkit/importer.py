@@ -417,7 +417,7 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     index.path.mkdir(parents=True, exist_ok=True)
     with Ledger(index.path) as ledger:
         if dedupe:
-            with DuplicateFinder(index.path) as finder:
+            with DuplicateFinder(index.path, on_notice=noticed) as finder:
                 written = index.write(articles(finder), procs=procs, on_commit=committed, seconds=commit_seconds)
             if finder.failure:
                 noticed(f"{index.path}: duplicate detection stopped ({finder.failure}); "

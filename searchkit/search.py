@@ -369,12 +369,14 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
            stats: CorpusStats | None = None, deadline: float | None = None,
            max_expansions: int | None = MAX_EXPANSIONS, time_budget: float | None = TIME_BUDGET,
            slow_slots: threading.Semaphore | None = None, correct: bool = True,
-           feedback: bool | dict[str, float] = True) -> SearchResult:
+           feedback: bool | dict[str, float] = True, suggest: bool = True) -> SearchResult:
     """Ranked, highlighted results for `text` in the query language (see query.py).
 
     When `text` finds nothing and a spelling correction of it (suggest.py) finds something,
     the result is the correction's, with `corrected_from` the text as typed ("Showing
     results for government; search instead for goverment"); correct=False searches as typed.
+    suggest=False offers no did-you-mean either (a shard's part of a sharded index's search,
+    which suggests from every shard's counts).
 
     sort: "relevance" (BM25F with phrase and all-words boosts), "newest", "oldest", or
     "recency" (relevance blended with freshness, see RECENCY_WEIGHT). since/until filter like
@@ -455,7 +457,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         if correct and not ranked.total and not ranked.timed_out:
             # Shown at once only when every corrected word is one edit away ("goverment").
             confident = _better_query(index, searcher, text, ranked.total, now, max_edits=1)
-        if ranked.total < SUGGEST_BELOW and not ranked.timed_out and not confident:
+        if suggest and ranked.total < SUGGEST_BELOW and not ranked.timed_out and not confident:
             suggestion = _better_query(index, searcher, text, ranked.total, now)
     capped_expansions = _distinct(ranked.capped)
     notice = _notice(TIMED_OUT.format(seconds=time.perf_counter() - started) if ranked.timed_out else "",

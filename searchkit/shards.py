@@ -56,6 +56,14 @@ MAX_SHARDS = 1024
 SNIPPETS_WITH_QUERY = 20
 # Articles an export reads from the shards at a time.
 EXPORT_BATCH = 500
+# On a cluster, a shard's batch is sent to a worker once it has this many articles (at most
+# the index's batch): the workers write while the importing process reads on, rather than
+# waiting for 4 x 10,000 routed articles (or a minute) before their first batch. A worker
+# writes 2,500 articles in a few CPU-seconds, so a task's round trip (tens of ms) stays noise.
+CLUSTER_BATCH = 2_500
+# Batches of one shard out on the cluster at once (written in order, each after the one
+# before): the next is on its way while a worker writes one; more would only hold memory.
+IN_FLIGHT = 2
 
 
 class ShardError(SearchkitError):
@@ -257,7 +265,7 @@ def task_query(index: Index, stats: CorpusStats, text: str, wanted: int, options
     first: SearchResult | None = None
     for page in range(1, MAX_PAGE + 1):
         result = search(index, text, limit=size, page=page, snippets=snippets, stats=stats, correct=False,
-                        **{**options, "facets": options["facets"] and page == 1})
+                        suggest=False, **{**options, "facets": options["facets"] and page == 1})
         first = first or result
         hits.extend(result.hits)
         if len(result.hits) < size or len(hits) >= wanted:
@@ -336,19 +344,18 @@ def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, s
 
 
 def task_spelling_words(index: Index, words: list[str]) -> dict[tuple, list[str]]:
-    """For each word, the index words within 1 and 2 edits in the spelling fields, as
-    suggest.correct_word looks them up: {(field, word, maxdist, prefix): words}."""
-    from .analysis import normalize_token
+    """For each (lower-cased) word, the index words within 1 and 2 edits (1 for words of up to
+    4 letters) in the spelling fields, as suggest.correct_word looks them up:
+    {(field, word, maxdist, prefix): words}."""
     from .suggest import SPELL_FIELDS
 
     found: dict[tuple, list[str]] = {}
     with index.searcher() as searcher:
         reader = searcher.reader()
         for word in words:
-            lowered = normalize_token(word)
-            for maxdist in (1, 2):
+            for maxdist in (1, 2) if len(word) > 4 else (1,):
                 for name in SPELL_FIELDS:
-                    found[(name, lowered, maxdist, 1)] = sorted(reader.terms_within(name, lowered, maxdist, prefix=1))
+                    found[(name, word, maxdist, 1)] = sorted(reader.terms_within(name, word, maxdist, prefix=1))
     return found
 
 
@@ -695,22 +702,25 @@ class ShardWriter:
     """One write into a sharded index: articles routed to their shards, a batch per shard
     committed whenever `batch` articles for it have come, with the same added / updated /
     duplicate counts as one index's write. On a cluster (a runner with submit_after) each
-    batch is a task on a worker, one at a time per shard, while the next batches are read."""
+    batch is a task on a worker (CLUSTER_BATCH articles at most), up to IN_FLIGHT of a shard
+    at a time, written in order while the next ones are read and routed."""
 
     def __init__(self, sharded: ShardedIndex, batch: int,
                  on_commit: Callable[[dict[str, None]], None] | None = None,
                  seconds: float | None = None) -> None:
         self.sharded = sharded
-        self.batch = batch
+        self.submit = getattr(sharded.runner, "submit_after", None)
+        self.batch = batch if self.submit is None else min(batch, CLUSTER_BATCH)
         self.on_commit = on_commit
         self.seconds = seconds
         self.flushed = time.monotonic()
         self.report = WriteReport()
         self.pending: list[list[Article]] = [[] for _ in range(sharded.count)]
         self.seen: set[str] = set()  # ids read in this write
-        self.written: set[str] = set()  # ids committed (or handed to a worker) by this write
+        self.written: dict[str, int] = {}  # id -> its shard, committed (or handed to a worker) by this write
+        self.held: set[int] | None = None  # shards that held articles when the write began
         self.last: dict[int, Any] = {}  # shard -> its latest task (a future), on a cluster
-        self.inflight: dict[int, list[tuple[str, Any, int]]] = {}  # shard -> (kind, future, n)
+        self.inflight: dict[int, list[tuple[str, Any, Any]]] = {}  # shard -> [(kind, future, counts)]
 
     def run(self, articles: Iterable[Article], count_only: bool = False) -> WriteReport:
         count = self.sharded.count
@@ -737,36 +747,58 @@ class ShardWriter:
                     future.cancel()
         return self.report
 
+    def _moved_from(self, shard: int, ids: list[str]) -> dict[int, list[str]]:
+        """{other shard: the ids of `ids` it may hold}: every id on a shard that held articles
+        when the write began, else only those this write sent there before (an article whose
+        cluster changed); an empty shard is not asked at all."""
+        if self.held is None:
+            lengths, failures = self.sharded._answers(task_len)
+            self.held = {s for s, n in lengths.items() if n} | {f.shard for f in failures}
+        out: dict[int, list[str]] = {}
+        for other in range(self.sharded.count):
+            if other == shard:
+                continue
+            there = ids if other in self.held else [i for i in ids if self.written.get(i) == other]
+            if there:
+                out[other] = there
+        return out
+
     def flush(self, shard: int, moved: bool = True) -> None:
         articles, self.pending[shard] = self.pending[shard], []
         if not articles:
             return
         ids = [a.id for a in articles]
-        again = len(set(ids) & self.written)  # committed earlier in this write: not an update
-        self.written.update(ids)
-        others = [s for s in range(self.sharded.count) if s != shard] if moved else []
-        submit = getattr(self.sharded.runner, "submit_after", None)
-        if submit is None:
+        again = sum(1 for i in set(ids) if i in self.written)  # committed earlier in this write: not an update
+        others = self._moved_from(shard, ids) if moved else {}
+        self.written.update(dict.fromkeys(ids, shard))
+        if self.submit is None:
             found, failures = self.sharded._answers(task_write, articles, shards=[shard], create=True)
             self.sharded._require_all(failures, f"write to shard {self.sharded.shard_name(shard)}")
             self._count_write(found[shard], again, ids)
-            if others:
-                removed, failures = self.sharded._answers(task_remove_moved, ids, shards=others)
+            for other, there in others.items():
+                removed, failures = self.sharded._answers(task_remove_moved, there, shards=[other])
                 self.sharded._require_all(failures, "update articles that changed shard")
                 self._count_moved(sum(removed.values()))
             return
-        self._settle(shard)  # one batch of a shard at a time in flight: bounded memory, in order
-        future = submit(task_write, shard, self.last.get(shard), articles, create=True)
-        self.last[shard] = future
-        self.inflight.setdefault(shard, []).append(("write", future, (again, ids)))
-        for other in others:
-            future = submit(task_remove_moved, other, self.last.get(other), ids, create=True)
-            self.last[other] = future
-            self.inflight.setdefault(other, []).append(("moved", future, 0))
+        self._settle(shard, keep=IN_FLIGHT - 1)  # bounded memory; Dask runs a shard's tasks in order
+        self._send(shard, "write", task_write, articles, (again, ids))
+        for other, there in others.items():
+            self._send(other, "moved", task_remove_moved, there, 0)
 
-    def _settle(self, shard: int) -> None:
+    def _send(self, shard: int, kind: str, task: Callable[..., Any], payload: list, counts: Any) -> None:
+        """Submit the shard's next task, to run after its latest one."""
+        future = self.submit(task, shard, self.last.get(shard), payload, create=True)
+        self.last[shard] = future
+        self.inflight.setdefault(shard, []).append((kind, future, counts))
+
+    def _settle(self, shard: int, keep: int = 0) -> None:
+        """Wait for the shard's writes out on the cluster (all but the last `keep`) and count them."""
         outcome = self.sharded.runner.outcome
-        for kind, future, again in self.inflight.pop(shard, []):
+        tasks = self.inflight.get(shard, [])
+        writes = [i for i, (kind, _, _) in enumerate(tasks) if kind == "write"]
+        upto = writes[-keep] if keep and len(writes) >= keep else len(tasks)
+        done, self.inflight[shard] = tasks[:upto], tasks[upto:]
+        for kind, future, counts in done:
             try:
                 result = outcome(future)
             except SearchkitError as exc:
@@ -774,9 +806,11 @@ class ShardWriter:
                                      "the batches committed before are kept; run the same import again "
                                      "to finish") from None
             if kind == "write":
-                self._count_write(result, *again)
+                self._count_write(result, *counts)
             else:
                 self._count_moved(result)
+        if not self.inflight[shard]:
+            del self.inflight[shard]
 
     def _count_write(self, report: WriteReport, again: int, ids: list[str] = ()) -> None:
         if self.on_commit is not None:
@@ -824,9 +858,11 @@ class ShardSearch:
         options = {"sort": "relevance" if sort == "recency" else sort, "since": since, "until": until,
                    "source": source, "facets": facets, "collapse": collapse, "now": now,
                    "max_expansions": max_expansions}
-        # A first page's snippets come with the query (each shard makes its best `wanted`'s:
-        # fewer than a round trip costs); deeper pages' in a fetch round for the page only.
-        early = snippets and page == 1 and sort != "recency" and wanted <= SNIPPETS_WITH_QUERY
+        # On a cluster a first page's snippets come with the query (each shard makes its best
+        # `wanted`'s: fewer than a round trip costs); deeper pages', and every page's when the
+        # shards are searched in this process (no round trip to save), in a fetch for the page only.
+        early = (snippets and page == 1 and sort != "recency" and wanted <= SNIPPETS_WITH_QUERY
+                 and not isinstance(self.sharded.runner, LocalRunner))
         options["snippet_chars"] = snippet_chars
         if _feedback_words(query_text, sort, now):  # DFS, the feedback pass's rounds, then the query
             stats = CorpusStats.merge(list(self._answers(task_stats, query_text, now).values()))
@@ -989,28 +1025,41 @@ class _CollectionSearcher:
         self.within: dict[tuple, list[str]] = {}
 
     def prefetch(self, text: str) -> None:
-        """Ask the shards in two rounds for what suggest(text) will look up (the words near
-        each typed word, then every stem's frequency), instead of once per look-up."""
+        """Ask the shards, a round each, for what suggest(text) will look up: the typed words'
+        frequencies; the words near those of them suggest.correct_word would correct (looking
+        for words within two edits walks every term list: not for a word the collection has);
+        their stems' frequencies. Not once per look-up."""
         from .analysis import analyzer, normalize_token
-        from .suggest import SPELL_FIELDS
+        from .suggest import COMMON_WORD, SPELL_FIELDS
 
-        words = re.findall(r"[^\W\d_][\w'\u2019]*", text)
-        if not words:
+        typed = {normalize_token(w) for w in re.findall(r"[^\W\d_][\w'\u2019]*", text)}
+        if not typed:
+            return
+        stem = analyzer().stem
+        self._count([(f"spell_{name}", w) for w in typed for name in SPELL_FIELDS]
+                    + [(name, stem(w)) for w in typed for name in SPELL_FIELDS])
+        wrong = sorted(w for w in typed if len(w) >= 3 and w not in analyzer().stop_words
+                       and not any(self.frequencies[(f"spell_{name}", w)] for name in SPELL_FIELDS)
+                       and max(self.frequencies[(name, stem(w))] for name in SPELL_FIELDS) < COMMON_WORD)
+        if not wrong:
             return
         near: dict[tuple, set[str]] = {}
-        for found in self.search._answers(task_spelling_words, words).values():
+        for found in self.search._answers(task_spelling_words, wrong).values():
             for key, values in found.items():
                 near.setdefault(key, set()).update(values)
-        self.within = {key: sorted(values) for key, values in near.items()}
-        stem = analyzer().stem
-        stems = {stem(normalize_token(w)) for w in words}
-        stems |= {stem(c) for values in near.values() for c in values}
-        terms = [(name, stem) for stem in stems for name in SPELL_FIELDS]
-        counts: dict[tuple[str, str], int] = dict.fromkeys(terms, 0)
-        for found in self.search._answers(task_doc_frequencies, terms).values():
+        self.within.update({key: sorted(values) for key, values in near.items()})
+        self._count([(name, stem(c)) for values in near.values() for c in values for name in SPELL_FIELDS])
+
+    def _count(self, terms: list[tuple[str, str]]) -> None:
+        """The collection's document frequencies of `terms` not known yet, in one round."""
+        asked = [t for t in dict.fromkeys(terms) if t not in self.frequencies]
+        if not asked:
+            return
+        counts = dict.fromkeys(asked, 0)
+        for found in self.search._answers(task_doc_frequencies, asked).values():
             for key, count in found.items():
                 counts[key] += count
-        self.frequencies = counts
+        self.frequencies.update(counts)
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         if (fieldname, text) not in self.frequencies:

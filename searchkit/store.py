@@ -338,7 +338,8 @@ class Index:
 
     def stats(self) -> dict:
         """Article count, per-source counts, date range, bytes on disk (in all and per part of
-        the index: postings, positions, term dictionary, stored fields, ...), schema version.
+        the index: postings, positions, term dictionary, stored fields, ..., and the duplicate
+        signatures and import ledger beside it), schema version.
         Counted from the columns of the live segments, without reading any article."""
         sources: dict[str, int] = {}
         first = last = None
@@ -361,6 +362,13 @@ class Index:
                 parts[part] = parts.get(part, 0) + size
         size = sum(f.stat().st_size for f in (self.path / self._current()).iterdir() if f.is_file())
         parts["other files"] = size - sum(parts.values())  # the TOC, searchkit.json, locks
+        # Beside the generation, and part of what an import leaves on disk (importer.py).
+        for part, name in (("duplicate signatures", "dedupe.sqlite"), ("import ledger", "imported.sqlite")):
+            try:
+                parts[part] = (self.path / name).stat().st_size
+            except OSError:
+                continue
+            size += parts[part]
         return {
             "articles": count,
             "sources": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),

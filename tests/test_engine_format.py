@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +18,8 @@ import searchkit
 from searchkit.article import Article, clean
 from searchkit.cli import main
 from searchkit.engine.codec import EngineCodec
-from searchkit.engine.format import decode_run, encode_runs, run_deltas
+from searchkit.engine.format import (DocsFile, SectionFile, SectionWriter, TermsFile, decode_run, encode_runs,
+                                     hash_value, hash_values, run_deltas)
 from searchkit.store import article_to_doc
 
 DOCS = [
@@ -59,9 +62,9 @@ def test_postings_positions_lengths_columns_and_stored_fields(snap):
     assert values[0] == datetime_to_long(datetime(2020, 1, 2, 3, 4, 5))
     codes, names = reader.categories("source_key")
     assert [names[c] for c in codes] == ["Gazette", "Planet", "Gazette"]
-    assert reader.hashed_at("cluster", np.array([2, 1])).tolist() == [hash(b"a"), hash(b"b")]
+    assert reader.hashed_at("cluster", np.array([2, 1])).tolist() == [hash_value(b"a"), hash_value(b"b")]
     hashes, _ = reader.hashed("cluster")
-    assert hashes.tolist() == [hash(b"a"), hash(b"b"), hash(b"a")]
+    assert hashes.tolist() == [hash_value(b"a"), hash_value(b"b"), hash_value(b"a")]
     stored = reader.stored(1)
     assert (stored["id"], stored["title"], stored["source"]) == ("b", "Rain in Spain", "Planet")
 
@@ -137,6 +140,61 @@ def test_stored_fields_round_trip_past_the_compression_dictionary(tmp_path):
     found = [reader.stored(d) for d in range(reader.doc_count)]
     assert [(f["id"], f["title"], f["body"]) for f in found] == [
         (f"n{n}", f"Story {n}", " ".join([f"Body of story {n}."] * (n % 5 + 1))) for n in range(45)]
+
+
+def test_value_hashes_are_equal_exactly_for_equal_strings():
+    values = [b"", b"a", b"a\0", b"\0", b"b", b"abcdefgh", b"abcdefgh\0", b"abcdefghi", b"x" * 40, b"x" * 41,
+              "Zürich".encode(), b"a"]
+    text = np.frombuffer(b"".join(values), dtype=np.uint8)
+    ends = np.cumsum([len(v) for v in values])
+    hashes = hash_values(text, ends).tolist()
+    assert hashes == [hash_value(v) for v in values]  # one at a time, the same
+    assert hashes[1] == hashes[-1]
+    picked = [9, 2, 5, 0]  # strings anywhere in the text, in any order
+    firsts = np.concatenate([[0], ends[:-1]])
+    assert hash_values(text, ends[picked], firsts[picked]).tolist() == [hashes[i] for i in picked]
+    assert len(set(hashes)) == len(values) - 1  # every other pair differs (length, zeros, tail)
+    many = [f"cluster-{n}".encode() for n in range(70_000)]  # more than one block of rows
+    found = hash_values(np.frombuffer(b"".join(many), dtype=np.uint8), np.cumsum([len(v) for v in many]))
+    assert found.dtype == np.int64 and len(set(found.tolist())) == len(many)
+    assert [int(found[n]) for n in (0, 65_535, 65_536, 69_999)] == [hash_value(many[n]) for n in
+                                                                    (0, 65_535, 65_536, 69_999)]
+
+
+def test_read_and_gather_give_what_the_mapped_section_holds(tmp_path):
+    values = np.arange(50_000, dtype=np.uint32) * 7
+    out = SectionWriter(b"TESTFILE")
+    out.add("v", values)
+    path = tmp_path / "f.sec"
+    with open(path, "wb") as handle:
+        out.write(handle)
+    opened = SectionFile(path, b"TESTFILE")
+    assert opened.read("v", 10, 13).tolist() == [70, 77, 84]
+    rng = np.random.default_rng(5)
+    starts = rng.integers(0, 49_000, 300)
+    counts = rng.integers(0, 40, 300)
+    starts[:3], counts[:3] = [0, 5, 49_990], [10, 10, 10]  # overlapping runs, and the last items
+    expected = np.concatenate([values[a:a + n] for a, n in zip(starts, counts)])
+    assert opened.gather("v", starts, counts).tolist() == expected.tolist()
+    assert opened.gather("v", starts[:0], counts[:0]).tolist() == []
+    with pytest.raises(ValueError):  # format.FormatError: past the section's end
+        opened.read("v", 49_999, 50_001)
+
+
+def test_each_segment_file_is_opened_and_mapped_once_for_the_engine_and_whoosh(tmp_path):
+    ix = searchkit.open_index(tmp_path / "index", create=True)
+    ix.write([clean(Article(**d)) for d in DOCS], procs=1)
+    result = searchkit.search(ix, "oil", limit=10, collapse=False)  # the engine, Whoosh for stored fields
+    assert {hit.id for hit in result.hits} == {"a", "c"} and ix.snapshot().doc_count == 3
+    with whoosh.index.open_dir(_generation(tmp_path / "index")).searcher() as searcher:
+        assert {hit["id"] for hit in searcher.search(wq.Term("body", "oil"))} == {"a", "c"}
+        with open("/proc/self/maps") as maps:
+            mapped = [line.split()[-1] for line in maps if line.rstrip().endswith((".skt", ".skd"))]
+    folder = Path(_generation(tmp_path / "index"))
+    files = sorted(str(folder / n) for n in os.listdir(folder) if n.endswith((".skt", ".skd")))
+    assert len(files) == 2 and sorted(mapped) == files  # each once, read by searchkit and Whoosh
+    assert TermsFile.open(files[1]) is TermsFile.open(files[1])
+    assert DocsFile.open(files[0]).doc_count == 3
 
 
 def test_runs_are_stored_each_in_its_narrowest_width():

@@ -138,3 +138,108 @@ def test_signatures_are_the_python_tuple_hash_minhash_stored_signatures_were_mad
         assert (None if found is None else list(found)) == expected
         checked += expected is not None
     assert checked == len(bodies) - 1
+
+
+# dedupe.sqlite as versions up to issue 15 wrote it: text ids in every band row, 64-bit bins.
+_FIRST_LAYOUT = """
+CREATE TABLE article (id TEXT PRIMARY KEY, cluster TEXT NOT NULL, digest TEXT, sig BLOB);
+CREATE INDEX article_digest ON article (digest);
+CREATE TABLE band (key INTEGER NOT NULL, id TEXT NOT NULL);
+CREATE INDEX band_key ON band (key);
+CREATE INDEX band_id ON band (id);
+"""
+
+
+def _first_layout_database(path, articles):
+    """A dedupe.sqlite of the first layout remembering `articles` (id, cluster, body)."""
+    import sqlite3
+
+    from searchkit.dedupe import SIGNATURE_VERSION, text_digest
+
+    db = sqlite3.connect(path / "dedupe.sqlite")
+    db.executescript(_FIRST_LAYOUT)
+    db.execute(f"PRAGMA user_version = {SIGNATURE_VERSION}")
+    for number, (article_id, cluster, body) in enumerate(articles):
+        db.execute("INSERT INTO article VALUES (?, ?, ?, ?)",
+                   (article_id, cluster, text_digest(body), signature(body).tobytes()))
+        db.executemany("INSERT INTO band VALUES (?, ?)", [(number * 16 + band, article_id) for band in range(16)])
+    db.commit()
+    db.close()
+
+
+def test_a_first_layout_database_is_converted_and_still_finds_its_articles(index_path, tmp_path):
+    import sqlite3
+
+    index_path.mkdir(parents=True)
+    story = "\n\n".join(WIRE)
+    _first_layout_database(index_path, [("wire-1", "wire-1", story), ("paper-2", "wire-1", story.upper()),
+                                        ("other", "other", " ".join(f"word{n}" for n in range(80)))])
+    notices = []
+    with DuplicateFinder(index_path, on_notice=notices.append, notice_over=3) as finder:
+        near = finder.check("late-copy", "\n\n".join(WIRE[:-1]))  # a copy that comes a week later
+        exact = finder.check("late-exact", story.lower())
+    assert (near.cluster, near.kind) == ("wire-1", "near")
+    assert (exact.id, exact.cluster, exact.kind) == ("wire-1", "wire-1", "exact")
+    assert notices == [f"{index_path / 'dedupe.sqlite'}: converting the near-duplicate signatures of 3 articles "
+                       "to the compact layout (once; about 1 s)"]
+    db = sqlite3.connect(index_path / "dedupe.sqlite")
+    assert [row[1] for row in db.execute("PRAGMA table_info(band)")] == ["key", "num"]
+    assert db.execute("SELECT id, cluster FROM article ORDER BY num").fetchall() == [
+        ("wire-1", None), ("paper-2", "wire-1"), ("other", None), ("late-copy", "wire-1"), ("late-exact", "wire-1")]
+    assert db.execute("SELECT count(*) FROM band").fetchone()[0] == 16 * 5
+    db.close()
+    assert sorted(p.name for p in index_path.iterdir()) == ["dedupe.sqlite"]  # no conversion left behind
+
+
+def test_an_article_imported_again_keeps_its_number_and_drops_its_old_bands(tmp_path):
+    import sqlite3
+
+    with DuplicateFinder(tmp_path) as finder:
+        finder.check("a", "\n\n".join(WIRE))
+        finder.check("b", " ".join(f"word{n}" for n in range(80)))
+        assert finder.check("a", "\n\n".join(WIRE[1:]).replace("bank", "fund")) is None  # rewritten in place
+        assert finder.check("c", "\n\n".join(WIRE)) is None  # the old text of a is forgotten
+    db = sqlite3.connect(tmp_path / "dedupe.sqlite")
+    assert db.execute("SELECT num, id FROM article ORDER BY num").fetchall() == [(1, "a"), (2, "b"), (3, "c")]
+    assert db.execute("SELECT count(*) FROM band").fetchone()[0] == 16 * 3
+    db.close()
+
+
+def test_the_database_stays_under_a_kilobyte_an_article(tmp_path):
+    rng = random.Random(5)
+    vocabulary = " ".join(WIRE).split()
+    with DuplicateFinder(tmp_path) as finder:
+        for n in range(2000):
+            finder.check(f"https://example.com/news/2024/{n:06d}", " ".join(rng.choices(vocabulary, k=400)))
+    assert (tmp_path / "dedupe.sqlite").stat().st_size < 2000 * 1024  # the first layout: ~3.2 KB
+
+
+def test_stats_count_the_signatures_and_ledger_an_import_leaves(index_path, tmp_path):
+    path = tmp_path / "a.jsonl"
+    write(path, [{"id": "wire-1", "title": "Bank raises rates again", "body": "\n\n".join(WIRE)}])
+    ix = searchkit.open_index(index_path, create=True)
+    searchkit.import_paths(ix, [str(path)])
+    info = ix.stats()
+    # Everything but CURRENT (the live generation's name) and the empty writer.lock.
+    on_disk = sum(f.stat().st_size for f in index_path.rglob("*") if f.is_file() and f.parent != index_path)
+    on_disk += sum((index_path / name).stat().st_size for name in ("dedupe.sqlite", "imported.sqlite"))
+    assert info["bytes_by_part"]["duplicate signatures"] == (index_path / "dedupe.sqlite").stat().st_size
+    assert info["bytes_by_part"]["import ledger"] == (index_path / "imported.sqlite").stat().st_size
+    assert info["bytes"] == sum(info["bytes_by_part"].values()) == on_disk
+
+
+def test_lower_words_digest_and_signature_are_those_of_the_regex():
+    from searchkit.dedupe import WordCrcs, _bins, lower_words, text_digest
+
+    rng = random.Random(6)
+    alphabet = [chr(c) for c in range(128)] + ["word", "Bank", "4,000", "U.S.", "_x_"] * 20
+    # Punctuation beyond ASCII keeps the fast way; a letter or digit beyond it (é, İ, ١) does not.
+    alphabet += ["\u2019", "\u201c", "\u2014", "\u00a0", "\u2028", "\ud800", "\u00e9", "\u0130", "\u0661", "\u24b6"]
+    for _ in range(600):
+        body = "".join(rng.choices(alphabet, k=rng.choice([5, 40, 400])))
+        words = re.findall(r"\w+", body.lower())
+        fast = lower_words(body)
+        assert [w if isinstance(w, str) else w.decode() for w in fast] == words
+        assert text_digest(body, fast) == text_digest(body, words)
+        expected, found = _bins(words, WordCrcs()), _bins(fast, WordCrcs())
+        assert (expected is None and found is None) or list(expected) == list(found)

@@ -55,11 +55,11 @@ class EngineCodec(base.Codec):
         raise NotImplementedError("searchkit reads postings through TermsReader.matcher")
 
     def terms_reader(self, storage, segment):
-        return TermsReader(TermsFile(segment_path(storage, segment, TERMS_EXT)),
-                           lambda: DocsFile(segment_path(storage, segment, DOCS_EXT)))
+        return TermsReader(TermsFile.open(segment_path(storage, segment, TERMS_EXT)),
+                           lambda: DocsFile.open(segment_path(storage, segment, DOCS_EXT)))
 
     def per_document_reader(self, storage, segment):
-        return DocReader(DocsFile(segment_path(storage, segment, DOCS_EXT)), segment)
+        return DocReader(DocsFile.open(segment_path(storage, segment, DOCS_EXT)), segment)
 
     def new_segment(self, storage, indexname):
         return EngineSegment(indexname)
@@ -300,18 +300,18 @@ class TermsReader(base.TermsReader):
         return _Cursor(self._field(fieldname), fieldobj)
 
     def terms(self):
-        for name in sorted(self._file.fields):
-            field = self._file.fields[name]
+        for name in sorted(self._file.field_names):
+            field = self._file.field(name)
             for i in range(field.count):
                 yield name, field.term(i)
 
     def terms_from(self, fieldname, prefix):
         if not isinstance(prefix, bytes):
             prefix = prefix.encode("utf-8")
-        for name in sorted(self._file.fields):
+        for name in sorted(self._file.field_names):
             if name < fieldname:
                 continue
-            field = self._file.fields[name]
+            field = self._file.field(name)
             start = field.lower_bound(prefix) if name == fieldname else 0
             for i in range(start, field.count):
                 yield name, field.term(i)
@@ -367,7 +367,7 @@ class TermsReader(base.TermsReader):
                            scorer=scorer, term=(fieldname, text), terminfo=self.term_info(fieldname, text))
 
     def indexed_field_names(self):
-        return list(self._file.fields)
+        return self._file.field_names
 
     def close(self):
         self._file.close()

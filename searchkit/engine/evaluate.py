@@ -150,19 +150,21 @@ class _SnapshotStats(CorpusStats):
     """The index's own statistics, read as the evaluation asks for them: a term's document
     frequency is its postings' length (deleted documents counted, as Whoosh counts them)."""
 
-    def __init__(self, evaluator: "Evaluator") -> None:
-        super().__init__(evaluator.doc_count)
-        self._evaluator = evaluator
+    def __init__(self, segments: list) -> None:
+        # The segments, not the Evaluator: a cycle would keep a query's postings (24 bytes
+        # a posting) alive until Python's cycle collector happens to run.
+        super().__init__(sum(r.doc_count for r, _ in segments))
+        self._segments = segments
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         key = (fieldname, text)
         if key not in self.df:
-            self.df[key] = sum(r.doc_frequency(fieldname, text) for r, _ in self._evaluator.segments)
+            self.df[key] = sum(r.doc_frequency(fieldname, text) for r, _ in self._segments)
         return self.df[key]
 
     def avg_length(self, fieldname: str) -> float:
         if fieldname not in self.field_length:
-            self.field_length[fieldname] = sum(r.field_length_total(fieldname) for r, _ in self._evaluator.segments)
+            self.field_length[fieldname] = sum(r.field_length_total(fieldname) for r, _ in self._segments)
         return super().avg_length(fieldname)
 
 
@@ -173,7 +175,7 @@ class Evaluator:
                  deadline: float | None = None, max_expansions: int | None = None) -> None:
         self.segments = snapshot.segments
         self.doc_count = sum(r.doc_count for r, _ in self.segments)
-        self.stats = stats if stats is not None else _SnapshotStats(self)
+        self.stats = stats if stats is not None else _SnapshotStats(self.segments)
         self.schema = schema
         self.reader = whoosh_reader
         self.deadline = deadline

@@ -41,6 +41,8 @@ import mmap
 import os
 import pickle
 import struct
+import threading
+import weakref
 import zlib
 from typing import Iterable
 
@@ -166,15 +168,43 @@ _LITTLE = np.little_endian
 
 
 class SectionFile:
-    """A file of SectionWriter's, mapped into memory; section(name) views one as an array."""
+    """A file of SectionWriter's: section(name) views a section as an array over the file
+    mapped into memory (for the small per-term and per-document arrays a query indexes
+    into), read(name, ...) reads part of one into memory (for the large sections a query
+    reads a slice of: postings, positions, stored documents). What is read is not mapped, so
+    it does not stay in the process's resident memory after the query: a million-article
+    index's postings and stored fields (2 GB) would otherwise become resident as queries
+    touch them, and the kernel maps 64 KB around every page a read touches.
+
+    Open files with open() (one object per file per process, shared by searchkit's reader and
+    Whoosh's codec), not the constructor."""
+
+    _opened: "weakref.WeakValueDictionary[tuple, SectionFile]" = weakref.WeakValueDictionary()
+    _opening = threading.Lock()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike):
+        """The file at `path`, opened once per process while anything uses it (a file is
+        never changed once written; one rewritten under the same name is opened anew)."""
+        info = os.stat(path)
+        key = (cls, str(path), info.st_ino, info.st_size, info.st_mtime_ns)
+        with cls._opening:
+            found = cls._opened.get(key)
+        if found is None:
+            found = cls(path)
+            with cls._opening:
+                found = cls._opened.setdefault(key, found)
+        return found
 
     def __init__(self, path: str | os.PathLike, magic: bytes) -> None:
         self.path = str(path)
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size < _TRAILER.size:
-                raise FormatError(f"{path}: too short for a searchkit segment file")
-            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._fd = fd
+        self._closer = weakref.finalize(self, os.close, fd)
+        size = os.fstat(fd).st_size
+        if size < _TRAILER.size:
+            raise FormatError(f"{path}: too short for a searchkit segment file")
+        self._map = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
         length, found = _TRAILER.unpack_from(self._map, size - _TRAILER.size)
         if found != magic or length > size - _TRAILER.size:
             raise FormatError(f"{path}: not a searchkit segment file of this version")
@@ -189,28 +219,84 @@ class SectionFile:
     def has(self, name: str) -> bool:
         return name in self._where
 
+    def _place(self, name: str) -> tuple[int, int, np.dtype]:
+        """(offset, bytes, dtype) of a section, checked against the file's size."""
+        try:
+            at, nbytes, dtype = self._where[name]
+        except KeyError:
+            raise FormatError(f"{self.path}: no section {name}") from None
+        dtype = np.dtype(dtype)
+        if at + nbytes > self.size or nbytes % dtype.itemsize:
+            raise FormatError(f"{self.path}: damaged section {name}")
+        return at, nbytes, dtype
+
     def section(self, name: str) -> np.ndarray:
         """The named section as a read-only array over the mapped file."""
         found = self._arrays.get(name)
         if found is None:
-            try:
-                at, nbytes, dtype = self._where[name]
-            except KeyError:
-                raise FormatError(f"{self.path}: no section {name}") from None
-            dtype = np.dtype(dtype)
-            if at + nbytes > self.size or nbytes % dtype.itemsize:
-                raise FormatError(f"{self.path}: damaged section {name}")
+            at, nbytes, dtype = self._place(name)
             found = np.frombuffer(self._map, dtype=dtype, count=nbytes // dtype.itemsize, offset=at)
             self._arrays[name] = found
         return found
+
+    def read(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Items start..stop-1 of the named section, read into a new array (not mapped)."""
+        at, nbytes, dtype = self._place(name)
+        if not 0 <= start <= stop <= nbytes // dtype.itemsize:
+            raise FormatError(f"{self.path}: damaged section {name} (items {start}..{stop})")
+        out = np.empty(stop - start, dtype=dtype)
+        if len(out) and os.preadv(self._fd, [out], at + start * dtype.itemsize) != out.nbytes:
+            raise FormatError(f"{self.path}: section {name} cut short")
+        return out
+
+    def read_bytes(self, name: str, start: int, stop: int) -> bytes:
+        """Bytes start..stop-1 of a section of single bytes, read from the file (not mapped)."""
+        at, nbytes, _ = self._place(name)
+        if not 0 <= start <= stop <= nbytes:
+            raise FormatError(f"{self.path}: damaged section {name} (bytes {start}..{stop})")
+        found = os.pread(self._fd, stop - start, at + start)
+        if len(found) != stop - start:
+            raise FormatError(f"{self.path}: section {name} cut short")
+        return found
+
+    def gather(self, name: str, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Items starts[i]..starts[i] + counts[i] - 1 of the named section for every i, end to
+        end: runs lying close together are read in one piece (a few system calls for the
+        positions of a page of articles, not one per article)."""
+        total = int(counts.sum()) if len(counts) else 0
+        if not total:
+            return self.read(name, 0, 0)
+        ends = starts + counts
+        order = np.argsort(starts, kind="stable")
+        first, last = starts[order], ends[order]
+        # A piece starts where a run begins more than _GATHER_GAP items after every run
+        # before it has ended.
+        reach = np.maximum.accumulate(last)
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = first[1:] > reach[:-1] + _GATHER_GAP
+        piece_of = np.cumsum(new) - 1
+        piece_start = first[new]
+        piece_end = np.maximum.reduceat(last, np.flatnonzero(new))
+        pieces = [self.read(name, int(a), int(b)) for a, b in zip(piece_start.tolist(), piece_end.tolist())]
+        joined = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        # where each piece begins in `joined`, then each run's items in its piece
+        base = np.zeros(len(pieces), dtype=np.int64)
+        np.cumsum((piece_end - piece_start)[:-1], out=base[1:])
+        run_at = np.empty(len(order), dtype=np.int64)
+        run_at[order] = base[piece_of] + first - piece_start[piece_of]
+        index = np.repeat(run_at - np.cumsum(counts) + counts, counts) + np.arange(total, dtype=np.int64)
+        return joined[index]
 
     def section_sizes(self) -> dict[str, int]:
         """Bytes of each section."""
         return {name: where[1] for name, where in self._where.items()}
 
     def close(self) -> None:
-        self._arrays.clear()
-        # The map stays valid for arrays still viewing it; it is unmapped when they are gone.
+        """Nothing to do: the file is shared (open()); it is closed and unmapped when no
+        reader and no array uses it any more."""
+
+
+_GATHER_GAP = 4096  # items between two runs that gather() reads through rather than seek over
 
 
 _EMPTY_INT32 = np.zeros(0, dtype=np.int32)
@@ -218,19 +304,22 @@ _EMPTY_INT32.flags.writeable = False
 
 
 class _FieldTerms:
-    """One field's sections of a terms file, and its term look-ups."""
+    """One field's sections of a terms file, and its term look-ups. The per-term arrays are
+    mapped; a term's postings and positions are read from the file when asked for."""
 
-    __slots__ = ("name", "count", "has_positions", "boost", "_text", "_ends", "_s")
+    __slots__ = ("name", "count", "has_positions", "boost", "_file", "_text", "_ends", "_s")
 
     def __init__(self, terms: "TermsFile", name: str, facts: dict) -> None:
         self.name = name
         self.count = int(facts["terms"])
         self.has_positions = bool(facts["positions"])
         self.boost = float(facts["boost"])
+        self._file = terms
         kinds = ("d", "f", "p") if self.has_positions else ("d", "f")
         s = {key: terms.section(f"{key}.{name}") for key in ("t", "te", "n")}
         for kind in kinds:
-            s[kind] = {width: terms.section(f"{kind}{width}.{name}") for width in (1, 2, 4)}
+            for width in (1, 2, 4):
+                terms._place(f"{kind}{width}.{name}")  # present and within the file
             s[kind + "o"] = terms.section(f"{kind}o.{name}")
             s[kind + "w"] = terms.section(f"{kind}w.{name}")
             if not len(s[kind + "o"]) == len(s[kind + "w"]) == self.count:
@@ -242,6 +331,18 @@ class _FieldTerms:
         ends = s["te"]
         self._ends = memoryview(ends.astype(ends.dtype.newbyteorder("="), copy=False)).cast("B").cast(
             "I" if ends.dtype.itemsize == 4 else "Q")
+
+    def _parts(self, kind: str) -> dict[int, np.ndarray]:
+        """The runs of one kind (d, f or p) of every width, mapped (for merging: whole fields)."""
+        return {width: self._file.section(f"{kind}{width}.{self.name}") for width in (1, 2, 4)}
+
+    def _run(self, kind: str, i: int, count: int) -> np.ndarray:
+        """Term i's run of `kind` (count values, as int64), read from the file."""
+        width = int(self._s[kind + "w"][i])
+        if width == 0:
+            return np.ones(count, dtype=np.int64)
+        start = int(self._s[kind + "o"][i])
+        return self._file.read(f"{kind}{width}.{self.name}", start, start + count).astype(np.int64)
 
     def term(self, i: int) -> bytes:
         ends = self._ends
@@ -267,36 +368,37 @@ class _FieldTerms:
         return int(self._s["n"][i])
 
     def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        s = self._s
         count = self.doc_frequency(i)
-        docs = np.cumsum(decode_run(s["d"], s["do"], s["dw"], i, count)).astype(np.int32)
-        freqs = decode_run(s["f"], s["fo"], s["fw"], i, count).astype(np.int32)
+        docs = np.cumsum(self._run("d", i, count)).astype(np.int32)
+        freqs = self._run("f", i, count).astype(np.int32)
         return docs, freqs
 
     def position_starts(self, i: int) -> np.ndarray:
         """Where each posting of term i starts in its run of positions, plus the end (int64)."""
-        s = self._s
-        freqs = decode_run(s["f"], s["fo"], s["fw"], i, self.doc_frequency(i))
+        freqs = self._run("f", i, self.doc_frequency(i))
         starts = np.zeros(len(freqs) + 1, dtype=np.int64)
         np.cumsum(freqs, out=starts[1:])
         return starts
 
     def positions_of(self, i: int, starts: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(owner, position) int64 of every position of term i's postings `rows` (owner: the
-        index in rows), in that order: only those postings' positions are decoded (a few
-        articles' worth, not a common word's whole list). `starts` as position_starts gives."""
+        index in rows), in that order: only those postings' positions are read and decoded
+        (a few articles' worth, not a common word's whole list). `starts` as position_starts
+        gives."""
         if not self.has_positions:
             raise ValueError(f"field {self.name} has no positions")
         s = self._s
         counts = (starts[1:] - starts[:-1])[rows]
         ends = np.cumsum(counts)
         firsts = ends - counts
-        total = int(ends[-1]) if len(ends) else 0
-        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
-        index = np.repeat(starts[:-1][rows] - firsts, counts) + np.arange(total, dtype=np.int64)
         width = int(s["pw"][i])
-        deltas = s["p"][width][int(s["po"][i]) + index].astype(np.int64)
+        if width == 0:  # (never written: a positions run of ones)
+            deltas = np.ones(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+        else:
+            deltas = self._file.gather(f"p{width}.{self.name}", int(s["po"][i]) + starts[:-1][rows],
+                                       counts).astype(np.int64)
         running = np.cumsum(deltas)
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
         # Deltas restart at each posting: take off the running total before its first one.
         before = np.zeros(len(rows), dtype=np.int64)
         later = firsts > 0
@@ -306,11 +408,10 @@ class _FieldTerms:
     def positions(self, i: int, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not self.has_positions:
             raise ValueError(f"field {self.name} has no positions")
-        s = self._s
         starts = np.zeros(len(freqs) + 1, dtype=np.int64)
         np.cumsum(freqs, out=starts[1:])
         total = int(starts[-1])
-        deltas = decode_run(s["p"], s["po"], s["pw"], i, total)
+        deltas = self._run("p", i, total)
         running = np.cumsum(deltas)
         # Deltas restart at each posting: take off the running total before its first one.
         before = np.zeros(len(freqs), dtype=np.int64)
@@ -318,7 +419,6 @@ class _FieldTerms:
             before[1:] = running[starts[1:-1] - 1]
         flat = (running - np.repeat(before, freqs)).astype(np.int32)
         return starts, flat
-
 
     def all_terms(self) -> list[bytes]:
         """Every term of the field, in order (term i at place i)."""
@@ -339,15 +439,58 @@ class _FieldTerms:
         counts = s["n"][first:end].astype(np.int64)
         starts = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=starts[1:])
-        docs = _restart_cumsum(_decode_range(s["d"], s["do"], s["dw"], first, counts), starts)
-        freqs = _decode_range(s["f"], s["fo"], s["fw"], first, counts).astype(np.int32)
+        docs = _restart_cumsum(_decode_range(self._parts("d"), s["do"], s["dw"], first, counts), starts)
+        freqs = _decode_range(self._parts("f"), s["fo"], s["fw"], first, counts).astype(np.int32)
         positions = None
         if self.has_positions:
             post = np.zeros(len(freqs) + 1, dtype=np.int64)
             np.cumsum(freqs, out=post[1:])
-            deltas = _decode_range(s["p"], s["po"], s["pw"], first, np.diff(post[starts]))
+            deltas = _decode_range(self._parts("p"), s["po"], s["pw"], first, np.diff(post[starts]))
             positions = _restart_cumsum(deltas, post).astype(np.int32)
         return starts, docs.astype(np.int32), freqs, positions
+
+
+_HASH_PRIME = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime, here one 8-byte word at a time
+_HASH_BASIS = np.uint64(0xCBF29CE484222325)
+_ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def hash_values(text: np.ndarray, ends: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+    """A 64-bit hash (int64) of each byte string text[starts[i]:ends[i]] (`text` uint8; by
+    default the strings lie end to end, each starting where the one before ends): equal
+    strings, equal hashes, in any segment and any process. Vectorised (a merged segment's
+    column has ~10^5 mostly distinct cluster ids: hashing them one by one in Python took
+    ~1 s per query at a million articles): a string is read as 8-byte little-endian words
+    (the last one padded with zeros), its length is mixed in, its words are folded in
+    FNV-1a's way and the result is finished with splitmix64's mixer."""
+    ends = np.asarray(ends, dtype=np.int64)
+    if starts is None:
+        starts = np.zeros(len(ends), dtype=np.int64)
+        starts[1:] = ends[:-1]
+    lengths = ends - np.asarray(starts, dtype=np.int64)
+    padded = np.zeros(len(text) + 8, dtype=np.uint8)
+    padded[:len(text)] = text
+    # the 8 bytes from every offset of the text, as one little-endian word each (no copy)
+    words_at = np.ndarray((len(text) + 1,), dtype="<u8", buffer=padded.data, strides=(1,))
+    h = (_HASH_BASIS ^ lengths.astype(np.uint64)) * _HASH_PRIME
+    for word in range((int(lengths.max()) + 7) // 8 if len(lengths) else 0):
+        left = lengths - 8 * word  # the string's bytes from this word on
+        more = np.flatnonzero(left > 0)
+        value = words_at[starts[more] + 8 * word]
+        short = left[more] < 8  # the last word: only the string's own bytes
+        value[short] &= ~(_ALL_ONES << (left[more][short] * 8).astype(np.uint64))
+        h[more] = (h[more] ^ value) * _HASH_PRIME
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h.view(np.int64)
+
+
+def hash_value(value: bytes) -> int:
+    """hash_values of one byte string."""
+    return int(hash_values(np.frombuffer(value, dtype=np.uint8), np.array([len(value)]))[0])
 
 
 def _decode_range(parts: dict[int, np.ndarray], offsets: np.ndarray, widths: np.ndarray, first: int,
@@ -382,13 +525,30 @@ class TermsFile(SectionFile):
 
     def __init__(self, path: str | os.PathLike) -> None:
         super().__init__(path, TERMS_MAGIC)
-        try:
-            self.fields = {name: _FieldTerms(self, name, facts) for name, facts in self.header["fields"].items()}
-        except (KeyError, TypeError) as exc:
-            raise FormatError(f"{path}: damaged header ({exc})") from None
+        facts = self.header.get("fields")
+        if not isinstance(facts, dict):
+            raise FormatError(f"{path}: damaged header (no fields)")
+        self._facts: dict[str, dict] = facts
+        self._fields: dict[str, _FieldTerms] = {}
+
+    @property
+    def field_names(self) -> list[str]:
+        """The indexed fields, in the order they were written."""
+        return list(self._facts)
 
     def field(self, name: str) -> _FieldTerms | None:
-        return self.fields.get(name)
+        """The field's terms (its sections looked at on first use: a query reads a few of the
+        segment's fields), or None when no document has it."""
+        found = self._fields.get(name)
+        if found is None:
+            facts = self._facts.get(name)
+            if facts is None:
+                return None
+            try:
+                found = self._fields.setdefault(name, _FieldTerms(self, name, facts))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise FormatError(f"{self.path}: damaged header ({exc})") from None
+        return found
 
 
 class DocsFile(SectionFile):
@@ -431,6 +591,21 @@ class DocsFile(SectionFile):
         values = [text[a:b] for a, b in zip([0] + ends[:-1], ends)]
         return self.section(f"cc.{name}"), values
 
+    def value_hashes(self, name: str, codes: np.ndarray | None = None) -> np.ndarray | None:
+        """hash_values of a bytes column's sorted distinct values (a code's hash is
+        value_hashes[code]), or of the values with these codes; None when there is no
+        such column. The values are read from the file, not through the map."""
+        if name not in self.bytes_columns:
+            return None
+        ends = self.section(f"cve.{name}")
+        text = self.read(f"cv.{name}", 0, int(ends[-1]) if len(ends) else 0)
+        if codes is None:
+            return hash_values(text, ends)
+        codes = np.asarray(codes, dtype=np.int64)
+        stops = ends[codes].astype(np.int64)
+        starts = np.where(codes > 0, ends[np.maximum(codes - 1, 0)].astype(np.int64), 0)
+        return hash_values(text, stops, starts)
+
     def bytes_values(self, name: str, codes: np.ndarray) -> list[bytes]:
         """The values of a bytes column with these codes (one slice each: a few documents'
         values without building the whole list)."""
@@ -454,7 +629,7 @@ class DocsFile(SectionFile):
         if not 0 <= docnum < self.doc_count:
             raise IndexError(docnum)
         offsets = self.section("so")
-        raw = self.section("s")[int(offsets[docnum]):int(offsets[docnum + 1])]
+        raw = self.read_bytes("s", int(offsets[docnum]), int(offsets[docnum + 1]))
         try:
             zdict = self._zdicts[0 if self._zdict_of is None else int(self._zdict_of[docnum])]
             decompressor = zlib.decompressobj(zdict=zdict)

@@ -45,7 +45,7 @@ from ..arrays import ArrayCache, SegmentCache
 from . import scoring
 from .evaluate import Evaluator, Expansion
 from .scoring import CorpusStats
-from .segment import Snapshot
+from .segment import Snapshot, hash_value
 
 SEARCH_FIELDS = ("title", "body")
 _EPOCH_US = datetime_to_long(datetime(1970, 1, 1))  # Whoosh stores microseconds since year 1
@@ -650,7 +650,7 @@ def cluster_members(searcher, cache: ArrayCache, stems: list[str] | None, *, flt
     for every cluster of a page, bounded by `deadline` and `max_expansions` as rank() is."""
     boosts = Boosts(0.0, 0, False, False)
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, deadline, max_expansions)
-    wanted = {hash(c.encode("utf-8")): c for c in clusters if c}
+    wanted = {hash_value(c.encode("utf-8")): c for c in clusters if c}
     out: dict[str, list[int]] = {c: [] for c in clusters if c}
     if not wanted or not len(m.docnum):
         return out

@@ -21,7 +21,7 @@ import whoosh.index
 from whoosh.util.numeric import byte_to_length
 
 from .codec import EngineSegment
-from .format import DOCS_EXT, TERMS_EXT, DocsFile, FormatError, TermsFile
+from .format import DOCS_EXT, TERMS_EXT, DocsFile, FormatError, TermsFile, hash_value
 
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NO_INTS = np.zeros(0, dtype=np.int32)
@@ -39,8 +39,8 @@ class SegmentFiles:
     floats, column hashes): shared by every SegmentReader of the segment."""
 
     def __init__(self, folder: str, segment_id: str) -> None:
-        self.terms = TermsFile(os.path.join(folder, segment_id + TERMS_EXT))
-        self.docs = DocsFile(os.path.join(folder, segment_id + DOCS_EXT))
+        self.terms = TermsFile.open(os.path.join(folder, segment_id + TERMS_EXT))
+        self.docs = DocsFile.open(os.path.join(folder, segment_id + DOCS_EXT))
         self.derived: dict = {}
 
     def nbytes(self) -> dict[str, int]:
@@ -78,10 +78,16 @@ class SegmentReader:
     def deleted(self) -> np.ndarray:
         """A mask of the deleted documents (len doc_count)."""
         if self._deleted is None:
-            mask = np.zeros(self.doc_count, dtype=bool)
-            if self._deleted_ids:
+            if not self._deleted_ids:  # one mask for every reader of the segment (a reader a query)
+                mask = self._files.derived.get(("no deletions",))
+                if mask is None:
+                    mask = np.zeros(self.doc_count, dtype=bool)
+                    mask.flags.writeable = False
+                    mask = self._files.derived.setdefault(("no deletions",), mask)
+            else:
+                mask = np.zeros(self.doc_count, dtype=bool)
                 mask[np.fromiter(self._deleted_ids, dtype=np.int64, count=len(self._deleted_ids))] = True
-            mask.flags.writeable = False
+                mask.flags.writeable = False
             self._deleted = mask
         return self._deleted
 
@@ -90,7 +96,7 @@ class SegmentReader:
 
     def fields(self) -> list[str]:
         """The indexed fields of the segment."""
-        return list(self._files.terms.fields)
+        return self._files.terms.field_names
 
     def boost(self, field: str) -> float:
         """The field's boost: a posting's weight is float32(frequency x boost)."""
@@ -184,29 +190,50 @@ class SegmentReader:
         codes, values = self._bytes_column(field)
         return codes, [v.decode("utf-8", "replace") for v in values]
 
+    def _value_hashes(self, field: str) -> np.ndarray | None:
+        """format.hash_values of each distinct value of a bytes column (by code), or None."""
+        key = ("value hashes", field)
+        found = self._files.derived.get(key)
+        if found is None:
+            found = self._files.docs.value_hashes(field)
+            if found is None:
+                return None
+            found.flags.writeable = False
+            self._files.derived[key] = found
+        return found
+
     def hashed(self, field: str) -> tuple[np.ndarray, dict[int, str]]:
-        """A bytes column as hash(value) per document (hash(b"") when none), and each hash's
-        value for source_key (not for cluster: mostly distinct values)."""
+        """A bytes column as format.hash_value(value) per document (of b"" when none), and
+        each hash's value for source_key. The cluster column's (mostly distinct values) is
+        worked out when asked for, not kept: rank.py keeps what it makes of it index-wide."""
         key = ("hashed", field)
         found = self._files.derived.get(key)
         if found is None:
-            codes, values = self._bytes_column(field)
-            hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
-            names = {} if field == "cluster" else {hash(v): v.decode("utf-8", "replace") for v in values}
-            found = self._files.derived[key] = (hashes[codes], names)
+            hashes = self._value_hashes(field)
+            if hashes is None:
+                found = (np.full(self.doc_count, hash_value(b""), dtype=np.int64), {hash_value(b""): ""})
+            elif field == "cluster":
+                docs = self._files.docs
+                return hashes[docs.read(f"cc.{field}", 0, docs.doc_count)], {}
+            else:
+                codes, values = self._bytes_column(field)
+                found = (hashes[codes], {int(h): v.decode("utf-8", "replace") for h, v in zip(hashes.tolist(), values)})
+            found[0].flags.writeable = False
+            self._files.derived[key] = found
         return found
 
     def hashed_at(self, field: str, docs: np.ndarray) -> np.ndarray:
-        """hashed(field)[0][docs], hashing only those documents' values while the whole
-        column has not been asked for (a one-query process, `searchkit query`, then never
-        hashes a million cluster ids for a page of ten)."""
+        """hashed(field)[0][docs] without a hash per document of the whole column (a
+        one-query process, `searchkit query`, reads only the matches' codes)."""
         found = self._files.derived.get(("hashed", field))
-        if found is not None or 2 * len(docs) > self.doc_count \
-                or field not in self._files.docs.bytes_columns:
-            return self.hashed(field)[0][docs]
-        codes = self._files.docs.section(f"cc.{field}")[docs]
-        values = self._files.docs.bytes_values(field, codes)
-        return np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+        if found is not None:
+            return found[0][docs]
+        docs_file = self._files.docs
+        if field not in docs_file.bytes_columns:
+            return np.full(len(docs), hash_value(b""), dtype=np.int64)
+        hashes = self._files.derived.get(("value hashes", field))
+        codes = docs_file.section(f"cc.{field}")[docs]
+        return hashes[codes] if hashes is not None else docs_file.value_hashes(field, codes)
 
     def field_terms(self, field: str):
         """The field's terms section reader (format._FieldTerms), or None: for merging."""

@@ -13,7 +13,6 @@ import pickle
 import zlib
 from array import array
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 from whoosh.util.numeric import length_to_byte
@@ -81,14 +80,8 @@ class WordRuns:
             forward = self._forward[fieldname] = array("I")
             self.fields.append(fieldname)
             self._bounds[fieldname] = array("q", bytes(8 * (self.doc_count + 1)))
-        numbers = self.vocabulary.numbers
-        size = len(forward)
-        try:
-            forward.extend(map(numbers.get, tokens, repeat(-1)))  # one look-up per word, in C
-        except OverflowError:  # -1: a token not numbered yet
-            del forward[size:]
-            self.vocabulary.add(tokens)
-            forward.extend(map(numbers.__getitem__, tokens))
+        # One look-up per word, in C; a token not numbered yet is numbered there and then.
+        forward.extend(map(self.vocabulary.numbers.__getitem__, tokens))
         self._bounds[fieldname][docnum + 1] = len(forward)
 
     def __len__(self) -> int:

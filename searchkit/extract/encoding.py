@@ -80,7 +80,7 @@ def detect(data: bytes) -> str:
 
 def repair_mojibake(text: str) -> str:
     """Undo UTF-8 that was decoded as windows-1252 (`â€™` -> `’`), where it round-trips cleanly."""
-    if not _MOJIBAKE.search(text):
+    if text.isascii() or not _MOJIBAKE.search(text):  # isascii: a flag of the str, no scan
         return text
 
     def fix(match: re.Match) -> str:
