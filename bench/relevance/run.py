@@ -20,8 +20,11 @@ script only; the library reads them at query time) and prints each variant's rat
 bm25s (its stopwords), into results.json's "ablation" too.
 
 With --cross-validate it runs searchkit with each setting of GRID (the constants a ranking
-change leaves open) on every collection and prints, both ways round, the setting that does
-best on one collection and what it gets on the other (held out), then the best on both.
+change leaves open; --grid feedback-words: from how many words feedback applies) on every
+collection, on all its judged queries and on alternate halves of them, and prints the setting
+that does best on one collection and what it gets on the other (held out), both ways round;
+the setting best on half A of both collections and what it gets on half B, and the other way
+round; then the best on both (into cross_validation*.json).
 """
 
 from __future__ import annotations
@@ -90,6 +93,12 @@ GRID: dict[str, dict[str, dict]] = {
     "title x": {str(w): {"FIELD_WEIGHT": {"title": w / scoring.TITLE_BOOST}} for w in (2.0, 2.5, 3.0)},
     "all-words": {"off": {"ALL_WORDS_BOOST": 0.0}, "on": {"ALL_WORDS_BOOST": 1.0}},
 }
+# Where feedback applies (--grid feedback-words): from how many distinct words a query gets
+# the RM3 pass, the shipped six first. Its cost on keyword queries is cost.py's to measure.
+FEEDBACK_WORDS_GRID: dict[str, dict[str, dict]] = {
+    "feedback from": {f"{n} words": {"FEEDBACK_MIN_WORDS": n} for n in (6, 5, 4, 2, 8)},
+}
+GRIDS = {"constants": GRID, "feedback-words": FEEDBACK_WORDS_GRID}
 
 
 def import_collection(docs: list[dict], workdir: Path):
@@ -226,15 +235,15 @@ def _fold_ratios(ours: Report, peer: Report, qids: list[str]) -> dict[str, float
     return out
 
 
-def cross_validate(collections: list[Path]) -> dict:
-    """Every GRID setting on every collection (ratios to bm25s, its stopwords), on all of its
+def cross_validate(collections: list[Path], grid: dict[str, dict[str, dict]] = GRID) -> dict:
+    """Every setting of `grid` on every collection (ratios to bm25s, its stopwords), on all of its
     judged queries and on two halves of them (alternate queries: folds A and B). Printed:
     the setting chosen on one collection measured on the other (both ways), the setting
     chosen on fold A of both collections measured on fold B (and the other way), and the
     best on everything together."""
-    settings = {"; ".join(f"{dim} {opt}" for dim, opt in zip(GRID, labels)):
-                {k: v for dim, opt in zip(GRID, labels) for k, v in GRID[dim][opt].items()}
-                for labels in itertools.product(*(GRID[dim] for dim in GRID))}
+    settings = {"; ".join(f"{dim} {opt}" for dim, opt in zip(grid, labels)):
+                {k: v for dim, opt in zip(grid, labels) for k, v in grid[dim][opt].items()}
+                for labels in itertools.product(*(grid[dim] for dim in grid))}
     parts = ("all", "A", "B")
     figures: dict[str, dict[str, dict[str, float]]] = {name: {} for name in settings}
     for data in collections:
@@ -291,11 +300,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablate", action="store_true",
                         help="also take each ranking change out in turn (ratios to bm25s, its stopwords)")
     parser.add_argument("--cross-validate", action="store_true",
-                        help="only choose GRID's constants on one collection and measure on the other")
+                        help="only choose a grid's settings on one part and measure them on the other")
+    parser.add_argument("--grid", choices=sorted(GRIDS), default="constants",
+                        help="with --cross-validate: the constants (GRID) or where feedback applies")
     args = parser.parse_args(argv)
     if args.cross_validate:
-        found = cross_validate(args.data)
-        args.out.with_name("cross_validation.json").write_text(json.dumps(found, indent=2) + "\n", "utf-8")
+        found = cross_validate(args.data, GRIDS[args.grid])
+        name = "cross_validation.json" if args.grid == "constants" else f"cross_validation-{args.grid}.json"
+        args.out.with_name(name).write_text(json.dumps(found, indent=2) + "\n", "utf-8")
         return 0
     results = {}
     for data in args.data:
