@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable, Sequence
 
 # One token is, in order of preference:
 #   an acronym with dots ("U.S.", "e.g."), kept as one word without its dots;
@@ -196,6 +196,30 @@ class Analyzer:
             term = term_of(match.group(0))
             if term:
                 found.append((term, pos, match.start(), match.end()))
+        return found
+
+    def find_terms(self, raws: Sequence[str], terms: Collection[str]) -> list[int]:
+        """The places in `raws` (raw tokens) of the tokens whose term is in `terms`.
+
+        A token seen before is one dictionary look-up. A new one is stemmed only if its
+        word could give one of `terms`: Snowball changes neither a word's first letter nor
+        makes it longer, so a word whose first letter starts none of them, or that is
+        shorter than all of them, cannot (snippets of articles full of new words stay fast,
+        and the caches do not fill with words nobody searched for)."""
+        if not terms:
+            return []
+        known = self._terms.get
+        firsts = {term[0] for term in terms if term}
+        shortest = min(map(len, terms))
+        found = []
+        for i, term in enumerate(map(known, raws)):
+            if term is None:
+                word = self.word(raws[i])
+                if not word or word[0] not in firsts or len(word) < shortest:
+                    continue
+                term = self.term(raws[i])
+            if term and term in terms:
+                found.append(i)
         return found
 
     def spelling_words(self, text: str) -> list[str]:

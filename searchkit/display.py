@@ -19,7 +19,9 @@ BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 def shown(text: str) -> str:
     """`text` without bidi controls: it displays in the order it is stored."""
-    return BIDI_CONTROLS.sub("", text or "")
+    if not text or text.isascii():  # isascii() reads a flag: most articles skip the scan
+        return text or ""
+    return BIDI_CONTROLS.sub("", text)
 
 
 def shown_article(article: Article) -> Article:

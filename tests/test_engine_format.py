@@ -177,6 +177,9 @@ def test_read_and_gather_give_what_the_mapped_section_holds(tmp_path):
     expected = np.concatenate([values[a:a + n] for a, n in zip(starts, counts)])
     assert opened.gather("v", starts, counts).tolist() == expected.tolist()
     assert opened.gather("v", starts[:0], counts[:0]).tolist() == []
+    for near in ([300, 100, 120], [40_000, 7, 49_997]):  # read in one piece / run by run
+        found = opened.gather("v", np.array(near), np.array([2, 3, 0]))
+        assert found.tolist() == values[near[0]:near[0] + 2].tolist() + values[near[1]:near[1] + 3].tolist()
     with pytest.raises(ValueError):  # format.FormatError: past the section's end
         opened.read("v", 49_999, 50_001)
 

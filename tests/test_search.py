@@ -96,6 +96,31 @@ def test_sentence_split_keeps_abbreviations_together():
                                                        "Then 4,000 went home."]
 
 
+def test_sentence_split_is_the_plain_boundary_pattern():
+    """sentences() uses a pattern rewritten for speed: it splits as the plain one does."""
+    import random
+    import re
+
+    plain = re.compile(r"""([.!?\u2026]+["'\u201d\u2019)\]]*)\s+(?=["'\u201c\u2018(\[]?[A-Z0-9])|\n\s*\n""")
+
+    def plain_sentences(text: str) -> list[tuple[int, int]]:
+        spans, start = [], 0
+        for m in plain.finditer(text):
+            end = m.end(1) if m.group(1) else m.start()
+            if end > start:
+                spans.append((start, end))
+            start = m.end()
+        if start < len(text) and text[start:].strip():
+            spans.append((start, len(text.rstrip())))
+        return spans
+
+    pieces = list(".!?\u2026\n \t\"'\u201d\u2019)]([\u201c\u2018Aa0b") + ["\n\n", ". ", "U.S.", " \n "]
+    rng = random.Random(7)
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        assert sentences(text) == plain_sentences(text), text
+
+
 def test_snippet_shows_up_to_three_passages_phrases_as_one_unit():
     from searchkit.query import phrase_terms
 

@@ -93,6 +93,7 @@ class _Segment:
 # Plain words are scored over posting-sized arrays when their postings number less than
 # 1/SPARSE_BELOW of the index's documents, else over index-sized ones (measured at 100k).
 SPARSE_BELOW = 16
+FIRST_ROUND = 160  # _best first works out final scores for the 4 x stop (at least this many) best upper bounds
 _NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
 
 
@@ -220,7 +221,7 @@ def _pair_bounds(q: _Query, docs: np.ndarray, word_tf: list) -> list[np.ndarray]
         possible = np.zeros(len(docs))
         if word_tf[a] is not None and word_tf[b] is not None:
             (ids_a, tf_a), (ids_b, tf_b) = word_tf[a], word_tf[b]
-            both, i, j = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
+            both, i, j = _common_rows(ids_a, ids_b)
             rows = np.searchsorted(docs, both)
             inside = rows < len(docs)
             inside[inside] = docs[rows[inside]] == both[inside]
@@ -235,9 +236,9 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     k1 = scoring.K1
     total = np.zeros(n)
     present = np.zeros(n, dtype=np.int16)
+    tf = np.zeros(n)  # one word's BM25F frequency; its rows are put back to 0 after each word
     word_tf: list = [None] * q.typed
     for w in range(len(q.words)):
-        tf = np.zeros(n)
         found = []
         for name in SEARCH_FIELDS:
             ids, share = q.field_arrays(w, name)
@@ -249,14 +250,16 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
         if not len(has):
             continue
         t = tf[has]
+        tf[has] = 0.0
         total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
         if w < q.typed:
             present[has] += 1
             word_tf[w] = (has, t)
     docs = np.flatnonzero((present > 0) & keep)  # feedback terms re-rank, they never add matches
+    base = total[docs]
     if q.all_words != 1.0:
-        total[present == q.typed] *= q.all_words
-    return docs, total[docs], _pair_bounds(q, docs, word_tf)
+        base[present[docs] == q.typed] *= q.all_words
+    return docs, base, _pair_bounds(q, docs, word_tf)
 
 
 def _merged(parts: list[np.ndarray]) -> np.ndarray:
@@ -345,6 +348,20 @@ def _phrase_rows(flats: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
             break
     owners = common >> 32
     return owners[np.concatenate(([True], owners[1:] != owners[:-1]))] if len(owners) else owners
+
+
+def _common_rows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.intersect1d(a, b, assume_unique=True, return_indices=True) for sorted unique
+    arrays, by binary search of the shorter in the longer (no sort of both together)."""
+    if len(a) > len(b):
+        both, j, i = _common_rows(b, a)
+        return both, i, j
+    if not len(a) or not len(b):
+        empty = np.zeros(0, dtype=np.int64)
+        return a[:0], empty, empty
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    i = np.flatnonzero(b[at] == a)
+    return a[i], i, at[i]
 
 
 def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -755,10 +772,25 @@ def _ordered(rows: np.ndarray, score: np.ndarray, docnum: np.ndarray) -> np.ndar
 
 
 def _top_rows(values: np.ndarray, k: int) -> np.ndarray:
-    """The rows of the k largest values (all rows when there are no more than k), unordered."""
-    if k >= len(values):
-        return np.arange(len(values))
-    return np.argpartition(-values, k - 1)[:k]
+    """The rows of the k largest values and of any value equal to the k-th (all rows when
+    there are no more than k), sorted by row. The k-th largest is found among the rows at
+    or above an estimate from every s-th value (a sample of ~16k): one pass over `values`
+    and a small partition, where a partition of every value costs ~50x more at 100k."""
+    n = len(values)
+    if k >= n:
+        return np.arange(n)
+    rows = None
+    step = n // (16 * k)
+    if step >= 4:
+        sample = values[::step]
+        guess = np.partition(sample, len(sample) - 2 * k)[len(sample) - 2 * k]
+        above = np.flatnonzero(values >= guess)
+        if len(above) >= k:  # then the k-th largest is at or above the guess: it is among them
+            rows = above
+    if rows is None:
+        rows = np.arange(n)
+    kth = np.partition(values[rows], len(rows) - k)[len(rows) - k]
+    return rows[values[rows] >= kth]
 
 
 def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, clusters, shared, stop: int
@@ -775,7 +807,9 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
     if not m:
         return score, np.zeros(0, dtype=np.int64)
     checked = np.zeros(m, dtype=bool)
-    k = min(m, max(4 * stop, 64))
+    # A round's cost is mostly per call, not per row: at 100k, 160 rows at once needed a
+    # second round for no bench query where 64 needed one for 8% (and 8% more time in all).
+    k = min(m, max(4 * stop, FIRST_ROUND))
     while True:
         rows = _top_rows(upper if pairs else base, k)
         new = rows[~checked[rows]]
@@ -866,13 +900,10 @@ def _dates(segments, seg_of, local, columns: _Columns | None = None, docnum=None
     return dated, moment
 
 
-def _sources(segments, seg_of, local, shown, columns: _Columns | None, docnum) -> dict[str, int]:
-    """How many of the shown rows come from each source."""
+def _sources(segments, seg_of, local, shown) -> dict[str, int]:
+    """How many of the shown rows come from each source, read per segment (_facets reads
+    the index-wide column when it has it)."""
     sources: dict[str, int] = {}
-    if columns is not None:
-        counts = np.bincount(columns.sources[docnum[shown]], minlength=len(columns.names))
-        return {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
-                if columns.names[code]}
     for s, seg in enumerate(segments):
         rows = shown[seg_of[shown] == s]
         if not len(rows):
@@ -890,11 +921,17 @@ _DAY_US = 86_400_000_000
 def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | None = None,
             docnum=None) -> tuple[dict[str, int], dict[datetime, int]]:
     """Counts of the shown rows per source and per day, month or year (see Ranking)."""
-    sources = _sources(segments, seg_of, local, shown, columns, docnum)
-    dated, moment = _dates(segments, seg_of[shown], local[shown], columns,
-                           docnum[shown] if docnum is not None else None) if len(shown) else (
-        np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
-    moments = moment[dated] - _EPOCH_US
+    if columns is not None:  # the index-wide columns: no per-segment rows to work out
+        rows = docnum[shown]
+        counts = np.bincount(columns.sources[rows], minlength=len(columns.names))
+        sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
+                   if columns.names[code]}
+        moments = columns.published[rows[columns.dated[rows]]] - _EPOCH_US
+    else:
+        sources = _sources(segments, seg_of, local, shown)
+        dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
+            np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
+        moments = moment[dated] - _EPOCH_US
     dates: dict[datetime, int] = {}
     if len(moments):
         epoch = datetime(1970, 1, 1)
