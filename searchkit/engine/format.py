@@ -245,10 +245,16 @@ class SectionFile:
 
     def read(self, name: str, start: int, stop: int) -> np.ndarray:
         """Items start..stop-1 of the named section, read into a new array (not mapped)."""
-        at, nbytes, dtype = self._place(name)
-        if not 0 <= start <= stop <= nbytes // dtype.itemsize:
+        if stop < start:
             raise FormatError(f"{self.path}: damaged section {name} (items {start}..{stop})")
-        out = np.empty(stop - start, dtype=dtype)
+        return self.read_into(name, start, np.empty(stop - start, dtype=self._place(name)[2]))
+
+    def read_into(self, name: str, start: int, out: np.ndarray) -> np.ndarray:
+        """Items start..start + len(out) - 1 of the named section, read into `out` (a
+        contiguous array of the section's dtype); returns it."""
+        at, nbytes, dtype = self._place(name)
+        if out.dtype != dtype or not 0 <= start <= start + len(out) <= nbytes // dtype.itemsize:
+            raise FormatError(f"{self.path}: damaged section {name} (items {start}..{start + len(out)})")
         if len(out) and os.preadv(self._fd, [out], at + start * dtype.itemsize) != out.nbytes:
             raise FormatError(f"{self.path}: section {name} cut short")
         return out
@@ -467,23 +473,26 @@ _HASH_BASIS = np.uint64(0xCBF29CE484222325)
 _ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def hash_values(text: np.ndarray, ends: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+def hash_values(text: np.ndarray, ends: np.ndarray, starts: np.ndarray | None = None, *,
+                 padded: bool = False) -> np.ndarray:
     """A 64-bit hash (int64) of each byte string text[starts[i]:ends[i]] (`text` uint8; by
     default the strings lie end to end, each starting where the one before ends): equal
     strings, equal hashes, in any segment and any process. Vectorised (a merged segment's
     column has ~10^5 mostly distinct cluster ids: hashing them one by one in Python took
     ~1 s per query at a million articles): a string is read as 8-byte little-endian words
     (the last one padded with zeros), its length is mixed in, its words are folded in
-    FNV-1a's way and the result is finished with splitmix64's mixer."""
+    FNV-1a's way and the result is finished with splitmix64's mixer. `padded`: `text` ends
+    with 8 zero bytes that belong to no string (saves copying a column's values)."""
     ends = np.asarray(ends, dtype=np.int64)
     if starts is None:
         starts = np.zeros(len(ends), dtype=np.int64)
         starts[1:] = ends[:-1]
     lengths = ends - np.asarray(starts, dtype=np.int64)
-    padded = np.zeros(len(text) + 8, dtype=np.uint8)
-    padded[:len(text)] = text
+    if not padded:
+        text = np.concatenate([np.asarray(text, dtype=np.uint8), np.zeros(8, dtype=np.uint8)])
+    text = np.ascontiguousarray(text, dtype=np.uint8)
     # the 8 bytes from every offset of the text, as one little-endian word each (no copy)
-    words_at = np.ndarray((len(text) + 1,), dtype="<u8", buffer=padded.data, strides=(1,))
+    words_at = np.ndarray((len(text) - 7,), dtype="<u8", buffer=text.data, strides=(1,))
     h = (_HASH_BASIS ^ lengths.astype(np.uint64)) * _HASH_PRIME
     for word in range((int(lengths.max()) + 7) // 8 if len(lengths) else 0):
         left = lengths - 8 * word  # the string's bytes from this word on
@@ -610,13 +619,15 @@ class DocsFile(SectionFile):
         if name not in self.bytes_columns:
             return None
         ends = self.section(f"cve.{name}")
-        text = self.read(f"cv.{name}", 0, int(ends[-1]) if len(ends) else 0)
+        size = int(ends[-1]) if len(ends) else 0
+        text = np.zeros(size + 8, dtype=np.uint8)  # 8 more zero bytes: see hash_values
+        self.read_into(f"cv.{name}", 0, text[:size])
         if codes is None:
-            return hash_values(text, ends)
+            return hash_values(text, ends, padded=True)
         codes = np.asarray(codes, dtype=np.int64)
         stops = ends[codes].astype(np.int64)
         starts = np.where(codes > 0, ends[np.maximum(codes - 1, 0)].astype(np.int64), 0)
-        return hash_values(text, stops, starts)
+        return hash_values(text, stops, starts, padded=True)
 
     def bytes_values(self, name: str, codes: np.ndarray) -> list[bytes]:
         """The values of a bytes column with these codes (one slice each: a few documents'
