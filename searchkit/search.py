@@ -542,7 +542,8 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
     if isinstance(feedback, dict):
         weights = feedback or None
     elif feedback and feedback_words(parsed, sort):
-        weights = feedback_query(words, _feedback_documents(index, searcher, words, boosts, flt, stats, deadline))
+        documents = _feedback_documents(index, searcher, words, boosts, flt, stats, deadline)
+        weights = feedback_query(words, documents, feedback_stats(searcher, documents))
     ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
                           sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
                           collapse=collapse, facets=facets, granularity=_granularity,
@@ -578,13 +579,30 @@ def feedback_words(parsed: ParsedQuery, sort: str) -> list[str] | None:
     return None
 
 
-def feedback_query(words: list[str], documents: list[tuple[float, dict[str, int]]]) -> dict[str, float]:
+def feedback_query(words: list[str], documents: list[tuple[float, dict[str, int]]],
+                   stats: CorpusStats | None = None) -> dict[str, float]:
     """RM3's query from the typed words and their first pass's best articles (documents, best
-    first: (score, {stem: count}))."""
+    first: (score, {stem: count})); `stats` holds the document frequencies of their stems
+    (feedback_stats), which leave the collection's most common stems out."""
     typed: dict[str, float] = {}
     for stem in words:
         typed[stem] = typed.get(stem, 0.0) + 1.0
-    return ranking_formulas.feedback_weights(typed, documents)
+    return ranking_formulas.feedback_weights(typed, documents, stats=stats)
+
+
+def feedback_terms(documents: list[tuple[float, dict[str, int]]]) -> list[tuple[str, str]]:
+    """The (field, stem)s whose document frequencies feedback_query needs."""
+    stems = sorted({stem for _, counts in documents for stem in counts})
+    return [(name, stem) for stem in stems for name in ranking_formulas.SEARCH_FIELDS]
+
+
+def feedback_stats(searcher: Searcher, documents: list[tuple[float, dict[str, int]]]) -> CorpusStats | None:
+    """This index's document frequencies of the feedback articles' stems (None without any)."""
+    if not documents or ranking_formulas.FEEDBACK_MAX_DF >= 1.0:
+        return None
+    from .engine.stats import stats_for_terms
+
+    return stats_for_terms(searcher, feedback_terms(documents))
 
 
 def feedback_documents(index: Index, text: str, *, sort: str = "relevance", since: str | datetime | None = None,

@@ -917,15 +917,20 @@ class ShardSearch:
         articles (scored with the collection's `stats`) merged into the collection's best,
         RM3's weights made from those, and the stats of the words it adds gathered from every
         shard. (False, stats) when `text` gets no feedback pass."""
+        from .engine import scoring
         from .engine.scoring import FEEDBACK_DOCS, SEARCH_FIELDS
-        from .search import feedback_query
+        from .search import feedback_query, feedback_terms
 
         words = _feedback_words(text, sort, now)
         if not words:
             return False, stats
         found = self._answers(task_feedback_documents, text, sort, since, until, source, now, stats)
         documents = sorted((d for _, docs in sorted(found.items()) for d in docs), key=lambda d: -d[0])
-        weights = feedback_query(words, documents[:FEEDBACK_DOCS])
+        documents = documents[:FEEDBACK_DOCS]
+        counted = None  # the collection's document frequencies of every feedback stem, if RM3 filters by them
+        if scoring.FEEDBACK_MAX_DF < 1.0 and documents:
+            counted = CorpusStats.merge([p[0] for p in self._answers(task_term_stats, feedback_terms(documents)).values()])
+        weights = feedback_query(words, documents, counted)
         added = [(name, stem) for stem in weights if stem not in set(words) for name in SEARCH_FIELDS]
         if added:
             parts = self._answers(task_term_stats, added)

@@ -101,7 +101,7 @@ class Reference:
             tf = self.tf(doc, name, term)
             if tf:
                 norm = scoring.length_norm(self.length(doc, name), self.avg(name), scoring.field_b(name))
-                combined += tf / norm
+                combined += scoring.field_weight(name) * tf / norm
         if not combined:
             return None
         word_idf = scoring.idf(self.n, max(self.df(name, term) for name in fields))

@@ -39,6 +39,16 @@ def test_feedback_weights_mix_the_relevance_model_into_the_query():
     assert weights == pytest.approx({"a": 0.7 + 0.3 * 2 * 1.0 / 2.5, "b": 0.7, "c": 0.3 * 2 * 1.5 / 2.5})
 
 
+def test_feedback_weights_leave_out_the_collections_common_stems():
+    # c is in 3 of 10 articles: over a 20 % limit it is no feedback term, d (1 of 10) is
+    stats = scoring.CorpusStats(10, {}, {("body", "c"): 3, ("title", "c"): 1, ("body", "d"): 1})
+    documents = [(1.0, {"a": 1, "c": 2, "d": 1})]
+    weights = scoring.feedback_weights({"a": 1.0}, documents, terms=5, query_weight=0.5, stats=stats, max_df=0.2)
+    assert weights == pytest.approx({"a": 0.5 + 0.5 * 0.5, "d": 0.5 * 0.5})
+    kept = scoring.feedback_weights({"a": 1.0}, documents, terms=5, query_weight=0.5, stats=stats, max_df=1.0)
+    assert kept == pytest.approx({"a": 0.5 + 0.5 * 0.25, "c": 0.5 * 0.5, "d": 0.5 * 0.25})
+
+
 def test_feedback_weights_without_documents_keep_the_query():
     assert scoring.feedback_weights({"a": 2.0}, []) == {"a": 2.0}
     assert scoring.feedback_weights({"a": 2.0}, [(0.0, {"b": 3})]) == {"a": 2.0}

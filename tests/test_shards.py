@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import searchkit
+from searchkit.engine import scoring
 from searchkit import shards
 from searchkit.cli import main
 from searchkit.importer import import_paths
@@ -87,6 +88,17 @@ def test_long_queries_get_the_feedback_pass_of_one_index(seeds_pair):
     compared, mismatches = compare_all(one, sharded, queries, [dict(limit=10), dict(limit=10, sort="recency"),
                                                                dict(limit=5, page=3)])
     assert (compared, mismatches) == (9, [])
+
+
+def test_feedback_leaving_out_common_stems_is_the_same_on_shards(seeds_pair, monkeypatch):
+    """With scoring.FEEDBACK_MAX_DF on (as the relevance bench's cross-validation sets it), a
+    stem's share of articles is the collection's, gathered from every shard."""
+    one, sharded = seeds_pair
+    query = "human rights activists arrested in china and russia"
+    every_stem = [(h.id, h.score) for h in searchkit.search(one, query).hits]
+    monkeypatch.setattr(scoring, "FEEDBACK_MAX_DF", 0.02)
+    assert [(h.id, h.score) for h in searchkit.search(one, query).hits] != every_stem
+    assert compare_all(one, sharded, [query], [dict(limit=10), dict(limit=5, page=2)]) == (2, [])
 
 
 def test_a_misspelt_query_shows_the_corrected_results_at_once_as_one_index_does(seeds_pair):
