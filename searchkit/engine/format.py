@@ -308,6 +308,14 @@ class SectionFile:
         """Bytes of each section."""
         return {name: where[1] for name, where in self._where.items()}
 
+    def release(self) -> None:
+        """Let go of this process's resident pages of the mapped file. They stay in the page
+        cache, and a later look-up faults back in what it touches. A merge reads whole
+        segments through the map: without this, every page it read would count in the
+        importing process's memory for as long as the file stays open (at 1M articles, the
+        end-of-import merges left ~2 GB of segment pages resident)."""
+        self._map.madvise(mmap.MADV_DONTNEED)
+
     def close(self) -> None:
         """Nothing to do: the file is shared (open()); it is closed and unmapped when no
         reader and no array uses it any more."""

@@ -100,6 +100,8 @@ def merge_segments(storage, indexname: str, readers: list[SegmentReader]) -> Eng
         found = _merge_field(name, sources, terms)
         if found is not None:
             facts[name] = found
+        for reader in readers:
+            reader.release()  # each field's pages were read whole: only one field's stay resident
     terms.header["fields"] = facts
     for ext, out in ((TERMS_EXT, terms), (DOCS_EXT, _docs_writer(sources, base))):
         handle = segment.create_file(storage, ext)
@@ -107,6 +109,8 @@ def merge_segments(storage, indexname: str, readers: list[SegmentReader]) -> Eng
             out.write(handle)
         finally:
             handle.close()
+    for reader in readers:
+        reader.release()
     return segment
 
 

@@ -94,6 +94,12 @@ class SegmentReader:
     def deleted_count(self) -> int:
         return len(self._deleted_ids)
 
+    def release(self) -> None:
+        """Drop the segment files' resident pages from this process (see SectionFile.release):
+        after a merge has read them whole."""
+        self._files.terms.release()
+        self._files.docs.release()
+
     def fields(self) -> list[str]:
         """The indexed fields of the segment."""
         return self._files.terms.field_names
