@@ -66,8 +66,16 @@ def derived_title(body: str) -> str:
     return first[:DERIVED_TITLE_CHARS].rsplit(" ", 1)[0]
 
 
+# Whatever normalize_text changes, besides whitespace at the very start or end: a character it
+# removes or turns into a space or a newline, two spaces, a lone newline (a line break inside
+# a paragraph), three newlines, whitespace beside a paragraph break.
+_NOT_NORMAL = re.compile(r"[\r\x00\t\f\v\u00a0\u200b]|  |(?<!\n)\n(?!\n)|\n\n\n|[^\S\n]\n|\n[^\S\n]")
+
+
 def normalize_text(text: str) -> str:
     """Collapse spaces inside lines and keep paragraphs apart by exactly one blank line."""
+    if not _NOT_NORMAL.search(text) and not text[:1].isspace() and not text[-1:].isspace():
+        return text  # already so (a corpus written by a program, an export): one scan, not ten
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     paragraphs = (_collapse_spaces(p).strip() for p in _BLANKS.split(text))
     paragraphs = (" ".join(line.strip() for line in p.split("\n") if line.strip()) for p in paragraphs)

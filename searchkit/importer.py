@@ -404,7 +404,7 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
         reading = Reading(ledger.known if resume else None, stop, procs, inputs.append, unchanged,
                           ledger.failed, keyed, remote, index.path if resume else None)
         read = extract_all(paths, fmt, source, failed, next_file, noticed, files, max_record, reading)
-        for article, match in _checked(read, finder) if finder else ((a, None) for a in read):
+        for article, match in _checked(read, finder, stop) if finder else ((a, None) for a in read):
             if finder:
                 article.cluster = match.cluster if match else article.id
                 # A repeat counts once; so does a pair imported again: the first of the two then
@@ -444,13 +444,17 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     return report
 
 
-def _checked(articles: Iterator[Article], finder: DuplicateFinder, size: int = CHECK_BATCH,
-             seconds: float = CHECK_WAIT) -> Iterator[tuple[Article, Match | None]]:
+def _checked(articles: Iterator[Article], finder: DuplicateFinder, stop: Callable[[], bool],
+             size: int = CHECK_BATCH, seconds: float = CHECK_WAIT) -> Iterator[tuple[Article, Match | None]]:
     """Each article with the earlier one it duplicates (DuplicateFinder.check), `size`
     articles at a time: their fingerprints worked out with numpy over the whole batch and
     looked up together (several times less CPU than one article at a time, the same
     answers). A batch is also closed when an article arrives more than `seconds` after its
-    first, so a slow input's articles are not held back long."""
+    first, so a slow input's articles are not held back long.
+
+    Once `stop()` is true no more articles are given: those of the batch in hand are not
+    imported (the ledger does not know them, so a rerun reads them again; the finder
+    remembers them, and finds each the same earlier article when it comes again)."""
     batch: list[Article] = []
     opened = 0.0
     for article in articles:
@@ -458,16 +462,20 @@ def _checked(articles: Iterator[Article], finder: DuplicateFinder, size: int = C
             opened = time.monotonic()
         batch.append(article)
         if len(batch) >= size or time.monotonic() - opened > seconds:
-            yield from _check_batch(batch, finder)
+            yield from _check_batch(batch, finder, stop)
             batch = []
-    yield from _check_batch(batch, finder)
+    yield from _check_batch(batch, finder, stop)
 
 
-def _check_batch(batch: list[Article], finder: DuplicateFinder) -> list[tuple[Article, Match | None]]:
-    if not batch:
-        return []
+def _check_batch(batch: list[Article], finder: DuplicateFinder,
+                 stop: Callable[[], bool]) -> Iterator[tuple[Article, Match | None]]:
+    if not batch or stop():
+        return
     prints = finder.fingerprints([(article.body, article.title) for article in batch])
-    return list(zip(batch, finder.check_all([(article.id, known) for article, known in zip(batch, prints)])))
+    for pair in zip(batch, finder.check_all([(article.id, known) for article, known in zip(batch, prints)])):
+        if stop():
+            return
+        yield pair
 
 
 def _size(path: str | Path) -> int:
