@@ -164,4 +164,5 @@ def test_normalize_text_fast_paths_give_what_the_regex_gives():
     normal = [reference(text) for text in texts]
     for text in texts + normal + [t + " " for t in normal] + ["\u3000" + t for t in normal]:
         assert normalize_text(text) == reference(text), repr(text)
-    assert all(normalize_text(text) is text for text in normal)
+    plain = [text for text in normal if not any(c in text for c in "\x1c\x1d\x1e\x1f")]  # taken as odd
+    assert len(plain) > 5000 and all(normalize_text(text) is text for text in plain)
