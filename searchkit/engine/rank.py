@@ -561,6 +561,10 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
+        if top == 0:  # counts only (facets, the total): every match through the filter, none scored
+            matched = np.flatnonzero(_word_mask(q, range(q.typed), len(keep)) & keep)
+            return _Matched(segments, evaluator, q, boosts, matched[:0], np.zeros(0),
+                            [np.zeros(0) for _ in q.pairs], matched)
         if top is not None and weights is None and len(q.words) > 1:
             pruned = _pruned(q, boosts, keep, top)
             if pruned is not None:
@@ -727,13 +731,18 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     granularity(first, last) says for the matches' range. `stats` replaces the index's own
     statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
     `stored` = (i, j): also read the stored fields of results [start + i:start + j).
+    stop=0 asks for the total and facets only: plain words are then matched, not scored,
+    unless collapsing needs scores (each cluster's facets are its best article's).
     """
     segments = _segments(searcher, cache)
     if collapse:  # an index where no two documents share a cluster shows every match as it is
         groups = _cluster_groups(cache, segments)
         collapse = groups is None or not groups.alone
-    # Ranked by score and not collapsed: only the matches that can reach the page are scored.
+    # Ranked by score and not collapsed: only the matches that can reach the page are scored
+    # (none when stop is 0: only counted). Otherwise a page of none is worked out as one of one.
     top = stop if sort not in ("newest", "oldest") and not collapse else None
+    if top is None:
+        stop = max(stop, 1)
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
                top=top, segments=segments)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
