@@ -1021,9 +1021,8 @@ def _bucketed(days: np.ndarray, per_day: np.ndarray, first_us: int, last_us: int
     buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
     starts, where = np.unique(buckets, return_inverse=True)
     counts = np.bincount(where, weights=per_day).astype(np.int64)
-    dates: dict[datetime, int] = {}
-    for bucket, count in zip(starts.tolist(), counts.tolist()):
-        dates[np.datetime64(bucket, unit).astype("datetime64[us]").tolist()] = count
+    # the buckets' starts as datetimes in one conversion (one np.datetime64 each: ~25 us apiece)
+    dates = dict(zip(starts.astype(f"datetime64[{unit}]").astype("datetime64[us]").tolist(), counts.tolist()))
     dates.setdefault(first, 0)
     dates.setdefault(last, 0)
     return dates
