@@ -203,6 +203,17 @@ def test_the_second_search_collapses_and_counts_as_the_first(index_path, copies)
     assert [(b.label, b.count) for b in second.timeline_around if b.count] == [("2019-03", 1), ("2019-05", 1)]
 
 
+def test_a_process_that_searches_once_reads_only_the_matches_columns(index_path):
+    # `searchkit query` runs one search: the index-wide cluster groups and facet columns
+    # (every article's values) are worked out from the second search on, not for the first.
+    ix = searchkit.open_index(index_path, create=True)
+    _storms(ix, copies=True)
+    searchkit.search(ix, "storm")
+    assert "clusters" not in ix.arrays._wide and "columns" not in ix.arrays._wide
+    searchkit.search(ix, "storm")
+    assert "clusters" in ix.arrays._wide and "columns" in ix.arrays._wide
+
+
 def test_facets_of_dates_centuries_apart(index_path):
     ix = searchkit.open_index(index_path, create=True)
     ix.write([clean(Article(id=f"d{year}", title="Harbour news", body="The harbour opened.",

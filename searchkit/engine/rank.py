@@ -485,11 +485,10 @@ def _cluster_groups(cache: ArrayCache, segments: list[_Segment]) -> _Groups | No
     return cache.index_wide("clusters", key, compute, first=False)
 
 
-def _clusters(cache: ArrayCache, segments: list[_Segment], docnum: np.ndarray, seg_of: np.ndarray,
+def _clusters(groups: _Groups | None, segments: list[_Segment], docnum: np.ndarray, seg_of: np.ndarray,
               local: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """(a cluster identifier per match, the number of matches in each match's cluster, the
-    number of clusters among the matches)."""
-    groups = _cluster_groups(cache, segments)
+    number of clusters among the matches), from the index's _Groups when known."""
     if groups is None:
         clusters = _column_hashes(segments, seg_of, local, "cluster")
         keys, inverse, counts = np.unique(clusters, return_inverse=True, return_counts=True)
@@ -735,9 +734,9 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     unless collapsing needs scores (each cluster's facets are its best article's).
     """
     segments = _segments(searcher, cache)
-    if collapse:  # an index where no two documents share a cluster shows every match as it is
-        groups = _cluster_groups(cache, segments)
-        collapse = groups is None or not groups.alone
+    groups = _cluster_groups(cache, segments) if collapse else None
+    if groups is not None and groups.alone:  # no two documents share a cluster: nothing to collapse
+        collapse = False
     # Ranked by score and not collapsed: only the matches that can reach the page are scored
     # (none when stop is 0: only counted). Otherwise a page of none is worked out as one of one.
     top = stop if sort not in ("newest", "oldest") and not collapse else None
@@ -753,7 +752,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
     columns = _columns(cache, segments) if facets or sort in ("newest", "oldest") else None
     if collapse:
-        clusters, sizes, total = _clusters(cache, segments, docnum, seg_of, local)
+        clusters, sizes, total = _clusters(groups, segments, docnum, seg_of, local)
     else:
         total = len(docnum) if m.matched is None else len(m.matched)
         clusters, sizes = None, np.ones(len(docnum), dtype=np.int64)
