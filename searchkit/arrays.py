@@ -32,14 +32,31 @@ class FlatPositions:
     def nbytes(self) -> int:
         return 0 if self._index is None else self._index[2].nbytes
 
-    def flat(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def index(self):
+        """SegmentReader.position_index of the term (read on first use), None without it."""
         if self._index is None:
             self._index = self._reader.position_index(self._field, self._term)
-        if self._index is None:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
-        terms, number, starts = self._index
-        return terms.positions_of(number, starts, np.asarray(rows, dtype=np.int64))
+        return self._index
+
+    def flat(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return flat_together([(self, rows)])[0]
+
+
+def flat_together(wanted: list[tuple[FlatPositions, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """positions.flat(rows) for each (positions, rows) of `wanted`, the terms of one field of
+    one segment decoded together (format positions_of_terms)."""
+    empty = np.zeros(0, dtype=np.int64)
+    out: list = [(empty, empty)] * len(wanted)
+    groups: dict[int, list] = {}
+    for k, (positions, rows) in enumerate(wanted):
+        index = positions.index()
+        if index is not None:
+            groups.setdefault(id(index[0]), []).append((k, index, np.asarray(rows, dtype=np.int64)))
+    for items in groups.values():
+        found = items[0][1][0].positions_of_terms([(number, starts, rows) for _, (_, number, starts), rows in items])
+        for (k, _, _), flat in zip(items, found):
+            out[k] = flat
+    return out
 
 
 # (segment docnums int32, weights float32, positions or None), in docnum order.

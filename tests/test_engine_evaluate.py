@@ -335,7 +335,7 @@ def updated_index(tmp_path_factory):
 
 
 @pytest.mark.parametrize("text", ["oil prices", "election OR energy", '"oil prices"', "elect* -governor",
-                                  "oil since:2017-03-02"])
+                                  "oil since:2017-03-02", "oil prices energy traders", "energy oil prices rose"])
 def test_deleted_documents_count_in_statistics_but_never_match(updated_index, text, scoring_arrays):
     snapshot = updated_index.snapshot()
     assert len(snapshot.segments) >= 2 and snapshot.doc_count == len(DOCS) + 1
