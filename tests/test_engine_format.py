@@ -15,6 +15,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.util.times import datetime_to_long
 
 import searchkit
+import searchkit.arrays
 from searchkit.article import Article, clean
 from searchkit.cli import main
 from searchkit.engine.codec import EngineCodec
@@ -84,6 +85,17 @@ def test_several_terms_positions_read_together_are_each_terms_own(snap):
         alone = terms.positions_of(number, starts, r)
         assert alone[0].tolist() == owner.tolist() and alone[1].tolist() == position.tolist()
     assert terms.positions_of_terms([]) == []
+
+
+def test_a_terms_postings_come_with_what_reading_its_positions_needs(snap):
+    ((reader, _),) = snap.segments
+    docs, freqs, (terms, number) = reader.term_postings("body", "oil")
+    assert (docs.tolist(), freqs.tolist()) == ([0, 2], [2, 1])
+    assert terms.positions_of(number, reader.position_index("body", "oil")[2], np.array([1, 0]))[1].tolist() == [3, 0, 4]
+    assert reader.term_postings("body", "nosuchword")[2] is None
+    cache = searchkit.arrays.ArrayCache()
+    _, _, positions = cache.postings("k", reader, "body", "oil")
+    assert [part.tolist() for part in positions.flat(np.array([0, 1]))] == [[0, 0, 1], [0, 4, 3]]
 
 def _generation(path) -> str:
     return str(path / (path / "CURRENT").read_text("utf-8").strip())
