@@ -407,6 +407,13 @@ def test_a_page_scored_only_where_it_can_rank_is_the_brute_force_page(pruning_in
         name = next(d["source"] for d in docs if d["id"] == i)
         sources[name] = sources.get(name, 0) + 1
     assert {s: c for s, c in with_facets.facets["source"] if c} == sources
+    # Collapsed (the web page): no two articles share a cluster, so the same page, pruned
+    # too once the index's clusters are known (the second search).
+    for _ in range(2):
+        collapsed = searchkit.search(pruning_index, text, limit=limit, snippets=False)
+        assert [(hit.id, hit.score, hit.cluster_size) for hit in collapsed.hits] == [
+            (hit.id, hit.score, 1) for hit in with_facets.hits]
+        assert (collapsed.total, collapsed.facets) == (with_facets.total, with_facets.facets)
 
 
 @pytest.mark.parametrize("text", ["oil prices energy", "zebra oil markets", "oil zebra prices quagga", "bank oil"])

@@ -52,6 +52,10 @@ TERMS_EXT = ".skt"
 DOCS_EXT = ".skd"
 TERMS_MAGIC = b"SKTERM2\n"
 DOCS_MAGIC = b"SKDOCS2\n"
+# The magic strings of these files' earlier layouts (a layout change gets a new magic).
+OLDER_MAGICS = {TERMS_MAGIC: (b"SKTERM1\n",), DOCS_MAGIC: (b"SKDOCS1\n",)}
+# The header's "version": raise it when files this searchkit writes can no longer be read
+# by the previous one, which then says a newer searchkit wrote them (not a damaged file).
 FORMAT_VERSION = 1
 _TRAILER = struct.Struct("<Q8s")  # header length, magic
 STORED_LEVEL = 1  # zlib level of stored documents: 3 is 8% smaller and 1.5x the CPU, 6 12% and 3x
@@ -62,6 +66,14 @@ _WIDTH_DTYPE = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
 
 class FormatError(ValueError):
     """A segment file is damaged or of another version."""
+
+
+class OldFormatError(FormatError):
+    """A segment file of an older searchkit's layout: `searchkit reindex` converts the index."""
+
+
+class NewFormatError(FormatError):
+    """A segment file of a newer searchkit's format (a higher FORMAT_VERSION)."""
 
 
 def narrowest(values: np.ndarray, allowed: Iterable[str] = ("<u1", "<u2", "<u4", "<u8")) -> np.ndarray:
@@ -206,12 +218,19 @@ class SectionFile:
             raise FormatError(f"{path}: too short for a searchkit segment file")
         self._map = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
         length, found = _TRAILER.unpack_from(self._map, size - _TRAILER.size)
+        if found in OLDER_MAGICS.get(magic, ()):
+            raise OldFormatError(f"{path}: a segment file of an older searchkit")
         if found != magic or length > size - _TRAILER.size:
             raise FormatError(f"{path}: not a searchkit segment file of this version")
         try:
             self.header = json.loads(bytes(self._map[size - _TRAILER.size - length:size - _TRAILER.size]))
         except ValueError as exc:
             raise FormatError(f"{path}: damaged header ({exc})") from None
+        version = self.header.get("version") if isinstance(self.header, dict) else None
+        if version != FORMAT_VERSION:
+            if isinstance(version, int) and version < FORMAT_VERSION:
+                raise OldFormatError(f"{path}: segment format {version}, this searchkit reads {FORMAT_VERSION}")
+            raise NewFormatError(f"{path}: segment format {version!r}, this searchkit reads {FORMAT_VERSION}")
         self.size = size
         self._where: dict[str, list] = self.header["sections"]
         self._arrays: dict[str, np.ndarray] = {}

@@ -18,7 +18,8 @@ bounds (its upper bound), and articles are checked in order of that bound until 
 bound cannot beat the page's last result; positions are compared as sorted (article,
 position) keys with numpy, for all of those articles at once (phrases the same way).
 
-A page ranked by score and not collapsed does not score every match when one word is
+A page ranked by score and not collapsed (or collapsed in an index where no two articles
+share a cluster, where collapsing changes nothing) does not score every match when one word is
 rare and another common (_pruned, MaxScore): each word's score is at most its saturation
 limit (idf x qtf x (K1 + 1), and a pair's proximity score likewise: proximity_limit), so once the best
 articles of the rarest word are scored, the words whose limits add up to less than the
@@ -27,7 +28,8 @@ the articles with one of the other words are scored; the matches are still all c
 (and their facets) without scores. Each word's per-posting BM25F share is computed once
 and kept (ArrayCache.memo) while the segments and average lengths are the same. Filters (dates, source),
 near-duplicate collapse, facets, the timeline counts and cluster sizes are array operations
-on the same matches, over index-wide columns kept between queries.
+on the same matches, over index-wide columns kept between queries (a day number per article:
+a query's date counts are one bincount).
 """
 
 from __future__ import annotations
@@ -526,17 +528,25 @@ def _collapse_first(order: np.ndarray, clusters: np.ndarray, shared: np.ndarray)
     return order[keep]
 
 
-def _cluster_groups(cache: ArrayCache, segments: list[_Segment]) -> tuple[np.ndarray, np.ndarray] | None:
-    """For every document of the index (deleted ones too): a number for its cluster, and how
-    many documents the cluster has. Worked out once per set of segments and kept; None on
-    the first ask, as a process that runs one query (`searchkit query`) is faster without."""
+@dataclass
+class _Groups:
+    """The near-duplicate clusters of the whole index, one value per document (deleted ones too)."""
+
+    group: np.ndarray  # a number for each document's cluster
+    size: np.ndarray  # how many documents that cluster has
+    alone: bool  # no cluster has two documents: collapsing changes nothing
+
+
+def _cluster_groups(cache: ArrayCache, segments: list[_Segment]) -> _Groups | None:
+    """The index's _Groups, worked out once per set of segments and kept; None on the first
+    ask, as a process that runs one query (`searchkit query`) is faster without."""
     key = tuple(seg.cache.key for seg in segments)
 
-    def compute() -> tuple[np.ndarray, np.ndarray]:
+    def compute() -> _Groups:
         hashes = [seg.cache.hashed(seg.reader, "cluster")[0] for seg in segments]
         _, group, counts = np.unique(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.int64),
                                      return_inverse=True, return_counts=True)
-        return group, counts[group]
+        return _Groups(group, counts[group], not len(counts) or int(counts.max()) <= 1)
 
     return cache.index_wide("clusters", key, compute, first=False)
 
@@ -550,13 +560,17 @@ def _clusters(cache: ArrayCache, segments: list[_Segment], docnum: np.ndarray, s
         clusters = _column_hashes(segments, seg_of, local, "cluster")
         keys, inverse, counts = np.unique(clusters, return_inverse=True, return_counts=True)
         return inverse, counts[inverse], len(keys)
-    group, size = groups
+    group, size = groups.group, groups.size
     clusters = group[docnum]
     sizes = np.ones(len(docnum), dtype=np.int64)
     maybe = np.flatnonzero(size[docnum] > 1)  # in a cluster with others, not all of them matches
     keys, inverse, counts = np.unique(clusters[maybe], return_inverse=True, return_counts=True)
     sizes[maybe] = counts[inverse]
     return clusters, sizes, len(docnum) - len(maybe) + len(keys)
+
+
+def _segments(searcher, cache: ArrayCache) -> list[_Segment]:
+    return [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
 
 
 @dataclass
@@ -576,12 +590,15 @@ class _Matched:
 def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, flt: wq.Query | None,
            phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
            deadline: float | None, max_expansions: int | None,
-           weights: dict[str, float] | None = None, top: int | None = None) -> _Matched:
+           weights: dict[str, float] | None = None, top: int | None = None,
+           segments: list[_Segment] | None = None) -> _Matched:
     """Every live match of a query (plain words, an exact phrase, or any tree) through the filter.
 
     With `top` (plain words ranked by score, no collapse): `docnum` may be only the matches
-    that can reach the first `top` places (see _candidates), and `matched` all of them."""
-    segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
+    that can reach the first `top` places (see _candidates), and `matched` all of them.
+    `segments` are the searcher's (_segments), when already made."""
+    if segments is None:
+        segments = _segments(searcher, cache)
     snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
     evaluator = Evaluator(snapshot, stats, searcher.schema, searcher.reader(),
                           deadline=deadline, max_expansions=max_expansions)
@@ -777,10 +794,14 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
     `stored` = (i, j): also read the stored fields of results [start + i:start + j).
     """
+    segments = _segments(searcher, cache)
+    if collapse:  # an index where no two documents share a cluster shows every match as it is
+        groups = _cluster_groups(cache, segments)
+        collapse = groups is None or not groups.alone
     # Ranked by score and not collapsed: only the matches that can reach the page are scored.
     top = stop if sort not in ("newest", "oldest") and not collapse else None
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
-               top=top)
+               top=top, segments=segments)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
@@ -929,6 +950,15 @@ class _Columns:
     dated: np.ndarray
     sources: np.ndarray  # a number per document: its source's place in `names`
     names: list[str]
+    # Each document's UTC day as 1 + days after `first_day` (0: undated), so that a bincount
+    # of the matches' values counts them per day; None when the dates span too many days.
+    day: np.ndarray | None = None
+    first_day: int = 0
+
+
+# _Columns.day is kept when the index's dates span at most this many days (~180 years): a
+# query's per-day count is an array of that many at most.
+DAY_COLUMN_SPAN = 1 << 16
 
 
 def _columns(cache: ArrayCache, segments: list[_Segment]) -> _Columns | None:
@@ -944,9 +974,16 @@ def _columns(cache: ArrayCache, segments: list[_Segment]) -> _Columns | None:
                                dtype=np.int64)
             codes.append(mapping[local])
         empty = np.zeros(0, dtype=np.int64)
-        return _Columns(np.concatenate([v for v, _ in numbers]) if numbers else empty,
-                        np.concatenate([h for _, h in numbers]) if numbers else empty.astype(bool),
-                        np.concatenate(codes) if codes else empty, list(names))
+        columns = _Columns(np.concatenate([v for v, _ in numbers]) if numbers else empty,
+                           np.concatenate([h for _, h in numbers]) if numbers else empty.astype(bool),
+                           np.concatenate(codes) if codes else empty, list(names))
+        if columns.dated.any():
+            days = (columns.published - _EPOCH_US) // _DAY_US
+            first, last = int(days[columns.dated].min()), int(days[columns.dated].max())
+            if last - first < DAY_COLUMN_SPAN:
+                columns.day = np.where(columns.dated, days - first + 1, 0).astype(np.int32)
+                columns.first_day = first
+        return columns
 
     return cache.index_wide("columns", tuple(seg.cache.key for seg in segments), compute, first=False)
 
@@ -992,33 +1029,58 @@ def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | Non
         counts = np.bincount(columns.sources[rows], minlength=len(columns.names))
         sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
                    if columns.names[code]}
+        if columns.day is not None:
+            return sources, _day_counts(columns, rows, granularity)
         moments = columns.published[rows[columns.dated[rows]]] - _EPOCH_US
     else:
         sources = _sources(segments, seg_of, local, shown)
         dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
             np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
         moments = moment[dated] - _EPOCH_US
+    if not len(moments):
+        return sources, {}
+    days = moments // _DAY_US
+    low_day, high_day = int(days.min()), int(days.max())
+    if high_day - low_day < 1 << 20:  # a bincount over the range, not a sort of every match
+        per_day = np.bincount(days - low_day)
+        days = np.flatnonzero(per_day)
+        per_day, days = per_day[days], days + low_day
+    else:  # dates thousands of years apart
+        days, per_day = np.unique(days, return_counts=True)
+    return sources, _bucketed(days, per_day, int(moments.min()), int(moments.max()), granularity)
+
+
+def _day_counts(columns: _Columns, rows: np.ndarray, granularity) -> dict[datetime, int]:
+    """_facets' date counts of `rows` from the day column: one gather and one bincount of the
+    rows' days (the undated ones in slot 0), then the exact first and last moments from
+    the rows of the first and last day only."""
+    day = columns.day[rows]
+    per_day = np.bincount(day)
+    per_day[:1] = 0
+    days = np.flatnonzero(per_day)
+    if not len(days):
+        return {}
+    first = int(columns.published[rows[day == days[0]]].min()) - _EPOCH_US
+    last = int(columns.published[rows[day == days[-1]]].max()) - _EPOCH_US
+    return _bucketed(days + (columns.first_day - 1), per_day[days], first, last, granularity)
+
+
+def _bucketed(days: np.ndarray, per_day: np.ndarray, first_us: int, last_us: int, granularity
+              ) -> dict[datetime, int]:
+    """Counts per day (days since 1970, sorted, distinct) put into days, months or years, as
+    granularity(first, last) says for the first and last moments (microseconds since 1970),
+    with those two moments at count 0 (see Ranking.dates). The calendar conversion is the
+    slow part, so it runs once per day, not per match."""
+    epoch = datetime(1970, 1, 1)
+    first = epoch + timedelta(microseconds=first_us)
+    last = epoch + timedelta(microseconds=last_us)
+    unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
+    buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
+    starts, where = np.unique(buckets, return_inverse=True)
+    counts = np.bincount(where, weights=per_day).astype(np.int64)
     dates: dict[datetime, int] = {}
-    if len(moments):
-        epoch = datetime(1970, 1, 1)
-        first = epoch + timedelta(microseconds=int(moments.min()))
-        last = epoch + timedelta(microseconds=int(moments.max()))
-        unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
-        # Count per day first (integer division), then put the few distinct days into months
-        # or years: the calendar conversion is the slow part, so it runs once per day.
-        days = moments // _DAY_US
-        low_day, high_day = int(days.min()), int(days.max())
-        if high_day - low_day < 1 << 20:  # a bincount over the range, not a sort of every match
-            per_day = np.bincount(days - low_day)
-            days = np.flatnonzero(per_day)
-            per_day, days = per_day[days], days + low_day
-        else:  # dates thousands of years apart
-            days, per_day = np.unique(days, return_counts=True)
-        buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
-        starts, where = np.unique(buckets, return_inverse=True)
-        counts = np.bincount(where, weights=per_day).astype(np.int64)
-        for bucket, count in zip(starts.tolist(), counts.tolist()):
-            dates[np.datetime64(bucket, unit).astype("datetime64[us]").tolist()] = count
-        dates.setdefault(first, 0)
-        dates.setdefault(last, 0)
-    return sources, dates
+    for bucket, count in zip(starts.tolist(), counts.tolist()):
+        dates[np.datetime64(bucket, unit).astype("datetime64[us]").tolist()] = count
+    dates.setdefault(first, 0)
+    dates.setdefault(last, 0)
+    return dates

@@ -21,17 +21,13 @@ import whoosh.index
 from whoosh.util.numeric import byte_to_length
 
 from .codec import EngineSegment
-from .format import DOCS_EXT, TERMS_EXT, DocsFile, FormatError, TermsFile, hash_value
+from .format import DOCS_EXT, TERMS_EXT, DocsFile, OldFormatError, TermsFile, hash_value
 
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NO_INTS = np.zeros(0, dtype=np.int32)
 _NO_INTS.flags.writeable = False
 _NO_STARTS = np.zeros(1, dtype=np.int64)
 _NO_STARTS.flags.writeable = False
-
-
-class OldFormatError(FormatError):
-    """The index was written in an older format: `searchkit reindex` converts it."""
 
 
 class SegmentFiles:
