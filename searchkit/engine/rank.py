@@ -163,16 +163,35 @@ class _Query:
 
 
 def _field_arrays(q: _Query, postings: list, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """_Query.field_arrays worked out from the postings."""
-    parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
-             for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
-    if not parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    ids = np.concatenate([p[0] for p in parts])
-    weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
-    lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
-    b = scoring.field_b(name)
-    return ids, scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
+    """_Query.field_arrays worked out from the postings, each segment's part written in
+    place, with the length norms of each segment's documents worked out once (_norms)."""
+    used = [(seg, ids, weights) for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
+    docs = np.empty(sum(len(ids) for _, ids, _ in used), dtype=np.int64)
+    share = np.empty(len(docs))
+    weight = scoring.field_weight(name)
+    at = 0
+    for seg, ids, weights in used:
+        part = slice(at, at + len(ids))
+        docs[part] = ids
+        docs[part] += seg.offset
+        share[part] = weights
+        share[part] *= weight
+        share[part] /= _norms(q, seg, name)[ids]
+        at += len(ids)
+    return docs, share
+
+
+def _norms(q: _Query, seg: _Segment, name: str) -> np.ndarray:
+    """Each of the segment's documents' BM25F length norm of field `name` (field_b, the
+    query's average length), kept between queries while the average is the same."""
+    b, avg = scoring.field_b(name), q.avg[name]
+
+    def compute() -> tuple[np.ndarray]:
+        return ((1 - b) + b * (seg.cache.lengths(seg.reader, name) / avg),)
+
+    if q.cache is None:
+        return compute()[0]
+    return q.cache.memo(("norms", seg.cache.key, name, avg, b), compute)[0]
 
 
 def _score_sparse(q: _Query, keep: np.ndarray):
