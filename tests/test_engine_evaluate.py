@@ -12,6 +12,7 @@ import fnmatch
 import math
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 from whoosh import query as wq
 from whoosh.query import spans as wspans
@@ -334,7 +335,7 @@ def updated_index(tmp_path_factory):
 
 
 @pytest.mark.parametrize("text", ["oil prices", "election OR energy", '"oil prices"', "elect* -governor",
-                                  "oil since:2017-03-02"])
+                                  "oil since:2017-03-02", "oil prices energy traders", "energy oil prices rose"])
 def test_deleted_documents_count_in_statistics_but_never_match(updated_index, text, scoring_arrays):
     snapshot = updated_index.snapshot()
     assert len(snapshot.segments) >= 2 and snapshot.doc_count == len(DOCS) + 1
@@ -413,3 +414,29 @@ def test_a_page_scored_only_where_it_can_rank_is_the_brute_force_page(pruning_in
         assert [(hit.id, hit.score, hit.cluster_size) for hit in collapsed.hits] == [
             (hit.id, hit.score, 1) for hit in with_facets.hits]
         assert (collapsed.total, collapsed.facets) == (with_facets.total, with_facets.facets)
+
+
+@pytest.mark.parametrize("text", ["oil prices energy", "zebra oil markets", "oil zebra prices quagga", "bank oil"])
+def test_proximity_bounds_are_the_same_over_both_array_sizes_and_bound_every_match(pruning_index, text, monkeypatch):
+    # rank._score_dense finds each pair's bounds through index-sized arrays, _score_sparse by
+    # binary search: the same numbers, 0 where a word is missing, never below the exact score.
+    stems = analyzer().terms(text)
+    boosts = rank.Boosts(scoring.ALL_WORDS_BOOST, scoring.SHORT_QUERY, True, scoring.USE_QTF)
+    found = {}
+    for mode, below in (("dense", 1e9), ("sparse", 0.0)):
+        monkeypatch.setattr(rank, "SPARSE_BELOW", below)
+        with pruning_index.searcher() as searcher:
+            m = rank._match(searcher, pruning_index.arrays, stems, boosts, None, (), None, None, None, None)
+            offsets = np.array([seg.offset for seg in m.segments])
+            seg_of = np.searchsorted(offsets, m.docnum, side="right") - 1
+            proximity = rank._Proximity(m.query, m.segments, seg_of, m.docnum - offsets[seg_of], m.pair_bounds)
+            exact = proximity.bonus(np.arange(len(m.docnum)))
+        found[mode] = m
+        assert len(m.pair_bounds) == len(stems) - 1 and len(m.docnum) > 0
+        assert np.all(exact <= np.sum(m.pair_bounds, axis=0) * (1 + 1e-12))
+        assert np.any(exact > 0)
+    dense, sparse = found["dense"], found["sparse"]
+    assert np.array_equal(dense.docnum, sparse.docnum)
+    for a, b in zip(dense.pair_bounds, sparse.pair_bounds):
+        assert np.array_equal(a, b)
+    assert any(np.any(b == 0) for b in dense.pair_bounds)  # a match without both words of a pair

@@ -17,6 +17,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.util.times import datetime_to_long
 
 import searchkit
+import searchkit.arrays
 from searchkit.article import Article, clean
 from searchkit.cli import main
 from searchkit.engine.codec import EngineCodec
@@ -70,6 +71,33 @@ def test_postings_positions_lengths_columns_and_stored_fields(snap):
     stored = reader.stored(1)
     assert (stored["id"], stored["title"], stored["source"]) == ("b", "Rain in Spain", "Planet")
 
+
+
+def test_several_terms_positions_read_together_are_each_terms_own(snap):
+    # "Oil prices rose again. Oil is dear." (doc 0), "A spill of oil near the coast." (doc 2):
+    # body oil at 0, 4 | 3; price at 1; spill at 1.
+    ((reader, _),) = snap.segments
+    wanted = [reader.position_index("body", t) for t in ("oil", "price", "spill", "oil")]
+    rows = [np.array([0, 1]), np.array([0]), np.array([0]), np.array([1])]
+    terms = wanted[0][0]
+    together = terms.positions_of_terms([(number, starts, r) for (_, number, starts), r in zip(wanted, rows)])
+    assert [(o.tolist(), p.tolist()) for o, p in together] == [([0, 0, 1], [0, 4, 3]), ([0], [1]), ([0], [1]),
+                                                               ([0], [3])]
+    for (_, number, starts), r, (owner, position) in zip(wanted, rows, together):
+        alone = terms.positions_of(number, starts, r)
+        assert alone[0].tolist() == owner.tolist() and alone[1].tolist() == position.tolist()
+    assert terms.positions_of_terms([]) == []
+
+
+def test_a_terms_postings_come_with_what_reading_its_positions_needs(snap):
+    ((reader, _),) = snap.segments
+    docs, freqs, (terms, number) = reader.term_postings("body", "oil")
+    assert (docs.tolist(), freqs.tolist()) == ([0, 2], [2, 1])
+    assert terms.positions_of(number, reader.position_index("body", "oil")[2], np.array([1, 0]))[1].tolist() == [3, 0, 4]
+    assert reader.term_postings("body", "nosuchword")[2] is None
+    cache = searchkit.arrays.ArrayCache()
+    _, _, positions = cache.postings("k", reader, "body", "oil")
+    assert [part.tolist() for part in positions.flat(np.array([0, 1]))] == [[0, 0, 1], [0, 4, 3]]
 
 def _generation(path) -> str:
     return str(path / (path / "CURRENT").read_text("utf-8").strip())

@@ -430,25 +430,43 @@ class _FieldTerms:
         index in rows), in that order: only those postings' positions are read and decoded
         (a few articles' worth, not a common word's whole list). `starts` as position_starts
         gives."""
+        return self.positions_of_terms([(i, starts, rows)])[0]
+
+    def positions_of_terms(self, wanted: list[tuple[int, np.ndarray, np.ndarray]]
+                           ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """positions_of(i, starts, rows) for each (i, starts, rows) of `wanted`, decoded
+        together: a query's words in one segment cost one pass, not one each (the per-call
+        work, not the positions, is most of a page's cost)."""
         if not self.has_positions:
             raise ValueError(f"field {self.name} has no positions")
+        if not wanted:
+            return []
         s = self._s
-        first_of = starts[rows]
-        counts = starts[rows + 1] - first_of
-        ends = np.cumsum(counts)
-        firsts = ends - counts
-        width = int(s["pw"][i])
-        if width == 0:  # (never written: a positions run of ones)
-            deltas = np.ones(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
-        else:
-            deltas = self._file.gather(f"p{width}.{self.name}", int(s["po"][i]) + first_of, counts).astype(np.int64)
-        running = np.cumsum(deltas)
-        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+        runs, deltas = [], []
+        for i, starts, rows in wanted:
+            first_of = starts[rows]
+            counts = starts[rows + 1] - first_of
+            width = int(s["pw"][i])
+            if width == 0:  # (never written: a positions run of ones)
+                deltas.append(np.ones(int(counts.sum()), dtype=np.int64))
+            else:
+                deltas.append(self._file.gather(f"p{width}.{self.name}", int(s["po"][i]) + first_of,
+                                                counts).astype(np.int64))
+            runs.append(counts)
+        counts = np.concatenate(runs) if len(runs) > 1 else runs[0]
+        running = np.cumsum(np.concatenate(deltas) if len(deltas) > 1 else deltas[0])
+        firsts = np.cumsum(counts) - counts
         # Deltas restart at each posting: take off the running total before its first one.
-        before = np.zeros(len(rows), dtype=np.int64)
+        before = np.zeros(len(counts), dtype=np.int64)
         later = firsts > 0
         before[later] = running[firsts[later] - 1]
-        return owner, running - np.repeat(before, counts)
+        positions = running - np.repeat(before, counts)
+        out, at = [], 0
+        for (_, _, rows), term_counts, term_deltas in zip(wanted, runs, deltas):
+            owner = np.repeat(np.arange(len(rows), dtype=np.int64), term_counts)
+            out.append((owner, positions[at:at + len(term_deltas)]))
+            at += len(term_deltas)
+        return out
 
     def positions(self, i: int, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not self.has_positions:

@@ -43,7 +43,7 @@ from whoosh import query as wq
 from whoosh.query.ranges import NumericRange
 from whoosh.util.times import datetime_to_long
 
-from ..arrays import ArrayCache, SegmentCache
+from ..arrays import ArrayCache, SegmentCache, flat_together
 from . import scoring
 from .evaluate import Evaluator, Expansion
 from .scoring import CorpusStats
@@ -163,16 +163,35 @@ class _Query:
 
 
 def _field_arrays(q: _Query, postings: list, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """_Query.field_arrays worked out from the postings."""
-    parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
-             for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
-    if not parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    ids = np.concatenate([p[0] for p in parts])
-    weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
-    lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
-    b = scoring.field_b(name)
-    return ids, scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
+    """_Query.field_arrays worked out from the postings, each segment's part written in
+    place, with the length norms of each segment's documents worked out once (_norms)."""
+    used = [(seg, ids, weights) for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
+    docs = np.empty(sum(len(ids) for _, ids, _ in used), dtype=np.int64)
+    share = np.empty(len(docs))
+    weight = scoring.field_weight(name)
+    at = 0
+    for seg, ids, weights in used:
+        part = slice(at, at + len(ids))
+        docs[part] = ids
+        docs[part] += seg.offset
+        share[part] = weights
+        share[part] *= weight
+        share[part] /= _norms(q, seg, name)[ids]
+        at += len(ids)
+    return docs, share
+
+
+def _norms(q: _Query, seg: _Segment, name: str) -> np.ndarray:
+    """Each of the segment's documents' BM25F length norm of field `name` (field_b, the
+    query's average length), kept between queries while the average is the same."""
+    b, avg = scoring.field_b(name), q.avg[name]
+
+    def compute() -> tuple[np.ndarray]:
+        return ((1 - b) + b * (seg.cache.lengths(seg.reader, name) / avg),)
+
+    if q.cache is None:
+        return compute()[0]
+    return q.cache.memo(("norms", seg.cache.key, name, avg, b), compute)[0]
 
 
 def _score_sparse(q: _Query, keep: np.ndarray):
@@ -261,7 +280,31 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     base = total[docs]
     if q.all_words != 1.0:
         base[present[docs] == q.typed] *= q.all_words
-    return docs, base, _pair_bounds(q, docs, word_tf)
+    return docs, base, _pair_bounds_dense(q, docs, word_tf, tf)
+
+
+def _pair_bounds_dense(q: _Query, docs: np.ndarray, word_tf: list, scratch: np.ndarray) -> list[np.ndarray]:
+    """_pair_bounds over an index-sized `scratch` array of zeros (given back as zeros):
+    each word's BM25F frequency is scattered into it and read back at `docs`, where
+    matching two long lists by binary search costs ~10x more. A missing word reads as
+    frequency 0, whose bound is 0, as _pair_bounds puts it."""
+    at: dict[int, np.ndarray] = {}
+
+    def frequency(w: int) -> np.ndarray:  # word w's frequency in each of docs
+        if w not in at:
+            has, t = word_tf[w]
+            scratch[has] = t
+            at[w] = scratch[docs]
+            scratch[has] = 0.0
+        return at[w]
+
+    bounds = []
+    for p, (a, b) in enumerate(q.pairs):
+        if word_tf[a] is None or word_tf[b] is None:
+            bounds.append(np.zeros(len(docs)))
+        else:
+            bounds.append(scoring.proximity_bound(q.pair_idf[p], np.minimum(frequency(a), frequency(b))))
+    return bounds
 
 
 def _merged(parts: list[np.ndarray]) -> np.ndarray:
@@ -412,44 +455,86 @@ class _Proximity:
 
     def bonus(self, rows: np.ndarray) -> np.ndarray:
         """The proximity score of each match row in `rows`: over its pairs, each pair's
-        proximity_score from its ordered and unordered counts in title and body (BM25F)."""
+        proximity_score from its ordered and unordered counts in title and body (BM25F).
+
+        Per field, each word's positions in the chosen articles are read once for all its
+        pairs, every word of a segment together (arrays.flat_together), and keyed by the
+        article's place in `rows`, so that each pair's window counts take one pass over
+        all segments: the cost is per call, not per position."""
         out = np.zeros(len(rows))
-        if not self.q.pairs or not len(rows):
+        q = self.q
+        if not q.pairs or not len(rows):
             return out
-        for p, (a, b) in enumerate(self.q.pairs):
-            chosen = np.flatnonzero(self.pair_bounds[p][rows])  # both words are in the article
-            if not len(chosen):
-                continue
-            ordered, unordered = np.zeros(len(chosen)), np.zeros(len(chosen))
-            segs = self.seg_of[rows[chosen]]
-            for s in np.flatnonzero(np.bincount(segs)).tolist():  # np.unique would import numpy.ma
-                at = np.flatnonzero(segs == s)
-                self._count(s, a, b, self.local[rows[chosen[at]]], at, ordered, unordered)
-            out[chosen] += scoring.proximity_score(self.q.pair_idf[p], ordered, unordered)
+        chosen = [self.pair_bounds[p][rows] > 0 for p in range(len(q.pairs))]  # both words are in the article
+        ordered, unordered = np.zeros((len(q.pairs), len(rows))), np.zeros((len(q.pairs), len(rows)))
+        segs = self.seg_of[rows]
+        places = [(s, np.flatnonzero(segs == s)) for s in np.flatnonzero(np.bincount(segs)).tolist()]
+        words = sorted({w for pair in q.pairs for w in pair})
+        for name in SEARCH_FIELDS:
+            both = np.zeros((len(q.pairs), len(rows)), dtype=bool)  # the pair's words are in this field
+            found: dict[int, list] = {w: [] for w in words}  # per word: (row, position) parts
+            weight = np.zeros(len(rows))
+            field_b = scoring.field_b(name)
+            for s, at in places:
+                seg = self.segments[s]
+                docs = self.local[rows[at]]
+                where, has = {}, {}
+                for w in words:
+                    ids = q.postings[s][w][name][0]
+                    if len(ids):
+                        where[w] = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+                        has[w] = ids[where[w]] == docs
+                for p, (a, b) in enumerate(q.pairs):
+                    if a in has and b in has:
+                        both[p, at] = chosen[p][at] & has[a] & has[b]
+                reads = []
+                for w in where:
+                    need = np.zeros(len(at), dtype=bool)
+                    for p, pair in enumerate(q.pairs):
+                        if w in pair:
+                            need |= both[p, at]
+                    inside = np.flatnonzero(need)
+                    if len(inside):
+                        reads.append((w, at[inside], q.postings[s][w][name][2], where[w][inside]))
+                if not reads:
+                    continue
+                for (w, owners, _, _), (owner, position) in zip(reads, flat_together([(p, r) for _, _, p, r in reads])):
+                    found[w].append((owners[owner], position))
+                norm = (1 - field_b) + field_b * seg.cache.lengths(seg.reader, name)[docs] / q.avg[name]
+                weight[at] = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
+            flats = {w: _joined(parts) for w, parts in found.items() if parts}
+            for p, (a, b) in enumerate(q.pairs):
+                if not both[p].any():
+                    continue
+                o, u = _windows(_among(flats[a], both[p]), _among(flats[b], both[p]), len(rows), scoring.SDM_WINDOW)
+                ordered[p, both[p]] += o[both[p]] * weight[both[p]]
+                unordered[p, both[p]] += u[both[p]] * weight[both[p]]
+        for p in range(len(q.pairs)):
+            if chosen[p].any():
+                out[chosen[p]] += scoring.proximity_score(q.pair_idf[p], ordered[p][chosen[p]],
+                                                          unordered[p][chosen[p]])
         return out
 
-    def _count(self, s: int, a: int, b: int, docs: np.ndarray, at: np.ndarray, ordered: np.ndarray,
-               unordered: np.ndarray) -> None:
-        """Add the BM25F window counts of words a, b in segment s's `docs` into ordered[at],
-        unordered[at]: each field's counts x its weight / its length norm."""
-        seg = self.segments[s]
-        for name in SEARCH_FIELDS:
-            (ids_a, _, positions_a), (ids_b, _, positions_b) = (self.q.postings[s][a][name],
-                                                                self.q.postings[s][b][name])
-            if not len(ids_a) or not len(ids_b):
-                continue
-            rows_a = np.minimum(np.searchsorted(ids_a, docs), len(ids_a) - 1)
-            rows_b = np.minimum(np.searchsorted(ids_b, docs), len(ids_b) - 1)
-            both = np.flatnonzero((ids_a[rows_a] == docs) & (ids_b[rows_b] == docs))
-            if not len(both):
-                continue
-            o, u = _windows(positions_a.flat(rows_a[both]), positions_b.flat(rows_b[both]), len(both),
-                            scoring.SDM_WINDOW)
-            field_b = scoring.field_b(name)
-            norm = (1 - field_b) + field_b * seg.cache.lengths(seg.reader, name)[docs[both]] / self.q.avg[name]
-            weight = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
-            ordered[at[both]] += o * weight
-            unordered[at[both]] += u * weight
+
+def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, position) parts together, sorted by owner then position (each part is)."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    owner = np.concatenate([o for o, _ in parts])
+    position = np.concatenate([p for _, p in parts])
+    if any(part[0][-1] > later[0][0] for part, later in zip(parts, parts[1:]) if len(part[0]) and len(later[0])):
+        order = np.lexsort((position, owner))
+        owner, position = owner[order], position[order]
+    return owner, position
+
+
+def _among(flat: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (owner, position)s of `flat` whose owner is one of `rows` (a mask)."""
+    kept = rows[flat[0]]
+    return flat[0][kept], flat[1][kept]
 
 
 def _collapse_first(order: np.ndarray, clusters: np.ndarray, shared: np.ndarray) -> np.ndarray:

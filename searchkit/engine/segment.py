@@ -113,6 +113,17 @@ class SegmentReader:
             return _NO_INTS, _NO_INTS
         return found.postings(number)
 
+    def term_postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+        """postings(field, term) and (the field's terms, the term's number) for reading its
+        positions later (None when the term is not in the field): one look-up of the term
+        for both."""
+        found = self._files.terms.field(field)
+        number = found.find(term.encode("utf-8")) if found is not None else None
+        if number is None:
+            return _NO_INTS, _NO_INTS, None
+        docs, freqs = found.postings(number)
+        return docs, freqs, (found, number)
+
     def positions(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(starts int64, flat int32): posting i's positions are flat[starts[i]:starts[i + 1]]."""
         found = self._files.terms.field(field)
