@@ -192,6 +192,26 @@ def test_the_second_search_collapses_and_counts_as_the_first(index_path, copies)
                            datetime(2019, 5, 2, 18, tzinfo=timezone.utc))
     assert dict(second.facets["source"]) == ({"Met Office": 3, "Coast Guard": 2} if copies else
                                              {"Met Office": 4, "Coast Guard": 3})
+    # Narrowed by source and date: the source facet and the timeline around are counted (not
+    # ranked: a page of none) over the search without those filters; the same both times.
+    ix = searchkit.open_index(index_path)
+    first, second = (searchkit.search(ix, "storm", source="Coast Guard", since="2019-04") for _ in range(2))
+    assert {**first.to_dict(), "elapsed_ms": 0} == {**second.to_dict(), "elapsed_ms": 0}
+    assert [h.id for h in second.hits] == ["s5"]
+    assert second.facets["source"] == searchkit.search(ix, "storm", since="2019-04").facets["source"]
+    assert dict(second.facets["source"]) == {"Met Office": 2, "Coast Guard": 1}  # s2, s6; s5
+    assert [(b.label, b.count) for b in second.timeline_around if b.count] == [("2019-03", 1), ("2019-05", 1)]
+
+
+def test_a_process_that_searches_once_reads_only_the_matches_columns(index_path):
+    # `searchkit query` runs one search: the index-wide cluster groups and facet columns
+    # (every article's values) are worked out from the second search on, not for the first.
+    ix = searchkit.open_index(index_path, create=True)
+    _storms(ix, copies=True)
+    searchkit.search(ix, "storm")
+    assert "clusters" not in ix.arrays._wide and "columns" not in ix.arrays._wide
+    searchkit.search(ix, "storm")
+    assert "clusters" in ix.arrays._wide and "columns" in ix.arrays._wide
 
 
 def test_facets_of_dates_centuries_apart(index_path):
