@@ -460,3 +460,20 @@ def test_matches_no_proximity_can_lift_to_the_page_are_counted_not_ranked(prunin
     assert np.array_equal(few.base, every.base[kept])
     for a, b in zip(few.pair_bounds, every.pair_bounds):
         assert np.array_equal(a, b[kept])
+
+
+def test_an_all_words_boost_scores_the_same_over_both_array_sizes(pruning_index, monkeypatch):
+    # ALL_WORDS_BOOST is 0 as shipped; a boost counts the typed words of each match
+    # (index-sized arrays) or finds them by bincount (posting-sized): the same scores.
+    stems = analyzer().terms("oil prices energy")
+    found = {}
+    for boost in (0.0, 1.0):
+        for mode, below in (("dense", 1e9), ("sparse", 0.0)):
+            monkeypatch.setattr(rank, "SPARSE_BELOW", below)
+            with pruning_index.searcher() as searcher:
+                found[boost, mode] = rank._match(searcher, pruning_index.arrays, stems,
+                                                 rank.Boosts(boost, 3, True, True), None, (), None, None, None, None)
+        dense, sparse = found[boost, "dense"], found[boost, "sparse"]
+        assert np.array_equal(dense.docnum, sparse.docnum) and np.array_equal(dense.base, sparse.base)
+    doubled = found[1.0, "dense"].base == 2 * found[0.0, "dense"].base
+    assert doubled.any() and not doubled.all()  # articles with every word, and others

@@ -260,7 +260,8 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     """_score over index-sized arrays: scatter-adds, no sorting (for long posting lists)."""
     k1 = scoring.K1
     total = np.zeros(n)
-    present = np.zeros(n, dtype=np.int16)
+    counted = q.all_words != 1.0  # the all-words boost needs how many typed words; else whether any
+    present = np.zeros(n, dtype=np.int16 if counted else bool)
     tf = np.zeros(n)  # one word's BM25F frequency; its rows are put back to 0 after each word
     word_tf: list = [None] * q.typed
     for w in range(len(q.words)):
@@ -276,13 +277,19 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
             continue
         t = tf[has]
         tf[has] = 0.0
-        total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
+        score = q.idf[w] * q.qtf[w] * t  # scoring.bm25f, the same operations in place
+        score *= k1 + 1
+        score /= t + k1
+        total[has] += score
         if w < q.typed:
-            present[has] += 1
+            if counted:
+                present[has] += 1
+            else:
+                present[has] = True
             word_tf[w] = (has, t)
-    docs = np.flatnonzero((present > 0) & keep)  # feedback terms re-rank, they never add matches
+    docs = np.flatnonzero(present & keep if not counted else (present > 0) & keep)  # feedback terms never add matches
     base = total[docs]
-    if q.all_words != 1.0:
+    if counted:
         base[present[docs] == q.typed] *= q.all_words
     return _hopeful(q, docs, base, lambda some: _pair_bounds_dense(q, some, word_tf, tf))
 
