@@ -389,7 +389,7 @@ def pruning_index(tmp_path_factory):
 
 
 @pytest.mark.parametrize("text", ["zebra oil", "oil zebra prices", "zebra energy oil markets quagga",
-                                  "quagga bank", "oil prices zebra zebra"])
+                                  "quagga bank", "oil prices zebra zebra", "oil prices energy", "energy oil"])
 @pytest.mark.parametrize("limit", [1, 3, 5, 200])
 def test_a_page_scored_only_where_it_can_rank_is_the_brute_force_page(pruning_index, text, limit):
     docs = _many_docs()
@@ -440,3 +440,40 @@ def test_proximity_bounds_are_the_same_over_both_array_sizes_and_bound_every_mat
     for a, b in zip(dense.pair_bounds, sparse.pair_bounds):
         assert np.array_equal(a, b)
     assert any(np.any(b == 0) for b in dense.pair_bounds)  # a match without both words of a pair
+
+
+@pytest.mark.parametrize("text", ["oil prices energy", "energy oil"])
+def test_matches_no_proximity_can_lift_to_the_page_are_counted_not_ranked(pruning_index, text):
+    stems = analyzer().terms(text)
+    boosts = rank.Boosts(scoring.ALL_WORDS_BOOST, scoring.SHORT_QUERY, True, scoring.USE_QTF)
+    with pruning_index.searcher() as searcher:
+        every = rank._match(searcher, pruning_index.arrays, stems, boosts, None, (), None, None, None, None)
+        few = rank._match(searcher, pruning_index.arrays, stems, boosts, None, (), None, None, None, None, top=3)
+    assert every.matched is None and few.matched is not None
+    assert np.array_equal(few.matched, every.docnum)  # all counted
+    assert 3 <= len(few.docnum) < len(every.docnum)  # some left out of the ranking
+    left_out = ~np.isin(every.docnum, few.docnum)
+    third_best = np.sort(every.base)[-3]
+    limits = sum(scoring.proximity_limit(idf) for idf in every.query.pair_idf)
+    assert np.all(every.base[left_out] + limits < third_best)  # not even every pair at its limit lifts them
+    kept = np.isin(every.docnum, few.docnum)
+    assert np.array_equal(few.base, every.base[kept])
+    for a, b in zip(few.pair_bounds, every.pair_bounds):
+        assert np.array_equal(a, b[kept])
+
+
+def test_an_all_words_boost_scores_the_same_over_both_array_sizes(pruning_index, monkeypatch):
+    # ALL_WORDS_BOOST is 0 as shipped; a boost counts the typed words of each match
+    # (index-sized arrays) or finds them by bincount (posting-sized): the same scores.
+    stems = analyzer().terms("oil prices energy")
+    found = {}
+    for boost in (0.0, 1.0):
+        for mode, below in (("dense", 1e9), ("sparse", 0.0)):
+            monkeypatch.setattr(rank, "SPARSE_BELOW", below)
+            with pruning_index.searcher() as searcher:
+                found[boost, mode] = rank._match(searcher, pruning_index.arrays, stems,
+                                                 rank.Boosts(boost, 3, True, True), None, (), None, None, None, None)
+        dense, sparse = found[boost, "dense"], found[boost, "sparse"]
+        assert np.array_equal(dense.docnum, sparse.docnum) and np.array_equal(dense.base, sparse.base)
+    doubled = found[1.0, "dense"].base == 2 * found[0.0, "dense"].base
+    assert doubled.any() and not doubled.all()  # articles with every word, and others

@@ -16,7 +16,10 @@ still reach the page: a pair adds at most proximity_bound(idf(a) + idf(b), the s
 the two words' BM25F frequencies in d), so an article's final score is at most base + those
 bounds (its upper bound), and articles are checked in order of that bound until the next
 bound cannot beat the page's last result; positions are compared as sorted (article,
-position) keys with numpy, for all of those articles at once (phrases the same way).
+position) keys with numpy, for all of those articles at once (phrases the same way). When
+the page size is known, a match whose base score plus every pair's largest possible
+proximity score stays below the page-size-th best base score is counted but neither
+ranked nor bounded (_hopeful).
 
 A page ranked by score and not collapsed (or collapsed in an index where no two articles
 share a cluster, where collapsing changes nothing) does not score every match when one word is
@@ -138,6 +141,7 @@ class _Query:
         self.segments = segments
         self.cache: ArrayCache | None = None  # keeps field_arrays between queries
         self.chosen: np.ndarray | None = None  # field_arrays gives only these documents' postings
+        self.top: int | None = None  # how many results ranked by final score are wanted (_hopeful_bounds)
         self._arrays: dict[tuple[int, str], tuple] = {}  # field_arrays already asked for
 
     def field_arrays(self, w: int, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -222,7 +226,7 @@ def _score_sparse(q: _Query, keep: np.ndarray):
         word_scores.append(q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1))
     if not word_docs:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, np.zeros(0), [np.zeros(0) for _ in q.pairs]
+        return empty, np.zeros(0), [np.zeros(0) for _ in q.pairs], None
     docs, where = np.unique(np.concatenate(word_docs), return_inverse=True)
     total = np.bincount(where, weights=np.concatenate(word_scores), minlength=len(docs))
     typed = np.concatenate([np.full(len(d), w < q.typed) for w, d in zip(typed_of, word_docs)])
@@ -231,7 +235,7 @@ def _score_sparse(q: _Query, keep: np.ndarray):
         total[present == q.typed] *= q.all_words
     kept = keep[docs] & (present > 0)  # feedback terms re-rank, they never add matches
     docs, base = docs[kept], total[kept]
-    return docs, base, _pair_bounds(q, docs, word_tf)
+    return _hopeful(q, docs, base, lambda some: _pair_bounds(q, some, word_tf))
 
 
 def _pair_bounds(q: _Query, docs: np.ndarray, word_tf: list) -> list[np.ndarray]:
@@ -256,7 +260,8 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     """_score over index-sized arrays: scatter-adds, no sorting (for long posting lists)."""
     k1 = scoring.K1
     total = np.zeros(n)
-    present = np.zeros(n, dtype=np.int16)
+    counted = q.all_words != 1.0  # the all-words boost needs how many typed words; else whether any
+    present = np.zeros(n, dtype=np.int16 if counted else bool)
     tf = np.zeros(n)  # one word's BM25F frequency; its rows are put back to 0 after each word
     word_tf: list = [None] * q.typed
     for w in range(len(q.words)):
@@ -272,15 +277,21 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
             continue
         t = tf[has]
         tf[has] = 0.0
-        total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
+        score = q.idf[w] * q.qtf[w] * t  # scoring.bm25f, the same operations in place
+        score *= k1 + 1
+        score /= t + k1
+        total[has] += score
         if w < q.typed:
-            present[has] += 1
+            if counted:
+                present[has] += 1
+            else:
+                present[has] = True
             word_tf[w] = (has, t)
-    docs = np.flatnonzero((present > 0) & keep)  # feedback terms re-rank, they never add matches
+    docs = np.flatnonzero(present & keep if not counted else (present > 0) & keep)  # feedback terms never add matches
     base = total[docs]
-    if q.all_words != 1.0:
+    if counted:
         base[present[docs] == q.typed] *= q.all_words
-    return docs, base, _pair_bounds_dense(q, docs, word_tf, tf)
+    return _hopeful(q, docs, base, lambda some: _pair_bounds_dense(q, some, word_tf, tf))
 
 
 def _pair_bounds_dense(q: _Query, docs: np.ndarray, word_tf: list, scratch: np.ndarray) -> list[np.ndarray]:
@@ -307,6 +318,23 @@ def _pair_bounds_dense(q: _Query, docs: np.ndarray, word_tf: list, scratch: np.n
     return bounds
 
 
+def _hopeful(q: _Query, docs: np.ndarray, base: np.ndarray, bounds_of) -> tuple:
+    """(docs, base scores, each pair's proximity bounds bounds_of(docs), every match or
+    None) of only the matches that can still reach the first q.top places by final score,
+    and all of them (`every`) when some cannot: the top-th best base score is a lower
+    bound of the last place's final score (proximity never lowers a score), so a match
+    whose base plus every pair's largest possible score (scoring.proximity_limit) stays
+    below it cannot get there. They are counted (and their facets), never ranked, and
+    their bounds are not worked out. At 100k, common-word queries rule out most matches."""
+    if q.top is None or not q.pairs or len(base) <= q.top:
+        return docs, base, bounds_of(docs), None
+    theta = float(base[_top_rows(base, q.top)].min())
+    reach = base + sum(scoring.proximity_limit(idf) for idf in q.pair_idf) >= theta * (1 - 1e-9)  # rounding slack
+    if reach.all():
+        return docs, base, bounds_of(docs), None
+    return docs[reach], base[reach], bounds_of(docs[reach]), docs
+
+
 def _merged(parts: list[np.ndarray]) -> np.ndarray:
     """The values of sorted unique arrays together, sorted and unique (a merge of sorted runs:
     numpy's stable sort of their concatenation)."""
@@ -319,7 +347,8 @@ def _merged(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def _score(q: _Query, keep: np.ndarray):
-    """The matches, base scores and pair bounds (see _score_sparse): over arrays the size of
+    """The matches, base scores, pair bounds (see _score_sparse) and every match when some
+    are left out (_hopeful), else None: over arrays the size of
     the postings when they are short next to the index (no work proportional to the index),
     over index-sized arrays when they are long (scatter-adds beat sorting them). Both sum
     the same numbers in the same order."""
@@ -642,6 +671,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
     else:
         q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late, weights=weights)
         q.cache = cache
+        q.top = top
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
@@ -653,7 +683,8 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
             pruned = _pruned(q, boosts, keep, top)
             if pruned is not None:
                 return _Matched(segments, evaluator, q, boosts, *pruned[1], pruned[0])
-        docnum, base, pair_bounds = _score(q, keep)
+        docnum, base, pair_bounds, every = _score(q, keep)
+        return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bounds, every)
     return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bounds)
 
 
@@ -724,7 +755,7 @@ def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int) -> tuple[np.n
     matched = np.flatnonzero(_word_mask(q, range(q.typed), n) & keep)
     chosen = _word_mask(q, rest, n) & keep
     chosen[first] = True
-    return matched, _score(_restricted(q, chosen), chosen)
+    return matched, _score(_restricted(q, chosen), chosen)[:3]
 
 
 def _best_of_word(q: _Query, w: int, keep: np.ndarray, count: int) -> np.ndarray:
