@@ -13,6 +13,10 @@ succeeded, and rolled back when it failed. The index stays the source of truth: 
 (an article since deleted) can at worst name a cluster with one member fewer. If the database
 cannot be written (a full disk), duplicate detection stops for the run and `failure` says why;
 the import itself goes on, and meets the full disk with the store's own message.
+
+An import checks its articles in batches (fingerprints, then check_all): the words of a whole
+batch are hashed, shingled and MinHashed with numpy at once, and a run of new articles is
+looked up and stored with a few statements; the answers are those of check() one by one.
 """
 
 from __future__ import annotations
