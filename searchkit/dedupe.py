@@ -427,30 +427,21 @@ class DuplicateFinder:
     def check(self, article_id: str, body: str, title: str = "", known: Fingerprint | None = None) -> Match | None:
         """See _check; `known` is the article's fingerprint when the caller has it already
         (fingerprints()). After a database failure every article is taken as new."""
-        if self.failure:
-            return None
-        try:
-            if known is None:
-                if len(self._crcs) > _WORD_CRCS_MAX:
-                    self._crcs.clear()
-                known = fingerprint(body, title, self._crcs)
-            return self._check(article_id, known)
-        except (sqlite3.Error, OSError) as exc:
-            self.failure = str(exc)
-            try:
-                if self._connection is not None:
-                    self._connection.rollback()
-            except sqlite3.Error:
-                pass  # the failure above is the one to report
-            return None
+        if known is None and not self.failure:
+            if len(self._crcs) > _WORD_CRCS_MAX:
+                self._crcs.clear()
+            known = fingerprint(body, title, self._crcs)
+        return self.check_all([(article_id, known)], one_by_one=True)[0]
 
-    def check_all(self, articles: list[tuple[str, Fingerprint]]) -> list[Match | None]:
+    def check_all(self, articles: list[tuple[str, Fingerprint]], one_by_one: bool = False) -> list[Match | None]:
         """check() of each (id, fingerprint) in turn, the same answers, with a few statements
-        for the whole batch instead of five an article (see _check_all). After a database
-        failure every article is taken as new."""
+        for the whole batch instead of five an article (_check_all; `one_by_one`: _check of
+        each). After a database failure every article is taken as new."""
         if self.failure:
             return [None] * len(articles)
         try:
+            if one_by_one:
+                return [self._check(article_id, known) for article_id, known in articles]
             return self._check_all(articles)
         except (sqlite3.Error, OSError) as exc:
             self.failure = str(exc)
