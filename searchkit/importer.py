@@ -330,7 +330,8 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
 
     Each article's `cluster` is set to the first stored article it duplicates (dedupe.py).
     With `resume`, records an earlier import took in are skipped unread (ledger.py). When
-    `stop()` turns true (Ctrl-C in the CLI) reading stops, what was read is committed and the
+    `stop()` turns true (Ctrl-C in the CLI) reading stops, the articles taken so far are
+    committed (not those still waiting for their batch's duplicate check, _checked) and the
     report says `interrupted`: running the same import again picks up where it stopped.
     Whatever the pace, what is read is committed about every `commit_seconds`.
     """
