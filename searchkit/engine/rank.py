@@ -22,9 +22,9 @@ proximity score stays below the page-size-th best base score is counted but neit
 ranked nor bounded (_hopeful).
 
 A page ranked by score does not score every match when one word is rare and another
-common (_pruned, MaxScore; collapsed, it ranks clusters: the threshold is the page's last
-place among distinct clusters, and each shared cluster's facets come from its best article,
-the unscored ones by their base scores): each word's score is at most its saturation
+common (_pruned, MaxScore; collapsed without facets, it ranks clusters: the threshold is the
+page's last place among distinct clusters; with facets every article of a shared cluster
+needs its score, as each cluster is counted by its best one): each word's score is at most its saturation
 limit (idf x qtf x (K1 + 1), and a pair's proximity score likewise: proximity_limit), so once the best
 articles of the rarest word are scored, the words whose limits add up to less than the
 page's last score so far cannot bring an article onto the page by themselves, and only
@@ -871,9 +871,10 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
         collapse = False
     # Ranked by score and not collapsed: only the matches that can reach the page are scored
     # (none when stop is 0: only counted). Otherwise a page of none is worked out as one of one.
-    # Collapsed, the page needs the index's clusters (known from a process's second search on)
-    # and scores (each cluster shows, and is counted in the facets by, its best article).
-    top = stop if sort not in ("newest", "oldest") and not (collapse and (groups is None or not stop)) else None
+    # Collapsed, pruning needs the index's clusters (known from a process's second search on),
+    # and not with facets: each cluster is counted by its best article, so every article of a
+    # shared cluster needs a score (measured: scoring them apart costs more than it saves).
+    top = stop if sort not in ("newest", "oldest") and not (collapse and (groups is None or facets)) else None
     if top is None:
         stop = max(stop, 1)
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
@@ -915,34 +916,13 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
                          for r in window[stored[0]:stored[1]]}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
-    if facets and m.matched is not None:  # counted over every match shown (each, or each cluster's best)
-        shown = m.matched
-        if collapse:
-            shown = _shown_of_every_match(q, m.matched, every_cluster, every_size, docnum, score, clusters)
-        seg_of = np.searchsorted(offsets, shown, side="right") - 1
-        result.sources, result.dates = _facets(segments, seg_of, shown - offsets[seg_of],
-                                               np.arange(len(shown)), granularity, columns, shown)
+    if facets and m.matched is not None:  # counted over every match (not collapsed: each is shown)
+        seg_of = np.searchsorted(offsets, m.matched, side="right") - 1
+        result.sources, result.dates = _facets(segments, seg_of, m.matched - offsets[seg_of],
+                                               np.arange(len(m.matched)), granularity, columns, m.matched)
     elif facets:
         result.sources, result.dates = _facets(segments, seg_of, local, reps, granularity, columns, docnum)
     return result
-
-
-def _shown_of_every_match(q: _Query, matched: np.ndarray, every_cluster: np.ndarray, every_size: np.ndarray,
-                          docnum: np.ndarray, score: np.ndarray, clusters: np.ndarray) -> np.ndarray:
-    """The docnums (sorted) that stand for the clusters of every match when only `docnum` (the
-    candidates, with their scores) were ranked: every article alone among the matches in its
-    cluster, and each shared cluster's best by score, the others of its articles scored
-    now by their base scores (as _representatives ranks the rows it never checked)."""
-    candidate = np.zeros(len(matched), dtype=bool)
-    candidate[np.searchsorted(matched, docnum)] = True
-    others = np.flatnonzero(~candidate & (every_size > 1))
-    docs = np.concatenate([docnum, matched[others]])
-    scores = np.concatenate([score, _base_scores(q, matched[others])])
-    together = np.concatenate([clusters, every_cluster[others]])
-    shared = np.concatenate([every_size[np.searchsorted(matched, docnum)] > 1, np.ones(len(others), dtype=bool)])
-    reps = _representatives(scores, docs, shared, together)
-    alone = matched[~candidate & (every_size <= 1)]
-    return np.sort(np.concatenate([docs[reps], alone]))
 
 
 def _first_by(rows: np.ndarray, key: np.ndarray, docnum: np.ndarray, count: int) -> np.ndarray:
