@@ -98,7 +98,28 @@ GRID: dict[str, dict[str, dict]] = {
 FEEDBACK_WORDS_GRID: dict[str, dict[str, dict]] = {
     "feedback from": {f"{n} words": {"FEEDBACK_MIN_WORDS": n} for n in (6, 5, 4, 2, 8)},
 }
-GRIDS = {"constants": GRID, "feedback-words": FEEDBACK_WORDS_GRID}
+# How feedback picks and weighs its terms (--grid feedback), each with published defaults, not
+# fitted here: RM3 as shipped; Anserini's Rm3Reranker in full (each article's 10 most frequent
+# stems, stems in > 10 % of articles left out, 10 docs, 10 terms, 0.5) and its document pruning
+# alone; Lavrenko's relevance model weighing each article by its query likelihood (Dirichlet,
+# Indri's mu 2500); Terrier's default expansion, Bo1 over 3 documents, 10 terms (beta 0.4).
+_RM3 = {"FEEDBACK_MODEL": "rm3", "FEEDBACK_DOC_TERMS": 0, "FEEDBACK_DOC_WEIGHT": "score", "FEEDBACK_MAX_DF": 1.0,
+        "FEEDBACK_DOCS": 5, "FEEDBACK_TERMS": 10, "FEEDBACK_QUERY_WEIGHT": 0.7}
+FEEDBACK_GRID: dict[str, dict[str, dict]] = {
+    "feedback": {
+        "RM3 as shipped": _RM3,
+        "RM3, per-article top 10": {**_RM3, "FEEDBACK_DOC_TERMS": 10},
+        "Anserini RM3 in full": {**_RM3, "FEEDBACK_DOC_TERMS": 10, "FEEDBACK_MAX_DF": 0.1, "FEEDBACK_DOCS": 10,
+                                 "FEEDBACK_QUERY_WEIGHT": 0.5},
+        "RM3 by query likelihood": {**_RM3, "FEEDBACK_DOC_WEIGHT": "likelihood"},
+        "Anserini RM3 by likelihood": {**_RM3, "FEEDBACK_DOC_WEIGHT": "likelihood", "FEEDBACK_DOCS": 10,
+                                       "FEEDBACK_QUERY_WEIGHT": 0.5},
+        "RM3 by likelihood, per-article top 10": {**_RM3, "FEEDBACK_DOC_WEIGHT": "likelihood", "FEEDBACK_DOC_TERMS": 10},
+        "Bo1 (Terrier: 3 docs, 10 terms)": {**_RM3, "FEEDBACK_MODEL": "bo1", "FEEDBACK_DOCS": 3, "BO1_BETA": 0.4},
+    },
+    "from": {"6 words": {"FEEDBACK_MIN_WORDS": 6}, "2 words": {"FEEDBACK_MIN_WORDS": 2}},
+}
+GRIDS = {"constants": GRID, "feedback-words": FEEDBACK_WORDS_GRID, "feedback": FEEDBACK_GRID}
 
 
 def import_collection(docs: list[dict], workdir: Path):
