@@ -543,8 +543,7 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
         weights = feedback or None
     elif feedback and feedback_words(parsed, sort):
         documents = _feedback_documents(index, searcher, words, boosts, flt, stats, deadline)
-        weights = feedback_query(words, documents, feedback_stats(searcher, documents),
-                                 feedback_frequencies(searcher, words, documents))
+        weights = feedback_query(words, documents, feedback_stats(searcher, documents))
     ranked = ranking.rank(searcher, index.arrays, words, boosts, flt=flt,
                           sort="relevance" if sort == "recency" else sort, start=0, stop=stop,
                           collapse=collapse, facets=facets, granularity=_granularity,
@@ -581,15 +580,14 @@ def feedback_words(parsed: ParsedQuery, sort: str) -> list[str] | None:
 
 
 def feedback_query(words: list[str], documents: list[tuple[float, dict[str, int]]],
-                   stats: CorpusStats | None = None, frequencies: dict[str, float] | None = None
-                   ) -> dict[str, float]:
+                   stats: CorpusStats | None = None) -> dict[str, float]:
     """RM3's query from the typed words and their first pass's best articles (documents, best
     first: (score, {stem: count})); `stats` holds the document frequencies of their stems
     (feedback_stats), which leave the collection's most common stems out."""
     typed: dict[str, float] = {}
     for stem in words:
         typed[stem] = typed.get(stem, 0.0) + 1.0
-    return ranking_formulas.feedback_weights(typed, documents, stats=stats, frequencies=frequencies)
+    return ranking_formulas.feedback_weights(typed, documents, stats=stats)
 
 
 def feedback_terms(documents: list[tuple[float, dict[str, int]]]) -> list[tuple[str, str]]:
@@ -600,24 +598,11 @@ def feedback_terms(documents: list[tuple[float, dict[str, int]]]) -> list[tuple[
 
 def feedback_stats(searcher: Searcher, documents: list[tuple[float, dict[str, int]]]) -> CorpusStats | None:
     """This index's document frequencies of the feedback articles' stems (None without any)."""
-    f = ranking_formulas
-    if not documents or (f.FEEDBACK_MAX_DF >= 1.0 and f.FEEDBACK_MODEL == "rm3" and f.FEEDBACK_DOC_WEIGHT == "score"):
+    if not documents or ranking_formulas.FEEDBACK_MAX_DF >= 1.0:
         return None
     from .engine.stats import stats_for_terms
 
     return stats_for_terms(searcher, feedback_terms(documents))
-
-
-def feedback_frequencies(searcher: Searcher, words: list[str], documents: list[tuple[float, dict[str, int]]]
-                         ) -> dict[str, float] | None:
-    """Collection frequencies (title and body) of the stems Bo1 or query likelihood weigh."""
-    f = ranking_formulas
-    if not documents or (f.FEEDBACK_MODEL == "rm3" and f.FEEDBACK_DOC_WEIGHT == "score"):
-        return None
-    stems = set(words) | ({stem for _, counts in documents for stem in counts} if f.FEEDBACK_MODEL == "bo1" else set())
-    reader = searcher.reader()
-    return {stem: sum(reader.frequency(name, stem) / (f.TITLE_BOOST if name == "title" else 1.0)
-                      for name in f.SEARCH_FIELDS) for stem in stems}
 
 
 def feedback_documents(index: Index, text: str, *, sort: str = "relevance", since: str | datetime | None = None,

@@ -108,20 +108,15 @@ FEEDBACK_MIN_WORDS = 6
 # chosen tuning on Cranfield but then loses CACM (nDCG@10 x0.996), and on both it loses to
 # keeping every stem (CACM nDCG@10 x1.032 against x1.044).
 FEEDBACK_MAX_DF = 1.0
-# How the feedback terms are chosen and weighed (experiments, bench/relevance/run.py --grid
-# feedback): "rm3" as above; "bo1" is Terrier's default expansion (Amati's Bose-Einstein
-# Bo1 over the FEEDBACK_DOCS best articles, the BO1_BETA x normalised weights added to the
-# typed words' qtf / max qtf).
-FEEDBACK_MODEL = "rm3"
-BO1_BETA = 0.4
-# RM3 details: FEEDBACK_DOC_TERMS > 0 keeps only each article's that many most frequent
-# stems before normalising (Anserini's Rm3Reranker prunes each document vector to fbTerms);
-# FEEDBACK_DOC_WEIGHT "score" weighs an article by its first-pass score (Anserini),
-# "likelihood" by its query likelihood P(Q|D), Dirichlet-smoothed with FEEDBACK_MU (Lavrenko
-# & Croft's relevance model, Indri's default mu).
-FEEDBACK_DOC_TERMS = 0
-FEEDBACK_DOC_WEIGHT = "score"
-FEEDBACK_MU = 2500.0
+# Each feedback article contributes only its FEEDBACK_DOC_TERMS most frequent stems, their
+# counts normalised over those alone, as Anserini's Rm3Reranker builds its document vectors
+# (pruned to fbTerms, 10, before the L1 norm); 0 takes every stem of the article. With it, an
+# article's words are its main subject, not every word it mentions once. Not fitted: Anserini's
+# rule with our FEEDBACK_TERMS; cross-validated against the whole article, Lavrenko's query-
+# likelihood document weights and Terrier's Bo1 (bench/relevance/run.py --grid feedback, in
+# docs/query-language.md), it is chosen tuning on Cranfield and on half B of both collections,
+# and lifts the held-out CACM nDCG@10 from x1.044 to x1.058.
+FEEDBACK_DOC_TERMS = 10
 
 # sort="recency": score x (1 + RECENCY_WEIGHT x 2^(-age / RECENCY_HALF_LIFE)), where age is
 # how much older an article is than the newest of the RECENCY_POOL most relevant matches.
@@ -215,36 +210,34 @@ def recency_factors(age_us: np.ndarray) -> np.ndarray:
 def feedback_weights(typed: dict[str, float], documents: list[tuple[float, dict[str, int]]],
                      terms: int | None = None, query_weight: float | None = None,
                      stats: "CorpusStats | None" = None, max_df: float | None = None,
-                     frequencies: dict[str, float] | None = None) -> dict[str, float]:
+                     doc_terms: int | None = None) -> dict[str, float]:
     """RM3: the query's word weights (typed: stem -> count) mixed with a relevance model.
 
     `documents` are the first pass's best articles as (score, {stem: count in title and
     body}). Each article's term distribution, weighted by its score, is summed into the
     model; its `terms` heaviest stems are normalised to sum 1, the typed weights too, and
-    the two are mixed query_weight : 1 - query_weight. The result is scaled back to the
-    typed weights' total, so a typed word alone keeps query_weight x its count. With the
+    the two are mixed query_weight : 1 - query_weight. An article's distribution is over its
+    `doc_terms` (FEEDBACK_DOC_TERMS) most frequent stems only, unless that is 0. The result
+    is scaled back to the typed weights' total, so a typed word alone keeps query_weight x
+    its count. With the
     collection's `stats` (holding the stems' document frequencies), a stem in more than
-    max_df (FEEDBACK_MAX_DF) of the articles is left out of the model. `frequencies` (stem ->
-    its count in the collection's title and body) are what Bo1 and query likelihood need.
+    max_df (FEEDBACK_MAX_DF) of the articles is left out of the model.
     """
     # The constants are read at the call (not bound as defaults) so that a bench run that
     # sets them sees them.
     terms = FEEDBACK_TERMS if terms is None else terms
     query_weight = FEEDBACK_QUERY_WEIGHT if query_weight is None else query_weight
     max_df = FEEDBACK_MAX_DF if max_df is None else max_df
+    doc_terms = FEEDBACK_DOC_TERMS if doc_terms is None else doc_terms
     if stats is not None and max_df < 1.0:
         limit = max_df * stats.doc_count
         documents = [(score, {stem: count for stem, count in counts.items()
                               if max(stats.doc_frequency(name, stem) for name in SEARCH_FIELDS) <= limit})
                      for score, counts in documents]
-    if FEEDBACK_MODEL == "bo1" and stats is not None and frequencies is not None:
-        return _bo1_weights(typed, documents, terms, stats, frequencies)
-    if FEEDBACK_DOC_WEIGHT == "likelihood" and stats is not None and frequencies is not None:
-        documents = _likelihood_weighted(typed, documents, stats, frequencies)
     model: dict[str, float] = {}
     for score, counts in documents:
-        if FEEDBACK_DOC_TERMS:
-            counts = dict(sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:FEEDBACK_DOC_TERMS])
+        if doc_terms:  # ties at the cut go to the alphabetically first stem, as for `best` below
+            counts = dict(sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:doc_terms])
         length = sum(counts.values())
         if score <= 0 or not length:
             continue
@@ -259,57 +252,6 @@ def feedback_weights(typed: dict[str, float], documents: list[tuple[float, dict[
     for stem, weight in best:
         mixed[stem] = mixed.get(stem, 0.0) + (1 - query_weight) * total * weight / norm
     return mixed
-
-
-def _collection_length(stats: "CorpusStats") -> float:
-    return float(sum(stats.field_length.get(name, 0) for name in SEARCH_FIELDS)) or 1.0
-
-
-def _likelihood_weighted(typed: dict[str, float], documents: list[tuple[float, dict[str, int]]],
-                         stats: "CorpusStats", frequencies: dict[str, float]) -> list[tuple[float, dict[str, int]]]:
-    """The documents re-weighted by their query likelihood P(Q|D) (Dirichlet, FEEDBACK_MU),
-    normalised to sum 1 over the feedback documents."""
-    total = _collection_length(stats)
-    logs = []
-    for _, counts in documents:
-        length = sum(counts.values())
-        logp = 0.0
-        for stem, qtf in typed.items():
-            background = max(frequencies.get(stem, 0.0), 0.5) / total
-            logp += qtf * math.log((counts.get(stem, 0) + FEEDBACK_MU * background) / (length + FEEDBACK_MU))
-        logs.append(logp)
-    if not logs:
-        return documents
-    top = max(logs)
-    weights = [math.exp(v - top) for v in logs]
-    norm = sum(weights)
-    return [(w / norm, counts) for w, (_, counts) in zip(weights, documents)]
-
-
-def _bo1_weights(typed: dict[str, float], documents: list[tuple[float, dict[str, int]]], terms: int,
-                 stats: "CorpusStats", frequencies: dict[str, float]) -> dict[str, float]:
-    """Terrier's Bo1 expansion: w(t) = tfx log2((1 + f) / f) + log2(1 + f), f = F / N (tfx the
-    stem's count in the feedback articles, F in the collection); the `terms` best join the
-    typed words (qtf / max qtf) with BO1_BETA x w / max w."""
-    tfx: dict[str, float] = {}
-    for _, counts in documents:
-        for stem, count in counts.items():
-            tfx[stem] = tfx.get(stem, 0.0) + count
-    if not tfx or not typed:
-        return dict(typed)
-    n = max(stats.doc_count, 1)
-    scored = {}
-    for stem, x in tfx.items():
-        f = max(frequencies.get(stem, 0.0), x) / n
-        scored[stem] = x * math.log2((1 + f) / f) + math.log2(1 + f)
-    best = sorted(scored.items(), key=lambda pair: (-pair[1], pair[0]))[:terms]
-    top_q = max(typed.values())
-    top_w = best[0][1] if best and best[0][1] > 0 else 1.0
-    mixed = {stem: count / top_q for stem, count in typed.items()}
-    for stem, weight in best:
-        mixed[stem] = mixed.get(stem, 0.0) + BO1_BETA * weight / top_w
-    # back to the typed words' scale (a typed word's weight is its count)
-    return {stem: weight * top_q for stem, weight in mixed.items()}
 
 
 @dataclass
