@@ -202,20 +202,19 @@ class Analyzer:
         """The places in `raws` (raw tokens) of the tokens whose term is in `terms`.
 
         A token seen before is one dictionary look-up. A new one is stemmed only if its
-        word could give one of `terms`: Snowball changes neither a word's first letter nor
-        makes it longer, so a word whose first letter starts none of them, or that is
-        shorter than all of them, cannot (snippets of articles full of new words stay fast,
-        and the caches do not fill with words nobody searched for)."""
+        word could give one of `terms` (stem_prefix): a word that starts with none of their
+        prefixes, or is shorter than all of them, cannot (snippets of articles full of new
+        words stay fast, and the caches do not fill with words nobody searched for)."""
         if not terms:
             return []
         known = self._terms.get
-        firsts = {term[0] for term in terms if term}
+        prefixes = tuple({stem_prefix(term) for term in terms if term})
         shortest = min(map(len, terms))
         found = []
         for i, term in enumerate(map(known, raws)):
             if term is None:
                 word = self.word(raws[i])
-                if not word or word[0] not in firsts or len(word) < shortest:
+                if not word or len(word) < shortest or not word.startswith(prefixes):
                     continue
                 term = self.term(raws[i])
             if term and term in terms:
@@ -231,6 +230,15 @@ class Analyzer:
         words = set(map(self.word, raws))
         words.discard("")
         return words
+
+
+def stem_prefix(stem: str) -> str:
+    """What every word with this Snowball stem starts with: the stem but its last two letters
+    (its first letter at least). Snowball keeps a prefix of the word and replaces the suffix
+    after it with at most one letter of its own (happy -> happi, hoping -> hope, possibly ->
+    possibl(e)); only its exceptional forms go further (dying -> die). It never makes a word
+    longer. Checked on the bench corpus's 63k words and 1.5M made by adding suffixes."""
+    return stem[:max(1, len(stem) - 2)]
 
 
 class Vocabulary:

@@ -23,23 +23,46 @@ class FlatPositions:
     """A term's postings' positions: flat(rows) gives (owner, position) for every position of
     the postings `rows` (owner = index in rows), sorted; only those postings are decoded."""
 
-    __slots__ = ("_reader", "_field", "_term", "_index")
+    __slots__ = ("_place", "_freqs", "_index")
 
-    def __init__(self, reader: SegmentReader, field: str, term: str) -> None:
-        self._reader, self._field, self._term = reader, field, term
-        self._index = None  # SegmentReader.position_index, read on first use
+    def __init__(self, place: tuple | None, freqs: np.ndarray) -> None:
+        """place: (the field's terms, the term's number) as SegmentReader.term_postings
+        gives it, or None; freqs: the term's postings' frequencies."""
+        self._place, self._freqs = place, freqs
+        self._index = None  # (terms, number, each posting's first position), on first use
 
     def nbytes(self) -> int:
         return 0 if self._index is None else self._index[2].nbytes
 
+    def index(self):
+        """What SegmentReader.position_index gives, worked out from the frequencies the
+        postings came with (no second look-up or read of them), None without the term."""
+        if self._index is None and self._place is not None:
+            starts = np.zeros(len(self._freqs) + 1, dtype=np.int64)
+            np.cumsum(self._freqs, out=starts[1:])
+            self._index = (*self._place, starts)
+            self._freqs = None
+        return self._index
+
     def flat(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self._index is None:
-            self._index = self._reader.position_index(self._field, self._term)
-        if self._index is None:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
-        terms, number, starts = self._index
-        return terms.positions_of(number, starts, np.asarray(rows, dtype=np.int64))
+        return flat_together([(self, rows)])[0]
+
+
+def flat_together(wanted: list[tuple[FlatPositions, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """positions.flat(rows) for each (positions, rows) of `wanted`, the terms of one field of
+    one segment decoded together (format positions_of_terms)."""
+    empty = np.zeros(0, dtype=np.int64)
+    out: list = [(empty, empty)] * len(wanted)
+    groups: dict[int, list] = {}
+    for k, (positions, rows) in enumerate(wanted):
+        index = positions.index()
+        if index is not None:
+            groups.setdefault(id(index[0]), []).append((k, index, np.asarray(rows, dtype=np.int64)))
+    for items in groups.values():
+        found = items[0][1][0].positions_of_terms([(number, starts, rows) for _, (_, number, starts), rows in items])
+        for (k, _, _), flat in zip(items, found):
+            out[k] = flat
+    return out
 
 
 # (segment docnums int32, weights float32, positions or None), in docnum order.
@@ -91,12 +114,12 @@ class ArrayCache:
 
     def postings(self, key: str, segment: SegmentReader, fieldname: str, text: str) -> Postings:
         def read() -> Postings:
-            docs, freqs = segment.postings(fieldname, text)
+            docs, freqs, place = segment.term_postings(fieldname, text)
             weights = (freqs * segment.boost(fieldname)).astype(np.float32)
-            return docs, weights, FlatPositions(segment, fieldname, text)
+            return docs, weights, FlatPositions(place, freqs)
 
-        # docs and weights (8 bytes a posting), and where each posting's positions start
-        # (8 more), which FlatPositions keeps once a query has asked for positions
+        # docs and weights (8 bytes a posting), the frequencies (4) until FlatPositions
+        # turns them into where each posting's positions start (8) once a query asks
         return self.memo((key, fieldname, text), read, lambda found: len(found[0]) * 16 + 200)
 
     def memo(self, key: tuple, compute, size=lambda found: sum(v.nbytes for v in found if v is not None) + 200):

@@ -66,8 +66,29 @@ def derived_title(body: str) -> str:
     return first[:DERIVED_TITLE_CHARS].rsplit(" ", 1)[0]
 
 
+# What normalize_text changes in a text that neither starts nor ends with whitespace: a
+# character it removes or turns into a space or a newline, two spaces, three newlines, a space
+# beside a paragraph break; ASCII's other spaces (\x1c-\x1f) are counted in, to keep it short.
+_NOT_NORMAL = ("\r", "\x00", "\t", "\f", "\v", "\x1c", "\x1d", "\x1e", "\x1f", "  ", "\n\n\n", " \n\n", "\n\n ")
+
+
+def _is_normal(text: str) -> bool:
+    """Whether normalize_text(text) is text: a few substring searches (memchr speed), where
+    normalize_text makes ten passes and a string per paragraph and line."""
+    if not text or text[0].isspace() or text[-1].isspace() or any(odd in text for odd in _NOT_NORMAL):
+        return False
+    if text.count("\n") != 2 * text.count("\n\n"):  # a line break inside a paragraph
+        return False
+    if text.isascii():
+        return True
+    return ("\u00a0" not in text and "\u200b" not in text  # other spaces: none beside a paragraph break
+            and not any(p[0].isspace() or p[-1].isspace() for p in text.split("\n\n")))
+
+
 def normalize_text(text: str) -> str:
     """Collapse spaces inside lines and keep paragraphs apart by exactly one blank line."""
+    if _is_normal(text):
+        return text  # already so: a corpus written by a program, an export
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     paragraphs = (_collapse_spaces(p).strip() for p in _BLANKS.split(text))
     paragraphs = (" ".join(line.strip() for line in p.split("\n") if line.strip()) for p in paragraphs)

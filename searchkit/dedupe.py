@@ -24,6 +24,7 @@ import sqlite3
 import sys
 import zlib
 from array import array
+from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -42,6 +43,9 @@ DB_NAME = "dedupe.sqlite"
 SIGNATURE_VERSION = 1000 * sys.version_info[0] + 10 * sys.version_info[1] + 1
 _WORD = re.compile(r"\w+")
 _MASK = (1 << 64) - 1
+# A character \w matches beyond ASCII (str.isalnum(): re's rule): a text with one has words
+# that bytes.split() does not find.
+_NON_ASCII_WORD = re.compile(r"[^\W\x00-\x7f]")
 
 
 def text_digest(body: str, words: list[str] | list[bytes] | None = None) -> str:
@@ -64,7 +68,7 @@ def lower_words(body: str) -> list[str] | list[bytes]:
     body, or one whose other characters are all punctuation such as curly quotes: each of
     their UTF-8 bytes is then a separator), the same words found faster; else as str."""
     lowered = body.lower()
-    if not lowered.isascii() and any(c.isalnum() for c in set(lowered) if not c.isascii()):
+    if not lowered.isascii() and _NON_ASCII_WORD.search(lowered):
         return _WORD.findall(lowered)  # \w is str.isalnum() or "_" (re's Unicode rule)
     return lowered.encode("utf-8", "surrogatepass").translate(_ASCII_NON_WORD).split()
 
@@ -169,6 +173,166 @@ def band_keys(bins: np.ndarray) -> list[int]:
     return (mixed >> np.uint64(33)).tolist()
 
 
+def _crc_table() -> np.ndarray:
+    """zlib's CRC-32 table (reflected polynomial 0xEDB88320): the CRC of one byte after each
+    of the 256 low bytes of the register."""
+    table = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        table = np.where(table & 1, (table >> 1) ^ np.uint32(0xEDB88320), table >> 1).astype(np.uint32)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+_SPACE_BYTE = 0x20
+# Words longer than this are few; their CRCs come from zlib one by one, so that one very long
+# "word" (an encoded blob) costs no more than its length, not a numpy step per character.
+_VECTOR_WORD = 32
+
+
+def _word_crcs(text: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """zlib.crc32 of each word text[start:start + length], for all the words at once: a table
+    step per character position, over every word at least that long (longest first, so the
+    words still going are always a prefix)."""
+    crcs = np.empty(len(starts), dtype=np.uint64)
+    long = np.flatnonzero(lengths > _VECTOR_WORD)
+    raw = text.data
+    for i in long.tolist():
+        crcs[i] = zlib.crc32(raw[starts[i]:starts[i] + lengths[i]])
+    short = np.flatnonzero(lengths <= _VECTOR_WORD)
+    # Longest first: a stable sort of one byte a word (numpy sorts those by radix, in linear time).
+    order = short[np.argsort((_VECTOR_WORD - lengths[short]).astype(np.uint8), kind="stable")]
+    first, sizes = starts[order], lengths[order]
+    register = np.full(len(order), 0xFFFFFFFF, dtype=np.uint32)
+    # going[k]: how many words are longer than k characters (sizes is in descending order).
+    going = np.searchsorted(-sizes, -np.arange(int(sizes[0]) if len(sizes) else 0), side="left")
+    for k, count in enumerate(going.tolist()):
+        part = register[:count]
+        part[:] = _CRC_TABLE[(part ^ text[first[:count] + k]) & 0xFF] ^ (part >> 8)
+    crcs[order] = register ^ np.uint32(0xFFFFFFFF)
+    return crcs
+
+
+def _densified(minima: np.ndarray) -> np.ndarray:
+    """Rows of BINS minima with their empty bins filled as _bins does, all rows at once: an
+    empty bin borrows the next filled bin's value (cyclically), shifted by the distance."""
+    rows = len(minima)
+    empty = minima == _EMPTY
+    if not empty.any():
+        return minima
+    columns = np.arange(2 * BINS)
+    # The nearest filled column at or after each one, over each row laid twice end to end.
+    ahead = np.where(np.tile(~empty, 2), columns, 4 * BINS)
+    nearest = np.minimum.accumulate(ahead[:, ::-1], axis=1)[:, ::-1][:, :BINS]
+    row, column = np.nonzero(empty)
+    donor = nearest[row, column]
+    filled = minima.copy()
+    filled[row, column] = minima[row, donor % BINS] + (donor - column).astype(np.uint64) * _DENSIFY_STEP
+    return filled.reshape(rows, BINS)
+
+
+@dataclass
+class Fingerprint:
+    """What duplicate detection compares of one article, worked out before any look-up: the
+    digest of its words (exact copies; None for an empty body) and, for a body of at least
+    MIN_WORDS words, its signature's stored 32-bit bins and their band keys (near copies)."""
+
+    digest: bytes | None
+    bins: np.ndarray | None
+    keys: list[int]
+
+
+def fingerprint(body: str, title: str = "", crcs: WordCrcs | None = None) -> Fingerprint:
+    """One article's Fingerprint (`crcs`: a cache of word CRCs to reuse, for non-ASCII words)."""
+    lowered = lower_words(body)
+    # Lower-casing an ASCII body leaves its words where they were: count them once. Else the
+    # body's own words are counted, up to MIN_WORDS (all the test needs).
+    words = len(lowered) if body.isascii() else sum(1 for _ in islice(_WORD.finditer(body), MIN_WORDS))
+    if not body.strip():
+        digest = None
+    elif words >= MIN_WORDS:
+        digest = text_digest(body, lowered)
+    else:
+        digest = text_digest(f"{title}\n{body}")
+    sig = _bins(lowered, WordCrcs() if crcs is None else crcs)
+    bins = None if sig is None else sig.astype(np.uint32)
+    return Fingerprint(bytes.fromhex(digest) if digest else None, bins, [] if bins is None else band_keys(bins))
+
+
+def fingerprints(articles: list[tuple[str, str]]) -> list[Fingerprint]:
+    """fingerprint(body, title) of each (body, title), the same values, the work done with
+    numpy over all the bodies at once: their words are found, CRC'd, shingled and MinHashed
+    in whole arrays, not one word at a time (most of an import's duplicate check)."""
+    texts: list[bytes] = []
+    for body, _title in articles:
+        lowered = body.lower()
+        if not lowered.isascii() and _NON_ASCII_WORD.search(lowered):
+            # Words beyond ASCII: found by the regex, each then one space apart in UTF-8 (the
+            # bytes whose CRC-32 _bins takes).
+            texts.append(" ".join(_WORD.findall(lowered)).encode("utf-8", "surrogatepass"))
+        else:
+            texts.append(lowered.encode("utf-8", "surrogatepass").translate(_ASCII_NON_WORD))
+    return _fingerprints(articles, texts) if articles else []
+
+
+def _fingerprints(articles: list[tuple[str, str]], texts: list[bytes]) -> list[Fingerprint]:
+    """fingerprints(articles), given each body's lower-cased words in UTF-8 with spaces (and
+    nothing else) between them."""
+    joined = b" ".join(texts)  # a space between two bodies: no word runs across
+    text = np.frombuffer(joined, dtype=np.uint8)
+    inside = (text != _SPACE_BYTE).view(np.int8)
+    edges = np.diff(inside, prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    offsets = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+    owner = np.searchsorted(offsets, starts, side="right") - 1  # the article of each word
+    counts = np.bincount(owner, minlength=len(texts))
+    firsts = np.concatenate(([0], np.cumsum(counts)))  # each article's first word
+    crcs = _word_crcs(text, starts, ends - starts)
+
+    # The words' digest: each article's words joined by one space, as text_digest joins them.
+    kept = inside.view(bool).copy()
+    between = np.ones(len(starts), dtype=bool)
+    between[(firsts[1:] - 1)[counts > 0]] = False  # no space after an article's last word
+    kept[ends[between]] = True
+    squeezed = memoryview(text[kept].tobytes())
+    lengths = np.bincount(owner, weights=ends - starts, minlength=len(texts)).astype(np.int64)
+    sizes = lengths + np.maximum(counts - 1, 0)
+    at = np.concatenate(([0], np.cumsum(sizes))).tolist()  # each article's joined words in squeezed
+
+    # Shingles that lie inside one article of at least MIN_WORDS words, MinHashed per article.
+    signed = counts >= MIN_WORDS
+    rows = np.cumsum(signed) - 1  # each signed article's row of minima
+    minima = np.full((int(signed.sum()), BINS), _EMPTY, dtype=np.uint64)
+    if len(minima):
+        values = _shingle_hashes(crcs)
+        head = owner[:len(values)]
+        inner = (head == owner[SHINGLE - 1:]) & signed[head]
+        values, head = values[inner], head[inner]
+        slots = rows[head] * BINS + (values & _SLOT_MASK).astype(np.intp)
+        np.minimum.at(minima.reshape(-1), slots, values >> _SLOT_BITS)
+        minima = _densified(minima)
+    stored_bins = minima.astype(np.uint32)
+    keys = ((stored_bins.astype(np.uint64).reshape(-1, BANDS, ROWS) * _BAND_MULTIPLIERS)
+            .sum(axis=2, dtype=np.uint64) >> np.uint64(33)).tolist()
+
+    found = []
+    rows_of, signed_of = rows.tolist(), signed.tolist()
+    for n, (count, (body, title)) in enumerate(zip(counts.tolist(), articles)):
+        # As fingerprint(): an ASCII body's words are counted; another body's own words.
+        words = count if body.isascii() else sum(1 for _ in islice(_WORD.finditer(body), MIN_WORDS))
+        if words >= MIN_WORDS:
+            digest = hashlib.blake2b(squeezed[at[n]:at[n + 1]], digest_size=12).digest()
+        elif not body.strip():
+            digest = None
+        else:
+            digest = bytes.fromhex(text_digest(f"{title}\n{body}"))
+        if signed_of[n]:
+            row = rows_of[n]
+            found.append(Fingerprint(digest, stored_bins[row], keys[row]))
+        else:
+            found.append(Fingerprint(digest, None, []))
+    return found
+
+
 @dataclass
 class Match:
     """An earlier article this one duplicates: its id, cluster, and how ("exact" or "near")."""
@@ -251,12 +415,22 @@ class DuplicateFinder:
             self._connection.close()
             self._connection = None
 
-    def check(self, article_id: str, body: str, title: str = "") -> Match | None:
-        """See _check; after a database failure every article is taken as new."""
+    def fingerprints(self, articles: list[tuple[str, str]]) -> list[Fingerprint]:
+        """fingerprint(body, title) of each (body, title), worked out together (fingerprints):
+        for check() to be given, article by article."""
+        return fingerprints(articles)
+
+    def check(self, article_id: str, body: str, title: str = "", known: Fingerprint | None = None) -> Match | None:
+        """See _check; `known` is the article's fingerprint when the caller has it already
+        (fingerprints()). After a database failure every article is taken as new."""
         if self.failure:
             return None
         try:
-            return self._check(article_id, body, title)
+            if known is None:
+                if len(self._crcs) > _WORD_CRCS_MAX:
+                    self._crcs.clear()
+                known = fingerprint(body, title, self._crcs)
+            return self._check(article_id, known)
         except (sqlite3.Error, OSError) as exc:
             self.failure = str(exc)
             try:
@@ -266,29 +440,123 @@ class DuplicateFinder:
                 pass  # the failure above is the one to report
             return None
 
-    def _check(self, article_id: str, body: str, title: str = "") -> Match | None:
-        """The earlier article `body` duplicates (never `article_id` itself), then remember it.
+    def check_all(self, articles: list[tuple[str, Fingerprint]]) -> list[Match | None]:
+        """check() of each (id, fingerprint) in turn, the same answers, with a few statements
+        for the whole batch instead of five an article (see _check_all). After a database
+        failure every article is taken as new."""
+        if self.failure:
+            return [None] * len(articles)
+        try:
+            return self._check_all(articles)
+        except (sqlite3.Error, OSError) as exc:
+            self.failure = str(exc)
+            try:
+                if self._connection is not None:
+                    self._connection.rollback()
+            except sqlite3.Error:
+                pass  # the failure above is the one to report
+            return [None] * len(articles)
+
+    def _check_all(self, articles: list[tuple[str, Fingerprint]]) -> list[Match | None]:
+        """_check of each article in turn. Articles new to the database go in runs
+        (_check_new); one imported before, or twice in the batch, keeps its number and drops
+        its old bands (_check), between them."""
+        seen = {row[0] for row in _select(self._db, "SELECT id FROM article WHERE id IN ({})",
+                                          [article_id for article_id, _ in articles])}
+        matches: list[Match | None] = []
+        run: list[tuple[str, Fingerprint]] = []
+        for article_id, known in articles:
+            if article_id in seen:
+                matches += self._check_new(run)
+                run = []
+                matches.append(self._check(article_id, known))
+            else:
+                run.append((article_id, known))
+                seen.add(article_id)
+        return matches + self._check_new(run)
+
+    def _check_new(self, articles: list[tuple[str, Fingerprint]]) -> list[Match | None]:
+        """_check of each article in turn, for articles whose ids are new and distinct: one
+        look-up of every digest and band key of the run and one insert of its articles and
+        band rows; what an article would find among the run's earlier ones is found in memory."""
+        if not articles:
+            return []
+        db = self._db
+        ids = [article_id for article_id, _ in articles]
+        first = db.execute("SELECT coalesce(max(num), 0) + 1 FROM article").fetchone()[0]  # as INSERT numbers
+        earlier: dict[bytes, tuple[str, str | None]] = {}  # digest -> the first stored article's id, cluster
+        for digest, other_id, cluster in _select(
+                db, "SELECT digest, id, cluster FROM article WHERE digest IN ({}) ORDER BY num",
+                list({known.digest for _, known in articles if known.digest})):
+            earlier.setdefault(digest, (other_id, cluster))
+        banded: dict[int, list[int]] = {}  # band key -> stored articles' numbers
+        stored_sigs: dict[int, tuple[str, str | None, bytes | None]] = {}
+        for key, num, other_id, cluster, blob in _select(
+                db, "SELECT b.key, a.num, a.id, a.cluster, a.sig FROM band b JOIN article a ON a.num = b.num "
+                    "WHERE b.key IN ({})", list({key for _, known in articles for key in known.keys})):
+            banded.setdefault(key, []).append(num)
+            stored_sigs[num] = (other_id, cluster, blob)
+
+        # Band keys that two of the run's articles have: only these can link one to another.
+        counted = Counter(key for _, known in articles for key in set(known.keys))
+        shared = {key for key, count in counted.items() if count > 1}
+        matches: list[Match | None] = []
+        clusters: list[str | None] = []  # what each article's row stores (None: its own id)
+        first_with: dict[bytes, int] = {}  # digest -> the first article of the run with it
+        run_banded: dict[int, list[int]] = {}  # shared band key -> the run's articles with it
+        need = self.threshold * BINS
+        for place, (article_id, known) in enumerate(articles):
+            match = None
+            if known.digest:
+                if known.digest in earlier:
+                    other_id, cluster = earlier[known.digest]
+                    match = Match(other_id, cluster or other_id, "exact")
+                elif known.digest in first_with:
+                    other = first_with[known.digest]
+                    match = Match(ids[other], clusters[other] or ids[other], "exact")
+                first_with.setdefault(known.digest, place)
+            if known.bins is not None:
+                mine = shared.intersection(known.keys)
+                stored_keys = banded.keys() & known.keys
+                if match is None and (stored_keys or mine):  # candidates in number order: stored, then the run's
+                    best: tuple[int, str, str] | None = None
+                    for num in sorted({num for key in stored_keys for num in banded[key]}):
+                        other_id, cluster, blob = stored_sigs[num]
+                        if not blob:
+                            continue
+                        equal = int(np.count_nonzero(np.frombuffer(blob, dtype=np.uint32) == known.bins))
+                        if equal >= need and (best is None or equal > best[0]):
+                            best = (equal, other_id, cluster or other_id)
+                    for other in sorted({other for key in mine for other in run_banded.get(key, ())}):
+                        equal = int(np.count_nonzero(articles[other][1].bins == known.bins))
+                        if equal >= need and (best is None or equal > best[0]):
+                            best = (equal, ids[other], clusters[other] or ids[other])
+                    match = Match(best[1], best[2], "near") if best else None
+                for key in mine:
+                    run_banded.setdefault(key, []).append(place)
+            matches.append(match)
+            clusters.append(match.cluster if match and match.cluster != article_id else None)
+        db.executemany("INSERT INTO article (num, id, cluster, digest, sig) VALUES (?, ?, ?, ?, ?)",
+                       [(first + place, article_id, cluster, known.digest,
+                         None if known.bins is None else known.bins.tobytes())
+                        for place, ((article_id, known), cluster) in enumerate(zip(articles, clusters))])
+        signed = [place for place, (_, known) in enumerate(articles) if known.keys]
+        if signed:  # band rows (key, num), distinct, in key order: key and number in one int64
+            keys = np.array([articles[place][1].keys for place in signed], dtype=np.int64)
+            rows = np.unique((keys << 32) | (first + np.array(signed, dtype=np.int64))[:, None])
+            db.executemany("INSERT OR IGNORE INTO band (key, num) VALUES (?, ?)",
+                           zip((rows >> 32).tolist(), (rows & 0xFFFFFFFF).tolist()))
+        return matches
+
+    def _check(self, article_id: str, known: Fingerprint) -> Match | None:
+        """The earlier article `known` (article_id's fingerprint) duplicates (never
+        `article_id` itself), then remember it.
 
         A short body ("Photo gallery", a one-line brief) is only the same text together with
         its title; a long one is the same story whatever its headline. Of several equally
         similar earlier articles, the first imported is the match."""
-        lowered = lower_words(body)
-        # Lower-casing an ASCII body leaves its words where they were: count them once. Else
-        # the body's own words are counted, up to MIN_WORDS (all the test needs).
-        words = len(lowered) if body.isascii() else sum(1 for _ in islice(_WORD.finditer(body), MIN_WORDS))
-        if not body.strip():
-            digest = None
-        elif words >= MIN_WORDS:
-            digest = text_digest(body, lowered)
-        else:
-            digest = text_digest(f"{title}\n{body}")
-        if len(self._crcs) > _WORD_CRCS_MAX:
-            self._crcs.clear()
-        sig = _bins(lowered, self._crcs)
-        bins = None if sig is None else sig.astype(np.uint32)
-        keys = [] if bins is None else band_keys(bins)
+        raw_digest, bins, keys = known.digest, known.bins, known.keys
         db = self._db
-        raw_digest = bytes.fromhex(digest) if digest else None
         blob = None if bins is None else bins.tobytes()
         # A new article (the usual case) is numbered and remembered in one statement; its
         # cluster is set below only if it turns out to copy another.
@@ -333,6 +601,19 @@ class DuplicateFinder:
             if equal >= need and (best is None or equal > best[0]):
                 best = (equal, other_id, cluster or other_id)
         return Match(best[1], best[2], "near") if best else None
+
+
+# Values bound to one statement of _select (SQLite allows 32,766 since 3.32; some builds 999).
+_SELECT_CHUNK = 900
+
+
+def _select(db: sqlite3.Connection, sql: str, values: list) -> list[tuple]:
+    """The rows of `sql` (a query with one `IN ({})`) for all of `values`, a chunk at a time."""
+    rows: list[tuple] = []
+    for start in range(0, len(values), _SELECT_CHUNK):
+        chunk = values[start:start + _SELECT_CHUNK]
+        rows += db.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+    return rows
 
 
 def _connect(target: str) -> sqlite3.Connection:

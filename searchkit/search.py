@@ -435,14 +435,14 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                 ranked.facets["source"] = _with_no_source(ranked.facets.get("source", []), ranked.total)
             if facets and sources is not None:
                 # Every source's count, as if no source were chosen: a reader can add another.
-                around = rank_with_arrays(index, searcher, parsed, unfiltered, sort, 1, collapse, True, stats,
+                around = rank_with_arrays(index, searcher, parsed, unfiltered, sort, 0, collapse, True, stats,
                                           deadline, max_expansions, feedback=False)  # feedback never changes the matches
                 ranked.facets["source"] = _with_no_source(around.facets.get("source", []), around.total)
             timeline_around = []
             if facets and dates is not None and not ranked.timed_out:
                 # The same search over all dates, for a chart that shows what lies around the chosen ones.
                 timeline_around = rank_with_arrays(index, searcher, parsed, _combine([*parsed.filters, source_flt]),
-                                                   sort, 1, collapse, True, stats, deadline, max_expansions,
+                                                   sort, 0, collapse, True, stats, deadline, max_expansions,
                                                    feedback=False).timeline
         finally:
             if gate is not None:
@@ -537,7 +537,7 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
 
     words, fields, tree = _query_form(parsed)
     boosts = _boosts()
-    stop = max(wanted, RECENCY_POOL) if sort == "recency" else wanted
+    stop = max(wanted, RECENCY_POOL) if sort == "recency" and wanted else wanted
     weights = None
     if isinstance(feedback, dict):
         weights = feedback or None
@@ -719,7 +719,7 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
         return None
     try:
         parsed = parse(candidate, searcher.schema, now=now)
-        found = rank_with_arrays(index, searcher, parsed, None, "relevance", 1, False, False).total
+        found = rank_with_arrays(index, searcher, parsed, None, "relevance", 0, False, False).total
     except QueryError:
         return None
     return candidate if found > total else None

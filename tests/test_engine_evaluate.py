@@ -12,6 +12,7 @@ import fnmatch
 import math
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 from whoosh import query as wq
 from whoosh.query import spans as wspans
@@ -334,7 +335,7 @@ def updated_index(tmp_path_factory):
 
 
 @pytest.mark.parametrize("text", ["oil prices", "election OR energy", '"oil prices"', "elect* -governor",
-                                  "oil since:2017-03-02"])
+                                  "oil since:2017-03-02", "oil prices energy traders", "energy oil prices rose"])
 def test_deleted_documents_count_in_statistics_but_never_match(updated_index, text, scoring_arrays):
     snapshot = updated_index.snapshot()
     assert len(snapshot.segments) >= 2 and snapshot.doc_count == len(DOCS) + 1
@@ -388,7 +389,7 @@ def pruning_index(tmp_path_factory):
 
 
 @pytest.mark.parametrize("text", ["zebra oil", "oil zebra prices", "zebra energy oil markets quagga",
-                                  "quagga bank", "oil prices zebra zebra"])
+                                  "quagga bank", "oil prices zebra zebra", "oil prices energy", "energy oil"])
 @pytest.mark.parametrize("limit", [1, 3, 5, 200])
 def test_a_page_scored_only_where_it_can_rank_is_the_brute_force_page(pruning_index, text, limit):
     docs = _many_docs()
@@ -406,3 +407,73 @@ def test_a_page_scored_only_where_it_can_rank_is_the_brute_force_page(pruning_in
         name = next(d["source"] for d in docs if d["id"] == i)
         sources[name] = sources.get(name, 0) + 1
     assert {s: c for s, c in with_facets.facets["source"] if c} == sources
+    # Collapsed (the web page): no two articles share a cluster, so the same page, pruned
+    # too once the index's clusters are known (the second search).
+    for _ in range(2):
+        collapsed = searchkit.search(pruning_index, text, limit=limit, snippets=False)
+        assert [(hit.id, hit.score, hit.cluster_size) for hit in collapsed.hits] == [
+            (hit.id, hit.score, 1) for hit in with_facets.hits]
+        assert (collapsed.total, collapsed.facets) == (with_facets.total, with_facets.facets)
+
+
+@pytest.mark.parametrize("text", ["oil prices energy", "zebra oil markets", "oil zebra prices quagga", "bank oil"])
+def test_proximity_bounds_are_the_same_over_both_array_sizes_and_bound_every_match(pruning_index, text, monkeypatch):
+    # rank._score_dense finds each pair's bounds through index-sized arrays, _score_sparse by
+    # binary search: the same numbers, 0 where a word is missing, never below the exact score.
+    stems = analyzer().terms(text)
+    boosts = rank.Boosts(scoring.ALL_WORDS_BOOST, scoring.SHORT_QUERY, True, scoring.USE_QTF)
+    found = {}
+    for mode, below in (("dense", 1e9), ("sparse", 0.0)):
+        monkeypatch.setattr(rank, "SPARSE_BELOW", below)
+        with pruning_index.searcher() as searcher:
+            m = rank._match(searcher, pruning_index.arrays, stems, boosts, None, (), None, None, None, None)
+            offsets = np.array([seg.offset for seg in m.segments])
+            seg_of = np.searchsorted(offsets, m.docnum, side="right") - 1
+            proximity = rank._Proximity(m.query, m.segments, seg_of, m.docnum - offsets[seg_of], m.pair_bounds)
+            exact = proximity.bonus(np.arange(len(m.docnum)))
+        found[mode] = m
+        assert len(m.pair_bounds) == len(stems) - 1 and len(m.docnum) > 0
+        assert np.all(exact <= np.sum(m.pair_bounds, axis=0) * (1 + 1e-12))
+        assert np.any(exact > 0)
+    dense, sparse = found["dense"], found["sparse"]
+    assert np.array_equal(dense.docnum, sparse.docnum)
+    for a, b in zip(dense.pair_bounds, sparse.pair_bounds):
+        assert np.array_equal(a, b)
+    assert any(np.any(b == 0) for b in dense.pair_bounds)  # a match without both words of a pair
+
+
+@pytest.mark.parametrize("text", ["oil prices energy", "energy oil"])
+def test_matches_no_proximity_can_lift_to_the_page_are_counted_not_ranked(pruning_index, text):
+    stems = analyzer().terms(text)
+    boosts = rank.Boosts(scoring.ALL_WORDS_BOOST, scoring.SHORT_QUERY, True, scoring.USE_QTF)
+    with pruning_index.searcher() as searcher:
+        every = rank._match(searcher, pruning_index.arrays, stems, boosts, None, (), None, None, None, None)
+        few = rank._match(searcher, pruning_index.arrays, stems, boosts, None, (), None, None, None, None, top=3)
+    assert every.matched is None and few.matched is not None
+    assert np.array_equal(few.matched, every.docnum)  # all counted
+    assert 3 <= len(few.docnum) < len(every.docnum)  # some left out of the ranking
+    left_out = ~np.isin(every.docnum, few.docnum)
+    third_best = np.sort(every.base)[-3]
+    limits = sum(scoring.proximity_limit(idf) for idf in every.query.pair_idf)
+    assert np.all(every.base[left_out] + limits < third_best)  # not even every pair at its limit lifts them
+    kept = np.isin(every.docnum, few.docnum)
+    assert np.array_equal(few.base, every.base[kept])
+    for a, b in zip(few.pair_bounds, every.pair_bounds):
+        assert np.array_equal(a, b[kept])
+
+
+def test_an_all_words_boost_scores_the_same_over_both_array_sizes(pruning_index, monkeypatch):
+    # ALL_WORDS_BOOST is 0 as shipped; a boost counts the typed words of each match
+    # (index-sized arrays) or finds them by bincount (posting-sized): the same scores.
+    stems = analyzer().terms("oil prices energy")
+    found = {}
+    for boost in (0.0, 1.0):
+        for mode, below in (("dense", 1e9), ("sparse", 0.0)):
+            monkeypatch.setattr(rank, "SPARSE_BELOW", below)
+            with pruning_index.searcher() as searcher:
+                found[boost, mode] = rank._match(searcher, pruning_index.arrays, stems,
+                                                 rank.Boosts(boost, 3, True, True), None, (), None, None, None, None)
+        dense, sparse = found[boost, "dense"], found[boost, "sparse"]
+        assert np.array_equal(dense.docnum, sparse.docnum) and np.array_equal(dense.base, sparse.base)
+    doubled = found[1.0, "dense"].base == 2 * found[0.0, "dense"].base
+    assert doubled.any() and not doubled.all()  # articles with every word, and others

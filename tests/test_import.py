@@ -136,7 +136,7 @@ def test_news_sample_imports_in_one_command(index_path):
     assert (report.added, report.failed) == (200, [])
 
 
-def test_normalize_text_fast_path_collapses_spaces_as_the_regex_does():
+def test_normalize_text_fast_paths_give_what_the_regex_gives():
     import random
     import re
 
@@ -157,3 +157,12 @@ def test_normalize_text_fast_path_collapses_spaces_as_the_regex_does():
     assert sum(1 for t in texts if "  " not in t and "\t" not in t and "\u00a0" not in t) > 100  # fast path taken
     for text in texts:
         assert normalize_text(text) == reference(text), repr(text)
+    # Texts normal already (what the reference gives) and near misses: returned as they are
+    # only when nothing would change them. Other Unicode spaces stay inside a line.
+    pieces += ["\u2028", "\x85", "\x1c", "\u3000", "\n\n\n", " \n", "\n "]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(20000)]
+    normal = [reference(text) for text in texts]
+    for text in texts + normal + [t + " " for t in normal] + ["\u3000" + t for t in normal]:
+        assert normalize_text(text) == reference(text), repr(text)
+    plain = [text for text in normal if not any(c in text for c in "\x1c\x1d\x1e\x1f")]  # taken as odd
+    assert len(plain) > 5000 and all(normalize_text(text) is text for text in plain)

@@ -243,3 +243,87 @@ def test_lower_words_digest_and_signature_are_those_of_the_regex():
         assert text_digest(body, fast) == text_digest(body, words)
         expected, found = _bins(words, WordCrcs()), _bins(fast, WordCrcs())
         assert (expected is None and found is None) or list(expected) == list(found)
+
+
+def _random_bodies(seed: int, count: int) -> list[str]:
+    """Bodies of every kind the fingerprint code tells apart: ASCII, words beyond ASCII (é, İ,
+    ١, Ⓐ), only punctuation beyond it, words longer than the vectorised CRC takes, blank,
+    under and at MIN_WORDS words, one word repeated."""
+    rng = random.Random(seed)
+    vocabulary = " ".join(WIRE).split() + ["x" * 33, "y" * 32, "z" * 200, "4,000", "U.S.", "_x_"]
+    extra = ["Zürich", "naïve", "İstanbul", "東京", "١٢", "Ⓐ", "don\u2019t", "\u201cquoted\u201d", "\u2014", "\u00a0"]
+    bodies = ["", "   ", "\n\n", "a " * 29, "a " * 30, "same " * 40, "\u2014 " * 50, "\n\n".join(WIRE)]
+    for _ in range(count):
+        words = rng.choices(vocabulary + extra * rng.choice([0, 0, 1, 5]), k=rng.choice([3, 29, 30, 31, 120, 600]))
+        bodies.append(rng.choice([" ", "\n\n", ", "]).join(words))
+    return bodies
+
+
+def test_fingerprints_of_a_batch_are_those_of_one_article_at_a_time():
+    from searchkit.dedupe import fingerprint, fingerprints, text_digest
+
+    bodies = _random_bodies(7, 300)
+    articles = [(body, f"Title {n}") for n, body in enumerate(bodies)]
+    for size in (1, 7, 256):
+        for start in range(0, len(articles), size):
+            batch = articles[start:start + size]
+            for (body, title), found in zip(batch, fingerprints(batch), strict=True):
+                alone = fingerprint(body, title)
+                assert (found.digest, found.keys) == (alone.digest, alone.keys)
+                assert (found.bins is None) == (alone.bins is None)
+                assert alone.bins is None or found.bins.tolist() == alone.bins.tolist()
+    for (body, title), found in zip(articles, fingerprints(articles)):  # the digest rule, from the regex
+        words = len(re.findall(r"\w+", body))
+        expected = (None if not body.strip() else text_digest(body) if words >= 30
+                    else text_digest(f"{title}\n{body}"))
+        assert found.digest == (expected and bytes.fromhex(expected))
+    signed = [found for found in fingerprints(articles) if found.bins is not None]
+    assert len(signed) > 150 and all(len(found.keys) == 16 for found in signed)
+
+
+def _dump(path):
+    import sqlite3
+
+    db = sqlite3.connect(path / "dedupe.sqlite")
+    try:
+        return (db.execute("SELECT num, id, cluster, digest, sig FROM article ORDER BY num").fetchall(),
+                db.execute("SELECT key, num FROM band ORDER BY key, num").fetchall())
+    finally:
+        db.close()
+
+
+def test_a_batch_checked_at_once_finds_what_one_by_one_finds(tmp_path):
+    rng = random.Random(11)
+    originals = [(f"o{n}", f"Story {n}", body) for n, body in enumerate(_random_bodies(3, 120))]
+    stream = []  # originals, copies of recent and of older ones, ids imported again, short briefs
+    for n, (article_id, title, body) in enumerate(originals):
+        stream.append((article_id, title, body))
+        for _ in range(rng.choice([0, 1, 2])):
+            other_id, other_title, other_body = rng.choice(originals[max(0, n - rng.choice([3, 60])):n + 1])
+            paragraphs = other_body.split("\n\n")
+            kind = rng.choice(["exact", "cut", "headline", "again", "brief"])
+            copy = {"exact": (f"{other_id}-{len(stream)}", other_title, other_body),
+                    "cut": (f"{other_id}-{len(stream)}", other_title, "\n\n".join(paragraphs[:-1] or paragraphs)),
+                    "headline": (f"{other_id}-{len(stream)}", "New " + other_title, other_body),
+                    "again": (other_id, other_title, other_body + " updated"),
+                    "brief": (f"{other_id}-{len(stream)}", other_title, " ".join(other_body.split()[:8]))}[kind]
+            stream.append(copy)
+    first, second = stream[:len(stream) // 2], stream[len(stream) // 2:]
+    (tmp_path / "one").mkdir()
+    (tmp_path / "batch").mkdir()
+    one_by_one = []
+    for part in (first, second):  # two imports: the second finds what the first stored
+        with DuplicateFinder(tmp_path / "one") as finder:
+            one_by_one += [finder.check(article_id, body, title) for article_id, title, body in part]
+    batched = []
+    for part, size in ((first, 13), (second, 256)):
+        with DuplicateFinder(tmp_path / "batch") as finder:
+            for start in range(0, len(part), size):
+                batch = part[start:start + size]
+                prints = finder.fingerprints([(body, title) for _, title, body in batch])
+                batched += finder.check_all([(article_id, known) for (article_id, _, _), known in zip(batch, prints)])
+    as_tuple = lambda match: match and (match.id, match.cluster, match.kind)  # noqa: E731
+    assert [as_tuple(m) for m in batched] == [as_tuple(m) for m in one_by_one]
+    kinds = {m.kind for m in one_by_one if m}
+    assert kinds == {"exact", "near"} and sum(m is not None for m in one_by_one) > 50
+    assert _dump(tmp_path / "batch") == _dump(tmp_path / "one")

@@ -1,3 +1,5 @@
+from datetime import datetime, timezone
+
 import pytest
 
 import searchkit
@@ -155,6 +157,71 @@ def test_cluster_size_counts_every_matching_copy(index_path):
     assert [(h.id, h.cluster_size) for h in result.hits] == [("c3", 3), ("other", 1)]
     assert result.total == 2
     assert [(h.id, h.cluster_size) for h in searchkit.search(ix, "rain").hits] == [("c2", 1)]
+
+
+def _storms(ix, copies: bool) -> None:
+    """Storm articles over two months and an undated one, three of them copies when `copies`."""
+    dates = ["2019-03-01T10:00:00+00:00", "2019-03-01T23:30:00+00:00", "2019-04-20T06:00:00+00:00", None,
+             "2019-03-15T12:00:00+00:00", "2019-05-02T18:00:00+00:00",
+             "2019-05-02T03:00:00+00:00"]
+    ix.write([clean(Article(id=f"s{i}", title="Storm" + " storm" * (i % 3), body=f"A storm came, number {i}.",
+                            source=["Met Office", "Coast Guard"][i % 2], published=published,
+                            cluster="copies" if copies and i < 3 else f"s{i}"))
+              for i, published in enumerate(dates)])
+
+
+@pytest.mark.parametrize("copies", [True, False])
+def test_the_second_search_collapses_and_counts_as_the_first(index_path, copies):
+    # The first search of a process reads the matches' clusters and facet values segment by
+    # segment; later ones from index-wide columns (a day number per article, cluster groups),
+    # and an index where no two articles share a cluster ranks as if nothing collapsed.
+    ix = searchkit.open_index(index_path, create=True)
+    _storms(ix, copies)
+    first, second = searchkit.search(ix, "storm"), searchkit.search(ix, "storm")
+    assert {**first.to_dict(), "elapsed_ms": 0} == {**second.to_dict(), "elapsed_ms": 0}
+    assert second.total == (5 if copies else 7)
+    shown = [(h.id, h.cluster_size) for h in second.hits]
+    assert shown == ([("s2", 3), ("s5", 1), ("s4", 1), ("s3", 1), ("s6", 1)] if copies else
+                     [("s2", 1), ("s5", 1), ("s1", 1), ("s4", 1), ("s0", 1), ("s3", 1), ("s6", 1)])
+    # Shown results only: the copies' cluster counts once, by its best article (s2, 20 April).
+    assert {k: dict(v) for k, v in second.facets.items() if k != "source"} == (
+        {"day": {"2019-03-15": 1, "2019-04-20": 1, "2019-05-02": 2}} if copies else
+        {"month": {"2019-03": 3, "2019-04": 1, "2019-05": 2}})
+    # From the first bucket's start to the last article's moment.
+    assert second.span == (datetime(2019, 3, 15 if copies else 1, tzinfo=timezone.utc),
+                           datetime(2019, 5, 2, 18, tzinfo=timezone.utc))
+    assert dict(second.facets["source"]) == ({"Met Office": 3, "Coast Guard": 2} if copies else
+                                             {"Met Office": 4, "Coast Guard": 3})
+    # Narrowed by source and date: the source facet and the timeline around are counted (not
+    # ranked: a page of none) over the search without those filters; the same both times.
+    ix = searchkit.open_index(index_path)
+    first, second = (searchkit.search(ix, "storm", source="Coast Guard", since="2019-04") for _ in range(2))
+    assert {**first.to_dict(), "elapsed_ms": 0} == {**second.to_dict(), "elapsed_ms": 0}
+    assert [h.id for h in second.hits] == ["s5"]
+    assert second.facets["source"] == searchkit.search(ix, "storm", since="2019-04").facets["source"]
+    assert dict(second.facets["source"]) == {"Met Office": 2, "Coast Guard": 1}  # s2, s6; s5
+    assert [(b.label, b.count) for b in second.timeline_around if b.count] == [("2019-03", 1), ("2019-05", 1)]
+
+
+def test_a_process_that_searches_once_reads_only_the_matches_columns(index_path):
+    # `searchkit query` runs one search: the index-wide cluster groups and facet columns
+    # (every article's values) are worked out from the second search on, not for the first.
+    ix = searchkit.open_index(index_path, create=True)
+    _storms(ix, copies=True)
+    searchkit.search(ix, "storm")
+    assert "clusters" not in ix.arrays._wide and "columns" not in ix.arrays._wide
+    searchkit.search(ix, "storm")
+    assert "clusters" in ix.arrays._wide and "columns" in ix.arrays._wide
+
+
+def test_facets_of_dates_centuries_apart(index_path):
+    ix = searchkit.open_index(index_path, create=True)
+    ix.write([clean(Article(id=f"d{year}", title="Harbour news", body="The harbour opened.",
+                            published=f"{year}-06-01T00:00:00+00:00")) for year in (1801, 1802, 2020)])
+    for _ in range(2):  # the per-segment values, then the index-wide columns (not by day: too long a span)
+        result = searchkit.search(ix, "harbour")
+        assert [(b.label, b.count) for b in result.timeline if b.count] == [("1801", 1), ("1802", 1), ("2020", 1)]
+        assert len(result.timeline) == 2020 - 1801 + 1
 
 
 def test_snippet_candidates_are_the_sentences_with_a_probe_folded_or_not():

@@ -52,6 +52,10 @@ TERMS_EXT = ".skt"
 DOCS_EXT = ".skd"
 TERMS_MAGIC = b"SKTERM2\n"
 DOCS_MAGIC = b"SKDOCS2\n"
+# The magic strings of these files' earlier layouts (a layout change gets a new magic).
+OLDER_MAGICS = {TERMS_MAGIC: (b"SKTERM1\n",), DOCS_MAGIC: (b"SKDOCS1\n",)}
+# The header's "version": raise it when files this searchkit writes can no longer be read
+# by the previous one, which then says a newer searchkit wrote them (not a damaged file).
 FORMAT_VERSION = 1
 _TRAILER = struct.Struct("<Q8s")  # header length, magic
 STORED_LEVEL = 1  # zlib level of stored documents: 3 is 8% smaller and 1.5x the CPU, 6 12% and 3x
@@ -62,6 +66,14 @@ _WIDTH_DTYPE = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
 
 class FormatError(ValueError):
     """A segment file is damaged or of another version."""
+
+
+class OldFormatError(FormatError):
+    """A segment file of an older searchkit's layout: `searchkit reindex` converts the index."""
+
+
+class NewFormatError(FormatError):
+    """A segment file of a newer searchkit's format (a higher FORMAT_VERSION)."""
 
 
 def narrowest(values: np.ndarray, allowed: Iterable[str] = ("<u1", "<u2", "<u4", "<u8")) -> np.ndarray:
@@ -206,12 +218,19 @@ class SectionFile:
             raise FormatError(f"{path}: too short for a searchkit segment file")
         self._map = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
         length, found = _TRAILER.unpack_from(self._map, size - _TRAILER.size)
+        if found in OLDER_MAGICS.get(magic, ()):
+            raise OldFormatError(f"{path}: a segment file of an older searchkit")
         if found != magic or length > size - _TRAILER.size:
             raise FormatError(f"{path}: not a searchkit segment file of this version")
         try:
             self.header = json.loads(bytes(self._map[size - _TRAILER.size - length:size - _TRAILER.size]))
         except ValueError as exc:
             raise FormatError(f"{path}: damaged header ({exc})") from None
+        version = self.header.get("version") if isinstance(self.header, dict) else None
+        if version != FORMAT_VERSION:
+            if isinstance(version, int) and version < FORMAT_VERSION:
+                raise OldFormatError(f"{path}: segment format {version}, this searchkit reads {FORMAT_VERSION}")
+            raise NewFormatError(f"{path}: segment format {version!r}, this searchkit reads {FORMAT_VERSION}")
         self.size = size
         self._where: dict[str, list] = self.header["sections"]
         self._arrays: dict[str, np.ndarray] = {}
@@ -411,25 +430,43 @@ class _FieldTerms:
         index in rows), in that order: only those postings' positions are read and decoded
         (a few articles' worth, not a common word's whole list). `starts` as position_starts
         gives."""
+        return self.positions_of_terms([(i, starts, rows)])[0]
+
+    def positions_of_terms(self, wanted: list[tuple[int, np.ndarray, np.ndarray]]
+                           ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """positions_of(i, starts, rows) for each (i, starts, rows) of `wanted`, decoded
+        together: a query's words in one segment cost one pass, not one each (the per-call
+        work, not the positions, is most of a page's cost)."""
         if not self.has_positions:
             raise ValueError(f"field {self.name} has no positions")
+        if not wanted:
+            return []
         s = self._s
-        first_of = starts[rows]
-        counts = starts[rows + 1] - first_of
-        ends = np.cumsum(counts)
-        firsts = ends - counts
-        width = int(s["pw"][i])
-        if width == 0:  # (never written: a positions run of ones)
-            deltas = np.ones(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
-        else:
-            deltas = self._file.gather(f"p{width}.{self.name}", int(s["po"][i]) + first_of, counts).astype(np.int64)
-        running = np.cumsum(deltas)
-        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+        runs, deltas = [], []
+        for i, starts, rows in wanted:
+            first_of = starts[rows]
+            counts = starts[rows + 1] - first_of
+            width = int(s["pw"][i])
+            if width == 0:  # (never written: a positions run of ones)
+                deltas.append(np.ones(int(counts.sum()), dtype=np.int64))
+            else:
+                deltas.append(self._file.gather(f"p{width}.{self.name}", int(s["po"][i]) + first_of,
+                                                counts).astype(np.int64))
+            runs.append(counts)
+        counts = np.concatenate(runs) if len(runs) > 1 else runs[0]
+        running = np.cumsum(np.concatenate(deltas) if len(deltas) > 1 else deltas[0])
+        firsts = np.cumsum(counts) - counts
         # Deltas restart at each posting: take off the running total before its first one.
-        before = np.zeros(len(rows), dtype=np.int64)
+        before = np.zeros(len(counts), dtype=np.int64)
         later = firsts > 0
         before[later] = running[firsts[later] - 1]
-        return owner, running - np.repeat(before, counts)
+        positions = running - np.repeat(before, counts)
+        out, at = [], 0
+        for (_, _, rows), term_counts, term_deltas in zip(wanted, runs, deltas):
+            owner = np.repeat(np.arange(len(rows), dtype=np.int64), term_counts)
+            out.append((owner, positions[at:at + len(term_deltas)]))
+            at += len(term_deltas)
+        return out
 
     def positions(self, i: int, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not self.has_positions:

@@ -16,9 +16,13 @@ still reach the page: a pair adds at most proximity_bound(idf(a) + idf(b), the s
 the two words' BM25F frequencies in d), so an article's final score is at most base + those
 bounds (its upper bound), and articles are checked in order of that bound until the next
 bound cannot beat the page's last result; positions are compared as sorted (article,
-position) keys with numpy, for all of those articles at once (phrases the same way).
+position) keys with numpy, for all of those articles at once (phrases the same way). When
+the page size is known, a match whose base score plus every pair's largest possible
+proximity score stays below the page-size-th best base score is counted but neither
+ranked nor bounded (_hopeful).
 
-A page ranked by score and not collapsed does not score every match when one word is
+A page ranked by score and not collapsed (or collapsed in an index where no two articles
+share a cluster, where collapsing changes nothing) does not score every match when one word is
 rare and another common (_pruned, MaxScore): each word's score is at most its saturation
 limit (idf x qtf x (K1 + 1), and a pair's proximity score likewise: proximity_limit), so once the best
 articles of the rarest word are scored, the words whose limits add up to less than the
@@ -27,7 +31,8 @@ the articles with one of the other words are scored; the matches are still all c
 (and their facets) without scores. Each word's per-posting BM25F share is computed once
 and kept (ArrayCache.memo) while the segments and average lengths are the same. Filters (dates, source),
 near-duplicate collapse, facets, the timeline counts and cluster sizes are array operations
-on the same matches, over index-wide columns kept between queries.
+on the same matches, over index-wide columns kept between queries (a day number per article:
+a query's date counts are one bincount).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from whoosh import query as wq
 from whoosh.query.ranges import NumericRange
 from whoosh.util.times import datetime_to_long
 
-from ..arrays import ArrayCache, SegmentCache
+from ..arrays import ArrayCache, SegmentCache, flat_together
 from . import scoring
 from .evaluate import Evaluator, Expansion
 from .scoring import CorpusStats
@@ -136,6 +141,7 @@ class _Query:
         self.segments = segments
         self.cache: ArrayCache | None = None  # keeps field_arrays between queries
         self.chosen: np.ndarray | None = None  # field_arrays gives only these documents' postings
+        self.top: int | None = None  # how many results ranked by final score are wanted (_hopeful_bounds)
         self._arrays: dict[tuple[int, str], tuple] = {}  # field_arrays already asked for
 
     def field_arrays(self, w: int, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -161,16 +167,35 @@ class _Query:
 
 
 def _field_arrays(q: _Query, postings: list, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """_Query.field_arrays worked out from the postings."""
-    parts = [(ids.astype(np.int64) + seg.offset, weights, seg.cache.lengths(seg.reader, name)[ids])
-             for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
-    if not parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    ids = np.concatenate([p[0] for p in parts])
-    weights = np.concatenate([p[1] for p in parts]).astype(np.float64)
-    lengths = np.concatenate([p[2] for p in parts]) / q.avg[name]
-    b = scoring.field_b(name)
-    return ids, scoring.field_weight(name) * weights / ((1 - b) + b * lengths)
+    """_Query.field_arrays worked out from the postings, each segment's part written in
+    place, with the length norms of each segment's documents worked out once (_norms)."""
+    used = [(seg, ids, weights) for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
+    docs = np.empty(sum(len(ids) for _, ids, _ in used), dtype=np.int64)
+    share = np.empty(len(docs))
+    weight = scoring.field_weight(name)
+    at = 0
+    for seg, ids, weights in used:
+        part = slice(at, at + len(ids))
+        docs[part] = ids
+        docs[part] += seg.offset
+        share[part] = weights
+        share[part] *= weight
+        share[part] /= _norms(q, seg, name)[ids]
+        at += len(ids)
+    return docs, share
+
+
+def _norms(q: _Query, seg: _Segment, name: str) -> np.ndarray:
+    """Each of the segment's documents' BM25F length norm of field `name` (field_b, the
+    query's average length), kept between queries while the average is the same."""
+    b, avg = scoring.field_b(name), q.avg[name]
+
+    def compute() -> tuple[np.ndarray]:
+        return ((1 - b) + b * (seg.cache.lengths(seg.reader, name) / avg),)
+
+    if q.cache is None:
+        return compute()[0]
+    return q.cache.memo(("norms", seg.cache.key, name, avg, b), compute)[0]
 
 
 def _score_sparse(q: _Query, keep: np.ndarray):
@@ -201,7 +226,7 @@ def _score_sparse(q: _Query, keep: np.ndarray):
         word_scores.append(q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1))
     if not word_docs:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, np.zeros(0), [np.zeros(0) for _ in q.pairs]
+        return empty, np.zeros(0), [np.zeros(0) for _ in q.pairs], None
     docs, where = np.unique(np.concatenate(word_docs), return_inverse=True)
     total = np.bincount(where, weights=np.concatenate(word_scores), minlength=len(docs))
     typed = np.concatenate([np.full(len(d), w < q.typed) for w, d in zip(typed_of, word_docs)])
@@ -210,7 +235,7 @@ def _score_sparse(q: _Query, keep: np.ndarray):
         total[present == q.typed] *= q.all_words
     kept = keep[docs] & (present > 0)  # feedback terms re-rank, they never add matches
     docs, base = docs[kept], total[kept]
-    return docs, base, _pair_bounds(q, docs, word_tf)
+    return _hopeful(q, docs, base, lambda some: _pair_bounds(q, some, word_tf))
 
 
 def _pair_bounds(q: _Query, docs: np.ndarray, word_tf: list) -> list[np.ndarray]:
@@ -235,7 +260,8 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     """_score over index-sized arrays: scatter-adds, no sorting (for long posting lists)."""
     k1 = scoring.K1
     total = np.zeros(n)
-    present = np.zeros(n, dtype=np.int16)
+    counted = q.all_words != 1.0  # the all-words boost needs how many typed words; else whether any
+    present = np.zeros(n, dtype=np.int16 if counted else bool)
     tf = np.zeros(n)  # one word's BM25F frequency; its rows are put back to 0 after each word
     word_tf: list = [None] * q.typed
     for w in range(len(q.words)):
@@ -251,15 +277,62 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
             continue
         t = tf[has]
         tf[has] = 0.0
-        total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
+        score = q.idf[w] * q.qtf[w] * t  # scoring.bm25f, the same operations in place
+        score *= k1 + 1
+        score /= t + k1
+        total[has] += score
         if w < q.typed:
-            present[has] += 1
+            if counted:
+                present[has] += 1
+            else:
+                present[has] = True
             word_tf[w] = (has, t)
-    docs = np.flatnonzero((present > 0) & keep)  # feedback terms re-rank, they never add matches
+    docs = np.flatnonzero(present & keep if not counted else (present > 0) & keep)  # feedback terms never add matches
     base = total[docs]
-    if q.all_words != 1.0:
+    if counted:
         base[present[docs] == q.typed] *= q.all_words
-    return docs, base, _pair_bounds(q, docs, word_tf)
+    return _hopeful(q, docs, base, lambda some: _pair_bounds_dense(q, some, word_tf, tf))
+
+
+def _pair_bounds_dense(q: _Query, docs: np.ndarray, word_tf: list, scratch: np.ndarray) -> list[np.ndarray]:
+    """_pair_bounds over an index-sized `scratch` array of zeros (given back as zeros):
+    each word's BM25F frequency is scattered into it and read back at `docs`, where
+    matching two long lists by binary search costs ~10x more. A missing word reads as
+    frequency 0, whose bound is 0, as _pair_bounds puts it."""
+    at: dict[int, np.ndarray] = {}
+
+    def frequency(w: int) -> np.ndarray:  # word w's frequency in each of docs
+        if w not in at:
+            has, t = word_tf[w]
+            scratch[has] = t
+            at[w] = scratch[docs]
+            scratch[has] = 0.0
+        return at[w]
+
+    bounds = []
+    for p, (a, b) in enumerate(q.pairs):
+        if word_tf[a] is None or word_tf[b] is None:
+            bounds.append(np.zeros(len(docs)))
+        else:
+            bounds.append(scoring.proximity_bound(q.pair_idf[p], np.minimum(frequency(a), frequency(b))))
+    return bounds
+
+
+def _hopeful(q: _Query, docs: np.ndarray, base: np.ndarray, bounds_of) -> tuple:
+    """(docs, base scores, each pair's proximity bounds bounds_of(docs), every match or
+    None) of only the matches that can still reach the first q.top places by final score,
+    and all of them (`every`) when some cannot: the top-th best base score is a lower
+    bound of the last place's final score (proximity never lowers a score), so a match
+    whose base plus every pair's largest possible score (scoring.proximity_limit) stays
+    below it cannot get there. They are counted (and their facets), never ranked, and
+    their bounds are not worked out. At 100k, common-word queries rule out most matches."""
+    if q.top is None or not q.pairs or len(base) <= q.top:
+        return docs, base, bounds_of(docs), None
+    theta = float(base[_top_rows(base, q.top)].min())
+    reach = base + sum(scoring.proximity_limit(idf) for idf in q.pair_idf) >= theta * (1 - 1e-9)  # rounding slack
+    if reach.all():
+        return docs, base, bounds_of(docs), None
+    return docs[reach], base[reach], bounds_of(docs[reach]), docs
 
 
 def _merged(parts: list[np.ndarray]) -> np.ndarray:
@@ -274,7 +347,8 @@ def _merged(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def _score(q: _Query, keep: np.ndarray):
-    """The matches, base scores and pair bounds (see _score_sparse): over arrays the size of
+    """The matches, base scores, pair bounds (see _score_sparse) and every match when some
+    are left out (_hopeful), else None: over arrays the size of
     the postings when they are short next to the index (no work proportional to the index),
     over index-sized arrays when they are long (scatter-adds beat sorting them). Both sum
     the same numbers in the same order."""
@@ -410,44 +484,86 @@ class _Proximity:
 
     def bonus(self, rows: np.ndarray) -> np.ndarray:
         """The proximity score of each match row in `rows`: over its pairs, each pair's
-        proximity_score from its ordered and unordered counts in title and body (BM25F)."""
+        proximity_score from its ordered and unordered counts in title and body (BM25F).
+
+        Per field, each word's positions in the chosen articles are read once for all its
+        pairs, every word of a segment together (arrays.flat_together), and keyed by the
+        article's place in `rows`, so that each pair's window counts take one pass over
+        all segments: the cost is per call, not per position."""
         out = np.zeros(len(rows))
-        if not self.q.pairs or not len(rows):
+        q = self.q
+        if not q.pairs or not len(rows):
             return out
-        for p, (a, b) in enumerate(self.q.pairs):
-            chosen = np.flatnonzero(self.pair_bounds[p][rows])  # both words are in the article
-            if not len(chosen):
-                continue
-            ordered, unordered = np.zeros(len(chosen)), np.zeros(len(chosen))
-            segs = self.seg_of[rows[chosen]]
-            for s in np.flatnonzero(np.bincount(segs)).tolist():  # np.unique would import numpy.ma
-                at = np.flatnonzero(segs == s)
-                self._count(s, a, b, self.local[rows[chosen[at]]], at, ordered, unordered)
-            out[chosen] += scoring.proximity_score(self.q.pair_idf[p], ordered, unordered)
+        chosen = [self.pair_bounds[p][rows] > 0 for p in range(len(q.pairs))]  # both words are in the article
+        ordered, unordered = np.zeros((len(q.pairs), len(rows))), np.zeros((len(q.pairs), len(rows)))
+        segs = self.seg_of[rows]
+        places = [(s, np.flatnonzero(segs == s)) for s in np.flatnonzero(np.bincount(segs)).tolist()]
+        words = sorted({w for pair in q.pairs for w in pair})
+        for name in SEARCH_FIELDS:
+            both = np.zeros((len(q.pairs), len(rows)), dtype=bool)  # the pair's words are in this field
+            found: dict[int, list] = {w: [] for w in words}  # per word: (row, position) parts
+            weight = np.zeros(len(rows))
+            field_b = scoring.field_b(name)
+            for s, at in places:
+                seg = self.segments[s]
+                docs = self.local[rows[at]]
+                where, has = {}, {}
+                for w in words:
+                    ids = q.postings[s][w][name][0]
+                    if len(ids):
+                        where[w] = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+                        has[w] = ids[where[w]] == docs
+                for p, (a, b) in enumerate(q.pairs):
+                    if a in has and b in has:
+                        both[p, at] = chosen[p][at] & has[a] & has[b]
+                reads = []
+                for w in where:
+                    need = np.zeros(len(at), dtype=bool)
+                    for p, pair in enumerate(q.pairs):
+                        if w in pair:
+                            need |= both[p, at]
+                    inside = np.flatnonzero(need)
+                    if len(inside):
+                        reads.append((w, at[inside], q.postings[s][w][name][2], where[w][inside]))
+                if not reads:
+                    continue
+                for (w, owners, _, _), (owner, position) in zip(reads, flat_together([(p, r) for _, _, p, r in reads])):
+                    found[w].append((owners[owner], position))
+                norm = (1 - field_b) + field_b * seg.cache.lengths(seg.reader, name)[docs] / q.avg[name]
+                weight[at] = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
+            flats = {w: _joined(parts) for w, parts in found.items() if parts}
+            for p, (a, b) in enumerate(q.pairs):
+                if not both[p].any():
+                    continue
+                o, u = _windows(_among(flats[a], both[p]), _among(flats[b], both[p]), len(rows), scoring.SDM_WINDOW)
+                ordered[p, both[p]] += o[both[p]] * weight[both[p]]
+                unordered[p, both[p]] += u[both[p]] * weight[both[p]]
+        for p in range(len(q.pairs)):
+            if chosen[p].any():
+                out[chosen[p]] += scoring.proximity_score(q.pair_idf[p], ordered[p][chosen[p]],
+                                                          unordered[p][chosen[p]])
         return out
 
-    def _count(self, s: int, a: int, b: int, docs: np.ndarray, at: np.ndarray, ordered: np.ndarray,
-               unordered: np.ndarray) -> None:
-        """Add the BM25F window counts of words a, b in segment s's `docs` into ordered[at],
-        unordered[at]: each field's counts x its weight / its length norm."""
-        seg = self.segments[s]
-        for name in SEARCH_FIELDS:
-            (ids_a, _, positions_a), (ids_b, _, positions_b) = (self.q.postings[s][a][name],
-                                                                self.q.postings[s][b][name])
-            if not len(ids_a) or not len(ids_b):
-                continue
-            rows_a = np.minimum(np.searchsorted(ids_a, docs), len(ids_a) - 1)
-            rows_b = np.minimum(np.searchsorted(ids_b, docs), len(ids_b) - 1)
-            both = np.flatnonzero((ids_a[rows_a] == docs) & (ids_b[rows_b] == docs))
-            if not len(both):
-                continue
-            o, u = _windows(positions_a.flat(rows_a[both]), positions_b.flat(rows_b[both]), len(both),
-                            scoring.SDM_WINDOW)
-            field_b = scoring.field_b(name)
-            norm = (1 - field_b) + field_b * seg.cache.lengths(seg.reader, name)[docs[both]] / self.q.avg[name]
-            weight = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
-            ordered[at[both]] += o * weight
-            unordered[at[both]] += u * weight
+
+def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, position) parts together, sorted by owner then position (each part is)."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    owner = np.concatenate([o for o, _ in parts])
+    position = np.concatenate([p for _, p in parts])
+    if any(part[0][-1] > later[0][0] for part, later in zip(parts, parts[1:]) if len(part[0]) and len(later[0])):
+        order = np.lexsort((position, owner))
+        owner, position = owner[order], position[order]
+    return owner, position
+
+
+def _among(flat: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (owner, position)s of `flat` whose owner is one of `rows` (a mask)."""
+    kept = rows[flat[0]]
+    return flat[0][kept], flat[1][kept]
 
 
 def _collapse_first(order: np.ndarray, clusters: np.ndarray, shared: np.ndarray) -> np.ndarray:
@@ -460,37 +576,48 @@ def _collapse_first(order: np.ndarray, clusters: np.ndarray, shared: np.ndarray)
     return order[keep]
 
 
-def _cluster_groups(cache: ArrayCache, segments: list[_Segment]) -> tuple[np.ndarray, np.ndarray] | None:
-    """For every document of the index (deleted ones too): a number for its cluster, and how
-    many documents the cluster has. Worked out once per set of segments and kept; None on
-    the first ask, as a process that runs one query (`searchkit query`) is faster without."""
+@dataclass
+class _Groups:
+    """The near-duplicate clusters of the whole index, one value per document (deleted ones too)."""
+
+    group: np.ndarray  # a number for each document's cluster
+    size: np.ndarray  # how many documents that cluster has
+    alone: bool  # no cluster has two documents: collapsing changes nothing
+
+
+def _cluster_groups(cache: ArrayCache, segments: list[_Segment]) -> _Groups | None:
+    """The index's _Groups, worked out once per set of segments and kept; None on the first
+    ask, as a process that runs one query (`searchkit query`) is faster without."""
     key = tuple(seg.cache.key for seg in segments)
 
-    def compute() -> tuple[np.ndarray, np.ndarray]:
+    def compute() -> _Groups:
         hashes = [seg.cache.hashed(seg.reader, "cluster")[0] for seg in segments]
         _, group, counts = np.unique(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.int64),
                                      return_inverse=True, return_counts=True)
-        return group, counts[group]
+        return _Groups(group, counts[group], not len(counts) or int(counts.max()) <= 1)
 
     return cache.index_wide("clusters", key, compute, first=False)
 
 
-def _clusters(cache: ArrayCache, segments: list[_Segment], docnum: np.ndarray, seg_of: np.ndarray,
+def _clusters(groups: _Groups | None, segments: list[_Segment], docnum: np.ndarray, seg_of: np.ndarray,
               local: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """(a cluster identifier per match, the number of matches in each match's cluster, the
-    number of clusters among the matches)."""
-    groups = _cluster_groups(cache, segments)
+    number of clusters among the matches), from the index's _Groups when known."""
     if groups is None:
         clusters = _column_hashes(segments, seg_of, local, "cluster")
         keys, inverse, counts = np.unique(clusters, return_inverse=True, return_counts=True)
         return inverse, counts[inverse], len(keys)
-    group, size = groups
+    group, size = groups.group, groups.size
     clusters = group[docnum]
     sizes = np.ones(len(docnum), dtype=np.int64)
     maybe = np.flatnonzero(size[docnum] > 1)  # in a cluster with others, not all of them matches
     keys, inverse, counts = np.unique(clusters[maybe], return_inverse=True, return_counts=True)
     sizes[maybe] = counts[inverse]
     return clusters, sizes, len(docnum) - len(maybe) + len(keys)
+
+
+def _segments(searcher, cache: ArrayCache) -> list[_Segment]:
+    return [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
 
 
 @dataclass
@@ -510,12 +637,15 @@ class _Matched:
 def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, flt: wq.Query | None,
            phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
            deadline: float | None, max_expansions: int | None,
-           weights: dict[str, float] | None = None, top: int | None = None) -> _Matched:
+           weights: dict[str, float] | None = None, top: int | None = None,
+           segments: list[_Segment] | None = None) -> _Matched:
     """Every live match of a query (plain words, an exact phrase, or any tree) through the filter.
 
     With `top` (plain words ranked by score, no collapse): `docnum` may be only the matches
-    that can reach the first `top` places (see _candidates), and `matched` all of them."""
-    segments = [_Segment(r, o, c) for r, o, c in cache.segments(searcher)]
+    that can reach the first `top` places (see _candidates), and `matched` all of them.
+    `segments` are the searcher's (_segments), when already made."""
+    if segments is None:
+        segments = _segments(searcher, cache)
     snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
     evaluator = Evaluator(snapshot, stats, searcher.schema, searcher.reader(),
                           deadline=deadline, max_expansions=max_expansions)
@@ -541,14 +671,20 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
     else:
         q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late, weights=weights)
         q.cache = cache
+        q.top = top
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
+        if top == 0:  # counts only (facets, the total): every match through the filter, none scored
+            matched = np.flatnonzero(_word_mask(q, range(q.typed), len(keep)) & keep)
+            return _Matched(segments, evaluator, q, boosts, matched[:0], np.zeros(0),
+                            [np.zeros(0) for _ in q.pairs], matched)
         if top is not None and weights is None and len(q.words) > 1:
             pruned = _pruned(q, boosts, keep, top)
             if pruned is not None:
                 return _Matched(segments, evaluator, q, boosts, *pruned[1], pruned[0])
-        docnum, base, pair_bounds = _score(q, keep)
+        docnum, base, pair_bounds, every = _score(q, keep)
+        return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bounds, every)
     return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bounds)
 
 
@@ -619,7 +755,7 @@ def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int) -> tuple[np.n
     matched = np.flatnonzero(_word_mask(q, range(q.typed), n) & keep)
     chosen = _word_mask(q, rest, n) & keep
     chosen[first] = True
-    return matched, _score(_restricted(q, chosen), chosen)
+    return matched, _score(_restricted(q, chosen), chosen)[:3]
 
 
 def _best_of_word(q: _Query, w: int, keep: np.ndarray, count: int) -> np.ndarray:
@@ -710,11 +846,20 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     granularity(first, last) says for the matches' range. `stats` replaces the index's own
     statistics (scoring.CorpusStats); `deadline` and `max_expansions` as in evaluate.py.
     `stored` = (i, j): also read the stored fields of results [start + i:start + j).
+    stop=0 asks for the total and facets only: plain words are then matched, not scored,
+    unless collapsing needs scores (each cluster's facets are its best article's).
     """
-    # Ranked by score and not collapsed: only the matches that can reach the page are scored.
+    segments = _segments(searcher, cache)
+    groups = _cluster_groups(cache, segments) if collapse else None
+    if groups is not None and groups.alone:  # no two documents share a cluster: nothing to collapse
+        collapse = False
+    # Ranked by score and not collapsed: only the matches that can reach the page are scored
+    # (none when stop is 0: only counted). Otherwise a page of none is worked out as one of one.
     top = stop if sort not in ("newest", "oldest") and not collapse else None
+    if top is None:
+        stop = max(stop, 1)
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
-               top=top)
+               top=top, segments=segments)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
@@ -723,7 +868,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
     columns = _columns(cache, segments) if facets or sort in ("newest", "oldest") else None
     if collapse:
-        clusters, sizes, total = _clusters(cache, segments, docnum, seg_of, local)
+        clusters, sizes, total = _clusters(groups, segments, docnum, seg_of, local)
     else:
         total = len(docnum) if m.matched is None else len(m.matched)
         clusters, sizes = None, np.ones(len(docnum), dtype=np.int64)
@@ -863,6 +1008,15 @@ class _Columns:
     dated: np.ndarray
     sources: np.ndarray  # a number per document: its source's place in `names`
     names: list[str]
+    # Each document's UTC day as 1 + days after `first_day` (0: undated), so that a bincount
+    # of the matches' values counts them per day; None when the dates span too many days.
+    day: np.ndarray | None = None
+    first_day: int = 0
+
+
+# _Columns.day is kept when the index's dates span at most this many days (~180 years): a
+# query's per-day count is an array of that many at most.
+DAY_COLUMN_SPAN = 1 << 16
 
 
 def _columns(cache: ArrayCache, segments: list[_Segment]) -> _Columns | None:
@@ -878,9 +1032,16 @@ def _columns(cache: ArrayCache, segments: list[_Segment]) -> _Columns | None:
                                dtype=np.int64)
             codes.append(mapping[local])
         empty = np.zeros(0, dtype=np.int64)
-        return _Columns(np.concatenate([v for v, _ in numbers]) if numbers else empty,
-                        np.concatenate([h for _, h in numbers]) if numbers else empty.astype(bool),
-                        np.concatenate(codes) if codes else empty, list(names))
+        columns = _Columns(np.concatenate([v for v, _ in numbers]) if numbers else empty,
+                           np.concatenate([h for _, h in numbers]) if numbers else empty.astype(bool),
+                           np.concatenate(codes) if codes else empty, list(names))
+        if columns.dated.any():
+            days = (columns.published - _EPOCH_US) // _DAY_US
+            first, last = int(days[columns.dated].min()), int(days[columns.dated].max())
+            if last - first < DAY_COLUMN_SPAN:
+                columns.day = np.where(columns.dated, days - first + 1, 0).astype(np.int32)
+                columns.first_day = first
+        return columns
 
     return cache.index_wide("columns", tuple(seg.cache.key for seg in segments), compute, first=False)
 
@@ -926,33 +1087,57 @@ def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | Non
         counts = np.bincount(columns.sources[rows], minlength=len(columns.names))
         sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
                    if columns.names[code]}
+        if columns.day is not None:
+            return sources, _day_counts(columns, rows, granularity)
         moments = columns.published[rows[columns.dated[rows]]] - _EPOCH_US
     else:
         sources = _sources(segments, seg_of, local, shown)
         dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
             np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
         moments = moment[dated] - _EPOCH_US
-    dates: dict[datetime, int] = {}
-    if len(moments):
-        epoch = datetime(1970, 1, 1)
-        first = epoch + timedelta(microseconds=int(moments.min()))
-        last = epoch + timedelta(microseconds=int(moments.max()))
-        unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
-        # Count per day first (integer division), then put the few distinct days into months
-        # or years: the calendar conversion is the slow part, so it runs once per day.
-        days = moments // _DAY_US
-        low_day, high_day = int(days.min()), int(days.max())
-        if high_day - low_day < 1 << 20:  # a bincount over the range, not a sort of every match
-            per_day = np.bincount(days - low_day)
-            days = np.flatnonzero(per_day)
-            per_day, days = per_day[days], days + low_day
-        else:  # dates thousands of years apart
-            days, per_day = np.unique(days, return_counts=True)
-        buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
-        starts, where = np.unique(buckets, return_inverse=True)
-        counts = np.bincount(where, weights=per_day).astype(np.int64)
-        for bucket, count in zip(starts.tolist(), counts.tolist()):
-            dates[np.datetime64(bucket, unit).astype("datetime64[us]").tolist()] = count
-        dates.setdefault(first, 0)
-        dates.setdefault(last, 0)
-    return sources, dates
+    if not len(moments):
+        return sources, {}
+    days = moments // _DAY_US
+    low_day, high_day = int(days.min()), int(days.max())
+    if high_day - low_day < 1 << 20:  # a bincount over the range, not a sort of every match
+        per_day = np.bincount(days - low_day)
+        days = np.flatnonzero(per_day)
+        per_day, days = per_day[days], days + low_day
+    else:  # dates thousands of years apart
+        days, per_day = np.unique(days, return_counts=True)
+    return sources, _bucketed(days, per_day, int(moments.min()), int(moments.max()), granularity)
+
+
+def _day_counts(columns: _Columns, rows: np.ndarray, granularity) -> dict[datetime, int]:
+    """_facets' date counts of `rows` from the day column: one gather and one bincount of the
+    rows' days (the undated ones in slot 0), then the exact first and last moments from
+    the rows of the first and last day only."""
+    day = columns.day[rows]
+    per_day = np.bincount(day)
+    per_day[:1] = 0
+    days = np.flatnonzero(per_day)
+    if not len(days):
+        return {}
+    first = int(columns.published[rows[day == days[0]]].min()) - _EPOCH_US
+    last = int(columns.published[rows[day == days[-1]]].max()) - _EPOCH_US
+    return _bucketed(days + (columns.first_day - 1), per_day[days], first, last, granularity)
+
+
+def _bucketed(days: np.ndarray, per_day: np.ndarray, first_us: int, last_us: int, granularity
+              ) -> dict[datetime, int]:
+    """Counts per day (days since 1970, sorted, distinct) put into days, months or years, as
+    granularity(first, last) says for the first and last moments (microseconds since 1970),
+    with those two moments at count 0 (see Ranking.dates). The calendar conversion is the
+    slow part, so it runs once per day, not per match."""
+    epoch = datetime(1970, 1, 1)
+    first = epoch + timedelta(microseconds=first_us)
+    last = epoch + timedelta(microseconds=last_us)
+    unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
+    buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
+    starts, where = np.unique(buckets, return_inverse=True)
+    counts = np.bincount(where, weights=per_day).astype(np.int64)
+    # the buckets' starts as datetimes in one conversion (one np.datetime64 each: ~25 us apiece)
+    dates = dict(zip(starts.astype(f"datetime64[{unit}]").astype("datetime64[us]").tolist(), counts.tolist()))
+    dates.setdefault(first, 0)
+    dates.setdefault(last, 0)
+    return dates

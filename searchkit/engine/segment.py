@@ -21,17 +21,13 @@ import whoosh.index
 from whoosh.util.numeric import byte_to_length
 
 from .codec import EngineSegment
-from .format import DOCS_EXT, TERMS_EXT, DocsFile, FormatError, TermsFile, hash_value
+from .format import DOCS_EXT, TERMS_EXT, DocsFile, OldFormatError, TermsFile, hash_value
 
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NO_INTS = np.zeros(0, dtype=np.int32)
 _NO_INTS.flags.writeable = False
 _NO_STARTS = np.zeros(1, dtype=np.int64)
 _NO_STARTS.flags.writeable = False
-
-
-class OldFormatError(FormatError):
-    """The index was written in an older format: `searchkit reindex` converts it."""
 
 
 class SegmentFiles:
@@ -116,6 +112,17 @@ class SegmentReader:
         if number is None:
             return _NO_INTS, _NO_INTS
         return found.postings(number)
+
+    def term_postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+        """postings(field, term) and (the field's terms, the term's number) for reading its
+        positions later (None when the term is not in the field): one look-up of the term
+        for both."""
+        found = self._files.terms.field(field)
+        number = found.find(term.encode("utf-8")) if found is not None else None
+        if number is None:
+            return _NO_INTS, _NO_INTS, None
+        docs, freqs = found.postings(number)
+        return docs, freqs, (found, number)
 
     def positions(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(starts int64, flat int32): posting i's positions are flat[starts[i]:starts[i + 1]]."""
