@@ -21,9 +21,10 @@ the page size is known, a match whose base score plus every pair's largest possi
 proximity score stays below the page-size-th best base score is counted but neither
 ranked nor bounded (_hopeful).
 
-A page ranked by score and not collapsed (or collapsed in an index where no two articles
-share a cluster, where collapsing changes nothing) does not score every match when one word is
-rare and another common (_pruned, MaxScore): each word's score is at most its saturation
+A page ranked by score does not score every match when one word is rare and another
+common (_pruned, MaxScore; collapsed, it ranks clusters: the threshold is the page's last
+place among distinct clusters, and each shared cluster's facets come from its best article,
+the unscored ones by their base scores): each word's score is at most its saturation
 limit (idf x qtf x (K1 + 1), and a pair's proximity score likewise: proximity_limit), so once the best
 articles of the rarest word are scored, the words whose limits add up to less than the
 page's last score so far cannot bring an article onto the page by themselves, and only
@@ -638,12 +639,14 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
            phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
            deadline: float | None, max_expansions: int | None,
            weights: dict[str, float] | None = None, top: int | None = None,
-           segments: list[_Segment] | None = None) -> _Matched:
+           segments: list[_Segment] | None = None, clusters: np.ndarray | None = None) -> _Matched:
     """Every live match of a query (plain words, an exact phrase, or any tree) through the filter.
 
-    With `top` (plain words ranked by score, no collapse): `docnum` may be only the matches
-    that can reach the first `top` places (see _candidates), and `matched` all of them.
-    `segments` are the searcher's (_segments), when already made."""
+    With `top` (plain words ranked by score): `docnum` may be only the matches that can
+    reach the first `top` places (see _pruned), and `matched` all of them; with `clusters`
+    (every document's cluster number, _Groups.group), the first `top` places of the page
+    collapsed to one article per cluster. `segments` are the searcher's (_segments), when
+    already made."""
     if segments is None:
         segments = _segments(searcher, cache)
     snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
@@ -671,7 +674,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
     else:
         q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late, weights=weights)
         q.cache = cache
-        q.top = top
+        q.top = top if clusters is None else None  # _hopeful ranks articles, not clusters
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
@@ -680,7 +683,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
             return _Matched(segments, evaluator, q, boosts, matched[:0], np.zeros(0),
                             [np.zeros(0) for _ in q.pairs], matched)
         if top is not None and weights is None and len(q.words) > 1:
-            pruned = _pruned(q, boosts, keep, top)
+            pruned = _pruned(q, boosts, keep, top, clusters)
             if pruned is not None:
                 return _Matched(segments, evaluator, q, boosts, *pruned[1], pruned[0])
         docnum, base, pair_bounds, every = _score(q, keep)
@@ -716,7 +719,8 @@ def _restricted(q: _Query, chosen: np.ndarray) -> _Query:
     return cut
 
 
-def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int) -> tuple[np.ndarray, tuple | None]:
+def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int, clusters: np.ndarray | None = None
+            ) -> tuple[np.ndarray, tuple | None]:
     """(every match through `keep`, unscored; _score's (docnums, base scores, pair bounds)
     of only the matches that can reach the first `top` places by final score), or None
     instead of both when too few matches can be ruled out to be worth it.
@@ -728,6 +732,11 @@ def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int) -> tuple[np.n
     them add up to less than theta: an article with only those words cannot reach the page
     (nor has it the all-words boost: it lacks a word), so only the articles with one of the
     other words are scored. Worth it when one word is rare and another common.
+
+    With `clusters` (a cluster number per document) the page shows one article per cluster:
+    theta is then the top-th best of the first articles' clusters' best base scores, so at
+    least `top` clusters have an article at or above it, and an article below it cannot be
+    the one that shows its cluster on the page.
     """
     n = len(keep)
     sizes = [sum(len(q.field_arrays(w, name)[0]) for name in SEARCH_FIELDS) for w in range(q.typed)]
@@ -738,6 +747,13 @@ def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int) -> tuple[np.n
     if len(first) < top:
         return None
     base = _base_scores(q, first)
+    if clusters is not None:  # each cluster's best base score among them
+        order = np.lexsort((-base, clusters[first]))
+        best = np.ones(len(order), dtype=bool)
+        best[1:] = clusters[first][order[1:]] != clusters[first][order[:-1]]
+        base = base[order[best]]
+        if len(base) < top:
+            return None
     theta = np.partition(base, len(base) - top)[len(base) - top] * (1 - 1e-9)  # rounding slack
     limits = _word_bounds(q, boosts)
     taken: list[int] = []
@@ -855,11 +871,13 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
         collapse = False
     # Ranked by score and not collapsed: only the matches that can reach the page are scored
     # (none when stop is 0: only counted). Otherwise a page of none is worked out as one of one.
-    top = stop if sort not in ("newest", "oldest") and not collapse else None
+    # Collapsed, the page needs the index's clusters (known from a process's second search on)
+    # and scores (each cluster shows, and is counted in the facets by, its best article).
+    top = stop if sort not in ("newest", "oldest") and not (collapse and (groups is None or not stop)) else None
     if top is None:
         stop = max(stop, 1)
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
-               top=top, segments=segments)
+               top=top, segments=segments, clusters=groups.group if collapse and groups is not None else None)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
@@ -867,7 +885,11 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     local = docnum - offsets[seg_of]
     upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
     columns = _columns(cache, segments) if facets or sort in ("newest", "oldest") else None
-    if collapse:
+    if collapse and m.matched is not None:  # pruned: the clusters of every match, the candidates' among them
+        every_cluster, every_size, total = _clusters(groups, segments, m.matched, None, None)
+        at = np.searchsorted(m.matched, docnum)
+        clusters, sizes = every_cluster[at], every_size[at]
+    elif collapse:
         clusters, sizes, total = _clusters(groups, segments, docnum, seg_of, local)
     else:
         total = len(docnum) if m.matched is None else len(m.matched)
@@ -893,13 +915,34 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
                          for r in window[stored[0]:stored[1]]}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
-    if facets and m.matched is not None:  # counted over every match (not collapsed: each is shown)
-        seg_of = np.searchsorted(offsets, m.matched, side="right") - 1
-        result.sources, result.dates = _facets(segments, seg_of, m.matched - offsets[seg_of],
-                                               np.arange(len(m.matched)), granularity, columns, m.matched)
+    if facets and m.matched is not None:  # counted over every match shown (each, or each cluster's best)
+        shown = m.matched
+        if collapse:
+            shown = _shown_of_every_match(q, m.matched, every_cluster, every_size, docnum, score, clusters)
+        seg_of = np.searchsorted(offsets, shown, side="right") - 1
+        result.sources, result.dates = _facets(segments, seg_of, shown - offsets[seg_of],
+                                               np.arange(len(shown)), granularity, columns, shown)
     elif facets:
         result.sources, result.dates = _facets(segments, seg_of, local, reps, granularity, columns, docnum)
     return result
+
+
+def _shown_of_every_match(q: _Query, matched: np.ndarray, every_cluster: np.ndarray, every_size: np.ndarray,
+                          docnum: np.ndarray, score: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """The docnums (sorted) that stand for the clusters of every match when only `docnum` (the
+    candidates, with their scores) were ranked: every article alone among the matches in its
+    cluster, and each shared cluster's best by score, the others of its articles scored
+    now by their base scores (as _representatives ranks the rows it never checked)."""
+    candidate = np.zeros(len(matched), dtype=bool)
+    candidate[np.searchsorted(matched, docnum)] = True
+    others = np.flatnonzero(~candidate & (every_size > 1))
+    docs = np.concatenate([docnum, matched[others]])
+    scores = np.concatenate([score, _base_scores(q, matched[others])])
+    together = np.concatenate([clusters, every_cluster[others]])
+    shared = np.concatenate([every_size[np.searchsorted(matched, docnum)] > 1, np.ones(len(others), dtype=bool)])
+    reps = _representatives(scores, docs, shared, together)
+    alone = matched[~candidate & (every_size <= 1)]
+    return np.sort(np.concatenate([docs[reps], alone]))
 
 
 def _first_by(rows: np.ndarray, key: np.ndarray, docnum: np.ndarray, count: int) -> np.ndarray:
