@@ -133,7 +133,7 @@ bench-load: install
 	$(BIN)/python -m bench.load $(LOAD_ARGS)
 
 # Issue 19: a sharded index (4 shards) on a Dask LocalCluster of 2 workers against one index,
-# same run: import rate, query p50/p99, scatter-gather round trip. 1M articles takes hours on
+# same run: import rate, query p50/p99, scatter-gather round trip. 1M articles takes ~1 hour on
 # 2 shared cores: CLUSTER_SIZE=100000 first. Prints a table, writes bench/results/cluster-N.json.
 CLUSTER_SIZE ?= 1000000
 .PHONY: bench-cluster

@@ -97,17 +97,38 @@ def server_log(proc: subprocess.Popen) -> str:
 
 
 class Client:
-    """A keep-alive HTTP client for one server: get(path) -> (status, headers, body text)."""
+    """A keep-alive HTTP client for one server: get(path) -> (status, headers, body text).
+
+    The server closes a connection that has sent nothing for IDLE_SECONDS (webui), as servers
+    do; like a browser, the client then opens a new one and sends the request again, but only
+    when its connection had in fact been idle that long. Any other dropped connection is an
+    error (a failed request)."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.conn = http.client.HTTPConnection(host, port, timeout=30)
+        self.last_used = time.monotonic()
 
     def request(self, method: str, path: str) -> tuple[int, dict, str]:
-        """One request; a dropped connection is an error here (it would be a failed request)."""
+        """One request; a dropped connection is an error here unless the server was entitled to
+        close it for idleness."""
+        from webui import IDLE_SECONDS
+
+        idle = time.monotonic() - self.last_used
+        try:
+            return self._send(method, path)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if idle < IDLE_SECONDS:
+                raise
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            return self._send(method, path)
+
+    def _send(self, method: str, path: str) -> tuple[int, dict, str]:
         self.conn.request(method, path)
         response = self.conn.getresponse()
         body = response.read().decode("utf-8", "replace")
+        self.last_used = time.monotonic()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, body
 
     def get(self, path: str) -> tuple[int, dict, str]:

@@ -388,6 +388,38 @@ def pruning_index(tmp_path_factory):
     return ix
 
 
+@pytest.fixture(scope="module")
+def copies_index(tmp_path_factory):
+    """_many_docs in clusters (wire copies): each article with its next copy, and the copies
+    of an article with a rare word all together (so the best articles share clusters)."""
+    path = tmp_path_factory.mktemp("copies") / "index"
+    ix = searchkit.open_index(path, create=True)
+    rare = ("zebra", "quagga")
+    ix.write([clean(Article(**{**d, "cluster": d["id"][0] + next((w for w in rare if w in d["body"].lower()),
+                                                                   str(int(d["id"][1:]) // 2)),
+                               "source": f"{d['source']} {int(d['id'][1:]) % 3}"})) for d in _many_docs()])
+    return path
+
+
+@pytest.mark.parametrize("text", ["zebra oil", "oil zebra prices", "zebra energy oil markets quagga",
+                                  "quagga bank", "oil prices zebra zebra"])
+@pytest.mark.parametrize("limit", [1, 3, 5, 200])
+def test_a_collapsed_page_scored_only_where_it_can_rank_is_the_page_of_every_match(copies_index, text, limit):
+    # A process's first search ranks every match (the index's clusters are not known yet);
+    # from the second on, pruning keeps only the articles that can show their cluster on the page.
+    # (Without facets: with them every article of a shared cluster is scored, see rank.rank.)
+    ix = searchkit.open_index(copies_index)
+    every, pruned = (searchkit.search(ix, text, limit=limit, snippets=False, facets=False) for _ in range(2))
+    assert ix.arrays._wide["clusters"][1].alone is False
+    assert [(h.id, h.score, h.cluster_size) for h in pruned.hits] == [(h.id, h.score, h.cluster_size) for h in every.hits]
+    assert pruned.total == every.total
+    with_facets = searchkit.search(ix, text, limit=limit, snippets=False)
+    assert [(h.id, h.score, h.cluster_size) for h in with_facets.hits] == [
+        (h.id, h.score, h.cluster_size) for h in every.hits] and with_facets.total == every.total
+    assert any(h.cluster_size > 1 for h in searchkit.search(ix, text, limit=200, snippets=False).hits)
+    assert every.total < searchkit.search(ix, text, collapse=False, facets=False, snippets=False).total
+
+
 @pytest.mark.parametrize("text", ["zebra oil", "oil zebra prices", "zebra energy oil markets quagga",
                                   "quagga bank", "oil prices zebra zebra", "oil prices energy", "energy oil"])
 @pytest.mark.parametrize("limit", [1, 3, 5, 200])

@@ -49,6 +49,16 @@ def test_feedback_weights_leave_out_the_collections_common_stems():
     assert kept == pytest.approx({"a": 0.5 + 0.5 * 0.25, "c": 0.5 * 0.5, "d": 0.5 * 0.25})
 
 
+def test_feedback_weights_take_each_articles_most_frequent_stems_only():
+    # Anserini's document vectors: the article keeps its 2 most frequent stems (a 3, c 2), which
+    # are normalised over themselves (a 0.6, c 0.4); d, mentioned once, is no feedback term
+    documents = [(1.0, {"a": 3, "c": 2, "d": 1})]
+    pruned = scoring.feedback_weights({"a": 1.0}, documents, terms=5, query_weight=0.5, doc_terms=2)
+    assert pruned == pytest.approx({"a": 0.5 + 0.5 * 0.6, "c": 0.5 * 0.4})
+    whole = scoring.feedback_weights({"a": 1.0}, documents, terms=5, query_weight=0.5, doc_terms=0)
+    assert whole == pytest.approx({"a": 0.5 + 0.5 * 0.5, "c": 0.5 * 2 / 6, "d": 0.5 * 1 / 6})
+
+
 def test_feedback_weights_without_documents_keep_the_query():
     assert scoring.feedback_weights({"a": 2.0}, []) == {"a": 2.0}
     assert scoring.feedback_weights({"a": 2.0}, [(0.0, {"b": 3})]) == {"a": 2.0}

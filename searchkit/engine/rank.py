@@ -21,9 +21,10 @@ the page size is known, a match whose base score plus every pair's largest possi
 proximity score stays below the page-size-th best base score is counted but neither
 ranked nor bounded (_hopeful).
 
-A page ranked by score and not collapsed (or collapsed in an index where no two articles
-share a cluster, where collapsing changes nothing) does not score every match when one word is
-rare and another common (_pruned, MaxScore): each word's score is at most its saturation
+A page ranked by score does not score every match when one word is rare and another
+common (_pruned, MaxScore; collapsed without facets, it ranks clusters: the threshold is the
+page's last place among distinct clusters; with facets every article of a shared cluster
+needs its score, as each cluster is counted by its best one): each word's score is at most its saturation
 limit (idf x qtf x (K1 + 1), and a pair's proximity score likewise: proximity_limit), so once the best
 articles of the rarest word are scored, the words whose limits add up to less than the
 page's last score so far cannot bring an article onto the page by themselves, and only
@@ -638,12 +639,14 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
            phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
            deadline: float | None, max_expansions: int | None,
            weights: dict[str, float] | None = None, top: int | None = None,
-           segments: list[_Segment] | None = None) -> _Matched:
+           segments: list[_Segment] | None = None, clusters: np.ndarray | None = None) -> _Matched:
     """Every live match of a query (plain words, an exact phrase, or any tree) through the filter.
 
-    With `top` (plain words ranked by score, no collapse): `docnum` may be only the matches
-    that can reach the first `top` places (see _candidates), and `matched` all of them.
-    `segments` are the searcher's (_segments), when already made."""
+    With `top` (plain words ranked by score): `docnum` may be only the matches that can
+    reach the first `top` places (see _pruned), and `matched` all of them; with `clusters`
+    (every document's cluster number, _Groups.group), the first `top` places of the page
+    collapsed to one article per cluster. `segments` are the searcher's (_segments), when
+    already made."""
     if segments is None:
         segments = _segments(searcher, cache)
     snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
@@ -671,7 +674,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
     else:
         q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late, weights=weights)
         q.cache = cache
-        q.top = top
+        q.top = top if clusters is None else None  # _hopeful ranks articles, not clusters
         keep = evaluator.live.copy()
         if flt_mask is not None:
             keep &= flt_mask
@@ -680,7 +683,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
             return _Matched(segments, evaluator, q, boosts, matched[:0], np.zeros(0),
                             [np.zeros(0) for _ in q.pairs], matched)
         if top is not None and weights is None and len(q.words) > 1:
-            pruned = _pruned(q, boosts, keep, top)
+            pruned = _pruned(q, boosts, keep, top, clusters)
             if pruned is not None:
                 return _Matched(segments, evaluator, q, boosts, *pruned[1], pruned[0])
         docnum, base, pair_bounds, every = _score(q, keep)
@@ -716,7 +719,8 @@ def _restricted(q: _Query, chosen: np.ndarray) -> _Query:
     return cut
 
 
-def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int) -> tuple[np.ndarray, tuple | None]:
+def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int, clusters: np.ndarray | None = None
+            ) -> tuple[np.ndarray, tuple | None]:
     """(every match through `keep`, unscored; _score's (docnums, base scores, pair bounds)
     of only the matches that can reach the first `top` places by final score), or None
     instead of both when too few matches can be ruled out to be worth it.
@@ -728,6 +732,11 @@ def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int) -> tuple[np.n
     them add up to less than theta: an article with only those words cannot reach the page
     (nor has it the all-words boost: it lacks a word), so only the articles with one of the
     other words are scored. Worth it when one word is rare and another common.
+
+    With `clusters` (a cluster number per document) the page shows one article per cluster:
+    theta is then the top-th best of the first articles' clusters' best base scores, so at
+    least `top` clusters have an article at or above it, and an article below it cannot be
+    the one that shows its cluster on the page.
     """
     n = len(keep)
     sizes = [sum(len(q.field_arrays(w, name)[0]) for name in SEARCH_FIELDS) for w in range(q.typed)]
@@ -738,6 +747,13 @@ def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int) -> tuple[np.n
     if len(first) < top:
         return None
     base = _base_scores(q, first)
+    if clusters is not None:  # each cluster's best base score among them
+        order = np.lexsort((-base, clusters[first]))
+        best = np.ones(len(order), dtype=bool)
+        best[1:] = clusters[first][order[1:]] != clusters[first][order[:-1]]
+        base = base[order[best]]
+        if len(base) < top:
+            return None
     theta = np.partition(base, len(base) - top)[len(base) - top] * (1 - 1e-9)  # rounding slack
     limits = _word_bounds(q, boosts)
     taken: list[int] = []
@@ -855,11 +871,14 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
         collapse = False
     # Ranked by score and not collapsed: only the matches that can reach the page are scored
     # (none when stop is 0: only counted). Otherwise a page of none is worked out as one of one.
-    top = stop if sort not in ("newest", "oldest") and not collapse else None
+    # Collapsed, pruning needs the index's clusters (known from a process's second search on),
+    # and not with facets: each cluster is counted by its best article, so every article of a
+    # shared cluster needs a score (measured: scoring them apart costs more than it saves).
+    top = stop if sort not in ("newest", "oldest") and not (collapse and (groups is None or facets)) else None
     if top is None:
         stop = max(stop, 1)
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
-               top=top, segments=segments)
+               top=top, segments=segments, clusters=groups.group if collapse and groups is not None else None)
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
@@ -867,7 +886,11 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     local = docnum - offsets[seg_of]
     upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
     columns = _columns(cache, segments) if facets or sort in ("newest", "oldest") else None
-    if collapse:
+    if collapse and m.matched is not None:  # pruned: the clusters of every match, the candidates' among them
+        every_cluster, every_size, total = _clusters(groups, segments, m.matched, None, None)
+        at = np.searchsorted(m.matched, docnum)
+        clusters, sizes = every_cluster[at], every_size[at]
+    elif collapse:
         clusters, sizes, total = _clusters(groups, segments, docnum, seg_of, local)
     else:
         total = len(docnum) if m.matched is None else len(m.matched)

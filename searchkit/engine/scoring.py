@@ -108,6 +108,15 @@ FEEDBACK_MIN_WORDS = 6
 # chosen tuning on Cranfield but then loses CACM (nDCG@10 x0.996), and on both it loses to
 # keeping every stem (CACM nDCG@10 x1.032 against x1.044).
 FEEDBACK_MAX_DF = 1.0
+# Each feedback article contributes only its FEEDBACK_DOC_TERMS most frequent stems, their
+# counts normalised over those alone, as Anserini's Rm3Reranker builds its document vectors
+# (pruned to fbTerms, 10, before the L1 norm); 0 takes every stem of the article. With it, an
+# article's words are its main subject, not every word it mentions once. Not fitted: Anserini's
+# rule with our FEEDBACK_TERMS; cross-validated against the whole article, Lavrenko's query-
+# likelihood document weights and Terrier's Bo1 (bench/relevance/run.py --grid feedback, in
+# docs/query-language.md), it is chosen tuning on Cranfield and on half B of both collections,
+# and lifts the held-out CACM nDCG@10 from x1.044 to x1.058.
+FEEDBACK_DOC_TERMS = 10
 
 # sort="recency": score x (1 + RECENCY_WEIGHT x 2^(-age / RECENCY_HALF_LIFE)), where age is
 # how much older an article is than the newest of the RECENCY_POOL most relevant matches.
@@ -200,14 +209,17 @@ def recency_factors(age_us: np.ndarray) -> np.ndarray:
 
 def feedback_weights(typed: dict[str, float], documents: list[tuple[float, dict[str, int]]],
                      terms: int | None = None, query_weight: float | None = None,
-                     stats: "CorpusStats | None" = None, max_df: float | None = None) -> dict[str, float]:
+                     stats: "CorpusStats | None" = None, max_df: float | None = None,
+                     doc_terms: int | None = None) -> dict[str, float]:
     """RM3: the query's word weights (typed: stem -> count) mixed with a relevance model.
 
     `documents` are the first pass's best articles as (score, {stem: count in title and
     body}). Each article's term distribution, weighted by its score, is summed into the
     model; its `terms` heaviest stems are normalised to sum 1, the typed weights too, and
-    the two are mixed query_weight : 1 - query_weight. The result is scaled back to the
-    typed weights' total, so a typed word alone keeps query_weight x its count. With the
+    the two are mixed query_weight : 1 - query_weight. An article's distribution is over its
+    `doc_terms` (FEEDBACK_DOC_TERMS) most frequent stems only, unless that is 0. The result
+    is scaled back to the typed weights' total, so a typed word alone keeps query_weight x
+    its count. With the
     collection's `stats` (holding the stems' document frequencies), a stem in more than
     max_df (FEEDBACK_MAX_DF) of the articles is left out of the model.
     """
@@ -216,6 +228,7 @@ def feedback_weights(typed: dict[str, float], documents: list[tuple[float, dict[
     terms = FEEDBACK_TERMS if terms is None else terms
     query_weight = FEEDBACK_QUERY_WEIGHT if query_weight is None else query_weight
     max_df = FEEDBACK_MAX_DF if max_df is None else max_df
+    doc_terms = FEEDBACK_DOC_TERMS if doc_terms is None else doc_terms
     if stats is not None and max_df < 1.0:
         limit = max_df * stats.doc_count
         documents = [(score, {stem: count for stem, count in counts.items()
@@ -223,6 +236,8 @@ def feedback_weights(typed: dict[str, float], documents: list[tuple[float, dict[
                      for score, counts in documents]
     model: dict[str, float] = {}
     for score, counts in documents:
+        if doc_terms:  # ties at the cut go to the alphabetically first stem, as for `best` below
+            counts = dict(sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:doc_terms])
         length = sum(counts.values())
         if score <= 0 or not length:
             continue
