@@ -383,11 +383,15 @@ class _FieldTerms:
 
     def _run(self, kind: str, i: int, count: int) -> np.ndarray:
         """Term i's run of `kind` (count values, as int64), read from the file."""
+        return self._stored_run(kind, i, count).astype(np.int64)
+
+    def _stored_run(self, kind: str, i: int, count: int) -> np.ndarray:
+        """Term i's run of `kind` (count values) as stored: unsigned ints of its width."""
         width = int(self._s[kind + "w"][i])
         if width == 0:
-            return np.ones(count, dtype=np.int64)
+            return np.ones(count, dtype=np.uint8)
         start = int(self._s[kind + "o"][i])
-        return self._file.read(f"{kind}{width}.{self.name}", start, start + count).astype(np.int64)
+        return self._file.read(f"{kind}{width}.{self.name}", start, start + count)
 
     def term(self, i: int) -> bytes:
         ends = self._ends
@@ -413,10 +417,11 @@ class _FieldTerms:
         return int(self._s["n"][i])
 
     def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(docs, freqs) int32 of term i, decoded from the stored widths straight to int32
+        (document numbers fit; no int64 copies of a common word's list)."""
         count = self.doc_frequency(i)
-        docs = np.cumsum(self._run("d", i, count)).astype(np.int32)
-        freqs = self._run("f", i, count).astype(np.int32)
-        return docs, freqs
+        return (np.cumsum(self._stored_run("d", i, count), dtype=np.int32),
+                self._stored_run("f", i, count).astype(np.int32))
 
     def position_starts(self, i: int) -> np.ndarray:
         """Where each posting of term i starts in its run of positions, plus the end (int64)."""
