@@ -231,7 +231,7 @@ def test_a_stopped_import_commits_and_the_same_command_resumes_to_exactly_the_re
     import sys
     import time
 
-    total = 6000  # enough that reading is still going when the first commit shows
+    total = 30000  # reading must still be going when the first commit shows (~6,900 in on a quiet machine)
     path = tmp_path / "big.jsonl.gz"
     lines = [json.dumps({"id": f"a{n}", "title": f"Story {n}", "body": body(n)}) for n in range(total)]
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
