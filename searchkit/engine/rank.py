@@ -450,26 +450,6 @@ def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[b[at] == a]
 
 
-def _windows(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray], owners: int,
-             window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per owner (0..owners-1), given two words' (owner, position) sorted as flat() gives
-    them: how often the second word comes right after the first (#1), and the smaller of
-    (occurrences of the first with the second within window - 1 positions, the same the
-    other way round): the unordered window count (#uw)."""
-    if not len(first[0]) or not len(second[0]):
-        return np.zeros(owners), np.zeros(owners)
-    width = window - 1
-    # (owner, position) as one sortable key; + width keeps every shifted key's position >= 0
-    a = (first[0] << 32) | (first[1] + width)
-    b = (second[0] << 32) | (second[1] + width)
-    ordered = _any_within(b, a + 1, a + 1)
-    near_a = _any_within(b, a - width, a + width)
-    near_b = _any_within(a, b - width, b + width)
-    return (np.bincount(first[0][ordered], minlength=owners).astype(np.float64),
-            np.minimum(np.bincount(first[0][near_a], minlength=owners),
-                       np.bincount(second[0][near_b], minlength=owners)).astype(np.float64))
-
-
 def _any_within(keys: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """For each (low, high): whether some of the sorted `keys` lies in [low, high]."""
     return np.searchsorted(keys, high, side="right") > np.searchsorted(keys, low, side="left")
@@ -487,84 +467,87 @@ class _Proximity:
         """The proximity score of each match row in `rows`: over its pairs, each pair's
         proximity_score from its ordered and unordered counts in title and body (BM25F).
 
-        Per field, each word's positions in the chosen articles are read once for all its
-        pairs, every word of a segment together (arrays.flat_together), and keyed by the
-        article's place in `rows`, so that each pair's window counts take one pass over
-        all segments: the cost is per call, not per position."""
-        out = np.zeros(len(rows))
+        The rows are taken segment by segment (`grouped`); per segment and field, the words'
+        positions in the chosen articles are read together (arrays.flat_together). Every
+        position then becomes one sortable key (pair, field, article, position), each word's
+        keys once per pair it is in, so that the window counts of every pair in both fields
+        take one pass (_window_counts): the cost is per call, not per pair or position."""
         q = self.q
+        out = np.zeros(len(rows))
         if not q.pairs or not len(rows):
             return out
-        chosen = [self.pair_bounds[p][rows] > 0 for p in range(len(q.pairs))]  # both words are in the article
-        ordered, unordered = np.zeros((len(q.pairs), len(rows))), np.zeros((len(q.pairs), len(rows)))
-        segs = self.seg_of[rows]
-        places = [(s, np.flatnonzero(segs == s)) for s in np.flatnonzero(np.bincount(segs)).tolist()]
+        n, pairs = len(rows), len(q.pairs)
+        chosen = np.array([self.pair_bounds[p][rows] > 0 for p in range(pairs)])  # both words are in the article
+        grouped = np.argsort(self.seg_of[rows], kind="stable")  # the rows segment by segment
+        segs = self.seg_of[rows[grouped]]
+        chosen_grouped = chosen[:, grouped]
+        ends = np.flatnonzero(np.append(segs[1:] != segs[:-1], True)) + 1
         words = sorted({w for pair in q.pairs for w in pair})
-        for name in SEARCH_FIELDS:
-            both = np.zeros((len(q.pairs), len(rows)), dtype=bool)  # the pair's words are in this field
-            found: dict[int, list] = {w: [] for w in words}  # per word: (row, position) parts
-            weight = np.zeros(len(rows))
+        partners = {w: [(p, b if a == w else a) for p, (a, b) in enumerate(q.pairs) if w in (a, b)] for w in words}
+        weight = np.zeros((len(SEARCH_FIELDS), n))  # each field's BM25F weight in each (grouped) row
+        keys: dict[int, list[np.ndarray]] = {w: [] for w in words}  # (field, grouped row, position) keys
+        width = scoring.SDM_WINDOW - 1
+        for f, name in enumerate(SEARCH_FIELDS):
             field_b = scoring.field_b(name)
-            for s, at in places:
+            for start, end in zip(np.append(0, ends[:-1]).tolist(), ends.tolist()):
+                s = int(segs[start])
                 seg = self.segments[s]
-                docs = self.local[rows[at]]
+                docs = self.local[rows[grouped[start:end]]]
                 where, has = {}, {}
                 for w in words:
                     ids = q.postings[s][w][name][0]
                     if len(ids):
                         where[w] = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
                         has[w] = ids[where[w]] == docs
-                for p, (a, b) in enumerate(q.pairs):
-                    if a in has and b in has:
-                        both[p, at] = chosen[p][at] & has[a] & has[b]
                 reads = []
                 for w in where:
-                    need = np.zeros(len(at), dtype=bool)
-                    for p, pair in enumerate(q.pairs):
-                        if w in pair:
-                            need |= both[p, at]
-                    inside = np.flatnonzero(need)
+                    need = np.zeros(end - start, dtype=bool)
+                    for p, other in partners[w]:
+                        if other in has:
+                            need |= has[other] & chosen_grouped[p, start:end]
+                    inside = np.flatnonzero(need & has[w])
                     if len(inside):
-                        reads.append((w, at[inside], q.postings[s][w][name][2], where[w][inside]))
+                        reads.append((w, inside, q.postings[s][w][name][2], where[w][inside]))
                 if not reads:
                     continue
-                for (w, owners, _, _), (owner, position) in zip(reads, flat_together([(p, r) for _, _, p, r in reads])):
-                    found[w].append((owners[owner], position))
+                for (w, inside, _, _), (owner, position) in zip(reads, flat_together([(p, r) for _, _, p, r in reads])):
+                    keys[w].append(((f * n + start + inside[owner]) << 32) | (position + width))
                 norm = (1 - field_b) + field_b * seg.cache.lengths(seg.reader, name)[docs] / q.avg[name]
-                weight[at] = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
-            flats = {w: _joined(parts) for w, parts in found.items() if parts}
-            for p, (a, b) in enumerate(q.pairs):
-                if not both[p].any():
-                    continue
-                o, u = _windows(_among(flats[a], both[p]), _among(flats[b], both[p]), len(rows), scoring.SDM_WINDOW)
-                ordered[p, both[p]] += o[both[p]] * weight[both[p]]
-                unordered[p, both[p]] += u[both[p]] * weight[both[p]]
-        for p in range(len(q.pairs)):
+                weight[f, start:end] = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
+        joined = {w: np.concatenate(parts) if len(parts) > 1 else parts[0] for w, parts in keys.items() if parts}
+        block = len(SEARCH_FIELDS) * n
+        first = [joined[a] + ((p * block) << 32) for p, (a, b) in enumerate(q.pairs) if a in joined and b in joined]
+        second = [joined[b] + ((p * block) << 32) for p, (a, b) in enumerate(q.pairs) if a in joined and b in joined]
+        if not first:
+            return out
+        ordered, unordered = _window_counts(np.concatenate(first), np.concatenate(second), pairs * block, width)
+        ordered, unordered = ordered.reshape(pairs, len(SEARCH_FIELDS), n), unordered.reshape(pairs, len(SEARCH_FIELDS), n)
+        tf_o = np.zeros((pairs, n))
+        tf_u = np.zeros((pairs, n))
+        tf_o[:, grouped] = ordered[:, 0] * weight[0]  # then the other fields' shares, in order
+        tf_u[:, grouped] = unordered[:, 0] * weight[0]
+        for f in range(1, len(SEARCH_FIELDS)):
+            tf_o[:, grouped] += ordered[:, f] * weight[f]
+            tf_u[:, grouped] += unordered[:, f] * weight[f]
+        for p in range(pairs):
             if chosen[p].any():
-                out[chosen[p]] += scoring.proximity_score(q.pair_idf[p], ordered[p][chosen[p]],
-                                                          unordered[p][chosen[p]])
+                out[chosen[p]] += scoring.proximity_score(q.pair_idf[p], tf_o[p][chosen[p]], tf_u[p][chosen[p]])
         return out
 
 
-def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """(owner, position) parts together, sorted by owner then position (each part is)."""
-    if len(parts) == 1:
-        return parts[0]
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    owner = np.concatenate([o for o, _ in parts])
-    position = np.concatenate([p for _, p in parts])
-    if any(part[0][-1] > later[0][0] for part, later in zip(parts, parts[1:]) if len(part[0]) and len(later[0])):
-        order = np.lexsort((position, owner))
-        owner, position = owner[order], position[order]
-    return owner, position
-
-
-def _among(flat: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The (owner, position)s of `flat` whose owner is one of `rows` (a mask)."""
-    kept = rows[flat[0]]
-    return flat[0][kept], flat[1][kept]
+def _window_counts(first: np.ndarray, second: np.ndarray, owners: int, width: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per owner (0..owners-1), given two words' sorted keys owner << 32 | position + width:
+    how often the second word comes right after the first (#1), and the smaller of
+    (occurrences of the first with the second at most `width` positions away, the same
+    the other way round): the unordered window count (#uw)."""
+    ordered = _any_within(second, first + 1, first + 1)
+    near_first = _any_within(second, first - width, first + width)
+    near_second = _any_within(first, second - width, second + width)
+    first, second = first >> 32, second >> 32
+    return (np.bincount(first[ordered], minlength=owners).astype(np.float64),
+            np.minimum(np.bincount(first[near_first], minlength=owners),
+                       np.bincount(second[near_second], minlength=owners)).astype(np.float64))
 
 
 def _collapse_first(order: np.ndarray, clusters: np.ndarray, shared: np.ndarray) -> np.ndarray:
@@ -978,6 +961,12 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
     # A round's cost is mostly per call, not per row: at 100k, 160 rows at once needed a
     # second round for no bench query where 64 needed one for 8% (and 8% more time in all).
     k = min(m, max(4 * stop, FIRST_ROUND))
+    if pairs and clusters is None and m > stop:
+        # The stop-th best base score is a floor of the page's last final score (proximity
+        # never lowers one), so only the rows whose bound reaches it can be on the page: when
+        # they are fewer, the first round is those and it is the last.
+        floor = base[_top_rows(base, stop)].min()
+        k = min(k, int(np.count_nonzero(upper >= floor)))
     while True:
         rows = _top_rows(upper if pairs else base, k)
         new = rows[~checked[rows]]
