@@ -47,9 +47,10 @@ from whoosh import query as wq
 from whoosh.query.ranges import NumericRange
 from whoosh.util.times import datetime_to_long
 
-from ..arrays import ArrayCache, SegmentCache, flat_together
+from ..arrays import ArrayCache, SegmentCache
 from . import scoring
 from .evaluate import Evaluator, Expansion
+from .format import PositionBatch
 from .scoring import CorpusStats
 from .segment import Snapshot, hash_value
 
@@ -396,7 +397,7 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
         if not len(candidates):
             continue
         rows = [np.searchsorted(ids, candidates) for ids, _, _ in lists]
-        hits = _phrase_rows([positions.flat(r) for (_, _, positions), r in zip(lists, rows)])
+        hits = _phrase_rows([positions for _, _, positions in lists], rows)
         if not len(hits):
             continue
         chosen = candidates[hits]
@@ -409,20 +410,23 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
     return docs, total[docs]
 
 
-def _phrase_rows(flats: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """The candidates (owners) in which word w is at position p + w for every w of a phrase,
-    given each word's (owner, position) over the same candidates."""
-    common = None
-    for w, (owner, pos) in enumerate(flats):
-        keys = (owner << 32) | (pos - w + len(flats))  # + len: never below 0
-        if common is None:
-            common = keys
-        else:  # both sorted and unique (flat() sorts them)
-            common = _common(common, keys)
+def _phrase_rows(positions: list, rows: list[np.ndarray]) -> np.ndarray:
+    """The candidates in which word w is at position p + w for every w of a phrase, given
+    each word's FlatPositions and its postings' rows for the same candidates (ascending):
+    every word's positions read as one batch, each position as a key (candidate, position
+    - w) that the next word's keys are matched against."""
+    words, owners = len(positions), len(rows[0])
+    batch = PositionBatch()
+    ends = np.cumsum([int(positions[w].read(batch, rows[w]).sum()) for w in range(words)]).tolist()
+    shifts = np.arange(owners, dtype=np.int64) << 32
+    keys = batch.keys([shifts + (words - w) for w in range(words)])  # + words: never below 0
+    common = keys[:ends[0]]
+    for w in range(1, words):  # each word's keys are sorted and unique
+        common = _common(common, keys[ends[w - 1]:ends[w]])
         if not len(common):
             break
-    owners = common >> 32
-    return owners[np.concatenate(([True], owners[1:] != owners[:-1]))] if len(owners) else owners
+    found = common >> 32
+    return found[np.concatenate(([True], found[1:] != found[:-1]))] if len(found) else found
 
 
 def _common_rows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -467,29 +471,31 @@ class _Proximity:
         """The proximity score of each match row in `rows`: over its pairs, each pair's
         proximity_score from its ordered and unordered counts in title and body (BM25F).
 
-        The rows are taken segment by segment (`grouped`); per segment and field, the words'
-        positions in the chosen articles are read together (arrays.flat_together). Every
-        position then becomes one sortable key (pair, field, article, position), each word's
-        keys once per pair it is in, so that the window counts of every pair in both fields
-        take one pass (_window_counts): the cost is per call, not per pair or position."""
+        The rows are taken segment by segment (`grouped`); per segment and field, each
+        word's positions in the chosen articles are read, only read: every read of the call
+        is decoded in one pass (format.PositionBatch) straight into one sortable key per
+        position (word, field, article, position). Each word's keys are put once per pair
+        it is in, so that the window counts of every pair in both fields take one pass
+        (_window_counts): the cost is per call and per read, not per pair or position."""
         q = self.q
         out = np.zeros(len(rows))
         if not q.pairs or not len(rows):
             return out
         n, pairs = len(rows), len(q.pairs)
         chosen = np.array([self.pair_bounds[p][rows] > 0 for p in range(pairs)])  # both words are in the article
-        grouped = np.argsort(self.seg_of[rows], kind="stable")  # the rows segment by segment
+        grouped = np.lexsort((self.local[rows], self.seg_of[rows]))  # the rows by segment, then document
         segs = self.seg_of[rows[grouped]]
-        chosen_grouped = chosen[:, grouped]
         ends = np.flatnonzero(np.append(segs[1:] != segs[:-1], True)) + 1
+        blocks = list(zip(np.append(0, ends[:-1]).tolist(), ends.tolist()))
         words = sorted({w for pair in q.pairs for w in pair})
         partners = {w: [(p, b if a == w else a) for p, (a, b) in enumerate(q.pairs) if w in (a, b)] for w in words}
+        # a word's positions are needed in the rows where one of its pairs can score
+        wanted = {w: np.any(chosen[[p for p, _ in partners[w]]], axis=0)[grouped] for w in words}
         weight = np.zeros((len(SEARCH_FIELDS), n))  # each field's BM25F weight in each (grouped) row
-        keys: dict[int, list[np.ndarray]] = {w: [] for w in words}  # (field, grouped row, position) keys
-        width = scoring.SDM_WINDOW - 1
+        found = []  # per field and segment: (where each word's postings would hold the rows, which do)
         for f, name in enumerate(SEARCH_FIELDS):
             field_b = scoring.field_b(name)
-            for start, end in zip(np.append(0, ends[:-1]).tolist(), ends.tolist()):
+            for start, end in blocks:
                 s = int(segs[start])
                 seg = self.segments[s]
                 docs = self.local[rows[grouped[start:end]]]
@@ -499,29 +505,38 @@ class _Proximity:
                     if len(ids):
                         where[w] = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
                         has[w] = ids[where[w]] == docs
-                reads = []
-                for w in where:
-                    need = np.zeros(end - start, dtype=bool)
-                    for p, other in partners[w]:
-                        if other in has:
-                            need |= has[other] & chosen_grouped[p, start:end]
-                    inside = np.flatnonzero(need & has[w])
-                    if len(inside):
-                        reads.append((w, inside, q.postings[s][w][name][2], where[w][inside]))
-                if not reads:
-                    continue
-                for (w, inside, _, _), (owner, position) in zip(reads, flat_together([(p, r) for _, _, p, r in reads])):
-                    keys[w].append(((f * n + start + inside[owner]) << 32) | (position + width))
+                found.append((f, name, s, start, end, where, has))
                 norm = (1 - field_b) + field_b * seg.cache.lengths(seg.reader, name)[docs] / q.avg[name]
                 weight[f, start:end] = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
-        joined = {w: np.concatenate(parts) if len(parts) > 1 else parts[0] for w, parts in keys.items() if parts}
+        # Every position read becomes one key (word, field, grouped row) << 32 | position + width
+        # (+ width: never below 0 shifted); read word by word, field by field, in row order,
+        # the keys come out sorted.
         block = len(SEARCH_FIELDS) * n
-        first = [joined[a] + ((p * block) << 32) for p, (a, b) in enumerate(q.pairs) if a in joined and b in joined]
-        second = [joined[b] + ((p * block) << 32) for p, (a, b) in enumerate(q.pairs) if a in joined and b in joined]
-        if not first:
+        width = scoring.SDM_WINDOW - 1
+        batch, offsets = PositionBatch(), []
+        for w in words:
+            for f, name, s, start, end, where, has in found:
+                if w not in has:
+                    continue
+                need = np.zeros(end - start, dtype=bool)  # one of its pairs' other words is in the field
+                for _, other in partners[w]:
+                    if other in has:
+                        need |= has[other]
+                inside = np.flatnonzero(need & has[w] & wanted[w][start:end])
+                if len(inside):
+                    q.postings[s][w][name][2].read(batch, where[w][inside])
+                    offsets.append(((w * block + f * n + start + inside) << 32) + width)
+        if not offsets:
             return out
-        ordered, unordered = _window_counts(np.concatenate(first), np.concatenate(second), pairs * block, width)
-        ordered, unordered = ordered.reshape(pairs, len(SEARCH_FIELDS), n), unordered.reshape(pairs, len(SEARCH_FIELDS), n)
+        keys = batch.keys(offsets)
+        bounds = np.searchsorted(keys, (np.arange(max(words) + 2, dtype=np.int64) * block) << 32).tolist()
+        joined = {w: keys[bounds[w]:bounds[w + 1]] for w in words}
+        # each pair's keys: its first and second word's, retagged (word -> pair)
+        first = np.concatenate([joined[a] + (((p - a) * block) << 32) for p, (a, _) in enumerate(q.pairs)])
+        second = np.concatenate([joined[b] + (((p - b) * block) << 32) for p, (_, b) in enumerate(q.pairs)])
+        ordered, unordered = _window_counts(first, second, pairs * block, width)
+        ordered = ordered.reshape(pairs, len(SEARCH_FIELDS), n)
+        unordered = unordered.reshape(pairs, len(SEARCH_FIELDS), n)
         tf_o = np.zeros((pairs, n))
         tf_u = np.zeros((pairs, n))
         tf_o[:, grouped] = ordered[:, 0] * weight[0]  # then the other fields' shares, in order
