@@ -101,6 +101,7 @@ class _Segment:
 # 1/SPARSE_BELOW of the index's documents, else over index-sized ones (measured at 100k).
 SPARSE_BELOW = 16
 FIRST_ROUND = 160  # _best first works out final scores for the 4 x stop (at least this many) best upper bounds
+ONE_ROUND = 1024  # ... or for every row that can reach the page, when they are at most this many
 _NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
 
 
@@ -966,22 +967,25 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
 
     Final scores (base + proximity bonus) are worked out for the rows with the highest upper
     bounds, until no row left out could still reach the last shown place: after the first
-    round, every row whose bound reaches that place's score at once.
+    round, every row whose bound reaches that place's score at once (so there are at most
+    two rounds).
     """
     score = base.copy()
     m = len(docnum)
     if not m:
         return score, np.zeros(0, dtype=np.int64)
     checked = np.zeros(m, dtype=bool)
-    # A round's cost is mostly per call, not per row: at 100k, 160 rows at once needed a
-    # second round for no bench query where 64 needed one for 8% (and 8% more time in all).
+    # A round's cost is mostly per call, not per row (at 100k a bonus call costs ~0.6-1 ms
+    # and ~1 us per row), so the first round takes many rows.
     k = min(m, max(4 * stop, FIRST_ROUND))
     if pairs and clusters is None and m > stop:
         # The stop-th best base score is a floor of the page's last final score (proximity
-        # never lowers one), so only the rows whose bound reaches it can be on the page: when
-        # they are fewer, the first round is those and it is the last.
+        # never lowers one), so only the rows whose bound reaches it can be on the page:
+        # unless they are very many, the first round is those and it is the last.
         floor = base[_top_rows(base, stop)].min()
-        k = min(k, int(np.count_nonzero(upper >= floor)))
+        reach = int(np.count_nonzero(upper >= floor))
+        if reach <= ONE_ROUND:
+            k = reach
     while True:
         rows = _top_rows(upper if pairs else base, k)
         new = rows[~checked[rows]]
@@ -997,8 +1001,8 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
         rest_best = np.max(np.where(checked, -np.inf, bound))
         if len(shown) >= stop and rest_best < score[shown[stop - 1]]:
             return score, shown[:stop]
-        if len(shown) >= stop:  # next round: every row whose bound reaches the page's last score
-            k = min(m, max(4 * k, int(np.count_nonzero(bound >= score[shown[stop - 1]]))))
+        if len(shown) >= stop:  # the last round: every row whose bound reaches the page's last score
+            k = int(np.count_nonzero(bound >= score[shown[stop - 1]]))  # more than k: rest_best reaches it
         else:
             k = min(m, 4 * k)
 
