@@ -326,13 +326,18 @@ def _hopeful(q: _Query, docs: np.ndarray, base: np.ndarray, bounds_of) -> tuple:
     None) of only the matches that can still reach the first q.top places by final score,
     and all of them (`every`) when some cannot: the top-th best base score is a lower
     bound of the last place's final score (proximity never lowers a score), so a match
-    whose base plus every pair's largest possible score (scoring.proximity_limit) stays
-    below it cannot get there. They are counted (and their facets), never ranked, and
+    whose base plus the most its pairs can add (every pair's largest possible score,
+    scoring.proximity_limit, and at most scoring.proximity_share of the base) stays below
+    it cannot get there. They are counted (and their facets), never ranked, and
     their bounds are not worked out. At 100k, common-word queries rule out most matches."""
     if q.top is None or not q.pairs or len(base) <= q.top:
         return docs, base, bounds_of(docs), None
     theta = float(base[_top_rows(base, q.top)].min())
-    reach = base + sum(scoring.proximity_limit(idf) for idf in q.pair_idf) >= theta * (1 - 1e-9)  # rounding slack
+    cut = theta - sum(scoring.proximity_limit(idf) for idf in q.pair_idf)  # every pair at its limit
+    if all(q.qtf[w] >= 1 for pair in q.pairs for w in pair):  # and at most a share of the base score
+        pairs_of = max(sum(w in pair for pair in q.pairs) for w in range(q.typed))
+        cut = max(cut, theta / (1 + scoring.proximity_share(pairs_of)))
+    reach = base >= cut - theta * 1e-9  # rounding slack
     if reach.all():
         return docs, base, bounds_of(docs), None
     return docs[reach], base[reach], bounds_of(docs[reach]), docs
@@ -379,14 +384,12 @@ def phrase_of(q: wq.Query) -> tuple[list[str], tuple[str, ...]] | None:
 def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
                     fields: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """A segment's articles with the phrase in one of `fields`, scored like Whoosh's
-    Or(Phrase per field): for each field with the phrase, the sum of its words' BM25 there."""
+    Or(Phrase per field): for each field with the phrase, the sum of its words' BM25 there.
+    Every array is the size of the candidates (the articles with every word), none of the
+    segment."""
     k1, b = scoring.K1, scoring.B
-    n = seg.cache.doc_count
-    total = np.zeros(n)
-    found = np.zeros(n, dtype=bool)
-    keep = ~seg.cache.deleted(seg.reader)
-    if mask is not None:
-        keep &= mask
+    deleted = seg.cache.deleted(seg.reader)
+    parts = []  # per field with the phrase: (its articles, each word's BM25 in them)
     for name in fields:
         lists = [q.postings[s][w][name] for w in range(len(q.words))]
         if any(not len(ids) for ids, _, _ in lists):
@@ -394,7 +397,10 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
         candidates = lists[0][0]
         for ids, _, _ in lists[1:]:
             candidates = _common(candidates, ids)
-        candidates = candidates[keep[candidates]]
+        keep = ~deleted[candidates]
+        if mask is not None:
+            keep &= mask[candidates]
+        candidates = candidates[keep]
         if not len(candidates):
             continue
         rows = [np.searchsorted(ids, candidates) for ids, _, _ in lists]
@@ -403,12 +409,22 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
             continue
         chosen = candidates[hits]
         norm = (1 - b) + b * seg.cache.lengths(seg.reader, name)[chosen] / q.avg[name]
+        scores = []
         for w, (ids, weights, _) in enumerate(lists):
             tf = weights[rows[w][hits]].astype(np.float64)
-            total[chosen] += q.field_idf[name][w] * tf * (k1 + 1) / (tf + k1 * norm)
-        found[chosen] = True
-    docs = np.flatnonzero(found)
-    return docs, total[docs]
+            scores.append(q.field_idf[name][w] * tf * (k1 + 1) / (tf + k1 * norm))
+        parts.append((chosen, scores))
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    docs = parts[0][0] if len(parts) == 1 else np.union1d(*[chosen for chosen, _ in parts[:2]])
+    for chosen, _ in parts[2:]:
+        docs = np.union1d(docs, chosen)
+    total = np.zeros(len(docs))
+    for chosen, scores in parts:  # each article's sum in field order, then word order
+        at = np.searchsorted(docs, chosen)
+        for score in scores:
+            total[at] += score
+    return docs.astype(np.int64), total
 
 
 def _phrase_rows(positions: list, rows: list[np.ndarray]) -> np.ndarray:
