@@ -77,6 +77,13 @@ def linkify(text: str) -> Markup:
     return Markup("".join(out))
 
 
+def page_numbers(page: int, pages: int) -> list[int]:
+    """The page links the pager shows: the first and last pages and two either side of
+    `page` (which may lie past the last), in order. Worked out here rather than by filtering
+    every page number in the template: a common word's search has thousands of pages."""
+    return sorted({1, pages} | set(range(max(1, page - 2), min(pages, page + 2) + 1)))
+
+
 def _marked(fragments, counter: list[int]) -> Markup:
     """Fragments as HTML with each match a numbered <mark id="mN"> for the "next match" jump."""
     out = []
@@ -108,7 +115,8 @@ def search_page():
     shown = replace(params, q=result.query) if result and result.corrected_from else params
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
-        sort_labels=SORT_LABELS, timeline=timeline, timeline_detail=detail, presets=presets, presets_anchor=anchor, copies=copies, article_count=len(_index()) if not params.q else 0,
+        sort_labels=SORT_LABELS, timeline=timeline, timeline_detail=detail, presets=presets, presets_anchor=anchor, copies=copies,
+        page_numbers=page_numbers(result.page, result.pages) if result else [], article_count=len(_index()) if not params.q else 0,
         feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "",
         export_urls={fmt: url_for("web.api_export", format=fmt, **shown.args(limit=10)) for fmt in EXPORT_FORMATS}
         if params.q else {},
