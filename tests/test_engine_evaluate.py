@@ -267,12 +267,15 @@ def engine_index(tmp_path_factory):
     return ix
 
 
-@pytest.fixture(params=["dense", "sparse"])
+@pytest.fixture(params=["dense", "dense-merged", "sparse"])
 def scoring_arrays(request, monkeypatch):
-    """Plain words scored over index-sized arrays, or over posting-sized ones (engine/rank.py
-    picks by the postings' share of the index; a tiny corpus would always get the first)."""
+    """Plain words scored over index-sized arrays (the matches from a mask, or from the
+    lists merged), or over posting-sized ones (engine/rank.py picks by the postings' share
+    of the index; a tiny corpus would always get the first)."""
     if request.param == "sparse":
         monkeypatch.setattr(rank, "SPARSE_BELOW", 0.0)  # 0 x postings < documents: always sparse
+    if request.param == "dense-merged":
+        monkeypatch.setattr(rank, "MERGE_BELOW", 0.0)  # 0 x postings < documents: always merged
     return request.param
 
 
