@@ -140,40 +140,63 @@ def decode_run(parts: dict[int, np.ndarray], offsets: np.ndarray, widths: np.nda
 
 
 class SectionWriter:
-    """Named sections (numpy arrays or bytes) written end to end with a JSON header."""
+    """Named sections (numpy arrays or bytes) written end to end with a JSON header.
 
-    def __init__(self, magic: bytes) -> None:
+    Given a binary file `handle`, each section goes to it as it is added (a merge's output
+    is never held whole in memory; write() then adds the header); without one, sections
+    are kept until write(handle)."""
+
+    def __init__(self, magic: bytes, handle=None) -> None:
         self.magic = magic
         self.sections: dict[str, tuple[bytes | np.ndarray, str]] = {}
         self.header: dict = {"version": FORMAT_VERSION}
+        self._handle = handle
+        self._at = 0
+        self._where: dict[str, list] = {}
 
     def add(self, name: str, values: np.ndarray | bytes) -> None:
         if isinstance(values, (bytes, bytearray, memoryview)):
-            self.sections[name] = (bytes(values), "|u1")
+            data, dtype = bytes(values), "|u1"
         else:
             values = np.ascontiguousarray(values)
             if values.dtype.byteorder == ">" or (values.dtype.byteorder == "=" and not _LITTLE):
                 values = values.astype(values.dtype.newbyteorder("<"))
-            self.sections[name] = (values, values.dtype.newbyteorder("<").str if values.dtype.itemsize > 1
+            data, dtype = values, (values.dtype.newbyteorder("<").str if values.dtype.itemsize > 1
                                    else values.dtype.str)
+        if self._handle is None:
+            self.sections[name] = (data, dtype)
+        else:
+            self.add_chunks(name, dtype, [data])
 
-    def write(self, handle) -> int:
-        """Write everything to the binary file `handle`; returns the bytes written."""
-        at = 0
-        where = {}
-        for name, (data, dtype) in self.sections.items():
-            pad = -at % 8
-            if pad:
-                handle.write(b"\0" * pad)
-                at += pad
-            size = data.nbytes if isinstance(data, np.ndarray) else len(data)
-            where[name] = [at, size, dtype]
-            handle.write(data.data if isinstance(data, np.ndarray) else data)
-            at += size
-        encoded = json.dumps({**self.header, "sections": where}, sort_keys=True).encode("utf-8")
+    def add_chunks(self, name: str, dtype: str, chunks) -> None:
+        """Write one section made of `chunks` (bytes or little-endian arrays of `dtype`, in
+        order) straight to the handle (streaming writers only)."""
+        if self._handle is None:
+            raise ValueError("add_chunks needs a SectionWriter given its file")
+        pad = -self._at % 8
+        if pad:
+            self._handle.write(b"\0" * pad)
+            self._at += pad
+        start = self._at
+        for chunk in chunks:
+            view = chunk.data if isinstance(chunk, np.ndarray) else chunk
+            self._handle.write(view)
+            self._at += chunk.nbytes if isinstance(chunk, np.ndarray) else len(chunk)
+        self._where[name] = [start, self._at - start, dtype]
+
+    def write(self, handle=None) -> int:
+        """Write everything (a streaming writer: the header) to the binary file `handle`
+        (a streaming writer's own); returns the bytes written in all."""
+        if self._handle is None:
+            self._handle = handle
+            for name, (data, dtype) in self.sections.items():
+                self.add_chunks(name, dtype, [data])
+            self.sections.clear()
+        handle = self._handle
+        encoded = json.dumps({**self.header, "sections": self._where}, sort_keys=True).encode("utf-8")
         handle.write(encoded)
         handle.write(_TRAILER.pack(len(encoded), self.magic))
-        return at + len(encoded) + _TRAILER.size
+        return self._at + len(encoded) + _TRAILER.size
 
 
 _LITTLE = np.little_endian

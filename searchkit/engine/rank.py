@@ -29,8 +29,9 @@ limit (idf x qtf x (K1 + 1), and a pair's proximity score likewise: proximity_li
 articles of the rarest word are scored, the words whose limits add up to less than the
 page's last score so far cannot bring an article onto the page by themselves, and only
 the articles with one of the other words are scored; the matches are still all counted
-(and their facets) without scores. Each word's per-posting BM25F share is computed once
-and kept (ArrayCache.memo) while the segments and average lengths are the same. Filters (dates, source),
+(and their facets) without scores. Each word's BM25F frequency in each of its documents
+(title and body together) is computed once and kept (ArrayCache.memo) while the segments
+and average lengths are the same, so a query makes one pass per word over it. Filters (dates, source),
 near-duplicate collapse, facets, the timeline counts and cluster sizes are array operations
 on the same matches, over index-wide columns kept between queries (a day number per article:
 a query's date counts are one bincount).
@@ -100,6 +101,10 @@ class _Segment:
 # Plain words are scored over posting-sized arrays when their postings number less than
 # 1/SPARSE_BELOW of the index's documents, else over index-sized ones (measured at 100k).
 SPARSE_BELOW = 16
+# Over index-sized arrays, the matches are the typed words' documents merged (a sort of
+# their lists) when those number less than 1/MERGE_BELOW of the index's documents, else
+# the documents set in an index-sized mask.
+MERGE_BELOW = 4
 FIRST_ROUND = 160  # _best first works out final scores for the 4 x stop (at least this many) best upper bounds
 ONE_ROUND = 1024  # ... or for every row that can reach the page, when they are at most this many
 _NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
@@ -142,36 +147,78 @@ class _Query:
         self.avg = {f: stats.avg_length(f) for f in SEARCH_FIELDS}
         self.all_words = (1.0 + boosts.all_words) if 1 < self.typed <= boosts.short_query else 1.0
         self.segments = segments
-        self.cache: ArrayCache | None = None  # keeps field_arrays between queries
-        self.chosen: np.ndarray | None = None  # field_arrays gives only these documents' postings
+        self.cache: ArrayCache | None = None  # keeps word_arrays between queries
+        self.chosen: np.ndarray | None = None  # word_arrays gives only these documents' postings
         self.top: int | None = None  # how many results ranked by final score are wanted (_hopeful_bounds)
-        self._arrays: dict[tuple[int, str], tuple] = {}  # field_arrays already asked for
+        self._arrays: dict[int, tuple] = {}  # word_arrays already asked for
 
-    def field_arrays(self, w: int, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Word w's postings in field `name` over every segment: (global docnums int64, each
-        posting's BM25F share weight x tf / norm). They depend only on the segments, the
-        field's average length and its b and weight, so they are kept between queries (a
-        word's lists are computed once, not at every query)."""
-        found = self._arrays.get((w, name))
+    def word_arrays(self, w: int) -> tuple[np.ndarray, np.ndarray]:
+        """Word w's documents over every segment (global docnums int64, sorted) and its BM25F
+        frequency in each (float64): the sum over title and body, in that order, of weight x
+        tf / norm. They depend only on the segments and each field's average length, b and
+        weight, so they are kept between queries (a word's are worked out once, and a query
+        makes one pass over them, not one per field)."""
+        found = self._arrays.get(w)
         if found is not None:
             return found
-        postings = [per_seg[w][name] for per_seg in self.postings]
-        key = ("field", tuple(seg.cache.key for seg in self.segments), name, self.words[w], self.avg[name],
-               scoring.field_b(name), scoring.field_weight(name))
-        if self.cache is not None and not any(p is _NOTHING for p in postings):
-            found = self.cache.memo(key, lambda: _field_arrays(self, postings, name))
+        postings = [per_seg[w] for per_seg in self.postings]
+        key = ("word", tuple(seg.cache.key for seg in self.segments), self.words[w],
+               tuple((self.avg[name], scoring.field_b(name), scoring.field_weight(name)) for name in SEARCH_FIELDS))
+        if self.cache is not None and not any(p is _NOTHING for per_seg in postings for p in per_seg.values()):
+            found = self.cache.memo(key, lambda: _read_only(_word_arrays(self, postings)))
         else:
-            found = _field_arrays(self, postings, name)
+            found = _word_arrays(self, postings)
         if self.chosen is not None and len(found[0]):
             keep = self.chosen[found[0]]
             found = found[0][keep], found[1][keep]
-        self._arrays[(w, name)] = found
+        self._arrays[w] = found
         return found
 
 
+def _word_arrays(q: _Query, postings: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """_Query.word_arrays worked out from a word's postings (per segment, per field): each
+    field's (docnums, shares) (_field_arrays), then their sum per document, title first.
+    Long lists are added up in an index-sized array, short ones by a stable sort of both."""
+    fields = [_field_arrays(q, [per_seg[name] for per_seg in postings], name) for name in SEARCH_FIELDS]
+    fields = [(docs, share) for docs, share in fields if len(docs)]
+    if len(fields) <= 1:  # one field: its shares are the sums (0.0 + x is x)
+        return fields[0] if fields else (np.zeros(0, dtype=np.int64), np.zeros(0))
+    found = [docs for docs, _ in fields]
+    if sum(len(docs) for docs in found) * SPARSE_BELOW >= sum(seg.cache.doc_count for seg in q.segments):
+        tf = np.zeros(sum(seg.cache.doc_count for seg in q.segments))
+        for docs, share in fields:
+            tf[docs] += share
+        has = _merged(found)
+        return has, tf[has]
+    docs, where = _grouped(found)
+    return docs, np.bincount(where, weights=np.concatenate([share for _, share in fields]), minlength=len(docs))
+
+
+def _read_only(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """The arrays, made read-only (kept between queries: no query may change them)."""
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+def _grouped(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(np.concatenate(parts), return_inverse=True) by a stable sort (~4x faster:
+    the parts are sorted runs), so that a bincount over `where` adds the values of each
+    distinct one in the order of `parts`."""
+    values = np.concatenate(parts)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.ones(len(values), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    where = np.empty(len(values), dtype=np.intp)
+    where[order] = np.cumsum(first) - 1
+    return ordered[first], where
+
+
 def _field_arrays(q: _Query, postings: list, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """_Query.field_arrays worked out from the postings, each segment's part written in
-    place, with the length norms of each segment's documents worked out once (_norms)."""
+    """A word's postings in field `name` over every segment: (global docnums int64, each
+    posting's BM25F share weight x tf / norm), each segment's part written in place, with
+    the length norms of each segment's documents worked out once (_norms)."""
     used = [(seg, ids, weights) for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
     docs = np.empty(sum(len(ids) for _, ids, _ in used), dtype=np.int64)
     share = np.empty(len(docs))
@@ -206,22 +253,15 @@ def _score_sparse(q: _Query, keep: np.ndarray):
     together, so the cost does not grow with the number of segments): global docnums, base
     scores and each pair's proximity bound (scoring.proximity_bound, 0 without both words).
     `keep` is the documents that may match (live and through the filter). Every array is
-    the size of the posting lists, never of the index (sorting them: for short lists)."""
+    the size of the posting lists, never of the index (sorting them: for short lists, or
+    for one word, whose documents need no sorting)."""
     k1 = scoring.K1
     word_docs, word_scores, typed_of = [], [], []
     word_tf: list = [None] * q.typed  # each typed word's (docs, BM25F frequency) for the bounds
     for w in range(len(q.words)):
-        found, parts = [], []
-        for name in SEARCH_FIELDS:
-            ids, share = q.field_arrays(w, name)
-            if not len(ids):
-                continue
-            found.append(ids)
-            parts.append(share)
-        if not found:
+        docs, t = q.word_arrays(w)
+        if not len(docs):
             continue
-        docs, where = np.unique(np.concatenate(found), return_inverse=True)
-        t = np.bincount(where, weights=np.concatenate(parts), minlength=len(docs))
         if w < q.typed:
             word_tf[w] = (docs, t)
         word_docs.append(docs)
@@ -230,7 +270,11 @@ def _score_sparse(q: _Query, keep: np.ndarray):
     if not word_docs:
         empty = np.zeros(0, dtype=np.int64)
         return empty, np.zeros(0), [np.zeros(0) for _ in q.pairs], None
-    docs, where = np.unique(np.concatenate(word_docs), return_inverse=True)
+    if len(word_docs) == 1:  # one word's documents: its scores are the totals, no all-words boost
+        kept = keep[word_docs[0]] & (typed_of[0] < q.typed)  # feedback terms never add matches
+        docs, base = word_docs[0][kept], word_scores[0][kept]
+        return _hopeful(q, docs, base, lambda some: _pair_bounds(q, some, word_tf))
+    docs, where = _grouped(word_docs)
     total = np.bincount(where, weights=np.concatenate(word_scores), minlength=len(docs))
     typed = np.concatenate([np.full(len(d), w < q.typed) for w, d in zip(typed_of, word_docs)])
     present = np.bincount(where, weights=typed, minlength=len(docs))  # typed words only
@@ -260,26 +304,18 @@ def _pair_bounds(q: _Query, docs: np.ndarray, word_tf: list) -> list[np.ndarray]
 
 
 def _score_dense(q: _Query, n: int, keep: np.ndarray):
-    """_score over index-sized arrays: scatter-adds, no sorting (for long posting lists)."""
+    """_score over index-sized arrays: one scatter-add per word, no sorting (for long
+    posting lists). The matches are found over the index (a mask) or, when the typed
+    words' lists are short next to the index, by merging them (MERGE_BELOW)."""
     k1 = scoring.K1
     total = np.zeros(n)
-    counted = q.all_words != 1.0  # the all-words boost needs how many typed words; else whether any
-    present = np.zeros(n, dtype=np.int16 if counted else bool)
-    tf = np.zeros(n)  # one word's BM25F frequency; its rows are put back to 0 after each word
+    counted = q.all_words != 1.0  # the all-words boost needs how many typed words of each match
+    present = np.zeros(n, dtype=np.int16) if counted else None
     word_tf: list = [None] * q.typed
     for w in range(len(q.words)):
-        found = []
-        for name in SEARCH_FIELDS:
-            ids, share = q.field_arrays(w, name)
-            if not len(ids):
-                continue
-            tf[ids] += share
-            found.append(ids)
-        has = _merged(found)  # np.flatnonzero(tf) without a pass over the index
+        has, t = q.word_arrays(w)
         if not len(has):
             continue
-        t = tf[has]
-        tf[has] = 0.0
         score = q.idf[w] * q.qtf[w] * t  # scoring.bm25f, the same operations in place
         score *= k1 + 1
         score /= t + k1
@@ -287,14 +323,23 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
         if w < q.typed:
             if counted:
                 present[has] += 1
-            else:
-                present[has] = True
             word_tf[w] = (has, t)
-    docs = np.flatnonzero(present & keep if not counted else (present > 0) & keep)  # feedback terms never add matches
+    typed = [found[0] for found in word_tf if found is not None]  # feedback terms never add matches
+    if counted:
+        docs = np.flatnonzero((present > 0) & keep)
+    elif sum(len(has) for has in typed) * MERGE_BELOW < n:
+        docs = _merged(typed)
+        docs = docs[keep[docs]]
+    else:
+        mask = np.zeros(n, dtype=bool)
+        for has in typed:
+            mask[has] = True
+        mask &= keep
+        docs = np.flatnonzero(mask)
     base = total[docs]
     if counted:
         base[present[docs] == q.typed] *= q.all_words
-    return _hopeful(q, docs, base, lambda some: _pair_bounds_dense(q, some, word_tf, tf))
+    return _hopeful(q, docs, base, lambda some: _pair_bounds_dense(q, some, word_tf, np.zeros(n)))
 
 
 def _pair_bounds_dense(q: _Query, docs: np.ndarray, word_tf: list, scratch: np.ndarray) -> list[np.ndarray]:
@@ -360,8 +405,8 @@ def _score(q: _Query, keep: np.ndarray):
     the postings when they are short next to the index (no work proportional to the index),
     over index-sized arrays when they are long (scatter-adds beat sorting them). Both sum
     the same numbers in the same order."""
-    postings = sum(len(q.field_arrays(w, name)[0]) for w in range(len(q.words)) for name in SEARCH_FIELDS)
-    if postings * SPARSE_BELOW < len(keep):
+    postings = sum(len(q.word_arrays(w)[0]) for w in range(len(q.words)))
+    if len(q.words) == 1 or postings * SPARSE_BELOW < len(keep):
         return _score_sparse(q, keep)
     return _score_dense(q, len(keep), keep)
 
@@ -724,8 +769,7 @@ def _word_mask(q: _Query, words, n: int) -> np.ndarray:
     """The documents with any of `words` (indexes into q.words) in a searched field."""
     mask = np.zeros(n, dtype=bool)
     for w in words:
-        for name in SEARCH_FIELDS:
-            mask[q.field_arrays(w, name)[0]] = True
+        mask[q.word_arrays(w)[0]] = True
     return mask
 
 
@@ -758,7 +802,7 @@ def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int, clusters: np.
     the one that shows its cluster on the page.
     """
     n = len(keep)
-    sizes = [sum(len(q.field_arrays(w, name)[0]) for name in SEARCH_FIELDS) for w in range(q.typed)]
+    sizes = [len(q.word_arrays(w)[0]) for w in range(q.typed)]
     rarest = min(range(q.typed), key=lambda w: sizes[w])
     if sizes[rarest] * SPARSE_BELOW > n or max(sizes) < 4 * sizes[rarest]:
         return None
@@ -795,10 +839,8 @@ def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int, clusters: np.
 
 def _best_of_word(q: _Query, w: int, keep: np.ndarray, count: int) -> np.ndarray:
     """The `count` documents (through `keep`) where word w alone scores highest, sorted."""
-    found = [q.field_arrays(w, name)[:2] for name in SEARCH_FIELDS]
-    docs, where = np.unique(np.concatenate([ids for ids, _ in found]), return_inverse=True)
-    tf = np.bincount(where, weights=np.concatenate([share for _, share in found]), minlength=len(docs))
-    tf[~keep[docs]] = -1.0
+    docs, tf = q.word_arrays(w)
+    tf = np.where(keep[docs], tf, -1.0)
     if len(docs) > count:
         docs = np.sort(docs[np.argpartition(-tf, count - 1)[:count]])
     return docs[keep[docs]]
@@ -812,13 +854,11 @@ def _base_scores(q: _Query, docs: np.ndarray) -> np.ndarray:
     present = np.zeros(len(docs), dtype=np.int16)
     for w in range(len(q.words)):
         tf = np.zeros(len(docs))
-        for name in SEARCH_FIELDS:
-            ids, share = q.field_arrays(w, name)
-            if not len(ids):
-                continue
+        ids, share = q.word_arrays(w)
+        if len(ids):
             at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
             hit = ids[at] == docs
-            tf[hit] += share[at[hit]]
+            tf[hit] = share[at[hit]]
         has = tf > 0
         t = tf[has]
         total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
