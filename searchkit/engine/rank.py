@@ -322,18 +322,10 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
             if counted:
                 present[has] += 1
             word_tf[w] = (has, t)
-    typed = [found[0] for found in word_tf if found is not None]  # feedback terms never add matches
     if counted:
         docs = np.flatnonzero((present > 0) & keep)
-    elif sum(len(has) for has in typed) * MERGE_BELOW < n:
-        docs = _merged(typed)
-        docs = docs[keep[docs]]
-    else:
-        mask = np.zeros(n, dtype=bool)
-        for has in typed:
-            mask[has] = True
-        mask &= keep
-        docs = np.flatnonzero(mask)
+    else:  # feedback terms never add matches
+        docs = _union([found[0] for found in word_tf if found is not None], keep)
     base = total[docs]
     if counted:
         base[present[docs] == q.typed] *= q.all_words
@@ -371,14 +363,29 @@ def _hopeful(q: _Query, docs: np.ndarray, base: np.ndarray, bounds_of) -> tuple:
     bound of the last place's final score (proximity never lowers a score), so a match
     whose base plus every pair's largest possible score (scoring.proximity_limit) stays
     below it cannot get there. They are counted (and their facets), never ranked, and
-    their bounds are not worked out. At 100k, common-word queries rule out most matches."""
-    if q.top is None or not q.pairs or len(base) <= q.top:
+    their bounds are not worked out. At 100k, common-word queries rule out most matches;
+    without pairs (one word) only the top-th best base scores and their ties are left."""
+    if q.top is None or len(base) <= q.top:
         return docs, base, bounds_of(docs), None
     theta = float(base[_top_rows(base, q.top)].min())
     reach = base + sum(scoring.proximity_limit(idf) for idf in q.pair_idf) >= theta * (1 - 1e-9)  # rounding slack
     if reach.all():
         return docs, base, bounds_of(docs), None
     return docs[reach], base[reach], bounds_of(docs[reach]), docs
+
+
+def _union(lists: list[np.ndarray], keep: np.ndarray) -> np.ndarray:
+    """The documents in any of `lists` (sorted global docnums) that `keep` keeps, sorted:
+    the lists merged when short next to the index (MERGE_BELOW) or only one, else set in
+    an index-sized mask."""
+    if len(lists) <= 1 or sum(len(docs) for docs in lists) * MERGE_BELOW < len(keep):
+        docs = _merged(lists)
+        return docs[keep[docs]]
+    mask = np.zeros(len(keep), dtype=bool)
+    for docs in lists:
+        mask[docs] = True
+    mask &= keep
+    return np.flatnonzero(mask)
 
 
 def _merged(parts: list[np.ndarray]) -> np.ndarray:
@@ -684,14 +691,15 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
            phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
            deadline: float | None, max_expansions: int | None,
            weights: dict[str, float] | None = None, top: int | None = None,
-           segments: list[_Segment] | None = None, clusters: np.ndarray | None = None) -> _Matched:
+           segments: list[_Segment] | None = None, clusters: np.ndarray | None = None,
+           scored: bool = True) -> _Matched:
     """Every live match of a query (plain words, an exact phrase, or any tree) through the filter.
 
     With `top` (plain words ranked by score): `docnum` may be only the matches that can
     reach the first `top` places (see _pruned), and `matched` all of them; with `clusters`
     (every document's cluster number, _Groups.group), the first `top` places of the page
     collapsed to one article per cluster. `segments` are the searcher's (_segments), when
-    already made."""
+    already made. scored=False: plain words are matched, not scored (base scores 0)."""
     if segments is None:
         segments = _segments(searcher, cache)
     snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
@@ -724,9 +732,13 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         if flt_mask is not None:
             keep &= flt_mask
         if top == 0:  # counts only (facets, the total): every match through the filter, none scored
-            matched = np.flatnonzero(_word_mask(q, range(q.typed), len(keep)) & keep)
+            matched = _union([q.word_arrays(w)[0] for w in range(q.typed)], keep)
             return _Matched(segments, evaluator, q, boosts, matched[:0], np.zeros(0),
                             [np.zeros(0) for _ in q.pairs], matched)
+        if not scored:  # listed by date: every match through the filter, each with score 0
+            docnum = _union([q.word_arrays(w)[0] for w in range(q.typed)], keep)
+            return _Matched(segments, evaluator, q, boosts, docnum, np.zeros(len(docnum)),
+                            [np.zeros(len(docnum)) for _ in q.pairs])
         if top is not None and weights is None and len(q.words) > 1:
             pruned = _pruned(q, boosts, keep, top, clusters)
             if pruned is not None:
@@ -858,7 +870,8 @@ def cluster_members(searcher, cache: ArrayCache, stems: list[str] | None, *, flt
     takes it), newest first (undated last, then by docnum), at most `limit`: one evaluation
     for every cluster of a page, bounded by `deadline` and `max_expansions` as rank() is."""
     boosts = Boosts(0.0, 0, False, False)
-    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, deadline, max_expansions)
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, deadline, max_expansions,
+               scored=False)
     wanted = {hash_value(c.encode("utf-8")): c for c in clusters if c}
     out: dict[str, list[int]] = {c: [] for c in clusters if c}
     if not wanted or not len(m.docnum):
@@ -918,7 +931,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     if top is None:
         stop = max(stop, 1)
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
-               top=top, segments=segments, clusters=groups.group if collapse and groups is not None else None)
+               top=top, segments=segments, clusters=groups.group if collapse and groups is not None else None,
+               scored=sort not in ("newest", "oldest"))
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
