@@ -20,16 +20,26 @@ PRESETS = (("day", "Past 24 hours", timedelta(hours=24)), ("week", "Past week", 
 
 def newest_published(index: Index) -> datetime | None:
     """The latest publication date of any live article (None when no article has one), read
-    from the arrays the ranker keeps (no stored field is opened)."""
-    newest: int | None = None
+    from the arrays the ranker keeps (no stored field is opened). Worked out once per state
+    of the index (its segments and how many articles each has deleted: deletions only grow)
+    and kept: the search page asks on every request."""
     with index.searcher() as searcher:
-        for reader, _, cache in index.arrays.segments(searcher):
-            values, has = cache.numbers(reader, "published")
-            keep = has & ~cache.deleted(reader)
-            if keep.any():
-                top = int(values[keep].max())
-                newest = top if newest is None else max(newest, top)
+        segments = index.arrays.segments(searcher)
+        key = tuple((cache.key, cache.segment.deleted_count()) for _, _, cache in segments)
+        newest = index.arrays.index_wide("newest published", key, lambda: _newest(segments))
     return long_to_datetime(newest).replace(tzinfo=timezone.utc) if newest is not None else None
+
+
+def _newest(segments) -> int | None:
+    """The largest `published` value of a live article in the segments (Whoosh's long)."""
+    newest: int | None = None
+    for reader, _, cache in segments:
+        values, has = cache.numbers(reader, "published")
+        keep = has & ~cache.deleted(reader)
+        if keep.any():
+            top = int(values[keep].max())
+            newest = top if newest is None else max(newest, top)
+    return newest
 
 
 @dataclass(frozen=True)

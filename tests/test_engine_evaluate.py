@@ -26,6 +26,7 @@ from searchkit.article import Article, clean
 from searchkit.engine import rank, scoring
 from searchkit.engine.evaluate import FieldsTerm
 from searchkit.query import Boosted, parse
+from searchkit.search import NO_SOURCE
 
 DOCS = [
     dict(id="a", title="Oil prices rise as OPEC cuts output",
@@ -515,3 +516,38 @@ def test_an_all_words_boost_scores_the_same_over_both_array_sizes(pruning_index,
         assert np.array_equal(dense.docnum, sparse.docnum) and np.array_equal(dense.base, sparse.base)
     doubled = found[1.0, "dense"].base == 2 * found[0.0, "dense"].base
     assert doubled.any() and not doubled.all()  # articles with every word, and others
+
+
+ANY_WORD = "oil OR energy OR election OR bank OR markets OR governor"
+
+
+@pytest.mark.parametrize("source", ["Daily Planet", "Gazette", "Wire", ["Gazette", "Wire"],
+                                    ["Daily Planet", "Wire"], NO_SOURCE])
+def test_a_source_filter_keeps_exactly_the_live_articles_of_those_sources(updated_index, source):
+    # Daily Planet is every article of the last segment (c's new version), and c's old
+    # version, deleted, is one in the first: the filter reads each segment's postings.
+    wanted = {source} if isinstance(source, str) else set(source)
+    wanted = {"" if name == NO_SOURCE else name for name in wanted}
+    live = [d for d in DOCS if d["id"] != "c"] + [UPDATED_C]
+    everything = searchkit.search(updated_index, ANY_WORD, limit=100, collapse=False, facets=False, snippets=False)
+    assert sorted(h.id for h in everything.hits) == sorted(d["id"] for d in live)
+    result = searchkit.search(updated_index, ANY_WORD, source=source, limit=100, collapse=False, facets=False,
+                              snippets=False)
+    assert [h.id for h in result.hits] == [h.id for h in everything.hits if h.source in wanted]
+    assert result.total == len(result.hits)
+
+
+@pytest.mark.parametrize("since,until", [("2017-03-01", "2017-03-05"), ("2017-03-02", None), (None, "2017"),
+                                         ("2016-12-30", "2016-12-30"), ("2018", None)])
+def test_a_date_filter_keeps_exactly_the_live_articles_published_then(updated_index, since, until):
+    everything = searchkit.search(updated_index, ANY_WORD, limit=100, collapse=False, facets=False, snippets=False)
+    low = datetime.fromisoformat(since if len(since or "0000-") > 4 else f"{since}-01-01") if since else None
+    high = None
+    if until:
+        high = datetime.fromisoformat(f"{until}-12-31" if len(until) == 4 else until).replace(hour=23, minute=59)
+    kept = [h.id for h in everything.hits if h.published is not None
+            and (low is None or h.published.replace(tzinfo=None) >= low)
+            and (high is None or h.published.replace(tzinfo=None) <= high)]
+    result = searchkit.search(updated_index, ANY_WORD, since=since, until=until, limit=100, collapse=False,
+                              facets=False, snippets=False)
+    assert [h.id for h in result.hits] == kept

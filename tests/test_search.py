@@ -273,6 +273,19 @@ def test_date_presets_count_from_now_while_the_archive_is_current():
     assert (anchor, presets[1].since) == (datetime(2012, 5, 22, tzinfo=timezone.utc), "2012-05-15")
 
 
+def test_the_newest_article_date_follows_imports_and_deletions(index):
+    from searchkit.archive import newest_published
+
+    first = newest_published(index)
+    assert first == datetime(2018, 1, 5, 8, 0, tzinfo=timezone.utc)
+    assert newest_published(index) == first  # asked again: the same (kept) answer
+    index.write([clean(Article(id="later", title="Later news", body="Something happened later.",
+                               published=datetime(2019, 6, 1, tzinfo=timezone.utc)))])
+    assert newest_published(index) == datetime(2019, 6, 1, tzinfo=timezone.utc)
+    index.delete(["later"])
+    assert newest_published(index) == first
+
+
 def test_a_date_filter_keeps_the_timeline_of_the_whole_search_around_it(index):
     whole = searchkit.search(index, "fighter OR raqqa OR budget", source=["Daily Planet", "Gazette"])
     narrowed = searchkit.search(index, "fighter OR raqqa OR budget", source=["Daily Planet", "Gazette"],

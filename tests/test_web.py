@@ -587,3 +587,25 @@ def test_an_article_opened_from_a_narrowed_search_leads_back_to_it(client):
     corrected = main_html(client.get("/search?q=raqa"))
     first = re.findall(r'<h2><a href="(/article/[^"]+)"', corrected)[0]
     assert first.endswith("?q=raqqa") and "<mark" in main_html(client.get(first))
+
+
+def test_the_pages_search_links_are_the_urls_url_for_builds(index, index_path):
+    from flask import url_for
+
+    from webui.views import page_numbers, search_urls
+
+    app = create_app({"INDEX": str(index_path)})
+    cases = [{}, {"q": "raqqa"}, {"q": 'a "b c" & d=e+f #g %h ?i/j:k;l@m!$\'()*,'},
+             {"q": "ünïcode — ‘quotes’ 中文", "sort": "newest", "page": "3"},
+             {"q": "x", "source": ["Evil & Co", "Daily Planet", "(no source)"], "since": "2012-05", "until": "last week"},
+             {"q": "x", "source": []}, {"q": ""}]
+    for root in ("", "/news"):  # the app mounted at the site's root and under a path
+        with app.test_request_context("/search?q=x", base_url="http://localhost" + root):
+            url = search_urls()
+            for args in cases:
+                assert url(args) == url_for("web.search_page", **args), args
+    # The pager: first, last and two either side of the page, as a filter of every page number would give.
+    for pages in range(1, 30):
+        for page in range(1, 40):
+            assert page_numbers(page, pages) == [n for n in range(1, pages + 1)
+                                                 if n in (1, pages) or abs(n - page) <= 2]

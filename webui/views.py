@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from html import escape
+from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
                    url_for)
@@ -77,6 +79,33 @@ def linkify(text: str) -> Markup:
     return Markup("".join(out))
 
 
+# The characters werkzeug leaves as they are in a query string it builds (url_for; see search_urls).
+QUERY_SAFE = "!$'()*,/:;?@"
+
+
+def search_urls() -> Callable[[dict], str]:
+    """A function of URL arguments (SearchParams.args) giving the search page's URL, as
+    url_for("web.search_page", **args) writes it: the path built once by url_for, the query
+    string as werkzeug encodes one (each value of a list as its own parameter, in order). A
+    search page links the same search some 20-40 times (timeline bars, pages, presets,
+    filters), and url_for's rule look-up and build was a third of the page's rendering."""
+    base = url_for("web.search_page")
+
+    def url(args: dict[str, str | list[str]]) -> str:
+        pairs = [(name, v) for name, value in args.items()
+                 for v in (value if isinstance(value, (list, tuple, set)) else (value,)) if v is not None]
+        return f"{base}?{urlencode(pairs, safe=QUERY_SAFE)}" if pairs else base
+
+    return url
+
+
+def page_numbers(page: int, pages: int) -> list[int]:
+    """The page links the pager shows: the first and last pages and two either side of
+    `page` (which may lie past the last), in order. Worked out here rather than by filtering
+    every page number in the template: a common word's search has thousands of pages."""
+    return sorted({1, pages} | set(range(max(1, page - 2), min(pages, page + 2) + 1)))
+
+
 def _marked(fragments, counter: list[int]) -> Markup:
     """Fragments as HTML with each match a numbered <mark id="mN"> for the "next match" jump."""
     out = []
@@ -108,7 +137,9 @@ def search_page():
     shown = replace(params, q=result.query) if result and result.corrected_from else params
     return render_template(
         "search.html", result=result, error=error, params=params, q=params.q, sorts=SORTS,
-        sort_labels=SORT_LABELS, timeline=timeline, timeline_detail=detail, presets=presets, presets_anchor=anchor, copies=copies, article_count=len(_index()) if not params.q else 0,
+        sort_labels=SORT_LABELS, timeline=timeline, timeline_detail=detail, presets=presets, presets_anchor=anchor, copies=copies,
+        page_numbers=page_numbers(result.page, result.pages) if result else [], search_url=search_urls(),
+        article_count=len(_index()) if not params.q else 0,
         feed_url=url_for("web.search_feed", **params.args(sort="relevance", limit=10)) if params.q else "",
         export_urls={fmt: url_for("web.api_export", format=fmt, **shown.args(limit=10)) for fmt in EXPORT_FORMATS}
         if params.q else {},

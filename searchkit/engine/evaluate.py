@@ -296,12 +296,15 @@ class Evaluator:
         if q is None or isinstance(q, wq.Every):
             return None
         if isinstance(q, NumericRange) and q.fieldname in self.schema and not (q.startexcl or q.endexcl):
-            values, has = self._numbers(q.fieldname)
-            keep = has.copy()
-            if q.start is not None:
-                keep &= values >= q.start
-            if q.end is not None:
-                keep &= values <= q.end
+            keep = np.empty(self.doc_count, dtype=bool)
+            for reader, offset in self.segments:  # segment by segment: no index-wide copy of the column
+                values, has = reader.numbers(q.fieldname)
+                part = keep[offset:offset + reader.doc_count]
+                part[:] = has
+                if q.start is not None:
+                    part &= values >= q.start
+                if q.end is not None:
+                    part &= values <= q.end
             return keep
         if isinstance(q, wq.And):
             keep = np.ones(self.doc_count, dtype=bool)
@@ -314,18 +317,27 @@ class Evaluator:
             sub = self.mask(q.query)
             return np.zeros(self.doc_count, dtype=bool) if sub is None else ~sub
         keep = np.zeros(self.doc_count, dtype=bool)
+        if type(q) is wq.Term or (type(q) is wq.Or and all(type(c) is wq.Term for c in q.subqueries)):
+            # A source filter: only which documents have the term, straight from each
+            # segment's postings (no weights, lengths or scores; a source every article has
+            # is a million postings at 1M articles).
+            for term in [q] if type(q) is wq.Term else q.subqueries:
+                self._mark(keep, term)
+            return keep
         keep[self._node(q).docs] = True
         return keep
 
-    def _numbers(self, fieldname: str) -> tuple[np.ndarray, np.ndarray]:
-        values, has = [], []
-        for reader, _ in self.segments:
-            v, h = reader.numbers(fieldname)
-            values.append(v)
-            has.append(h)
-        if not values:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-        return np.concatenate(values), np.concatenate(has)
+    def _mark(self, keep: np.ndarray, q: wq.Term) -> None:
+        """Set keep[d] for every document d (deleted ones too) with the Term's term."""
+        text = self._term_text(q)
+        if text is None or self.late():
+            return
+        for reader, offset in self.segments:
+            if reader.doc_frequency(q.fieldname, text) == reader.doc_count:  # every document
+                keep[offset:offset + reader.doc_count] = True
+                continue
+            ids, _ = reader.postings(q.fieldname, text)
+            keep[ids.astype(np.int64) + offset] = True
 
     def _all(self, boost: float = 1.0) -> Matches:
         docs = np.flatnonzero(self.live).astype(np.int64)
@@ -373,16 +385,19 @@ class Evaluator:
         return Matches.empty()  # NullQuery, or a query type the parser does not make
 
     def _term_query(self, q: wq.Term) -> Matches:
-        fieldname = q.fieldname
-        if fieldname not in self.schema:
-            return Matches.empty()
-        text = q.text
-        if not isinstance(text, str):
-            try:
-                text = self.schema[fieldname].to_bytes(text).decode("utf-8")
-            except (ValueError, UnicodeDecodeError):
-                return Matches.empty()
-        return self.term(fieldname, text, q.boost)
+        text = self._term_text(q)
+        return Matches.empty() if text is None else self.term(q.fieldname, text, q.boost)
+
+    def _term_text(self, q: wq.Term) -> str | None:
+        """The Term's text as its field indexes it, or None when it can match nothing."""
+        if q.fieldname not in self.schema:
+            return None
+        if isinstance(q.text, str):
+            return q.text
+        try:
+            return self.schema[q.fieldname].to_bytes(q.text).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None
 
     def _multi_term(self, q: wq.MultiTerm) -> Matches:
         if q.field() not in self.schema or self.late():
