@@ -567,3 +567,35 @@ def test_a_date_filter_keeps_exactly_the_live_articles_published_then(updated_in
     result = searchkit.search(updated_index, ANY_WORD, since=since, until=until, limit=100, collapse=False,
                               facets=False, snippets=False)
     assert [h.id for h in result.hits] == kept
+
+
+@pytest.fixture(scope="module")
+def spelling_index(tmp_path_factory):
+    """Words a letter or two apart, some not ASCII, over three segments."""
+    ix = searchkit.open_index(tmp_path_factory.mktemp("spelling") / "index", create=True)
+    texts = ["The government spent more on governance and governors.",
+             "Governments in Zürich and Zurich met at a café; cafés were naïve and naive.",
+             "Spending budgets, spendings and budgeted spend: the budget of the government.",
+             "Über alles: über, uber, überall and tuber; straße and strasse."]
+    for n, text in enumerate(texts):
+        ix.write([clean(Article(id=f"s{n}", title=text.split(":")[0], body=text))])
+    return ix
+
+
+@pytest.mark.parametrize("maxdist", [1, 2])
+def test_words_within_some_edits_are_whoosh_s_over_several_segments(spelling_index, maxdist):
+    from searchkit.engine.evaluate import terms_within
+
+    with spelling_index.searcher() as searcher:
+        reader = searcher.reader()
+        assert not reader.is_atomic()  # Whoosh's own terms_within walks every word of the letter
+        segments = [cache.segment for _, _, cache in spelling_index.arrays.segments(searcher)]
+        words = ["goverment", "governmnet", "govrnment", "spendng", "budgett", "budgte", "zurich", "zürih",
+                 "cafe", "cafés", "naive", "naïv", "uber", "übre", "strase", "straße", "xylophone", "go", "a"]
+        found = 0
+        for field in ("body", "title", "spell_body"):
+            for word in words:
+                expected = set(reader.terms_within(field, word, maxdist, prefix=1))
+                assert terms_within(segments, field, word, maxdist, prefix=1) == expected, (field, word)
+                found += len(expected)
+        assert found > 20
