@@ -369,6 +369,25 @@ def test_facets_and_timeline_count_the_shown_results(updated_index):
     assert sum(b.count for b in result.timeline) == sum(1 for i in shown if by_id[i]["published"])
 
 
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+@pytest.mark.parametrize("collapse", [True, False])
+@pytest.mark.parametrize("text", ["oil", "oil prices", "energy", "election OR energy OR markets", "zebra"])
+def test_facets_read_per_segment_are_the_ones_from_the_index_wide_columns(updated_index, text, collapse, sort):
+    # A process's first search reads each segment's columns; from its second search on, the
+    # index-wide ones (rank._columns): both count the same, dated or not ("energy": e is undated).
+    fresh = searchkit.open_index(updated_index.path)
+    answers = [searchkit.search(fresh, text, collapse=collapse, sort=sort, snippets=False) for _ in range(3)]
+    counted = [(r.total, r.facets, r.timeline, r.span) for r in answers]
+    assert counted[0] == counted[1] == counted[2]
+    if not collapse:  # every match counts once: its source, and its date if it has one
+        every = searchkit.search(fresh, text, limit=100, collapse=False, facets=False, snippets=False).hits
+        sources: dict[str, int] = {}
+        for hit in every:
+            sources[hit.source] = sources.get(hit.source, 0) + 1
+        assert dict(answers[0].facets["source"]) == sources
+        assert sum(b.count for b in answers[0].timeline) == sum(1 for hit in every if hit.published)
+
+
 def _many_docs() -> list[dict]:
     """DOCS twenty times over, with a rare word in a few and a second rare word in others:
     plain-word queries of a rare and a common word, where top-k pruning (rank._pruned)
