@@ -205,21 +205,7 @@ class Analyzer:
         word could give one of `terms` (stem_prefix): a word that starts with none of their
         prefixes, or is shorter than all of them, cannot (snippets of articles full of new
         words stay fast, and the caches do not fill with words nobody searched for)."""
-        if not terms:
-            return []
-        known = self._terms.get
-        prefixes = tuple({stem_prefix(term) for term in terms if term})
-        shortest = min(map(len, terms))
-        found = []
-        for i, term in enumerate(map(known, raws)):
-            if term is None:
-                word = self.word(raws[i])
-                if not word or len(word) < shortest or not word.startswith(prefixes):
-                    continue
-                term = self.term(raws[i])
-            if term and term in terms:
-                found.append(i)
-        return found
+        return [i for i, _ in TermFinder(self, terms).find(raws)]
 
     def spelling_words(self, text: str) -> list[str]:
         """The distinct unstemmed words of `text`, sorted: the did-you-mean words."""
@@ -230,6 +216,40 @@ class Analyzer:
         words = set(map(self.word, raws))
         words.discard("")
         return words
+
+
+class TermFinder:
+    """Analyzer.find_terms for one set of wanted terms, their prefixes worked out once: a
+    results page asks it for every sentence it looks at, in ten articles and their titles."""
+
+    def __init__(self, analyzer: Analyzer, terms: Collection[str]) -> None:
+        self.analyzer = analyzer
+        self.terms = frozenset(terms) - {""}  # a stop word's "" is no term
+        self._prefixes = tuple({stem_prefix(term) for term in self.terms})
+        self._shortest = min(map(len, terms)) if terms else 0
+
+    def find(self, raws: Sequence[str]) -> list[tuple[int, str]]:
+        """(place, term) of each token of `raws` (raw tokens) whose term is wanted."""
+        if not self._prefixes:
+            return []
+        analyzer = self.analyzer
+        found = list(map(analyzer._terms.get, raws))  # None: a token not termed yet
+        if None in found:
+            prefixes, shortest = self._prefixes, self._shortest
+            word_of = analyzer._words.get
+            for i, term in enumerate(found):
+                if term is None:
+                    raw = raws[i]
+                    word = word_of(raw)
+                    if word is None:
+                        word = analyzer.word(raw)
+                    # a stop word's term is "" (no stemming): remembered, it is one look-up next time
+                    if not word or len(word) >= shortest and word.startswith(prefixes):
+                        found[i] = analyzer.term(raw)
+        wanted = self.terms.intersection(found)
+        if not wanted:
+            return []
+        return [(i, term) for i, term in enumerate(found) if term in wanted]
 
 
 def stem_prefix(stem: str) -> str:

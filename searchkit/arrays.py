@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .engine.format import PositionBatch
 from .engine.segment import SegmentFiles, SegmentReader
 
 # Bytes of decoded posting lists an ArrayCache keeps (least recently used dropped first).
@@ -46,6 +47,16 @@ class FlatPositions:
 
     def flat(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return flat_together([(self, rows)])[0]
+
+    def read(self, batch: PositionBatch, rows: np.ndarray) -> np.ndarray:
+        """Add the positions of the postings `rows` (ascending) to `batch`, to be decoded with
+        its other reads (PositionBatch.keys); returns how many each posting has."""
+        index = self.index()
+        if index is None:  # no such term: no postings, no positions
+            none = np.zeros(len(rows), dtype=np.int64)
+            return batch.add((none, np.zeros(0, dtype=np.uint8), none))
+        terms, number, starts = index
+        return batch.add(terms.position_runs(number, starts, rows))
 
 
 def flat_together(wanted: list[tuple[FlatPositions, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:

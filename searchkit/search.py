@@ -33,7 +33,7 @@ from .engine.container import Searcher
 from .engine.evaluate import Expansion
 from .engine.scoring import RECENCY_POOL, CorpusStats
 from .query import ParsedQuery, QueryError, date_range, parse
-from .snippets import Fragment, highlight, render_html, snippet
+from .snippets import Fragment, Marks, render_html
 from .store import Index, _aware
 from .suggest import suggest
 
@@ -348,16 +348,15 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
         fields = searcher.stored_fields(docnum)
     if not snippets:
         parsed = None
-    stems = parsed.stems if parsed else set()
-    phrases = parsed.phrases if parsed else []
+    marks = Marks(parsed.stems, parsed.phrases) if parsed else Marks(set())
     body = shown(fields.get("body") or "")
     title = shown(fields.get("title") or "") or derived_title(body)
     return Hit(
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
         source=shown(fields.get("source") or ""), author=shown(fields.get("author") or ""),
         published=_aware(fields.get("published")), score=float(score),
-        fragments=snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
-        title_fragments=highlight(title, stems, phrases=phrases),
+        fragments=marks.snippet(body, snippet_chars) if snippets else [],
+        title_fragments=marks.highlight(title),
         cluster=fields.get("cluster") or fields["id"], cluster_size=cluster_size,
     )
 

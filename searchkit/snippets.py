@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from html import escape
-from itertools import islice
 from typing import Iterable, Sequence
 
-from .analysis import TOKEN_PATTERN, analyzer
+from .analysis import TOKEN_PATTERN, TermFinder, analyzer
 
 Fragment = tuple[str, bool]
 
@@ -39,6 +38,8 @@ def _fold(text: str) -> str:
             text = text.replace(char, "")
     return text
 _FOLD_PATTERN = re.compile(f"[{re.escape(_FOLD_CHARS)}]")
+_FOLD_ASCII = bytes(char for char in _FOLD_CHARS.encode("utf-8") if char < 128)  # what ASCII text can hold of them
+_FOLD_BYTES_PATTERN = re.compile(b"[" + re.escape(_FOLD_ASCII) + b"]")
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -106,30 +107,13 @@ def _candidates(text: str, spans_of: "list[tuple[int, int]] | _Sentences", probe
     searched once per probe rather than each sentence in turn (news bodies have dozens)."""
     if not probes:
         return []
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a character whose lower case is longer: go sentence by sentence
+    wheres = _probe_offsets(text, probes)
+    if wheres is None:  # a character whose lower case is longer: go sentence by sentence
         if isinstance(spans_of, _Sentences):
             spans_of.cover(len(text))
             spans_of = spans_of.spans
         return [i for i, (s, e) in enumerate(spans_of)
                 if any(p in text[s:e].lower() or p in text[s:e].lower().translate(_FOLD) for p in probes)]
-    folded = _fold(lowered)
-    shifts = None  # for each removed character, how many kept ones come before it
-    wheres: list[int] = []  # offsets in `text` where a probe starts
-    for probe in probes:
-        seen = _occurrences(lowered, probe)
-        wheres += seen
-        if len(folded) == len(lowered):
-            continue
-        # Each occurrence in `lowered` is one in `folded` too, at the same character (a probe
-        # with a removed character is in `folded` nowhere), so when `folded` has no more of
-        # them it has no others: nothing to map back.
-        extra = _occurrences(folded, probe)
-        if len(extra) == len(seen):
-            continue
-        if shifts is None:
-            shifts = [m.start() - n for n, m in enumerate(_FOLD_PATTERN.finditer(lowered))]
-        wheres += [at + bisect_right(shifts, at) for at in extra]  # back to offsets in `text`
     if not wheres:
         return []
     if isinstance(spans_of, _Sentences):
@@ -144,7 +128,41 @@ def _candidates(text: str, spans_of: "list[tuple[int, int]] | _Sentences", probe
     return sorted(found)
 
 
-def _occurrences(haystack: str, probe: str) -> list[int]:
+def _probe_offsets(text: str, probes: list[str]) -> list[int] | None:
+    """Where in `text` a probe starts, case-folded, as it is or without the characters of
+    _FOLD; None when lower-casing changes the text's length (offsets would not map back).
+    ASCII text (most articles) is searched as bytes: lower-cased and folded in C at once."""
+    if text.isascii():
+        lowered = text.encode("ascii").lower()
+        folded = lowered.translate(None, _FOLD_ASCII)
+        fold_pattern = _FOLD_BYTES_PATTERN
+        probes = [probe.encode("utf-8") for probe in probes]  # a non-ASCII probe is found nowhere
+    else:
+        lowered = text.lower()
+        if len(lowered) != len(text):
+            return None
+        folded = _fold(lowered)
+        fold_pattern = _FOLD_PATTERN
+    shifts = None  # for each removed character, how many kept ones come before it
+    wheres: list[int] = []  # offsets in `text` where a probe starts
+    for probe in probes:
+        seen = _occurrences(lowered, probe)
+        wheres += seen
+        if len(folded) == len(lowered):
+            continue
+        # Each occurrence in `lowered` is one in `folded` too, at the same character (a probe
+        # with a removed character is in `folded` nowhere), so when `folded` has no more of
+        # them it has no others: nothing to map back.
+        extra = _occurrences(folded, probe)
+        if len(extra) == len(seen):
+            continue
+        if shifts is None:
+            shifts = [m.start() - n for n, m in enumerate(fold_pattern.finditer(lowered))]
+        wheres += [at + bisect_right(shifts, at) for at in extra]  # back to offsets in `text`
+    return wheres
+
+
+def _occurrences(haystack: str | bytes, probe: str | bytes) -> list[int]:
     """Where `probe` starts in `haystack`, overlapping occurrences too."""
     found = []
     at = haystack.find(probe)
@@ -154,6 +172,86 @@ def _occurrences(haystack: str, probe: str) -> list[int]:
     return found
 
 
+class Marks:
+    """What one query marks in a text, its stems and phrases, with what finding them needs
+    worked out once (the probes, the stems' prefixes): a results page makes ten snippets and
+    ten highlighted titles with one."""
+
+    def __init__(self, stems: set[str], phrases: Sequence[Phrase] = ()) -> None:
+        self.stems = stems
+        self.phrases = phrases
+        self.probes = _probes(stems | {stem for phrase in phrases for stem, _ in phrase})
+        self._finder: TermFinder | None = None
+
+    def matches(self, text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str]]:
+        """match_spans with the index terms in each span (space-separated): what it matched."""
+        if self.phrases:
+            return _phrase_matches(text, self.stems, start, end, self.phrases)
+        if self._finder is None:
+            self._finder = TermFinder(analyzer(), self.stems)
+        return _word_matches(text, self._finder, start, end)
+
+    def highlight(self, text: str) -> list[Fragment]:
+        """All of `text` with every matching word (and phrase) marked (for titles and article pages)."""
+        if not (self.stems or self.phrases) or not text:
+            return [(text, False)] if text else []
+        return _fragments(text, 0, len(text), [(s, e) for s, e, _ in self.matches(text)])
+
+    def snippet(self, text: str, max_chars: int = MAX_CHARS) -> list[Fragment]:
+        """snippet(text, stems, max_chars, phrases) of this query's stems and phrases."""
+        split = _Sentences(text)
+        if not split.has(0):
+            return []
+        spans_of = split.spans  # grows as split is asked for more
+        found_in: dict[int, list[tuple[int, int]]] = {}
+        terms_in: dict[int, list[str]] = {}
+        for i in _candidates(text, split, self.probes):
+            s, e = spans_of[i]
+            found = self.matches(text, s, e)
+            if found:
+                found_in[i] = [(a, b) for a, b, _ in found]
+                terms_in[i] = [term for _, _, term in found]
+        picked = _pick(spans_of, terms_in, max_chars) if terms_in else [0]
+        chosen = set(picked)
+        used = sum(spans_of[i][1] - spans_of[i][0] for i in chosen)
+
+        def fits(i: int) -> bool:
+            return 0 <= i and split.has(i) and i not in chosen and used + spans_of[i][1] - spans_of[i][0] <= max_chars
+
+        if picked[-1] - picked[0] == len(picked) - 1:  # one passage: context around it, as room allows
+            if terms_in and fits(picked[0] - 1):  # the sentence before
+                chosen.add(picked[0] - 1)
+                used += spans_of[picked[0] - 1][1] - spans_of[picked[0] - 1][0]
+            last = max(chosen)
+            while fits(last + 1):  # then the sentences that follow
+                last += 1
+                chosen.add(last)
+                used += spans_of[last][1] - spans_of[last][0]
+        out: list[Fragment] = []
+        groups: list[list[int]] = []
+        for i in sorted(chosen):
+            if groups and groups[-1][-1] == i - 1:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        for n, group in enumerate(groups):
+            start, end = spans_of[group[0]][0], spans_of[group[-1]][1]
+            spans = [span for k in group for span in found_in.get(k, ())]
+            before = after = False
+            if end - start > max_chars * 1.5:  # one sentence far longer than a snippet
+                start, end, before, after = _trim(text, start, end, spans, max_chars)
+            if n:
+                out.append((" \u2026 ", False))
+            if before:
+                out.append(("\u2026", False))
+            part = _fragments(text, start, end, spans)
+            # paragraph breaks -> spaces (the pattern needs a "\n": text without one is skipped)
+            out.extend((_NEWLINES.sub(" ", t) if not m and "\n" in t else t, m) for t, m in part)
+            if after:
+                out.append(("\u2026", False))
+        return [(t, m) for t, m in out if t]
+
+
 def match_spans(text: str, stems: set[str], start: int = 0, end: int | None = None,
                 phrases: Sequence[Phrase] = ()) -> list[tuple[int, int]]:
     """Offsets of the words in text[start:end] whose stem is in `stems`, in order.
@@ -161,28 +259,25 @@ def match_spans(text: str, stems: set[str], start: int = 0, end: int | None = No
     A phrase found in the text is one span from its first word to its last ("Bank of
     England" is marked as a unit, stop words included); its words are not marked again.
     """
-    return [(s, e) for s, e, _ in _matches(text, stems, start, end, phrases)]
+    return [(s, e) for s, e, _ in Marks(stems, phrases).matches(text, start, end)]
 
 
-def _matches(text: str, stems: set[str], start: int, end: int | None,
-             phrases: Sequence[Phrase]) -> list[tuple[int, int, str]]:
-    """match_spans with the index terms in each span (space-separated): what it matched."""
-    if not phrases:
-        return _word_matches(text, stems, start, end)
+def _phrase_matches(text: str, stems: set[str], start: int, end: int | None,
+                    phrases: Sequence[Phrase]) -> list[tuple[int, int, str]]:
+    """Marks.matches with phrases: each token's term and position, phrases found first."""
     tokens = analyzer().term_spans(text, start, end)
     found: list[tuple[int, int]] = []
     covered: set[int] = set()
-    if phrases:
-        by_pos = {pos: (stem, s, e) for stem, pos, s, e in tokens}
-        for i, (stem, pos, s, e) in enumerate(tokens):
-            for phrase in phrases:
-                if stem != phrase[0][0]:
-                    continue
-                parts = [by_pos.get(pos + offset) for _, offset in phrase]
-                if all(p is not None and p[0] == want for p, (want, _) in zip(parts, phrase)):
-                    found.append((s, parts[-1][2]))
-                    covered.update(pos + offset for _, offset in phrase)
-                    break
+    by_pos = {pos: (stem, s, e) for stem, pos, s, e in tokens}
+    for i, (stem, pos, s, e) in enumerate(tokens):
+        for phrase in phrases:
+            if stem != phrase[0][0]:
+                continue
+            parts = [by_pos.get(pos + offset) for _, offset in phrase]
+            if all(p is not None and p[0] == want for p, (want, _) in zip(parts, phrase)):
+                found.append((s, parts[-1][2]))
+                covered.update(pos + offset for _, offset in phrase)
+                break
     for stem, pos, s, e in tokens:
         if stem in stems and pos not in covered:
             found.append((s, e))
@@ -206,22 +301,28 @@ def _matches(text: str, stems: set[str], start: int, end: int | None,
     return out
 
 
-def _word_matches(text: str, stems: set[str], start: int, end: int | None) -> list[tuple[int, int, str]]:
-    """_matches without phrases: each token of text[start:end] whose term is in `stems`.
-    The tokens are listed in C (findall) and looked up by their text (Analyzer.find_terms);
-    only the matches' offsets are read, skipping the other tokens' match objects in C."""
+def _word_matches(text: str, finder: TermFinder, start: int, end: int | None) -> list[tuple[int, int, str]]:
+    """Marks.matches without phrases: each token of text[start:end] whose term is wanted.
+    The tokens are listed in C (findall) and looked up by their text (TermFinder); a match's
+    offset is found by str.find from the token before it: no other character between two
+    tokens is a word character, so a token's first occurrence after the one before it is it."""
     stop = len(text) if end is None else end
     raws = TOKEN_PATTERN.findall(text, start, stop)
-    found = analyzer().find_terms(raws, stems)
+    found = finder.find(raws)
     if not found:
         return []
-    tokens = TOKEN_PATTERN.finditer(text, start, stop)
     out = []
-    last = -1
-    for i in found:
-        match = next(islice(tokens, i - last - 1, None))
-        last = i
-        out.append((match.start(), match.end(), analyzer().term(raws[i])))
+    cursor = start
+    done = 0
+    find = text.find
+    for i, term in found:
+        for raw in raws[done:i]:
+            cursor = find(raw, cursor) + len(raw)
+        raw = raws[i]
+        at = find(raw, cursor)
+        cursor = at + len(raw)
+        done = i + 1
+        out.append((at, cursor, term))
     return out
 
 
@@ -242,9 +343,7 @@ def _fragments(text: str, start: int, end: int, spans: list[tuple[int, int]]) ->
 
 def highlight(text: str, stems: set[str], phrases: Sequence[Phrase] = ()) -> list[Fragment]:
     """All of `text` with every matching word (and phrase) marked (for titles and article pages)."""
-    if not (stems or phrases) or not text:
-        return [(text, False)] if text else []
-    return _fragments(text, 0, len(text), match_spans(text, stems, phrases=phrases))
+    return Marks(stems, phrases).highlight(text)
 
 
 def _trim(text: str, start: int, end: int, spans: list[tuple[int, int]], budget: int) -> tuple[int, int, bool, bool]:
@@ -264,21 +363,22 @@ def _trim(text: str, start: int, end: int, spans: list[tuple[int, int]], budget:
 
 def _pick(spans_of: list[tuple[int, int]], matched: dict[int, list[str]], max_chars: int) -> list[int]:
     """Up to MAX_PASSAGES sentences, densest in query terms, preferring terms not yet shown."""
+    if len(matched) == 1:  # one sentence matches: it is the pick
+        return list(matched)
     picked: list[int] = []
     shown: set[str] = set()
     used = 0
-    left = dict(matched)
+    # each sentence's distinct terms and its density of matches (ties go to the earlier one)
+    left = {i: (set(terms), len(terms) / max(1, spans_of[i][1] - spans_of[i][0]), -i)
+            for i, terms in matched.items()}
     while left and len(picked) < MAX_PASSAGES:
-        def key(i: int) -> tuple:
-            length = max(1, spans_of[i][1] - spans_of[i][0])
-            return (len(set(left[i]) - shown), len(left[i]) / length, -i)
-        best = max(left, key=key)
+        best = max(left, key=lambda i: (len(left[i][0] - shown), *left[i][1:]))
+        terms = left.pop(best)[0]
         length = spans_of[best][1] - spans_of[best][0]
-        if picked and (used + length > max_chars or not set(left[best]) - shown and used > max_chars // 2):
-            del left[best]
+        if picked and (used + length > max_chars or not terms - shown and used > max_chars // 2):
             continue
         picked.append(best)
-        shown.update(left.pop(best))
+        shown.update(terms)
         used += length
     return sorted(picked)
 
@@ -292,58 +392,7 @@ def snippet(text: str, stems: set[str], max_chars: int = MAX_CHARS,
     not next to each other, with room left filled by neighbouring sentences. With no
     match the text's opening sentences stand in.
     """
-    split = _Sentences(text)
-    if not split.has(0):
-        return []
-    spans_of = split.spans  # grows as split is asked for more
-    probes = _probes(stems | {stem for phrase in phrases for stem, _ in phrase})
-    found_in: dict[int, list[tuple[int, int]]] = {}
-    terms_in: dict[int, list[str]] = {}
-    for i in _candidates(text, split, probes):
-        s, e = spans_of[i]
-        found = _matches(text, stems, s, e, phrases)
-        if found:
-            found_in[i] = [(a, b) for a, b, _ in found]
-            terms_in[i] = [term for _, _, term in found]
-    picked = _pick(spans_of, terms_in, max_chars) if terms_in else [0]
-    chosen = set(picked)
-    used = sum(spans_of[i][1] - spans_of[i][0] for i in chosen)
-
-    def fits(i: int) -> bool:
-        return 0 <= i and split.has(i) and i not in chosen and used + spans_of[i][1] - spans_of[i][0] <= max_chars
-
-    if picked[-1] - picked[0] == len(picked) - 1:  # one passage: context around it, as room allows
-        if terms_in and fits(picked[0] - 1):  # the sentence before
-            chosen.add(picked[0] - 1)
-            used += spans_of[picked[0] - 1][1] - spans_of[picked[0] - 1][0]
-        last = max(chosen)
-        while fits(last + 1):  # then the sentences that follow
-            last += 1
-            chosen.add(last)
-            used += spans_of[last][1] - spans_of[last][0]
-    out: list[Fragment] = []
-    groups: list[list[int]] = []
-    for i in sorted(chosen):
-        if groups and groups[-1][-1] == i - 1:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    for n, group in enumerate(groups):
-        start, end = spans_of[group[0]][0], spans_of[group[-1]][1]
-        spans = [span for k in group for span in found_in.get(k, ())]
-        before = after = False
-        if end - start > max_chars * 1.5:  # one sentence far longer than a snippet
-            start, end, before, after = _trim(text, start, end, spans, max_chars)
-        if n:
-            out.append((" \u2026 ", False))
-        if before:
-            out.append(("\u2026", False))
-        part = _fragments(text, start, end, spans)
-        # paragraph breaks -> spaces (the pattern needs a "\n": text without one is skipped)
-        out.extend((_NEWLINES.sub(" ", t) if not m and "\n" in t else t, m) for t, m in part)
-        if after:
-            out.append(("\u2026", False))
-    return [(t, m) for t, m in out if t]
+    return Marks(stems, phrases).snippet(text, max_chars)
 
 
 def render_html(fragments: list[Fragment]) -> str:

@@ -471,6 +471,25 @@ def test_a_page_scored_only_where_it_can_rank_is_the_brute_force_page(pruning_in
         assert (collapsed.total, collapsed.facets) == (with_facets.total, with_facets.facets)
 
 
+@pytest.mark.parametrize("text", ["oil prices energy", "energy oil", "oil markets prices"])
+@pytest.mark.parametrize("limit", [1, 3])
+def test_final_scores_worked_out_in_two_rounds_give_the_brute_force_page(pruning_index, text, limit, monkeypatch):
+    # rank._best works out proximity for the rows that can reach the page, in one round when
+    # they are few; forced to start from the fewest rows it needs its second round.
+    monkeypatch.setattr(rank, "FIRST_ROUND", 1)
+    monkeypatch.setattr(rank, "ONE_ROUND", 0)
+    calls = []
+    bonus = rank._Proximity.bonus
+    monkeypatch.setattr(rank._Proximity, "bonus", lambda self, rows: calls.append(len(rows)) or bonus(self, rows))
+    with pruning_index.searcher() as searcher:
+        expected = Reference(_many_docs()).ranking(text, searcher)
+    result = searchkit.search(pruning_index, text, limit=limit, collapse=False, facets=False, snippets=False)
+    assert [hit.id for hit in result.hits] == [i for i, _ in expected][:limit]
+    for hit, (_, score) in zip(result.hits, expected):
+        assert hit.score == pytest.approx(score, rel=1e-9), hit.id
+    assert len(calls) == 2  # the first round (the 4 x limit best bounds, and ties) and the last
+
+
 @pytest.mark.parametrize("text", ["oil prices energy", "zebra oil markets", "oil zebra prices quagga", "bank oil"])
 def test_proximity_bounds_are_the_same_over_both_array_sizes_and_bound_every_match(pruning_index, text, monkeypatch):
     # rank._score_dense finds each pair's bounds through index-sized arrays, _score_sparse by

@@ -254,6 +254,33 @@ def test_read_and_gather_give_what_the_mapped_section_holds(tmp_path):
         opened.read("v", 49_999, 50_001)
 
 
+def test_a_streaming_section_writer_writes_the_same_bytes_as_a_buffered_one(tmp_path):
+    # A merge streams its sections (and writes one in pieces); the file must be the one a
+    # buffered writer makes of the same sections, padding and header included.
+    sections = [("a", np.arange(7, dtype=np.uint8)), ("b", np.arange(1_000, dtype=np.uint32) * 3),
+                ("c", b"text of odd length"), ("d", np.array([-1, 5], dtype=np.int64))]
+    buffered = SectionWriter(b"TESTFILE")
+    for name, values in sections:
+        buffered.add(name, values)
+    buffered.header["extra"] = 1
+    with open(tmp_path / "buffered", "wb") as handle:
+        size = buffered.write(handle)
+    with open(tmp_path / "streamed", "wb") as handle:
+        streamed = SectionWriter(b"TESTFILE", handle)
+        for name, values in sections:
+            if name == "b":  # in pieces, as a merge copies a temporary file
+                streamed.add_chunks("b", "<u4", [values[:300], values[300:301].tobytes(), values[301:]])
+            else:
+                streamed.add(name, values)
+        streamed.header["extra"] = 1
+        assert streamed.write() == size
+    assert (tmp_path / "streamed").read_bytes() == (tmp_path / "buffered").read_bytes()
+    opened = SectionFile(tmp_path / "streamed", b"TESTFILE")
+    assert opened.section("b").tolist() == (np.arange(1_000) * 3).tolist()
+    with pytest.raises(ValueError):  # pieces need the file given up front
+        SectionWriter(b"TESTFILE").add_chunks("x", "|u1", [b"x"])
+
+
 def test_each_segment_file_is_opened_and_mapped_once_for_the_engine_and_whoosh(tmp_path):
     ix = searchkit.open_index(tmp_path / "index", create=True)
     ix.write([clean(Article(**d)) for d in DOCS], procs=1)

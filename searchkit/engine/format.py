@@ -140,40 +140,63 @@ def decode_run(parts: dict[int, np.ndarray], offsets: np.ndarray, widths: np.nda
 
 
 class SectionWriter:
-    """Named sections (numpy arrays or bytes) written end to end with a JSON header."""
+    """Named sections (numpy arrays or bytes) written end to end with a JSON header.
 
-    def __init__(self, magic: bytes) -> None:
+    Given a binary file `handle`, each section goes to it as it is added (a merge's output
+    is never held whole in memory; write() then adds the header); without one, sections
+    are kept until write(handle)."""
+
+    def __init__(self, magic: bytes, handle=None) -> None:
         self.magic = magic
         self.sections: dict[str, tuple[bytes | np.ndarray, str]] = {}
         self.header: dict = {"version": FORMAT_VERSION}
+        self._handle = handle
+        self._at = 0
+        self._where: dict[str, list] = {}
 
     def add(self, name: str, values: np.ndarray | bytes) -> None:
         if isinstance(values, (bytes, bytearray, memoryview)):
-            self.sections[name] = (bytes(values), "|u1")
+            data, dtype = bytes(values), "|u1"
         else:
             values = np.ascontiguousarray(values)
             if values.dtype.byteorder == ">" or (values.dtype.byteorder == "=" and not _LITTLE):
                 values = values.astype(values.dtype.newbyteorder("<"))
-            self.sections[name] = (values, values.dtype.newbyteorder("<").str if values.dtype.itemsize > 1
+            data, dtype = values, (values.dtype.newbyteorder("<").str if values.dtype.itemsize > 1
                                    else values.dtype.str)
+        if self._handle is None:
+            self.sections[name] = (data, dtype)
+        else:
+            self.add_chunks(name, dtype, [data])
 
-    def write(self, handle) -> int:
-        """Write everything to the binary file `handle`; returns the bytes written."""
-        at = 0
-        where = {}
-        for name, (data, dtype) in self.sections.items():
-            pad = -at % 8
-            if pad:
-                handle.write(b"\0" * pad)
-                at += pad
-            size = data.nbytes if isinstance(data, np.ndarray) else len(data)
-            where[name] = [at, size, dtype]
-            handle.write(data.data if isinstance(data, np.ndarray) else data)
-            at += size
-        encoded = json.dumps({**self.header, "sections": where}, sort_keys=True).encode("utf-8")
+    def add_chunks(self, name: str, dtype: str, chunks) -> None:
+        """Write one section made of `chunks` (bytes or little-endian arrays of `dtype`, in
+        order) straight to the handle (streaming writers only)."""
+        if self._handle is None:
+            raise ValueError("add_chunks needs a SectionWriter given its file")
+        pad = -self._at % 8
+        if pad:
+            self._handle.write(b"\0" * pad)
+            self._at += pad
+        start = self._at
+        for chunk in chunks:
+            view = chunk.data if isinstance(chunk, np.ndarray) else chunk
+            self._handle.write(view)
+            self._at += chunk.nbytes if isinstance(chunk, np.ndarray) else len(chunk)
+        self._where[name] = [start, self._at - start, dtype]
+
+    def write(self, handle=None) -> int:
+        """Write everything (a streaming writer: the header) to the binary file `handle`
+        (a streaming writer's own); returns the bytes written in all."""
+        if self._handle is None:
+            self._handle = handle
+            for name, (data, dtype) in self.sections.items():
+                self.add_chunks(name, dtype, [data])
+            self.sections.clear()
+        handle = self._handle
+        encoded = json.dumps({**self.header, "sections": self._where}, sort_keys=True).encode("utf-8")
         handle.write(encoded)
         handle.write(_TRAILER.pack(len(encoded), self.magic))
-        return at + len(encoded) + _TRAILER.size
+        return self._at + len(encoded) + _TRAILER.size
 
 
 _LITTLE = np.little_endian
@@ -323,6 +346,19 @@ class SectionFile:
                 place += length
         return out
 
+    def span(self, name: str, starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """gather() without the copy out: (an array holding runs starts[i]..starts[i] +
+        counts[i] - 1 of the named section, where each run begins in it), for runs in
+        ascending order. Close runs come as the one piece of the section around them (one
+        read, no index work: PositionBatch gathers many reads' runs in one pass), far ones
+        as gather() puts them end to end."""
+        if not len(starts):
+            return np.zeros(0, dtype=self._place(name)[2]), np.zeros(0, dtype=np.int64)
+        low, high = int(starts[0]), int(starts[-1] + counts[-1])
+        if (high - low) * self._place(name)[2].itemsize <= min(_GATHER_SPAN + 32 * 1024 * len(starts), _GATHER_MAX):
+            return self.read(name, low, high), starts - low
+        return self.gather(name, starts, counts), np.cumsum(counts) - counts
+
     def section_sizes(self) -> dict[str, int]:
         """Bytes of each section."""
         return {name: where[1] for name, where in self._where.items()}
@@ -442,36 +478,41 @@ class _FieldTerms:
         """positions_of(i, starts, rows) for each (i, starts, rows) of `wanted`, decoded
         together: a query's words in one segment cost one pass, not one each (the per-call
         work, not the positions, is most of a page's cost)."""
-        if not self.has_positions:
-            raise ValueError(f"field {self.name} has no positions")
         if not wanted:
             return []
-        s = self._s
-        runs, deltas = [], []
+        if not self.has_positions:
+            raise ValueError(f"field {self.name} has no positions")
+        runs = []
         for i, starts, rows in wanted:
             first_of = starts[rows]
             counts = starts[rows + 1] - first_of
-            width = int(s["pw"][i])
+            width = int(self._s["pw"][i])
             if width == 0:  # (never written: a positions run of ones)
-                deltas.append(np.ones(int(counts.sum()), dtype=np.int64))
+                runs.append((counts, np.ones(int(counts.sum()), dtype=np.int64)))
             else:
-                deltas.append(self._file.gather(f"p{width}.{self.name}", int(s["po"][i]) + first_of,
-                                                counts).astype(np.int64))
-            runs.append(counts)
-        counts = np.concatenate(runs) if len(runs) > 1 else runs[0]
-        running = np.cumsum(np.concatenate(deltas) if len(deltas) > 1 else deltas[0])
-        firsts = np.cumsum(counts) - counts
-        # Deltas restart at each posting: take off the running total before its first one.
-        before = np.zeros(len(counts), dtype=np.int64)
-        later = firsts > 0
-        before[later] = running[firsts[later] - 1]
-        positions = running - np.repeat(before, counts)
+                runs.append((counts, self._file.gather(f"p{width}.{self.name}", int(self._s["po"][i]) + first_of, counts)))
+        counts = [c for c, _ in runs]
+        positions = decode_positions(np.concatenate(counts) if len(runs) > 1 else counts[0],
+                                     np.concatenate([d for _, d in runs]) if len(runs) > 1 else runs[0][1])
         out, at = [], 0
-        for (_, _, rows), term_counts, term_deltas in zip(wanted, runs, deltas):
-            owner = np.repeat(np.arange(len(rows), dtype=np.int64), term_counts)
+        for term_counts, term_deltas in runs:
+            owner = np.repeat(np.arange(len(term_counts), dtype=np.int64), term_counts)
             out.append((owner, positions[at:at + len(term_deltas)]))
             at += len(term_deltas)
         return out
+
+    def position_runs(self, i: int, starts: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(how many positions each of term i's postings `rows` (ascending) has, an array of
+        position deltas holding theirs, where each posting's deltas begin in it): read, not
+        decoded (PositionBatch). `starts` as position_starts gives."""
+        if not self.has_positions:
+            raise ValueError(f"field {self.name} has no positions")
+        first_of = starts[rows]
+        counts = starts[rows + 1] - first_of
+        width = int(self._s["pw"][i])
+        if width == 0:  # (never written: a positions run of ones)
+            return counts, np.ones(int(counts.sum()), dtype=np.uint8), np.cumsum(counts) - counts
+        return (counts, *self._file.span(f"p{width}.{self.name}", int(self._s["po"][i]) + first_of, counts))
 
     def positions(self, i: int, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not self.has_positions:
@@ -577,6 +618,57 @@ def _decode_range(parts: dict[int, np.ndarray], offsets: np.ndarray, widths: np.
         at = int(offsets[first + int(np.argmax(chosen))])
         out[np.repeat(chosen, counts)] = part[at:at + int(counts[chosen].sum())]
     return out
+
+
+def decode_positions(counts: np.ndarray, deltas: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+    """Positions (int64) from position deltas end to end that restart at each posting
+    (counts[k] of them for posting k, as _FieldTerms.position_deltas reads them), each plus
+    its posting's offsets[k] when given: with offsets (owner << 32) + shift a caller gets
+    sortable (owner, position) keys from the same pass."""
+    running = np.cumsum(deltas, dtype=np.int64)
+    firsts = np.cumsum(counts) - counts
+    before = np.zeros(len(counts), dtype=np.int64)
+    later = firsts > 0
+    before[later] = running[firsts[later] - 1]
+    if offsets is not None:
+        before -= offsets
+    return running - np.repeat(before, counts)
+
+
+class PositionBatch:
+    """Many reads of postings' positions (any terms, fields and segments) decoded in one
+    pass: a read costs its postings' places and one system call (_FieldTerms.position_runs),
+    the gathering and decoding of all of them are a few array operations (keys()), where
+    reading and decoding each term apart costs ~20 array operations per read."""
+
+    def __init__(self) -> None:
+        self._counts: list[np.ndarray] = []
+        self._spans: list[np.ndarray] = []
+        self._firsts: list[np.ndarray] = []  # where each posting's deltas begin, across the spans
+        self._size = 0  # the spans' length so far
+
+    def add(self, runs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        """Take one read's runs, as _FieldTerms.position_runs gives them; returns how many
+        positions each of its postings has."""
+        counts, span, firsts = runs
+        self._counts.append(counts)
+        self._spans.append(span)
+        self._firsts.append(firsts + self._size)
+        self._size += len(span)
+        return counts
+
+    def keys(self, offsets: list[np.ndarray]) -> np.ndarray:
+        """Every position read, in the order read, plus its posting's offset (offsets: one
+        array per add(), one value per posting; e.g. (owner << 32) + shift for sortable
+        (owner, position) keys)."""
+        if not self._counts:
+            return np.zeros(0, dtype=np.int64)
+        counts = np.concatenate(self._counts)
+        firsts = np.concatenate(self._firsts)
+        spans = np.concatenate(self._spans)  # one dtype: the widest of them
+        index = np.repeat(firsts - (np.cumsum(counts) - counts), counts)
+        index += np.arange(len(index), dtype=np.int64)
+        return decode_positions(counts, spans[index], np.concatenate(offsets))
 
 
 def _restart_cumsum(deltas: np.ndarray, starts: np.ndarray) -> np.ndarray:

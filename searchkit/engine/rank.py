@@ -48,9 +48,10 @@ from whoosh import query as wq
 from whoosh.query.ranges import NumericRange
 from whoosh.util.times import datetime_to_long
 
-from ..arrays import ArrayCache, SegmentCache, flat_together
+from ..arrays import ArrayCache, SegmentCache
 from . import scoring
 from .evaluate import Evaluator, Expansion
+from .format import PositionBatch
 from .scoring import CorpusStats
 from .segment import Snapshot, hash_value
 
@@ -105,6 +106,7 @@ SPARSE_BELOW = 16
 # the documents set in an index-sized mask.
 MERGE_BELOW = 4
 FIRST_ROUND = 160  # _best first works out final scores for the 4 x stop (at least this many) best upper bounds
+ONE_ROUND = 1024  # ... or for every row that can reach the page, when they are at most this many
 _NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
 
 
@@ -441,7 +443,7 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
         if not len(candidates):
             continue
         rows = [np.searchsorted(ids, candidates) for ids, _, _ in lists]
-        hits = _phrase_rows([positions.flat(r) for (_, _, positions), r in zip(lists, rows)])
+        hits = _phrase_rows([positions for _, _, positions in lists], rows)
         if not len(hits):
             continue
         chosen = candidates[hits]
@@ -454,20 +456,23 @@ def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
     return docs, total[docs]
 
 
-def _phrase_rows(flats: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """The candidates (owners) in which word w is at position p + w for every w of a phrase,
-    given each word's (owner, position) over the same candidates."""
-    common = None
-    for w, (owner, pos) in enumerate(flats):
-        keys = (owner << 32) | (pos - w + len(flats))  # + len: never below 0
-        if common is None:
-            common = keys
-        else:  # both sorted and unique (flat() sorts them)
-            common = _common(common, keys)
+def _phrase_rows(positions: list, rows: list[np.ndarray]) -> np.ndarray:
+    """The candidates in which word w is at position p + w for every w of a phrase, given
+    each word's FlatPositions and its postings' rows for the same candidates (ascending):
+    every word's positions read as one batch, each position as a key (candidate, position
+    - w) that the next word's keys are matched against."""
+    words, owners = len(positions), len(rows[0])
+    batch = PositionBatch()
+    ends = np.cumsum([int(positions[w].read(batch, rows[w]).sum()) for w in range(words)]).tolist()
+    shifts = np.arange(owners, dtype=np.int64) << 32
+    keys = batch.keys([shifts + (words - w) for w in range(words)])  # + words: never below 0
+    common = keys[:ends[0]]
+    for w in range(1, words):  # each word's keys are sorted and unique
+        common = _common(common, keys[ends[w - 1]:ends[w]])
         if not len(common):
             break
-    owners = common >> 32
-    return owners[np.concatenate(([True], owners[1:] != owners[:-1]))] if len(owners) else owners
+    found = common >> 32
+    return found[np.concatenate(([True], found[1:] != found[:-1]))] if len(found) else found
 
 
 def _common_rows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -495,26 +500,6 @@ def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[b[at] == a]
 
 
-def _windows(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray], owners: int,
-             window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per owner (0..owners-1), given two words' (owner, position) sorted as flat() gives
-    them: how often the second word comes right after the first (#1), and the smaller of
-    (occurrences of the first with the second within window - 1 positions, the same the
-    other way round): the unordered window count (#uw)."""
-    if not len(first[0]) or not len(second[0]):
-        return np.zeros(owners), np.zeros(owners)
-    width = window - 1
-    # (owner, position) as one sortable key; + width keeps every shifted key's position >= 0
-    a = (first[0] << 32) | (first[1] + width)
-    b = (second[0] << 32) | (second[1] + width)
-    ordered = _any_within(b, a + 1, a + 1)
-    near_a = _any_within(b, a - width, a + width)
-    near_b = _any_within(a, b - width, b + width)
-    return (np.bincount(first[0][ordered], minlength=owners).astype(np.float64),
-            np.minimum(np.bincount(first[0][near_a], minlength=owners),
-                       np.bincount(second[0][near_b], minlength=owners)).astype(np.float64))
-
-
 def _any_within(keys: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """For each (low, high): whether some of the sorted `keys` lies in [low, high]."""
     return np.searchsorted(keys, high, side="right") > np.searchsorted(keys, low, side="left")
@@ -532,84 +517,98 @@ class _Proximity:
         """The proximity score of each match row in `rows`: over its pairs, each pair's
         proximity_score from its ordered and unordered counts in title and body (BM25F).
 
-        Per field, each word's positions in the chosen articles are read once for all its
-        pairs, every word of a segment together (arrays.flat_together), and keyed by the
-        article's place in `rows`, so that each pair's window counts take one pass over
-        all segments: the cost is per call, not per position."""
-        out = np.zeros(len(rows))
+        The rows are taken segment by segment (`grouped`); per segment and field, each
+        word's positions in the chosen articles are read, only read: every read of the call
+        is decoded in one pass (format.PositionBatch) straight into one sortable key per
+        position (word, field, article, position). Each word's keys are put once per pair
+        it is in, so that the window counts of every pair in both fields take one pass
+        (_window_counts): the cost is per call and per read, not per pair or position."""
         q = self.q
+        out = np.zeros(len(rows))
         if not q.pairs or not len(rows):
             return out
-        chosen = [self.pair_bounds[p][rows] > 0 for p in range(len(q.pairs))]  # both words are in the article
-        ordered, unordered = np.zeros((len(q.pairs), len(rows))), np.zeros((len(q.pairs), len(rows)))
-        segs = self.seg_of[rows]
-        places = [(s, np.flatnonzero(segs == s)) for s in np.flatnonzero(np.bincount(segs)).tolist()]
+        n, pairs = len(rows), len(q.pairs)
+        chosen = np.array([self.pair_bounds[p][rows] > 0 for p in range(pairs)])  # both words are in the article
+        grouped = np.lexsort((self.local[rows], self.seg_of[rows]))  # the rows by segment, then document
+        segs = self.seg_of[rows[grouped]]
+        ends = np.flatnonzero(np.append(segs[1:] != segs[:-1], True)) + 1
+        blocks = list(zip(np.append(0, ends[:-1]).tolist(), ends.tolist()))
         words = sorted({w for pair in q.pairs for w in pair})
-        for name in SEARCH_FIELDS:
-            both = np.zeros((len(q.pairs), len(rows)), dtype=bool)  # the pair's words are in this field
-            found: dict[int, list] = {w: [] for w in words}  # per word: (row, position) parts
-            weight = np.zeros(len(rows))
+        partners = {w: [(p, b if a == w else a) for p, (a, b) in enumerate(q.pairs) if w in (a, b)] for w in words}
+        # a word's positions are needed in the rows where one of its pairs can score
+        wanted = {w: np.any(chosen[[p for p, _ in partners[w]]], axis=0)[grouped] for w in words}
+        weight = np.zeros((len(SEARCH_FIELDS), n))  # each field's BM25F weight in each (grouped) row
+        found = []  # per field and segment: (where each word's postings would hold the rows, which do)
+        for f, name in enumerate(SEARCH_FIELDS):
             field_b = scoring.field_b(name)
-            for s, at in places:
+            for start, end in blocks:
+                s = int(segs[start])
                 seg = self.segments[s]
-                docs = self.local[rows[at]]
+                docs = self.local[rows[grouped[start:end]]]
                 where, has = {}, {}
                 for w in words:
                     ids = q.postings[s][w][name][0]
                     if len(ids):
                         where[w] = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
                         has[w] = ids[where[w]] == docs
-                for p, (a, b) in enumerate(q.pairs):
-                    if a in has and b in has:
-                        both[p, at] = chosen[p][at] & has[a] & has[b]
-                reads = []
-                for w in where:
-                    need = np.zeros(len(at), dtype=bool)
-                    for p, pair in enumerate(q.pairs):
-                        if w in pair:
-                            need |= both[p, at]
-                    inside = np.flatnonzero(need)
-                    if len(inside):
-                        reads.append((w, at[inside], q.postings[s][w][name][2], where[w][inside]))
-                if not reads:
-                    continue
-                for (w, owners, _, _), (owner, position) in zip(reads, flat_together([(p, r) for _, _, p, r in reads])):
-                    found[w].append((owners[owner], position))
+                found.append((f, name, s, start, end, where, has))
                 norm = (1 - field_b) + field_b * seg.cache.lengths(seg.reader, name)[docs] / q.avg[name]
-                weight[at] = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
-            flats = {w: _joined(parts) for w, parts in found.items() if parts}
-            for p, (a, b) in enumerate(q.pairs):
-                if not both[p].any():
+                weight[f, start:end] = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
+        # Every position read becomes one key (word, field, grouped row) << 32 | position + width
+        # (+ width: never below 0 shifted); read word by word, field by field, in row order,
+        # the keys come out sorted.
+        block = len(SEARCH_FIELDS) * n
+        width = scoring.SDM_WINDOW - 1
+        batch, offsets = PositionBatch(), []
+        for w in words:
+            for f, name, s, start, end, where, has in found:
+                if w not in has:
                     continue
-                o, u = _windows(_among(flats[a], both[p]), _among(flats[b], both[p]), len(rows), scoring.SDM_WINDOW)
-                ordered[p, both[p]] += o[both[p]] * weight[both[p]]
-                unordered[p, both[p]] += u[both[p]] * weight[both[p]]
-        for p in range(len(q.pairs)):
+                need = np.zeros(end - start, dtype=bool)  # one of its pairs' other words is in the field
+                for _, other in partners[w]:
+                    if other in has:
+                        need |= has[other]
+                inside = np.flatnonzero(need & has[w] & wanted[w][start:end])
+                if len(inside):
+                    q.postings[s][w][name][2].read(batch, where[w][inside])
+                    offsets.append(((w * block + f * n + start + inside) << 32) + width)
+        if not offsets:
+            return out
+        keys = batch.keys(offsets)
+        bounds = np.searchsorted(keys, (np.arange(max(words) + 2, dtype=np.int64) * block) << 32).tolist()
+        joined = {w: keys[bounds[w]:bounds[w + 1]] for w in words}
+        # each pair's keys: its first and second word's, retagged (word -> pair)
+        first = np.concatenate([joined[a] + (((p - a) * block) << 32) for p, (a, _) in enumerate(q.pairs)])
+        second = np.concatenate([joined[b] + (((p - b) * block) << 32) for p, (_, b) in enumerate(q.pairs)])
+        ordered, unordered = _window_counts(first, second, pairs * block, width)
+        ordered = ordered.reshape(pairs, len(SEARCH_FIELDS), n)
+        unordered = unordered.reshape(pairs, len(SEARCH_FIELDS), n)
+        tf_o = np.zeros((pairs, n))
+        tf_u = np.zeros((pairs, n))
+        tf_o[:, grouped] = ordered[:, 0] * weight[0]  # then the other fields' shares, in order
+        tf_u[:, grouped] = unordered[:, 0] * weight[0]
+        for f in range(1, len(SEARCH_FIELDS)):
+            tf_o[:, grouped] += ordered[:, f] * weight[f]
+            tf_u[:, grouped] += unordered[:, f] * weight[f]
+        for p in range(pairs):
             if chosen[p].any():
-                out[chosen[p]] += scoring.proximity_score(q.pair_idf[p], ordered[p][chosen[p]],
-                                                          unordered[p][chosen[p]])
+                out[chosen[p]] += scoring.proximity_score(q.pair_idf[p], tf_o[p][chosen[p]], tf_u[p][chosen[p]])
         return out
 
 
-def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """(owner, position) parts together, sorted by owner then position (each part is)."""
-    if len(parts) == 1:
-        return parts[0]
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    owner = np.concatenate([o for o, _ in parts])
-    position = np.concatenate([p for _, p in parts])
-    if any(part[0][-1] > later[0][0] for part, later in zip(parts, parts[1:]) if len(part[0]) and len(later[0])):
-        order = np.lexsort((position, owner))
-        owner, position = owner[order], position[order]
-    return owner, position
-
-
-def _among(flat: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The (owner, position)s of `flat` whose owner is one of `rows` (a mask)."""
-    kept = rows[flat[0]]
-    return flat[0][kept], flat[1][kept]
+def _window_counts(first: np.ndarray, second: np.ndarray, owners: int, width: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per owner (0..owners-1), given two words' sorted keys owner << 32 | position + width:
+    how often the second word comes right after the first (#1), and the smaller of
+    (occurrences of the first with the second at most `width` positions away, the same
+    the other way round): the unordered window count (#uw)."""
+    ordered = _any_within(second, first + 1, first + 1)
+    near_first = _any_within(second, first - width, first + width)
+    near_second = _any_within(first, second - width, second + width)
+    first, second = first >> 32, second >> 32
+    return (np.bincount(first[ordered], minlength=owners).astype(np.float64),
+            np.minimum(np.bincount(first[near_first], minlength=owners),
+                       np.bincount(second[near_second], minlength=owners)).astype(np.float64))
 
 
 def _collapse_first(order: np.ndarray, clusters: np.ndarray, shared: np.ndarray) -> np.ndarray:
@@ -1012,16 +1011,25 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
 
     Final scores (base + proximity bonus) are worked out for the rows with the highest upper
     bounds, until no row left out could still reach the last shown place: after the first
-    round, every row whose bound reaches that place's score at once.
+    round, every row whose bound reaches that place's score at once (so there are at most
+    two rounds).
     """
     score = base.copy()
     m = len(docnum)
     if not m:
         return score, np.zeros(0, dtype=np.int64)
     checked = np.zeros(m, dtype=bool)
-    # A round's cost is mostly per call, not per row: at 100k, 160 rows at once needed a
-    # second round for no bench query where 64 needed one for 8% (and 8% more time in all).
+    # A round's cost is mostly per call, not per row (at 100k a bonus call costs ~0.6-1 ms
+    # and ~1 us per row), so the first round takes many rows.
     k = min(m, max(4 * stop, FIRST_ROUND))
+    if pairs and clusters is None and m > stop:
+        # The stop-th best base score is a floor of the page's last final score (proximity
+        # never lowers one), so only the rows whose bound reaches it can be on the page:
+        # unless they are very many, the first round is those and it is the last.
+        floor = base[_top_rows(base, stop)].min()
+        reach = int(np.count_nonzero(upper >= floor))
+        if reach <= ONE_ROUND:
+            k = reach
     while True:
         rows = _top_rows(upper if pairs else base, k)
         new = rows[~checked[rows]]
@@ -1037,8 +1045,8 @@ def _best(pairs: bool, proximity: _Proximity | None, docnum, base, upper, cluste
         rest_best = np.max(np.where(checked, -np.inf, bound))
         if len(shown) >= stop and rest_best < score[shown[stop - 1]]:
             return score, shown[:stop]
-        if len(shown) >= stop:  # next round: every row whose bound reaches the page's last score
-            k = min(m, max(4 * k, int(np.count_nonzero(bound >= score[shown[stop - 1]]))))
+        if len(shown) >= stop:  # the last round: every row whose bound reaches the page's last score
+            k = int(np.count_nonzero(bound >= score[shown[stop - 1]]))  # more than k: rest_best reaches it
         else:
             k = min(m, 4 * k)
 
