@@ -80,6 +80,18 @@ def flat_together(wanted: list[tuple[FlatPositions, np.ndarray]]) -> list[tuple[
 Postings = tuple[np.ndarray, np.ndarray, "FlatPositions | None"]
 
 
+def _weights(freqs: np.ndarray, boost: float) -> np.ndarray:
+    """float32(frequency x boost) of each posting. A boost a float32 holds exactly gives the
+    same bits multiplied in float32 (a frequency is an integer below 2**24: the product is
+    rounded once either way), without a float64 array of every posting in between."""
+    if float(np.float32(boost)) != boost or (len(freqs) and int(freqs.max()) >= 1 << 24):
+        return (freqs * boost).astype(np.float32)
+    weights = freqs.astype(np.float32)
+    if boost != 1.0:
+        weights *= np.float32(boost)
+    return weights
+
+
 class SegmentCache:
     """One segment's arrays for ranking.py (the `reader` arguments are not used any more)."""
 
@@ -126,8 +138,7 @@ class ArrayCache:
     def postings(self, key: str, segment: SegmentReader, fieldname: str, text: str) -> Postings:
         def read() -> Postings:
             docs, freqs, place = segment.term_postings(fieldname, text)
-            weights = (freqs * segment.boost(fieldname)).astype(np.float32)
-            return docs, weights, FlatPositions(place, freqs)
+            return docs, _weights(freqs, segment.boost(fieldname)), FlatPositions(place, freqs)
 
         # docs and weights (8 bytes a posting), the frequencies (4) until FlatPositions
         # turns them into where each posting's positions start (8) once a query asks
@@ -153,6 +164,15 @@ class ArrayCache:
                 _, (_, dropped) = self._postings.popitem(last=False)
                 self._size -= dropped
         return value
+
+    def peek(self, key: tuple):
+        """What memo keeps under `key` (used: it moves to the end of the queue), or None."""
+        with self._lock:
+            found = self._postings.get(key)
+            if found is None:
+                return None
+            self._postings.move_to_end(key)
+            return found[0]
 
     def index_wide(self, name: str, key: tuple, compute, first: bool = True):
         """compute(), kept under `name` for as long as `key` (the live segments) is the same.

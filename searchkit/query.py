@@ -55,6 +55,7 @@ _QUALIFIER = re.compile(
 _FIELD_PREFIX = re.compile(r"(?<![\w:])([^\W_][\w-]*):")
 _BOOLEAN = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|(?:^|(?<=[\s(]))[-+](?=[\w\"(])")
 _PHRASE = re.compile(r'"([^"]*)"')
+_LONE_PHRASE = re.compile(r'"([^"]*)"')  # (fullmatch) a query that is one quoted phrase
 _FUZZY = re.compile(r"(?<![\w*?'])([^\W\d_][\w']*)~([0-9]+)?(?![\w~])")
 MAX_FUZZY_WORDS = 20
 # A fuzzy word allows at most MAX_EDITS edits (Elasticsearch's cap too): each edit multiplies
@@ -517,12 +518,23 @@ def parse(text: str, schema, now: datetime | None = None, reader=None) -> Parsed
         parsed.phrases = _phrases(rest)
         return parsed
     plain = _SYNTAX_CHARS.sub(" ", rest)
+    lone = _LONE_PHRASE.fullmatch(rest)
+    if lone:  # one "quoted phrase" and nothing else: the tree Whoosh's parser makes of it, without it
+        q = wq.Or([phrase_query(name, lone.group(1)) for name in SEARCH_FIELDS]).normalize()
+        return _parsed(text, rest, plain, q, filters, notices, fuzzy)
     if rest.count('"') % 2:
         return _words(plain, 'unbalanced quote: searched for the words without it', filters)
     try:
         q = parser(schema).parse(rest)
     except Exception:  # Whoosh raises many types on odd input; plain words always work
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
+    return _parsed(text, rest, plain, q, filters, notices, fuzzy)
+
+
+def _parsed(text: str, rest: str, plain: str, q: wq.Query, filters: list, notices: list[str],
+            fuzzy: bool) -> ParsedQuery:
+    """parse()'s result for the tree the parser made of `rest` (the text left after dates
+    and qualifiers; `plain` is it without syntax)."""
     if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
         return _words(plain, "could not read the query syntax: searched for the plain words", filters)
     q = _cap_edits(_fields_terms(_not_excludes(_scored_patterns(q))), notices)

@@ -492,13 +492,15 @@ def test_final_scores_worked_out_in_two_rounds_give_the_brute_force_page(pruning
 
 @pytest.mark.parametrize("text", ["oil prices energy", "zebra oil markets", "oil zebra prices quagga", "bank oil"])
 def test_proximity_bounds_are_the_same_over_both_array_sizes_and_bound_every_match(pruning_index, text, monkeypatch):
-    # rank._score_dense finds each pair's bounds through index-sized arrays, _score_sparse by
-    # binary search: the same numbers, 0 where a word is missing, never below the exact score.
+    # rank._score_dense finds each pair's bounds through index-sized arrays (or by binary search
+    # when the matches are few), _score_sparse by binary search of both lists: the same
+    # numbers, 0 where a word is missing, never below the exact score.
     stems = analyzer().terms(text)
     boosts = rank.Boosts(scoring.ALL_WORDS_BOOST, scoring.SHORT_QUERY, True, scoring.USE_QTF)
     found = {}
-    for mode, below in (("dense", 1e9), ("sparse", 0.0)):
+    for mode, below, search_below in (("dense", 1e9, 1e9), ("dense-search", 1e9, 0.0), ("sparse", 0.0, 16)):
         monkeypatch.setattr(rank, "SPARSE_BELOW", below)
+        monkeypatch.setattr(rank, "SEARCH_BELOW", search_below)  # 0 x matches < list: binary search
         with pruning_index.searcher() as searcher:
             m = rank._match(searcher, pruning_index.arrays, stems, boosts, None, (), None, None, None, None)
             offsets = np.array([seg.offset for seg in m.segments])
@@ -510,9 +512,10 @@ def test_proximity_bounds_are_the_same_over_both_array_sizes_and_bound_every_mat
         assert np.all(exact <= np.sum(m.pair_bounds, axis=0) * (1 + 1e-12))
         assert np.any(exact > 0)
     dense, sparse = found["dense"], found["sparse"]
-    assert np.array_equal(dense.docnum, sparse.docnum)
-    for a, b in zip(dense.pair_bounds, sparse.pair_bounds):
-        assert np.array_equal(a, b)
+    for other in (sparse, found["dense-search"]):
+        assert np.array_equal(dense.docnum, other.docnum)
+        for a, b in zip(dense.pair_bounds, other.pair_bounds):
+            assert np.array_equal(a, b)
     assert any(np.any(b == 0) for b in dense.pair_bounds)  # a match without both words of a pair
 
 

@@ -21,8 +21,8 @@ import searchkit.arrays
 from searchkit.article import Article, clean
 from searchkit.cli import main
 from searchkit.engine.codec import EngineCodec
-from searchkit.engine.format import (DocsFile, SectionFile, SectionWriter, TermsFile, decode_run, encode_runs,
-                                     hash_value, hash_values, run_deltas)
+from searchkit.engine.format import (DocsFile, FormatError, SectionFile, SectionWriter, TermsFile, decode_run,
+                                     encode_runs, hash_value, hash_values, run_deltas)
 from searchkit.store import article_to_doc
 
 DOCS = [
@@ -210,6 +210,27 @@ def test_stored_fields_round_trip_past_the_compression_dictionary(tmp_path):
     found = [reader.stored(d) for d in range(reader.doc_count)]
     assert [(f["id"], f["title"], f["body"]) for f in found] == [
         (f"n{n}", f"Story {n}", " ".join([f"Body of story {n}."] * (n % 5 + 1))) for n in range(45)]
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "checksum"])
+def test_a_damaged_stored_document_is_said_damaged_and_the_others_still_read(tmp_path, where):
+    ix = searchkit.open_index(tmp_path / "index", create=True)
+    ix.write([clean(Article(id=f"n{n}", title=f"Story {n}", body=f"Body of story {n}. " * 40)) for n in range(40)],
+             procs=1)
+    ((reader, _),) = ix.snapshot().segments
+    path = next((tmp_path / "index").rglob(f"{reader.segment_id}.skd"))
+    docs = DocsFile.open(path)
+    at = docs.header["sections"]["s"][0]
+    start, end = (int(v) for v in docs.section("so")[35:37])
+    spot = {"first": start, "middle": (start + end) // 2, "checksum": end - 1}[where]
+    data = bytearray(path.read_bytes())
+    data[at + spot] ^= 0x55
+    os.remove(path)  # a new file (the old one stays mapped, as an open reader's would)
+    path.write_bytes(bytes(data))
+    damaged = DocsFile.open(path)
+    with pytest.raises(FormatError, match="damaged stored fields"):
+        damaged.stored(35)
+    assert [damaged.stored(d)["id"] for d in (0, 34, 36, 39)] == ["n0", "n34", "n36", "n39"]
 
 
 def test_value_hashes_are_equal_exactly_for_equal_strings():

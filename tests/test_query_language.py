@@ -173,3 +173,23 @@ def test_a_word_in_many_articles_is_taken_as_meant_not_corrected(index_path):
         assert correct_word(searcher, "wrapup") is None  # in COMMON_WORD articles
         assert correct_word(searcher, "wrapp") is None  # a word of the index, if only of one article
         assert correct_word(searcher, "wrapq") == "wrap"  # in none
+
+
+@pytest.mark.parametrize("phrase", ['"bank of england"', '"interest rates"', '"oil"', '"of the"', '"oil-prices rise"',
+                                    '"über straße"', '"oil AND gas"', '"title:oil price"', '"oil* price"',
+                                    '"x (y)"', '"10.5 percent"', '"it\'s done"', '"a b c d e f g"'])
+def test_a_query_of_one_phrase_is_the_tree_the_parser_makes_of_it(phrase):
+    # A lone "phrase" is built without Whoosh's parser; in parentheses it goes through it.
+    from searchkit.engine.schema import build_schema
+    from searchkit.query import QueryError, parse
+
+    schema = build_schema()
+
+    def parsed(text):
+        try:
+            p = parse(text, schema)
+        except QueryError as exc:
+            return str(exc)
+        return repr(p.query), sorted(p.stems), p.phrases, p.words, p.notice, p.expensive
+
+    assert parsed(phrase) == parsed(f"({phrase})")
