@@ -190,12 +190,20 @@ class Analyzer:
 
     def term_spans(self, text: str, start: int = 0, end: int | None = None) -> list[tuple[str, int, int, int]]:
         """(term, position, start char, end char) of each index term of text[start:end]."""
+        raws = TOKEN_PATTERN.findall(text, start, len(text) if end is None else end)
+        terms = list(map(self._terms.get, raws))
+        if None in terms:
+            terms = [self.term(raw) if term is None else term for raw, term in zip(raws, terms)]
+        # A token's offset is where its text is next found after the token before it: nothing
+        # between two tokens is a word character, and a token starts with one.
         found = []
-        term_of = self.term
-        for pos, match in enumerate(TOKEN_PATTERN.finditer(text, start, len(text) if end is None else end)):
-            term = term_of(match.group(0))
-            if term:
-                found.append((term, pos, match.start(), match.end()))
+        at = start
+        find = text.find
+        for pos, raw in enumerate(raws):
+            at = find(raw, at)
+            if terms[pos]:
+                found.append((terms[pos], pos, at, at + len(raw)))
+            at += len(raw)
         return found
 
     def find_terms(self, raws: Sequence[str], terms: Collection[str]) -> list[int]:
@@ -225,17 +233,28 @@ class TermFinder:
     def __init__(self, analyzer: Analyzer, terms: Collection[str]) -> None:
         self.analyzer = analyzer
         self.terms = frozenset(terms) - {""}  # a stop word's "" is no term
-        self._prefixes = tuple({stem_prefix(term) for term in self.terms})
+        self.prefixes = tuple({stem_prefix(term) for term in self.terms})  # what a wanted word starts with
         self._shortest = min(map(len, terms)) if terms else 0
+
+    def term(self, raw: str) -> str | None:
+        """find() for one raw token: its term if wanted, else None."""
+        analyzer = self.analyzer
+        term = analyzer._terms.get(raw)
+        if term is None:
+            word = analyzer.word(raw)
+            if word and (len(word) < self._shortest or not word.startswith(self.prefixes)):
+                return None
+            term = analyzer.term(raw)  # (a stop word's "", remembered as find() does)
+        return term if term in self.terms else None
 
     def find(self, raws: Sequence[str]) -> list[tuple[int, str]]:
         """(place, term) of each token of `raws` (raw tokens) whose term is wanted."""
-        if not self._prefixes:
+        if not self.prefixes:
             return []
         analyzer = self.analyzer
         found = list(map(analyzer._terms.get, raws))  # None: a token not termed yet
         if None in found:
-            prefixes, shortest = self._prefixes, self._shortest
+            prefixes, shortest = self.prefixes, self._shortest
             word_of = analyzer._words.get
             for i, term in enumerate(found):
                 if term is None:

@@ -165,6 +165,15 @@ class ArrayCache:
                 self._size -= dropped
         return value
 
+    def peek(self, key: tuple):
+        """What memo keeps under `key` (used: it moves to the end of the queue), or None."""
+        with self._lock:
+            found = self._postings.get(key)
+            if found is None:
+                return None
+            self._postings.move_to_end(key)
+            return found[0]
+
     def index_wide(self, name: str, key: tuple, compute, first: bool = True):
         """compute(), kept under `name` for as long as `key` (the live segments) is the same.
         With first=False the first ask for a key returns None instead (and counts)."""

@@ -341,14 +341,16 @@ def _recency_rerank(searcher: Searcher, docs: list[tuple[int, float]]) -> list[t
 
 def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: ParsedQuery | None,
              snippet_chars: int = 300, cluster_size: int = 1, snippets: bool = True,
-             fields: dict | None = None) -> Hit:
+             fields: dict | None = None, marks: Marks | None = None) -> Hit:
     """The Hit for a document: stored fields (`fields` when already read) plus highlighted
-    title and snippet, as shown (display.shown: no bidi controls)."""
+    title and snippet, as shown (display.shown: no bidi controls). `marks` is what `parsed`
+    marks (snippets.Marks), when the caller makes several hits of one query."""
     if fields is None:
         fields = searcher.stored_fields(docnum)
     if not snippets:
-        parsed = None
-    marks = Marks(parsed.stems, parsed.phrases) if parsed else Marks(set())
+        parsed = marks = None
+    if marks is None:
+        marks = Marks(parsed.stems, parsed.phrases) if parsed else Marks(set())
     body = shown(fields.get("body") or "")
     title = shown(fields.get("title") or "") or derived_title(body)
     return Hit(
@@ -446,8 +448,9 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         finally:
             if gate is not None:
                 gate.release()
+        marks = Marks(parsed.stems, parsed.phrases)
         hits = [make_hit(searcher, docnum, score, rank, parsed, snippet_chars, snippets=snippets,
-                         fields=ranked.stored.get(docnum))
+                         fields=ranked.stored.get(docnum), marks=marks)
                 for rank, (docnum, score) in enumerate(ranked.docs[(page - 1) * limit:wanted], (page - 1) * limit + 1)]
         if collapse:
             for hit, (docnum, _) in zip(hits, ranked.docs[(page - 1) * limit:wanted]):

@@ -27,6 +27,12 @@ Phrase = tuple[tuple[str, int], ...]  # (stem, position relative to the phrase's
 # alternation "([.!?…]+…)\s+(?=…)|\n\s*\n" it matches exactly like).
 _BOUNDARY = re.compile(r"""[.!?\u2026\n](?:(?<=\n)\s*\n|(?<!\n)([.!?\u2026]*["'\u201d\u2019)\]]*)\s+(?=["'\u201c\u2018(\[]?[A-Z0-9]))""")
 _NEWLINES = re.compile(r"\s*\n\s*")
+# What makes a token more than a run of word characters, or its lower case not its word: a
+# folded character or apostrophe between two word characters ("U.S.", "4,000", "don't"), an
+# underscore (a number's end inside a run: "12_3"), capital sigma (its lower case depends on
+# what follows) and dotted I (two characters in lower case).
+_TANGLED = re.compile(r"[_\u03a3\u0130]|[',.\u2019\u02bc](?<=\w.)(?=\w)")
+_WORD_RUN = re.compile(r"\w+")
 _FOLD_CHARS = ",.'\u2019"
 _FOLD = str.maketrans("", "", _FOLD_CHARS)
 
@@ -64,15 +70,16 @@ class _Sentences:
         """Split until there are more than `count` sentences and the last ends after
         `offset`, or the text ends (one loop: a call per sentence costs a third more)."""
         spans, text = self.spans, self.text
+        append = spans.append
         start = self._start
         for m in self._boundaries:
             end = m.end(1)  # -1 at a blank line (no group 1): the sentence ends where it starts
             if end < 0:
                 end = m.start()
             if end > start:
-                spans.append((start, end))
+                append((start, end))
                 start = m.end()
-                if len(spans) > count and end > offset:
+                if end > offset and len(spans) > count:
                     self._start = start
                     return
             else:
@@ -131,9 +138,17 @@ def _candidates(text: str, spans_of: "list[tuple[int, int]] | _Sentences", probe
 def _probe_offsets(text: str, probes: list[str]) -> list[int] | None:
     """Where in `text` a probe starts, case-folded, as it is or without the characters of
     _FOLD; None when lower-casing changes the text's length (offsets would not map back).
-    ASCII text (most articles) is searched as bytes: lower-cased and folded in C at once."""
+    ASCII text (most articles) is searched as bytes: lower-cased and folded in C at once. So
+    is other text when every probe is ASCII: a non-ASCII character then matters only as the
+    folded apostrophe "\u2019" (turned into "'"), the others stand as "?" (one byte each, so
+    offsets stay), unless one lower-cases to ASCII or to two characters (\u212a, \u0130)."""
     if text.isascii():
         lowered = text.encode("ascii").lower()
+    elif all(probe.isascii() for probe in probes) and "\u212a" not in text and "\u0130" not in text:
+        lowered = text.replace("\u2019", "'").encode("ascii", "replace").lower()
+    else:
+        lowered = None
+    if lowered is not None:
         folded = lowered.translate(None, _FOLD_ASCII)
         fold_pattern = _FOLD_BYTES_PATTERN
         probes = [probe.encode("utf-8") for probe in probes]  # a non-ASCII probe is found nowhere
@@ -302,11 +317,15 @@ def _phrase_matches(text: str, stems: set[str], start: int, end: int | None,
 
 
 def _word_matches(text: str, finder: TermFinder, start: int, end: int | None) -> list[tuple[int, int, str]]:
-    """Marks.matches without phrases: each token of text[start:end] whose term is wanted.
-    The tokens are listed in C (findall) and looked up by their text (TermFinder); a match's
-    offset is found by str.find from the token before it: no other character between two
-    tokens is a word character, so a token's first occurrence after the one before it is it."""
+    """Marks.matches without phrases: each token of text[start:end] whose term is wanted."""
     stop = len(text) if end is None else end
+    if not finder.prefixes:
+        return []
+    if not _TANGLED.search(text, start, stop):
+        return _untangled_matches(text, finder, start, stop)
+    # The tokens are listed in C (findall) and looked up by their text (TermFinder); a match's
+    # offset is found by str.find from the token before it: no other character between two
+    # tokens is a word character, so a token's first occurrence after the one before it is it.
     raws = TOKEN_PATTERN.findall(text, start, stop)
     found = finder.find(raws)
     if not found:
@@ -323,6 +342,28 @@ def _word_matches(text: str, finder: TermFinder, start: int, end: int | None) ->
         cursor = at + len(raw)
         done = i + 1
         out.append((at, cursor, term))
+    return out
+
+
+def _untangled_matches(text: str, finder: TermFinder, start: int, stop: int) -> list[tuple[int, int, str]]:
+    """_word_matches of a text with no tangle (_TANGLED): there every token is a run of word
+    characters and its word is its lower case, and a wanted word starts with one of the
+    finder's prefixes (analysis.stem_prefix). So only the runs that start where a prefix is
+    found are looked at, not every token (a few places instead of a sentence's dozen words)."""
+    lowered = text[start:stop].lower()
+    starts = set()
+    for prefix in finder.prefixes:
+        at = lowered.find(prefix)
+        while at >= 0:
+            if not at or not lowered[at - 1].isalnum():  # a run of word characters starts here
+                starts.add(at)
+            at = lowered.find(prefix, at + 1)
+    out = []
+    for at in sorted(starts):
+        run = _WORD_RUN.match(text, start + at, stop)
+        term = finder.term(run.group()) if run else None  # (no run: a prefix of no word character)
+        if term is not None:
+            out.append((run.start(), run.end(), term))
     return out
 
 

@@ -112,6 +112,20 @@ def test_find_terms_finds_what_stemming_every_token_finds():
         assert expected or wanted in ({"zzz"}, set())
 
 
+def test_a_term_finder_gives_each_wanted_tokens_place_and_term_and_remembers_stop_words():
+    from searchkit.analysis import TermFinder
+
+    one = Analyzer()
+    finder = TermFinder(one, {"fighter", "isi", ""})
+    raws = Analyzer.tokens("The fighters of ISIS's army: a fighter, the Fighters' ISIS")
+    expected = [(1, "fighter"), (3, "isi"), (6, "fighter"), (8, "fighter"), (9, "isi")]
+    assert finder.find(raws) == expected
+    assert one._terms["The"] == one._terms["of"] == ""  # stop words: no stemming, one look-up next time
+    assert "army" not in one._terms  # a word that cannot give a wanted term is not stemmed
+    assert finder.find(raws) == expected and TermFinder(one, set()).find(raws) == []
+    assert one.find_terms(raws, {"fighter"}) == [1, 6, 8]
+
+
 def test_a_word_starts_with_its_stems_prefix_and_is_never_shorter():
     """What find_terms relies on (analysis.stem_prefix), over every word of the bundled test
     articles and those words with each of Snowball's suffixes added."""

@@ -37,6 +37,15 @@ def test_bidi_controls_are_kept_in_the_store_but_never_shown_by_the_library(tric
     assert not BIDI.search(json.dumps(hit.to_dict(), ensure_ascii=False))
 
 
+def test_shown_removes_each_bidi_control_and_keeps_every_other_character():
+    from searchkit.display import shown
+
+    for control in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+        assert shown(f"Caf\u00e9 \u2019{control}x{control}") == "Caf\u00e9 \u2019x", hex(ord(control))
+    other = "Caf\u00e9 \u2019\u200f\u2029\u2065\u206a \u65e5"  # neighbours of the controls stay
+    assert shown(other) == other and shown("plain") == "plain" and shown("") == ""
+
+
 def test_bidi_controls_never_reach_the_terminal(trick_index):
     for fmt in ("text", "json", "jsonl"):
         done = run_cli("--index", str(trick_index), "query", "invoice bank", "--format", fmt)

@@ -369,6 +369,25 @@ def test_facets_and_timeline_count_the_shown_results(updated_index):
     assert sum(b.count for b in result.timeline) == sum(1 for i in shown if by_id[i]["published"])
 
 
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+@pytest.mark.parametrize("collapse", [True, False])
+@pytest.mark.parametrize("text", ["oil", "oil prices", "energy", "election OR energy OR markets", "zebra"])
+def test_facets_read_per_segment_are_the_ones_from_the_index_wide_columns(updated_index, text, collapse, sort):
+    # A process's first search reads each segment's columns; from its second search on, the
+    # index-wide ones (rank._columns): both count the same, dated or not ("energy": e is undated).
+    fresh = searchkit.open_index(updated_index.path)
+    answers = [searchkit.search(fresh, text, collapse=collapse, sort=sort, snippets=False) for _ in range(3)]
+    counted = [(r.total, r.facets, r.timeline, r.span) for r in answers]
+    assert counted[0] == counted[1] == counted[2]
+    if not collapse:  # every match counts once: its source, and its date if it has one
+        every = searchkit.search(fresh, text, limit=100, collapse=False, facets=False, snippets=False).hits
+        sources: dict[str, int] = {}
+        for hit in every:
+            sources[hit.source] = sources.get(hit.source, 0) + 1
+        assert dict(answers[0].facets["source"]) == sources
+        assert sum(b.count for b in answers[0].timeline) == sum(1 for hit in every if hit.published)
+
+
 def _many_docs() -> list[dict]:
     """DOCS twenty times over, with a rare word in a few and a second rare word in others:
     plain-word queries of a rare and a common word, where top-k pruning (rank._pruned)
@@ -473,13 +492,15 @@ def test_final_scores_worked_out_in_two_rounds_give_the_brute_force_page(pruning
 
 @pytest.mark.parametrize("text", ["oil prices energy", "zebra oil markets", "oil zebra prices quagga", "bank oil"])
 def test_proximity_bounds_are_the_same_over_both_array_sizes_and_bound_every_match(pruning_index, text, monkeypatch):
-    # rank._score_dense finds each pair's bounds through index-sized arrays, _score_sparse by
-    # binary search: the same numbers, 0 where a word is missing, never below the exact score.
+    # rank._score_dense finds each pair's bounds through index-sized arrays (or by binary search
+    # when the matches are few), _score_sparse by binary search of both lists: the same
+    # numbers, 0 where a word is missing, never below the exact score.
     stems = analyzer().terms(text)
     boosts = rank.Boosts(scoring.ALL_WORDS_BOOST, scoring.SHORT_QUERY, True, scoring.USE_QTF)
     found = {}
-    for mode, below in (("dense", 1e9), ("sparse", 0.0)):
+    for mode, below, search_below in (("dense", 1e9, 1e9), ("dense-search", 1e9, 0.0), ("sparse", 0.0, 16)):
         monkeypatch.setattr(rank, "SPARSE_BELOW", below)
+        monkeypatch.setattr(rank, "SEARCH_BELOW", search_below)  # 0 x matches < list: binary search
         with pruning_index.searcher() as searcher:
             m = rank._match(searcher, pruning_index.arrays, stems, boosts, None, (), None, None, None, None)
             offsets = np.array([seg.offset for seg in m.segments])
@@ -491,9 +512,10 @@ def test_proximity_bounds_are_the_same_over_both_array_sizes_and_bound_every_mat
         assert np.all(exact <= np.sum(m.pair_bounds, axis=0) * (1 + 1e-12))
         assert np.any(exact > 0)
     dense, sparse = found["dense"], found["sparse"]
-    assert np.array_equal(dense.docnum, sparse.docnum)
-    for a, b in zip(dense.pair_bounds, sparse.pair_bounds):
-        assert np.array_equal(a, b)
+    for other in (sparse, found["dense-search"]):
+        assert np.array_equal(dense.docnum, other.docnum)
+        for a, b in zip(dense.pair_bounds, other.pair_bounds):
+            assert np.array_equal(a, b)
     assert any(np.any(b == 0) for b in dense.pair_bounds)  # a match without both words of a pair
 
 

@@ -238,6 +238,13 @@ def test_snippet_candidates_are_the_sentences_with_a_probe_folded_or_not():
     dotted = text.replace("Izmir", "\u0130zmir")
     assert len(dotted.lower()) != len(dotted)
     assert _candidates(dotted, sentences(dotted), ["zmir", "us", "waits"]) == [0, 1, 3]
+    # Non-ASCII text with ASCII probes is searched as bytes, each other character one "?" (the
+    # folded apostrophe "\u2019" as "'"); the Kelvin sign lower-cases to ASCII "k": not so.
+    accented = "Caf\u00e9 talks in the U.S. ended. Nothing in \u65e5\u672c waits. It\u2019s 1,000 o\u2019clock now! Paris waits."
+    assert _candidates(accented, sentences(accented), ["us", "oclock"]) == [0, 2]
+    assert _candidates(accented, sentences(accented), ["waits", "caf\u00e9"]) == [0, 1, 3]
+    kelvin = "Talks ended. The \u212aelvin scale. Paris waits."
+    assert _candidates(kelvin, sentences(kelvin), ["kelvin"]) == [1]
 
 
 def test_source_filter_ignores_case_takes_several_and_says_when_one_matches_nothing(index):

@@ -105,6 +105,9 @@ SPARSE_BELOW = 16
 # their lists) when those number less than 1/MERGE_BELOW of the index's documents, else
 # the documents set in an index-sized mask.
 MERGE_BELOW = 4
+# A pair's bounds find each word's frequency at the matches by binary search when those
+# number less than 1/SEARCH_BELOW of its list, else through an index-sized array.
+SEARCH_BELOW = 16
 FIRST_ROUND = 160  # _best first works out final scores for the 4 x stop (at least this many) best upper bounds
 ONE_ROUND = 1024  # ... or for every row that can reach the page, when they are at most this many
 _NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
@@ -147,48 +150,95 @@ class _Query:
         self.avg = {f: stats.avg_length(f) for f in SEARCH_FIELDS}
         self.all_words = (1.0 + boosts.all_words) if 1 < self.typed <= boosts.short_query else 1.0
         self.segments = segments
-        self.cache: ArrayCache | None = None  # keeps word_arrays between queries
-        self.chosen: np.ndarray | None = None  # word_arrays gives only these documents' postings
+        self.cache: ArrayCache | None = None  # keeps field_arrays and word_arrays between queries
+        self.chosen: np.ndarray | None = None  # both give only these documents' postings
         self.top: int | None = None  # how many results ranked by final score are wanted (_hopeful_bounds)
-        self._arrays: dict[int, tuple] = {}  # word_arrays already asked for
+        self._arrays: dict[tuple[int, str], tuple] = {}  # field_arrays already asked for
+        self._words: dict[int, tuple] = {}  # word_arrays already asked for
 
-    def word_arrays(self, w: int) -> tuple[np.ndarray, np.ndarray]:
-        """Word w's documents over every segment (global docnums int64, sorted) and its BM25F
-        frequency in each (float64): the sum over title and body, in that order, of weight x
-        tf / norm. They depend only on the segments and each field's average length, b and
-        weight, so they are kept between queries (a word's are worked out once, and a query
-        makes one pass over them, not one per field)."""
-        found = self._arrays.get(w)
+    def field_arrays(self, w: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Word w's postings in field `name` over every segment: (global docnums int64, each
+        posting's BM25F share weight x tf / norm). They depend only on the segments, the
+        field's average length and its b and weight, so they are kept between queries (a
+        word's lists are computed once, not at every query)."""
+        found = self._arrays.get((w, name))
         if found is not None:
             return found
-        postings = [per_seg[w] for per_seg in self.postings]
-        key = ("word", tuple(seg.cache.key for seg in self.segments), self.words[w],
-               tuple((self.avg[name], scoring.field_b(name), scoring.field_weight(name)) for name in SEARCH_FIELDS))
-        if self.cache is not None and not any(p is _NOTHING for per_seg in postings for p in per_seg.values()):
-            found = self.cache.memo(key, lambda: _read_only(_word_arrays(self, postings)))
+        postings = [per_seg[w][name] for per_seg in self.postings]
+        key = ("field", tuple(seg.cache.key for seg in self.segments), name, self.words[w], self.avg[name],
+               scoring.field_b(name), scoring.field_weight(name))
+        if self.cache is not None and not any(p is _NOTHING for p in postings):
+            found = self.cache.memo(key, lambda: _read_only(_field_arrays(self, postings, name)))
         else:
-            found = _word_arrays(self, postings)
+            found = _field_arrays(self, postings, name)
         if self.chosen is not None and len(found[0]):
             keep = self.chosen[found[0]]
             found = found[0][keep], found[1][keep]
-        self._arrays[w] = found
+        self._arrays[(w, name)] = found
+        return found
+
+    def word_arrays(self, w: int) -> tuple[np.ndarray, np.ndarray]:
+        """Word w's documents over every segment (global docnums int64, sorted) and its BM25F
+        frequency in each (float64): the sum of its field_arrays' shares, title first. Kept
+        between queries as field_arrays are (a query then makes one pass over a word, not
+        one per field); only the documents of `chosen` are merged when not kept already."""
+        found = self._words.get(w)
+        if found is not None:
+            return found
+        found = self._kept(w)
+        if found is None:
+            if self.chosen is None and self.cache is not None and self._cacheable(w):
+                found = self.cache.memo(self._word_key(w), lambda: _read_only(_word_arrays(self, w)))
+            else:
+                found = _word_arrays(self, w)
+        self._words[w] = found
+        return found
+
+    def word_parts(self, w: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Word w's postings as parts whose shares add up (in order) to its BM25F frequency:
+        [word_arrays] when already worked out, else its non-empty field_arrays (no merge)."""
+        found = self._words.get(w)
+        if found is None:
+            found = self._kept(w)
+            if found is not None:
+                self._words[w] = found
+        if found is not None:
+            return [found]
+        return [part for part in (self.field_arrays(w, name) for name in SEARCH_FIELDS) if len(part[0])]
+
+    def _word_key(self, w: int) -> tuple:
+        return ("word", tuple(seg.cache.key for seg in self.segments), self.words[w],
+                tuple((self.avg[name], scoring.field_b(name), scoring.field_weight(name)) for name in SEARCH_FIELDS))
+
+    def _cacheable(self, w: int) -> bool:  # every list read (none skipped at the deadline)
+        return not any(per_seg[w][name] is _NOTHING for per_seg in self.postings for name in SEARCH_FIELDS)
+
+    def _kept(self, w: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """word_arrays as kept between queries (only `chosen` documents'), or None."""
+        if self.cache is None or not self._cacheable(w):
+            return None
+        found = self.cache.peek(self._word_key(w))
+        if found is not None and self.chosen is not None and len(found[0]):
+            keep = self.chosen[found[0]]
+            found = found[0][keep], found[1][keep]
         return found
 
 
-def _word_arrays(q: _Query, postings: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """_Query.word_arrays worked out from a word's postings (per segment, per field): each
-    field's (docnums, shares) (_field_arrays), then their sum per document, title first.
-    Long lists are added up in an index-sized array, short ones by a stable sort of both."""
-    fields = [_field_arrays(q, [per_seg[name] for per_seg in postings], name) for name in SEARCH_FIELDS]
-    fields = [(docs, share) for docs, share in fields if len(docs)]
+def _word_arrays(q: _Query, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """_Query.word_arrays worked out from the word's field_arrays: their sum per document,
+    title first. Long lists are added up in an index-sized array, short ones by a stable
+    sort of both."""
+    fields = [part for part in (q.field_arrays(w, name) for name in SEARCH_FIELDS) if len(part[0])]
     if len(fields) <= 1:  # one field: its shares are the sums (0.0 + x is x)
         return fields[0] if fields else (np.zeros(0, dtype=np.int64), np.zeros(0))
     found = [docs for docs, _ in fields]
-    if sum(len(docs) for docs in found) * SPARSE_BELOW >= sum(seg.cache.doc_count for seg in q.segments):
-        tf = np.zeros(sum(seg.cache.doc_count for seg in q.segments))
+    n = sum(seg.cache.doc_count for seg in q.segments)
+    if sum(len(docs) for docs in found) * SPARSE_BELOW >= n:
+        tf = np.zeros(n)
         for docs, share in fields:
             tf[docs] += share
-        has = _merged(found)
+        # the documents: a scan of the index beats a merge of lists this long (every share is > 0)
+        has = _merged(found) if sum(len(docs) for docs in found) * MERGE_BELOW < n else np.flatnonzero(tf != 0.0)
         return has, tf[has]
     docs, where = _grouped(found)
     return docs, np.bincount(where, weights=np.concatenate([share for _, share in fields]), minlength=len(docs))
@@ -304,14 +354,16 @@ def _pair_bounds(q: _Query, docs: np.ndarray, word_tf: list) -> list[np.ndarray]
 
 
 def _score_dense(q: _Query, n: int, keep: np.ndarray):
-    """_score over index-sized arrays: one scatter-add per word, no sorting (for long
-    posting lists). The matches are found over the index (a mask) or, when the typed
-    words' lists are short next to the index, by merging them (MERGE_BELOW)."""
+    """_score over index-sized arrays: one scatter per word, no sorting (for long posting
+    lists). The matches are the typed words' lists merged when short next to the index
+    (MERGE_BELOW), else the nonzero totals (every word's score is > 0) or, with feedback
+    terms (which never add matches) or the all-words boost, a mask of the typed words."""
     k1 = scoring.K1
     total = np.zeros(n)
     counted = q.all_words != 1.0  # the all-words boost needs how many typed words of each match
     present = np.zeros(n, dtype=np.int16) if counted else None
     word_tf: list = [None] * q.typed
+    first = True
     for w in range(len(q.words)):
         has, t = q.word_arrays(w)
         if not len(has):
@@ -319,42 +371,51 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
         score = q.idf[w] * q.qtf[w] * t  # scoring.bm25f, the same operations in place
         score *= k1 + 1
         score /= t + k1
-        total[has] += score
+        if first:  # into zeros: 0.0 + x is x
+            total[has] = score
+            first = False
+        else:
+            total[has] += score
         if w < q.typed:
             if counted:
                 present[has] += 1
             word_tf[w] = (has, t)
-    typed = [found[0] for found in word_tf if found is not None]  # feedback terms never add matches
+    typed = [found[0] for found in word_tf if found is not None]
     if counted:
         docs = np.flatnonzero((present > 0) & keep)
-    elif sum(len(has) for has in typed) * MERGE_BELOW < n:
-        docs = _merged(typed)
-        docs = docs[keep[docs]]
+    elif len(q.words) == q.typed and sum(len(has) for has in typed) * MERGE_BELOW >= n:
+        found = total != 0.0
+        found &= keep
+        docs = np.flatnonzero(found)
     else:
-        mask = np.zeros(n, dtype=bool)
-        for has in typed:
-            mask[has] = True
-        mask &= keep
-        docs = np.flatnonzero(mask)
+        docs = _union(typed, keep)
     base = total[docs]
     if counted:
         base[present[docs] == q.typed] *= q.all_words
-    return _hopeful(q, docs, base, lambda some: _pair_bounds_dense(q, some, word_tf, np.zeros(n)))
+    return _hopeful(q, docs, base, lambda some: _pair_bounds_dense(q, some, word_tf, n))
 
 
-def _pair_bounds_dense(q: _Query, docs: np.ndarray, word_tf: list, scratch: np.ndarray) -> list[np.ndarray]:
-    """_pair_bounds over an index-sized `scratch` array of zeros (given back as zeros):
-    each word's BM25F frequency is scattered into it and read back at `docs`, where
-    matching two long lists by binary search costs ~10x more. A missing word reads as
-    frequency 0, whose bound is 0, as _pair_bounds puts it."""
+def _pair_bounds_dense(q: _Query, docs: np.ndarray, word_tf: list, n: int) -> list[np.ndarray]:
+    """_pair_bounds for long lists: each word's BM25F frequency at `docs` found by binary
+    search when `docs` are few next to its list (SEARCH_BELOW), else scattered into an index-sized array
+    and read back, where matching two long lists by binary search costs ~10x more. A
+    missing word reads as frequency 0, whose bound is 0, as _pair_bounds puts it."""
     at: dict[int, np.ndarray] = {}
+    scratch = None
 
     def frequency(w: int) -> np.ndarray:  # word w's frequency in each of docs
+        nonlocal scratch
         if w not in at:
             has, t = word_tf[w]
-            scratch[has] = t
-            at[w] = scratch[docs]
-            scratch[has] = 0.0
+            if len(docs) * SEARCH_BELOW < len(has):
+                rows = np.minimum(np.searchsorted(has, docs), len(has) - 1)
+                at[w] = np.where(has[rows] == docs, t[rows], 0.0)
+            else:
+                if scratch is None:
+                    scratch = np.zeros(n)
+                scratch[has] = t
+                at[w] = scratch[docs]
+                scratch[has] = 0.0
         return at[w]
 
     bounds = []
@@ -373,14 +434,29 @@ def _hopeful(q: _Query, docs: np.ndarray, base: np.ndarray, bounds_of) -> tuple:
     bound of the last place's final score (proximity never lowers a score), so a match
     whose base plus every pair's largest possible score (scoring.proximity_limit) stays
     below it cannot get there. They are counted (and their facets), never ranked, and
-    their bounds are not worked out. At 100k, common-word queries rule out most matches."""
-    if q.top is None or not q.pairs or len(base) <= q.top:
+    their bounds are not worked out. At 100k, common-word queries rule out most matches;
+    without pairs (one word) only the top-th best base scores and their ties are left."""
+    if q.top is None or len(base) <= q.top:
         return docs, base, bounds_of(docs), None
     theta = float(base[_top_rows(base, q.top)].min())
     reach = base + sum(scoring.proximity_limit(idf) for idf in q.pair_idf) >= theta * (1 - 1e-9)  # rounding slack
     if reach.all():
         return docs, base, bounds_of(docs), None
     return docs[reach], base[reach], bounds_of(docs[reach]), docs
+
+
+def _union(lists: list[np.ndarray], keep: np.ndarray) -> np.ndarray:
+    """The documents in any of `lists` (sorted global docnums) that `keep` keeps, sorted:
+    the lists merged when short next to the index (MERGE_BELOW) or only one, else set in
+    an index-sized mask."""
+    if len(lists) <= 1 or sum(len(docs) for docs in lists) * MERGE_BELOW < len(keep):
+        docs = _merged(lists)
+        return docs[keep[docs]]
+    mask = np.zeros(len(keep), dtype=bool)
+    for docs in lists:
+        mask[docs] = True
+    mask &= keep
+    return np.flatnonzero(mask)
 
 
 def _merged(parts: list[np.ndarray]) -> np.ndarray:
@@ -400,7 +476,7 @@ def _score(q: _Query, keep: np.ndarray):
     the postings when they are short next to the index (no work proportional to the index),
     over index-sized arrays when they are long (scatter-adds beat sorting them). Both sum
     the same numbers in the same order."""
-    postings = sum(len(q.word_arrays(w)[0]) for w in range(len(q.words)))
+    postings = sum(len(docs) for w in range(len(q.words)) for docs, _ in q.word_parts(w))
     if len(q.words) == 1 or postings * SPARSE_BELOW < len(keep):
         return _score_sparse(q, keep)
     return _score_dense(q, len(keep), keep)
@@ -683,14 +759,15 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
            phrase_fields: tuple[str, ...], stats: CorpusStats | None, tree: wq.Query | None,
            deadline: float | None, max_expansions: int | None,
            weights: dict[str, float] | None = None, top: int | None = None,
-           segments: list[_Segment] | None = None, clusters: np.ndarray | None = None) -> _Matched:
+           segments: list[_Segment] | None = None, clusters: np.ndarray | None = None,
+           scored: bool = True) -> _Matched:
     """Every live match of a query (plain words, an exact phrase, or any tree) through the filter.
 
     With `top` (plain words ranked by score): `docnum` may be only the matches that can
     reach the first `top` places (see _pruned), and `matched` all of them; with `clusters`
     (every document's cluster number, _Groups.group), the first `top` places of the page
     collapsed to one article per cluster. `segments` are the searcher's (_segments), when
-    already made."""
+    already made. scored=False: plain words are matched, not scored (base scores 0)."""
     if segments is None:
         segments = _segments(searcher, cache)
     snapshot = Snapshot([(seg.cache.segment, seg.offset) for seg in segments])
@@ -723,9 +800,13 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
         if flt_mask is not None:
             keep &= flt_mask
         if top == 0:  # counts only (facets, the total): every match through the filter, none scored
-            matched = np.flatnonzero(_word_mask(q, range(q.typed), len(keep)) & keep)
+            matched = _union([docs for w in range(q.typed) for docs, _ in q.word_parts(w)], keep)
             return _Matched(segments, evaluator, q, boosts, matched[:0], np.zeros(0),
                             [np.zeros(0) for _ in q.pairs], matched)
+        if not scored:  # listed by date: every match through the filter, each with score 0
+            docnum = _union([docs for w in range(q.typed) for docs, _ in q.word_parts(w)], keep)
+            return _Matched(segments, evaluator, q, boosts, docnum, np.zeros(len(docnum)),
+                            [np.zeros(len(docnum)) for _ in q.pairs])
         if top is not None and weights is None and len(q.words) > 1:
             pruned = _pruned(q, boosts, keep, top, clusters)
             if pruned is not None:
@@ -749,7 +830,8 @@ def _word_mask(q: _Query, words, n: int) -> np.ndarray:
     """The documents with any of `words` (indexes into q.words) in a searched field."""
     mask = np.zeros(n, dtype=bool)
     for w in words:
-        mask[q.word_arrays(w)[0]] = True
+        for docs, _ in q.word_parts(w):
+            mask[docs] = True
     return mask
 
 
@@ -758,7 +840,7 @@ def _restricted(q: _Query, chosen: np.ndarray) -> _Query:
     the whole lists: _Proximity finds rows by document number)."""
     cut = copy.copy(q)
     cut.chosen = chosen
-    cut._arrays = {}
+    cut._arrays, cut._words = {}, {}
     return cut
 
 
@@ -782,7 +864,7 @@ def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int, clusters: np.
     the one that shows its cluster on the page.
     """
     n = len(keep)
-    sizes = [len(q.word_arrays(w)[0]) for w in range(q.typed)]
+    sizes = [sum(len(docs) for docs, _ in q.word_parts(w)) for w in range(q.typed)]
     rarest = min(range(q.typed), key=lambda w: sizes[w])
     if sizes[rarest] * SPARSE_BELOW > n or max(sizes) < 4 * sizes[rarest]:
         return None
@@ -834,11 +916,10 @@ def _base_scores(q: _Query, docs: np.ndarray) -> np.ndarray:
     present = np.zeros(len(docs), dtype=np.int16)
     for w in range(len(q.words)):
         tf = np.zeros(len(docs))
-        ids, share = q.word_arrays(w)
-        if len(ids):
+        for ids, share in q.word_parts(w):
             at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
             hit = ids[at] == docs
-            tf[hit] = share[at[hit]]
+            tf[hit] += share[at[hit]]
         has = tf > 0
         t = tf[has]
         total[has] += q.idf[w] * q.qtf[w] * t * (k1 + 1) / (t + k1)
@@ -857,7 +938,8 @@ def cluster_members(searcher, cache: ArrayCache, stems: list[str] | None, *, flt
     takes it), newest first (undated last, then by docnum), at most `limit`: one evaluation
     for every cluster of a page, bounded by `deadline` and `max_expansions` as rank() is."""
     boosts = Boosts(0.0, 0, False, False)
-    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, deadline, max_expansions)
+    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, None, tree, deadline, max_expansions,
+               scored=False)
     wanted = {hash_value(c.encode("utf-8")): c for c in clusters if c}
     out: dict[str, list[int]] = {c: [] for c in clusters if c}
     if not wanted or not len(m.docnum):
@@ -917,7 +999,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     if top is None:
         stop = max(stop, 1)
     m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
-               top=top, segments=segments, clusters=groups.group if collapse and groups is not None else None)
+               top=top, segments=segments, clusters=groups.group if collapse and groups is not None else None,
+               scored=sort not in ("newest", "oldest"))
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
@@ -945,7 +1028,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     else:
         proximity = _Proximity(q, segments, seg_of, local, pair_bounds) if q is not None else None
         score, top = _best(bool(pair_bounds), proximity, docnum, base, upper, clusters, shared, stop)
-        reps = _representatives(score, docnum, shared, clusters) if facets else None
+        reps = _representatives(score, docnum, shared, clusters) if facets and collapse else None
     window = top[start:stop]
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
                      timed_out=evaluator.timed_out, capped=evaluator.expansions)
@@ -954,12 +1037,15 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
                          for r in window[stored[0]:stored[1]]}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
-    if facets and m.matched is not None:  # counted over every match (not collapsed: each is shown)
+    if facets and columns is not None:  # the index-wide columns need only the counted documents
+        counted = m.matched if m.matched is not None else docnum if not collapse else docnum[reps]
+        result.sources, result.dates = _column_facets(columns, counted, granularity)
+    elif facets and m.matched is not None:  # counted over every match (not collapsed: each is shown)
         seg_of, local = _located(offsets, m.matched)
-        result.sources, result.dates = _facets(segments, seg_of, local,
-                                               np.arange(len(m.matched)), granularity, columns, m.matched)
+        result.sources, result.dates = _facets(segments, seg_of, local, np.arange(len(m.matched)), granularity)
     elif facets:
-        result.sources, result.dates = _facets(segments, seg_of, local, reps, granularity, columns, docnum)
+        shown = reps if collapse else np.arange(len(docnum))
+        result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
     return result
 
 
@@ -1162,24 +1248,29 @@ def _sources(segments, seg_of, local, shown) -> dict[str, int]:
 _DAY_US = 86_400_000_000
 
 
-def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | None = None,
-            docnum=None) -> tuple[dict[str, int], dict[datetime, int]]:
-    """Counts of the shown rows per source and per day, month or year (see Ranking)."""
-    if columns is not None:  # the index-wide columns: no per-segment rows to work out
-        rows = docnum[shown]
-        counts = np.bincount(columns.sources[rows], minlength=len(columns.names))
-        sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
-                   if columns.names[code]}
-        if columns.day is not None:
-            return sources, _day_counts(columns, rows, granularity)
-        moments = columns.published[rows[columns.dated[rows]]] - _EPOCH_US
-    else:
-        sources = _sources(segments, seg_of, local, shown)
-        dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
-            np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
-        moments = moment[dated] - _EPOCH_US
+def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
+    """Counts of the shown rows per source and per day, month or year (see Ranking), read per
+    segment (a process's first search: _column_facets once the index-wide columns are made)."""
+    sources = _sources(segments, seg_of, local, shown)
+    dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
+        np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
+    return sources, _moment_counts(moment[dated] - _EPOCH_US, granularity)
+
+
+def _column_facets(columns: _Columns, docs: np.ndarray, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
+    """_facets' counts of the documents `docs` (global docnums) from the index-wide columns."""
+    counts = np.bincount(columns.sources[docs], minlength=len(columns.names))
+    sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
+               if columns.names[code]}
+    if columns.day is not None:
+        return sources, _day_counts(columns, docs, granularity)
+    return sources, _moment_counts(columns.published[docs[columns.dated[docs]]] - _EPOCH_US, granularity)
+
+
+def _moment_counts(moments: np.ndarray, granularity) -> dict[datetime, int]:
+    """Counts of publication moments (microseconds since 1970) per day, month or year."""
     if not len(moments):
-        return sources, {}
+        return {}
     days = moments // _DAY_US
     low_day, high_day = int(days.min()), int(days.max())
     if high_day - low_day < 1 << 20:  # a bincount over the range, not a sort of every match
@@ -1188,21 +1279,27 @@ def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | Non
         per_day, days = per_day[days], days + low_day
     else:  # dates thousands of years apart
         days, per_day = np.unique(days, return_counts=True)
-    return sources, _bucketed(days, per_day, int(moments.min()), int(moments.max()), granularity)
+    return _bucketed(days, per_day, int(moments.min()), int(moments.max()), granularity)
 
 
 def _day_counts(columns: _Columns, rows: np.ndarray, granularity) -> dict[datetime, int]:
     """_facets' date counts of `rows` from the day column: one gather and one bincount of the
-    rows' days (the undated ones in slot 0), then the exact first and last moments from
-    the rows of the first and last day only."""
+    rows' days (the undated ones in slot 0), then the exact first and last moments: from
+    one gather of the rows' moments when all are dated, else from the rows of the first
+    and last day only."""
     day = columns.day[rows]
     per_day = np.bincount(day)
+    undated = per_day[:1].any()
     per_day[:1] = 0
     days = np.flatnonzero(per_day)
     if not len(days):
         return {}
-    first = int(columns.published[rows[day == days[0]]].min()) - _EPOCH_US
-    last = int(columns.published[rows[day == days[-1]]].max()) - _EPOCH_US
+    if undated:
+        first = int(columns.published[rows[day == days[0]]].min()) - _EPOCH_US
+        last = int(columns.published[rows[day == days[-1]]].max()) - _EPOCH_US
+    else:  # every row dated: one gather of their moments gives both
+        moments = columns.published[rows]
+        first, last = int(moments.min()) - _EPOCH_US, int(moments.max()) - _EPOCH_US
     return _bucketed(days + (columns.first_day - 1), per_day[days], first, last, granularity)
 
 
@@ -1217,8 +1314,9 @@ def _bucketed(days: np.ndarray, per_day: np.ndarray, first_us: int, last_us: int
     last = epoch + timedelta(microseconds=last_us)
     unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
     buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
-    starts, where = np.unique(buckets, return_inverse=True)
-    counts = np.bincount(where, weights=per_day).astype(np.int64)
+    # sorted as the days are: each bucket is a run, summed where it starts
+    begins = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
+    starts, counts = buckets[begins], np.add.reduceat(per_day.astype(np.int64), begins)
     # the buckets' starts as datetimes in one conversion (one np.datetime64 each: ~25 us apiece)
     dates = dict(zip(starts.astype(f"datetime64[{unit}]").astype("datetime64[us]").tolist(), counts.tolist()))
     dates.setdefault(first, 0)
