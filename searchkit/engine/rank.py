@@ -1039,7 +1039,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     else:
         proximity = _Proximity(q, segments, seg_of, local, pair_bounds) if q is not None else None
         score, top = _best(bool(pair_bounds), proximity, docnum, base, upper, clusters, shared, stop)
-        reps = _representatives(score, docnum, shared, clusters) if facets else None
+        reps = _representatives(score, docnum, shared, clusters) if facets and collapse else None
     window = top[start:stop]
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
                      timed_out=evaluator.timed_out, capped=evaluator.expansions)
@@ -1048,12 +1048,15 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
                          for r in window[stored[0]:stored[1]]}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
-    if facets and m.matched is not None:  # counted over every match (not collapsed: each is shown)
+    if facets and columns is not None:  # the index-wide columns need only the counted documents
+        counted = m.matched if m.matched is not None else docnum if not collapse else docnum[reps]
+        result.sources, result.dates = _column_facets(columns, counted, granularity)
+    elif facets and m.matched is not None:  # counted over every match (not collapsed: each is shown)
         seg_of, local = _located(offsets, m.matched)
-        result.sources, result.dates = _facets(segments, seg_of, local,
-                                               np.arange(len(m.matched)), granularity, columns, m.matched)
+        result.sources, result.dates = _facets(segments, seg_of, local, np.arange(len(m.matched)), granularity)
     elif facets:
-        result.sources, result.dates = _facets(segments, seg_of, local, reps, granularity, columns, docnum)
+        shown = reps if collapse else np.arange(len(docnum))
+        result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
     return result
 
 
@@ -1256,24 +1259,29 @@ def _sources(segments, seg_of, local, shown) -> dict[str, int]:
 _DAY_US = 86_400_000_000
 
 
-def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | None = None,
-            docnum=None) -> tuple[dict[str, int], dict[datetime, int]]:
-    """Counts of the shown rows per source and per day, month or year (see Ranking)."""
-    if columns is not None:  # the index-wide columns: no per-segment rows to work out
-        rows = docnum[shown]
-        counts = np.bincount(columns.sources[rows], minlength=len(columns.names))
-        sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
-                   if columns.names[code]}
-        if columns.day is not None:
-            return sources, _day_counts(columns, rows, granularity)
-        moments = columns.published[rows[columns.dated[rows]]] - _EPOCH_US
-    else:
-        sources = _sources(segments, seg_of, local, shown)
-        dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
-            np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
-        moments = moment[dated] - _EPOCH_US
+def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
+    """Counts of the shown rows per source and per day, month or year (see Ranking), read per
+    segment (a process's first search: _column_facets once the index-wide columns are made)."""
+    sources = _sources(segments, seg_of, local, shown)
+    dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
+        np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
+    return sources, _moment_counts(moment[dated] - _EPOCH_US, granularity)
+
+
+def _column_facets(columns: _Columns, docs: np.ndarray, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
+    """_facets' counts of the documents `docs` (global docnums) from the index-wide columns."""
+    counts = np.bincount(columns.sources[docs], minlength=len(columns.names))
+    sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
+               if columns.names[code]}
+    if columns.day is not None:
+        return sources, _day_counts(columns, docs, granularity)
+    return sources, _moment_counts(columns.published[docs[columns.dated[docs]]] - _EPOCH_US, granularity)
+
+
+def _moment_counts(moments: np.ndarray, granularity) -> dict[datetime, int]:
+    """Counts of publication moments (microseconds since 1970) per day, month or year."""
     if not len(moments):
-        return sources, {}
+        return {}
     days = moments // _DAY_US
     low_day, high_day = int(days.min()), int(days.max())
     if high_day - low_day < 1 << 20:  # a bincount over the range, not a sort of every match
@@ -1282,21 +1290,27 @@ def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | Non
         per_day, days = per_day[days], days + low_day
     else:  # dates thousands of years apart
         days, per_day = np.unique(days, return_counts=True)
-    return sources, _bucketed(days, per_day, int(moments.min()), int(moments.max()), granularity)
+    return _bucketed(days, per_day, int(moments.min()), int(moments.max()), granularity)
 
 
 def _day_counts(columns: _Columns, rows: np.ndarray, granularity) -> dict[datetime, int]:
     """_facets' date counts of `rows` from the day column: one gather and one bincount of the
-    rows' days (the undated ones in slot 0), then the exact first and last moments from
-    the rows of the first and last day only."""
+    rows' days (the undated ones in slot 0), then the exact first and last moments: from
+    one gather of the rows' moments when all are dated, else from the rows of the first
+    and last day only."""
     day = columns.day[rows]
     per_day = np.bincount(day)
+    undated = per_day[:1].any()
     per_day[:1] = 0
     days = np.flatnonzero(per_day)
     if not len(days):
         return {}
-    first = int(columns.published[rows[day == days[0]]].min()) - _EPOCH_US
-    last = int(columns.published[rows[day == days[-1]]].max()) - _EPOCH_US
+    if undated:
+        first = int(columns.published[rows[day == days[0]]].min()) - _EPOCH_US
+        last = int(columns.published[rows[day == days[-1]]].max()) - _EPOCH_US
+    else:  # every row dated: one gather of their moments gives both
+        moments = columns.published[rows]
+        first, last = int(moments.min()) - _EPOCH_US, int(moments.max()) - _EPOCH_US
     return _bucketed(days + (columns.first_day - 1), per_day[days], first, last, granularity)
 
 
@@ -1311,8 +1325,9 @@ def _bucketed(days: np.ndarray, per_day: np.ndarray, first_us: int, last_us: int
     last = epoch + timedelta(microseconds=last_us)
     unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
     buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
-    starts, where = np.unique(buckets, return_inverse=True)
-    counts = np.bincount(where, weights=per_day).astype(np.int64)
+    # sorted as the days are: each bucket is a run, summed where it starts
+    begins = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
+    starts, counts = buckets[begins], np.add.reduceat(per_day.astype(np.int64), begins)
     # the buckets' starts as datetimes in one conversion (one np.datetime64 each: ~25 us apiece)
     dates = dict(zip(starts.astype(f"datetime64[{unit}]").astype("datetime64[us]").tolist(), counts.tolist()))
     dates.setdefault(first, 0)
