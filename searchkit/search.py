@@ -716,7 +716,16 @@ def _query_form(parsed: ParsedQuery) -> tuple[list[str] | None, tuple[str, ...],
 def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None,
                   max_edits: int = 2) -> str | None:
     """A corrected query that finds more results than `text` did, or None."""
-    candidate = suggest(searcher, text, max_edits)
+    within = None
+    if not searcher.reader().is_atomic():  # Whoosh's reader would compare every word of the letter
+        from .engine.evaluate import terms_within
+
+        segments = [cache.segment for _, _, cache in index.arrays.segments(searcher)]
+
+        def within(field: str, word: str, maxdist: int) -> set[str]:
+            return terms_within(segments, field, word, maxdist, prefix=1)
+
+    candidate = suggest(searcher, text, max_edits, within)
     if not candidate or candidate == text:
         return None
     try:

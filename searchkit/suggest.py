@@ -11,6 +11,7 @@ when every word of it is a word of the index, so "xylophone quokka" gets none.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from .analysis import analyzer, normalize_token
 from .engine.container import Searcher
@@ -23,6 +24,7 @@ MAX_WORDS = 12
 # A word that this many articles contain is taken as meant, not corrected: looking for words
 # within two edits of it walks every segment's term list (half a second on 30k articles).
 COMMON_WORD = 50
+Within = Callable[[str, str, int], Iterable[str]]  # (field, word, maxdist) -> words within maxdist edits
 
 
 def _frequency(searcher: Searcher, stem: str) -> int:
@@ -41,9 +43,11 @@ def is_index_word(searcher: Searcher, word: str) -> bool:
                                       lowered) > 0 for field in SPELL_FIELDS)
 
 
-def correct_word(searcher: Searcher, word: str, max_edits: int = 2) -> str | None:
+def correct_word(searcher: Searcher, word: str, max_edits: int = 2, within: Within | None = None) -> str | None:
     """The most common real word within 1 (then 2) edits of `word`, if clearly commoner;
-    None for a word the index has as written."""
+    None for a word the index has as written. `within(field, word, maxdist)` gives the
+    field's words within maxdist edits sharing the first letter (by default the searcher's
+    reader's terms_within)."""
     lowered = normalize_token(word)
     if len(lowered) < 3 or lowered in analyzer().stop_words or is_index_word(searcher, lowered):
         return None
@@ -54,7 +58,8 @@ def correct_word(searcher: Searcher, word: str, max_edits: int = 2) -> str | Non
     for maxdist in ((1, 2) if len(lowered) > 4 else (1,))[:max_edits]:
         candidates: set[str] = set()
         for field in SPELL_FIELDS:
-            candidates.update(reader.terms_within(field, lowered, maxdist, prefix=1))
+            candidates.update(within(field, lowered, maxdist) if within is not None
+                              else reader.terms_within(field, lowered, maxdist, prefix=1))
         scored = []
         for candidate in candidates - {lowered}:
             if not candidate.isalpha():
@@ -68,7 +73,7 @@ def correct_word(searcher: Searcher, word: str, max_edits: int = 2) -> str | Non
     return None
 
 
-def suggest(searcher: Searcher, text: str, max_edits: int = 2) -> str | None:
+def suggest(searcher: Searcher, text: str, max_edits: int = 2, within: Within | None = None) -> str | None:
     """`text` with misspelt words replaced by common index words (each within `max_edits`
     edits), or None if nothing changed or a word is neither an index word nor correctable.
 
@@ -82,7 +87,7 @@ def suggest(searcher: Searcher, text: str, max_edits: int = 2) -> str | None:
         after = text[m.end():m.end() + 1]
         if count >= MAX_WORDS or word in ("AND", "OR", "NOT") or after == ":":
             continue
-        fixed = correct_word(searcher, word, max_edits)
+        fixed = correct_word(searcher, word, max_edits, within)
         if not fixed and not is_index_word(searcher, word):
             return None  # a word that is not in the index and has no correction: no suggestion
         if fixed:

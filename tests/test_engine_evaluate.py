@@ -369,6 +369,25 @@ def test_facets_and_timeline_count_the_shown_results(updated_index):
     assert sum(b.count for b in result.timeline) == sum(1 for i in shown if by_id[i]["published"])
 
 
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+@pytest.mark.parametrize("collapse", [True, False])
+@pytest.mark.parametrize("text", ["oil", "oil prices", "energy", "election OR energy OR markets", "zebra"])
+def test_facets_read_per_segment_are_the_ones_from_the_index_wide_columns(updated_index, text, collapse, sort):
+    # A process's first search reads each segment's columns; from its second search on, the
+    # index-wide ones (rank._columns): both count the same, dated or not ("energy": e is undated).
+    fresh = searchkit.open_index(updated_index.path)
+    answers = [searchkit.search(fresh, text, collapse=collapse, sort=sort, snippets=False) for _ in range(3)]
+    counted = [(r.total, r.facets, r.timeline, r.span) for r in answers]
+    assert counted[0] == counted[1] == counted[2]
+    if not collapse:  # every match counts once: its source, and its date if it has one
+        every = searchkit.search(fresh, text, limit=100, collapse=False, facets=False, snippets=False).hits
+        sources: dict[str, int] = {}
+        for hit in every:
+            sources[hit.source] = sources.get(hit.source, 0) + 1
+        assert dict(answers[0].facets["source"]) == sources
+        assert sum(b.count for b in answers[0].timeline) == sum(1 for hit in every if hit.published)
+
+
 def _many_docs() -> list[dict]:
     """DOCS twenty times over, with a rare word in a few and a second rare word in others:
     plain-word queries of a rare and a common word, where top-k pruning (rank._pruned)
@@ -575,3 +594,35 @@ def test_a_date_filter_keeps_exactly_the_live_articles_published_then(updated_in
     result = searchkit.search(updated_index, ANY_WORD, since=since, until=until, limit=100, collapse=False,
                               facets=False, snippets=False)
     assert [h.id for h in result.hits] == kept
+
+
+@pytest.fixture(scope="module")
+def spelling_index(tmp_path_factory):
+    """Words a letter or two apart, some not ASCII, over three segments."""
+    ix = searchkit.open_index(tmp_path_factory.mktemp("spelling") / "index", create=True)
+    texts = ["The government spent more on governance and governors.",
+             "Governments in Zürich and Zurich met at a café; cafés were naïve and naive.",
+             "Spending budgets, spendings and budgeted spend: the budget of the government.",
+             "Über alles: über, uber, überall and tuber; straße and strasse."]
+    for n, text in enumerate(texts):
+        ix.write([clean(Article(id=f"s{n}", title=text.split(":")[0], body=text))])
+    return ix
+
+
+@pytest.mark.parametrize("maxdist", [1, 2])
+def test_words_within_some_edits_are_whoosh_s_over_several_segments(spelling_index, maxdist):
+    from searchkit.engine.evaluate import terms_within
+
+    with spelling_index.searcher() as searcher:
+        reader = searcher.reader()
+        assert not reader.is_atomic()  # Whoosh's own terms_within walks every word of the letter
+        segments = [cache.segment for _, _, cache in spelling_index.arrays.segments(searcher)]
+        words = ["goverment", "governmnet", "govrnment", "spendng", "budgett", "budgte", "zurich", "zürih",
+                 "cafe", "cafés", "naive", "naïv", "uber", "übre", "strase", "straße", "xylophone", "go", "a"]
+        found = 0
+        for field in ("body", "title", "spell_body"):
+            for word in words:
+                expected = set(reader.terms_within(field, word, maxdist, prefix=1))
+                assert terms_within(segments, field, word, maxdist, prefix=1) == expected, (field, word)
+                found += len(expected)
+        assert found > 20

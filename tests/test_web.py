@@ -589,10 +589,10 @@ def test_an_article_opened_from_a_narrowed_search_leads_back_to_it(client):
     assert first.endswith("?q=raqqa") and "<mark" in main_html(client.get(first))
 
 
-def test_the_pages_search_links_are_the_urls_url_for_builds(index, index_path):
+def test_the_pages_links_are_the_urls_url_for_builds(index, index_path):
     from flask import url_for
 
-    from webui.views import page_numbers, search_urls
+    from webui.views import article_urls, page_numbers, search_urls
 
     app = create_app({"INDEX": str(index_path)})
     cases = [{}, {"q": "raqqa"}, {"q": 'a "b c" & d=e+f #g %h ?i/j:k;l@m!$\'()*,'},
@@ -604,6 +604,9 @@ def test_the_pages_search_links_are_the_urls_url_for_builds(index, index_path):
             url = search_urls()
             for args in cases:
                 assert url(args) == url_for("web.search_page", **args), args
+                article = article_urls(args)
+                for article_id in ("reuters-idUS123", "a/b c?d#e%f&g=h+i", "ünï/中文 ‘x’", "%00", "..", "@:;,"):
+                    assert article(article_id) == url_for("web.article_page", article_id=article_id, **args)
     # The pager: first, last and two either side of the page, as a filter of every page number would give.
     for pages in range(1, 30):
         for page in range(1, 40):

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from html import escape
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
                    url_for)
@@ -79,8 +79,11 @@ def linkify(text: str) -> Markup:
     return Markup("".join(out))
 
 
-# The characters werkzeug leaves as they are in a query string it builds (url_for; see search_urls).
+# The characters werkzeug leaves as they are in a query string and in a path part it builds
+# (url_for; see search_urls and article_urls).
 QUERY_SAFE = "!$'()*,/:;?@"
+PATH_SAFE = "!$&'()*+,/:;=@"
+ID_MARK = "\x00"  # a placeholder article id (quoted %00), which no real one can be mistaken for
 
 
 def search_urls() -> Callable[[dict], str]:
@@ -97,6 +100,14 @@ def search_urls() -> Callable[[dict], str]:
         return f"{base}?{urlencode(pairs, safe=QUERY_SAFE)}" if pairs else base
 
     return url
+
+
+def article_urls(args: dict[str, str | list[str]]) -> Callable[[str], str]:
+    """A function of an article id giving url_for("web.article_page", article_id=id, **args):
+    url_for builds the URL once around a placeholder id, and each id goes in quoted as
+    werkzeug quotes a path part. A results page links an article from every hit."""
+    before, after = url_for("web.article_page", article_id=ID_MARK, **args).split(quote(ID_MARK), 1)
+    return lambda article_id: f"{before}{quote(article_id, safe=PATH_SAFE)}{after}"
 
 
 def page_numbers(page: int, pages: int) -> list[int]:
@@ -144,7 +155,7 @@ def search_page():
         export_urls={fmt: url_for("web.api_export", format=fmt, **shown.args(limit=10)) for fmt in EXPORT_FORMATS}
         if params.q else {},
         # An article opened from the results highlights the words shown and leads back to this page.
-        article_args=shown.args(page=shown.page, as_typed=False))
+        article_url=article_urls(shown.args(page=shown.page, as_typed=False)))
 
 
 @bp.route("/search.atom")

@@ -34,6 +34,7 @@ from whoosh import query as wq
 from whoosh.query import spans as wspans
 from whoosh.query.ranges import NumericRange
 from whoosh.query.wrappers import WrappingQuery
+from whoosh.support.levenshtein import distance
 
 from . import scoring
 from .scoring import CorpusStats
@@ -108,6 +109,34 @@ def expand_words(reader, fields: tuple[str, ...], word: str, maxdist: int, prefi
     terms = sorted(found)
     capped = max_expansions is not None and len(terms) > max_expansions
     return Expansion(",".join(fields), word, terms[:max_expansions] if capped else terms, capped)
+
+
+def terms_within(segments: list, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> set[str]:
+    """What Whoosh's terms_within(fieldname, text, maxdist, prefix) gives for a reader of
+    several segments (IndexReader's own, which a MultiReader runs): the field's terms that
+    start with text[:prefix] and are within `maxdist` edits of `text` by Whoosh's distance.
+    That walked every term of the letter across the segments, computing the distance of
+    each in Python. An edit changes a word's length by at most one and its letter counts
+    by at most two (a substitution: one letter fewer, one more), so only the terms within
+    `maxdist` characters of the text's length whose letter counts differ from the text's
+    by at most 2 x maxdist can be within maxdist edits: only those are compared (segments:
+    segment.SegmentReaders; the counts are compared over the term dictionaries' bytes for
+    an ASCII text, else here)."""
+    letters = {letter: text.count(letter) for letter in set(text)}
+    by_byte = {ord(letter): count for letter, count in letters.items()} if text.isascii() else None
+    found: set[bytes] = set()
+    for segment in segments:
+        found.update(segment.terms_by_length(fieldname, text[:prefix], len(text) - maxdist, len(text) + maxdist,
+                                             by_byte, 2 * maxdist))
+
+    def letters_apart(word: str) -> int:  # the sum over letters of |count in word - count in text|
+        counts = [(word.count(letter), count) for letter, count in letters.items()]
+        return sum(abs(have - want) for have, want in counts) + len(word) - sum(have for have, _ in counts)
+
+    words = (term.decode("utf-8") for term in found)
+    return {word for word in words
+            if (by_byte is not None or letters_apart(word) <= 2 * maxdist)
+            and distance(word, text, limit=maxdist) <= maxdist}
 
 
 def _leaf_terms(q: wq.Query, reader) -> Iterator[tuple[str, object]]:

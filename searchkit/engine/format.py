@@ -465,6 +465,37 @@ class _FieldTerms:
     def doc_frequency(self, i: int) -> int:
         return int(self._s["n"][i])
 
+    def terms_by_length(self, prefix: bytes, shortest: int, longest: int, letters: dict[int, int] | None = None,
+                        apart: int = 0) -> list[bytes]:
+        """The terms that start with `prefix` and are `shortest` to `longest` characters long
+        (UTF-8), in order; with `letters` ({ASCII byte: count}) only those whose letter counts
+        are at most `apart` from them (the sum over letters of |count - wanted|, any other
+        character counting one). Counted over the mapped text at once: only those terms are
+        read (what a fuzzy look-up compares, not every term of a letter)."""
+        first, end = self.lower_bound(prefix), self.lower_bound(prefix + b"\xff")  # (0xff is never in UTF-8)
+        if first >= end:
+            return []
+        ends = self._s["te"]
+        stops = ends[first:end].astype(np.int64) - (int(ends[first - 1]) if first else 0)
+        starts = np.concatenate([[0], stops[:-1]])
+        low = int(ends[first - 1]) if first else 0
+        text = self._s["t"][low:low + int(stops[-1])]
+
+        def per_term(flags: np.ndarray) -> np.ndarray:  # how many flagged bytes each term has
+            running = np.zeros(len(flags) + 1, dtype=np.int64)
+            np.cumsum(flags, out=running[1:])
+            return running[stops] - running[starts]
+
+        chars = per_term((text & 0xC0) != 0x80)  # a character's first byte
+        keep = (chars >= shortest) & (chars <= longest)
+        if letters:
+            counts = [per_term(text == letter) for letter in letters]
+            apart_of = chars - sum(counts) + sum(np.abs(c - wanted) for c, wanted in zip(counts, letters.values()))
+            keep &= apart_of <= apart
+        kept = np.flatnonzero(keep)
+        text = text.tobytes()
+        return [text[a:b] for a, b in zip(starts[kept].tolist(), stops[kept].tolist())]
+
     def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """(docs, freqs) int32 of term i, decoded from the stored widths straight to int32
         (document numbers fit; no int64 copies of a common word's list)."""

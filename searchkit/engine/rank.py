@@ -235,8 +235,11 @@ def _word_arrays(q: _Query, w: int) -> tuple[np.ndarray, np.ndarray]:
     n = sum(seg.cache.doc_count for seg in q.segments)
     if sum(len(docs) for docs in found) * SPARSE_BELOW >= n:
         tf = np.zeros(n)
-        for docs, share in fields:
-            tf[docs] += share
+        for i, (docs, share) in enumerate(_first_longest(fields)):
+            if i == 0:  # into zeros: 0.0 + x is x (no read back)
+                tf[docs] = share
+            else:
+                tf[docs] += share
         # the documents: a scan of the index beats a merge of lists this long (every share is > 0)
         has = _merged(found) if sum(len(docs) for docs in found) * MERGE_BELOW < n else np.flatnonzero(tf != 0.0)
         return has, tf[has]
@@ -272,15 +275,16 @@ def _field_arrays(q: _Query, postings: list, name: str) -> tuple[np.ndarray, np.
     used = [(seg, ids, weights) for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
     docs = np.empty(sum(len(ids) for _, ids, _ in used), dtype=np.int64)
     share = np.empty(len(docs))
-    weight = scoring.field_weight(name)
+    weight = np.float64(scoring.field_weight(name))  # float64: weights x it is worked out in float64
     at = 0
     for seg, ids, weights in used:
         part = slice(at, at + len(ids))
-        docs[part] = ids
-        docs[part] += seg.offset
-        share[part] = weights
-        share[part] *= weight
-        share[part] /= _norms(q, seg, name)[ids]
+        np.add(ids, np.int64(seg.offset), out=docs[part])
+        if weight == 1.0:  # x 1.0 changes nothing
+            np.divide(weights, _norms(q, seg, name)[ids], out=share[part])
+        else:
+            np.multiply(weights, weight, out=share[part])
+            share[part] /= _norms(q, seg, name)[ids]
         at += len(ids)
     return docs, share
 
@@ -326,11 +330,13 @@ def _score_sparse(q: _Query, keep: np.ndarray):
         return _hopeful(q, docs, base, lambda some: _pair_bounds(q, some, word_tf))
     docs, where = _grouped(word_docs)
     total = np.bincount(where, weights=np.concatenate(word_scores), minlength=len(docs))
-    typed = np.concatenate([np.full(len(d), w < q.typed) for w, d in zip(typed_of, word_docs)])
-    present = np.bincount(where, weights=typed, minlength=len(docs))  # typed words only
-    if q.all_words != 1.0:
-        total[present == q.typed] *= q.all_words
-    kept = keep[docs] & (present > 0)  # feedback terms re-rank, they never add matches
+    kept = keep[docs]
+    if q.all_words != 1.0 or len(q.words) > q.typed:  # else every word is typed: each doc has one
+        typed = np.concatenate([np.full(len(d), w < q.typed) for w, d in zip(typed_of, word_docs)])
+        present = np.bincount(where, weights=typed, minlength=len(docs))  # typed words only
+        if q.all_words != 1.0:
+            total[present == q.typed] *= q.all_words
+        kept &= present > 0  # feedback terms re-rank, they never add matches
     docs, base = docs[kept], total[kept]
     return _hopeful(q, docs, base, lambda some: _pair_bounds(q, some, word_tf))
 
@@ -363,17 +369,13 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     counted = q.all_words != 1.0  # the all-words boost needs how many typed words of each match
     present = np.zeros(n, dtype=np.int16) if counted else None
     word_tf: list = [None] * q.typed
-    first = True
-    for w in range(len(q.words)):
-        has, t = q.word_arrays(w)
-        if not len(has):
-            continue
+    words = [(w, *q.word_arrays(w)) for w in range(len(q.words))]
+    for i, (w, has, t) in enumerate(_first_longest([word for word in words if len(word[1])], at=1)):
         score = q.idf[w] * q.qtf[w] * t  # scoring.bm25f, the same operations in place
         score *= k1 + 1
         score /= t + k1
-        if first:  # into zeros: 0.0 + x is x
+        if i == 0:  # into zeros: 0.0 + x is x (no read back)
             total[has] = score
-            first = False
         else:
             total[has] += score
         if w < q.typed:
@@ -393,6 +395,15 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     if counted:
         base[present[docs] == q.typed] *= q.all_words
     return _hopeful(q, docs, base, lambda some: _pair_bounds_dense(q, some, word_tf, n))
+
+
+def _first_longest(parts: list, at: int = 0) -> list:
+    """`parts` (summed in this order) with the longer of the first two lists first: with
+    two terms, a + b is b + a to the bit, so the longer can be written into zeros instead
+    of added (the sums after the first two keep their order)."""
+    if len(parts) >= 2 and len(parts[1][at]) > len(parts[0][at]):
+        return [parts[1], parts[0], *parts[2:]]
+    return parts
 
 
 def _pair_bounds_dense(q: _Query, docs: np.ndarray, word_tf: list, n: int) -> list[np.ndarray]:
@@ -1043,7 +1054,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     else:
         proximity = _Proximity(q, segments, seg_of, local, pair_bounds) if q is not None else None
         score, top = _best(bool(pair_bounds), proximity, docnum, base, upper, clusters, shared, stop)
-        reps = _representatives(score, docnum, shared, clusters) if facets else None
+        reps = _representatives(score, docnum, shared, clusters) if facets and collapse else None
     window = top[start:stop]
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
                      timed_out=evaluator.timed_out, capped=evaluator.expansions)
@@ -1052,12 +1063,15 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
                          for r in window[stored[0]:stored[1]]}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
-    if facets and m.matched is not None:  # counted over every match (not collapsed: each is shown)
+    if facets and columns is not None:  # the index-wide columns need only the counted documents
+        counted = m.matched if m.matched is not None else docnum if not collapse else docnum[reps]
+        result.sources, result.dates = _column_facets(columns, counted, granularity)
+    elif facets and m.matched is not None:  # counted over every match (not collapsed: each is shown)
         seg_of, local = _located(offsets, m.matched)
-        result.sources, result.dates = _facets(segments, seg_of, local,
-                                               np.arange(len(m.matched)), granularity, columns, m.matched)
+        result.sources, result.dates = _facets(segments, seg_of, local, np.arange(len(m.matched)), granularity)
     elif facets:
-        result.sources, result.dates = _facets(segments, seg_of, local, reps, granularity, columns, docnum)
+        shown = reps if collapse else np.arange(len(docnum))
+        result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
     return result
 
 
@@ -1260,24 +1274,29 @@ def _sources(segments, seg_of, local, shown) -> dict[str, int]:
 _DAY_US = 86_400_000_000
 
 
-def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | None = None,
-            docnum=None) -> tuple[dict[str, int], dict[datetime, int]]:
-    """Counts of the shown rows per source and per day, month or year (see Ranking)."""
-    if columns is not None:  # the index-wide columns: no per-segment rows to work out
-        rows = docnum[shown]
-        counts = np.bincount(columns.sources[rows], minlength=len(columns.names))
-        sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
-                   if columns.names[code]}
-        if columns.day is not None:
-            return sources, _day_counts(columns, rows, granularity)
-        moments = columns.published[rows[columns.dated[rows]]] - _EPOCH_US
-    else:
-        sources = _sources(segments, seg_of, local, shown)
-        dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
-            np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
-        moments = moment[dated] - _EPOCH_US
+def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
+    """Counts of the shown rows per source and per day, month or year (see Ranking), read per
+    segment (a process's first search: _column_facets once the index-wide columns are made)."""
+    sources = _sources(segments, seg_of, local, shown)
+    dated, moment = _dates(segments, seg_of[shown], local[shown]) if len(shown) else (
+        np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
+    return sources, _moment_counts(moment[dated] - _EPOCH_US, granularity)
+
+
+def _column_facets(columns: _Columns, docs: np.ndarray, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
+    """_facets' counts of the documents `docs` (global docnums) from the index-wide columns."""
+    counts = np.bincount(columns.sources[docs], minlength=len(columns.names))
+    sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
+               if columns.names[code]}
+    if columns.day is not None:
+        return sources, _day_counts(columns, docs, granularity)
+    return sources, _moment_counts(columns.published[docs[columns.dated[docs]]] - _EPOCH_US, granularity)
+
+
+def _moment_counts(moments: np.ndarray, granularity) -> dict[datetime, int]:
+    """Counts of publication moments (microseconds since 1970) per day, month or year."""
     if not len(moments):
-        return sources, {}
+        return {}
     days = moments // _DAY_US
     low_day, high_day = int(days.min()), int(days.max())
     if high_day - low_day < 1 << 20:  # a bincount over the range, not a sort of every match
@@ -1286,21 +1305,27 @@ def _facets(segments, seg_of, local, shown, granularity, columns: _Columns | Non
         per_day, days = per_day[days], days + low_day
     else:  # dates thousands of years apart
         days, per_day = np.unique(days, return_counts=True)
-    return sources, _bucketed(days, per_day, int(moments.min()), int(moments.max()), granularity)
+    return _bucketed(days, per_day, int(moments.min()), int(moments.max()), granularity)
 
 
 def _day_counts(columns: _Columns, rows: np.ndarray, granularity) -> dict[datetime, int]:
     """_facets' date counts of `rows` from the day column: one gather and one bincount of the
-    rows' days (the undated ones in slot 0), then the exact first and last moments from
-    the rows of the first and last day only."""
+    rows' days (the undated ones in slot 0), then the exact first and last moments: from
+    one gather of the rows' moments when all are dated, else from the rows of the first
+    and last day only."""
     day = columns.day[rows]
     per_day = np.bincount(day)
+    undated = per_day[:1].any()
     per_day[:1] = 0
     days = np.flatnonzero(per_day)
     if not len(days):
         return {}
-    first = int(columns.published[rows[day == days[0]]].min()) - _EPOCH_US
-    last = int(columns.published[rows[day == days[-1]]].max()) - _EPOCH_US
+    if undated:
+        first = int(columns.published[rows[day == days[0]]].min()) - _EPOCH_US
+        last = int(columns.published[rows[day == days[-1]]].max()) - _EPOCH_US
+    else:  # every row dated: one gather of their moments gives both
+        moments = columns.published[rows]
+        first, last = int(moments.min()) - _EPOCH_US, int(moments.max()) - _EPOCH_US
     return _bucketed(days + (columns.first_day - 1), per_day[days], first, last, granularity)
 
 
@@ -1315,8 +1340,9 @@ def _bucketed(days: np.ndarray, per_day: np.ndarray, first_us: int, last_us: int
     last = epoch + timedelta(microseconds=last_us)
     unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
     buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
-    starts, where = np.unique(buckets, return_inverse=True)
-    counts = np.bincount(where, weights=per_day).astype(np.int64)
+    # sorted as the days are: each bucket is a run, summed where it starts
+    begins = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
+    starts, counts = buckets[begins], np.add.reduceat(per_day.astype(np.int64), begins)
     # the buckets' starts as datetimes in one conversion (one np.datetime64 each: ~25 us apiece)
     dates = dict(zip(starts.astype(f"datetime64[{unit}]").astype("datetime64[us]").tolist(), counts.tolist()))
     dates.setdefault(first, 0)

@@ -181,6 +181,14 @@ class SegmentReader:
                 return
             yield term.decode("utf-8")
 
+    def terms_by_length(self, field: str, prefix: str, shortest: int, longest: int,
+                        letters: dict[int, int] | None = None, apart: int = 0) -> list[bytes]:
+        """The field's terms (UTF-8) that start with `prefix` and are `shortest` to `longest`
+        characters long, sorted (and with `letters`, near those letter counts: see
+        format._FieldTerms.terms_by_length)."""
+        found = self._files.terms.field(field)
+        return [] if found is None else found.terms_by_length(prefix.encode("utf-8"), shortest, longest, letters, apart)
+
     def numbers(self, field: str) -> tuple[np.ndarray, np.ndarray]:
         """A numeric column as int64 values and a mask of documents with a value."""
         found = self._files.docs.number_column(field)
