@@ -511,6 +511,9 @@ def test_proximity_bounds_are_the_same_over_both_array_sizes_and_bound_every_mat
         assert len(m.pair_bounds) == len(stems) - 1 and len(m.docnum) > 0
         assert np.all(exact <= np.sum(m.pair_bounds, axis=0) * (1 + 1e-12))
         assert np.any(exact > 0)
+        # and together at most their share of the words' own scores (_hopeful's cut)
+        share = scoring.proximity_share(1 if len(stems) == 2 else 2)
+        assert np.all(np.sum(m.pair_bounds, axis=0) <= share * m.base * (1 + 1e-12))
     dense, sparse = found["dense"], found["sparse"]
     for other in (sparse, found["dense-search"]):
         assert np.array_equal(dense.docnum, other.docnum)
@@ -532,7 +535,9 @@ def test_matches_no_proximity_can_lift_to_the_page_are_counted_not_ranked(prunin
     left_out = ~np.isin(every.docnum, few.docnum)
     third_best = np.sort(every.base)[-3]
     limits = sum(scoring.proximity_limit(idf) for idf in every.query.pair_idf)
-    assert np.all(every.base[left_out] + limits < third_best)  # not even every pair at its limit lifts them
+    share = scoring.proximity_share(1 if len(stems) == 2 else 2)
+    # not even every pair at its limit, or at its share of the base score, lifts them
+    assert np.all(every.base[left_out] + np.minimum(limits, share * every.base[left_out]) < third_best)
     offsets = np.array([seg.offset for seg in every.segments])
     seg_of = np.searchsorted(offsets, every.docnum, side="right") - 1
     exact = rank._Proximity(every.query, every.segments, seg_of, every.docnum - offsets[seg_of], every.pair_bounds)

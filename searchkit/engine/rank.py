@@ -443,14 +443,19 @@ def _hopeful(q: _Query, docs: np.ndarray, base: np.ndarray, bounds_of) -> tuple:
     None) of only the matches that can still reach the first q.top places by final score,
     and all of them (`every`) when some cannot: the top-th best base score is a lower
     bound of the last place's final score (proximity never lowers a score), so a match
-    whose base plus every pair's largest possible score (scoring.proximity_limit) stays
-    below it cannot get there. They are counted (and their facets), never ranked, and
-    their bounds are not worked out. At 100k, common-word queries rule out most matches;
+    whose base plus the most its pairs can add (every pair's largest possible score,
+    scoring.proximity_limit, and at most scoring.proximity_share of the base) stays below
+    it cannot get there. They are counted (and their facets), never ranked, and their
+    bounds are not worked out. At 100k, common-word queries rule out most matches;
     without pairs (one word) only the top-th best base scores and their ties are left."""
     if q.top is None or len(base) <= q.top:
         return docs, base, bounds_of(docs), None
     theta = float(base[_top_rows(base, q.top)].min())
-    reach = base + sum(scoring.proximity_limit(idf) for idf in q.pair_idf) >= theta * (1 - 1e-9)  # rounding slack
+    cut = theta - sum(scoring.proximity_limit(idf) for idf in q.pair_idf)  # every pair at its limit
+    if all(q.qtf[w] >= 1 for pair in q.pairs for w in pair):  # and at most a share of the base score
+        pairs_of = max((sum(w in pair for pair in q.pairs) for w in range(q.typed)), default=0)
+        cut = max(cut, theta / (1 + scoring.proximity_share(pairs_of)))
+    reach = base >= cut - theta * 1e-9  # rounding slack
     if reach.all():
         return docs, base, bounds_of(docs), None
     return docs[reach], base[reach], bounds_of(docs[reach]), docs

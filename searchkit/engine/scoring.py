@@ -196,6 +196,15 @@ def proximity_bound(pair_idf, tf_smaller, k1: float = K1):
     return pair_idf * (SDM_ORDERED_WEIGHT + SDM_UNORDERED_WEIGHT) * saturate(tf_smaller, k1) / SDM_WORD_WEIGHT
 
 
+def proximity_share(pairs_of_a_word: int) -> float:
+    """The most the proximity scores of an article can add, as a share of its words' own
+    BM25F (the sum of idf x saturate(tf), which a base score is at least when every qtf is
+    at least 1): a pair's proximity_bound is at most (W_o + W_u) / W_t x (idf(a) x
+    saturate(tf_a) + idf(b) x saturate(tf_b)), as saturate(min(tf_a, tf_b)) is at most
+    either, and a word is in at most `pairs_of_a_word` pairs."""
+    return pairs_of_a_word * (SDM_ORDERED_WEIGHT + SDM_UNORDERED_WEIGHT) / SDM_WORD_WEIGHT
+
+
 def recency_factor(age: timedelta):
     """sort="recency": 1 + RECENCY_WEIGHT for the newest article, halving every half-life."""
     return 1.0 + RECENCY_WEIGHT * 0.5 ** (age / RECENCY_HALF_LIFE)
