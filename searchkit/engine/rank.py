@@ -235,8 +235,11 @@ def _word_arrays(q: _Query, w: int) -> tuple[np.ndarray, np.ndarray]:
     n = sum(seg.cache.doc_count for seg in q.segments)
     if sum(len(docs) for docs in found) * SPARSE_BELOW >= n:
         tf = np.zeros(n)
-        for docs, share in fields:
-            tf[docs] += share
+        for i, (docs, share) in enumerate(_first_longest(fields)):
+            if i == 0:  # into zeros: 0.0 + x is x (no read back)
+                tf[docs] = share
+            else:
+                tf[docs] += share
         # the documents: a scan of the index beats a merge of lists this long (every share is > 0)
         has = _merged(found) if sum(len(docs) for docs in found) * MERGE_BELOW < n else np.flatnonzero(tf != 0.0)
         return has, tf[has]
@@ -272,15 +275,16 @@ def _field_arrays(q: _Query, postings: list, name: str) -> tuple[np.ndarray, np.
     used = [(seg, ids, weights) for seg, (ids, weights, _) in zip(q.segments, postings) if len(ids)]
     docs = np.empty(sum(len(ids) for _, ids, _ in used), dtype=np.int64)
     share = np.empty(len(docs))
-    weight = scoring.field_weight(name)
+    weight = np.float64(scoring.field_weight(name))  # float64: weights x it is worked out in float64
     at = 0
     for seg, ids, weights in used:
         part = slice(at, at + len(ids))
-        docs[part] = ids
-        docs[part] += seg.offset
-        share[part] = weights
-        share[part] *= weight
-        share[part] /= _norms(q, seg, name)[ids]
+        np.add(ids, np.int64(seg.offset), out=docs[part])
+        if weight == 1.0:  # x 1.0 changes nothing
+            np.divide(weights, _norms(q, seg, name)[ids], out=share[part])
+        else:
+            np.multiply(weights, weight, out=share[part])
+            share[part] /= _norms(q, seg, name)[ids]
         at += len(ids)
     return docs, share
 
@@ -326,11 +330,13 @@ def _score_sparse(q: _Query, keep: np.ndarray):
         return _hopeful(q, docs, base, lambda some: _pair_bounds(q, some, word_tf))
     docs, where = _grouped(word_docs)
     total = np.bincount(where, weights=np.concatenate(word_scores), minlength=len(docs))
-    typed = np.concatenate([np.full(len(d), w < q.typed) for w, d in zip(typed_of, word_docs)])
-    present = np.bincount(where, weights=typed, minlength=len(docs))  # typed words only
-    if q.all_words != 1.0:
-        total[present == q.typed] *= q.all_words
-    kept = keep[docs] & (present > 0)  # feedback terms re-rank, they never add matches
+    kept = keep[docs]
+    if q.all_words != 1.0 or len(q.words) > q.typed:  # else every word is typed: each doc has one
+        typed = np.concatenate([np.full(len(d), w < q.typed) for w, d in zip(typed_of, word_docs)])
+        present = np.bincount(where, weights=typed, minlength=len(docs))  # typed words only
+        if q.all_words != 1.0:
+            total[present == q.typed] *= q.all_words
+        kept &= present > 0  # feedback terms re-rank, they never add matches
     docs, base = docs[kept], total[kept]
     return _hopeful(q, docs, base, lambda some: _pair_bounds(q, some, word_tf))
 
@@ -363,17 +369,13 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     counted = q.all_words != 1.0  # the all-words boost needs how many typed words of each match
     present = np.zeros(n, dtype=np.int16) if counted else None
     word_tf: list = [None] * q.typed
-    first = True
-    for w in range(len(q.words)):
-        has, t = q.word_arrays(w)
-        if not len(has):
-            continue
+    words = [(w, *q.word_arrays(w)) for w in range(len(q.words))]
+    for i, (w, has, t) in enumerate(_first_longest([word for word in words if len(word[1])], at=1)):
         score = q.idf[w] * q.qtf[w] * t  # scoring.bm25f, the same operations in place
         score *= k1 + 1
         score /= t + k1
-        if first:  # into zeros: 0.0 + x is x
+        if i == 0:  # into zeros: 0.0 + x is x (no read back)
             total[has] = score
-            first = False
         else:
             total[has] += score
         if w < q.typed:
@@ -393,6 +395,15 @@ def _score_dense(q: _Query, n: int, keep: np.ndarray):
     if counted:
         base[present[docs] == q.typed] *= q.all_words
     return _hopeful(q, docs, base, lambda some: _pair_bounds_dense(q, some, word_tf, n))
+
+
+def _first_longest(parts: list, at: int = 0) -> list:
+    """`parts` (summed in this order) with the longer of the first two lists first: with
+    two terms, a + b is b + a to the bit, so the longer can be written into zeros instead
+    of added (the sums after the first two keep their order)."""
+    if len(parts) >= 2 and len(parts[1][at]) > len(parts[0][at]):
+        return [parts[1], parts[0], *parts[2:]]
+    return parts
 
 
 def _pair_bounds_dense(q: _Query, docs: np.ndarray, word_tf: list, n: int) -> list[np.ndarray]:
