@@ -533,6 +533,11 @@ def test_matches_no_proximity_can_lift_to_the_page_are_counted_not_ranked(prunin
     third_best = np.sort(every.base)[-3]
     limits = sum(scoring.proximity_limit(idf) for idf in every.query.pair_idf)
     assert np.all(every.base[left_out] + limits < third_best)  # not even every pair at its limit lifts them
+    offsets = np.array([seg.offset for seg in every.segments])
+    seg_of = np.searchsorted(offsets, every.docnum, side="right") - 1
+    exact = rank._Proximity(every.query, every.segments, seg_of, every.docnum - offsets[seg_of], every.pair_bounds)
+    final = every.base + exact.bonus(np.arange(len(every.docnum)))
+    assert np.all(final[left_out] < third_best) and np.any(final > every.base)
     kept = np.isin(every.docnum, few.docnum)
     assert np.array_equal(few.base, every.base[kept])
     for a, b in zip(few.pair_bounds, every.pair_bounds):

@@ -702,9 +702,9 @@ class PositionBatch:
         return counts
 
     def keys(self, offsets: list[np.ndarray]) -> np.ndarray:
-        """Every position read, in the order read, plus its posting's offset (offsets: one
-        array per add(), one value per posting; e.g. (owner << 32) + shift for sortable
-        (owner, position) keys)."""
+        """Every position read, in the order read, plus its posting's offset (`offsets` end
+        to end: one value per posting, in the order added; e.g. (owner << 32) + shift for
+        sortable (owner, position) keys)."""
         if not self._counts:
             return np.zeros(0, dtype=np.int64)
         counts = np.concatenate(self._counts)

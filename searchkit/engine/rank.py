@@ -508,51 +508,72 @@ def phrase_of(q: wq.Query) -> tuple[list[str], tuple[str, ...]] | None:
     return words, fields
 
 
-def _phrase_segment(q: _Query, s: int, seg: _Segment, mask: np.ndarray | None,
-                    fields: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """A segment's articles with the phrase in one of `fields`, scored like Whoosh's
-    Or(Phrase per field): for each field with the phrase, the sum of its words' BM25 there."""
+def _phrase(q: _Query, segments: list[_Segment], mask: np.ndarray | None, fields: tuple[str, ...]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The articles (global docnums, sorted) with the phrase in one of `fields` and through
+    `mask` (None: all), scored like Whoosh's Or(Phrase per field): for each field with the
+    phrase, the sum of its words' BM25 there. Per field, every segment's candidates (the
+    articles with every word) are checked together: a segment costs its look-ups and
+    reads, the positions' decoding and matching and the scores are one pass. Every array is
+    the size of the candidates, none of a segment."""
     k1, b = scoring.K1, scoring.B
-    n = seg.cache.doc_count
-    total = np.zeros(n)
-    found = np.zeros(n, dtype=bool)
-    keep = ~seg.cache.deleted(seg.reader)
-    if mask is not None:
-        keep &= mask
+    words = len(q.words)
+    parts = []  # per field with the phrase: (its articles, each word's BM25 in them)
     for name in fields:
-        lists = [q.postings[s][w][name] for w in range(len(q.words))]
-        if any(not len(ids) for ids, _, _ in lists):
+        found = []  # per segment with candidates: (global docnums, each word's postings rows, lengths)
+        for s, seg in enumerate(segments):
+            lists = [q.postings[s][w][name] for w in range(words)]
+            if any(not len(ids) for ids, _, _ in lists):
+                continue
+            candidates = lists[0][0]
+            for ids, _, _ in lists[1:]:
+                candidates = _common(candidates, ids)
+            keep = ~seg.cache.deleted(seg.reader)[candidates]
+            if mask is not None:
+                keep &= mask[candidates + seg.offset]
+            candidates = candidates[keep]
+            if len(candidates):
+                found.append((s, candidates.astype(np.int64) + seg.offset,
+                              [np.searchsorted(ids, candidates) for ids, _, _ in lists],
+                              seg.cache.lengths(seg.reader, name)[candidates]))
+        if not found:
             continue
-        candidates = lists[0][0]
-        for ids, _, _ in lists[1:]:
-            candidates = _common(candidates, ids)
-        candidates = candidates[keep[candidates]]
-        if not len(candidates):
-            continue
-        rows = [np.searchsorted(ids, candidates) for ids, _, _ in lists]
-        hits = _phrase_rows([positions for _, _, positions in lists], rows)
+        hits = _phrase_rows([[(q.postings[s][w][name][2], rows[w]) for s, _, rows, _ in found] for w in range(words)])
         if not len(hits):
             continue
-        chosen = candidates[hits]
-        norm = (1 - b) + b * seg.cache.lengths(seg.reader, name)[chosen] / q.avg[name]
-        for w, (ids, weights, _) in enumerate(lists):
-            tf = weights[rows[w][hits]].astype(np.float64)
-            total[chosen] += q.field_idf[name][w] * tf * (k1 + 1) / (tf + k1 * norm)
-        found[chosen] = True
-    docs = np.flatnonzero(found)
-    return docs, total[docs]
+        chosen = np.concatenate([docs for _, docs, _, _ in found])[hits]
+        norm = (1 - b) + b * np.concatenate([lengths for _, _, _, lengths in found])[hits] / q.avg[name]
+        scores = []
+        for w in range(words):
+            weights = [q.postings[s][w][name][1][rows[w]] for s, _, rows, _ in found]
+            tf = np.concatenate(weights)[hits].astype(np.float64)
+            scores.append(q.field_idf[name][w] * tf * (k1 + 1) / (tf + k1 * norm))
+        parts.append((chosen, scores))
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    docs = parts[0][0]
+    for chosen, _ in parts[1:]:
+        docs = np.union1d(docs, chosen)
+    total = np.zeros(len(docs))
+    for chosen, scores in parts:  # each article's sum in field order, then word order
+        at = np.searchsorted(docs, chosen)
+        for score in scores:
+            total[at] += score
+    return docs, total
 
 
-def _phrase_rows(positions: list, rows: list[np.ndarray]) -> np.ndarray:
-    """The candidates in which word w is at position p + w for every w of a phrase, given
-    each word's FlatPositions and its postings' rows for the same candidates (ascending):
-    every word's positions read as one batch, each position as a key (candidate, position
-    - w) that the next word's keys are matched against."""
-    words, owners = len(positions), len(rows[0])
+def _phrase_rows(reads: list[list[tuple]]) -> np.ndarray:
+    """The candidates (numbered in order over every read) in which word w is at position
+    p + w for every w of a phrase, given for each word its (FlatPositions, the postings
+    rows of the candidates, ascending) per segment, the same candidates for every word:
+    all read as one batch, each position as a key (candidate, position - w) that the next
+    word's keys are matched against."""
+    words = len(reads)
     batch = PositionBatch()
-    ends = np.cumsum([int(positions[w].read(batch, rows[w]).sum()) for w in range(words)]).tolist()
-    shifts = np.arange(owners, dtype=np.int64) << 32
-    keys = batch.keys([shifts + (words - w) for w in range(words)])  # + words: never below 0
+    ends = np.cumsum([sum(int(positions.read(batch, rows).sum()) for positions, rows in parts)
+                      for parts in reads]).tolist()
+    owners = np.arange(sum(len(rows) for _, rows in reads[0]), dtype=np.int64) << 32
+    keys = batch.keys([owners + (words - w) for w in range(words)])  # + words: never below 0
     common = keys[:ends[0]]
     for w in range(1, words):  # each word's keys are sorted and unique
         common = _common(common, keys[ends[w - 1]:ends[w]])
@@ -796,13 +817,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
     elif phrase_fields:
         boosts = Boosts(0.0, 0, False, False)  # a phrase has no word-query boosts
         q = _Query(searcher, stems or [], boosts, segments, values=True, stats=stats, late=evaluator.late)
-        parts = []
-        for s, seg in enumerate(segments):
-            mask = None if flt_mask is None else flt_mask[seg.offset:seg.offset + seg.cache.doc_count]
-            docs, base = _phrase_segment(q, s, seg, mask, phrase_fields)
-            parts.append((docs + seg.offset, base))
-        docnum = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        base = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+        docnum, base = _phrase(q, segments, flt_mask, phrase_fields)
     else:
         q = _Query(searcher, stems or [], boosts, segments, stats=stats, late=evaluator.late, weights=weights)
         q.cache = cache
