@@ -419,7 +419,8 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     page = max(1, min(int(page), MAX_PAGE))
     dates = filter_query(since, until, None, now)
     with index.searcher() as searcher:
-        parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+        parsed = parse(text, searcher.schema, now=now,
+                       reader=_words_reader(index, searcher) if "~" in text else searcher.reader())
         unfiltered = _combine([dates, *parsed.filters])
         source_flt, sources = _sources_filter(searcher, source)
         flt = _combine([unfiltered, source_flt])
@@ -713,17 +714,37 @@ def _query_form(parsed: ParsedQuery) -> tuple[list[str] | None, tuple[str, ...],
     return found[0], found[1], None
 
 
+@dataclass
+class _SegmentWords:
+    """What parse() (word~) and suggest() ask of a reader of several segments, the words
+    within some edits of a word, answered from the segments' term dictionaries
+    (engine.evaluate.terms_within: the words Whoosh's reader gives, without comparing every
+    word of the letter in Python)."""
+
+    segments: list
+
+    def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> set[str]:
+        from .engine.evaluate import terms_within
+
+        return terms_within(self.segments, fieldname, text, maxdist, prefix)
+
+
+def _words_reader(index: Index, searcher: Searcher):
+    """The searcher's reader for looking up words within some edits (_SegmentWords when it
+    reads several segments: a single segment's reader has Whoosh's own automaton)."""
+    reader = searcher.reader()
+    if reader.is_atomic():
+        return reader
+    return _SegmentWords([cache.segment for _, _, cache in index.arrays.segments(searcher)])
+
+
 def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None,
                   max_edits: int = 2) -> str | None:
     """A corrected query that finds more results than `text` did, or None."""
-    within = None
-    if not searcher.reader().is_atomic():  # Whoosh's reader would compare every word of the letter
-        from .engine.evaluate import terms_within
+    words = _words_reader(index, searcher)
 
-        segments = [cache.segment for _, _, cache in index.arrays.segments(searcher)]
-
-        def within(field: str, word: str, maxdist: int) -> set[str]:
-            return terms_within(segments, field, word, maxdist, prefix=1)
+    def within(field: str, word: str, maxdist: int) -> set[str]:
+        return set(words.terms_within(field, word, maxdist, prefix=1))
 
     candidate = suggest(searcher, text, max_edits, within)
     if not candidate or candidate == text:

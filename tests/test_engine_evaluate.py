@@ -631,3 +631,18 @@ def test_words_within_some_edits_are_whoosh_s_over_several_segments(spelling_ind
                 assert terms_within(segments, field, word, maxdist, prefix=1) == expected, (field, word)
                 found += len(expected)
         assert found > 20
+
+
+@pytest.mark.parametrize("text,found", [("budgte~", "'budget'"), ("spendng~2 budget", "'spend'"),
+                                        ("zurih~ OR cafe~", "'café'"), ("strase~ uber~", "'straße'")])
+def test_fuzzy_words_expand_to_the_words_whoosh_s_reader_gives(spelling_index, text, found):
+    from searchkit.search import _words_reader
+
+    with spelling_index.searcher() as searcher:
+        words = _words_reader(spelling_index, searcher)
+        assert words is not searcher.reader()  # several segments: the term dictionaries answer
+        ours = parse(text, searcher.schema, reader=words)
+        whoosh = parse(text, searcher.schema, reader=searcher.reader())
+    assert (repr(ours.query), ours.notice) == (repr(whoosh.query), whoosh.notice)
+    assert found in repr(ours.query)
+    assert searchkit.search(spelling_index, text, facets=False, collapse=False).total > 0
