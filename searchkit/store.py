@@ -505,7 +505,7 @@ class Index:
 
     def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None,
               on_commit: Callable[[dict[str, None]], None] | None = None,
-              seconds: float | None = None) -> WriteReport:
+              seconds: float | None = None, on_built: Callable[[], None] | None = None) -> WriteReport:
         """Add or update articles (same id = update in place), committing every `batch`.
 
         Each batch becomes one Whoosh segment (engine/build.py), built in this process (procs=1) or
@@ -515,7 +515,9 @@ class Index:
         (build.BuildError as SearchkitError); what earlier batches committed stays.
         `on_commit` is given the ids of each batch once it is committed. With `seconds`, a
         slow input still commits about that often (a batch open that long is closed early, and
-        one sent to a worker that long ago is committed), so a kill loses little.
+        one sent to a worker that long ago is committed), so a kill loses little. `on_built`
+        is called, from another thread, each time a worker's batch (its segment or its
+        failure) has come back to this process, before that batch is committed.
         """
         from .engine.build import default_procs  # writing only: `searchkit query` does not load it
 
@@ -525,7 +527,7 @@ class Index:
             self._ensure_created()
             self.check_schema()
             ix = self.whoosh_index()
-            run = _BatchRun(self, ix, report, procs, on_commit)
+            run = _BatchRun(self, ix, report, procs, on_commit, on_built)
             run.max_age = seconds
             try:
                 run.start()
@@ -736,9 +738,10 @@ class _BatchRun:
     neither the workers nor the reading wait for each other at a batch's end."""
 
     def __init__(self, index: Index, ix: container.Index, report: WriteReport, procs: int,
-                 on_commit: Callable[[dict[str, None]], None] | None = None) -> None:
+                 on_commit: Callable[[dict[str, None]], None] | None = None,
+                 on_built: Callable[[], None] | None = None) -> None:
         self.index, self.ix, self.report, self.procs = index, ix, report, procs
-        self.on_commit = on_commit
+        self.on_commit, self.on_built = on_commit, on_built
         self.pending: dict[str, None] = {}  # ids of the batch being filled, in order
         self.docs: list[dict] = []  # its documents
         self.seen: set[str] = set()  # ids committed by this write
@@ -761,7 +764,7 @@ class _BatchRun:
             from .engine.build import ParallelBuilder
 
             self.builder = ParallelBuilder(str(self.ix.storage.folder), self.ix.indexname, self.procs,
-                                           close_fds=self.index._lock_fds)
+                                           close_fds=self.index._lock_fds, on_result=self.on_built)
             self.builder.start()
 
     def too_old(self) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -77,25 +78,13 @@ def test_repeated_id_in_one_batch_keeps_the_last_copy_once(tmp_path):
     assert index.get(batch[5].id).title == "Last copy wins"
 
 
-def _kill_workers_after(items: list[Article], after: int, staging=None):
+def _kill_workers_after(items: list[Article], after: int, first_built: threading.Event):
     for n, article in enumerate(items):
         if n == after:
-            # The first batch is built by now (its segment waits beside the index to be
-            # committed): the kill fails only the batches after it.
-            # No later batch has been handed out yet (this generator holds the importer), so
-            # once the staging files stop growing the first batch's segment is complete.
-            deadline = time.monotonic() + 60
-            seen = None
-            while True:
-                assert time.monotonic() < deadline, "the first batch was never built"
-                files = sorted((p.name, p.stat().st_size) for p in staging.glob("MAIN_*")) \
-                    if staging.is_dir() else []
-                # The terms file (.skt) is the last file build_segment writes.
-                if any(name.endswith(".skt") and size for name, size in files) and files == seen:
-                    break
-                seen = files
-                time.sleep(0.5)
-            time.sleep(0.5)  # its result on the way back to this process
+            # The first batch went to a worker at article 100; no later batch has been handed
+            # out yet (this generator holds the importer). Once its segment is back in this
+            # process (on_built), the kill fails only the batches after it.
+            assert first_built.wait(60), "the first batch was never built"
             workers = multiprocessing.active_children()
             assert workers, "the parallel path was not taken"
             for worker in workers:
@@ -106,9 +95,10 @@ def _kill_workers_after(items: list[Article], after: int, staging=None):
 def test_a_killed_worker_is_a_one_line_error_and_loses_no_committed_article(tmp_path):
     index = searchkit.open_index(tmp_path / "ix", create=True)
     items = articles()
+    first_built = threading.Event()
     with pytest.raises(SearchkitError) as failure:
-        index.write(_kill_workers_after(items, 150, index.path / index._current() / "MAIN.build"),
-                    batch=100, procs=2)
+        index.write(_kill_workers_after(items, 150, first_built), batch=100, procs=2,
+                    on_built=first_built.set)
     message = str(failure.value)
     assert "\n" not in message and message.startswith("indexing failed in a worker process")
     assert "run the same import again" in message
@@ -129,7 +119,8 @@ def test_a_batch_handed_over_after_a_worker_died_fails_in_its_turn_not_at_hand_o
 
     index = searchkit.open_index(tmp_path / "ix", create=True)
     ix = index.whoosh_index()
-    builder = ParallelBuilder(str(ix.storage.folder), ix.indexname, 2)
+    noticed = threading.Event()
+    builder = ParallelBuilder(str(ix.storage.folder), ix.indexname, 2, on_result=noticed.set)
     try:
         builder.start()
         deadline = time.monotonic() + 30
@@ -138,11 +129,12 @@ def test_a_batch_handed_over_after_a_worker_died_fails_in_its_turn_not_at_hand_o
             time.sleep(0.05)
         for worker in multiprocessing.active_children():
             os.kill(worker.pid, signal.SIGKILL)
-        while not builder._pool._broken:  # the pool's own thread notices the death
-            assert time.monotonic() < deadline, "the pool never noticed the killed worker"
-            time.sleep(0.05)
+        # A batch handed over before the kill fails once the pool's own thread notices the
+        # death (it marks the pool broken first): the next hand-over meets a broken pool.
+        builder.submit([{"id": "before", "title": "Oil prices"}])
+        assert noticed.wait(30), "the pool never noticed the killed worker"
         builder.submit([{"id": "a", "title": "Oil prices"}])  # must not raise
-        assert len(builder) == 1
+        assert len(builder) == 2
         with pytest.raises(BuildError, match="an indexing process failed"):
             builder.wait()
     finally:

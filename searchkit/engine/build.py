@@ -21,7 +21,7 @@ import shutil
 from datetime import datetime
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from whoosh.fields import DATETIME, NUMERIC
@@ -292,7 +292,11 @@ class ParallelBuilder:
     segment, and raises BuildError if any worker failed or died.
     """
 
-    def __init__(self, path: str, indexname: str, procs: int, close_fds: tuple[int, ...] = ()) -> None:
+    def __init__(self, path: str, indexname: str, procs: int, close_fds: tuple[int, ...] = (),
+                 on_result: Callable[[], None] | None = None) -> None:
+        """`on_result` is called (from the pool's own thread) each time a batch's outcome, its
+        segment or its failure, has reached this process: a worker's death after that no
+        longer changes it."""
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                               else "spawn")
         self._path, self._indexname = path, indexname
@@ -300,6 +304,7 @@ class ParallelBuilder:
         self._pool = ProcessPoolExecutor(procs, mp_context=context, initializer=_init_worker,
                                          initargs=(path, indexname, close_fds))
         self._pending: list[Future] = []
+        self._on_result = on_result
 
     def start(self) -> None:
         """Fork the worker processes now (the pool would at the first submit). A forked worker's
@@ -315,6 +320,9 @@ class ParallelBuilder:
             # before it fail in wait() all the same, so this one fails there too, in its turn.
             future = Future()
             future.set_exception(exc)
+        if self._on_result is not None:
+            on_result = self._on_result
+            future.add_done_callback(lambda _future: on_result())
         self._pending.append(future)
 
     def __len__(self) -> int:
