@@ -187,8 +187,13 @@ def test_a_worker_killed_during_an_import_loses_nothing_and_a_rerun_completes(tm
     here = searchkit.open_index(tmp_path / "one", create=True)
     import_paths(here, [str(files)], procs=1)
     assert sorted(a.id for a in sharded.articles()) == sorted(a.id for a in here.articles())
+    # A batch committed by the killed worker and written again (by Dask's retry or the rerun)
+    # updated its articles in place: their old copies still count in that shard's statistics,
+    # as any updated article's do until a merge, so scores may differ from one fresh import in
+    # the 4th digit. Reindexed, the shards hold exactly what one import does: same scores.
+    sharded.reindex()
     compared, mismatches = compare_all(here, sharded, ["activists", "isis fighters raqqa"], [dict(limit=10)])
-    assert mismatches == []
+    assert compared == 2 and mismatches == []
 
 
 def test_searches_while_an_import_writes_see_only_committed_states(tmp_path, runner):
