@@ -146,8 +146,16 @@ def test_ctrl_c_while_waiting_for_the_lock_says_what_happened(index, index_path,
     args = [SEARCHKIT, "--index", str(index_path), command] + ([str(corpus_file)] if command == "import" else [])
     before = (index_path / CURRENT).read_text()
     with searchkit.open_index(index_path)._writer_lock():
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        # Started as a terminal starts a foreground command: SIGINT at its default. A suite run
+        # as a background job of a script (`pytest &`) ignores SIGINT, a child inherits that
+        # across exec and Python keeps it: the Ctrl-C below would then never arrive. A caught
+        # signal is reset to its default in the child, so catch it here while it starts.
+        handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+        finally:
+            signal.signal(signal.SIGINT, handler)
         assert proc.stderr.readline().startswith("waiting for another searchkit process writing to")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
