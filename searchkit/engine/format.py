@@ -139,6 +139,14 @@ def decode_run(parts: dict[int, np.ndarray], offsets: np.ndarray, widths: np.nda
     return parts[width][start:start + count].astype(np.int64)
 
 
+def little_endian(values: np.ndarray) -> tuple[np.ndarray, str]:
+    """(`values` contiguous and little-endian, the dtype string a section header records)."""
+    values = np.ascontiguousarray(values)
+    if values.dtype.byteorder == ">" or (values.dtype.byteorder == "=" and not _LITTLE):
+        values = values.astype(values.dtype.newbyteorder("<"))
+    return values, (values.dtype.newbyteorder("<").str if values.dtype.itemsize > 1 else values.dtype.str)
+
+
 class SectionWriter:
     """Named sections (numpy arrays or bytes) written end to end with a JSON header.
 
@@ -158,11 +166,7 @@ class SectionWriter:
         if isinstance(values, (bytes, bytearray, memoryview)):
             data, dtype = bytes(values), "|u1"
         else:
-            values = np.ascontiguousarray(values)
-            if values.dtype.byteorder == ">" or (values.dtype.byteorder == "=" and not _LITTLE):
-                values = values.astype(values.dtype.newbyteorder("<"))
-            data, dtype = values, (values.dtype.newbyteorder("<").str if values.dtype.itemsize > 1
-                                   else values.dtype.str)
+            data, dtype = little_endian(values)
         if self._handle is None:
             self.sections[name] = (data, dtype)
         else:

@@ -35,7 +35,8 @@ import numpy as np
 from whoosh.util.numeric import byte_to_length
 
 from .codec import EngineCodec, EngineSegment
-from .format import DOCS_EXT, DOCS_MAGIC, TERMS_EXT, TERMS_MAGIC, SectionWriter, encode_runs, narrowest, run_deltas
+from .format import (DOCS_EXT, DOCS_MAGIC, TERMS_EXT, TERMS_MAGIC, SectionWriter, encode_runs, little_endian, narrowest,
+                     run_deltas)
 from .segment import SegmentReader
 
 MERGE_FACTOR = 4  # segments of one size level that merge into one (Lucene's default: 10)
@@ -146,10 +147,10 @@ class _Encoded:
         offsets = offsets.copy()
         for width, part in parts.items():
             offsets[widths == width] += self.sizes.get(width, 0)
+            data, dtype = little_endian(part)
             if width not in self.spills:
-                self.spills[width] = (tempfile.TemporaryFile(dir=self.spill_dir), part.dtype.newbyteorder("<").str
-                                      if part.dtype.itemsize > 1 else part.dtype.str)
-            self.spills[width][0].write(part.astype(part.dtype.newbyteorder("<"), copy=False).data)
+                self.spills[width] = (tempfile.TemporaryFile(dir=self.spill_dir), dtype)
+            self.spills[width][0].write(data.data)
             self.sizes[width] = self.sizes.get(width, 0) + len(part)
         self.offsets.append(offsets)
         self.widths.append(widths)
