@@ -87,6 +87,12 @@ def sentence_bounds(text: str) -> bytes | None:
 
 def stored_sentences(packed: bytes | None, text: str) -> list[tuple[int, int]] | None:
     """The spans sentence_bounds packed, or None when there are none that fit `text`."""
+    offsets = _stored_offsets(packed, text)
+    return None if offsets is None else _Known(offsets).spans
+
+
+def _stored_offsets(packed: bytes | None, text: str) -> list[int] | None:
+    """stored_sentences' spans end to end (start, end, start, end, ...)."""
     if not isinstance(packed, bytes) or not packed or len(packed) % 4:
         return None
     steps = array("H")
@@ -94,17 +100,15 @@ def stored_sentences(packed: bytes | None, text: str) -> list[tuple[int, int]] |
     if sys.byteorder == "big":
         steps.byteswap()
     offsets = list(accumulate(steps))
-    if offsets[-1] > len(text):
-        return None
-    starts = iter(offsets)
-    return list(zip(starts, starts))
+    return offsets if offsets[-1] <= len(text) else None
 
 
 class _Known:
-    """_Sentences' face for spans already known (stored_sentences): nothing left to split."""
+    """_Sentences' face for spans already known (_stored_offsets): nothing left to split."""
 
-    def __init__(self, spans: list[tuple[int, int]]) -> None:
-        self.spans = spans
+    def __init__(self, offsets: list[int]) -> None:
+        self.starts = offsets[::2]
+        self.spans = list(zip(self.starts, offsets[1::2]))
 
     def has(self, i: int) -> bool:
         return i < len(self.spans)
@@ -181,10 +185,13 @@ def _candidates(text: str, spans_of: "list[tuple[int, int]] | _Sentences | _Know
                 if any(p in text[s:e].lower() or p in text[s:e].lower().translate(_FOLD) for p in probes)]
     if not wheres:
         return []
-    if not isinstance(spans_of, list):
-        spans_of.cover(max(wheres))
-        spans_of = spans_of.spans
-    starts = [s for s, _ in spans_of]
+    if isinstance(spans_of, _Known):
+        starts, spans_of = spans_of.starts, spans_of.spans
+    else:
+        if isinstance(spans_of, _Sentences):
+            spans_of.cover(max(wheres))
+            spans_of = spans_of.spans
+        starts = [s for s, _ in spans_of]
     found: set[int] = set()
     for where in wheres:
         i = bisect_right(starts, where) - 1
@@ -273,7 +280,7 @@ class Marks:
     def snippet(self, text: str, max_chars: int = MAX_CHARS, bounds: bytes | None = None) -> list[Fragment]:
         """snippet(text, stems, max_chars, phrases) of this query's stems and phrases;
         `bounds` is text's sentence_bounds when they were stored (else text is split here)."""
-        known = stored_sentences(bounds, text) if bounds else None
+        known = _stored_offsets(bounds, text) if bounds else None
         split = _Sentences(text) if known is None else _Known(known)
         if not split.has(0):
             return []
