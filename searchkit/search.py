@@ -430,22 +430,24 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                                                  max(0.0, deadline - time.monotonic())):
             return SearchResult(text, [], 0, page, limit, (time.perf_counter() - started) * 1000,
                                 _notice(BUSY, parsed.notice), sort=sort, timed_out=True)
+        # Counted around the chosen sources and dates, with the same query: every source's
+        # count as if no source were chosen (a reader can add another), and the timeline
+        # over all dates (a chart that shows what lies around the chosen ones).
+        source_around = facets and sources is not None
+        dates_around = facets and dates is not None
+        recount = [unfiltered] * source_around + [_combine([*parsed.filters, source_flt])] * dates_around
         try:
             ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
-                                      deadline, max_expansions, feedback, page_from=(page - 1) * limit)
+                                      deadline, max_expansions, feedback, page_from=(page - 1) * limit,
+                                      recount=recount)
             if facets:
                 ranked.facets["source"] = _with_no_source(ranked.facets.get("source", []), ranked.total)
-            if facets and sources is not None:
-                # Every source's count, as if no source were chosen: a reader can add another.
-                around = rank_with_arrays(index, searcher, parsed, unfiltered, sort, 0, collapse, True, stats,
-                                          deadline, max_expansions, feedback=False)  # feedback never changes the matches
+            if source_around:
+                around = ranked.recounts[0]
                 ranked.facets["source"] = _with_no_source(around.facets.get("source", []), around.total)
             timeline_around = []
-            if facets and dates is not None and not ranked.timed_out:
-                # The same search over all dates, for a chart that shows what lies around the chosen ones.
-                timeline_around = rank_with_arrays(index, searcher, parsed, _combine([*parsed.filters, source_flt]),
-                                                   sort, 0, collapse, True, stats, deadline, max_expansions,
-                                                   feedback=False).timeline
+            if dates_around and not ranked.timed_out:
+                timeline_around = ranked.recounts[-1].timeline
         finally:
             if gate is not None:
                 gate.release()
@@ -523,19 +525,23 @@ class Ranked:
     capped: list[Expansion] = field(default_factory=list)
     span: tuple[datetime, datetime] | None = None  # first and last publication counted
     stored: dict[int, dict] = field(default_factory=dict)  # stored fields of the page, by docnum
+    recounts: list[Ranked] = field(default_factory=list)  # rank_with_arrays(recount=): no docs, counts only
 
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
                      max_expansions: int | None = None, feedback: bool | dict[str, float] = True,
-                     page_from: int | None = None) -> Ranked:
+                     page_from: int | None = None, recount: Sequence[wq.Query | None] = ()) -> Ranked:
     """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
     evaluator of engine/evaluate.py. Plain words of FEEDBACK_MIN_WORDS or more get a
     pseudo-relevance feedback pass first (scoring.feedback_weights) unless feedback=False;
     a dict `feedback` is the weights that pass gives, made elsewhere. With `page_from`, the stored fields of the results [page_from:wanted) come along
-    (Ranked.stored), read straight from their segments."""
+    (Ranked.stored), read straight from their segments. Each filter of `recount` gives a
+    Ranked of its own in Ranked.recounts: the total, facets and timeline of the same query
+    through that filter instead (as wanted=0 and feedback=False give them), counted from
+    the same evaluation where it can be (engine rank(recount=))."""
     from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
@@ -552,17 +558,24 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
                           collapse=collapse, facets=facets, granularity=_granularity,
                           phrase_fields=fields, stats=stats, tree=tree, deadline=deadline,
                           max_expansions=max_expansions, weights=weights,
-                          stored=(page_from, wanted) if page_from is not None and sort != "recency" else None)
+                          stored=(page_from, wanted) if page_from is not None and sort != "recency" else None,
+                          recount=tuple(recount))
     docs = ranked.docs
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
+    return _ranked(ranked, docs, facets, [_ranked(other, [], True) for other in ranked.recounts])
+
+
+def _ranked(ranked, docs: list[tuple[int, float]], facets: bool, recounts: list[Ranked] | None = None) -> Ranked:
+    """The Ranked of an engine ranking (rank.Ranking) showing `docs`: its facet counts as lists."""
     facet_counts, buckets, span = ({}, [], None)
     if facets:
         dates = {_aware(m): c for m, c in ranked.dates.items()}
         facet_counts, buckets = _facet_lists(ranked.sources, dates)
         span = (min(dates), max(dates)) if dates else None
     return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
-                  timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored)
+                  timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored,
+                  recounts=recounts or [])
 
 
 def _boosts():
