@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from .analysis import analyze
 from .article import derived_title
@@ -263,24 +263,31 @@ def _granularity(first: datetime, last: datetime) -> str:
     return "year"
 
 
-def _bucket_start(moment: datetime, unit: str) -> datetime:
+def _bucket_number(moment: datetime, unit: str) -> int:
+    """The day, month or year of `moment` (its own wall clock) as one increasing number."""
     if unit == "day":
-        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        return moment.toordinal()
     if unit == "month":
-        return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        return moment.year * 12 + moment.month - 1
+    return moment.year
 
 
-def _next_bucket(start: datetime, unit: str) -> datetime:
+def _bucket_start(number: int, unit: str, zone) -> datetime:
+    """The start of the day, month or year numbered `number` (_bucket_number) in `zone`."""
     if unit == "day":
-        return start + timedelta(days=1)
+        day = date.fromordinal(number)
+        return datetime(day.year, day.month, day.day, tzinfo=zone)
     if unit == "month":
-        return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-    return start.replace(year=start.year + 1)
+        return datetime(number // 12, number % 12 + 1, 1, tzinfo=zone)
+    return datetime(number, 1, 1, tzinfo=zone)
 
 
 def _label(start: datetime, unit: str) -> str:
-    return start.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[unit])
+    if start.year < 1000:  # as strftime writes it (the platform's own way: "%Y" need not pad)
+        return start.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[unit])
+    if unit == "day":
+        return f"{start.year}-{start.month:02d}-{start.day:02d}"
+    return f"{start.year}-{start.month:02d}" if unit == "month" else str(start.year)
 
 
 def timeline(dates: dict[datetime, int]) -> tuple[str, list[TimelineBucket]]:
@@ -296,19 +303,20 @@ def timeline(dates: dict[datetime, int]) -> tuple[str, list[TimelineBucket]]:
 def timeline_between(dates: dict[datetime, int], first: datetime, last: datetime
                      ) -> tuple[str, list[TimelineBucket]]:
     """timeline() over the range first..last, which `dates` may only approximate (a sharded
-    index merges its shards' buckets, whose starts are not the first and last dates)."""
+    index merges its shards' buckets, whose starts are not the first and last dates).
+    Buckets follow first's time zone (a date in another is counted as it reads there);
+    bucket starts are made from numbers (_bucket_number), not by datetime arithmetic: a
+    search page makes dozens of them per timeline."""
     unit = _granularity(first, last)
-    counts: dict[datetime, int] = {}
+    zone = first.tzinfo
+    counts: dict[int, int] = {}
     for moment, count in dates.items():
-        key = _bucket_start(moment, unit)
+        key = _bucket_number(moment if moment.tzinfo is zone or zone is None else moment.astimezone(zone), unit)
         counts[key] = counts.get(key, 0) + count
-    buckets = []
-    start = _bucket_start(first, unit)
-    while start <= last:
-        end = _next_bucket(start, unit)
-        buckets.append(TimelineBucket(_label(start, unit), start, end, counts.get(start, 0)))
-        start = end
-    return unit, buckets
+    numbers = range(_bucket_number(first, unit), _bucket_number(last, unit) + 1)
+    starts = [_bucket_start(number, unit, zone) for number in range(numbers.start, numbers.stop + 1)]
+    return unit, [TimelineBucket(_label(start, unit), start, end, counts.get(number, 0))
+                  for number, start, end in zip(numbers, starts, starts[1:])]
 
 
 def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
