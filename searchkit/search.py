@@ -428,7 +428,7 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
     dates = filter_query(since, until, None, now)
     with index.searcher() as searcher:
         parsed = parse(text, searcher.schema, now=now,
-                       reader=_words_reader(index, searcher) if "~" in text else searcher.reader())
+                       reader=index.arrays.words(searcher) if "~" in text else searcher.reader())
         unfiltered = _combine([dates, *parsed.filters])
         source_flt, sources = _sources_filter(searcher, source)
         flt = _combine([unfiltered, source_flt])
@@ -638,7 +638,7 @@ def feedback_documents(index: Index, text: str, *, sort: str = "relevance", sinc
     pass. A sharded index takes the best of every shard's (scored with the collection's
     `stats`), which are the collection's best, and gives the shards feedback_query's weights."""
     with index.searcher() as searcher:
-        parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+        parsed = parse(text, searcher.schema, now=now, reader=index.arrays.words(searcher))
         words = feedback_words(parsed, sort)
         if not words:
             return []
@@ -705,7 +705,7 @@ def cluster_copies(index: Index, hits: list[Hit], text: str, since: str | dateti
     flt = filter_query(since, until, None, now)
     with index.searcher() as searcher:
         try:
-            parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+            parsed = parse(text, searcher.schema, now=now, reader=index.arrays.words(searcher))
         except QueryError:
             return copies
         words, fields, tree = _query_form(parsed)
@@ -735,34 +735,10 @@ def _query_form(parsed: ParsedQuery) -> tuple[list[str] | None, tuple[str, ...],
     return found[0], found[1], None
 
 
-@dataclass
-class _SegmentWords:
-    """What parse() (word~) and suggest() ask of a reader of several segments, the words
-    within some edits of a word, answered from the segments' term dictionaries
-    (engine.evaluate.terms_within: the words Whoosh's reader gives, without comparing every
-    word of the letter in Python)."""
-
-    segments: list
-
-    def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> set[str]:
-        from .engine.evaluate import terms_within
-
-        return terms_within(self.segments, fieldname, text, maxdist, prefix)
-
-
-def _words_reader(index: Index, searcher: Searcher):
-    """The searcher's reader for looking up words within some edits (_SegmentWords when it
-    reads several segments: a single segment's reader has Whoosh's own automaton)."""
-    reader = searcher.reader()
-    if reader.is_atomic():
-        return reader
-    return _SegmentWords([cache.segment for _, _, cache in index.arrays.segments(searcher)])
-
-
 def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: datetime | None,
                   max_edits: int = 2) -> str | None:
     """A corrected query that finds more results than `text` did, or None."""
-    words = _words_reader(index, searcher)
+    words = index.arrays.words(searcher)
 
     def within(field: str, word: str, maxdist: int) -> set[str]:
         return set(words.terms_within(field, word, maxdist, prefix=1))
@@ -771,7 +747,7 @@ def _better_query(index: Index, searcher: Searcher, text: str, total: int, now: 
     if not candidate or candidate == text:
         return None
     try:
-        parsed = parse(candidate, searcher.schema, now=now)
+        parsed = parse(candidate, searcher.schema, now=now, reader=words)
         found = rank_with_arrays(index, searcher, parsed, None, "relevance", 0, False, False).total
     except QueryError:
         return None
