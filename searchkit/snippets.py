@@ -283,13 +283,14 @@ class Marks:
         if not split.has(0):
             return []
         spans_of = split.spans  # grows as split is asked for more
-        found_in: dict[int, list[tuple[int, int]]] = {}
+        found_in: dict[int, list[tuple[int, int, str]]] = {}
         terms_in: dict[int, list[str]] = {}
+        matches = self.matches
         for i in _candidates(text, split, self.probes):
             s, e = spans_of[i]
-            found = self.matches(text, s, e)
+            found = matches(text, s, e)
             if found:
-                found_in[i] = [(a, b) for a, b, _ in found]
+                found_in[i] = found
                 terms_in[i] = [term for _, _, term in found]
         picked = _pick(spans_of, terms_in, max_chars) if terms_in else [0]
         chosen = set(picked)
@@ -316,7 +317,7 @@ class Marks:
                 groups.append([i])
         for n, group in enumerate(groups):
             start, end = spans_of[group[0]][0], spans_of[group[-1]][1]
-            spans = [span for k in group for span in found_in.get(k, ())]
+            spans = [(a, b) for k in group for a, b, _ in found_in.get(k, ())]
             before = after = False
             if end - start > max_chars * 1.5:  # one sentence far longer than a snippet
                 start, end, before, after = _trim(text, start, end, spans, max_chars)
@@ -325,8 +326,10 @@ class Marks:
             if before:
                 out.append(("\u2026", False))
             part = _fragments(text, start, end, spans)
-            # paragraph breaks -> spaces (the pattern needs a "\n": text without one is skipped)
-            out.extend((_NEWLINES.sub(" ", t) if not m and "\n" in t else t, m) for t, m in part)
+            if text.find("\n", start, end) < 0:
+                out += part
+            else:  # paragraph breaks -> spaces (the pattern needs a "\n": text without one is skipped)
+                out.extend((_NEWLINES.sub(" ", t) if not m and "\n" in t else t, m) for t, m in part)
             if after:
                 out.append(("\u2026", False))
         return [(t, m) for t, m in out if t]
@@ -459,11 +462,13 @@ def _pick(spans_of: list[tuple[int, int]], matched: dict[int, list[str]], max_ch
     shown: set[str] = set()
     used = 0
     # each sentence's distinct terms and its density of matches (ties go to the earlier one)
-    left = {i: (set(terms), len(terms) / max(1, spans_of[i][1] - spans_of[i][0]), -i)
-            for i, terms in matched.items()}
+    left = [(set(terms), len(terms) / max(1, spans_of[i][1] - spans_of[i][0]), -i) for i, terms in matched.items()]
     while left and len(picked) < MAX_PASSAGES:
-        best = max(left, key=lambda i: (len(left[i][0] - shown), *left[i][1:]))
-        terms = left.pop(best)[0]
+        # the best by (terms not shown yet, density, -i): keys made in one comprehension, not
+        # a key function called per sentence (no two have the same i, so k is never compared)
+        k = max([(len(terms - shown), density, negative, k) for k, (terms, density, negative) in enumerate(left)])[3]
+        terms, _, negative = left.pop(k)
+        best = -negative
         length = spans_of[best][1] - spans_of[best][0]
         if picked and (used + length > max_chars or not terms - shown and used > max_chars // 2):
             continue
