@@ -271,9 +271,11 @@ def engine_index(tmp_path_factory):
 def scoring_arrays(request, monkeypatch):
     """Plain words scored over index-sized arrays (the matches from a mask, or from the
     lists merged), or over posting-sized ones (engine/rank.py picks by the postings' share
-    of the index; a tiny corpus would always get the first)."""
+    of the index; a tiny corpus would always get the first). Phrases likewise: candidates
+    counted in segment-sized arrays, or lists intersected (then merged, not looked up)."""
     if request.param == "sparse":
         monkeypatch.setattr(rank, "SPARSE_BELOW", 0.0)  # 0 x postings < documents: always sparse
+        monkeypatch.setattr(rank, "MERGE_FROM", 0)  # sorted lists intersected by a merge
     if request.param == "dense-merged":
         monkeypatch.setattr(rank, "MERGE_BELOW", 0.0)  # 0 x postings < documents: always merged
     return request.param

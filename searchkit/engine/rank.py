@@ -530,16 +530,23 @@ def _phrase(q: _Query, segments: list[_Segment], mask: np.ndarray | None, fields
             lists = [q.postings[s][w][name] for w in range(words)]
             if any(not len(ids) for ids, _, _ in lists):
                 continue
-            candidates = lists[0][0]
-            for ids, _, _ in lists[1:]:
-                candidates = _common(candidates, ids)
+            dense = sum(len(ids) for ids, _, _ in lists) * SPARSE_BELOW >= seg.cache.doc_count
+            if dense:  # counted in a segment-sized array: no binary search through long lists
+                count = np.zeros(seg.cache.doc_count, dtype=np.int16)
+                for ids, _, _ in lists:
+                    count[ids] += 1
+                candidates = np.flatnonzero(count == words)
+            else:
+                candidates = lists[0][0]
+                for ids, _, _ in lists[1:]:
+                    candidates = _common(candidates, ids)
             keep = ~seg.cache.deleted(seg.reader)[candidates]
             if mask is not None:
                 keep &= mask[candidates + seg.offset]
             candidates = candidates[keep]
             if len(candidates):
                 found.append((s, candidates.astype(np.int64) + seg.offset,
-                              [np.searchsorted(ids, candidates) for ids, _, _ in lists],
+                              [_rows_of(ids, candidates, seg.cache.doc_count if dense else 0) for ids, _, _ in lists],
                               seg.cache.lengths(seg.reader, name)[candidates]))
         if not found:
             continue
@@ -556,15 +563,24 @@ def _phrase(q: _Query, segments: list[_Segment], mask: np.ndarray | None, fields
         parts.append((chosen, scores))
     if not parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    docs = parts[0][0]
-    for chosen, _ in parts[1:]:
-        docs = np.union1d(docs, chosen)
+    docs = _merged([chosen for chosen, _ in parts])  # np.union1d sorts with no regard to the sorted runs
     total = np.zeros(len(docs))
     for chosen, scores in parts:  # each article's sum in field order, then word order
         at = np.searchsorted(docs, chosen)
         for score in scores:
             total[at] += score
     return docs, total
+
+
+def _rows_of(ids: np.ndarray, docs: np.ndarray, doc_count: int = 0) -> np.ndarray:
+    """Where each of `docs` (sorted, all in `ids`) is in the sorted list `ids`: by binary
+    search, or through a `doc_count`-sized array of every id's place when doc_count is
+    given (long lists: one scatter and one gather, no log factor)."""
+    if not doc_count:
+        return np.searchsorted(ids, docs)
+    place = np.empty(doc_count, dtype=np.intp)
+    place[ids] = np.arange(len(ids), dtype=np.intp)
+    return place[docs]
 
 
 def _phrase_rows(reads: list[list[tuple]]) -> np.ndarray:
@@ -602,13 +618,25 @@ def _common_rows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return a[i], i, at[i]
 
 
+# _common merges two sorted lists (a stable sort of both: numpy's timsort merges the two
+# runs in one linear pass) when the longer has fewer than MERGE_WITHIN x the shorter's values
+# and the shorter at least MERGE_FROM; else it looks the shorter up in the longer (measured:
+# 100k positions against 120k, 1.0 ms merged against 2.1 ms by binary search).
+MERGE_WITHIN = 8
+MERGE_FROM = 512
+
+
 def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The values in both `a` and `b` (each sorted and unique), sorted: the shorter looked up
-    in the longer by binary search, without sorting either again (as np.intersect1d does)."""
+    in the longer by binary search, or both merged when about as long (MERGE_WITHIN),
+    without sorting either again (as np.intersect1d does)."""
     if len(a) > len(b):
         a, b = b, a
     if not len(b):
         return b
+    if len(a) >= MERGE_FROM and len(b) < MERGE_WITHIN * len(a):
+        values = np.sort(np.concatenate((a, b)), kind="stable")
+        return values[:-1][values[1:] == values[:-1]]
     at = np.minimum(np.searchsorted(b, a), len(b) - 1)
     return a[b[at] == a]
 
