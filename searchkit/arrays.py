@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .engine.evaluate import SegmentWords
 from .engine.format import PositionBatch
 from .engine.segment import SegmentFiles, SegmentReader
 
@@ -188,6 +189,16 @@ class ArrayCache:
         with self._lock:
             self._wide[name] = (key, value)
         return value
+
+    def words(self, searcher):
+        """What looks up the words within some edits of a word (word~, did-you-mean) in the
+        searcher's index: its Whoosh reader for a single segment (an automaton), else a
+        SegmentWords over the term dictionaries (Whoosh's reader of several segments would
+        compare every word of the letter in Python)."""
+        reader = searcher.reader()
+        if reader.is_atomic():
+            return reader
+        return SegmentWords([cache.segment for _, _, cache in self.segments(searcher)])
 
     def segments(self, searcher) -> list[tuple[object, int, SegmentCache]]:
         """(segment reader, docnum offset, its cache) for every segment the searcher reads."""

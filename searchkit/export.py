@@ -58,7 +58,7 @@ def ranked_matches(index: Index, searcher, text: str | None, *, since: str | dat
     them (a shard of a sharded index scores as the whole collection)."""
     dates = filter_query(since, until, None, now)
     if text:
-        parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+        parsed = parse(text, searcher.schema, now=now, reader=index.arrays.words(searcher))
     else:
         parsed = ParsedQuery(text="", query=wq.Every())
     source_flt, _ = _sources_filter(searcher, source)

@@ -207,7 +207,7 @@ def task_fuzzy_words(index: Index, text: str) -> dict[tuple, list[str]]:
 
     found: dict[tuple, list[str]] = {}
     with index.searcher() as searcher:
-        reader = searcher.reader()
+        reader = index.arrays.words(searcher)
 
         class Recorder:
             def terms_within(self, fieldname, word, maxdist, prefix=0):
@@ -351,7 +351,7 @@ def task_spelling_words(index: Index, words: list[str]) -> dict[tuple, list[str]
 
     found: dict[tuple, list[str]] = {}
     with index.searcher() as searcher:
-        reader = searcher.reader()
+        reader = index.arrays.words(searcher)
         for word in words:
             for maxdist in (1, 2) if len(word) > 4 else (1,):
                 for name in SPELL_FIELDS:
@@ -371,7 +371,7 @@ def task_doc_frequency(index: Index, fieldname: str, text: str) -> int:
 
 def task_terms_within(index: Index, fieldname: str, text: str, maxdist: int, prefix: int) -> list[str]:
     with index.searcher() as searcher:
-        return sorted(searcher.reader().terms_within(fieldname, text, maxdist, prefix=prefix))
+        return sorted(index.arrays.words(searcher).terms_within(fieldname, text, maxdist, prefix=prefix))
 
 
 def task_count(index: Index, text: str, now: datetime | None) -> int:
@@ -1011,7 +1011,8 @@ class ShardSearch:
         candidate = suggest(self.spelling, text, max_edits)
         if not candidate or candidate == text:
             return None
-        found = sum(self._answers(task_count, candidate, now).values())
+        counted = self._expand_fuzzy(candidate) if "~" in candidate else candidate  # as searching it would
+        found = sum(self._answers(task_count, counted, now).values())
         return candidate if found > total else None
 
 

@@ -271,9 +271,11 @@ def engine_index(tmp_path_factory):
 def scoring_arrays(request, monkeypatch):
     """Plain words scored over index-sized arrays (the matches from a mask, or from the
     lists merged), or over posting-sized ones (engine/rank.py picks by the postings' share
-    of the index; a tiny corpus would always get the first)."""
+    of the index; a tiny corpus would always get the first). Phrases likewise: candidates
+    counted in segment-sized arrays, or lists intersected (then merged, not looked up)."""
     if request.param == "sparse":
         monkeypatch.setattr(rank, "SPARSE_BELOW", 0.0)  # 0 x postings < documents: always sparse
+        monkeypatch.setattr(rank, "MERGE_FROM", 0)  # sorted lists intersected by a merge
     if request.param == "dense-merged":
         monkeypatch.setattr(rank, "MERGE_BELOW", 0.0)  # 0 x postings < documents: always merged
     return request.param
@@ -636,13 +638,60 @@ def test_words_within_some_edits_are_whoosh_s_over_several_segments(spelling_ind
 @pytest.mark.parametrize("text,found", [("budgte~", "'budget'"), ("spendng~2 budget", "'spend'"),
                                         ("zurih~ OR cafe~", "'café'"), ("strase~ uber~", "'straße'")])
 def test_fuzzy_words_expand_to_the_words_whoosh_s_reader_gives(spelling_index, text, found):
-    from searchkit.search import _words_reader
-
     with spelling_index.searcher() as searcher:
-        words = _words_reader(spelling_index, searcher)
+        words = spelling_index.arrays.words(searcher)
         assert words is not searcher.reader()  # several segments: the term dictionaries answer
         ours = parse(text, searcher.schema, reader=words)
         whoosh = parse(text, searcher.schema, reader=searcher.reader())
     assert (repr(ours.query), ours.notice) == (repr(whoosh.query), whoosh.notice)
     assert found in repr(ours.query)
     assert searchkit.search(spelling_index, text, facets=False, collapse=False).total > 0
+
+
+@pytest.mark.parametrize("text", ["zurich~", "cafe~2 OR naive~", "strase~1/0", "govrn~1/2"])
+def test_a_fuzzy_term_left_to_the_evaluator_expands_to_the_words_whoosh_s_reader_gives(spelling_index, text):
+    from searchkit.engine.evaluate import expand
+
+    with spelling_index.searcher() as searcher:
+        words = spelling_index.arrays.words(searcher)
+        fuzzy = [q for q in parse(text, searcher.schema).query.leaves() if isinstance(q, wq.FuzzyTerm)]
+        assert fuzzy  # parsed without a reader, word~ is a FuzzyTerm for the evaluator to expand
+        for q in fuzzy:
+            ours, whoosh = expand(q, searcher.reader(), words=words), expand(q, searcher.reader())
+            assert (ours.field, ours.terms) == (whoosh.field, whoosh.terms)
+        assert sum(len(expand(q, searcher.reader(), words=words).terms) for q in fuzzy) > 0
+
+
+def _distances_computed(run) -> int:
+    """How many times run() computes Whoosh's edit distance (each is one term compared)."""
+    import sys
+    from whoosh.support import levenshtein
+
+    code, calls = levenshtein.distance.__code__, [0]
+
+    def count(frame, event, arg):
+        if event == "call" and frame.f_code is code:
+            calls[0] += 1
+
+    sys.setprofile(count)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return calls[0]
+
+
+def test_did_you_mean_a_fuzzy_word_compares_only_words_near_its_length(tmp_path):
+    """`zürih~` matches nothing here; did-you-mean counts what `zurich~` finds. Over several
+    segments that count looked the candidate's words up by comparing every word of the
+    letter (0.84 s at 100k articles), not the few of a near length."""
+    ix = searchkit.open_index(tmp_path / "index", create=True)
+    far = [f"zq{chr(97 + n // 26)}{chr(97 + n % 26)}ffixlonger" for n in range(200)]  # 14 letters
+    ix.write([clean(Article(id="a", title="Zurich talks", body="Banks in Zurich met. " + " ".join(far[:100])))])
+    ix.write([clean(Article(id="b", title="Zurich again", body="Zurich banks. " + " ".join(far[100:])))])
+    ix.write([clean(Article(id="c", title="Other news", body="Nothing near here at all."))])
+    found = []
+    compared = _distances_computed(lambda: found.append(searchkit.search(ix, "zürih~", facets=False, collapse=False)))
+    assert (found[0].total, found[0].suggestion) == (0, "zurich~")
+    assert searchkit.search(ix, "zurich~", facets=False, collapse=False).total == 2
+    assert 0 < compared < 20, compared  # only the few words of a near length and letters, not the 200 far ones

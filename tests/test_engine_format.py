@@ -21,8 +21,8 @@ import searchkit.arrays
 from searchkit.article import Article, clean
 from searchkit.cli import main
 from searchkit.engine.codec import EngineCodec
-from searchkit.engine.format import (DocsFile, FormatError, SectionFile, SectionWriter, TermsFile, decode_run,
-                                     encode_runs, hash_value, hash_values, run_deltas)
+from searchkit.engine.format import (DocsFile, FormatError, PositionBatch, SectionFile, SectionWriter, TermsFile,
+                                     decode_run, encode_runs, hash_value, hash_values, run_deltas)
 from searchkit.store import article_to_doc
 
 DOCS = [
@@ -87,6 +87,32 @@ def test_several_terms_positions_read_together_are_each_terms_own(snap):
         alone = terms.positions_of(number, starts, r)
         assert alone[0].tolist() == owner.tolist() and alone[1].tolist() == position.tolist()
     assert terms.positions_of_terms([]) == []
+
+
+def test_positions_read_in_one_batch_decode_to_each_reads_own_keys(snap):
+    # PositionBatch.keys: every read's positions + its postings' offsets, in the order read,
+    # postings without positions (a term not in the segment) adding nothing.
+    ((reader, _),) = snap.segments
+    cache = searchkit.arrays.ArrayCache()
+    reads = [("oil", [0, 1]), ("price", [0]), ("nosuchword", [0, 1]), ("oil", [1]), ("spill", [0])]
+    batch, offsets, expected = PositionBatch(), [], []
+    for k, (term, rows) in enumerate(reads):
+        positions = cache.postings("k", reader, "body", term)[2]
+        rows = np.array(rows)
+        counts = positions.read(batch, rows)
+        owner_offsets = (np.arange(len(rows), dtype=np.int64) + 10 * k << 32) + 3
+        offsets.append(owner_offsets)
+        if term != "nosuchword":
+            owner, position = positions.flat(rows)
+            assert np.bincount(owner, minlength=len(rows)).tolist() == counts.tolist()
+            expected += (owner_offsets[owner] + position).tolist()
+        else:
+            assert counts.tolist() == [0, 0]
+    assert batch.keys(offsets).tolist() == expected
+    # oil: 0, 4 in doc 0 and 3 in doc 2; price: 1; oil again: 3; spill: 1
+    assert [(int(key >> 32), int(key & 0xFFFFFFFF) - 3) for key in expected] == [
+        (0, 0), (0, 4), (1, 3), (10, 1), (30, 3), (40, 1)]
+    assert PositionBatch().keys([]).tolist() == []
 
 
 def test_a_terms_postings_come_with_what_reading_its_positions_needs(snap):

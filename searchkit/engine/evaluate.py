@@ -85,13 +85,18 @@ class Expansion:
     capped: bool = False
 
 
-def expand(q: wq.Query, reader, max_expansions: int | None = None) -> Expansion:
+def expand(q: wq.Query, reader, max_expansions: int | None = None, words=None) -> Expansion:
     """The lexicon terms a multi-term query (Prefix, Wildcard, FuzzyTerm, TermRange) matches
     in the index `reader` (a Whoosh IndexReader) reads, in lexicon order, at most
-    max_expansions of them (None: all). The one place any term expansion happens."""
+    max_expansions of them (None: all). The one place any term expansion happens. `words`
+    (ArrayCache.words: a SegmentWords, or the reader of a single segment) looks up the words
+    a FuzzyTerm stands for."""
     fieldname = q.field()
-    found = (t.decode("utf-8") if isinstance(t, bytes) else t
-             for name, t in q.expanded_terms(reader) if name == fieldname)
+    if words is not None and isinstance(q, wq.FuzzyTerm):
+        found = iter(sorted(words.terms_within(fieldname, q.text, q.maxdist, prefix=q.prefixlength)))
+    else:
+        found = (t.decode("utf-8") if isinstance(t, bytes) else t
+                 for name, t in q.expanded_terms(reader) if name == fieldname)
     if max_expansions is None:
         return Expansion(fieldname, str(getattr(q, "text", q)), list(found))
     terms = list(itertools.islice(found, max_expansions + 1))
@@ -139,23 +144,40 @@ def terms_within(segments: list, fieldname: str, text: str, maxdist: int, prefix
             and distance(word, text, limit=maxdist) <= maxdist}
 
 
-def _leaf_terms(q: wq.Query, reader) -> Iterator[tuple[str, object]]:
+@dataclass
+class SegmentWords:
+    """What a fuzzy word~ and did-you-mean ask of a reader of several segments, the words
+    within some edits of a word, answered from the segments' term dictionaries
+    (terms_within: the words Whoosh's reader gives, without comparing every word of the
+    letter in Python). A single segment's Whoosh reader has its own automaton: keep it."""
+
+    segments: list  # segment.SegmentReaders
+
+    def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> list[str]:
+        """The field's words within `maxdist` edits of `text` sharing its first `prefix`
+        letters, sorted (lexicon order, as Whoosh's reader gives them)."""
+        return sorted(terms_within(self.segments, fieldname, text, maxdist, prefix))
+
+
+def _leaf_terms(q: wq.Query, reader, words) -> Iterator[tuple[str, object]]:
     if isinstance(q, wq.MultiTerm):
-        yield from q.expanded_terms(reader)
+        found = expand(q, reader, words=words)
+        yield from ((found.field, term) for term in found.terms)
     elif isinstance(q, wq.Phrase):
         for word in q.words:
             yield q.fieldname, word
     elif isinstance(q, wq.Term):
         yield q.fieldname, q.text
     for child in q.children():
-        yield from _leaf_terms(child, reader)
+        yield from _leaf_terms(child, reader, words)
 
 
-def query_terms(q: wq.Query, reader) -> Iterator[tuple[str, str]]:
+def query_terms(q: wq.Query, reader, words=None) -> Iterator[tuple[str, str]]:
     """Every (field, term) a query tree scores with in the index `reader` reads (wildcards
-    expanded against its lexicon; date and other non-text terms left out)."""
+    expanded against its lexicon, fuzzy words by `words` when given; date and other
+    non-text terms left out)."""
     schema = reader.schema
-    for name, text in _leaf_terms(q, reader):
+    for name, text in _leaf_terms(q, reader, words):
         if name in schema and schema[name].scorable:
             yield name, text.decode("utf-8") if isinstance(text, bytes) else text
 
@@ -207,6 +229,7 @@ class Evaluator:
         self.stats = stats if stats is not None else _SnapshotStats(self.segments)
         self.schema = schema
         self.reader = whoosh_reader
+        self.words = SegmentWords([r for r, _ in self.segments]) if len(self.segments) > 1 else None
         self.deadline = deadline
         self.max_expansions = max_expansions
         self.timed_out = False
@@ -431,7 +454,7 @@ class Evaluator:
     def _multi_term(self, q: wq.MultiTerm) -> Matches:
         if q.field() not in self.schema or self.late():
             return Matches.empty()
-        found = expand(q, self.reader, self.max_expansions)
+        found = expand(q, self.reader, self.max_expansions, self.words)
         if found.capped:
             self.expansions.append(found)
         return _scaled(_union([self.term(found.field, t) for t in found.terms]), q.boost)

@@ -711,12 +711,25 @@ class PositionBatch:
         sortable (owner, position) keys)."""
         if not self._counts:
             return np.zeros(0, dtype=np.int64)
-        counts = np.concatenate(self._counts)
+        counts = np.concatenate(self._counts).astype(np.int64)
         firsts = np.concatenate(self._firsts)
-        spans = np.concatenate(self._spans)  # one dtype: the widest of them
-        index = np.repeat(firsts - (np.cumsum(counts) - counts), counts)
-        index += np.arange(len(index), dtype=np.int64)
-        return decode_positions(counts, spans[index], np.concatenate(offsets))
+        offsets = np.concatenate(offsets)
+        if len(counts) and not counts.all():  # postings without positions (FlatPositions.read of no term)
+            firsts, offsets, counts = firsts[counts > 0], offsets[counts > 0], counts[counts > 0]
+        total = int(counts.sum())
+        if not total:
+            return np.zeros(0, dtype=np.int64)
+        # Without np.repeat (the slow part): where each posting's deltas begin in the output,
+        # the gather index as a running sum of steps (1 within a run, a jump at each run's
+        # start), and the positions as one running sum of the deltas in which each posting's
+        # first delta also takes away the posting before's total and adds its own offset.
+        begins = np.cumsum(counts) - counts
+        step = np.ones(total, dtype=np.int64)
+        step[begins] = firsts - np.append(0, firsts[:-1] + counts[:-1] - 1)
+        deltas = np.concatenate(self._spans, dtype=np.int64)[np.cumsum(step, out=step)]
+        sums = np.add.reduceat(deltas, begins)  # each posting's last position
+        deltas[begins] += offsets - np.append(0, offsets[:-1] + sums[:-1])
+        return np.cumsum(deltas, out=deltas)
 
 
 def _restart_cumsum(deltas: np.ndarray, starts: np.ndarray) -> np.ndarray:

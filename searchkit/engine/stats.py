@@ -50,7 +50,8 @@ def collect_stats(index, text: str, now: datetime | None = None) -> CorpusStats:
 
     with index.searcher() as searcher:
         try:
-            parsed = parse(text, searcher.schema, now=now, reader=searcher.reader())
+            words = index.arrays.words(searcher)
+            parsed = parse(text, searcher.schema, now=now, reader=words)
         except QueryError:
             return stats_for_terms(searcher, [])
-        return stats_for_terms(searcher, query_terms(parsed.query, searcher.reader()))
+        return stats_for_terms(searcher, query_terms(parsed.query, searcher.reader(), words))
