@@ -1073,9 +1073,11 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
-    seg_of, local = _located(offsets, docnum)
-    upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
     columns = _columns(cache, segments) if facets or sort in ("newest", "oldest") else None
+    # Each match's segment and number within it, for reads per segment: a date sort from the
+    # index-wide columns (clusters known, if collapsed) needs them for the page's rows only.
+    by_columns = sort in ("newest", "oldest") and columns is not None and not (collapse and groups is None)
+    seg_of, local = (None, None) if by_columns else _located(offsets, docnum)
     if collapse and m.matched is not None:  # pruned: the clusters of every match, the candidates' among them
         every_cluster, every_size, total = _clusters(groups, segments, m.matched, None, None)
         at = np.searchsorted(m.matched, docnum)
@@ -1095,6 +1097,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
         reps = _representatives(-key, docnum, shared, clusters) if collapse else np.arange(len(docnum))
         top = _first_by(reps, key, docnum, stop)
     else:
+        upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
         proximity = _Proximity(q, segments, seg_of, local, pair_bounds) if q is not None else None
         score, top = _best(bool(pair_bounds), proximity, docnum, base, upper, clusters, shared, stop)
         reps = _representatives(score, docnum, shared, clusters) if facets and collapse else None
@@ -1102,8 +1105,10 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
                      timed_out=evaluator.timed_out, capped=evaluator.expansions)
     if stored:  # read straight from each segment (no Whoosh reader in between)
-        result.stored = {int(docnum[r]): segments[seg_of[r]].cache.segment.stored(int(local[r]))
-                         for r in window[stored[0]:stored[1]]}
+        rows = window[stored[0]:stored[1]]
+        at, within = _located(offsets, docnum[rows]) if seg_of is None else (seg_of[rows], local[rows])
+        result.stored = {int(docnum[r]): segments[s].cache.segment.stored(int(n))
+                         for r, s, n in zip(rows.tolist(), at.tolist(), within.tolist())}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
     if facets and columns is not None:  # the index-wide columns need only the counted documents
@@ -1424,17 +1429,25 @@ def _bucketed(days: np.ndarray, per_day: np.ndarray, first_us: int, last_us: int
     """Counts per day (days since 1970, sorted, distinct) put into days, months or years, as
     granularity(first, last) says for the first and last moments (microseconds since 1970),
     with those two moments at count 0 (see Ranking.dates). The calendar conversion is the
-    slow part, so it runs once per day, not per match."""
+    slow part, so it runs once per bucket of the range (each day's bucket is found among the
+    buckets' first days by binary search), not per day nor per match."""
     epoch = datetime(1970, 1, 1)
     first = epoch + timedelta(microseconds=first_us)
     last = epoch + timedelta(microseconds=last_us)
     unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
-    buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
-    # sorted as the days are: each bucket is a run, summed where it starts
-    begins = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
-    starts, counts = buckets[begins], np.add.reduceat(per_day.astype(np.int64), begins)
+    per_day = per_day.astype(np.int64)
+    if unit == "D":
+        starts, counts = days, per_day
+    else:
+        between = np.arange(np.datetime64(int(days[0]), "D").astype(f"datetime64[{unit}]"),
+                            np.datetime64(int(days[-1]), "D").astype(f"datetime64[{unit}]") + 1)
+        first_days = between.astype("datetime64[D]").astype(np.int64)
+        bucket = np.searchsorted(first_days, days, side="right") - 1
+        # sorted as the days are: each bucket is a run, summed where it starts
+        begins = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+        starts, counts = first_days[bucket[begins]], np.add.reduceat(per_day, begins)
     # the buckets' starts as datetimes in one conversion (one np.datetime64 each: ~25 us apiece)
-    dates = dict(zip(starts.astype(f"datetime64[{unit}]").astype("datetime64[us]").tolist(), counts.tolist()))
+    dates = dict(zip(starts.astype("datetime64[D]").astype("datetime64[us]").tolist(), counts.tolist()))
     dates.setdefault(first, 0)
     dates.setdefault(last, 0)
     return dates
