@@ -95,6 +95,15 @@ class Ranking:
     recounts: list["Ranking"] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Recount:
+    """Another filter to count a ranked query through (rank(recount=)): its total and
+    sources, and its dates unless dates=False."""
+
+    flt: wq.Query | None
+    dates: bool = True
+
+
 @dataclass
 class _Segment:
     reader: object
@@ -1030,7 +1039,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
          stats: CorpusStats | None = None, tree: wq.Query | None = None,
          deadline: float | None = None, max_expansions: int | None = None,
          weights: dict[str, float] | None = None,
-         stored: tuple[int, int] | None = None, recount: tuple[wq.Query | None, ...] = ()) -> Ranking:
+         stored: tuple[int, int] | None = None, recount: tuple[Recount, ...] = ()) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     `weights` (stem -> weight, from scoring.feedback_weights) weighs the plain words instead
@@ -1049,7 +1058,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     stop=0 asks for the total and facets only: plain words are then matched, not scored,
     unless collapsing needs scores (each cluster's facets are its best article's).
     `recount` are other filters: Ranking.recounts has the total and facets of the same query
-    (without `weights`: they never change the matches) through each, as stop=0 gives them.
+    (without `weights`: they never change the matches) through each, as stop=0 gives them
+    (a Recount with dates=False may leave its dates out).
     Plain words counted without collapse are then matched again from the lists this ranking
     read (no second evaluation of the query).
     """
@@ -1122,25 +1132,26 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
         result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
     for other in recount:
         if q is None or phrase_fields or collapse:  # counted as a ranking of its own
-            result.recounts.append(rank(searcher, cache, stems, flt=other, start=0, stop=0, facets=True, **asked))
+            result.recounts.append(rank(searcher, cache, stems, flt=other.flt, start=0, stop=0, facets=True,
+                                        **asked))
         else:
             result.recounts.append(_counted(m, other, columns, offsets, granularity))
     return result
 
 
-def _counted(m: _Matched, flt: wq.Query | None, columns: _Columns | None, offsets: np.ndarray,
+def _counted(m: _Matched, other: Recount, columns: _Columns | None, offsets: np.ndarray,
              granularity) -> Ranking:
-    """The total and facets of m's plain words through the filter `flt` instead (not
+    """The total and facets of m's plain words through the filter other.flt instead (not
     collapsed: every match counts), from the word lists m's query has read."""
     q, evaluator = m.query, m.evaluator
     keep = evaluator.live.copy()
-    mask = evaluator.mask(flt)
+    mask = evaluator.mask(other.flt)
     if mask is not None:
         keep &= mask
     matched = _union([docs for w in range(q.typed) for docs, _ in q.word_parts(w)], keep)
     result = Ranking([], len(matched), timed_out=evaluator.timed_out, capped=evaluator.expansions)
     if columns is not None:
-        result.sources, result.dates = _column_facets(columns, matched, granularity)
+        result.sources, result.dates = _column_facets(columns, matched, granularity, other.dates)
     else:
         seg_of, local = _located(offsets, matched)
         result.sources, result.dates = _facets(m.segments, seg_of, local, np.arange(len(matched)), granularity)
@@ -1364,10 +1375,12 @@ def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int]
     return sources, _moment_counts(moment[dated] - _EPOCH_US, granularity)
 
 
-def _column_facets(columns: _Columns, docs: np.ndarray, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
-    """_facets' counts of the documents `docs` (global docnums) from the index-wide columns."""
+def _column_facets(columns: _Columns, docs: np.ndarray, granularity, dates: bool = True
+                   ) -> tuple[dict[str, int], dict[datetime, int]]:
+    """_facets' counts of the documents `docs` (global docnums) from the index-wide columns
+    (with dates=False: the sources only, no dates)."""
     width = max(1, len(columns.names))
-    if columns.facet_key is not None:  # both facets from one gather and one count
+    if columns.facet_key is not None and dates:  # both facets from one gather and one count
         keys = columns.facet_key[docs]
         per = np.bincount(keys, minlength=width)
         if len(per) % width:  # the last day's row of the (day, source) table
@@ -1375,7 +1388,12 @@ def _column_facets(columns: _Columns, docs: np.ndarray, granularity) -> tuple[di
         per = per.reshape(-1, width)
         return _named(columns, per.sum(axis=0)), _day_counts(columns, docs, keys, width, per.sum(axis=1),
                                                               granularity)
-    sources = _named(columns, np.bincount(columns.sources[docs], minlength=len(columns.names)))
+    if width == 1:  # one source: every document is of it
+        sources = {columns.names[0]: len(docs)} if len(docs) and columns.names and columns.names[0] else {}
+    else:
+        sources = _named(columns, np.bincount(columns.sources[docs], minlength=len(columns.names)))
+    if not dates:
+        return sources, {}
     if columns.day is not None:
         day = columns.day[docs]
         return sources, _day_counts(columns, docs, day, 1, np.bincount(day), granularity)
