@@ -34,7 +34,7 @@ from .engine.container import Searcher
 from .engine.evaluate import Expansion
 from .engine.scoring import RECENCY_POOL, CorpusStats
 from .query import ParsedQuery, QueryError, date_range, parse
-from .snippets import Fragment, Marks, render_html
+from .snippets import STORED_SENTENCES, Fragment, Marks, render_html
 from .store import Index, _aware
 from .suggest import suggest
 
@@ -369,7 +369,7 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
         source=shown(fields.get("source") or ""), author=shown(fields.get("author") or ""),
         published=_aware(fields.get("published")), score=float(score),
-        fragments=marks.snippet(body, snippet_chars) if snippets else [],
+        fragments=marks.snippet(body, snippet_chars, fields.get(STORED_SENTENCES)) if snippets else [],
         title_fragments=marks.highlight(title),
         cluster=fields.get("cluster") or fields["id"], cluster_size=cluster_size,
     )
