@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from .analysis import analyze
 from .article import derived_title
@@ -33,7 +33,7 @@ from .engine.container import Searcher
 from .engine.evaluate import Expansion
 from .engine.scoring import RECENCY_POOL, CorpusStats
 from .query import ParsedQuery, QueryError, date_range, parse
-from .snippets import Fragment, Marks, render_html
+from .snippets import STORED_SENTENCES, Fragment, Marks, render_html
 from .store import Index, _aware
 from .suggest import suggest
 
@@ -263,24 +263,31 @@ def _granularity(first: datetime, last: datetime) -> str:
     return "year"
 
 
-def _bucket_start(moment: datetime, unit: str) -> datetime:
+def _bucket_number(moment: datetime, unit: str) -> int:
+    """The day, month or year of `moment` (its own wall clock) as one increasing number."""
     if unit == "day":
-        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        return moment.toordinal()
     if unit == "month":
-        return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        return moment.year * 12 + moment.month - 1
+    return moment.year
 
 
-def _next_bucket(start: datetime, unit: str) -> datetime:
+def _bucket_start(number: int, unit: str, zone) -> datetime:
+    """The start of the day, month or year numbered `number` (_bucket_number) in `zone`."""
     if unit == "day":
-        return start + timedelta(days=1)
+        day = date.fromordinal(number)
+        return datetime(day.year, day.month, day.day, tzinfo=zone)
     if unit == "month":
-        return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-    return start.replace(year=start.year + 1)
+        return datetime(number // 12, number % 12 + 1, 1, tzinfo=zone)
+    return datetime(number, 1, 1, tzinfo=zone)
 
 
 def _label(start: datetime, unit: str) -> str:
-    return start.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[unit])
+    if start.year < 1000:  # as strftime writes it (the platform's own way: "%Y" need not pad)
+        return start.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[unit])
+    if unit == "day":
+        return f"{start.year}-{start.month:02d}-{start.day:02d}"
+    return f"{start.year}-{start.month:02d}" if unit == "month" else str(start.year)
 
 
 def timeline(dates: dict[datetime, int]) -> tuple[str, list[TimelineBucket]]:
@@ -296,19 +303,20 @@ def timeline(dates: dict[datetime, int]) -> tuple[str, list[TimelineBucket]]:
 def timeline_between(dates: dict[datetime, int], first: datetime, last: datetime
                      ) -> tuple[str, list[TimelineBucket]]:
     """timeline() over the range first..last, which `dates` may only approximate (a sharded
-    index merges its shards' buckets, whose starts are not the first and last dates)."""
+    index merges its shards' buckets, whose starts are not the first and last dates).
+    Buckets follow first's time zone (a date in another is counted as it reads there);
+    bucket starts are made from numbers (_bucket_number), not by datetime arithmetic: a
+    search page makes dozens of them per timeline."""
     unit = _granularity(first, last)
-    counts: dict[datetime, int] = {}
+    zone = first.tzinfo
+    counts: dict[int, int] = {}
     for moment, count in dates.items():
-        key = _bucket_start(moment, unit)
+        key = _bucket_number(moment if moment.tzinfo is zone or zone is None else moment.astimezone(zone), unit)
         counts[key] = counts.get(key, 0) + count
-    buckets = []
-    start = _bucket_start(first, unit)
-    while start <= last:
-        end = _next_bucket(start, unit)
-        buckets.append(TimelineBucket(_label(start, unit), start, end, counts.get(start, 0)))
-        start = end
-    return unit, buckets
+    numbers = range(_bucket_number(first, unit), _bucket_number(last, unit) + 1)
+    starts = [_bucket_start(number, unit, zone) for number in range(numbers.start, numbers.stop + 1)]
+    return unit, [TimelineBucket(_label(start, unit), start, end, counts.get(number, 0))
+                  for number, start, end in zip(numbers, starts, starts[1:])]
 
 
 def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
@@ -357,7 +365,7 @@ def make_hit(searcher: Searcher, docnum: int, score: float, rank: int, parsed: P
         rank=rank, id=fields["id"], url=fields.get("url") or "", title=title,
         source=shown(fields.get("source") or ""), author=shown(fields.get("author") or ""),
         published=_aware(fields.get("published")), score=float(score),
-        fragments=marks.snippet(body, snippet_chars) if snippets else [],
+        fragments=marks.snippet(body, snippet_chars, fields.get(STORED_SENTENCES)) if snippets else [],
         title_fragments=marks.highlight(title),
         cluster=fields.get("cluster") or fields["id"], cluster_size=cluster_size,
     )
@@ -430,22 +438,24 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
                                                  max(0.0, deadline - time.monotonic())):
             return SearchResult(text, [], 0, page, limit, (time.perf_counter() - started) * 1000,
                                 _notice(BUSY, parsed.notice), sort=sort, timed_out=True)
+        # Counted around the chosen sources and dates, with the same query: every source's
+        # count as if no source were chosen (a reader can add another), and the timeline
+        # over all dates (a chart that shows what lies around the chosen ones).
+        source_around = facets and sources is not None
+        dates_around = facets and dates is not None
+        recount = [unfiltered] * source_around + [_combine([*parsed.filters, source_flt])] * dates_around
         try:
             ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
-                                      deadline, max_expansions, feedback, page_from=(page - 1) * limit)
+                                      deadline, max_expansions, feedback, page_from=(page - 1) * limit,
+                                      recount=recount)
             if facets:
                 ranked.facets["source"] = _with_no_source(ranked.facets.get("source", []), ranked.total)
-            if facets and sources is not None:
-                # Every source's count, as if no source were chosen: a reader can add another.
-                around = rank_with_arrays(index, searcher, parsed, unfiltered, sort, 0, collapse, True, stats,
-                                          deadline, max_expansions, feedback=False)  # feedback never changes the matches
+            if source_around:
+                around = ranked.recounts[0]
                 ranked.facets["source"] = _with_no_source(around.facets.get("source", []), around.total)
             timeline_around = []
-            if facets and dates is not None and not ranked.timed_out:
-                # The same search over all dates, for a chart that shows what lies around the chosen ones.
-                timeline_around = rank_with_arrays(index, searcher, parsed, _combine([*parsed.filters, source_flt]),
-                                                   sort, 0, collapse, True, stats, deadline, max_expansions,
-                                                   feedback=False).timeline
+            if dates_around and not ranked.timed_out:
+                timeline_around = ranked.recounts[-1].timeline
         finally:
             if gate is not None:
                 gate.release()
@@ -523,19 +533,23 @@ class Ranked:
     capped: list[Expansion] = field(default_factory=list)
     span: tuple[datetime, datetime] | None = None  # first and last publication counted
     stored: dict[int, dict] = field(default_factory=dict)  # stored fields of the page, by docnum
+    recounts: list[Ranked] = field(default_factory=list)  # rank_with_arrays(recount=): no docs, counts only
 
 
 def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt: wq.Query | None,
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
                      max_expansions: int | None = None, feedback: bool | dict[str, float] = True,
-                     page_from: int | None = None) -> Ranked:
+                     page_from: int | None = None, recount: Sequence[wq.Query | None] = ()) -> Ranked:
     """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
     evaluator of engine/evaluate.py. Plain words of FEEDBACK_MIN_WORDS or more get a
     pseudo-relevance feedback pass first (scoring.feedback_weights) unless feedback=False;
     a dict `feedback` is the weights that pass gives, made elsewhere. With `page_from`, the stored fields of the results [page_from:wanted) come along
-    (Ranked.stored), read straight from their segments."""
+    (Ranked.stored), read straight from their segments. Each filter of `recount` gives a
+    Ranked of its own in Ranked.recounts: the total, facets and timeline of the same query
+    through that filter instead (as wanted=0 and feedback=False give them), counted from
+    the same evaluation where it can be (engine rank(recount=))."""
     from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)
@@ -552,17 +566,24 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
                           collapse=collapse, facets=facets, granularity=_granularity,
                           phrase_fields=fields, stats=stats, tree=tree, deadline=deadline,
                           max_expansions=max_expansions, weights=weights,
-                          stored=(page_from, wanted) if page_from is not None and sort != "recency" else None)
+                          stored=(page_from, wanted) if page_from is not None and sort != "recency" else None,
+                          recount=tuple(recount))
     docs = ranked.docs
     if sort == "recency":
         docs = _recency_rerank(searcher, docs)
+    return _ranked(ranked, docs, facets, [_ranked(other, [], True) for other in ranked.recounts])
+
+
+def _ranked(ranked, docs: list[tuple[int, float]], facets: bool, recounts: list[Ranked] | None = None) -> Ranked:
+    """The Ranked of an engine ranking (rank.Ranking) showing `docs`: its facet counts as lists."""
     facet_counts, buckets, span = ({}, [], None)
     if facets:
         dates = {_aware(m): c for m, c in ranked.dates.items()}
         facet_counts, buckets = _facet_lists(ranked.sources, dates)
         span = (min(dates), max(dates)) if dates else None
     return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
-                  timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored)
+                  timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored,
+                  recounts=recounts or [])
 
 
 def _boosts():

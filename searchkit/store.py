@@ -43,6 +43,7 @@ from .engine.format import NewFormatError, OldFormatError
 from .engine.merge import merge_plan, merge_segments
 from .engine.segment import SegmentCache, Snapshot
 from .display import shown
+from .snippets import STORED_SENTENCES, sentence_bounds
 from .errors import (DiskFullError, IndexLockedError, IndexMissingError, SchemaMismatchError,
                      SearchkitError)
 from .engine.schema import SCHEMA_VERSION, build_schema
@@ -125,7 +126,8 @@ def printable(text: str) -> str:
 
 
 def article_to_doc(article: Article) -> dict:
-    """The Whoosh document for an article (fields of schema.build_schema)."""
+    """The Whoosh document for an article (fields of schema.build_schema), and its body's
+    sentences (snippets.sentence_bounds) under snippets.STORED_SENTENCES."""
     doc = {
         "id": article.id,
         "url": link_or_empty(article.url),
@@ -145,6 +147,9 @@ def article_to_doc(article: Article) -> dict:
         doc["published"] = _naive_utc(article.published)
     if article.imported:
         doc["imported"] = _naive_utc(article.imported)
+    bounds = sentence_bounds(shown(doc["body"]))  # the text a snippet is made of (search.make_hit)
+    if bounds:
+        doc[STORED_SENTENCES] = bounds  # kept with the stored fields, not indexed (build_segment)
     return doc
 
 

@@ -391,7 +391,10 @@ def test_the_segment_builder_writes_what_whoosh_writer_writes_through_the_codec(
                   body="The Bank of England's 4,000 fighters\u2019 fight; ISIS's \u201chuge\u201d don\u2019t. "
                        "OIL, oil and Oil: the rain in the plain. 3.5 per cent, e.g. a.b.c",
                   published="2019-05-06T07:08:09+00:00", tags=["Energy", "Oil prices"])
-    docs = [article_to_doc(clean(Article(**d))) for d in [*DOCS, tricky]]
+    # Without the values of no field ("_" names: the body's sentences), which the builder keeps
+    # with the stored fields and Whoosh's writer ignores.
+    docs = [{name: value for name, value in article_to_doc(clean(Article(**d))).items() if not name.startswith("_")}
+            for d in [*DOCS, tricky]]
     schema = build_schema()
     (tmp_path / "whoosh").mkdir()
     wix = whoosh.index.create_in(str(tmp_path / "whoosh"), schema)

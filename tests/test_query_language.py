@@ -119,6 +119,24 @@ def test_facets_and_timeline(news):
     assert days.timeline[0].start == datetime(2024, 6, 10, tzinfo=timezone.utc)
 
 
+def test_a_timeline_counts_dates_of_other_zones_as_they_read_in_the_first_dates_zone():
+    from datetime import timedelta
+
+    from searchkit.search import timeline
+
+    paris = timezone(timedelta(hours=2))
+    # 5 March 00:30 UTC is 02:30 in the first date's zone: still 5 March there.
+    unit, buckets = timeline({datetime(2019, 3, 1, 1, tzinfo=paris): 1,
+                              datetime(2019, 3, 5, 0, 30, tzinfo=timezone.utc): 2,
+                              datetime(2019, 3, 4, 23, tzinfo=timezone.utc): 4})
+    assert unit == "day"
+    assert [(b.label, b.count) for b in buckets] == [
+        ("2019-03-01", 1), ("2019-03-02", 0), ("2019-03-03", 0), ("2019-03-04", 0), ("2019-03-05", 6)]
+    assert buckets[0].start == datetime(2019, 3, 1, tzinfo=paris) and buckets[-1].end == datetime(2019, 3, 6, tzinfo=paris)
+    # Before year 1000 labels are as strftime writes them.
+    assert timeline({datetime(999, 5, 1): 1})[1][0].label == datetime(999, 5, 1).strftime("%Y-%m-%d")
+
+
 def test_recency_blends_relevance_with_freshness(news):
     relevance = searchkit.search(news, "federal OR thursday", now=NOW).hits
     recency = searchkit.search(news, "federal OR thursday", sort="recency", now=NOW).hits

@@ -203,6 +203,26 @@ def test_the_second_search_collapses_and_counts_as_the_first(index_path, copies)
     assert [(b.label, b.count) for b in second.timeline_around if b.count] == [("2019-03", 1), ("2019-05", 1)]
 
 
+@pytest.mark.parametrize("text", ["storm came", "storm", '"storm came"', "storm OR rain"])
+def test_counts_around_a_chosen_source_and_dates_are_the_searches_without_them(index_path, text):
+    # The source facet as if no source were chosen and the timeline as if no dates were:
+    # counted from the ranking's own evaluation (plain words) or a second one (any other
+    # query), over several segments, by a process's first search and by later ones.
+    ix = searchkit.open_index(index_path, create=True)
+    _storms(ix, copies=False)
+    ix.write([clean(Article(id="late", title="Storm came late", body="A storm came and rain.", source="Met Office",
+                            published=datetime(2019, 7, 9, 9, tzinfo=timezone.utc)))])
+    for _ in range(2):
+        narrowed = searchkit.search(ix, text, source="Coast Guard", since="2019-04", until="2019-05")
+        assert [h.id for h in narrowed.hits] == ["s5"]
+        no_source = searchkit.search(ix, text, since="2019-04", until="2019-05")
+        assert narrowed.facets["source"] == no_source.facets["source"]
+        assert dict(narrowed.facets["source"]) == {"Met Office": 2, "Coast Guard": 1}  # s2, s6; s5
+        no_dates = searchkit.search(ix, text, source="Coast Guard")
+        assert [b.to_dict() for b in narrowed.timeline_around] == [b.to_dict() for b in no_dates.timeline]
+        assert [(b.label, b.count) for b in narrowed.timeline_around if b.count] == [("2019-03", 1), ("2019-05", 1)]
+
+
 def test_a_process_that_searches_once_reads_only_the_matches_columns(index_path):
     # `searchkit query` runs one search: the index-wide cluster groups and facet columns
     # (every article's values) are worked out from the second search on, not for the first.

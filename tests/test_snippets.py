@@ -29,3 +29,63 @@ def test_one_marks_makes_the_snippets_and_titles_that_fresh_calls_make():
         assert marks.snippet(text, 80) == snippet(text, {"fighter", "sky"}, 80, [(("happi", 0), ("return", 1))])
         assert marks.highlight(text) == highlight(text, {"fighter", "sky"}, [(("happi", 0), ("return", 1))])
     assert [t for t, m in Marks({"die"}).highlight(PLAIN) if m] == ["dying"]
+
+
+def _demo_articles(count: int):
+    """The first `count` articles of the demo corpus (Global Voices: many languages, long
+    and short sentences, paragraph breaks, quotes)."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    from searchkit.article import Article, clean
+
+    path = Path(__file__).resolve().parents[1] / "seeds" / "news-demo.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        records = [json.loads(line) for _, line in zip(range(count), lines)]
+    return [clean(Article(id=r["id"], title=r.get("title") or "", body=r.get("body") or "")) for r in records]
+
+
+def test_stored_sentences_are_the_sentences_split_at_search_time():
+    import random
+
+    from searchkit.snippets import sentence_bounds, sentences, stored_sentences
+
+    pieces = list(".!?\u2026\n \t\"'\u201d\u2019)]([\u201c\u2018Aa0b\u00e9") + ["\n\n", ". ", "U.S.", " \n "]
+    rng = random.Random(11)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(5000)]
+    texts += [article.body for article in _demo_articles(300)]
+    for text in texts:
+        spans = sentences(text)
+        assert stored_sentences(sentence_bounds(text), text) == (spans or None), text
+    # A sentence longer than 16 bits can count is not stored: the snippet splits the text itself.
+    long = "Short one. Then " + "word " * 14000 + "end. Last one."
+    assert sentences(long)[1][1] - sentences(long)[1][0] > 65535 and sentence_bounds(long) is None
+    # Spans that do not fit the text (not made from it) are not used.
+    assert stored_sentences(sentence_bounds("A sentence. " * 30), "A sentence.") is None
+
+
+def test_a_snippet_from_stored_sentences_is_the_one_made_by_splitting(tmp_path):
+    """Every demo article imported carries its sentences, and with them every snippet (words,
+    phrases, none found) is the one made by splitting the text at search time."""
+    import searchkit
+    from searchkit.display import shown
+    from searchkit.snippets import STORED_SENTENCES
+
+    ix = searchkit.open_index(tmp_path / "index", create=True)
+    ix.write(_demo_articles(300), procs=1)
+    queries = [Marks({"govern"}), Marks({"protest", "polic"}), Marks({"said", "zzz"}),
+               Marks({"right"}, [(("human", 0), ("right", 1))]), Marks({"blog", "internet", "censorship"}),
+               Marks({"the"})]
+    stored = 0
+    ((reader, _),) = ix.snapshot().segments  # read as a search's results are (Whoosh hides them)
+    for docnum in range(reader.doc_count):
+        fields = reader.stored(docnum)
+        body = shown(fields.get("body") or "")
+        bounds = fields.get(STORED_SENTENCES)
+        stored += bounds is not None
+        assert (bounds is not None) == bool(body.strip()), fields["id"]
+        for marks in queries:
+            for chars in (300, 120):
+                assert marks.snippet(body, chars, bounds) == marks.snippet(body, chars), (fields["id"], marks.stems)
+    assert stored > 250

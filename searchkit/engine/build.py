@@ -43,6 +43,8 @@ def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
                   analyzer: Analyzer | None = None) -> Segment:
     """Write `docs` (Whoosh field dicts) as one new segment in `storage`; returns it. Text
     fields are analysed by `analyzer` (default: the process's one, analysis.analyzer()).
+    A value whose name starts with "_" is no field: it is kept as it is with the document's
+    stored fields (what the application works out once per document, e.g. its sentences).
 
     The segment is not in any TOC yet: the caller commits it. Its files are removed by the
     next writer's clean-up if that never happens (store.Index._recover).
@@ -100,6 +102,9 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], analyz
                 column = field.column_type
                 if column:
                     perdoc.add_column_value(fieldname, column, field.to_column_value(value))
+            for name in sorted(name for name in values if name.startswith("_")):
+                if values[name] is not None:
+                    perdoc.add_kept(name, values[name])
             perdoc.finish_doc()
         for fieldname in texts:
             field = schema[fieldname]

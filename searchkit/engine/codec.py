@@ -129,6 +129,10 @@ class DocWriter(base.PerDocumentWriter):
     def add_column_value(self, fieldname, columnobj, value):
         self.docs.add_column(fieldname, value)
 
+    def add_kept(self, name: str, value) -> None:
+        """A value of no field stored with the document's fields (searchkit's builder, build.py)."""
+        self.docs.add_stored(name, value)
+
     def set_lengths(self, fieldname: str, lengths) -> None:
         """Every document's length in the field at once (searchkit's builder, build.py)."""
         self.docs.set_lengths(fieldname, lengths)

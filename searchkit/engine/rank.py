@@ -33,8 +33,10 @@ the articles with one of the other words are scored; the matches are still all c
 (title and body together) is computed once and kept (ArrayCache.memo) while the segments
 and average lengths are the same, so a query makes one pass per word over it. Filters (dates, source),
 near-duplicate collapse, facets, the timeline counts and cluster sizes are array operations
-on the same matches, over index-wide columns kept between queries (a day number per article:
-a query's date counts are one bincount).
+on the same matches, over index-wide columns kept between queries (a day and source number
+per article: a query's date and source counts are one bincount). The counts around a chosen
+source or dates (the same words through another filter: rank(recount=)) are taken from the
+word lists the ranking read, not from a second evaluation.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ class Ranking:
     timed_out: bool = False  # the deadline passed: some terms were not read
     capped: list[Expansion] = field(default_factory=list)  # expansions cut at max_expansions
     stored: dict[int, dict] = field(default_factory=dict)  # the window's stored fields, by docnum
+    # rank(recount=): the total and facets of the same query through each other filter
+    recounts: list["Ranking"] = field(default_factory=list)
 
 
 @dataclass
@@ -1060,7 +1064,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
          stats: CorpusStats | None = None, tree: wq.Query | None = None,
          deadline: float | None = None, max_expansions: int | None = None,
          weights: dict[str, float] | None = None,
-         stored: tuple[int, int] | None = None) -> Ranking:
+         stored: tuple[int, int] | None = None, recount: tuple[wq.Query | None, ...] = ()) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     `weights` (stem -> weight, from scoring.feedback_weights) weighs the plain words instead
@@ -1078,7 +1082,13 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     `stored` = (i, j): also read the stored fields of results [start + i:start + j).
     stop=0 asks for the total and facets only: plain words are then matched, not scored,
     unless collapsing needs scores (each cluster's facets are its best article's).
+    `recount` are other filters: Ranking.recounts has the total and facets of the same query
+    (without `weights`: they never change the matches) through each, as stop=0 gives them.
+    Plain words counted without collapse are then matched again from the lists this ranking
+    read (no second evaluation of the query).
     """
+    asked = dict(boosts=boosts, sort=sort, collapse=collapse, granularity=granularity, phrase_fields=phrase_fields,
+                 stats=stats, tree=tree, deadline=deadline, max_expansions=max_expansions)
     segments = _segments(searcher, cache)
     groups = _cluster_groups(cache, segments) if collapse else None
     if groups is not None and groups.alone:  # no two documents share a cluster: nothing to collapse
@@ -1139,6 +1149,30 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     elif facets:
         shown = reps if collapse else np.arange(len(docnum))
         result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
+    for other in recount:
+        if q is None or phrase_fields or collapse:  # counted as a ranking of its own
+            result.recounts.append(rank(searcher, cache, stems, flt=other, start=0, stop=0, facets=True, **asked))
+        else:
+            result.recounts.append(_counted(m, other, columns, offsets, granularity))
+    return result
+
+
+def _counted(m: _Matched, flt: wq.Query | None, columns: _Columns | None, offsets: np.ndarray,
+             granularity) -> Ranking:
+    """The total and facets of m's plain words through the filter `flt` instead (not
+    collapsed: every match counts), from the word lists m's query has read."""
+    q, evaluator = m.query, m.evaluator
+    keep = evaluator.live.copy()
+    mask = evaluator.mask(flt)
+    if mask is not None:
+        keep &= mask
+    matched = _union([docs for w in range(q.typed) for docs, _ in q.word_parts(w)], keep)
+    result = Ranking([], len(matched), timed_out=evaluator.timed_out, capped=evaluator.expansions)
+    if columns is not None:
+        result.sources, result.dates = _column_facets(columns, matched, granularity)
+    else:
+        seg_of, local = _located(offsets, matched)
+        result.sources, result.dates = _facets(m.segments, seg_of, local, np.arange(len(matched)), granularity)
     return result
 
 
@@ -1274,11 +1308,18 @@ class _Columns:
     # of the matches' values counts them per day; None when the dates span too many days.
     day: np.ndarray | None = None
     first_day: int = 0
+    # day x len(names) + source: one bincount of the matches' values counts them per day and
+    # source at once (half the gathers and counts of two columns); None when days x sources
+    # is more than FACET_KEY_SPAN.
+    facet_key: np.ndarray | None = None
 
 
 # _Columns.day is kept when the index's dates span at most this many days (~180 years): a
 # query's per-day count is an array of that many at most.
 DAY_COLUMN_SPAN = 1 << 16
+# _Columns.facet_key is kept when its count array (days x sources) has at most this many
+# slots: beyond, clearing and summing it would cost more than the second count it saves.
+FACET_KEY_SPAN = 1 << 16
 
 
 def _columns(cache: ArrayCache, segments: list[_Segment]) -> _Columns | None:
@@ -1303,6 +1344,8 @@ def _columns(cache: ArrayCache, segments: list[_Segment]) -> _Columns | None:
             if last - first < DAY_COLUMN_SPAN:
                 columns.day = np.where(columns.dated, days - first + 1, 0).astype(np.int32)
                 columns.first_day = first
+                if (last - first + 2) * max(1, len(names)) <= FACET_KEY_SPAN:
+                    columns.facet_key = columns.day * max(1, len(names)) + columns.sources.astype(np.int32)
         return columns
 
     return cache.index_wide("columns", tuple(seg.cache.key for seg in segments), compute, first=False)
@@ -1352,12 +1395,26 @@ def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int]
 
 def _column_facets(columns: _Columns, docs: np.ndarray, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
     """_facets' counts of the documents `docs` (global docnums) from the index-wide columns."""
-    counts = np.bincount(columns.sources[docs], minlength=len(columns.names))
-    sources = {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
-               if columns.names[code]}
+    width = max(1, len(columns.names))
+    if columns.facet_key is not None:  # both facets from one gather and one count
+        keys = columns.facet_key[docs]
+        per = np.bincount(keys, minlength=width)
+        if len(per) % width:  # the last day's row of the (day, source) table
+            per = np.concatenate((per, np.zeros(width - len(per) % width, dtype=per.dtype)))
+        per = per.reshape(-1, width)
+        return _named(columns, per.sum(axis=0)), _day_counts(columns, docs, keys, width, per.sum(axis=1),
+                                                              granularity)
+    sources = _named(columns, np.bincount(columns.sources[docs], minlength=len(columns.names)))
     if columns.day is not None:
-        return sources, _day_counts(columns, docs, granularity)
+        day = columns.day[docs]
+        return sources, _day_counts(columns, docs, day, 1, np.bincount(day), granularity)
     return sources, _moment_counts(columns.published[docs[columns.dated[docs]]] - _EPOCH_US, granularity)
+
+
+def _named(columns: _Columns, counts: np.ndarray) -> dict[str, int]:
+    """{source name: count} of the named sources counted (counts per source code)."""
+    return {columns.names[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist()
+            if columns.names[code]}
 
 
 def _moment_counts(moments: np.ndarray, granularity) -> dict[datetime, int]:
@@ -1375,25 +1432,25 @@ def _moment_counts(moments: np.ndarray, granularity) -> dict[datetime, int]:
     return _bucketed(days, per_day, int(moments.min()), int(moments.max()), granularity)
 
 
-def _day_counts(columns: _Columns, rows: np.ndarray, granularity) -> dict[datetime, int]:
-    """_facets' date counts of `rows` from the day column: one gather and one bincount of the
-    rows' days (the undated ones in slot 0), then the exact first and last moments: from
-    one gather of the rows' moments when all are dated, else from the rows of the first
-    and last day only."""
-    day = columns.day[rows]
-    per_day = np.bincount(day)
-    undated = per_day[:1].any()
-    per_day[:1] = 0
-    days = np.flatnonzero(per_day)
+def _day_counts(columns: _Columns, rows: np.ndarray, keys: np.ndarray, width: int, per_day: np.ndarray,
+                granularity) -> dict[datetime, int]:
+    """_facets' date counts of `rows` from their counts per day column value (`per_day`,
+    the undated ones in slot 0) and their keys (day column value x width + something below
+    width). The exact first and last moments are read for the rows of the first and last
+    day only: a few gathers, not one of every row."""
+    days = np.flatnonzero(per_day[1:]) + 1
     if not len(days):
         return {}
-    if undated:
-        first = int(columns.published[rows[day == days[0]]].min()) - _EPOCH_US
-        last = int(columns.published[rows[day == days[-1]]].max()) - _EPOCH_US
-    else:  # every row dated: one gather of their moments gives both
-        moments = columns.published[rows]
-        first, last = int(moments.min()) - _EPOCH_US, int(moments.max()) - _EPOCH_US
+    first = int(columns.published[rows[_of_day(keys, int(days[0]), width)]].min()) - _EPOCH_US
+    last = int(columns.published[rows[_of_day(keys, int(days[-1]), width)]].max()) - _EPOCH_US
     return _bucketed(days + (columns.first_day - 1), per_day[days], first, last, granularity)
+
+
+def _of_day(keys: np.ndarray, day: int, width: int) -> np.ndarray:
+    """Which keys (day x width + something below width) are of `day`."""
+    if width == 1:
+        return keys == day
+    return (keys >= day * width) & (keys < (day + 1) * width)
 
 
 def _bucketed(days: np.ndarray, per_day: np.ndarray, first_us: int, last_us: int, granularity
