@@ -200,6 +200,21 @@ class ArrayCache:
             return reader
         return SegmentWords([cache.segment for _, _, cache in self.segments(searcher)])
 
+    def docnums(self, searcher, fieldname: str, values: list[str]) -> dict[str, int]:
+        """{value: the first live document holding it} of a field that identifies a document
+        (an article's id), for the values found: each looked up in the segments' term
+        dictionaries, as searcher.document(id=...) finds it without a Whoosh query a value."""
+        found: dict[str, int] = {}
+        for _, offset, cache in self.segments(searcher):
+            deleted = cache.segment.deleted()
+            for value in values:
+                if value not in found:
+                    docs, _ = cache.segment.postings(fieldname, value)
+                    live = docs[~deleted[docs]]
+                    if len(live):
+                        found[value] = offset + int(live[0])
+        return found
+
     def segments(self, searcher) -> list[tuple[object, int, SegmentCache]]:
         """(segment reader, docnum offset, its cache) for every segment the searcher reads."""
         out = []

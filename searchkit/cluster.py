@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from .errors import SearchkitError
-from .shards import ShardedIndex, ShardFailure, map_merged_in_turn
+from .shards import ShardedIndex, ShardFailure, for_shard, map_merged_in_turn
 
 # Seconds a search waits for a shard's answer before leaving it out (env SEARCHKIT_SHARD_TIMEOUT).
 SHARD_TIMEOUT = 30.0
@@ -105,7 +105,7 @@ class ShardHost:
         out: dict[int, Any] = {}
         for shard, path in shards:
             try:
-                out[shard] = task(_open_on_worker(path, False, lock_timeout), *args)
+                out[shard] = task(_open_on_worker(path, False, lock_timeout), *for_shard(args, shard))
             except (SearchkitError, OSError) as exc:
                 out[shard] = ShardFailure(shard, str(exc))
         return out
@@ -248,7 +248,7 @@ class DaskRunner:
     def _tasks(self, task: Callable[..., Any], shards: Sequence[int], *args: Any, create: bool = False
                ) -> dict[int, Any]:
         missing = self._unplaceable(shards)
-        futures = {s: self.submit(task, s, *args, create=create) for s in shards if s not in missing}
+        futures = {s: self.submit(task, s, *for_shard(args, s), create=create) for s in shards if s not in missing}
         out: dict[int, Any] = {s: ShardFailure(s, reason) for s, reason in missing.items()}
         out.update(self._collect(futures))
         return out
@@ -267,7 +267,7 @@ class DaskRunner:
                   for s in placed}
         answers = list(firsts.values())
         thens = {s: self.client.submit(run_on_shard_merged, task, str(self.sharded.shard_path(s)),
-                                       self.sharded.lock_timeout, merge, answers, *args, pure=False,
+                                       self.sharded.lock_timeout, merge, answers, *for_shard(args, s), pure=False,
                                        **self._placement(s))
                  for s in placed}
         out: dict[int, Any] = {s: ShardFailure(s, reason) for s, reason in missing.items()}

@@ -142,11 +142,24 @@ class ShardFailure:
     reason: str
 
 
+@dataclass(frozen=True)
+class PerShard:
+    """An argument of Runner.map that differs by shard: each shard's task is given
+    values[shard] (None for a shard without one), e.g. only the page's ids it holds."""
+
+    values: dict[int, Any]
+
+
+def for_shard(args: tuple, shard: int) -> tuple:
+    """`args` as `shard`'s task takes them: each PerShard replaced by that shard's value."""
+    return tuple(a.values.get(shard) if isinstance(a, PerShard) else a for a in args)
+
+
 class Runner(Protocol):
     def map(self, task: Callable[..., Any], shards: Sequence[int], *args: Any, create: bool = False
             ) -> dict[int, Any]:
-        """{shard: task(that shard's Index, *args)} for each shard, or a ShardFailure; with
-        create=True a shard's index is made first if it does not exist yet."""
+        """{shard: task(that shard's Index, *for_shard(args, shard))} for each shard, or a
+        ShardFailure; with create=True a shard's index is made first if it does not exist yet."""
 
     def map_merged(self, first: Callable[..., Any], first_args: tuple, merge: Callable[[list], Any],
                    task: Callable[..., Any], shards: Sequence[int], *args: Any) -> dict[int, Any]:
@@ -182,7 +195,7 @@ class LocalRunner:
         out: dict[int, Any] = {}
         for shard in shards:
             try:
-                out[shard] = task(self.sharded.shard(shard, create=create), *args)
+                out[shard] = task(self.sharded.shard(shard, create=create), *for_shard(args, shard))
             except (SearchkitError, OSError) as exc:
                 out[shard] = ShardFailure(shard, str(exc))
         return out
@@ -319,7 +332,8 @@ def task_articles(index: Index, ids: list[str]) -> dict[str, Article]:
 
 def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, snippets: bool,
                   now: datetime | None) -> dict[str, tuple[list, list]]:
-    """{id: (snippet fragments, title fragments)} for the page's hits that this shard holds."""
+    """{id: (snippet fragments, title fragments)} for the page's hits that this shard holds
+    (`ids`: those the merged ranking has from it, looked up in one searcher)."""
     from .article import derived_title
     from .display import shown
     from .query import QueryError, parse
@@ -332,10 +346,8 @@ def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, s
             stems, phrases = parsed.stems, parsed.phrases
         except QueryError:
             stems, phrases = set(), []
-        for article_id in ids:
-            fields = searcher.document(id=article_id)
-            if fields is None:
-                continue
+        for article_id, docnum in index.arrays.docnums(searcher, "id", ids or []).items():
+            fields = searcher.stored_fields(docnum)
             body = shown(fields.get("body") or "")  # as search.make_hit shows them
             title = shown(fields.get("title") or "") or derived_title(body)
             out[article_id] = (snippet(body, stems, snippet_chars, phrases=phrases) if snippets else [],
@@ -990,13 +1002,14 @@ class ShardSearch:
 
     def _fetch(self, listed: list[tuple[int, Hit]], text: str, snippet_chars: int, snippets: bool, now) -> None:
         """The page's snippets and highlighted titles, from the shards holding its articles
-        (all asked at once for the page's ids: each answers for those it holds)."""
-        holding = sorted({shard for shard, _ in listed})
-        ids = [hit.id for _, hit in listed]
+        (all asked at once, each for the ids the merged ranking has from it)."""
+        ids: dict[int, list[str]] = {}
+        for shard, hit in listed:
+            ids.setdefault(shard, []).append(hit.id)
         fragments: dict[str, tuple] = {}
         if ids:
-            for found in self._answers(task_snippets, ids, text, snippet_chars, snippets, now,
-                                       shards=holding).values():
+            for found in self._answers(task_snippets, PerShard(ids), text, snippet_chars, snippets, now,
+                                       shards=sorted(ids)).values():
                 fragments.update(found)
         for _, hit in listed:
             hit.fragments, hit.title_fragments = fragments.get(hit.id, ([], hit.title_fragments))

@@ -93,6 +93,20 @@ def test_a_search_asks_the_workers_straight_not_through_the_scheduler(one, on_cl
     assert [t["key"] for t in stream.data] == []  # no task: the hosts answered
 
 
+def test_each_shard_on_the_workers_is_sent_only_its_own_ids(one, on_cluster):
+    """A page's snippets on a cluster: each shard's task gets the ids it holds, through the
+    workers' hosts and as Dask tasks alike, and they are one index's snippets."""
+    text = "human rights activists"
+    hits = searchkit.search(one, text, limit=20).hits
+    held = {s: [h.id for h in hits if on_cluster.shard(s).get(h.id) is not None] for s in range(on_cluster.count)}
+    assert sum(map(len, held.values())) == len(hits) == 20
+    expected = {s: {h.id: (h.fragments, h.title_fragments) for h in hits if h.id in ids} for s, ids in held.items()}
+    for create in (False, True):  # create=True goes as Dask tasks, not through the hosts
+        answers = on_cluster.runner.map(shards.task_snippets, list(held), shards.PerShard(held), text, 300, True, None,
+                                        create=create)
+        assert answers == expected, create
+
+
 def test_a_worker_killed_during_queries_loses_no_answer(one, on_cluster, runner):
     queries = ["activists", "isis fighters raqqa", '"human rights"', "title:china", "parliam*"] * 8
     # the answers before the kill (the same as one index's: see the test above)

@@ -129,6 +129,35 @@ def test_more_like_this_and_articles_are_those_of_one_index(seeds_pair):
     assert info["shards"] == 4
 
 
+def test_each_shard_makes_the_snippets_of_only_the_hits_it_holds(seeds_pair):
+    """A page's snippets: each shard is sent the ids the merged ranking has from it (it was
+    sent the whole page and looked every id up, one Whoosh query an id)."""
+    one, sharded = seeds_pair
+    text = "human rights activists"
+    hits = searchkit.search(sharded, text, limit=20).hits
+    held = {s: [h.id for h in hits if sharded.shard(s).get(h.id) is not None] for s in range(sharded.count)}
+    assert sum(map(len, held.values())) == len(hits) == 20 and all(held.values())
+    found, failures = sharded._answers(shards.task_snippets, shards.PerShard(held), text, 300,
+                                       True, None)
+    assert failures == [] and {s: sorted(a) for s, a in found.items()} == {s: sorted(i) for s, i in held.items()}
+    made = {i: fragments for answer in found.values() for i, fragments in answer.items()}
+    assert made == {h.id: (h.fragments, h.title_fragments) for h in hits}
+    assert made == {h.id: (h.fragments, h.title_fragments) for h in searchkit.search(one, text, limit=20).hits}
+
+
+def test_an_id_is_looked_up_in_the_term_dictionaries_as_whoosh_finds_it(tmp_path):
+    from searchkit.article import Article, clean
+
+    ix = searchkit.open_index(tmp_path / "ix", create=True)
+    ix.write([clean(Article(id="a", title="First", body="One.")), clean(Article(id="b", title="Second", body="Two."))])
+    ix.write([clean(Article(id="c", title="Third", body="Three."))])
+    ix.write([clean(Article(id="b", title="Second again", body="Two, updated."))])  # the old copy is deleted
+    with ix.searcher() as searcher:
+        found = ix.arrays.docnums(searcher, "id", ["b", "nope", "a", "c"])
+        assert found == {i: searcher.document_number(id=i) for i in ("a", "b", "c")}
+        assert searcher.stored_fields(found["b"])["title"] == "Second again"
+
+
 def test_an_article_stays_on_its_shard_when_imported_again(tmp_path):
     sharded = shards.create(tmp_path / "s", 3)
     first = import_paths(sharded, [SEEDS], procs=1)
