@@ -42,6 +42,7 @@ word lists the ranking read, not from a second evaluation.
 from __future__ import annotations
 
 import copy
+from itertools import accumulate
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -93,6 +94,15 @@ class Ranking:
     stored: dict[int, dict] = field(default_factory=dict)  # the window's stored fields, by docnum
     # rank(recount=): the total and facets of the same query through each other filter
     recounts: list["Ranking"] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Recount:
+    """Another filter to count a ranked query through (rank(recount=)): its total and
+    sources, and its dates unless dates=False."""
+
+    flt: wq.Query | None
+    dates: bool = True
 
 
 @dataclass
@@ -662,8 +672,9 @@ class _Proximity:
         """The proximity score of each match row in `rows`: over its pairs, each pair's
         proximity_score from its ordered and unordered counts in title and body (BM25F).
 
-        The rows are taken segment by segment (`grouped`); per segment and field, each
-        word's positions in the chosen articles are read, only read: every read of the call
+        The rows are grouped by segment; each word's place in its postings of each field is
+        found for every row at once (_places), its positions in the chosen articles are read
+        per segment and field, only read: every read of the call
         is decoded in one pass (format.PositionBatch) straight into one sortable key per
         position (word, field, article, position). Each word's keys are put once per pair
         it is in, so that the window counts of every pair in both fields take one pass
@@ -676,47 +687,52 @@ class _Proximity:
         chosen = np.array([self.pair_bounds[p][rows] > 0 for p in range(pairs)])  # both words are in the article
         grouped = np.lexsort((self.local[rows], self.seg_of[rows]))  # the rows by segment, then document
         segs = self.seg_of[rows[grouped]]
-        ends = np.flatnonzero(np.append(segs[1:] != segs[:-1], True)) + 1
-        blocks = list(zip(np.append(0, ends[:-1]).tolist(), ends.tolist()))
+        local = self.local[rows[grouped]]
+        cuts = np.searchsorted(segs, np.arange(len(self.segments) + 1)).tolist()
+        blocks = [(s, cuts[s], cuts[s + 1]) for s in range(len(self.segments)) if cuts[s] < cuts[s + 1]]
         words = sorted({w for pair in q.pairs for w in pair})
         partners = {w: [(p, b if a == w else a) for p, (a, b) in enumerate(q.pairs) if w in (a, b)] for w in words}
         # a word's positions are needed in the rows where one of its pairs can score
         wanted = {w: np.any(chosen[[p for p, _ in partners[w]]], axis=0)[grouped] for w in words}
         weight = np.zeros((len(SEARCH_FIELDS), n))  # each field's BM25F weight in each (grouped) row
-        found = []  # per field and segment: (where each word's postings would hold the rows, which do)
         for f, name in enumerate(SEARCH_FIELDS):
-            field_b = scoring.field_b(name)
-            for start, end in blocks:
-                s = int(segs[start])
+            lengths, scale = np.empty(n), np.empty(n)
+            for s, start, end in blocks:
                 seg = self.segments[s]
-                docs = self.local[rows[grouped[start:end]]]
-                where, has = {}, {}
-                for w in words:
-                    ids = q.postings[s][w][name][0]
-                    if len(ids):
-                        where[w] = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-                        has[w] = ids[where[w]] == docs
-                found.append((f, name, s, start, end, where, has))
-                norm = (1 - field_b) + field_b * seg.cache.lengths(seg.reader, name)[docs] / q.avg[name]
-                weight[f, start:end] = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
+                lengths[start:end] = seg.cache.lengths(seg.reader, name)[local[start:end]]
+                scale[start:end] = scoring.field_weight(name) * seg.cache.segment.boost(name)
+            field_b = scoring.field_b(name)
+            weight[f] = scale / ((1 - field_b) + field_b * lengths / q.avg[name])
+        # where each word's postings of each field would hold each row (in the row's segment), which do
+        docs = local + np.array([seg.offset for seg in self.segments], dtype=np.int64)[segs]  # global docnums
+        found = {(w, f): self._places(w, name, segs, local, docs, blocks)
+                 for w in words for f, name in enumerate(SEARCH_FIELDS)}
         # Every position read becomes one key (word, field, grouped row) << 32 | position + width
-        # (+ width: never below 0 shifted); read word by word, field by field, in row order,
-        # the keys come out sorted.
+        # (+ width: never below 0 shifted); read word by word, field by field, segment by
+        # segment, in row order, the keys come out sorted.
         block = len(SEARCH_FIELDS) * n
         width = scoring.SDM_WINDOW - 1
         batch, offsets = PositionBatch(), []
         for w in words:
-            for f, name, s, start, end, where, has in found:
-                if w not in has:
+            for f, name in enumerate(SEARCH_FIELDS):
+                if found[w, f] is None:
                     continue
-                need = np.zeros(end - start, dtype=bool)  # one of its pairs' other words is in the field
+                where, has = found[w, f]
+                need = np.zeros(n, dtype=bool)  # one of its pairs' other words is in the field
                 for _, other in partners[w]:
-                    if other in has:
-                        need |= has[other]
-                inside = np.flatnonzero(need & has[w] & wanted[w][start:end])
-                if len(inside):
-                    q.postings[s][w][name][2].read(batch, where[w][inside])
-                    offsets.append(((w * block + f * n + start + inside) << 32) + width)
+                    if found[other, f] is not None:
+                        need |= found[other, f][1]
+                need &= has
+                need &= wanted[w]
+                inside = np.flatnonzero(need)
+                if not len(inside):
+                    continue
+                parts = np.searchsorted(inside, cuts).tolist()
+                for s, _, _ in blocks:
+                    part = inside[parts[s]:parts[s + 1]]
+                    if len(part):
+                        q.postings[s][w][name][2].read(batch, where[part])
+                        offsets.append(((w * block + f * n + part) << 32) + width)
         if not offsets:
             return out
         keys = batch.keys(offsets)
@@ -739,6 +755,33 @@ class _Proximity:
             if chosen[p].any():
                 out[chosen[p]] += scoring.proximity_score(q.pair_idf[p], tf_o[p][chosen[p]], tf_u[p][chosen[p]])
         return out
+
+    def _places(self, w: int, name: str, segs: np.ndarray, local: np.ndarray, docs: np.ndarray, blocks: list
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(where word w's postings in field `name` of each row's segment would hold the row,
+        whether they do) for rows in segment `segs` with docnums `local` (global `docs`,
+        grouped by segment in `blocks`), or None when no segment has the word there: one
+        binary search through the word's list over every segment (its field_arrays, when
+        this query made them), else one per segment."""
+        q = self.q
+        lists = [per_seg[w][name][0] for per_seg in q.postings]
+        sizes = [len(ids) for ids in lists]
+        if not any(sizes):
+            return None
+        made = q._arrays.get((w, name)) if q.chosen is None else None
+        if made is not None:  # every segment's list end to end, as global docnums
+            starts = np.array([0, *accumulate(sizes[:-1])], dtype=np.int64)  # where each segment's part begins
+            at = np.minimum(np.searchsorted(made[0], docs), len(made[0]) - 1)
+            return at - starts[segs], made[0][at] == docs
+        where = np.zeros(len(local), dtype=np.intp)
+        has = np.zeros(len(local), dtype=bool)
+        for s, start, end in blocks:
+            ids = lists[s]
+            if len(ids):
+                at = np.minimum(np.searchsorted(ids, local[start:end]), len(ids) - 1)
+                where[start:end] = at
+                has[start:end] = ids[at] == local[start:end]
+        return where, has
 
 
 def _window_counts(first: np.ndarray, second: np.ndarray, owners: int, width: int
@@ -1030,7 +1073,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
          stats: CorpusStats | None = None, tree: wq.Query | None = None,
          deadline: float | None = None, max_expansions: int | None = None,
          weights: dict[str, float] | None = None,
-         stored: tuple[int, int] | None = None, recount: tuple[wq.Query | None, ...] = ()) -> Ranking:
+         stored: tuple[int, int] | None = None, recount: tuple[Recount, ...] = ()) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     `weights` (stem -> weight, from scoring.feedback_weights) weighs the plain words instead
@@ -1049,7 +1092,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     stop=0 asks for the total and facets only: plain words are then matched, not scored,
     unless collapsing needs scores (each cluster's facets are its best article's).
     `recount` are other filters: Ranking.recounts has the total and facets of the same query
-    (without `weights`: they never change the matches) through each, as stop=0 gives them.
+    (without `weights`: they never change the matches) through each, as stop=0 gives them
+    (a Recount with dates=False may leave its dates out).
     Plain words counted without collapse are then matched again from the lists this ranking
     read (no second evaluation of the query).
     """
@@ -1073,9 +1117,11 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
-    seg_of, local = _located(offsets, docnum)
-    upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
     columns = _columns(cache, segments) if facets or sort in ("newest", "oldest") else None
+    # Each match's segment and number within it, for reads per segment: a date sort from the
+    # index-wide columns (clusters known, if collapsed) needs them for the page's rows only.
+    by_columns = sort in ("newest", "oldest") and columns is not None and not (collapse and groups is None)
+    seg_of, local = (None, None) if by_columns else _located(offsets, docnum)
     if collapse and m.matched is not None:  # pruned: the clusters of every match, the candidates' among them
         every_cluster, every_size, total = _clusters(groups, segments, m.matched, None, None)
         at = np.searchsorted(m.matched, docnum)
@@ -1095,6 +1141,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
         reps = _representatives(-key, docnum, shared, clusters) if collapse else np.arange(len(docnum))
         top = _first_by(reps, key, docnum, stop)
     else:
+        upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
         proximity = _Proximity(q, segments, seg_of, local, pair_bounds) if q is not None else None
         score, top = _best(bool(pair_bounds), proximity, docnum, base, upper, clusters, shared, stop)
         reps = _representatives(score, docnum, shared, clusters) if facets and collapse else None
@@ -1102,8 +1149,10 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
                      timed_out=evaluator.timed_out, capped=evaluator.expansions)
     if stored:  # read straight from each segment (no Whoosh reader in between)
-        result.stored = {int(docnum[r]): segments[seg_of[r]].cache.segment.stored(int(local[r]))
-                         for r in window[stored[0]:stored[1]]}
+        rows = window[stored[0]:stored[1]]
+        at, within = _located(offsets, docnum[rows]) if seg_of is None else (seg_of[rows], local[rows])
+        result.stored = {int(docnum[r]): segments[s].cache.segment.stored(int(n))
+                         for r, s, n in zip(rows.tolist(), at.tolist(), within.tolist())}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
     if facets and columns is not None:  # the index-wide columns need only the counted documents
@@ -1117,25 +1166,26 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
         result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
     for other in recount:
         if q is None or phrase_fields or collapse:  # counted as a ranking of its own
-            result.recounts.append(rank(searcher, cache, stems, flt=other, start=0, stop=0, facets=True, **asked))
+            result.recounts.append(rank(searcher, cache, stems, flt=other.flt, start=0, stop=0, facets=True,
+                                        **asked))
         else:
             result.recounts.append(_counted(m, other, columns, offsets, granularity))
     return result
 
 
-def _counted(m: _Matched, flt: wq.Query | None, columns: _Columns | None, offsets: np.ndarray,
+def _counted(m: _Matched, other: Recount, columns: _Columns | None, offsets: np.ndarray,
              granularity) -> Ranking:
-    """The total and facets of m's plain words through the filter `flt` instead (not
+    """The total and facets of m's plain words through the filter other.flt instead (not
     collapsed: every match counts), from the word lists m's query has read."""
     q, evaluator = m.query, m.evaluator
     keep = evaluator.live.copy()
-    mask = evaluator.mask(flt)
+    mask = evaluator.mask(other.flt)
     if mask is not None:
         keep &= mask
     matched = _union([docs for w in range(q.typed) for docs, _ in q.word_parts(w)], keep)
     result = Ranking([], len(matched), timed_out=evaluator.timed_out, capped=evaluator.expansions)
     if columns is not None:
-        result.sources, result.dates = _column_facets(columns, matched, granularity)
+        result.sources, result.dates = _column_facets(columns, matched, granularity, other.dates)
     else:
         seg_of, local = _located(offsets, matched)
         result.sources, result.dates = _facets(m.segments, seg_of, local, np.arange(len(matched)), granularity)
@@ -1359,10 +1409,12 @@ def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int]
     return sources, _moment_counts(moment[dated] - _EPOCH_US, granularity)
 
 
-def _column_facets(columns: _Columns, docs: np.ndarray, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
-    """_facets' counts of the documents `docs` (global docnums) from the index-wide columns."""
+def _column_facets(columns: _Columns, docs: np.ndarray, granularity, dates: bool = True
+                   ) -> tuple[dict[str, int], dict[datetime, int]]:
+    """_facets' counts of the documents `docs` (global docnums) from the index-wide columns
+    (with dates=False: the sources only, no dates)."""
     width = max(1, len(columns.names))
-    if columns.facet_key is not None:  # both facets from one gather and one count
+    if columns.facet_key is not None and dates:  # both facets from one gather and one count
         keys = columns.facet_key[docs]
         per = np.bincount(keys, minlength=width)
         if len(per) % width:  # the last day's row of the (day, source) table
@@ -1370,7 +1422,12 @@ def _column_facets(columns: _Columns, docs: np.ndarray, granularity) -> tuple[di
         per = per.reshape(-1, width)
         return _named(columns, per.sum(axis=0)), _day_counts(columns, docs, keys, width, per.sum(axis=1),
                                                               granularity)
-    sources = _named(columns, np.bincount(columns.sources[docs], minlength=len(columns.names)))
+    if width == 1:  # one source: every document is of it
+        sources = {columns.names[0]: len(docs)} if len(docs) and columns.names and columns.names[0] else {}
+    else:
+        sources = _named(columns, np.bincount(columns.sources[docs], minlength=len(columns.names)))
+    if not dates:
+        return sources, {}
     if columns.day is not None:
         day = columns.day[docs]
         return sources, _day_counts(columns, docs, day, 1, np.bincount(day), granularity)
@@ -1424,17 +1481,25 @@ def _bucketed(days: np.ndarray, per_day: np.ndarray, first_us: int, last_us: int
     """Counts per day (days since 1970, sorted, distinct) put into days, months or years, as
     granularity(first, last) says for the first and last moments (microseconds since 1970),
     with those two moments at count 0 (see Ranking.dates). The calendar conversion is the
-    slow part, so it runs once per day, not per match."""
+    slow part, so it runs once per bucket of the range (each day's bucket is found among the
+    buckets' first days by binary search), not per day nor per match."""
     epoch = datetime(1970, 1, 1)
     first = epoch + timedelta(microseconds=first_us)
     last = epoch + timedelta(microseconds=last_us)
     unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
-    buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
-    # sorted as the days are: each bucket is a run, summed where it starts
-    begins = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
-    starts, counts = buckets[begins], np.add.reduceat(per_day.astype(np.int64), begins)
+    per_day = per_day.astype(np.int64)
+    if unit == "D":
+        starts, counts = days, per_day
+    else:
+        between = np.arange(np.datetime64(int(days[0]), "D").astype(f"datetime64[{unit}]"),
+                            np.datetime64(int(days[-1]), "D").astype(f"datetime64[{unit}]") + 1)
+        first_days = between.astype("datetime64[D]").astype(np.int64)
+        bucket = np.searchsorted(first_days, days, side="right") - 1
+        # sorted as the days are: each bucket is a run, summed where it starts
+        begins = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+        starts, counts = first_days[bucket[begins]], np.add.reduceat(per_day, begins)
     # the buckets' starts as datetimes in one conversion (one np.datetime64 each: ~25 us apiece)
-    dates = dict(zip(starts.astype(f"datetime64[{unit}]").astype("datetime64[us]").tolist(), counts.tolist()))
+    dates = dict(zip(starts.astype("datetime64[D]").astype("datetime64[us]").tolist(), counts.tolist()))
     dates.setdefault(first, 0)
     dates.setdefault(last, 0)
     return dates
