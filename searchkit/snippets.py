@@ -68,28 +68,25 @@ STORED_SENTENCES = "_sentences2"
 
 def sentence_bounds(text: str) -> bytes | None:
     """sentences(text) packed to be stored (unpacked by _stored_offsets), as 16-bit numbers:
-    for each sentence its start less the previous one's end and its length, then for each how
-    many characters of _FOLD come between the previous sentence's start and its own (so where
-    each starts is known in the folded text too: _candidates). None when the text has no
-    sentence or a number does not fit in 16 bits (then nothing is stored)."""
+    for each sentence its start less the previous one's end and its length, then for each its
+    start less the previous one's in the folded text (the text without the characters of
+    _FOLD: _candidates searches it). None when the text has no sentence or a number does not
+    fit in 16 bits (then nothing is stored)."""
     spans = sentences(text)
     if not spans:
         return None
+    starts = [start for start, _ in spans]
+    ends = [end for _, end in spans]
     folds = [m.start() for m in _FOLD_PATTERN.finditer(text)]
+    folded = [start - bisect_left(folds, start) for start in starts]  # less the characters of _FOLD before it
     steps = array("H")
-    before = array("H")
-    end = removed = 0
     try:
-        for start, stop in spans:
-            steps.append(start - end)
-            steps.append(stop - start)
-            end = stop
-            now = bisect_left(folds, start)  # characters of _FOLD before the sentence
-            before.append(now - removed)
-            removed = now
+        for gap, length in zip(map(sub, starts, [0, *ends]), map(sub, ends, starts)):
+            steps.append(gap)
+            steps.append(length)
+        steps.extend(map(sub, folded, [0, *folded]))
     except OverflowError:
         return None
-    steps += before
     if sys.byteorder == "big":
         steps.byteswap()
     return steps.tobytes()
@@ -114,18 +111,16 @@ def _stored_offsets(packed: bytes | None, text: str) -> "_Known | None":
     offsets = list(accumulate(steps[:2 * count]))
     if offsets[-1] > len(text):
         return None
-    return _Known(offsets, steps[2 * count:])
+    return _Known(list(zip(offsets[::2], offsets[1::2])), list(accumulate(steps[2 * count:])))
 
 
 class _Known:
     """_Sentences' face for sentences already known (_stored_offsets): nothing left to split.
-    `offsets` are their starts and ends in turn; `folds` how many characters of _FOLD come
-    before each start, less those before the one before."""
+    `folded_starts`: where each starts in the folded text (_folded_candidates)."""
 
-    def __init__(self, offsets: list[int], folds: Sequence[int]) -> None:
-        self.starts = offsets[::2]
-        self.spans = list(zip(self.starts, offsets[1::2]))
-        self.folded_starts = list(map(sub, self.starts, accumulate(folds)))
+    def __init__(self, spans: list[tuple[int, int]], folded_starts: list[int]) -> None:
+        self.spans = spans
+        self.folded_starts = folded_starts
 
     def has(self, i: int) -> bool:
         return i < len(self.spans)
@@ -206,13 +201,10 @@ def _candidates(text: str, spans_of: "list[tuple[int, int]] | _Sentences | _Know
                 if any(p in text[s:e].lower() or p in text[s:e].lower().translate(_FOLD) for p in probes)]
     if not wheres:
         return []
-    if isinstance(spans_of, _Known):
-        starts, spans_of = spans_of.starts, spans_of.spans
-    else:
-        if isinstance(spans_of, _Sentences):
-            spans_of.cover(max(wheres))
-            spans_of = spans_of.spans
-        starts = [s for s, _ in spans_of]
+    if not isinstance(spans_of, list):
+        spans_of.cover(max(wheres))
+        spans_of = spans_of.spans
+    starts = [s for s, _ in spans_of]
     found: set[int] = set()
     for where in wheres:
         i = bisect_right(starts, where) - 1
