@@ -40,7 +40,7 @@ from .engine import container
 from .engine.codec import EngineCodec
 from .engine.container import FileStorage, Searcher, long_to_datetime
 from .engine.format import NewFormatError, OldFormatError
-from .engine.merge import merge_plan, merge_segments
+from .engine.merge import MERGE_ROOM, merge_plan, merge_segments
 from .engine.segment import SegmentCache, Snapshot
 from .display import shown
 from .snippets import STORED_SENTENCES, sentence_bounds
@@ -376,15 +376,10 @@ class Index:
                 last = high if last is None else max(last, high)
             for part, size in reader.nbytes().items():
                 parts[part] = parts.get(part, 0) + size
-        size = sum(f.stat().st_size for f in (self.path / self._current()).iterdir() if f.is_file())
+        size, beside = self._disk_bytes(self.path / self._current())
         parts["other files"] = size - sum(parts.values())  # the TOC, searchkit.json, locks
-        # Beside the generation, and part of what an import leaves on disk (importer.py).
-        for part, name in (("duplicate signatures", "dedupe.sqlite"), ("import ledger", "imported.sqlite")):
-            try:
-                parts[part] = (self.path / name).stat().st_size
-            except OSError:
-                continue
-            size += parts[part]
+        parts.update(beside)
+        size += sum(beside.values())
         return {
             "articles": count,
             "sources": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -395,6 +390,18 @@ class Index:
             "schema": self.schema_version(),
             "path": str(self.path),
         }
+
+    def _disk_bytes(self, generation: Path) -> tuple[int, dict[str, int]]:
+        """What the index takes on disk: the bytes of the files of its `generation` folder,
+        and by part the bytes of what an import leaves beside them (importer.py)."""
+        size = sum(f.stat().st_size for f in generation.iterdir() if f.is_file())
+        beside = {}
+        for part, name in (("duplicate signatures", "dedupe.sqlite"), ("import ledger", "imported.sqlite")):
+            try:
+                beside[part] = (self.path / name).stat().st_size
+            except OSError:
+                continue
+        return size, beside
 
     # -- writing -------------------------------------------------------------------------
 
@@ -581,7 +588,9 @@ class Index:
                 return merges  # reindex converts it; nothing to merge in an old format
             sizes = [r.doc_count - r.deleted_count() for r, _ in snap.segments]
             whole = everything and merges == 0 and (len(sizes) > 1 or snap.doc_count > snap.live_count)
-            plan = merge_plan(sizes, whole)
+            size, beside = self._disk_bytes(Path(ix.storage.folder))
+            plan = merge_plan(sizes, whole, [r.file_bytes() for r, _ in snap.segments],
+                              int((size + sum(beside.values())) * MERGE_ROOM))
             if plan is None:
                 return merges
             chosen = [r for r, _ in snap.segments[plan[0]:plan[1]]]

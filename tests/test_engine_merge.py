@@ -8,7 +8,7 @@ from whoosh import query as wq
 
 import searchkit
 from searchkit.article import Article, clean
-from searchkit.engine.merge import MAX_MERGED_DOCS, MERGE_FACTOR, merge_plan
+from searchkit.engine.merge import MAX_MERGED_DOCS, merge_plan
 from test_engine_evaluate import DOCS
 
 QUERIES = ["oil prices", '"oil prices"', "oil -opec", "elect*", "energy OR bank", "title:oil",
@@ -29,20 +29,30 @@ def _segments(index) -> list[tuple[int, int]]:
     return [(r.doc_count, r.deleted_count()) for r, _ in index.snapshot().segments]
 
 
-def test_the_policy_merges_neighbours_of_one_level_within_half_the_index():
-    # An import of 100k articles in batches of 10k: three (a third of the index), three more,
-    # then the rest of one level.
-    assert merge_plan([10_000] * 10) == (0, MERGE_FACTOR - 1)
-    assert merge_plan([30_000] + [10_000] * 7) == (1, MERGE_FACTOR)
-    assert merge_plan([30_000, 30_000, 10_000, 10_000, 10_000, 10_000]) == (2, 5)
-    assert merge_plan([30_000, 30_000, 30_000, 10_000]) is None
-    # Never more than a third of the index in one merge (old and new copies on disk together).
+def test_the_policy_merges_the_longest_balanced_run_that_fits():
+    # An import of 100k articles in batches of 10k, 320 MB of segments and 100 MB of side
+    # files (the room: 40% of 420 MB): five (160 MB), then the other five.
+    mb = 1 << 20
+    assert merge_plan([10_000] * 10, nbytes=[32 * mb] * 10, room=168 * mb) == (0, 5)
+    assert merge_plan([50_000] + [10_000] * 5, nbytes=[152 * mb] + [32 * mb] * 5, room=164 * mb) == (1, 6)
+    assert merge_plan([50_000, 50_000], nbytes=[152 * mb] * 2, room=161 * mb) is None
+    # Runs past the room wait; so do unbalanced ones (an article is rewritten only when its
+    # segment at least doubles).
+    assert merge_plan([40_000, 40_000, 10_000, 10_000], nbytes=[122 * mb] * 2 + [32 * mb] * 2,
+                      room=140 * mb) == (2, 4)
+    assert merge_plan([40_000, 40_000, 20_000], nbytes=[122 * mb] * 2 + [62 * mb], room=140 * mb) is None
+    assert merge_plan([20_000, 10_000]) is None
+    assert merge_plan([20_000, 10_000, 10_000], nbytes=[1, 1, 1], room=3) == (0, 3)
+    # Tiny segments count as FLOOR_DOCS: a long tail of them merges.
+    assert merge_plan([10_000, 500, 10, 300]) == (1, 4)
+    # Without bytes, the articles stand for them: 40% of the index at most.
     assert merge_plan([10_000] * 6) == (0, 2)
-    assert merge_plan([10_000] * 4) is None
-    # Never a segment over MAX_MERGED_DOCS.
+    assert merge_plan([10_000] * 3) is None
+    # Never a segment over MAX_MERGED_DOCS: a 1M import ends with four of 250k.
     big = MAX_MERGED_DOCS // 2 + 1
     assert merge_plan([big] * 8) is None
-    # Different levels next to each other do not merge; an optimize merges everything.
+    assert merge_plan([10_000] * 100) == (0, MAX_MERGED_DOCS // 10_000)
+    # An optimize merges everything.
     assert merge_plan([100_000, 10_000, 100_000, 10_000]) is None
     assert merge_plan([100_000, 10_000, 100_000, 10_000], everything=True) == (0, 4)
 
@@ -94,7 +104,7 @@ def test_an_import_merges_when_it_ends(tmp_path):
     index.write(articles, batch=len(DOCS), procs=1)
     sizes = [n for n, _ in _segments(index)]
     assert sum(sizes) == len(articles) and len(sizes) < 12
-    assert merge_plan(sizes) is None
+    assert index.merge() == 0  # the import left nothing the policy would merge
 
 
 def _resident_kb(paths: set[str]) -> int:

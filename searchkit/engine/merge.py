@@ -2,13 +2,29 @@
 
 An import writes one segment per batch (10,000 articles), so an index of N articles has
 N / 10,000 segments, and every query pays its per-segment steps (term look-ups, positions)
-that many times. merge_plan() is a log merge policy (Lucene's LogMergePolicy): MERGE_FACTOR
-neighbouring segments of the same size level merge into one, up to MAX_MERGED_DOCS
-articles, and a merge's output is never more than a third of the index, so that the old and
-new copies on disk together stay within 1.5x the final index while the merge runs (at 100k
-with half of it allowed, the first merge peaked at 1.45x the merged index). Only neighbours
-merge and each keeps its documents' order, so document numbers keep their order (ties in
-a ranking break the same way before and after).
+that many times (at 100k, ~0.2 ms of a lean query per segment). merge_plan() merges runs of
+neighbouring segments, as many at once as its three limits allow, and only balanced runs:
+- no segment of a run holds more than half of its articles (segments under FLOOR_DOCS count
+  as FLOOR_DOCS), so that each article's segment at least doubles whenever it is rewritten:
+  an article is rewritten at most log2(MAX_MERGED_DOCS / batch) times, the bound of a log
+  merge policy (Lucene's LogMergePolicy), with the balanced merges that Lucene's
+  TieredMergePolicy prefers (its skew score, its floor segment size);
+- a merged segment holds at most MAX_MERGED_DOCS articles (this bounds the rewrites);
+- a merge's sources hold at most MERGE_ROOM (40%) of the index folder's bytes (segments
+  and the import's side files): the merged copy, no bigger than its sources, is written
+  beside them, so the disk holds at most 1.4x the index a merge starts from; the final
+  index is up to ~6% smaller than that (a merged segment has one term dictionary where its
+  sources had one each), so the peak stays within the 1.5x of the final index that an
+  import may take. (A field's temporary file, below, is gone before the documents file is
+  written: the terms file so far and the largest field's runs, ~0.9x the merged copy at
+  100k, stay below the whole copy.)
+Of the runs that may merge, the longest goes first (fewest segments left), the one of fewest
+articles of equal length (cheapest), then the first. A 100k import (10 batches) ends with 2
+segments (50k, 50k; the log policy of factor 4 and a third of the index per merge that this
+replaces left 4: 30k x3 + 10k), a 1M import with 4 of 250k (was 7: 160k x6 + 40k), each
+article rewritten once (was up to twice).
+Only neighbours merge and each keeps its documents' order, so document numbers keep their
+order (ties in a ranking break the same way before and after).
 
 merge_segments() writes the merged segment through the same format (format.SectionWriter)
 from the sources' arrays with numpy, a slice of about SLICE_POSTINGS postings at a time:
@@ -18,16 +34,14 @@ dictionary. Each section goes to the file as it is made (a field's encoded runs 
 temporary file in the index folder), and the sources' pages are let go of after each
 slice, so a merge's memory is about one slice plus a few bytes per term and per document,
 whatever the merged size (a 100k-article merge peaked at 221 MB of RSS, down from 615 MB
-when the output was held whole). MAX_MERGED_DOCS then only bounds how often an article is
-rewritten: at 250k, a 1M import ends with 7 segments for 4% more merging than at 100k
-(14 segments), where larger caps reach 5 segments for 38% more. The caller commits the
+when the output was held whole; how many sources it reads changes little: see
+docs/performance.md). The caller commits the
 merge (store.Index.merge): readers that already opened the old segments keep them mapped
 until they let go.
 """
 
 from __future__ import annotations
 
-import math
 import tempfile
 from dataclasses import dataclass
 
@@ -39,47 +53,44 @@ from .format import (DOCS_EXT, DOCS_MAGIC, TERMS_EXT, TERMS_MAGIC, SectionWriter
                      run_deltas)
 from .segment import SegmentReader
 
-MERGE_FACTOR = 4  # segments of one size level that merge into one (Lucene's default: 10)
 MAX_MERGED_DOCS = 250_000  # no merge makes a segment of more articles (see the module docstring)
-LEVEL_BASE = 1_000  # articles: segments smaller than this are all of level 0
+FLOOR_DOCS = 1_000  # articles: smaller segments count as this many in a run's balance
+MERGE_ROOM = 0.4  # of the index's bytes, at most, in a merge's sources (peak disk 1.4x: see above)
 SLICE_POSTINGS = 1 << 20  # postings merged at a time (memory: ~100 bytes each)
 _COPY_BYTES = 8 << 20  # bytes copied at a time from a temporary file or a source segment
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 
 
-def level(live: int) -> int:
-    """A segment's size level: log base MERGE_FACTOR of its live articles over LEVEL_BASE."""
-    return max(0, int(math.log(max(live, 1) / LEVEL_BASE, MERGE_FACTOR))) if live >= LEVEL_BASE else 0
-
-
-def merge_plan(sizes: list[int], everything: bool = False) -> tuple[int, int] | None:
+def merge_plan(sizes: list[int], everything: bool = False, nbytes: list[int] | None = None,
+               room: int | None = None) -> tuple[int, int] | None:
     """The next merge for segments of these live sizes (in order): (first, end) of a run of
-    neighbours to merge into one, or None when the index is merged enough.
-
-    The first MERGE_FACTOR neighbours of one level are merged (fewer when that many would
-    pass the limit, but at least two); the limit is MAX_MERGED_DOCS and half of the index
-    (peak disk). Sizes count live articles, so a segment that lost many to deletions drops
-    a level and merges with smaller ones, its deletions dropped. With `everything` (an
-    explicit optimize, which may double the disk for a while): all of them into one.
-    """
+    neighbours to merge into one, or None when the index is merged enough (see the module
+    docstring). `nbytes`: each segment's bytes on disk, `room`: the most bytes a merge's
+    sources may hold (MERGE_ROOM of the index folder's bytes); without them, the articles
+    stand for the bytes and the room is MERGE_ROOM of the segments'. Sizes count live articles,
+    so a segment that lost many to deletions merges sooner, its deletions dropped. With
+    `everything` (an explicit optimize, which may double the disk for a while): all of them
+    into one."""
     if everything:
         return (0, len(sizes)) if sizes else None
-    limit = min(MAX_MERGED_DOCS, sum(sizes) // 3)
-    levels = [level(n) for n in sizes]
-    first = 0
-    while first < len(sizes):
-        end = first
-        while end < len(sizes) and levels[end] == levels[first]:
-            end += 1
-        for start in range(first, end - MERGE_FACTOR + 1) if end - first >= MERGE_FACTOR else ():
-            stop, merged = start, 0
-            while stop - start < MERGE_FACTOR and merged + sizes[stop] <= limit:
-                merged += sizes[stop]
-                stop += 1
-            if stop - start >= 2:  # fewer than MERGE_FACTOR when that many pass the limit
-                return start, stop
-        first = end
-    return None
+    if nbytes is None:
+        nbytes, room = sizes, int(sum(sizes) * MERGE_ROOM)
+    counted = [max(n, FLOOR_DOCS) for n in sizes]
+    best: tuple | None = None
+    for first in range(len(sizes) - 1):
+        docs = held = largest = weight = 0
+        for end in range(first, len(sizes)):
+            docs += sizes[end]
+            held += nbytes[end]
+            weight += counted[end]
+            largest = max(largest, counted[end])
+            if docs > MAX_MERGED_DOCS or (room is not None and held > room):
+                break
+            if end > first and 2 * largest <= weight:  # balanced: every source at least doubles
+                key = (first - end, docs, first)  # longest, then fewest articles, then first
+                if best is None or key < best[0]:
+                    best = (key, (first, end + 1))
+    return None if best is None else best[1]
 
 
 @dataclass

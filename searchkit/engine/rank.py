@@ -42,6 +42,7 @@ word lists the ranking read, not from a second evaluation.
 from __future__ import annotations
 
 import copy
+from itertools import accumulate
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -662,8 +663,9 @@ class _Proximity:
         """The proximity score of each match row in `rows`: over its pairs, each pair's
         proximity_score from its ordered and unordered counts in title and body (BM25F).
 
-        The rows are taken segment by segment (`grouped`); per segment and field, each
-        word's positions in the chosen articles are read, only read: every read of the call
+        The rows are grouped by segment; each word's place in its postings of each field is
+        found for every row at once (_places), its positions in the chosen articles are read
+        per segment and field, only read: every read of the call
         is decoded in one pass (format.PositionBatch) straight into one sortable key per
         position (word, field, article, position). Each word's keys are put once per pair
         it is in, so that the window counts of every pair in both fields take one pass
@@ -676,47 +678,52 @@ class _Proximity:
         chosen = np.array([self.pair_bounds[p][rows] > 0 for p in range(pairs)])  # both words are in the article
         grouped = np.lexsort((self.local[rows], self.seg_of[rows]))  # the rows by segment, then document
         segs = self.seg_of[rows[grouped]]
-        ends = np.flatnonzero(np.append(segs[1:] != segs[:-1], True)) + 1
-        blocks = list(zip(np.append(0, ends[:-1]).tolist(), ends.tolist()))
+        local = self.local[rows[grouped]]
+        cuts = np.searchsorted(segs, np.arange(len(self.segments) + 1)).tolist()
+        blocks = [(s, cuts[s], cuts[s + 1]) for s in range(len(self.segments)) if cuts[s] < cuts[s + 1]]
         words = sorted({w for pair in q.pairs for w in pair})
         partners = {w: [(p, b if a == w else a) for p, (a, b) in enumerate(q.pairs) if w in (a, b)] for w in words}
         # a word's positions are needed in the rows where one of its pairs can score
         wanted = {w: np.any(chosen[[p for p, _ in partners[w]]], axis=0)[grouped] for w in words}
         weight = np.zeros((len(SEARCH_FIELDS), n))  # each field's BM25F weight in each (grouped) row
-        found = []  # per field and segment: (where each word's postings would hold the rows, which do)
         for f, name in enumerate(SEARCH_FIELDS):
-            field_b = scoring.field_b(name)
-            for start, end in blocks:
-                s = int(segs[start])
+            lengths, scale = np.empty(n), np.empty(n)
+            for s, start, end in blocks:
                 seg = self.segments[s]
-                docs = self.local[rows[grouped[start:end]]]
-                where, has = {}, {}
-                for w in words:
-                    ids = q.postings[s][w][name][0]
-                    if len(ids):
-                        where[w] = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-                        has[w] = ids[where[w]] == docs
-                found.append((f, name, s, start, end, where, has))
-                norm = (1 - field_b) + field_b * seg.cache.lengths(seg.reader, name)[docs] / q.avg[name]
-                weight[f, start:end] = scoring.field_weight(name) * seg.cache.segment.boost(name) / norm
+                lengths[start:end] = seg.cache.lengths(seg.reader, name)[local[start:end]]
+                scale[start:end] = scoring.field_weight(name) * seg.cache.segment.boost(name)
+            field_b = scoring.field_b(name)
+            weight[f] = scale / ((1 - field_b) + field_b * lengths / q.avg[name])
+        # where each word's postings of each field would hold each row (in the row's segment), which do
+        docs = local + np.array([seg.offset for seg in self.segments], dtype=np.int64)[segs]  # global docnums
+        found = {(w, f): self._places(w, name, segs, local, docs, blocks)
+                 for w in words for f, name in enumerate(SEARCH_FIELDS)}
         # Every position read becomes one key (word, field, grouped row) << 32 | position + width
-        # (+ width: never below 0 shifted); read word by word, field by field, in row order,
-        # the keys come out sorted.
+        # (+ width: never below 0 shifted); read word by word, field by field, segment by
+        # segment, in row order, the keys come out sorted.
         block = len(SEARCH_FIELDS) * n
         width = scoring.SDM_WINDOW - 1
         batch, offsets = PositionBatch(), []
         for w in words:
-            for f, name, s, start, end, where, has in found:
-                if w not in has:
+            for f, name in enumerate(SEARCH_FIELDS):
+                if found[w, f] is None:
                     continue
-                need = np.zeros(end - start, dtype=bool)  # one of its pairs' other words is in the field
+                where, has = found[w, f]
+                need = np.zeros(n, dtype=bool)  # one of its pairs' other words is in the field
                 for _, other in partners[w]:
-                    if other in has:
-                        need |= has[other]
-                inside = np.flatnonzero(need & has[w] & wanted[w][start:end])
-                if len(inside):
-                    q.postings[s][w][name][2].read(batch, where[w][inside])
-                    offsets.append(((w * block + f * n + start + inside) << 32) + width)
+                    if found[other, f] is not None:
+                        need |= found[other, f][1]
+                need &= has
+                need &= wanted[w]
+                inside = np.flatnonzero(need)
+                if not len(inside):
+                    continue
+                parts = np.searchsorted(inside, cuts).tolist()
+                for s, _, _ in blocks:
+                    part = inside[parts[s]:parts[s + 1]]
+                    if len(part):
+                        q.postings[s][w][name][2].read(batch, where[part])
+                        offsets.append(((w * block + f * n + part) << 32) + width)
         if not offsets:
             return out
         keys = batch.keys(offsets)
@@ -739,6 +746,33 @@ class _Proximity:
             if chosen[p].any():
                 out[chosen[p]] += scoring.proximity_score(q.pair_idf[p], tf_o[p][chosen[p]], tf_u[p][chosen[p]])
         return out
+
+    def _places(self, w: int, name: str, segs: np.ndarray, local: np.ndarray, docs: np.ndarray, blocks: list
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(where word w's postings in field `name` of each row's segment would hold the row,
+        whether they do) for rows in segment `segs` with docnums `local` (global `docs`,
+        grouped by segment in `blocks`), or None when no segment has the word there: one
+        binary search through the word's list over every segment (its field_arrays, when
+        this query made them), else one per segment."""
+        q = self.q
+        lists = [per_seg[w][name][0] for per_seg in q.postings]
+        sizes = [len(ids) for ids in lists]
+        if not any(sizes):
+            return None
+        made = q._arrays.get((w, name)) if q.chosen is None else None
+        if made is not None:  # every segment's list end to end, as global docnums
+            starts = np.array([0, *accumulate(sizes[:-1])], dtype=np.int64)  # where each segment's part begins
+            at = np.minimum(np.searchsorted(made[0], docs), len(made[0]) - 1)
+            return at - starts[segs], made[0][at] == docs
+        where = np.zeros(len(local), dtype=np.intp)
+        has = np.zeros(len(local), dtype=bool)
+        for s, start, end in blocks:
+            ids = lists[s]
+            if len(ids):
+                at = np.minimum(np.searchsorted(ids, local[start:end]), len(ids) - 1)
+                where[start:end] = at
+                has[start:end] = ids[at] == local[start:end]
+        return where, has
 
 
 def _window_counts(first: np.ndarray, second: np.ndarray, owners: int, width: int

@@ -90,6 +90,10 @@ class SegmentReader:
     def deleted_count(self) -> int:
         return len(self._deleted_ids)
 
+    def file_bytes(self) -> int:
+        """The bytes of the segment's files on disk."""
+        return self._files.terms.size + self._files.docs.size
+
     def release(self) -> None:
         """Drop the segment files' resident pages from this process (see SectionFile.release):
         after a merge has read them whole."""
