@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .analysis import analyze
 from .article import derived_title
@@ -36,6 +37,9 @@ from .query import ParsedQuery, QueryError, date_range, parse
 from .snippets import STORED_SENTENCES, Fragment, Marks, render_html
 from .store import Index, _aware
 from .suggest import suggest
+
+if TYPE_CHECKING:
+    from .engine.rank import Recount
 
 SORTS = ("relevance", "newest", "oldest", "recency")
 NO_SOURCE = "(no source)"  # the source facet's row, and filter value, for articles without one
@@ -443,7 +447,10 @@ def search(index: Index, text: str, *, limit: int = 10, page: int = 1, sort: str
         # over all dates (a chart that shows what lies around the chosen ones).
         source_around = facets and sources is not None
         dates_around = facets and dates is not None
-        recount = [unfiltered] * source_around + [_combine([*parsed.filters, source_flt])] * dates_around
+        from .engine.rank import Recount
+
+        recount = ([Recount(unfiltered, dates=False)] * source_around +
+                   [Recount(_combine([*parsed.filters, source_flt]))] * dates_around)
         try:
             ranked = rank_with_arrays(index, searcher, parsed, flt, sort, wanted, collapse, facets, stats,
                                       deadline, max_expansions, feedback, page_from=(page - 1) * limit,
@@ -540,16 +547,16 @@ def rank_with_arrays(index: Index, searcher: Searcher, parsed: ParsedQuery, flt:
                      sort: str, wanted: int, collapse: bool, facets: bool,
                      stats: CorpusStats | None = None, deadline: float | None = None,
                      max_expansions: int | None = None, feedback: bool | dict[str, float] = True,
-                     page_from: int | None = None, recount: Sequence[wq.Query | None] = ()) -> Ranked:
+                     page_from: int | None = None, recount: Sequence[Recount] = ()) -> Ranked:
     """Any query ranked over all its matches at once, as arrays (engine/rank.py):
     plain words and exact phrases by their own fast paths, everything else by the
     evaluator of engine/evaluate.py. Plain words of FEEDBACK_MIN_WORDS or more get a
     pseudo-relevance feedback pass first (scoring.feedback_weights) unless feedback=False;
     a dict `feedback` is the weights that pass gives, made elsewhere. With `page_from`, the stored fields of the results [page_from:wanted) come along
-    (Ranked.stored), read straight from their segments. Each filter of `recount` gives a
-    Ranked of its own in Ranked.recounts: the total, facets and timeline of the same query
-    through that filter instead (as wanted=0 and feedback=False give them), counted from
-    the same evaluation where it can be (engine rank(recount=))."""
+    (Ranked.stored), read straight from their segments. Each engine.rank.Recount of `recount`
+    gives a Ranked of its own in Ranked.recounts: the total, facets and timeline of the same
+    query through its filter instead (as wanted=0 and feedback=False give them), counted
+    from the same evaluation where it can be (engine rank(recount=))."""
     from .engine import rank as ranking
 
     words, fields, tree = _query_form(parsed)

@@ -223,6 +223,17 @@ def test_counts_around_a_chosen_source_and_dates_are_the_searches_without_them(i
         assert [(b.label, b.count) for b in narrowed.timeline_around if b.count] == [("2019-03", 1), ("2019-05", 1)]
 
 
+def test_an_index_of_one_source_counts_the_matches_around_a_chosen_source(index_path):
+    ix = searchkit.open_index(index_path, create=True)
+    ix.write([clean(Article(id=f"g{i}", title="Storm" if i < 2 else "Calm", body=f"Day {i}.", source="Gazette",
+                            published=datetime(2019, 3, 1 + i, tzinfo=timezone.utc))) for i in range(3)])
+    for _ in range(2):  # per segment, then from the index-wide columns
+        result = searchkit.search(ix, "storm", source="Gazette", since="2019-03-02")
+        assert [h.id for h in result.hits] == ["g1"]
+        assert result.facets["source"] == [("Gazette", 1)]  # the dates chosen, any source: g1
+        assert searchkit.search(ix, "storm", source="Gazette").facets["source"] == [("Gazette", 2)]
+
+
 def test_a_process_that_searches_once_reads_only_the_matches_columns(index_path):
     # `searchkit query` runs one search: the index-wide cluster groups and facet columns
     # (every article's values) are worked out from the second search on, not for the first.

@@ -96,6 +96,15 @@ class Ranking:
     recounts: list["Ranking"] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Recount:
+    """Another filter to count a ranked query through (rank(recount=)): its total and
+    sources, and its dates unless dates=False."""
+
+    flt: wq.Query | None
+    dates: bool = True
+
+
 @dataclass
 class _Segment:
     reader: object
@@ -1064,7 +1073,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
          stats: CorpusStats | None = None, tree: wq.Query | None = None,
          deadline: float | None = None, max_expansions: int | None = None,
          weights: dict[str, float] | None = None,
-         stored: tuple[int, int] | None = None, recount: tuple[wq.Query | None, ...] = ()) -> Ranking:
+         stored: tuple[int, int] | None = None, recount: tuple[Recount, ...] = ()) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     `weights` (stem -> weight, from scoring.feedback_weights) weighs the plain words instead
@@ -1083,7 +1092,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     stop=0 asks for the total and facets only: plain words are then matched, not scored,
     unless collapsing needs scores (each cluster's facets are its best article's).
     `recount` are other filters: Ranking.recounts has the total and facets of the same query
-    (without `weights`: they never change the matches) through each, as stop=0 gives them.
+    (without `weights`: they never change the matches) through each, as stop=0 gives them
+    (a Recount with dates=False may leave its dates out).
     Plain words counted without collapse are then matched again from the lists this ranking
     read (no second evaluation of the query).
     """
@@ -1107,9 +1117,11 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
-    seg_of, local = _located(offsets, docnum)
-    upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
     columns = _columns(cache, segments) if facets or sort in ("newest", "oldest") else None
+    # Each match's segment and number within it, for reads per segment: a date sort from the
+    # index-wide columns (clusters known, if collapsed) needs them for the page's rows only.
+    by_columns = sort in ("newest", "oldest") and columns is not None and not (collapse and groups is None)
+    seg_of, local = (None, None) if by_columns else _located(offsets, docnum)
     if collapse and m.matched is not None:  # pruned: the clusters of every match, the candidates' among them
         every_cluster, every_size, total = _clusters(groups, segments, m.matched, None, None)
         at = np.searchsorted(m.matched, docnum)
@@ -1129,6 +1141,7 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
         reps = _representatives(-key, docnum, shared, clusters) if collapse else np.arange(len(docnum))
         top = _first_by(reps, key, docnum, stop)
     else:
+        upper = base + (np.sum(pair_bounds, axis=0) if pair_bounds else 0.0)
         proximity = _Proximity(q, segments, seg_of, local, pair_bounds) if q is not None else None
         score, top = _best(bool(pair_bounds), proximity, docnum, base, upper, clusters, shared, stop)
         reps = _representatives(score, docnum, shared, clusters) if facets and collapse else None
@@ -1136,8 +1149,10 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     result = Ranking([(int(docnum[r]), float(score[r])) for r in window], total,
                      timed_out=evaluator.timed_out, capped=evaluator.expansions)
     if stored:  # read straight from each segment (no Whoosh reader in between)
-        result.stored = {int(docnum[r]): segments[seg_of[r]].cache.segment.stored(int(local[r]))
-                         for r in window[stored[0]:stored[1]]}
+        rows = window[stored[0]:stored[1]]
+        at, within = _located(offsets, docnum[rows]) if seg_of is None else (seg_of[rows], local[rows])
+        result.stored = {int(docnum[r]): segments[s].cache.segment.stored(int(n))
+                         for r, s, n in zip(rows.tolist(), at.tolist(), within.tolist())}
     if collapse:
         result.cluster_sizes = {int(docnum[r]): int(sizes[r]) for r in window}
     if facets and columns is not None:  # the index-wide columns need only the counted documents
@@ -1151,25 +1166,26 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
         result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
     for other in recount:
         if q is None or phrase_fields or collapse:  # counted as a ranking of its own
-            result.recounts.append(rank(searcher, cache, stems, flt=other, start=0, stop=0, facets=True, **asked))
+            result.recounts.append(rank(searcher, cache, stems, flt=other.flt, start=0, stop=0, facets=True,
+                                        **asked))
         else:
             result.recounts.append(_counted(m, other, columns, offsets, granularity))
     return result
 
 
-def _counted(m: _Matched, flt: wq.Query | None, columns: _Columns | None, offsets: np.ndarray,
+def _counted(m: _Matched, other: Recount, columns: _Columns | None, offsets: np.ndarray,
              granularity) -> Ranking:
-    """The total and facets of m's plain words through the filter `flt` instead (not
+    """The total and facets of m's plain words through the filter other.flt instead (not
     collapsed: every match counts), from the word lists m's query has read."""
     q, evaluator = m.query, m.evaluator
     keep = evaluator.live.copy()
-    mask = evaluator.mask(flt)
+    mask = evaluator.mask(other.flt)
     if mask is not None:
         keep &= mask
     matched = _union([docs for w in range(q.typed) for docs, _ in q.word_parts(w)], keep)
     result = Ranking([], len(matched), timed_out=evaluator.timed_out, capped=evaluator.expansions)
     if columns is not None:
-        result.sources, result.dates = _column_facets(columns, matched, granularity)
+        result.sources, result.dates = _column_facets(columns, matched, granularity, other.dates)
     else:
         seg_of, local = _located(offsets, matched)
         result.sources, result.dates = _facets(m.segments, seg_of, local, np.arange(len(matched)), granularity)
@@ -1393,10 +1409,12 @@ def _facets(segments, seg_of, local, shown, granularity) -> tuple[dict[str, int]
     return sources, _moment_counts(moment[dated] - _EPOCH_US, granularity)
 
 
-def _column_facets(columns: _Columns, docs: np.ndarray, granularity) -> tuple[dict[str, int], dict[datetime, int]]:
-    """_facets' counts of the documents `docs` (global docnums) from the index-wide columns."""
+def _column_facets(columns: _Columns, docs: np.ndarray, granularity, dates: bool = True
+                   ) -> tuple[dict[str, int], dict[datetime, int]]:
+    """_facets' counts of the documents `docs` (global docnums) from the index-wide columns
+    (with dates=False: the sources only, no dates)."""
     width = max(1, len(columns.names))
-    if columns.facet_key is not None:  # both facets from one gather and one count
+    if columns.facet_key is not None and dates:  # both facets from one gather and one count
         keys = columns.facet_key[docs]
         per = np.bincount(keys, minlength=width)
         if len(per) % width:  # the last day's row of the (day, source) table
@@ -1404,7 +1422,12 @@ def _column_facets(columns: _Columns, docs: np.ndarray, granularity) -> tuple[di
         per = per.reshape(-1, width)
         return _named(columns, per.sum(axis=0)), _day_counts(columns, docs, keys, width, per.sum(axis=1),
                                                               granularity)
-    sources = _named(columns, np.bincount(columns.sources[docs], minlength=len(columns.names)))
+    if width == 1:  # one source: every document is of it
+        sources = {columns.names[0]: len(docs)} if len(docs) and columns.names and columns.names[0] else {}
+    else:
+        sources = _named(columns, np.bincount(columns.sources[docs], minlength=len(columns.names)))
+    if not dates:
+        return sources, {}
     if columns.day is not None:
         day = columns.day[docs]
         return sources, _day_counts(columns, docs, day, 1, np.bincount(day), granularity)
@@ -1458,17 +1481,25 @@ def _bucketed(days: np.ndarray, per_day: np.ndarray, first_us: int, last_us: int
     """Counts per day (days since 1970, sorted, distinct) put into days, months or years, as
     granularity(first, last) says for the first and last moments (microseconds since 1970),
     with those two moments at count 0 (see Ranking.dates). The calendar conversion is the
-    slow part, so it runs once per day, not per match."""
+    slow part, so it runs once per bucket of the range (each day's bucket is found among the
+    buckets' first days by binary search), not per day nor per match."""
     epoch = datetime(1970, 1, 1)
     first = epoch + timedelta(microseconds=first_us)
     last = epoch + timedelta(microseconds=last_us)
     unit = {"day": "D", "month": "M", "year": "Y"}[granularity(first, last)]
-    buckets = days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
-    # sorted as the days are: each bucket is a run, summed where it starts
-    begins = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
-    starts, counts = buckets[begins], np.add.reduceat(per_day.astype(np.int64), begins)
+    per_day = per_day.astype(np.int64)
+    if unit == "D":
+        starts, counts = days, per_day
+    else:
+        between = np.arange(np.datetime64(int(days[0]), "D").astype(f"datetime64[{unit}]"),
+                            np.datetime64(int(days[-1]), "D").astype(f"datetime64[{unit}]") + 1)
+        first_days = between.astype("datetime64[D]").astype(np.int64)
+        bucket = np.searchsorted(first_days, days, side="right") - 1
+        # sorted as the days are: each bucket is a run, summed where it starts
+        begins = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+        starts, counts = first_days[bucket[begins]], np.add.reduceat(per_day, begins)
     # the buckets' starts as datetimes in one conversion (one np.datetime64 each: ~25 us apiece)
-    dates = dict(zip(starts.astype(f"datetime64[{unit}]").astype("datetime64[us]").tolist(), counts.tolist()))
+    dates = dict(zip(starts.astype("datetime64[D]").astype("datetime64[us]").tolist(), counts.tolist()))
     dates.setdefault(first, 0)
     dates.setdefault(last, 0)
     return dates
