@@ -187,7 +187,10 @@ def _progress_line(progress) -> str:
 
 class _StopSignals:
     """While an import runs, the first SIGINT (Ctrl-C) or SIGTERM asks it to stop after the
-    record in hand and commit; a second one interrupts at once."""
+    record in hand and commit; a second one interrupts at once. A signal the command was
+    started with ignored stays ignored (a shell's background job ignores SIGINT so that a
+    Ctrl-C for the foreground command does not reach it): as Python leaves it, and as it is
+    while the command waits for the writer lock."""
 
     def __init__(self) -> None:
         import os
@@ -200,7 +203,8 @@ class _StopSignals:
         import signal
 
         for number in (signal.SIGINT, signal.SIGTERM):
-            self._before[number] = signal.signal(number, self._handle)
+            if signal.getsignal(number) != signal.SIG_IGN:
+                self._before[number] = signal.signal(number, self._handle)
         return self
 
     def _handle(self, number, frame) -> None:
@@ -216,7 +220,8 @@ class _StopSignals:
             raise KeyboardInterrupt
         self.asked = True
         click.echo("\nstopping: committing what was read (Ctrl-C again to stop at once)…", err=True)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        if signal.SIGTERM in self._before:
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     def __exit__(self, *exc) -> None:
         import signal

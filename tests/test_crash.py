@@ -165,3 +165,31 @@ def test_ctrl_c_while_waiting_for_the_lock_says_what_happened(index, index_path,
     assert (index_path / CURRENT).read_text() == before
     assert len(searchkit.open_index(index_path)) == 4
     assert debris(index_path) == set()
+
+
+def test_started_with_ctrl_c_ignored_an_import_ignores_it_while_waiting_and_while_importing(index, index_path, tmp_path):
+    """A shell starts a background job (without job control) with SIGINT ignored, so that the
+    Ctrl-C typed for the command in the foreground does not reach it. The import then keeps
+    ignoring it, while it waits for the writer lock (as Python does) and while it imports (it
+    used to install its own Ctrl-C handler there and stop): it imports everything."""
+    total = 12000  # still importing when the first commit shows
+    source = write_jsonl(tmp_path / "many.jsonl", generated(total, "g", 5, MARKER))
+    args = [SEARCHKIT, "--index", str(index_path), "import", "--commit-every", "0.3", str(source)]
+    with searchkit.open_index(index_path)._writer_lock():
+        ignored = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited across exec, as a shell's `&` does
+        try:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+        finally:
+            signal.signal(signal.SIGINT, ignored)
+        assert proc.stderr.readline().startswith("waiting for another searchkit process writing to")
+        proc.send_signal(signal.SIGINT)  # while it waits
+    deadline = time.monotonic() + 120
+    while len(searchkit.open_index(index_path)) == 4 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for the first commit, the condition the second signal waits for
+    proc.send_signal(signal.SIGINT)  # while it imports
+    assert len(searchkit.open_index(index_path)) < 4 + total, "the signal did not land mid-import"
+    out, err = proc.communicate(timeout=300)
+    assert (proc.returncode, out) == (0, f"{total:,} added, 0 updated, 0 duplicates, 0 failed\n"), err
+    assert "stopping" not in err and "interrupted" not in err and "Traceback" not in err
+    assert len(searchkit.open_index(index_path)) == 4 + total
