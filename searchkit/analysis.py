@@ -17,6 +17,7 @@ import sys
 import types
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Collection, Iterable, Sequence
 
@@ -37,6 +38,9 @@ TOKEN_PATTERN = re.compile(
     r"|\w++(?:['\u2019\u02bc]\w++)*+"
     r")"
 )
+# TOKEN_PATTERN as a group: split() gives the text before each token and the token in turn, so
+# where each token starts is a running sum of lengths (token_starts), worked out in C.
+_TOKEN_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
 _APOSTROPHES = re.compile(r"['\u2019\u02bc]")
 _POSSESSIVE = re.compile(r"['\u2019\u02bc]s$")
 
@@ -190,21 +194,12 @@ class Analyzer:
 
     def term_spans(self, text: str, start: int = 0, end: int | None = None) -> list[tuple[str, int, int, int]]:
         """(term, position, start char, end char) of each index term of text[start:end]."""
-        raws = TOKEN_PATTERN.findall(text, start, len(text) if end is None else end)
+        raws, starts = token_starts(text, start, end)
         terms = list(map(self._terms.get, raws))
         if None in terms:
             terms = [self.term(raw) if term is None else term for raw, term in zip(raws, terms)]
-        # A token's offset is where its text is next found after the token before it: nothing
-        # between two tokens is a word character, and a token starts with one.
-        found = []
-        at = start
-        find = text.find
-        for pos, raw in enumerate(raws):
-            at = find(raw, at)
-            if terms[pos]:
-                found.append((terms[pos], pos, at, at + len(raw)))
-            at += len(raw)
-        return found
+        return [(term, pos, at, at + len(raw))
+                for pos, (term, at, raw) in enumerate(zip(terms, starts, raws)) if term]
 
     def find_terms(self, raws: Sequence[str], terms: Collection[str]) -> list[int]:
         """The places in `raws` (raw tokens) of the tokens whose term is in `terms`.
@@ -269,6 +264,12 @@ class TermFinder:
         if not wanted:
             return []
         return [(i, term) for i, term in enumerate(found) if term in wanted]
+
+
+def token_starts(text: str, start: int = 0, end: int | None = None) -> tuple[list[str], list[int]]:
+    """The raw tokens of text[start:end] (TOKEN_PATTERN.findall's) and where each starts in `text`."""
+    parts = _TOKEN_SPLIT.split(text[start:end] if start or end is not None else text)
+    return parts[1::2], list(accumulate(map(len, parts), initial=start))[1:-1:2]
 
 
 def stem_prefix(stem: str) -> str:

@@ -289,9 +289,9 @@ def _bucket_start(number: int, unit: str, zone) -> datetime:
 def _label(start: datetime, unit: str) -> str:
     if start.year < 1000:  # as strftime writes it (the platform's own way: "%Y" need not pad)
         return start.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[unit])
-    if unit == "day":
-        return f"{start.year}-{start.month:02d}-{start.day:02d}"
-    return f"{start.year}-{start.month:02d}" if unit == "month" else str(start.year)
+    if unit == "day":  # %-formatting: about twice as fast as an f-string with format specs here
+        return "%d-%02d-%02d" % (start.year, start.month, start.day)
+    return "%d-%02d" % (start.year, start.month) if unit == "month" else "%d" % start.year
 
 
 def timeline(dates: dict[datetime, int]) -> tuple[str, list[TimelineBucket]]:
@@ -308,14 +308,16 @@ def timeline_between(dates: dict[datetime, int], first: datetime, last: datetime
                      ) -> tuple[str, list[TimelineBucket]]:
     """timeline() over the range first..last, which `dates` may only approximate (a sharded
     index merges its shards' buckets, whose starts are not the first and last dates).
-    Buckets follow first's time zone (a date in another is counted as it reads there);
-    bucket starts are made from numbers (_bucket_number), not by datetime arithmetic: a
-    search page makes dozens of them per timeline."""
+    Buckets follow first's time zone (a date in another is counted as it reads there, a
+    date without one as if in it); bucket starts are made from numbers (_bucket_number),
+    not by datetime arithmetic: a search page makes dozens of them per timeline."""
     unit = _granularity(first, last)
     zone = first.tzinfo
     counts: dict[int, int] = {}
     for moment, count in dates.items():
-        key = _bucket_number(moment if moment.tzinfo is zone or zone is None else moment.astimezone(zone), unit)
+        if moment.tzinfo is not zone and moment.tzinfo is not None and zone is not None:
+            moment = moment.astimezone(zone)
+        key = _bucket_number(moment, unit)
         counts[key] = counts.get(key, 0) + count
     numbers = range(_bucket_number(first, unit), _bucket_number(last, unit) + 1)
     starts = [_bucket_start(number, unit, zone) for number in range(numbers.start, numbers.stop + 1)]
@@ -323,10 +325,11 @@ def timeline_between(dates: dict[datetime, int], first: datetime, last: datetime
                   for number, start, end in zip(numbers, starts, starts[1:])]
 
 
-def _facet_lists(sources: dict[str, int], dates: dict[datetime, int]
+def _facet_lists(sources: dict[str, int], dates: dict[datetime, int], span: tuple[datetime, datetime] | None
                  ) -> tuple[dict[str, list[tuple[str, int]]], list[TimelineBucket]]:
-    """Facets and timeline from counts per source and per (UTC) publication moment."""
-    unit, buckets = timeline(dates)
+    """Facets and timeline from counts per source and per publication moment (naive UTC,
+    as the engine counts them: rank.Ranking.dates) whose first and last are `span` (UTC)."""
+    unit, buckets = timeline_between(dates, *span) if span else ("month", [])
     facets = {"source": sorted(((shown(k), v) for k, v in sources.items() if k), key=lambda kv: (-kv[1], kv[0]))}
     facets[unit] = [(b.label, b.count) for b in buckets if b.count]
     return facets, buckets
@@ -585,9 +588,9 @@ def _ranked(ranked, docs: list[tuple[int, float]], facets: bool, recounts: list[
     """The Ranked of an engine ranking (rank.Ranking) showing `docs`: its facet counts as lists."""
     facet_counts, buckets, span = ({}, [], None)
     if facets:
-        dates = {_aware(m): c for m, c in ranked.dates.items()}
-        facet_counts, buckets = _facet_lists(ranked.sources, dates)
-        span = (min(dates), max(dates)) if dates else None
+        dates = ranked.dates
+        span = (_aware(min(dates)), _aware(max(dates))) if dates else None
+        facet_counts, buckets = _facet_lists(ranked.sources, dates, span)
     return Ranked(docs, ranked.total, facet_counts, buckets, sizes_by_docnum=ranked.cluster_sizes,
                   timed_out=ranked.timed_out, capped=ranked.capped, span=span, stored=ranked.stored,
                   recounts=recounts or [])

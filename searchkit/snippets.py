@@ -17,7 +17,7 @@ from html import escape
 from itertools import accumulate
 from typing import Iterable, Sequence
 
-from .analysis import TOKEN_PATTERN, TermFinder, analyzer
+from .analysis import TermFinder, analyzer, token_starts
 
 Fragment = tuple[str, bool]
 
@@ -225,31 +225,29 @@ def _probe_offsets(text: str, probes: list[str]) -> list[int] | None:
         fold_pattern = _FOLD_PATTERN
     shifts = None  # for each removed character, how many kept ones come before it
     wheres: list[int] = []  # offsets in `text` where a probe starts
+    folds = len(folded) != len(lowered)
     for probe in probes:
-        seen = _occurrences(lowered, probe)
-        wheres += seen
-        if len(folded) == len(lowered):
-            continue
+        # Occurrences are found without overlap: one that overlaps another lies in the same run
+        # of characters other than white space (a probe has none), so in the same sentence.
+        step = len(probe) or 1
+        seen = len(wheres)
+        at = lowered.find(probe)
+        while at >= 0:
+            wheres.append(at)
+            at = lowered.find(probe, at + step)
         # Each occurrence in `lowered` is one in `folded` too, at the same character (a probe
-        # with a removed character is in `folded` nowhere), so when `folded` has no more of
-        # them it has no others: nothing to map back.
-        extra = _occurrences(folded, probe)
-        if len(extra) == len(seen):
+        # with a removed character is in `folded` nowhere), and occurrences apart stay apart
+        # (what is removed lies between them), so `folded` has at least as many in each run:
+        # when it has no more in all, it has none elsewhere and nothing needs mapping back.
+        if not folds or folded.count(probe) == len(wheres) - seen:
             continue
         if shifts is None:
             shifts = [m.start() - n for n, m in enumerate(fold_pattern.finditer(lowered))]
-        wheres += [at + bisect_right(shifts, at) for at in extra]  # back to offsets in `text`
+        at = folded.find(probe)
+        while at >= 0:
+            wheres.append(at + bisect_right(shifts, at))  # back to offsets in `text`
+            at = folded.find(probe, at + step)
     return wheres
-
-
-def _occurrences(haystack: str | bytes, probe: str | bytes) -> list[int]:
-    """Where `probe` starts in `haystack`, overlapping occurrences too."""
-    found = []
-    at = haystack.find(probe)
-    while at >= 0:
-        found.append(at)
-        at = haystack.find(probe, at + 1)
-    return found
 
 
 class Marks:
@@ -285,13 +283,14 @@ class Marks:
         if not split.has(0):
             return []
         spans_of = split.spans  # grows as split is asked for more
-        found_in: dict[int, list[tuple[int, int]]] = {}
+        found_in: dict[int, list[tuple[int, int, str]]] = {}
         terms_in: dict[int, list[str]] = {}
+        matches = self.matches
         for i in _candidates(text, split, self.probes):
             s, e = spans_of[i]
-            found = self.matches(text, s, e)
+            found = matches(text, s, e)
             if found:
-                found_in[i] = [(a, b) for a, b, _ in found]
+                found_in[i] = found
                 terms_in[i] = [term for _, _, term in found]
         picked = _pick(spans_of, terms_in, max_chars) if terms_in else [0]
         chosen = set(picked)
@@ -318,7 +317,7 @@ class Marks:
                 groups.append([i])
         for n, group in enumerate(groups):
             start, end = spans_of[group[0]][0], spans_of[group[-1]][1]
-            spans = [span for k in group for span in found_in.get(k, ())]
+            spans = [(a, b) for k in group for a, b, _ in found_in.get(k, ())]
             before = after = False
             if end - start > max_chars * 1.5:  # one sentence far longer than a snippet
                 start, end, before, after = _trim(text, start, end, spans, max_chars)
@@ -327,8 +326,10 @@ class Marks:
             if before:
                 out.append(("\u2026", False))
             part = _fragments(text, start, end, spans)
-            # paragraph breaks -> spaces (the pattern needs a "\n": text without one is skipped)
-            out.extend((_NEWLINES.sub(" ", t) if not m and "\n" in t else t, m) for t, m in part)
+            if text.find("\n", start, end) < 0:
+                out += part
+            else:  # paragraph breaks -> spaces (the pattern needs a "\n": text without one is skipped)
+                out.extend((_NEWLINES.sub(" ", t) if not m and "\n" in t else t, m) for t, m in part)
             if after:
                 out.append(("\u2026", False))
         return [(t, m) for t, m in out if t]
@@ -390,26 +391,10 @@ def _word_matches(text: str, finder: TermFinder, start: int, end: int | None) ->
         return []
     if not _TANGLED.search(text, start, stop):
         return _untangled_matches(text, finder, start, stop)
-    # The tokens are listed in C (findall) and looked up by their text (TermFinder); a match's
-    # offset is found by str.find from the token before it: no other character between two
-    # tokens is a word character, so a token's first occurrence after the one before it is it.
-    raws = TOKEN_PATTERN.findall(text, start, stop)
-    found = finder.find(raws)
-    if not found:
-        return []
-    out = []
-    cursor = start
-    done = 0
-    find = text.find
-    for i, term in found:
-        for raw in raws[done:i]:
-            cursor = find(raw, cursor) + len(raw)
-        raw = raws[i]
-        at = find(raw, cursor)
-        cursor = at + len(raw)
-        done = i + 1
-        out.append((at, cursor, term))
-    return out
+    # The tokens and where they start are listed in C (token_starts) and looked up by their
+    # text (TermFinder).
+    raws, starts = token_starts(text, start, stop)
+    return [(starts[i], starts[i] + len(raws[i]), term) for i, term in finder.find(raws)]
 
 
 def _untangled_matches(text: str, finder: TermFinder, start: int, stop: int) -> list[tuple[int, int, str]]:
@@ -477,11 +462,13 @@ def _pick(spans_of: list[tuple[int, int]], matched: dict[int, list[str]], max_ch
     shown: set[str] = set()
     used = 0
     # each sentence's distinct terms and its density of matches (ties go to the earlier one)
-    left = {i: (set(terms), len(terms) / max(1, spans_of[i][1] - spans_of[i][0]), -i)
-            for i, terms in matched.items()}
+    left = [(set(terms), len(terms) / max(1, spans_of[i][1] - spans_of[i][0]), -i) for i, terms in matched.items()]
     while left and len(picked) < MAX_PASSAGES:
-        best = max(left, key=lambda i: (len(left[i][0] - shown), *left[i][1:]))
-        terms = left.pop(best)[0]
+        # the best by (terms not shown yet, density, -i): keys made in one comprehension, not
+        # a key function called per sentence (no two have the same i, so k is never compared)
+        k = max([(len(terms - shown), density, negative, k) for k, (terms, density, negative) in enumerate(left)])[3]
+        terms, _, negative = left.pop(k)
+        best = -negative
         length = spans_of[best][1] - spans_of[best][0]
         if picked and (used + length > max_chars or not terms - shown and used > max_chars // 2):
             continue

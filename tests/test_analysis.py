@@ -148,3 +148,19 @@ def test_a_word_starts_with_its_stems_prefix_and_is_never_shorter():
             longer = one.uncached_word(word + suffix)
             stem = one.stem(longer) if longer else ""
             assert longer.startswith(stem_prefix(stem)) and len(stem) <= len(longer), (longer, stem)
+
+
+def test_token_starts_are_where_the_token_pattern_matches():
+    """token_starts (lengths summed over re.split's pieces) gives each token where the
+    pattern found it, for whole texts and for parts of them."""
+    import random
+
+    pieces = ["U.S.", "4,000", "3.5", "don't", "ISIS\u2019s", "caf\u00e9", " ", ", ", ". ", "\n", "a", "b.",
+              "e.g.", "12_3", "\u212aelvin", "\u0130zmir", "'", "\u201c", "\u2014", "x1", "A.B.C"]
+    rng = random.Random(3)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        start = rng.randint(0, len(text))
+        end = rng.choice([None, rng.randint(start, len(text))])
+        found = list(analysis.TOKEN_PATTERN.finditer(text, start, len(text) if end is None else end))
+        assert analysis.token_starts(text, start, end) == ([m.group() for m in found], [m.start() for m in found]), text

@@ -89,3 +89,22 @@ def test_a_snippet_from_stored_sentences_is_the_one_made_by_splitting(tmp_path):
             for chars in (300, 120):
                 assert marks.snippet(body, chars, bounds) == marks.snippet(body, chars), (fields["id"], marks.stems)
     assert stored > 250
+
+
+def test_candidate_sentences_are_those_with_a_probe_as_they_read_or_folded():
+    """_candidates searches the whole text once per probe (occurrences without overlap, the
+    folded text only counted unless it has more): the sentences it finds are those in which a
+    probe appears, lower-cased, as written or without "," "." "'" "\u2019"."""
+    import random
+
+    from searchkit.snippets import _FOLD, _candidates, sentences
+
+    pieces = ["ab", "a", "b", "ba", "aba", ",", ".", "'", "\u2019", " ", ". ", "A", "B", "\n\n", "U.S.", "\u00e9"]
+    rng = random.Random(5)
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        probes = rng.sample(["ab", "aba", "ba", "us", "b", "bab", "\u00e9a"], rng.randint(1, 3))
+        spans = sentences(text)
+        expected = [i for i, (s, e) in enumerate(spans)
+                    if any(p in text[s:e].lower() or p in text[s:e].lower().translate(_FOLD) for p in probes)]
+        assert _candidates(text, spans, probes) == expected, (text, probes)

@@ -711,7 +711,7 @@ class PositionBatch:
         sortable (owner, position) keys)."""
         if not self._counts:
             return np.zeros(0, dtype=np.int64)
-        counts = np.concatenate(self._counts).astype(np.int64)
+        counts = np.concatenate(self._counts).astype(np.int64, copy=False)
         firsts = np.concatenate(self._firsts)
         offsets = np.concatenate(offsets)
         if len(counts) and not counts.all():  # postings without positions (FlatPositions.read of no term)
@@ -726,7 +726,8 @@ class PositionBatch:
         begins = np.cumsum(counts) - counts
         step = np.ones(total, dtype=np.int64)
         step[begins] = firsts - np.append(0, firsts[:-1] + counts[:-1] - 1)
-        deltas = np.concatenate(self._spans, dtype=np.int64)[np.cumsum(step, out=step)]
+        # gathered in the spans' own (narrow) width, widened after: the spans hold more than is read
+        deltas = np.concatenate(self._spans)[np.cumsum(step, out=step)].astype(np.int64)
         sums = np.add.reduceat(deltas, begins)  # each posting's last position
         deltas[begins] += offsets - np.append(0, offsets[:-1] + sums[:-1])
         return np.cumsum(deltas, out=deltas)
