@@ -50,6 +50,7 @@ def _fold(text: str) -> str:
 _FOLD_PATTERN = re.compile(f"[{re.escape(_FOLD_CHARS)}]")
 _FOLD_ASCII = bytes(char for char in _FOLD_CHARS.encode("utf-8") if char < 128)  # what ASCII text can hold of them
 _FOLD_BYTES_PATTERN = re.compile(b"[" + re.escape(_FOLD_ASCII) + b"]")
+_LOWER_ASCII = bytes(range(256)).lower()  # bytes.lower() as a translation table
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -238,12 +239,13 @@ def _folded(text: str, probes: list[str]) -> tuple[bytes, list[bytes]] | None:
     """The lower-cased, folded text as bytes and the probes as bytes, as _probe_offsets makes
     them, or None where it makes them as str."""
     if text.isascii():
-        lowered = text.encode("ascii").lower()
+        raw = text.encode("ascii")
     elif all(probe.isascii() for probe in probes) and "\u212a" not in text and "\u0130" not in text:
-        lowered = text.replace("\u2019", "'").encode("ascii", "replace").lower()
+        raw = text.replace("\u2019", "'").encode("ascii", "replace")
     else:
         return None
-    return lowered.translate(None, _FOLD_ASCII), [probe.encode("utf-8") for probe in probes]
+    # bytes.lower() and the folding in one pass: the characters of _FOLD are no capitals
+    return raw.translate(_LOWER_ASCII, _FOLD_ASCII), [probe.encode("utf-8") for probe in probes]
 
 
 def _probe_offsets(text: str, probes: list[str]) -> list[int] | None:
