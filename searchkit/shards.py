@@ -45,7 +45,8 @@ from .engine.scoring import RECENCY_POOL, CorpusStats, recency_factor
 from .errors import IndexMissingError, SearchkitError
 from .search import (MAX_LIMIT, MAX_PAGE, SORTS, SUGGEST_BELOW, Hit, SearchResult, TimelineBucket,
                      timeline_between)
-from .store import BATCH, LOCK_TIMEOUT, SHARD_MANIFEST, Index, WriteReport, open_any, open_index, take_writer_lock
+from .store import (BATCH, LOCK_TIMEOUT, SHARD_MANIFEST, Index, WriteReport, doc_to_article, open_any, open_index,
+                    take_writer_lock)
 
 MANIFEST = SHARD_MANIFEST
 LOCK = "writer.lock"
@@ -321,13 +322,10 @@ def task_matches(index: Index, text: str | None, sort: str, since, until, source
 
 
 def task_articles(index: Index, ids: list[str]) -> dict[str, Article]:
-    """{id: article} of the `ids` this shard holds."""
-    found = {}
-    for article_id in ids:
-        article = index.get(article_id)
-        if article is not None:
-            found[article_id] = article
-    return found
+    """{id: article} of the `ids` this shard holds (looked up in one searcher)."""
+    with index.searcher() as searcher:
+        return {article_id: doc_to_article(searcher.stored_fields(docnum))
+                for article_id, docnum in index.arrays.docnums(searcher, "id", ids or []).items()}
 
 
 def task_snippets(index: Index, ids: list[str], text: str, snippet_chars: int, snippets: bool,
@@ -967,8 +965,10 @@ class ShardSearch:
         for start in range(0, len(listed), EXPORT_BATCH):
             batch = listed[start:start + EXPORT_BATCH]
             articles: dict[str, Article] = {}
-            holding = sorted({shard for shard, _ in batch})
-            for part in self._answers(task_articles, [m.id for _, m in batch], shards=holding).values():
+            ids: dict[int, list[str]] = {}
+            for shard, m in batch:
+                ids.setdefault(shard, []).append(m.id)
+            for part in self._answers(task_articles, PerShard(ids), shards=sorted(ids)).values():
                 articles.update(part)
             self.sharded._require_all(list(self.failures.values()), "export")
             yield from (articles[m.id] for _, m in batch if m.id in articles)

@@ -1180,10 +1180,10 @@ def _counted(m: _Matched, other: Recount, columns: _Columns | None, offsets: np.
     """The total and facets of m's plain words through the filter other.flt instead (not
     collapsed: every match counts), from the word lists m's query has read."""
     q, evaluator = m.query, m.evaluator
-    keep = evaluator.live.copy()
+    keep = evaluator.live
     mask = evaluator.mask(other.flt)
     if mask is not None:
-        keep &= mask
+        keep = keep & mask
     matched = _union([docs for w in range(q.typed) for docs, _ in q.word_parts(w)], keep)
     result = Ranking([], len(matched), timed_out=evaluator.timed_out, capped=evaluator.expansions)
     if columns is not None:
