@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 import sys
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from html import escape
 from itertools import accumulate
+from operator import sub
 from typing import Iterable, Sequence
 
 from .analysis import TermFinder, analyzer, token_starts
@@ -60,55 +61,66 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 # The name an article's sentences are stored under with its stored fields (store.article_to_doc):
 # made at import, a result's snippet needs no splitting (a fifth of its cost). The number is
-# that of _BOUNDARY's rules: raise it when they change, and older segments' spans go unused.
-STORED_SENTENCES = "_sentences1"
+# that of the packing and of _BOUNDARY's rules: raise it when they change, and older segments'
+# sentences go unused (split at search time).
+STORED_SENTENCES = "_sentences2"
 
 
 def sentence_bounds(text: str) -> bytes | None:
-    """sentences(text) packed to be stored (unpacked by stored_sentences): for each sentence,
-    its start less the previous one's end and its length, as 16-bit numbers. None when the
-    text has no sentence or one of these is too big for 16 bits (then nothing is stored)."""
+    """sentences(text) packed to be stored (unpacked by _stored_offsets), as 16-bit numbers:
+    for each sentence its start less the previous one's end and its length, then for each its
+    start less the previous one's in the folded text (the text without the characters of
+    _FOLD: _candidates searches it). None when the text has no sentence or a number does not
+    fit in 16 bits (then nothing is stored)."""
     spans = sentences(text)
-    steps = array("H")
-    last = 0
-    try:
-        for start, end in spans:
-            steps.append(start - last)
-            steps.append(end - start)
-            last = end
-    except OverflowError:
+    if not spans:
         return None
-    if not steps:
+    starts = [start for start, _ in spans]
+    ends = [end for _, end in spans]
+    folds = [m.start() for m in _FOLD_PATTERN.finditer(text)]
+    folded = [start - bisect_left(folds, start) for start in starts]  # less the characters of _FOLD before it
+    steps = array("H")
+    try:
+        for gap, length in zip(map(sub, starts, [0, *ends]), map(sub, ends, starts)):
+            steps.append(gap)
+            steps.append(length)
+        steps.extend(map(sub, folded, [0, *folded]))
+    except OverflowError:
         return None
     if sys.byteorder == "big":
         steps.byteswap()
     return steps.tobytes()
 
 
-def stored_sentences(packed: bytes | None, text: str) -> list[tuple[int, int]] | None:
-    """The spans sentence_bounds packed, or None when there are none that fit `text`."""
-    offsets = _stored_offsets(packed, text)
-    return None if offsets is None else _Known(offsets).spans
+def stored_sentences(packed: bytes | None, text: str) -> tuple[list[tuple[int, int]], list[int]] | None:
+    """The spans sentence_bounds packed and where each starts in the folded text (the text
+    without the characters of _FOLD), or None when there are none that fit `text`."""
+    known = _stored_offsets(packed, text)
+    return None if known is None else (known.spans, known.folded_starts)
 
 
-def _stored_offsets(packed: bytes | None, text: str) -> list[int] | None:
-    """stored_sentences' spans end to end (start, end, start, end, ...)."""
-    if not isinstance(packed, bytes) or not packed or len(packed) % 4:
+def _stored_offsets(packed: bytes | None, text: str) -> "_Known | None":
+    """The sentences sentence_bounds packed, or None (nothing stored, or not of `text`)."""
+    if not isinstance(packed, bytes) or not packed or len(packed) % 6:
         return None
     steps = array("H")
     steps.frombytes(packed)
     if sys.byteorder == "big":
         steps.byteswap()
-    offsets = list(accumulate(steps))
-    return offsets if offsets[-1] <= len(text) else None
+    count = len(steps) // 3
+    offsets = list(accumulate(steps[:2 * count]))
+    if offsets[-1] > len(text):
+        return None
+    return _Known(list(zip(offsets[::2], offsets[1::2])), list(accumulate(steps[2 * count:])))
 
 
 class _Known:
-    """_Sentences' face for spans already known (_stored_offsets): nothing left to split."""
+    """_Sentences' face for sentences already known (_stored_offsets): nothing left to split.
+    `folded_starts`: where each starts in the folded text (_folded_candidates)."""
 
-    def __init__(self, offsets: list[int]) -> None:
-        self.starts = offsets[::2]
-        self.spans = list(zip(self.starts, offsets[1::2]))
+    def __init__(self, spans: list[tuple[int, int]], folded_starts: list[int]) -> None:
+        self.spans = spans
+        self.folded_starts = folded_starts
 
     def has(self, i: int) -> bool:
         return i < len(self.spans)
@@ -176,6 +188,10 @@ def _candidates(text: str, spans_of: "list[tuple[int, int]] | _Sentences | _Know
     searched once per probe rather than each sentence in turn (news bodies have dozens)."""
     if not probes:
         return []
+    if isinstance(spans_of, _Known):
+        found = _folded_candidates(text, spans_of.folded_starts, probes)
+        if found is not None:
+            return found
     wheres = _probe_offsets(text, probes)
     if wheres is None:  # a character whose lower case is longer: go sentence by sentence
         if not isinstance(spans_of, list):
@@ -185,19 +201,49 @@ def _candidates(text: str, spans_of: "list[tuple[int, int]] | _Sentences | _Know
                 if any(p in text[s:e].lower() or p in text[s:e].lower().translate(_FOLD) for p in probes)]
     if not wheres:
         return []
-    if isinstance(spans_of, _Known):
-        starts, spans_of = spans_of.starts, spans_of.spans
-    else:
-        if isinstance(spans_of, _Sentences):
-            spans_of.cover(max(wheres))
-            spans_of = spans_of.spans
-        starts = [s for s, _ in spans_of]
+    if not isinstance(spans_of, list):
+        spans_of.cover(max(wheres))
+        spans_of = spans_of.spans
+    starts = [s for s, _ in spans_of]
     found: set[int] = set()
     for where in wheres:
         i = bisect_right(starts, where) - 1
         if i >= 0 and where < spans_of[i][1]:
             found.add(i)
     return sorted(found)
+
+
+def _folded_candidates(text: str, folded_starts: list[int], probes: list[str]) -> list[int] | None:
+    """_candidates for sentences whose starts in the folded text are known: each probe is
+    looked for in the folded text alone (every occurrence in the lower-cased text is one there
+    too, at the same character), once. A character of a probe is never white space and every
+    other character is in a sentence, so an occurrence is in the last sentence starting at or
+    before it. None when the folded text cannot be made as bytes (_folded)."""
+    made = _folded(text, probes)
+    if made is None:
+        return None
+    folded, probes = made
+    found: set[int] = set()
+    for probe in probes:
+        step = len(probe) or 1
+        at = folded.find(probe)
+        while at >= 0:
+            found.add(bisect_right(folded_starts, at) - 1)
+            at = folded.find(probe, at + step)
+    found.discard(-1)  # (white space before the first sentence: only an empty probe is found there)
+    return sorted(found)
+
+
+def _folded(text: str, probes: list[str]) -> tuple[bytes, list[bytes]] | None:
+    """The lower-cased, folded text as bytes and the probes as bytes, as _probe_offsets makes
+    them, or None where it makes them as str."""
+    if text.isascii():
+        lowered = text.encode("ascii").lower()
+    elif all(probe.isascii() for probe in probes) and "\u212a" not in text and "\u0130" not in text:
+        lowered = text.replace("\u2019", "'").encode("ascii", "replace").lower()
+    else:
+        return None
+    return lowered.translate(None, _FOLD_ASCII), [probe.encode("utf-8") for probe in probes]
 
 
 def _probe_offsets(text: str, probes: list[str]) -> list[int] | None:
@@ -279,7 +325,7 @@ class Marks:
         """snippet(text, stems, max_chars, phrases) of this query's stems and phrases;
         `bounds` is text's sentence_bounds when they were stored (else text is split here)."""
         known = _stored_offsets(bounds, text) if bounds else None
-        split = _Sentences(text) if known is None else _Known(known)
+        split = _Sentences(text) if known is None else known
         if not split.has(0):
             return []
         spans_of = split.spans  # grows as split is asked for more

@@ -49,15 +49,16 @@ def _demo_articles(count: int):
 def test_stored_sentences_are_the_sentences_split_at_search_time():
     import random
 
-    from searchkit.snippets import sentence_bounds, sentences, stored_sentences
+    from searchkit.snippets import _FOLD, sentence_bounds, sentences, stored_sentences
 
-    pieces = list(".!?\u2026\n \t\"'\u201d\u2019)]([\u201c\u2018Aa0b\u00e9") + ["\n\n", ". ", "U.S.", " \n "]
+    pieces = list(".!?\u2026\n \t\"'\u201d\u2019)]([\u201c\u2018Aa0b\u00e9,") + ["\n\n", ". ", "U.S.", " \n "]
     rng = random.Random(11)
     texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(5000)]
     texts += [article.body for article in _demo_articles(300)]
     for text in texts:
         spans = sentences(text)
-        assert stored_sentences(sentence_bounds(text), text) == (spans or None), text
+        folded_starts = [len(text[:start].translate(_FOLD)) for start, _ in spans]
+        assert stored_sentences(sentence_bounds(text), text) == ((spans, folded_starts) if spans else None), text
     # A sentence longer than 16 bits can count is not stored: the snippet splits the text itself.
     long = "Short one. Then " + "word " * 14000 + "end. Last one."
     assert sentences(long)[1][1] - sentences(long)[1][0] > 65535 and sentence_bounds(long) is None
@@ -93,13 +94,15 @@ def test_a_snippet_from_stored_sentences_is_the_one_made_by_splitting(tmp_path):
 
 def test_candidate_sentences_are_those_with_a_probe_as_they_read_or_folded():
     """_candidates searches the whole text once per probe (occurrences without overlap, the
-    folded text only counted unless it has more): the sentences it finds are those in which a
-    probe appears, lower-cased, as written or without "," "." "'" "\u2019"."""
+    folded text only counted unless it has more; or only the folded text, where stored
+    sentences say where each starts in it): the sentences it finds are those in which a probe
+    appears, lower-cased, as written or without "," "." "'" "\u2019"."""
     import random
 
-    from searchkit.snippets import _FOLD, _candidates, sentences
+    from searchkit.snippets import _FOLD, _candidates, _stored_offsets, sentence_bounds, sentences
 
-    pieces = ["ab", "a", "b", "ba", "aba", ",", ".", "'", "\u2019", " ", ". ", "A", "B", "\n\n", "U.S.", "\u00e9"]
+    pieces = ["ab", "a", "b", "ba", "aba", ",", ".", "'", "\u2019", " ", ". ", "A", "B", "\n\n", "U.S.", "\u00e9",
+              "'A", ". '", "\u212a", "\u0130"]
     rng = random.Random(5)
     for _ in range(20000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
@@ -108,3 +111,7 @@ def test_candidate_sentences_are_those_with_a_probe_as_they_read_or_folded():
         expected = [i for i, (s, e) in enumerate(spans)
                     if any(p in text[s:e].lower() or p in text[s:e].lower().translate(_FOLD) for p in probes)]
         assert _candidates(text, spans, probes) == expected, (text, probes)
+        stored = _stored_offsets(sentence_bounds(text), text)  # the sentences' folded starts known
+        assert (stored is None) == (not spans)
+        if stored is not None:
+            assert _candidates(text, stored, probes) == expected, (text, probes)
