@@ -39,6 +39,17 @@ def kill_at_random(args: list[str], delay: float) -> int:
     return proc.wait(30)
 
 
+def started_with_sigint(args: list[str], disposition) -> subprocess.Popen:
+    """`args` started with SIGINT set to `disposition` in this process while it starts (an
+    ignored signal stays ignored across exec; a caught one is reset to its default)."""
+    before = signal.signal(signal.SIGINT, disposition)
+    try:
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def assert_whole(index: searchkit.Index, expected: dict[str, dict]) -> set[str]:
     """Every stored article equals its record and is searchable; returns the stored ids."""
     stored = {a.id: a for a in index.articles()}
@@ -150,12 +161,7 @@ def test_ctrl_c_while_waiting_for_the_lock_says_what_happened(index, index_path,
         # as a background job of a script (`pytest &`) ignores SIGINT, a child inherits that
         # across exec and Python keeps it: the Ctrl-C below would then never arrive. A caught
         # signal is reset to its default in the child, so catch it here while it starts.
-        handler = signal.signal(signal.SIGINT, signal.default_int_handler)
-        try:
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True)
-        finally:
-            signal.signal(signal.SIGINT, handler)
+        proc = started_with_sigint(args, signal.default_int_handler)
         assert proc.stderr.readline().startswith("waiting for another searchkit process writing to")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
@@ -176,12 +182,7 @@ def test_started_with_ctrl_c_ignored_an_import_ignores_it_while_waiting_and_whil
     source = write_jsonl(tmp_path / "many.jsonl", generated(total, "g", 5, MARKER))
     args = [SEARCHKIT, "--index", str(index_path), "import", "--commit-every", "0.3", str(source)]
     with searchkit.open_index(index_path)._writer_lock():
-        ignored = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited across exec, as a shell's `&` does
-        try:
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True)
-        finally:
-            signal.signal(signal.SIGINT, ignored)
+        proc = started_with_sigint(args, signal.SIG_IGN)  # inherited across exec, as a shell's `&` does
         assert proc.stderr.readline().startswith("waiting for another searchkit process writing to")
         proc.send_signal(signal.SIGINT)  # while it waits
     deadline = time.monotonic() + 120
