@@ -126,8 +126,8 @@ def printable(text: str) -> str:
 
 
 def article_to_doc(article: Article) -> dict:
-    """The Whoosh document for an article (fields of schema.build_schema), and its body's
-    sentences (snippets.sentence_bounds) under snippets.STORED_SENTENCES."""
+    """The Whoosh document for an article (fields of schema.build_schema); add_sentences adds
+    its body's sentences when it is built."""
     doc = {
         "id": article.id,
         "url": link_or_empty(article.url),
@@ -147,10 +147,17 @@ def article_to_doc(article: Article) -> dict:
         doc["published"] = _naive_utc(article.published)
     if article.imported:
         doc["imported"] = _naive_utc(article.imported)
-    bounds = sentence_bounds(shown(doc["body"]))  # the text a snippet is made of (search.make_hit)
-    if bounds:
-        doc[STORED_SENTENCES] = bounds  # kept with the stored fields, not indexed (build_segment)
     return doc
+
+
+def add_sentences(doc: dict) -> None:
+    """Add to an article_to_doc document its body's sentences (snippets.sentence_bounds of the
+    text a snippet is made of, search.make_hit), kept with the stored fields, not indexed
+    (build_segment). Done by the build workers when there are some (ParallelBuilder(prepare=)):
+    it is ~60 us an article, a tenth of the importing process's own work."""
+    bounds = sentence_bounds(shown(doc["body"]))
+    if bounds:
+        doc[STORED_SENTENCES] = bounds
 
 
 def doc_to_article(fields: dict) -> Article:
@@ -778,7 +785,8 @@ class _BatchRun:
             from .engine.build import ParallelBuilder
 
             self.builder = ParallelBuilder(str(self.ix.storage.folder), self.ix.indexname, self.procs,
-                                           close_fds=self.index._lock_fds, on_result=self.on_built)
+                                           close_fds=self.index._lock_fds, on_result=self.on_built,
+                                           prepare=add_sentences)
             self.builder.start()
 
     def too_old(self) -> bool:
@@ -812,6 +820,8 @@ class _BatchRun:
         else:
             from .engine.build import build_segment
 
+            for doc in docs:
+                add_sentences(doc)
             try:
                 segment = build_segment(self.ix.storage, self.ix.indexname, self.ix.schema, docs)
             except OSError as exc:

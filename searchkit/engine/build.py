@@ -214,7 +214,8 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _init_worker(path: str, indexname: str, close_fds: tuple[int, ...]) -> None:
+def _init_worker(path: str, indexname: str, close_fds: tuple[int, ...],
+                 prepare: Callable[[dict], None] | None) -> None:
     import whoosh.index
 
     for fd in close_fds:  # the parent's writer lock: only the parent may hold it
@@ -230,7 +231,7 @@ def _init_worker(path: str, indexname: str, close_fds: tuple[int, ...]) -> None:
     # Segments are written beside the index, not in it: a commit of an earlier batch deletes
     # every segment file its TOC does not name (whoosh.index.clean_files). adopt() moves them in.
     staging = FileStorage(os.path.join(path, staging_name(indexname)))
-    _WORKER.update(storage=staging, indexname=indexname, schema=ix.schema)
+    _WORKER.update(storage=staging, indexname=indexname, schema=ix.schema, prepare=prepare)
 
 
 def staging_name(indexname: str) -> str:
@@ -251,6 +252,10 @@ def adopt(segment: Segment, path: str, indexname: str) -> Segment:
 
 def _build_in_worker(docs: list[dict]) -> Segment:
     try:
+        prepare = _WORKER["prepare"]
+        if prepare is not None:
+            for doc in docs:
+                prepare(doc)
         return build_segment(_WORKER["storage"], _WORKER["indexname"], _WORKER["schema"], docs)
     except OSError as exc:  # a full disk and the like: the parent says so as for its own writes
         raise OSError(exc.errno, exc.strerror or str(exc)) from None
@@ -298,8 +303,11 @@ class ParallelBuilder:
     """
 
     def __init__(self, path: str, indexname: str, procs: int, close_fds: tuple[int, ...] = (),
-                 on_result: Callable[[], None] | None = None) -> None:
-        """`on_result` is called (from the pool's own thread) each time a batch's outcome, its
+                 on_result: Callable[[], None] | None = None,
+                 prepare: Callable[[dict], None] | None = None) -> None:
+        """`prepare` (a module-level function: it is sent to the workers by name) completes
+        each document in the worker before it is built, so that work which only adds to a
+        document runs in parallel, not in the importing process. `on_result` is called (from the pool's own thread) each time a batch's outcome, its
         segment or its failure, has reached this process: a worker's death after that no
         longer changes it."""
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
@@ -307,7 +315,7 @@ class ParallelBuilder:
         self._path, self._indexname = path, indexname
         os.makedirs(os.path.join(path, staging_name(indexname)), exist_ok=True)
         self._pool = ProcessPoolExecutor(procs, mp_context=context, initializer=_init_worker,
-                                         initargs=(path, indexname, close_fds))
+                                         initargs=(path, indexname, close_fds, prepare))
         self._pending: list[Future] = []
         self._on_result = on_result
 
