@@ -66,21 +66,24 @@ def test_stored_sentences_are_the_sentences_split_at_search_time():
     assert stored_sentences(sentence_bounds("A sentence. " * 30), "A sentence.") is None
 
 
-def test_a_snippet_from_stored_sentences_is_the_one_made_by_splitting(tmp_path):
-    """Every demo article imported carries its sentences, and with them every snippet (words,
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_snippet_from_stored_sentences_is_the_one_made_by_splitting(tmp_path, procs):
+    """Every demo article imported carries its sentences, whether this process or the build
+    workers (ParallelBuilder(prepare=)) worked them out, and with them every snippet (words,
     phrases, none found) is the one made by splitting the text at search time."""
     import searchkit
     from searchkit.display import shown
     from searchkit.snippets import STORED_SENTENCES
 
     ix = searchkit.open_index(tmp_path / "index", create=True)
-    ix.write(_demo_articles(300), procs=1)
+    ix.write(_demo_articles(300), procs=procs, batch=100)
     queries = [Marks({"govern"}), Marks({"protest", "polic"}), Marks({"said", "zzz"}),
                Marks({"right"}, [(("human", 0), ("right", 1))]), Marks({"blog", "internet", "censorship"}),
                Marks({"the"})]
     stored = 0
-    ((reader, _),) = ix.snapshot().segments  # read as a search's results are (Whoosh hides them)
-    for docnum in range(reader.doc_count):
+    documents = [(reader, docnum) for reader, _ in ix.snapshot().segments for docnum in range(reader.doc_count)]
+    assert len(documents) == 300
+    for reader, docnum in documents:  # read as a search's results are (Whoosh hides them)
         fields = reader.stored(docnum)
         body = shown(fields.get("body") or "")
         bounds = fields.get(STORED_SENTENCES)
