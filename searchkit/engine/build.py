@@ -307,9 +307,9 @@ class ParallelBuilder:
                  prepare: Callable[[dict], None] | None = None) -> None:
         """`prepare` (a module-level function: it is sent to the workers by name) completes
         each document in the worker before it is built, so that work which only adds to a
-        document runs in parallel, not in the importing process. `on_result` is called (from the pool's own thread) each time a batch's outcome, its
-        segment or its failure, has reached this process: a worker's death after that no
-        longer changes it."""
+        document runs in parallel, not in the importing process. `on_result` is called (from
+        the pool's own thread) each time a batch's outcome, its segment or its failure, has
+        reached this process: a worker's death after that no longer changes it."""
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                               else "spawn")
         self._path, self._indexname = path, indexname
