@@ -45,8 +45,8 @@ from .engine.scoring import RECENCY_POOL, CorpusStats, recency_factor
 from .errors import IndexMissingError, SearchkitError
 from .search import (MAX_LIMIT, MAX_PAGE, SORTS, SUGGEST_BELOW, Hit, SearchResult, TimelineBucket,
                      timeline_between)
-from .store import (BATCH, LOCK_TIMEOUT, SHARD_MANIFEST, Index, WriteReport, doc_to_article, open_any, open_index,
-                    take_writer_lock)
+from .store import (BATCH, LOCK_TIMEOUT, SHARD_MANIFEST, Index, LockWait, WriteReport, doc_to_article, open_any,
+                    open_index, take_writer_lock)
 
 MANIFEST = SHARD_MANIFEST
 LOCK = "writer.lock"
@@ -460,7 +460,7 @@ class ShardedIndex:
     batch = BATCH  # articles per commit and per shard's segment
 
     def __init__(self, path: Path, manifest: Manifest, lock_timeout: float = LOCK_TIMEOUT,
-                 on_lock_wait: Callable[[], None] | None = None) -> None:
+                 on_lock_wait: LockWait | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self.lock_timeout = lock_timeout
@@ -1203,7 +1203,7 @@ def create(path: str | os.PathLike, shards: int, workers: Sequence[str] = (),
 
 
 def open_sharded(path: str | os.PathLike, lock_timeout: float = LOCK_TIMEOUT,
-                 on_lock_wait: Callable[[], None] | None = None) -> ShardedIndex:
+                 on_lock_wait: LockWait | None = None) -> ShardedIndex:
     directory = Path(path)
     return ShardedIndex(directory, Manifest.load(directory), lock_timeout, on_lock_wait)
 
