@@ -442,12 +442,7 @@ def task_write(index: Index, articles: list[Article]) -> WriteReport:
 def task_remove_moved(index: Index, ids: list[str]) -> int:
     """Delete the articles of `ids` this shard holds (they were just written to another shard,
     their cluster having changed); returns how many it held."""
-    with index.searcher() as searcher:
-        reader = searcher.reader()
-        held = [i for i in ids if ("id", i) in reader and searcher.document_number(id=i) is not None]
-    if held:
-        index.delete(held)
-    return len(held)
+    return len(index.remove_held(ids))
 
 
 # -- the sharded index ---------------------------------------------------------------------

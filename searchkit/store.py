@@ -652,17 +652,36 @@ class Index:
     def delete(self, ids: Iterable[str]) -> list[str]:
         """Remove articles by id; returns the ids that were not in the index."""
         ids = list(ids)
-        missing = []
         with self._writer_lock():
             self.check_schema()
-            with self._whoosh_writer(self.whoosh_index()) as writer:
-                for article_id in ids:
-                    if not writer.delete_by_term("id", article_id):
-                        missing.append(article_id)
+            held = self._delete_held(ids)
             from .ledger import forget  # an import of them again must not skip them as imported
 
             forget(self.path, ids)
-        return missing
+        return [i for i in ids if i not in held]
+
+    def remove_held(self, ids: Iterable[str]) -> set[str]:
+        """Remove the articles of `ids` this index holds (a sharded write moving them to another
+        shard), in one commit, none when it holds none; returns their ids."""
+        with self._writer_lock():
+            self.check_schema()
+            return self._delete_held(list(ids))
+
+    def _delete_held(self, ids: list[str]) -> set[str]:
+        """Delete every live copy of the articles `ids` in one commit, looked up together in the
+        term dictionaries (Whoosh's delete_by_term opens a searcher and runs a query an id: at a
+        few thousand ids that was most of a sharded rewrite); no commit when none is held.
+        Returns the ids held. Call holding the writer lock: no commit can come between the
+        look-up and the writer, so both number the documents alike."""
+        ix = self.whoosh_index()
+        with ix.searcher() as searcher:
+            held = self.arrays.holders(searcher, "id", ids)
+        if held:
+            with self._whoosh_writer(ix) as writer:
+                for docnums in held.values():
+                    for docnum in docnums:
+                        writer.delete_document(docnum)
+        return set(held)
 
     def reindex(self, procs: int | None = None) -> int:
         """Rebuild every stored article into a new generation and swap it in atomically.
