@@ -204,15 +204,22 @@ class ArrayCache:
         """{value: the first live document holding it} of a field that identifies a document
         (an article's id), for the values found: each looked up in the segments' term
         dictionaries, as searcher.document(id=...) finds it without a Whoosh query a value."""
-        found: dict[str, int] = {}
+        return {value: docnums[0] for value, docnums in self.holders(searcher, fieldname, values, True).items()}
+
+    def holders(self, searcher, fieldname: str, values: list[str], first: bool = False) -> dict[str, list[int]]:
+        """{value: every live document holding it} (with `first`, the first one only), for the
+        values found, all looked up in one pass over the segments' term dictionaries: what a
+        delete by id removes, without the searcher and Whoosh query a value of delete_by_term."""
+        found: dict[str, list[int]] = {}
         for _, offset, cache in self.segments(searcher):
             deleted = cache.segment.deleted()
             for value in values:
-                if value not in found:
-                    docs, _ = cache.segment.postings(fieldname, value)
-                    live = docs[~deleted[docs]]
-                    if len(live):
-                        found[value] = offset + int(live[0])
+                if first and value in found:
+                    continue
+                docs, _ = cache.segment.postings(fieldname, value)
+                live = docs[~deleted[docs]]
+                if len(live):
+                    found.setdefault(value, []).extend((offset + live[:1 if first else None]).tolist())
         return found
 
     def segments(self, searcher) -> list[tuple[object, int, SegmentCache]]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 
@@ -15,6 +17,10 @@ from .search import MAX_LIMIT, MAX_PAGE, NO_SOURCE
 from .wording import plural
 
 FORMATS_OUT = ("text", "json", "jsonl", "trec")
+
+
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM while the command waited for another writer's lock: it wrote nothing."""
 
 
 class Context:
@@ -28,18 +34,37 @@ class Context:
         """The index (a shards.ShardedIndex for a sharded one), on the --cluster if given."""
         from .store import open_any  # shards.py only for a sharded index
 
-        def waiting() -> None:
-            click.echo(f"waiting for another searchkit process writing to {self.index_path} "
-                       f"(up to {self.lock_timeout:g} s)…", err=True)
-
         index = open_any(self.index_path, create=create, check=check,
-                         lock_timeout=self.lock_timeout, on_lock_wait=waiting)
+                         lock_timeout=self.lock_timeout, on_lock_wait=self.waiting)
         if self.cluster:
             if not getattr(index, "sharded", False):
                 raise click.UsageError(f"--cluster works on a sharded index: create one with `searchkit --index "
                                        f"DIR create --shards N` (the index at {self.index_path} has no shards)")
             self.connect().attach(index)
         return index
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """While this command waits for another writer's lock: says so, and a Ctrl-C or SIGTERM
+        ends it at once (WaitInterrupted) rather than asking a running import to stop. A signal
+        the command was started with ignored stays ignored (see _StopSignals)."""
+        import signal
+        import threading
+
+        before = {}
+        if threading.current_thread() is threading.main_thread():  # where Python runs signal handlers
+            for number in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(number) != signal.SIG_IGN:
+                    before[number] = signal.signal(number, signal.default_int_handler)
+        try:  # the handlers first: a signal sent on seeing this line must find them
+            click.echo(f"waiting for another searchkit process writing to {self.index_path} "
+                       f"(up to {self.lock_timeout:g} s)…", err=True)
+            yield
+        except KeyboardInterrupt:
+            raise WaitInterrupted from None
+        finally:
+            for number, handler in before.items():
+                signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
     def connect(self):
         """The cluster runner (started or reached once per command, closed when it ends)."""
@@ -55,6 +80,7 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+WAIT_INTERRUPTED = "interrupted while waiting for another writer: nothing was written"
 INTERRUPTED = {
     "import": "interrupted: committed batches are kept; run the same import again to finish",
     "reindex": "interrupted: the index is as it was; run `searchkit reindex` again",
@@ -95,6 +121,10 @@ class SearchkitGroup(click.Group):
             return super().invoke(ctx)
         except (SearchkitError, QueryError) as exc:
             raise _fail(exc) from None
+        except WaitInterrupted:
+            click.echo(WAIT_INTERRUPTED + (" (the import had not started)" if ctx.invoked_subcommand == "import"
+                                           else ""), err=True)
+            sys.exit(130)
         except KeyboardInterrupt:
             click.echo(INTERRUPTED.get(ctx.invoked_subcommand or "", "interrupted"), err=True)
             sys.exit(130)

@@ -372,6 +372,7 @@ _LOOSE_MARKS = [
     (re.compile(r"(?:^|(?<=\s))[-+](?=\s|$)"), " "),  # a lone - or +
     (re.compile(r'""'), " "),
 ]
+_WORDS_ONLY = re.compile(r"[\w\s]*")  # word characters and white space: as_meant changes only spacing
 _RANGE = re.compile(r"(\b\w+:[\[{][^\]}]*[\]}])")
 _EDGE_OPERATORS = re.compile(r"^(?:\s*\b(?:AND|OR|ANDMAYBE|ANDNOT)\b)+|(?:\b(?:AND|OR|NOT|ANDMAYBE|ANDNOT)\b\s*)+$")
 
@@ -383,6 +384,8 @@ def as_meant(text: str) -> str:
     hyphen inside a word and parentheses that group no operator are punctuation, as a reader
     would take them: "what is information science?" is four words, not a wildcard.
     """
+    if _WORDS_ONLY.fullmatch(text):  # no mark any rule below looks for (most queries)
+        return _EDGE_OPERATORS.sub("", " ".join(text.split())).strip()
     text = _NOT_A_FIELD.sub(lambda m: m.group(0) if m.group(1) and m.group(1).lower() in FIELD_NAMES
                             else (m.group(1) or "") + " ", text)
     text = re.sub(r"\b(" + "|".join(FIELD_NAMES) + r"):", lambda m: m.group(1).lower() + ":", text, flags=re.I)

@@ -45,8 +45,8 @@ from .engine.scoring import RECENCY_POOL, CorpusStats, recency_factor
 from .errors import IndexMissingError, SearchkitError
 from .search import (MAX_LIMIT, MAX_PAGE, SORTS, SUGGEST_BELOW, Hit, SearchResult, TimelineBucket,
                      timeline_between)
-from .store import (BATCH, LOCK_TIMEOUT, SHARD_MANIFEST, Index, WriteReport, doc_to_article, open_any, open_index,
-                    take_writer_lock)
+from .store import (BATCH, LOCK_TIMEOUT, SHARD_MANIFEST, Index, LockWait, WriteReport, doc_to_article, open_any,
+                    open_index, take_writer_lock)
 
 MANIFEST = SHARD_MANIFEST
 LOCK = "writer.lock"
@@ -442,12 +442,7 @@ def task_write(index: Index, articles: list[Article]) -> WriteReport:
 def task_remove_moved(index: Index, ids: list[str]) -> int:
     """Delete the articles of `ids` this shard holds (they were just written to another shard,
     their cluster having changed); returns how many it held."""
-    with index.searcher() as searcher:
-        reader = searcher.reader()
-        held = [i for i in ids if ("id", i) in reader and searcher.document_number(id=i) is not None]
-    if held:
-        index.delete(held)
-    return len(held)
+    return len(index.remove_held(ids))
 
 
 # -- the sharded index ---------------------------------------------------------------------
@@ -460,7 +455,7 @@ class ShardedIndex:
     batch = BATCH  # articles per commit and per shard's segment
 
     def __init__(self, path: Path, manifest: Manifest, lock_timeout: float = LOCK_TIMEOUT,
-                 on_lock_wait: Callable[[], None] | None = None) -> None:
+                 on_lock_wait: LockWait | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self.lock_timeout = lock_timeout
@@ -1203,7 +1198,7 @@ def create(path: str | os.PathLike, shards: int, workers: Sequence[str] = (),
 
 
 def open_sharded(path: str | os.PathLike, lock_timeout: float = LOCK_TIMEOUT,
-                 on_lock_wait: Callable[[], None] | None = None) -> ShardedIndex:
+                 on_lock_wait: LockWait | None = None) -> ShardedIndex:
     directory = Path(path)
     return ShardedIndex(directory, Manifest.load(directory), lock_timeout, on_lock_wait)
 

@@ -104,15 +104,15 @@ def _stored_offsets(packed: bytes | None, text: str) -> "_Known | None":
     """The sentences sentence_bounds packed, or None (nothing stored, or not of `text`)."""
     if not isinstance(packed, bytes) or not packed or len(packed) % 6:
         return None
-    steps = array("H")
-    steps.frombytes(packed)
+    steps = array("H", packed)
     if sys.byteorder == "big":
         steps.byteswap()
     count = len(steps) // 3
     offsets = list(accumulate(steps[:2 * count]))
     if offsets[-1] > len(text):
         return None
-    return _Known(list(zip(offsets[::2], offsets[1::2])), list(accumulate(steps[2 * count:])))
+    pairs = iter(offsets)  # zip(pairs, pairs): (start, end) from one pass over the list, no slices
+    return _Known(list(zip(pairs, pairs)), list(accumulate(steps[2 * count:])))
 
 
 class _Known:
@@ -341,28 +341,24 @@ class Marks:
                 found_in[i] = found
                 terms_in[i] = [term for _, _, term in found]
         picked = _pick(spans_of, terms_in, max_chars) if terms_in else [0]
-        chosen = set(picked)
-        used = sum(spans_of[i][1] - spans_of[i][0] for i in chosen)
-
-        def fits(i: int) -> bool:
-            return 0 <= i and split.has(i) and i not in chosen and used + spans_of[i][1] - spans_of[i][0] <= max_chars
-
-        if picked[-1] - picked[0] == len(picked) - 1:  # one passage: context around it, as room allows
-            if terms_in and fits(picked[0] - 1):  # the sentence before
-                chosen.add(picked[0] - 1)
-                used += spans_of[picked[0] - 1][1] - spans_of[picked[0] - 1][0]
-            last = max(chosen)
-            while fits(last + 1):  # then the sentences that follow
-                last += 1
-                chosen.add(last)
+        first, last = picked[0], picked[-1]
+        groups: list[Sequence[int]] = []
+        if last - first == len(picked) - 1:  # one passage: context around it, as room allows
+            used = sum(spans_of[i][1] - spans_of[i][0] for i in picked)
+            if terms_in and first and used + spans_of[first - 1][1] - spans_of[first - 1][0] <= max_chars:
+                first -= 1  # the sentence before
+                used += spans_of[first][1] - spans_of[first][0]
+            while split.has(last + 1) and used + spans_of[last + 1][1] - spans_of[last + 1][0] <= max_chars:
+                last += 1  # then the sentences that follow
                 used += spans_of[last][1] - spans_of[last][0]
+            groups.append(range(first, last + 1))
+        else:  # passages apart: each run of neighbouring sentences is one
+            for i in picked:
+                if groups and groups[-1][-1] == i - 1:
+                    groups[-1].append(i)
+                else:
+                    groups.append([i])
         out: list[Fragment] = []
-        groups: list[list[int]] = []
-        for i in sorted(chosen):
-            if groups and groups[-1][-1] == i - 1:
-                groups[-1].append(i)
-            else:
-                groups.append([i])
         for n, group in enumerate(groups):
             start, end = spans_of[group[0]][0], spans_of[group[-1]][1]
             spans = [(a, b) for k in group for a, b, _ in found_in.get(k, ())]
@@ -451,17 +447,20 @@ def _untangled_matches(text: str, finder: TermFinder, start: int, stop: int) -> 
     finder's prefixes (analysis.stem_prefix). So only the runs that start where a prefix is
     found are looked at, not every token (a few places instead of a sentence's dozen words)."""
     lowered = text[start:stop].lower()
-    starts = set()
+    starts = []
     for prefix in finder.prefixes:
         at = lowered.find(prefix)
         while at >= 0:
             if not at or not lowered[at - 1].isalnum():  # a run of word characters starts here
-                starts.add(at)
+                starts.append(at)
             at = lowered.find(prefix, at + 1)
+    if len(finder.prefixes) > 1:  # (one prefix finds each place once, in order)
+        starts = sorted(set(starts))
     out = []
-    for at in sorted(starts):
-        run = _WORD_RUN.match(text, start + at, stop)
-        term = finder.term(run.group()) if run else None  # (no run: a prefix of no word character)
+    run_at, term_of = _WORD_RUN.match, finder.term
+    for at in starts:
+        run = run_at(text, start + at, stop)
+        term = term_of(run.group()) if run else None  # (no run: a prefix of no word character)
         if term is not None:
             out.append((run.start(), run.end(), term))
     return out

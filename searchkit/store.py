@@ -27,11 +27,11 @@ import threading
 import time
 import weakref
 from collections import deque
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, ContextManager, Iterable, Iterator
 
 import numpy as np
 
@@ -58,6 +58,8 @@ LOCK = "writer.lock"
 BATCH = 10_000  # articles per commit and per segment: bounds memory and the work lost to a crash
 LIMIT_MB = 256  # memory for Whoosh's posting pool (merges, reindex) before it spills to disk
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another writer before giving up
+# Gives the context a writer waits in, when another holds the lock (see take_writer_lock).
+LockWait = Callable[[], ContextManager[object]]
 WHOOSH_NAME = "MAIN"  # Whoosh's default index name inside a generation directory
 # Debris of a killed Whoosh writer (its spill directory, TOC files written but never renamed)
 # or of a killed import (the directory its workers write segments in: build.staging_name).
@@ -189,10 +191,10 @@ class Index:
     """A searchkit index directory. Use open_index() to get one."""
 
     def __init__(self, path: Path, lock_timeout: float = LOCK_TIMEOUT,
-                 on_lock_wait: Callable[[], None] | None = None) -> None:
+                 on_lock_wait: LockWait | None = None) -> None:
         self.path = path
         self.lock_timeout = lock_timeout
-        self.on_lock_wait = on_lock_wait  # called once if a writer has to wait for another
+        self.on_lock_wait = on_lock_wait  # entered while a writer waits for another (take_writer_lock)
         # (generation name, its open Whoosh index): one tuple, so threads sharing this Index
         # (the web server's) never pair one generation's name with another's index.
         self._open: tuple[str, container.Index] | None = None
@@ -229,8 +231,14 @@ class Index:
     # -- reading -------------------------------------------------------------------------
 
     def _current(self) -> str:
+        """The live generation's name, read from CURRENT at every call (a reindex replaces it).
+        Read with os.open/os.read: every search asks, and a pathlib text read costs 3-4x more."""
         try:
-            return (self.path / CURRENT).read_text("utf-8").strip()
+            fd = os.open(os.path.join(self.path, CURRENT), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            try:
+                return os.read(fd, 4096).decode("utf-8").strip()  # (a generation's name: a few bytes)
+            finally:
+                os.close(fd)
         except FileNotFoundError:
             raise IndexMissingError(
                 f"no index at {self.path}: create one with `searchkit import PATH` "
@@ -653,17 +661,36 @@ class Index:
     def delete(self, ids: Iterable[str]) -> list[str]:
         """Remove articles by id; returns the ids that were not in the index."""
         ids = list(ids)
-        missing = []
         with self._writer_lock():
             self.check_schema()
-            with self._whoosh_writer(self.whoosh_index()) as writer:
-                for article_id in ids:
-                    if not writer.delete_by_term("id", article_id):
-                        missing.append(article_id)
+            held = self._delete_held(ids)
             from .ledger import forget  # an import of them again must not skip them as imported
 
             forget(self.path, ids)
-        return missing
+        return [i for i in ids if i not in held]
+
+    def remove_held(self, ids: Iterable[str]) -> set[str]:
+        """Remove the articles of `ids` this index holds (a sharded write moving them to another
+        shard), in one commit, none when it holds none; returns their ids."""
+        with self._writer_lock():
+            self.check_schema()
+            return self._delete_held(list(ids))
+
+    def _delete_held(self, ids: list[str]) -> set[str]:
+        """Delete every live copy of the articles `ids` in one commit, looked up together in the
+        term dictionaries (Whoosh's delete_by_term opens a searcher and runs a query an id: at a
+        few thousand ids that was most of a sharded rewrite); no commit when none is held.
+        Returns the ids held. Call holding the writer lock: no commit can come between the
+        look-up and the writer, so both number the documents alike."""
+        ix = self.whoosh_index()
+        with ix.searcher() as searcher:
+            held = self.arrays.holders(searcher, "id", ids)
+        if held:
+            with self._whoosh_writer(ix) as writer:
+                for docnums in held.values():
+                    for docnum in docnums:
+                        writer.delete_document(docnum)
+        return set(held)
 
     def reindex(self, procs: int | None = None) -> int:
         """Rebuild every stored article into a new generation and swap it in atomically.
@@ -872,36 +899,38 @@ class _BatchRun:
             self.builder = None
 
 
-def take_writer_lock(fd: int, path: Path, timeout: float, on_wait: Callable[[], None] | None = None) -> None:
+def take_writer_lock(fd: int, path: Path, timeout: float,
+                     on_wait: LockWait | None = None) -> None:
     """Take the exclusive flock on `fd` (the writer lock file of the index at `path`), waiting
-    up to `timeout` seconds for another writer to finish and calling on_wait once when the
-    waiting starts; IndexLockedError, naming `path`, after that. (An index and a sharded one
-    share it.)"""
+    up to `timeout` seconds for another writer to finish; IndexLockedError, naming `path`, after
+    that. (An index and a sharded one share it.) If it has to wait, the rest of the wait runs
+    inside the context manager `on_wait()` gives: the command line says there that it waits, and
+    ends a Ctrl-C or SIGTERM there with "nothing was written" (nothing is, before the lock)."""
     deadline = time.monotonic() + timeout
-    waited = False
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise IndexLockedError(
-                    f"another searchkit process is writing to {path} and did not finish within {timeout:g} s: "
-                    "try again when it is done (or wait longer with --lock-timeout SECONDS)") from None
-            if not waited and on_wait is not None:
-                on_wait()
-            waited = True
-            time.sleep(0.05)
+    with ExitStack() as waiting:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(
+                        f"another searchkit process is writing to {path} and did not finish within {timeout:g} s: "
+                        "try again when it is done (or wait longer with --lock-timeout SECONDS)") from None
+                if on_wait is not None:
+                    waiting.enter_context(on_wait())
+                    on_wait = None  # entered once, for the whole wait
+                time.sleep(0.05)
 
 
 def open_index(path: str | os.PathLike, *, create: bool = False, check: bool = True,
                lock_timeout: float = LOCK_TIMEOUT,
-               on_lock_wait: Callable[[], None] | None = None) -> Index:
+               on_lock_wait: LockWait | None = None) -> Index:
     """Open the index at `path`; with create=True make it if it does not exist yet.
 
     Raises IndexMissingError if there is none, SchemaMismatchError if it needs a reindex
     (pass check=False to open it anyway, as reindex does). A writer waits up to lock_timeout
-    seconds for another writer, calling on_lock_wait once when it starts waiting.
+    seconds for another writer, inside the context on_lock_wait() gives (take_writer_lock).
     """
     index = Index(Path(path), lock_timeout=lock_timeout, on_lock_wait=on_lock_wait)
     if create:
@@ -916,7 +945,7 @@ SHARD_MANIFEST = "shards.json"  # what makes a directory a sharded index (shards
 
 
 def open_any(path: str | os.PathLike, *, create: bool = False, check: bool = True,
-             lock_timeout: float = LOCK_TIMEOUT, on_lock_wait: Callable[[], None] | None = None):
+             lock_timeout: float = LOCK_TIMEOUT, on_lock_wait: LockWait | None = None):
     """The index at `path`: a shards.ShardedIndex when it holds a shard manifest, else an Index
     (open_index, with the same arguments). shards.py is loaded only for a sharded index: a
     plain index's `searchkit query` does not pay for importing it."""

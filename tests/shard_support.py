@@ -1,4 +1,4 @@
-"""Comparing a sharded index's results with one index's (tests/test_shards.py, test_cluster.py)."""
+"""Comparing a sharded index's results and counts with one index's (tests/test_shards.py, test_cluster.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,15 @@ import searchkit
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 QUERY_LANGUAGE = Path(__file__).resolve().parents[1] / "docs" / "query-language.md"
 SCORE_TOLERANCE = 1e-6
+
+
+def moved_twice_in_one_write(index) -> tuple[int, int, int, int]:
+    """(added, updated, duplicates, articles) after a write where an article whose cluster
+    changed comes twice (a feed that repeats it), beside an unchanged one."""
+    index.write([searchkit.Article(id=f"a{i}", title="Original", body="word " * 40) for i in range(3)])
+    moved = searchkit.Article(id="a1", title="Original", body="other " * 40, cluster="story-9")
+    report = index.write([moved, moved, searchkit.Article(id="a0", title="Original", body="word " * 40)])
+    return report.added, report.updated, report.duplicates, len(index)
 
 
 def readme_queries() -> list[str]:

@@ -17,7 +17,7 @@ from searchkit.cluster import ClusterError, connect
 from searchkit.importer import import_paths
 
 from reliability_support import Client, free_port, run_cli, serving
-from shard_support import compare_all, readme_queries
+from shard_support import compare_all, moved_twice_in_one_write, readme_queries
 
 distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'searchkit[cluster]'")
 
@@ -236,6 +236,14 @@ def test_searches_while_an_import_writes_see_only_committed_states(tmp_path, run
     assert len(seen) > 3 and not any(partial for _, partial in seen)
     assert totals == sorted(totals)  # never an older state after a newer one
     assert totals[-1] <= searchkit.search(sharded, "activists OR fighters").total
+
+
+def test_an_article_that_moves_twice_in_one_write_counts_as_in_one_index_on_a_cluster(tmp_path, runner):
+    """The moves' removals run as tasks on the workers (ShardWriter._send), counted when settled."""
+    one = moved_twice_in_one_write(searchkit.open_index(tmp_path / "one", create=True))
+    sharded = _sharded(tmp_path / "ix", runner)
+    assert moved_twice_in_one_write(sharded) == one == (0, 2, 1, 3)
+    assert [s for s in range(4) if sharded.shard(s).get("a1")] == [shards.shard_of("story-9", 4)]
 
 
 def test_a_shard_pinned_to_an_absent_worker_is_reported_missing(one, tmp_path, runner):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +22,9 @@ from conftest import corpus_articles
 from reliability_support import SEARCHKIT, debris, generated, write_jsonl
 from searchkit.cli import main
 from searchkit.importer import extract_all
-from searchkit.store import CURRENT, WHOOSH_NAME
+from searchkit.ledger import DB_NAME as LEDGER
+from searchkit import shards
+from searchkit.store import CURRENT, LOCK, WHOOSH_NAME
 
 KILLS = 20
 ARTICLES = 200
@@ -151,11 +154,36 @@ def test_next_writer_removes_what_a_killed_writer_left(index, index_path):
     assert sorted(a.id for a in index.articles()) == ["budget", "mosul", "raqqa"]
 
 
-@pytest.mark.parametrize("command", ["import", "reindex"])
-def test_ctrl_c_while_waiting_for_the_lock_says_what_happened(index, index_path, corpus_file, command):
-    """SIGINT (not -9) ends a waiting writer with a one-line message; the index is unchanged."""
-    args = [SEARCHKIT, "--index", str(index_path), command] + ([str(corpus_file)] if command == "import" else [])
-    before = (index_path / CURRENT).read_text()
+def ended(proc: subprocess.Popen, timeout: float = 60) -> tuple[int, str, str]:
+    """`proc`'s exit status, stdout and stderr; it is killed (and the test fails) if it has not
+    ended within `timeout` seconds."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"still running after {timeout:g} s; stderr: {err!r}")
+    return proc.returncode, out, err
+
+
+def files_of(path: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `path` but the writer locks: size and modification time (what a write changes)."""
+    return {str(f.relative_to(path)): (f.stat().st_size, f.stat().st_mtime_ns)
+            for f in sorted(path.rglob("*")) if f.is_file() and f.name != LOCK}
+
+
+WAITED = "interrupted while waiting for another writer: nothing was written"
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("command", ["import", "reindex", "delete"])
+def test_a_signal_while_waiting_for_the_lock_says_nothing_was_written(index, index_path, corpus_file, command,
+                                                                     signal_name):
+    """Ctrl-C or SIGTERM (not -9) ends a waiting writer with one line saying that it wrote
+    nothing, and exit status 130; the index is unchanged, to the byte."""
+    extra = {"import": [str(corpus_file)], "reindex": [], "delete": ["mosul"]}[command]
+    args = [SEARCHKIT, "--index", str(index_path), command, *extra]
+    before = files_of(index_path)
     with searchkit.open_index(index_path)._writer_lock():
         # Started as a terminal starts a foreground command: SIGINT at its default. A suite run
         # as a background job of a script (`pytest &`) ignores SIGINT, a child inherits that
@@ -163,14 +191,37 @@ def test_ctrl_c_while_waiting_for_the_lock_says_what_happened(index, index_path,
         # signal is reset to its default in the child, so catch it here while it starts.
         proc = started_with_sigint(args, signal.default_int_handler)
         assert proc.stderr.readline().startswith("waiting for another searchkit process writing to")
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    assert (proc.returncode, out, err) == (130, "", {
-        "import": "interrupted: committed batches are kept; run the same import again to finish\n",
-        "reindex": "interrupted: the index is as it was; run `searchkit reindex` again\n"}[command])
-    assert (index_path / CURRENT).read_text() == before
+        proc.send_signal(getattr(signal, signal_name))
+        status, out, err = ended(proc)
+    assert (status, out, err) == (
+        130, "", WAITED + (" (the import had not started)" if command == "import" else "") + "\n")
+    assert files_of(index_path) == before
     assert len(searchkit.open_index(index_path)) == 4
     assert debris(index_path) == set()
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_a_sharded_import_waits_for_the_lock_says_nothing_was_written(tmp_path, corpus_file,
+                                                                                    signal_name):
+    """A sharded index takes its writer lock when the import starts writing (with the import's
+    own stop handling in place, which would commit what was read and carry on waiting): a
+    signal there ends it at once with the same line."""
+    path = tmp_path / "sharded"
+    sharded = shards.create(path, 2)
+    sharded.write(corpus_articles())
+    before = files_of(path)
+    with sharded.writing():
+        proc = started_with_sigint([SEARCHKIT, "--index", str(path), "import", str(corpus_file)],
+                                   signal.default_int_handler)
+        assert proc.stderr.readline().startswith("waiting for another searchkit process writing to")
+        proc.send_signal(getattr(signal, signal_name))
+        status, out, err = ended(proc)
+    assert (status, out, err) == (130, "", WAITED + " (the import had not started)\n")
+    after = files_of(path)
+    assert {name: after[name] for name in before} == before  # the shards and the manifest
+    assert set(after) - set(before) <= {LEDGER}, "only the import's (empty) record of what it took in"
+    with sqlite3.connect(path / LEDGER) as ledger:
+        assert ledger.execute("SELECT count(*) FROM record").fetchone() == (0,)
 
 
 def test_started_with_ctrl_c_ignored_an_import_ignores_it_while_waiting_and_while_importing(index, index_path, tmp_path):

@@ -75,6 +75,19 @@ def test_a_question_is_searched_as_its_words(news, question, words):
     assert asked.hits and asked.notice == ""
 
 
+@pytest.mark.parametrize("text, meant", [
+    ("AND oil  spill OR", "oil spill"),           # plain words (as_meant's short way): spacing and
+    ("NOT oil\tspill NOT", "NOT oil spill"),      # operators at the edges are all that change
+    ("ölpreis\u00a0steigt", "ölpreis steigt"),
+    ("OR AND", ""),
+    ("oil-spill science?", "oil spill science"),  # marks: the rules
+])
+def test_plain_words_are_meant_as_typed_but_for_spacing_and_edge_operators(text, meant):
+    from searchkit.query import as_meant
+
+    assert as_meant(text) == meant
+
+
 def test_science_question_finds_science_and_keeps_the_word(news):
     assert ids(news, "science?") == ["science"]
     result = searchkit.search(news, "what is information science?", now=NOW)

@@ -14,7 +14,7 @@ from searchkit import shards
 from searchkit.cli import main
 from searchkit.importer import import_paths
 
-from shard_support import DATA, compare_all, export_differences, read_queries, readme_queries
+from shard_support import DATA, compare_all, export_differences, moved_twice_in_one_write, read_queries, readme_queries
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = str(ROOT / "tests" / "fixtures" / "seeds-2012")  # the 270-article demo of before
@@ -208,6 +208,35 @@ def test_an_article_whose_cluster_changed_moves_and_is_never_duplicated(tmp_path
     assert (report.added, report.updated) == (0, 1)
     assert len(sharded) == 1 and sharded.get("a1").cluster == "story-9"
     assert len(sharded.shard(target)) == 1
+
+
+def test_an_article_that_moves_twice_in_one_write_counts_as_in_one_index(tmp_path):
+    """The shard it moved from removes it once, and it counts once (a repeated id used to count
+    twice there: added -1, updated 3)."""
+    assert shards.shard_of("story-9", 4) != shards.shard_of("a1", 4)
+    one = moved_twice_in_one_write(searchkit.open_index(tmp_path / "one", create=True))
+    sharded = shards.create(tmp_path / "s", 4)
+    assert moved_twice_in_one_write(sharded) == one == (0, 2, 1, 3)
+    assert [s for s in range(4) if sharded.shard(s).get("a1")] == [shards.shard_of("story-9", 4)]
+
+
+def test_a_rewrite_that_moves_thousands_of_articles_keeps_each_on_its_one_shard(tmp_path):
+    """Every other shard is asked about every id of a batch; the one holding it removes it."""
+    count, total = 4, 3000
+    sharded = shards.create(tmp_path / "s", count)
+    sharded.batch = 1000  # several batches, so a shard is asked while it holds new ones too
+    articles = [searchkit.Article(id=f"a{i}", title=f"Story {i}", body=f"word{i % 50} " * 20) for i in range(total)]
+    sharded.write(articles)
+    for article in articles[::2]:
+        article.cluster = f"story-{article.id}"
+    report = sharded.write(articles)
+    assert (report.added, report.updated, report.duplicates, len(sharded)) == (0, total, 0, total)
+    for s in range(count):
+        held = [a.id for a in sharded.shard(s).articles()]
+        assert len(held) == len(set(held))
+        assert all(shards.shard_of(routing_key, count) == s for routing_key in (
+            sharded.get(i).cluster or i for i in held))
+    assert sum(len(sharded.shard(s)) for s in range(count)) == total
 
 
 def test_reindex_changes_the_number_of_shards_and_keeps_the_results(tmp_path):

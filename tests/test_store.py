@@ -45,6 +45,16 @@ def test_reindex_builds_batches_as_engine_segments_and_keeps_import_times(index,
     assert [h.id for h in searchkit.search(index, "mosul").hits] == ["mosul"]
 
 
+def test_deleting_ids_the_index_does_not_hold_writes_nothing(index, index_path):
+    """`searchkit delete nope` used to commit an empty change (a new table of contents)."""
+    live = index_path / (index_path / CURRENT).read_text().strip()
+    before = {f.name: f.stat().st_mtime_ns for f in live.iterdir()}
+    assert index.delete(["nope", "nada"]) == ["nope", "nada"]
+    assert {f.name: f.stat().st_mtime_ns for f in live.iterdir()} == before
+    assert index.delete(["nope", "mosul", "mosul"]) == ["nope"]
+    assert len(index) == 3 and index.get("mosul") is None
+
+
 def test_delete_and_stats(index):
     assert index.delete(["mosul", "nope"]) == ["nope"]
     info = index.stats()
