@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 import pytest
 
 import searchkit
+from searchkit.engine import rank as engine_rank
 from searchkit.article import Article, clean
 from searchkit.snippets import render_html, sentences, snippet
 
@@ -224,22 +225,38 @@ def test_counts_around_a_chosen_source_and_dates_are_the_searches_without_them(i
         assert [(b.label, b.count) for b in narrowed.timeline_around if b.count] == [("2019-03", 1), ("2019-05", 1)]
 
 
+@pytest.mark.parametrize("collapse", [False, True])
 @pytest.mark.parametrize("text", ["storm came", '"storm came"', "storm OR rain", "storm -rain"])
-def test_a_first_search_narrowed_by_source_and_dates_ranks_once(index_path, text):
-    # The counts around a chosen source and dates come from the ranking's own matches, for a
-    # phrase or a query tree as for plain words: a second ranking asked for the index-wide
-    # columns again, and so a process's first search read every article's values, which a
-    # one-search process does not need. (collapse=False: a first search does not know the
-    # index's clusters yet and, collapsing, still counts around with a ranking of its own;
-    # suggest=False: a search of fewer than SUGGEST_BELOW results also counts a did-you-mean.)
+def test_a_search_narrowed_by_source_and_dates_evaluates_its_query_once(index_path, monkeypatch, text, collapse):
+    # The counts around a chosen source and dates (the source facet without the source, the
+    # timeline without the dates) come from the ranking's own evaluation, for a phrase or a
+    # query tree as for plain words, collapsed (three copies share a cluster, counted by its
+    # best article) or not: the query is evaluated once (rank._match), by a process's first
+    # search and by later ones. A second ranking of the query per count also asked for the
+    # index-wide columns again, so that a first search, not collapsing, built them (a
+    # one-search process does not need them). suggest=False: a search of fewer than
+    # SUGGEST_BELOW results also counts a did-you-mean.
     ix = searchkit.open_index(index_path, create=True)
-    _storms(ix, copies=False)
+    _storms(ix, copies=collapse)
     fresh = searchkit.open_index(index_path)
-    narrowed = searchkit.search(fresh, text, source="Coast Guard", since="2019-04", until="2019-05",
-                                collapse=False, suggest=False)
-    assert "columns" not in fresh.arrays._wide
-    assert narrowed.facets["source"] == searchkit.search(ix, text, since="2019-04", until="2019-05").facets["source"]
-    assert narrowed.timeline_around == searchkit.search(ix, text, source="Coast Guard").timeline
+    evaluations = []
+    match = engine_rank._match
+
+    def counted(*args, **kw):  # the real evaluation, counted
+        evaluations.append(args)
+        return match(*args, **kw)
+
+    monkeypatch.setattr(engine_rank, "_match", counted)
+    for first in (True, False):
+        evaluations.clear()
+        narrowed = searchkit.search(fresh, text, source="Coast Guard", since="2019-04", until="2019-05",
+                                    collapse=collapse, suggest=False)
+        assert len(evaluations) == 1
+        if first and not collapse:
+            assert "columns" not in fresh.arrays._wide
+        no_source = searchkit.search(ix, text, since="2019-04", until="2019-05", collapse=collapse)
+        assert narrowed.facets["source"] == no_source.facets["source"]
+        assert narrowed.timeline_around == searchkit.search(ix, text, source="Coast Guard", collapse=collapse).timeline
 
 
 def test_an_index_of_one_source_counts_the_matches_around_a_chosen_source(index_path):

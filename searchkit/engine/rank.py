@@ -53,7 +53,7 @@ from whoosh.util.times import datetime_to_long
 
 from ..arrays import ArrayCache, SegmentCache
 from . import scoring
-from .evaluate import Evaluator, Expansion
+from .evaluate import Evaluator, Expansion, Matches
 from .format import PositionBatch
 from .scoring import CorpusStats
 from .segment import Snapshot, hash_value
@@ -873,7 +873,7 @@ class _Matched:
     base: np.ndarray
     pair_bounds: list
     matched: np.ndarray | None = None  # every match (global docnums) when `docnum` is only the candidates
-    unfiltered: np.ndarray | None = None  # a tree's: its live matches before the filter (for recounts)
+    unfiltered: Matches | None = None  # a tree's: its live matches before the filter (for recounts)
 
 
 def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, flt: wq.Query | None,
@@ -897,8 +897,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
     flt_mask = evaluator.mask(flt)
     q, pair_bounds, unfiltered = None, [], None
     if tree is not None:
-        found = evaluator.run(tree)
-        unfiltered = found.docs
+        found = unfiltered = evaluator.run(tree)
         docnum, base = found.docs, found.scores
         if flt_mask is not None and len(docnum):
             kept = flt_mask[docnum]
@@ -1086,7 +1085,8 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
          stats: CorpusStats | None = None, tree: wq.Query | None = None,
          deadline: float | None = None, max_expansions: int | None = None,
          weights: dict[str, float] | None = None,
-         stored: tuple[int, int] | None = None, recount: tuple[Recount, ...] = ()) -> Ranking:
+         stored: tuple[int, int] | None = None, recount: tuple[Recount, ...] = (),
+         matched: _Matched | None = None) -> Ranking:
     """Rank `stems` (a plain-word query's stems, repeats kept) and return results [start:stop).
 
     `weights` (stem -> weight, from scoring.feedback_weights) weighs the plain words instead
@@ -1107,13 +1107,16 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     `recount` are other filters: Ranking.recounts has the total and facets of the same query
     (without `weights`: they never change the matches) through each, as stop=0 gives them
     (a Recount with dates=False may leave its dates out).
-    Counted without collapse, they come from this ranking's own evaluation (no second one):
-    plain words matched again from the lists it read, a tree's matches before its filter, a
-    phrase matched once more through the recounts' filters together (_around).
+    They come from this ranking's own evaluation (no second one): plain words matched again
+    from the lists it read, a tree's matches before its filter, a phrase matched once more
+    through the recounts' filters together (_around); collapsed, those matches are ranked
+    again (`matched`: a recount's matches, scored, instead of an evaluation), as each shared
+    cluster counts by its best article (weighted words are ranked anew: a recount's scores
+    are unweighted).
     """
     asked = dict(boosts=boosts, sort=sort, collapse=collapse, granularity=granularity, phrase_fields=phrase_fields,
                  stats=stats, tree=tree, deadline=deadline, max_expansions=max_expansions)
-    segments = _segments(searcher, cache)
+    segments = _segments(searcher, cache) if matched is None else matched.segments
     groups = _cluster_groups(cache, segments) if collapse else None
     if groups is not None and groups.alone:  # no two documents share a cluster: nothing to collapse
         collapse = False
@@ -1123,11 +1126,12 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     # and not with facets: each cluster is counted by its best article, so every article of a
     # shared cluster needs a score (measured: scoring them apart costs more than it saves).
     top = stop if sort not in ("newest", "oldest") and not (collapse and (groups is None or facets)) else None
-    if top is None:
+    if top is None or matched is not None:  # (a recount's matches come scored, even when only counted)
         stop = max(stop, 1)
-    m = _match(searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
-               top=top, segments=segments, clusters=groups.group if collapse and groups is not None else None,
-               scored=sort not in ("newest", "oldest"))
+    m = matched if matched is not None else _match(
+        searcher, cache, stems, boosts, flt, phrase_fields, stats, tree, deadline, max_expansions, weights,
+        top=top, segments=segments, clusters=groups.group if collapse and groups is not None else None,
+        scored=sort not in ("newest", "oldest"))
     segments, evaluator, q, boosts = m.segments, m.evaluator, m.query, m.boosts
     docnum, base, pair_bounds = m.docnum, m.base, m.pair_bounds
     offsets = np.array([seg.offset for seg in segments] or [0], dtype=np.int64)
@@ -1178,14 +1182,20 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     elif facets:
         shown = reps if collapse else np.arange(len(docnum))
         result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
-    if collapse:  # each shared cluster counts by its best article: counted as a ranking of its own
+    if collapse and weights is not None:  # a recount's scores are unweighted: a ranking of its own
         result.recounts = [rank(searcher, cache, stems, flt=other.flt, start=0, stop=0, facets=True, **asked)
                            for other in recount]
     elif recount:
         masks = [evaluator.mask(other.flt) for other in recount]
         around = _around(m, masks, phrase_fields) if q is None or phrase_fields else None
-        result.recounts = [_counted(m, mask, other.dates, columns, offsets, granularity, around)
-                           for other, mask in zip(recount, masks)]
+        if collapse:  # each shared cluster counts by its best article: ranked again, from m's evaluation
+            result.recounts = [rank(searcher, cache, stems, flt=other.flt, start=0, stop=0, facets=True, **asked,
+                                    matched=_rescored(m, mask, around, sort not in ("newest", "oldest")))
+                               for other, mask in zip(recount, masks)]
+        else:
+            result.recounts = [_counted(m, mask, other.dates, columns, offsets, granularity,
+                                        None if around is None else around.docs)
+                               for other, mask in zip(recount, masks)]
     return result
 
 
@@ -1209,15 +1219,35 @@ def _counted(m: _Matched, mask: np.ndarray | None, dates: bool, columns: _Column
     return result
 
 
-def _around(m: _Matched, masks: list[np.ndarray | None], phrase_fields: tuple[str, ...]) -> np.ndarray:
-    """A phrase's or a tree's live matches (sorted global docnums) through any of `masks`
-    (None: every match), found once for every recount: a tree's are its evaluation's before
-    the ranking's filter; a phrase's take one more _phrase pass over the lists m's query has
-    read, through the masks together (the ranking's own pass was through its filter only)."""
+def _around(m: _Matched, masks: list[np.ndarray | None], phrase_fields: tuple[str, ...]) -> Matches:
+    """A phrase's or a tree's live matches (sorted global docnums, scores) through any of
+    `masks` (None: every match), found once for every recount: a tree's are its evaluation's
+    before the ranking's filter; a phrase's take one more _phrase pass over the lists m's
+    query has read, through the masks together (the ranking's own pass was through its
+    filter only)."""
     if not phrase_fields:
         return m.unfiltered
     either = None if any(mask is None for mask in masks) else np.logical_or.reduce(masks)
-    return _phrase(m.query, m.segments, either, phrase_fields)[0]
+    return Matches(*_phrase(m.query, m.segments, either, phrase_fields))
+
+
+def _rescored(m: _Matched, mask: np.ndarray | None, around: Matches | None, scored: bool) -> _Matched:
+    """m's query matched and scored through another filter's `mask` (None: all) as _match
+    would (the same scores: a filter never changes one), from what m has read: a phrase's or
+    a tree's from `around`, plain words scored again from m's query (unweighted, and none
+    left out by _hopeful when collapsing: q.top is None); scored=False: plain words listed
+    by date are matched, not scored."""
+    q, evaluator = m.query, m.evaluator
+    if around is not None:
+        kept = slice(None) if mask is None else mask[around.docs]
+        return _Matched(m.segments, evaluator, q, Boosts(0.0, 0, False, False), around.docs[kept],
+                        around.scores[kept], [])
+    keep = evaluator.live if mask is None else evaluator.live & mask
+    if not scored:
+        docnum = _union([docs for w in range(q.typed) for docs, _ in q.word_parts(w)], keep)
+        return _Matched(m.segments, evaluator, q, m.boosts, docnum, np.zeros(len(docnum)),
+                        [np.zeros(len(docnum)) for _ in q.pairs])
+    return _Matched(m.segments, evaluator, q, m.boosts, *_score(q, keep))
 
 
 def _located(offsets: np.ndarray, docnum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
