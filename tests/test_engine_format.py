@@ -411,7 +411,7 @@ def test_the_segment_builder_writes_what_whoosh_writer_writes_through_the_codec(
                           [article_to_doc(clean(Article(**{**d, "body": d["body"].upper() + " Zebras"})))
                            for d in warm_up], analyzer)
         (tmp_path / run).mkdir()
-        build_segment(FileStorage(str(tmp_path / run)), "MAIN", schema, docs, analyzer)
+        build_segment(FileStorage(str(tmp_path / run)), "MAIN", schema, list(docs), analyzer)  # it empties the list
         built[run] = _segment_parts(tmp_path / run)
     assert built["cold"] == built["warm"]
     spelling = {name for name in expected if ".spell_" in name}
@@ -420,3 +420,17 @@ def test_the_segment_builder_writes_what_whoosh_writer_writes_through_the_codec(
     assert {name for name in expected if name.startswith("t.spell")} == {"t.spell_title", "t.spell_body"}
     for name in ("t.spell_title", "t.spell_body", "te.spell_title", "te.spell_body"):
         assert built["cold"][name] == expected[name]
+
+
+def test_the_segment_builder_lets_go_of_each_document_once_written(tmp_path):
+    """A batch's text is not held through the postings sort (a build worker's peak of memory):
+    build_segment sets each item of the list it is given to None, and the segment has them all."""
+    from whoosh.filedb.filestore import FileStorage
+
+    from searchkit.engine.build import build_segment
+    from searchkit.engine.schema import build_schema
+
+    docs = [article_to_doc(clean(Article(**d))) for d in DOCS]
+    segment = build_segment(FileStorage(str(tmp_path)), "MAIN", build_schema(), docs)
+    assert docs == [None] * len(DOCS)
+    assert segment.doc_count_all() == len(DOCS)

@@ -78,6 +78,17 @@ def test_repeated_id_in_one_batch_keeps_the_last_copy_once(tmp_path):
     assert index.get(batch[5].id).title == "Last copy wins"
 
 
+def test_an_id_committed_earlier_in_the_same_write_is_replaced_and_counted_once(tmp_path):
+    # A fresh index: the write looks up only the ids it committed itself (store._BatchRun.seen).
+    index = searchkit.open_index(tmp_path / "ix", create=True)
+    batch = articles(250)
+    repeat = clean(Article(id=batch[5].id, title="Last copy wins", body="The later copy of the article."))
+    report = index.write(batch[:150] + [repeat] + batch[150:], batch=100, procs=2)
+    assert (report.added, report.updated, report.duplicates) == (250, 0, 1)
+    assert len(index) == 250
+    assert index.get(batch[5].id).title == "Last copy wins"
+
+
 def _kill_workers_after(items: list[Article], after: int, first_built: threading.Event):
     for n, article in enumerate(items):
         if n == after:

@@ -21,7 +21,7 @@ import shutil
 from datetime import datetime
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 from whoosh.fields import DATETIME, NUMERIC
@@ -39,10 +39,11 @@ class BuildError(Exception):
     """A segment could not be built (the worker's reason in the message)."""
 
 
-def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
+def build_segment(storage, indexname: str, schema, docs: list[dict],
                   analyzer: Analyzer | None = None) -> Segment:
-    """Write `docs` (Whoosh field dicts) as one new segment in `storage`; returns it. Text
-    fields are analysed by `analyzer` (default: the process's one, analysis.analyzer()).
+    """Write `docs` (Whoosh field dicts) as one new segment in `storage`; returns it. Each
+    item of `docs` is set to None once written. Text fields are analysed by `analyzer`
+    (default: the process's one, analysis.analyzer()).
     A value whose name starts with "_" is no field: it is kept as it is with the document's
     stored fields (what the application works out once per document, e.g. its sentences).
 
@@ -60,7 +61,7 @@ def build_segment(storage, indexname: str, schema, docs: Sequence[dict],
             gc.enable()
 
 
-def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], analyzer: Analyzer) -> Segment:
+def _build_segment(storage, indexname: str, schema, docs: list[dict], analyzer: Analyzer) -> Segment:
     codec = EngineCodec()
     segment = codec.new_segment(storage, indexname)
     perdoc = codec.per_document_writer(storage, segment)
@@ -76,7 +77,10 @@ def _build_segment(storage, indexname: str, schema, docs: Sequence[dict], analyz
         count = len(docs)
         side = WordRuns(count, analyzer.vocabulary)
         tokens_of = analyzer.tokens
-        for docnum, values in enumerate(docs):
+        for docnum in range(count):
+            # Each document is let go of once written: a batch's text (~40 MB) would otherwise
+            # stay through the postings sort after this loop, a build's peak of memory.
+            values, docs[docnum] = docs[docnum], None
             perdoc.start_doc(docnum)
             for fieldname in sorted(name for name in values if not name.startswith("_")):
                 value = values[fieldname]

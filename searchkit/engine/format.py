@@ -93,7 +93,7 @@ def run_deltas(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     if len(values):
         deltas[0] = values[0]
         np.subtract(values[1:], values[:-1], out=deltas[1:])
-        firsts = starts[:-1][np.diff(starts) > 0]
+        firsts = starts[:-1][starts[1:] > starts[:-1]]  # no temporary as wide as `starts`
         deltas[firsts] = values[firsts]
     return deltas
 

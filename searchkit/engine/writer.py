@@ -130,9 +130,9 @@ class WordRuns:
         stop = self._stop()
         if stop is not None:
             ranked = self._ranks[np.frombuffer(self._forward[fieldname], dtype=np.uint32)]
-            stops = np.zeros(len(ranked) + 1, dtype=np.int64)
-            np.cumsum(ranked == stop, out=stops[1:])
-            lengths -= stops[bounds[1:]] - stops[bounds[:-1]]
+            # The stop words before each document's end, from where they are (not a running
+            # count over every word: 8 bytes a word, ~60 MB at a build's peak of memory).
+            lengths -= np.diff(np.searchsorted(np.flatnonzero(ranked == stop), bounds))
         return lengths
 
     def runs(self, fieldname: str) -> dict[str, np.ndarray]:
@@ -185,9 +185,11 @@ def _runs(forward: np.ndarray, bounds: np.ndarray, terms: int, stop: int | None)
     position -= bounds[:-1].astype(width)[docs]
     first = np.ones(len(forward), dtype=bool)  # where a posting (a term in a document) starts
     first[1:] = (forward[1:] != forward[:-1]) | (docs[1:] != docs[:-1])
-    at = np.flatnonzero(first)
+    # Postings (~2.6M a batch) indexed in 32 bits where they fit: their int64 index and
+    # frequencies were the largest arrays of a build, at its peak of memory.
+    at = np.flatnonzero(first).astype(width)
     del first
-    return {"ids": docs[at], "freqs": np.diff(np.append(at, len(forward))),
+    return {"ids": docs[at], "freqs": np.diff(at, append=width(len(forward))),
             "starts": _starts(forward[at], terms), "positions": position,
             "pos_starts": _starts(forward, terms)}
 
@@ -214,7 +216,8 @@ class TermsBuilder:
         has_positions = field.positions is not None
         if has_positions:
             # A term's run of positions is all its postings' positions, deltas per posting.
-            post_starts = np.zeros(len(freqs) + 1, dtype=np.int64)
+            # Each posting's start in 32 bits where they fit: this is a build's peak of memory.
+            post_starts = np.zeros(len(freqs) + 1, dtype=np.int32 if len(field.positions) < 1 << 31 else np.int64)
             np.cumsum(freqs, out=post_starts[1:])
             positions = run_deltas(_compact(field.positions), post_starts)
             kinds.append(("p", positions, post_starts[starts], False))
