@@ -311,10 +311,10 @@ class Marks:
 
     def matches(self, text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str]]:
         """match_spans with the index terms in each span (space-separated): what it matched."""
+        if self._finder is None:  # the words and every phrase's words
+            self._finder = TermFinder(analyzer(), self.stems | {stem for phrase in self.phrases for stem, _ in phrase})
         if self.phrases:
-            return _phrase_matches(text, self.stems, start, end, self.phrases)
-        if self._finder is None:
-            self._finder = TermFinder(analyzer(), self.stems)
+            return _phrase_matches(text, self.stems, start, end, self.phrases, self._finder)
         return _word_matches(text, self._finder, start, end)
 
     def highlight(self, text: str) -> list[Fragment]:
@@ -390,24 +390,28 @@ def match_spans(text: str, stems: set[str], start: int = 0, end: int | None = No
 
 
 def _phrase_matches(text: str, stems: set[str], start: int, end: int | None,
-                    phrases: Sequence[Phrase]) -> list[tuple[int, int, str]]:
-    """Marks.matches with phrases: each token's term and position, phrases found first."""
-    tokens = analyzer().term_spans(text, start, end)
+                    phrases: Sequence[Phrase], finder: TermFinder) -> list[tuple[int, int, str]]:
+    """Marks.matches with phrases: the tokens whose term `finder` wants (the stems and the
+    phrases' words), by place, phrases found first. Only those are stemmed (TermFinder): a
+    token of another term cannot be part of a match, and stemming every new word of each
+    sentence looked at was most of a phrase query's snippets (a word is stemmed once per
+    process, but a results page meets hundreds of words the process has not seen)."""
+    raws, starts = token_starts(text, start, end)
+    wanted = dict(finder.find(raws))  # place -> term, in text order
     found: list[tuple[int, int]] = []
     covered: set[int] = set()
-    by_pos = {pos: (stem, s, e) for stem, pos, s, e in tokens}
-    for i, (stem, pos, s, e) in enumerate(tokens):
+    for at, stem in wanted.items():
         for phrase in phrases:
             if stem != phrase[0][0]:
                 continue
-            parts = [by_pos.get(pos + offset) for _, offset in phrase]
-            if all(p is not None and p[0] == want for p, (want, _) in zip(parts, phrase)):
-                found.append((s, parts[-1][2]))
-                covered.update(pos + offset for _, offset in phrase)
+            if all(wanted.get(at + offset) == want for want, offset in phrase):
+                last = at + phrase[-1][1]
+                found.append((starts[at], starts[last] + len(raws[last])))
+                covered.update(at + offset for _, offset in phrase)
                 break
-    for stem, pos, s, e in tokens:
-        if stem in stems and pos not in covered:
-            found.append((s, e))
+    for at, stem in wanted.items():
+        if stem in stems and at not in covered:
+            found.append((starts[at], starts[at] + len(raws[at])))
     found.sort()
     merged: list[tuple[int, int]] = []
     for s, e in found:  # overlapping phrase matches become one
@@ -416,15 +420,17 @@ def _phrase_matches(text: str, stems: set[str], start: int, end: int | None,
         else:
             merged.append((s, e))
     out = []
-    i = 0
-    for s, e in merged:  # tokens and spans are both in text order
-        while tokens[i][2] < s:
-            i += 1
-        j = i
-        while j < len(tokens) and tokens[j][3] <= e:
-            j += 1
-        out.append((s, e, " ".join(t[0] for t in tokens[i:j]) or text[s:e].lower()))
-        i = j
+    term = finder.analyzer.term  # (a word in a phrase's stop-word gap is stemmed here: rare)
+    at = 0
+    for s, e in merged:  # the terms of the tokens in each span, stop words left out
+        at = bisect_left(starts, s, at)
+        inside = []
+        while at < len(raws) and starts[at] + len(raws[at]) <= e:
+            found_term = wanted.get(at) or term(raws[at])
+            if found_term:
+                inside.append(found_term)
+            at += 1
+        out.append((s, e, " ".join(inside) or text[s:e].lower()))
     return out
 
 
@@ -444,7 +450,7 @@ def _word_matches(text: str, finder: TermFinder, start: int, end: int | None) ->
 def _untangled_matches(text: str, finder: TermFinder, start: int, stop: int) -> list[tuple[int, int, str]]:
     """_word_matches of a text with no tangle (_TANGLED): there every token is a run of word
     characters and its word is its lower case, and a wanted word starts with one of the
-    finder's prefixes (analysis.stem_prefix). So only the runs that start where a prefix is
+    finder's prefixes (analysis.stem_prefixes). So only the runs that start where a prefix is
     found are looked at, not every token (a few places instead of a sentence's dozen words)."""
     lowered = text[start:stop].lower()
     starts = []

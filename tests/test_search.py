@@ -206,8 +206,9 @@ def test_the_second_search_collapses_and_counts_as_the_first(index_path, copies)
 @pytest.mark.parametrize("text", ["storm came", "storm", '"storm came"', "storm OR rain"])
 def test_counts_around_a_chosen_source_and_dates_are_the_searches_without_them(index_path, text):
     # The source facet as if no source were chosen and the timeline as if no dates were:
-    # counted from the ranking's own evaluation (plain words) or a second one (any other
-    # query), over several segments, by a process's first search and by later ones.
+    # counted from the ranking's own evaluation (plain words, a tree; a phrase matched once
+    # more through the other filters), over several segments, by a process's first search
+    # and by later ones.
     ix = searchkit.open_index(index_path, create=True)
     _storms(ix, copies=False)
     ix.write([clean(Article(id="late", title="Storm came late", body="A storm came and rain.", source="Met Office",
@@ -221,6 +222,24 @@ def test_counts_around_a_chosen_source_and_dates_are_the_searches_without_them(i
         no_dates = searchkit.search(ix, text, source="Coast Guard")
         assert [b.to_dict() for b in narrowed.timeline_around] == [b.to_dict() for b in no_dates.timeline]
         assert [(b.label, b.count) for b in narrowed.timeline_around if b.count] == [("2019-03", 1), ("2019-05", 1)]
+
+
+@pytest.mark.parametrize("text", ["storm came", '"storm came"', "storm OR rain", "storm -rain"])
+def test_a_first_search_narrowed_by_source_and_dates_ranks_once(index_path, text):
+    # The counts around a chosen source and dates come from the ranking's own matches, for a
+    # phrase or a query tree as for plain words: a second ranking asked for the index-wide
+    # columns again, and so a process's first search read every article's values, which a
+    # one-search process does not need. (collapse=False: a first search does not know the
+    # index's clusters yet and, collapsing, still counts around with a ranking of its own;
+    # suggest=False: a search of fewer than SUGGEST_BELOW results also counts a did-you-mean.)
+    ix = searchkit.open_index(index_path, create=True)
+    _storms(ix, copies=False)
+    fresh = searchkit.open_index(index_path)
+    narrowed = searchkit.search(fresh, text, source="Coast Guard", since="2019-04", until="2019-05",
+                                collapse=False, suggest=False)
+    assert "columns" not in fresh.arrays._wide
+    assert narrowed.facets["source"] == searchkit.search(ix, text, since="2019-04", until="2019-05").facets["source"]
+    assert narrowed.timeline_around == searchkit.search(ix, text, source="Coast Guard").timeline
 
 
 def test_an_index_of_one_source_counts_the_matches_around_a_chosen_source(index_path):

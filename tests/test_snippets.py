@@ -23,6 +23,54 @@ def test_the_words_marked_are_those_whose_term_is_wanted(text):
             [(s, e) for s, e in every if 4 <= s and e <= len(text) - 3], stems
 
 
+def _phrase_matches_from_every_term(text: str, stems: set[str], phrases) -> list[tuple[int, int, str]]:
+    """Marks.matches with phrases, worked out from every token's term: a phrase is its
+    words at their offsets from a token of its first word (first phrase that fits wins),
+    other wanted words are marked alone, overlapping spans merge, and each span lists the
+    terms of the tokens in it (stop words out)."""
+    tokens = [(term, pos, s, e) for term, pos, s, e in analyzer().term_spans(text)]
+    term_at = {pos: term for term, pos, _, _ in tokens}
+    end_at = {pos: e for _, pos, _, e in tokens}
+    found, covered = [], set()
+    for term, pos, s, _ in tokens:
+        for phrase in phrases:
+            if all(term_at.get(pos + offset) == want for want, offset in phrase):
+                found.append((s, end_at[pos + phrase[-1][1]]))
+                covered.update(pos + offset for _, offset in phrase)
+                break
+    found += [(s, e) for term, pos, s, e in tokens if term in stems and pos not in covered]
+    merged: list[list[int]] = []
+    for s, e in sorted(found):
+        if merged and s < merged[-1][1]:
+            merged[-1][1] = max(e, merged[-1][1])
+        else:
+            merged.append([s, e])
+    return [(s, e, " ".join(t for t, _, ts, te in tokens if s <= ts and te <= e) or text[s:e].lower())
+            for s, e in merged]
+
+
+def test_phrase_matches_are_those_found_from_every_words_term():
+    """Marks stems only the words that could be wanted; what it marks is what termming every
+    word gives, with stop-word gaps (filled by any word), overlapping and repeated phrases
+    and tangled tokens. (Which words could be wanted: test_analysis, stem_prefixes.)"""
+    import random
+
+    from searchkit.query import phrase_terms
+
+    words = ["Bank", "bank", "banks", "banking", "of", "the", "England", "england's", "U.S.", "4,000", "rates",
+             "rate", "rising", "a", "and", "Dying", "die", "tie", "tying", "x", "England-based", "O'Brien",
+             "ISIS\u2019s", "caf\u00e9", "12_3", "bank.", "(bank)", "\n", "e.g.", "sales", "sale", "salt"]
+    typed = ["bank of england", "rising rates", "the bank", "bank bank", "die tie", "of the bank of", "sale sales",
+             "u.s. rates", "england rates bank"]
+    rng = random.Random(7)
+    for _ in range(1500):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 25)))
+        phrases = [p for p in map(phrase_terms, rng.sample(typed, rng.randint(1, 3))) if len(p) > 1]
+        stems = set(rng.sample(["bank", "rate", "england", "die", "sale", "x"], rng.randint(0, 2)))
+        assert Marks(stems, phrases).matches(text) == _phrase_matches_from_every_term(text, stems, phrases), \
+            (text, phrases, stems)
+
+
 def test_one_marks_makes_the_snippets_and_titles_that_fresh_calls_make():
     marks = Marks({"fighter", "sky"}, [(("happi", 0), ("return", 1))])
     for text in (PLAIN, TANGLED, PLAIN + ". " + TANGLED, ""):

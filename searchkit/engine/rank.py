@@ -873,6 +873,7 @@ class _Matched:
     base: np.ndarray
     pair_bounds: list
     matched: np.ndarray | None = None  # every match (global docnums) when `docnum` is only the candidates
+    unfiltered: np.ndarray | None = None  # a tree's: its live matches before the filter (for recounts)
 
 
 def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, flt: wq.Query | None,
@@ -894,9 +895,10 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
     evaluator = Evaluator(snapshot, stats, searcher.schema, searcher.reader(),
                           deadline=deadline, max_expansions=max_expansions)
     flt_mask = evaluator.mask(flt)
-    q, pair_bounds = None, []
+    q, pair_bounds, unfiltered = None, [], None
     if tree is not None:
         found = evaluator.run(tree)
+        unfiltered = found.docs
         docnum, base = found.docs, found.scores
         if flt_mask is not None and len(docnum):
             kept = flt_mask[docnum]
@@ -927,7 +929,7 @@ def _match(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts,
                 return _Matched(segments, evaluator, q, boosts, *pruned[1], pruned[0])
         docnum, base, pair_bounds, every = _score(q, keep)
         return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bounds, every)
-    return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bounds)
+    return _Matched(segments, evaluator, q, boosts, docnum, base, pair_bounds, unfiltered=unfiltered)
 
 
 def _word_bounds(q: _Query, boosts: Boosts) -> np.ndarray:
@@ -1105,8 +1107,9 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     `recount` are other filters: Ranking.recounts has the total and facets of the same query
     (without `weights`: they never change the matches) through each, as stop=0 gives them
     (a Recount with dates=False may leave its dates out).
-    Plain words counted without collapse are then matched again from the lists this ranking
-    read (no second evaluation of the query).
+    Counted without collapse, they come from this ranking's own evaluation (no second one):
+    plain words matched again from the lists it read, a tree's matches before its filter, a
+    phrase matched once more through the recounts' filters together (_around).
     """
     asked = dict(boosts=boosts, sort=sort, collapse=collapse, granularity=granularity, phrase_fields=phrase_fields,
                  stats=stats, tree=tree, deadline=deadline, max_expansions=max_expansions)
@@ -1175,32 +1178,46 @@ def rank(searcher, cache: ArrayCache, stems: list[str] | None, boosts: Boosts, *
     elif facets:
         shown = reps if collapse else np.arange(len(docnum))
         result.sources, result.dates = _facets(segments, seg_of, local, shown, granularity)
-    for other in recount:
-        if q is None or phrase_fields or collapse:  # counted as a ranking of its own
-            result.recounts.append(rank(searcher, cache, stems, flt=other.flt, start=0, stop=0, facets=True,
-                                        **asked))
-        else:
-            result.recounts.append(_counted(m, other, columns, offsets, granularity))
+    if collapse:  # each shared cluster counts by its best article: counted as a ranking of its own
+        result.recounts = [rank(searcher, cache, stems, flt=other.flt, start=0, stop=0, facets=True, **asked)
+                           for other in recount]
+    elif recount:
+        masks = [evaluator.mask(other.flt) for other in recount]
+        around = _around(m, masks, phrase_fields) if q is None or phrase_fields else None
+        result.recounts = [_counted(m, mask, other.dates, columns, offsets, granularity, around)
+                           for other, mask in zip(recount, masks)]
     return result
 
 
-def _counted(m: _Matched, other: Recount, columns: _Columns | None, offsets: np.ndarray,
-             granularity) -> Ranking:
-    """The total and facets of m's plain words through the filter other.flt instead (not
-    collapsed: every match counts), from the word lists m's query has read."""
+def _counted(m: _Matched, mask: np.ndarray | None, dates: bool, columns: _Columns | None, offsets: np.ndarray,
+             granularity, around: np.ndarray | None = None) -> Ranking:
+    """The total and facets of m's query through another filter's `mask` instead (None: all;
+    not collapsed: every match counts; dates=False may leave the dates out): plain words from
+    the word lists m's query has read, a phrase or a tree from `around` (_around)."""
     q, evaluator = m.query, m.evaluator
-    keep = evaluator.live
-    mask = evaluator.mask(other.flt)
-    if mask is not None:
-        keep = keep & mask
-    matched = _union([docs for w in range(q.typed) for docs, _ in q.word_parts(w)], keep)
+    if around is not None:
+        matched = around if mask is None else around[mask[around]]
+    else:
+        keep = evaluator.live if mask is None else evaluator.live & mask
+        matched = _union([docs for w in range(q.typed) for docs, _ in q.word_parts(w)], keep)
     result = Ranking([], len(matched), timed_out=evaluator.timed_out, capped=evaluator.expansions)
     if columns is not None:
-        result.sources, result.dates = _column_facets(columns, matched, granularity, other.dates)
+        result.sources, result.dates = _column_facets(columns, matched, granularity, dates)
     else:
         seg_of, local = _located(offsets, matched)
         result.sources, result.dates = _facets(m.segments, seg_of, local, np.arange(len(matched)), granularity)
     return result
+
+
+def _around(m: _Matched, masks: list[np.ndarray | None], phrase_fields: tuple[str, ...]) -> np.ndarray:
+    """A phrase's or a tree's live matches (sorted global docnums) through any of `masks`
+    (None: every match), found once for every recount: a tree's are its evaluation's before
+    the ranking's filter; a phrase's take one more _phrase pass over the lists m's query has
+    read, through the masks together (the ranking's own pass was through its filter only)."""
+    if not phrase_fields:
+        return m.unfiltered
+    either = None if any(mask is None for mask in masks) else np.logical_or.reduce(masks)
+    return _phrase(m.query, m.segments, either, phrase_fields)[0]
 
 
 def _located(offsets: np.ndarray, docnum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
