@@ -897,6 +897,10 @@ class _BatchRun:
         self.seen.update(ids)
         if self.on_commit is not None:
             self.on_commit(ids)
+        if self.builder is not None:  # an import's batches freed here (their documents, pickles)
+            from .engine.build import trim_heap
+
+            trim_heap()
 
     def close(self, cancel: bool = False) -> None:
         if self.builder is not None:
