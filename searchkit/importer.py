@@ -424,15 +424,24 @@ def import_paths(index: Index, paths: Iterable[str], fmt: str = "auto", source: 
     # A sharded index on a cluster has its files read and extracted on the workers.
     remote = getattr(getattr(index, "runner", None), "extract_files", None)
     index.path.mkdir(parents=True, exist_ok=True)
+    # A plain index merges its segments once the duplicate signatures and the ledger are
+    # committed (Index.write's merge=False, then Index.merge): the merges' room is a share
+    # of the index's bytes on disk, and the signatures' last commit about doubles their file.
+    # (A sharded index merges each shard as it writes it.)
+    later = {"merge": False} if isinstance(index, Index) else {}
     with Ledger(index.path) as ledger:
         if dedupe:
             with DuplicateFinder(index.path, on_notice=noticed) as finder:
-                written = index.write(articles(finder), procs=procs, on_commit=committed, seconds=commit_seconds)
+                written = index.write(articles(finder), procs=procs, on_commit=committed, seconds=commit_seconds,
+                                      **later)
             if finder.failure:
                 noticed(f"{index.path}: duplicate detection stopped ({finder.failure}); "
                         "articles were imported without it")
         else:
-            written = index.write(articles(None), procs=procs, on_commit=committed, seconds=commit_seconds)
+            written = index.write(articles(None), procs=procs, on_commit=committed, seconds=commit_seconds,
+                                  **later)
+    if later:
+        index.merge()
     if ledger.failure:
         noticed(f"{index.path}: the record of what was imported stopped ({ledger.failure}); "
                 "a re-run will read every record again")

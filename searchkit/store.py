@@ -533,7 +533,8 @@ class Index:
 
     def write(self, articles: Iterable[Article], batch: int = BATCH, procs: int | None = None,
               on_commit: Callable[[dict[str, None]], None] | None = None,
-              seconds: float | None = None, on_built: Callable[[], None] | None = None) -> WriteReport:
+              seconds: float | None = None, on_built: Callable[[], None] | None = None,
+              merge: bool = True) -> WriteReport:
         """Add or update articles (same id = update in place), committing every `batch`.
 
         Each batch becomes one Whoosh segment (engine/build.py), built in this process (procs=1) or
@@ -545,7 +546,10 @@ class Index:
         slow input still commits about that often (a batch open that long is closed early, and
         one sent to a worker that long ago is committed), so a kill loses little. `on_built`
         is called, from another thread, each time a worker's batch (its segment or its
-        failure) has come back to this process, before that batch is committed.
+        failure) has come back to this process, before that batch is committed. The write
+        ends with merge() (engine.merge.merge_plan's merges), unless merge=False: an import
+        merges after its side files are committed, so that the merges' room (a share of the
+        bytes on disk) counts them at their full size.
         """
         from .engine.build import default_procs  # writing only: `searchkit query` does not load it
 
@@ -580,7 +584,8 @@ class Index:
             from .engine.build import give_back_memory
 
             give_back_memory()
-            self._merge(ix)
+            if merge:
+                self._merge(ix)
         return report
 
     def merge(self, everything: bool = False) -> int:
@@ -892,6 +897,10 @@ class _BatchRun:
         self.seen.update(ids)
         if self.on_commit is not None:
             self.on_commit(ids)
+        if self.builder is not None:  # an import's batches freed here (their documents, pickles)
+            from .engine.build import trim_heap
+
+            trim_heap()
 
     def close(self, cancel: bool = False) -> None:
         if self.builder is not None:

@@ -448,12 +448,7 @@ def test_a_collapsed_page_scored_only_where_it_can_rank_is_the_page_of_every_mat
 @pytest.mark.parametrize("text", ["zebra oil", "oil zebra prices", "zebra energy oil markets quagga",
                                   "quagga bank", "oil prices zebra zebra", "oil prices energy", "energy oil"])
 @pytest.mark.parametrize("limit", [1, 3, 5, 200])
-@pytest.mark.parametrize("whole_from", [2, 99])
-def test_a_page_scored_only_where_it_can_rank_is_the_brute_force_page(pruning_index, text, limit, whole_from,
-                                                                      monkeypatch):
-    # _pruned scores its chosen articles through the words' whole arrays or through lists cut
-    # down to them (rank.PRUNED_WHOLE_FROM typed words decides): both give this page.
-    monkeypatch.setattr(rank, "PRUNED_WHOLE_FROM", whole_from)
+def test_a_page_scored_only_where_it_can_rank_is_the_brute_force_page(pruning_index, text, limit):
     docs = _many_docs()
     with pruning_index.searcher() as searcher:
         expected = Reference(docs).ranking(text, searcher)

@@ -3,6 +3,8 @@ ranks exactly as before, without its deleted articles, still a Whoosh index."""
 
 from __future__ import annotations
 
+import json
+
 import whoosh.index
 from whoosh import query as wq
 
@@ -134,3 +136,29 @@ def test_a_merge_leaves_no_segment_pages_resident(tmp_path):
     assert index.merge(everything=True) == 1
     assert _resident_kb(paths) == 0
     assert old.segments[0][0].stored(0)["id"] == "a0"  # still readable: pages come back
+
+
+def test_an_import_merges_after_its_duplicate_signatures_are_committed(tmp_path, monkeypatch):
+    # The merges' room is a share of the index's bytes on disk: they run once the import's
+    # side files hold everything it wrote (dedupe.sqlite's last commit about doubles it).
+    import sqlite3
+
+    from searchkit import store
+    from searchkit.dedupe import DB_NAME
+
+    source = tmp_path / "articles.jsonl"
+    source.write_text("".join(json.dumps({**d, "id": f"{d['id']}{n}", "body": f"{d['body']} copy {n}"},
+                                         default=str) + "\n" for n in range(6) for d in DOCS))
+    index = searchkit.open_index(tmp_path / "ix", create=True)
+    seen = []
+    merge = store.Index.merge
+
+    def counted(self, *args, **kwargs):  # what another connection sees of the signatures now
+        with sqlite3.connect(self.path / DB_NAME) as db:
+            seen.append(db.execute("SELECT count(*) FROM article").fetchone()[0])
+        return merge(self, *args, **kwargs)
+
+    monkeypatch.setattr(store.Index, "merge", counted)
+    report = searchkit.import_paths(index, [str(source)], procs=1)
+    assert report.added == 6 * len(DOCS)
+    assert seen == [6 * len(DOCS)]  # merged once, with every signature committed

@@ -122,12 +122,6 @@ MERGE_BELOW = 4
 # A pair's bounds find each word's frequency at the matches by binary search when those
 # number less than 1/SEARCH_BELOW of its list, else through an index-sized array.
 SEARCH_BELOW = 16
-# _pruned scores a query of at least this many typed words through its words' whole arrays
-# (kept between queries) with the chosen articles as the filter, rather than through lists
-# cut down to those articles: each cut list is a pass over a word's list that no later
-# query reuses. Measured at 100k, words first seen (bench order): 5-word queries' CPU p50
-# -15% and the all-query p99 -15%; 2- and 3-word queries were not faster that way.
-PRUNED_WHOLE_FROM = 4
 FIRST_ROUND = 160  # _best first works out final scores for the 4 x stop (at least this many) best upper bounds
 ONE_ROUND = 1024  # ... or for every row that can reach the page, when they are at most this many
 _NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), None)
@@ -1011,10 +1005,7 @@ def _pruned(q: _Query, boosts: Boosts, keep: np.ndarray, top: int, clusters: np.
     matched = np.flatnonzero(_word_mask(q, range(q.typed), n) & keep)
     chosen = _word_mask(q, rest, n) & keep
     chosen[first] = True
-    # Long queries score the chosen articles from each word's whole kept arrays (made once,
-    # reused by later queries with the word); shorter ones from lists cut down to them.
-    whole = q.typed >= PRUNED_WHOLE_FROM
-    return matched, _score(q if whole else _restricted(q, chosen), chosen)[:3]
+    return matched, _score(_restricted(q, chosen), chosen)[:3]
 
 
 def _best_of_word(q: _Query, w: int, keep: np.ndarray, count: int) -> np.ndarray:
