@@ -208,15 +208,14 @@ class ArrayCache:
 
     def holders(self, searcher, fieldname: str, values: list[str], first: bool = False) -> dict[str, list[int]]:
         """{value: every live document holding it} (with `first`, the first one only), for the
-        values found, all looked up in one pass over the segments' term dictionaries: what a
-        delete by id removes, without the searcher and Whoosh query a value of delete_by_term."""
+        values found, all looked up together in each segment's term dictionary
+        (SegmentReader.postings_of): what a delete by id removes, without the searcher and
+        Whoosh query a value of delete_by_term."""
         found: dict[str, list[int]] = {}
         for _, offset, cache in self.segments(searcher):
             deleted = cache.segment.deleted()
-            for value in values:
-                if first and value in found:
-                    continue
-                docs, _ = cache.segment.postings(fieldname, value)
+            wanted = [value for value in values if value not in found] if first else values
+            for value, docs in cache.segment.postings_of(fieldname, wanted).items():
                 live = docs[~deleted[docs]]
                 if len(live):
                     found.setdefault(value, []).extend((offset + live[:1 if first else None]).tolist())

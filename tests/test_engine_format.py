@@ -125,6 +125,23 @@ def test_a_terms_postings_come_with_what_reading_its_positions_needs(snap):
     _, _, positions = cache.postings("k", reader, "body", "oil")
     assert [part.tolist() for part in positions.flat(np.array([0, 1]))] == [[0, 0, 1], [0, 4, 3]]
 
+@pytest.mark.parametrize("field", ["id", "body"])
+def test_many_terms_looked_up_together_are_each_terms_own_postings(tmp_path, field):
+    """SegmentReader.postings_of: a few terms looked up one by one, many (MANY_TERMS_PER) from
+    the field's whole term list and postings decoded at once; the same either way."""
+    ix = searchkit.open_index(tmp_path / "index", create=True)
+    ix.write([clean(Article(id=f"n{i:03d}", title=f"Note {i}", body=f"word{i % 37} word{i % 11} common"))
+              for i in range(300)], procs=1)
+    ((reader, _),) = ix.snapshot().segments
+    terms = [f"n{i:03d}" for i in range(0, 320, 3)] if field == "id" else [f"word{i}" for i in range(40)] + ["common"]
+    own = {t: reader.postings(field, t)[0].tolist() for t in terms if len(reader.postings(field, t)[0])}
+    for asked in (terms[:3], terms):  # fewer, then more, than one term in MANY_TERMS_PER of the field's
+        found = reader.postings_of(field, asked + ["nosuch"])
+        assert {t: docs.tolist() for t, docs in found.items()} == {t: own[t] for t in asked if t in own}
+        assert all(docs.dtype == np.int32 for docs in found.values())
+    assert len(own) == (100 if field == "id" else 38)
+
+
 def _generation(path) -> str:
     return str(path / (path / "CURRENT").read_text("utf-8").strip())
 

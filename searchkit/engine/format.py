@@ -391,6 +391,7 @@ _GATHER_MAX = 8 * 1024 * 1024
 
 
 _TOP_STEPS = 10  # the first steps of a term look-up, whose terms _FieldTerms keeps
+MANY_TERMS_PER = 8  # postings_of decodes a whole field for 1 asked term in 8 of the field's or more
 _EMPTY_INT32 = np.zeros(0, dtype=np.int32)
 _EMPTY_INT32.flags.writeable = False
 
@@ -505,6 +506,18 @@ class _FieldTerms:
         kept = np.flatnonzero(keep)
         text = text.tobytes()
         return [text[a:b] for a, b in zip(starts[kept].tolist(), stops[kept].tolist())]
+
+    def postings_of(self, texts: list[bytes]) -> dict[bytes, np.ndarray]:
+        """{text: its docs (int32)} for those of `texts` that are terms of the field. A few are
+        looked up one by one; when they are many next to the field's terms (a sharded move asks
+        a shard about every id of a batch) the whole term list and postings are decoded once
+        instead (a look-up is ~4.5 us of Python, a term of the whole list well under 1 us)."""
+        if len(texts) * MANY_TERMS_PER < self.count:
+            numbers = ((text, self.find(text)) for text in texts)
+            return {text: self.postings(i)[0] for text, i in numbers if i is not None}
+        number = {term: i for i, term in enumerate(self.all_terms())}
+        starts, docs, _, _ = self.postings_range(0, self.count)
+        return {text: docs[starts[i]:starts[i + 1]] for text in texts if (i := number.get(text)) is not None}
 
     def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """(docs, freqs) int32 of term i, decoded from the stored widths straight to int32

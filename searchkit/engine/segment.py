@@ -117,6 +117,16 @@ class SegmentReader:
             return _NO_INTS, _NO_INTS
         return found.postings(number)
 
+    def postings_of(self, field: str, terms: list[str]) -> dict[str, np.ndarray]:
+        """{term: document numbers int32, deleted included} for those of `terms` in `field`,
+        looked up together (format._FieldTerms.postings_of)."""
+        found = self._files.terms.field(field)
+        if found is None:
+            return {}
+        encoded = [term.encode("utf-8") for term in terms]
+        docs = found.postings_of(encoded)
+        return {term: docs[text] for term, text in zip(terms, encoded) if text in docs}
+
     def term_postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray, tuple | None]:
         """postings(field, term) and (the field's terms, the term's number) for reading its
         positions later (None when the term is not in the field): one look-up of the term
