@@ -90,6 +90,13 @@ def write_error(path: Path, exc: OSError) -> SearchkitError:
                           "and disk, then run the same command again")
 
 
+def _delete_documents(writer, held: dict[str, list[int]]) -> None:
+    """Delete the documents of Index._held's answer in `writer`."""
+    for docnums in held.values():
+        for docnum in docnums:
+            writer.delete_document(docnum)
+
+
 def _cancel(writer) -> None:
     """Cancel a Whoosh writer after a failure; a writer a failed commit already closed is fine.
 
@@ -642,16 +649,9 @@ class Index:
         first; returns the ids that were already in the index (updated in place). `only`: the
         ids the index can hold, when the caller knows them all (it filled an empty index):
         only those are looked up."""
-        # `only` (an idset.IdSet) may say yes wrongly, never no: its yeses are looked up, all
-        # together in the term dictionaries (ArrayCache.holders), and their copies deleted by
-        # document number (a Whoosh query and, in delete_by_term, a searcher per id cost ~200
-        # us an updated article). No commit comes between the look-up and the writer (the
-        # writer lock is held), and the new segments go after the current ones: the numbers hold.
-        candidates = list(ids) if only is None else [i for i in ids if i in only]
-        held: dict[str, list[int]] = {}
-        if candidates:
-            with ix.searcher() as searcher:
-                held = self.arrays.holders(searcher, "id", candidates)
+        # `only` (an idset.IdSet) may say yes wrongly, never no: its yeses are looked up
+        # (_held). The new segments go after the current ones, so the numbers hold.
+        held = self._held(ix, list(ids) if only is None else [i for i in ids if i in only])
 
         def policy(writer, current):
             # Not Whoosh's merging (one posting at a time in this process: at 50k articles a
@@ -663,9 +663,7 @@ class Index:
         named = {segment.segment_id() for segment in segments}
         sync_to_disk(folder, [name for name in os.listdir(folder) if name.split(".")[0] in named])
         with self._whoosh_writer(ix, mergetype=policy) as writer:
-            for docnums in held.values():
-                for docnum in docnums:
-                    writer.delete_document(docnum)
+            _delete_documents(writer, held)
         return set(held)
 
     def delete(self, ids: Iterable[str]) -> list[str]:
@@ -687,20 +685,24 @@ class Index:
             return self._delete_held(list(ids))
 
     def _delete_held(self, ids: list[str]) -> set[str]:
-        """Delete every live copy of the articles `ids` in one commit, looked up together in the
-        term dictionaries (Whoosh's delete_by_term opens a searcher and runs a query an id: at a
-        few thousand ids that was most of a sharded rewrite); no commit when none is held.
-        Returns the ids held. Call holding the writer lock: no commit can come between the
-        look-up and the writer, so both number the documents alike."""
+        """Delete every live copy of the articles `ids` in one commit (_held); no commit when
+        none is held. Returns the ids held. Call holding the writer lock."""
         ix = self.whoosh_index()
-        with ix.searcher() as searcher:
-            held = self.arrays.holders(searcher, "id", ids)
+        held = self._held(ix, ids)
         if held:
             with self._whoosh_writer(ix) as writer:
-                for docnums in held.values():
-                    for docnum in docnums:
-                        writer.delete_document(docnum)
+                _delete_documents(writer, held)
         return set(held)
+
+    def _held(self, ix: container.Index, ids: list[str]) -> dict[str, list[int]]:
+        """{id: the document numbers of its live copies} for the ids the index holds, looked up
+        together in the term dictionaries (a Whoosh query an id, and a searcher an id in
+        delete_by_term, cost ~200 us an article). Call holding the writer lock: no commit can
+        come between the look-up and the writer that deletes them, so both number alike."""
+        if not ids:
+            return {}
+        with ix.searcher() as searcher:
+            return self.arrays.holders(searcher, "id", ids)
 
     def reindex(self, procs: int | None = None) -> int:
         """Rebuild every stored article into a new generation and swap it in atomically.
